@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config: the VM description. libvirt domain XML (a subset) and command-line
+ * flags both become a plain struct vm_config; config.c is the only libxml2
+ * user. Parsing and validation are separate steps: parse fills the struct and
+ * rejects what we do not understand (file:line and element), validate checks
+ * the whole (sizes, counts, files) once flags have been applied.
+ */
+#ifndef HVKVM_CONFIG_H
+#define HVKVM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_VCPUS 64
+#define CONFIG_MAX_DISKS 16
+#define CONFIG_MAX_NICS 8
+#define CONFIG_NAME_MAX 64
+#define CONFIG_ERR_MAX 512
+
+enum config_action {
+	CONFIG_ACTION_DESTROY,	/* end the process */
+	CONFIG_ACTION_RESTART,	/* reset the guest and run on */
+	CONFIG_ACTION_PRESERVE,	/* stop the vCPUs, keep the process */
+};
+
+enum config_serial {
+	CONFIG_SERIAL_STDIO,	/* the terminal (raw mode) */
+	CONFIG_SERIAL_FILE,	/* output appended to a file */
+	CONFIG_SERIAL_PTY,	/* a new pseudo-terminal; its path is logged */
+	CONFIG_SERIAL_NONE,	/* no COM1 backend (device still present) */
+};
+
+enum config_disk_bus { CONFIG_DISK_IDE, CONFIG_DISK_SCSI };
+enum config_disk_format { CONFIG_FORMAT_AUTO, CONFIG_FORMAT_RAW,
+			  CONFIG_FORMAT_VHD };
+enum config_disk_media { CONFIG_MEDIA_DISK, CONFIG_MEDIA_CDROM };
+enum config_cache { CONFIG_CACHE_NONE, CONFIG_CACHE_WRITEBACK };
+
+struct config_disk {
+	char *path;			/* image file or block device */
+	enum config_disk_bus bus;	/* ide (emulated) or scsi (storvsc) */
+	enum config_disk_format format;	/* raw, vhd, or probe */
+	enum config_disk_media media;	/* disk or cdrom */
+	enum config_cache cache;	/* none = O_DIRECT (default) */
+	bool readonly;
+	char target[16];		/* libvirt target dev ("hda", "sda") */
+};
+
+enum config_nic_model { CONFIG_NIC_DEC21140, CONFIG_NIC_NETVSC };
+
+struct config_nic {
+	char tap[16];			/* host TAP interface name */
+	enum config_nic_model model;
+	uint8_t mac[6];
+	bool mac_set;			/* false: generate one */
+};
+
+/* libvirt <features><hyperv>, <clock><timer name='hypervclock'>, <panic>. */
+struct config_hyperv {
+	bool enabled;			/* any enlightenment at all */
+	bool passthrough;		/* mode='passthrough': all we implement */
+	bool relaxed;
+	bool vpindex;
+	bool runtime;
+	bool synic;
+	bool stimer;
+	bool stimer_direct;
+	bool reset;
+	bool frequencies;
+	bool spinlocks;
+	uint32_t spinlock_retries;	/* 0xffffffff = never notify */
+	bool vendor_id_set;
+	char vendor_id[13];		/* up to 12 characters */
+	bool hypervclock;		/* reference TSC page + TIME_REF_COUNT */
+	bool crash;			/* <panic model='hyperv'/>: crash MSRs */
+};
+
+struct vm_config {
+	char name[CONFIG_NAME_MAX];	/* <name>; default "hvkvm" */
+	uint8_t uuid[16];		/* <uuid>; generated when absent */
+	bool uuid_set;
+	uint64_t memory;		/* bytes; default 512 MiB */
+	uint64_t current_memory;	/* bytes; 0 = same as memory */
+	unsigned int vcpus;		/* default 1 */
+	char *loader;			/* <os><loader>: firmware image */
+	char *kernel;			/* <os><kernel> / --kernel */
+	char *initrd;			/* <os><initrd> / --initrd */
+	char *cmdline;			/* <os><cmdline> / --append */
+	bool acpi;			/* <features><acpi/>; default on */
+	bool apic;			/* <features><apic/>; default on */
+	enum config_action on_poweroff;	/* default destroy */
+	enum config_action on_reboot;	/* default restart */
+	enum config_action on_crash;	/* default destroy */
+	enum config_serial serial;	/* default stdio */
+	char *serial_path;		/* CONFIG_SERIAL_FILE */
+	struct config_disk disks[CONFIG_MAX_DISKS];
+	unsigned int nr_disks;
+	struct config_nic nics[CONFIG_MAX_NICS];
+	unsigned int nr_nics;
+	struct config_hyperv hyperv;
+	uint16_t debug_exit_port;	/* 0 = no debug-exit device */
+	bool clock_utc;			/* <clock offset='utc'> (default) */
+	char *source;			/* file the XML came from, or NULL */
+};
+
+/* Defaults as documented above. */
+void config_init(struct vm_config *cfg);
+void config_free(struct vm_config *cfg);
+
+/*
+ * Parse a libvirt domain XML file into @cfg (on top of its current
+ * contents). On error returns -EINVAL (or -errno for I/O) and writes one line
+ * "FILE:LINE: <element>: what is wrong" into @err.
+ */
+int config_parse_file(struct vm_config *cfg, const char *path, char *err,
+		      size_t errlen);
+/* Same, from a buffer; @name is used in messages. */
+int config_parse_buffer(struct vm_config *cfg, const char *buf, size_t len,
+			const char *name, char *err, size_t errlen);
+
+/* Command-line values ("--disk file=..,bus=ide", "--nic tap=..", ...). */
+int config_parse_disk_arg(struct vm_config *cfg, const char *arg, char *err,
+			  size_t errlen);
+int config_parse_nic_arg(struct vm_config *cfg, const char *arg, char *err,
+			 size_t errlen);
+int config_parse_serial_arg(struct vm_config *cfg, const char *arg, char *err,
+			    size_t errlen);
+/* "--hyperv relaxed,vpindex,synic,..." or "all" / "off". */
+int config_parse_hyperv_arg(struct vm_config *cfg, const char *arg, char *err,
+			    size_t errlen);
+
+/*
+ * Whole-config checks after flags are applied: a kernel or loader, memory
+ * and vCPU ranges, dependencies between enlightenments (synic needs vpindex,
+ * stimer needs synic + hypervclock, ...). 0 or -EINVAL with @err.
+ */
+int config_validate(const struct vm_config *cfg, char *err, size_t errlen);
+
+const char *config_action_name(enum config_action a);
+
+#endif /* HVKVM_CONFIG_H */

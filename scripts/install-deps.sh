@@ -1,0 +1,22 @@
+#!/bin/sh
+# Install the Debian 12 packages hvkvm needs to build, test and benchmark.
+# Only what is missing is installed. Run as root (or through sudo).
+set -e
+PKGS="build-essential cmake pkg-config clang
+linux-libc-dev libxml2-dev libxml2-utils uuid-dev liburing-dev libcmocka-dev
+acpica-tools libvirt-clients
+qemu-utils libvhdi-utils qemu-system-x86
+bc flex bison libelf-dev libssl-dev cpio xz-utils python3 util-linux iproute2"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "install-deps: installing:$missing"
+	SUDO=""
+	[ "$(id -u)" = 0 ] || SUDO=sudo
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+		--no-install-recommends $missing
+fi
