@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hyperv: the Hyper-V enlightenments served from userspace (the host kernel
+ * has no KVM_CAP_HYPERV). The vCPU loop calls in for CPUID, synthetic MSRs
+ * and hypercalls; VMBus calls the SynIC delivery API and registers
+ * connection-ID handlers for HvPostMessage / HvSignalEvent.
+ *
+ * Threading: hv_msr_*, hv_hypercall run on the vCPU thread of @vp.
+ * hv_synic_post_message / hv_synic_signal_event may be called from any
+ * thread. Registered handlers run on the vCPU thread that made the hypercall
+ * and must be short (queue work to an I/O thread).
+ */
+#ifndef HVKVM_HYPERV_H
+#define HVKVM_HYPERV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hvkvm/config.h"
+#include "hvkvm/gmem.h"
+#include "hvkvm/irq.h"
+
+struct kvm_cpuid2;
+struct hv;
+
+/*
+ * The hypercall page stub traps with "out HV_HYPERCALL_PORT, al" (then ret);
+ * the VMM sees a 1-byte PIO write to this port and calls hv_hypercall() with
+ * the vCPU's registers. The port is reserved in the PIO bus.
+ */
+#define HV_HYPERCALL_PORT 0x4e8
+
+/* Services the VM provides to the hyperv module. */
+struct hv_host_ops {
+	/* Host monotonic clock, ns. */
+	uint64_t (*clock_ns)(void *opaque);
+	/*
+	 * A simultaneous sample of vCPU @vp's guest TSC and clock_ns(), used to
+	 * build the reference TSC page. 0 or -errno.
+	 */
+	int (*sample_tsc)(void *opaque, unsigned int vp, uint64_t *tsc,
+			  uint64_t *ns);
+	/* CPU time consumed by vCPU @vp's thread, ns (VP_RUNTIME). */
+	uint64_t (*vp_runtime_ns)(void *opaque, unsigned int vp);
+	/* HV_X64_MSR_RESET written with 1. */
+	void (*reset)(void *opaque);
+	/* Guest crash reported through CRASH_CTL: P0..P4. */
+	void (*crash)(void *opaque, unsigned int vp, const uint64_t p[5]);
+	/* HvNotifyLongSpinWait: yield the vCPU thread. */
+	void (*yield)(void *opaque, unsigned int vp);
+	void *opaque;
+};
+
+struct hv_params {
+	const struct config_hyperv *cfg; /* what to enable */
+	unsigned int nr_vcpus;
+	const uint32_t *apic_ids;	/* [nr_vcpus]: VP index -> APIC ID */
+	struct gmem *gm;		/* guest RAM (SIMP/SIEFP/TSC page) */
+	struct irq_sink *irq;		/* SINT / stimer interrupts as MSIs */
+	uint64_t tsc_khz;		/* guest TSC frequency */
+	uint64_t apic_khz;		/* LAPIC timer frequency */
+	struct hv_host_ops host;
+};
+
+int hv_create(const struct hv_params *p, struct hv **out);
+void hv_destroy(struct hv *hv);
+/* Guest reset: every MSR and SynIC/stimer state back to power-on. */
+void hv_reset(struct hv *hv);
+
+/*
+ * Replace the hypervisor leaves (0x40000000..) of @cpuid, which has room for
+ * @max entries, with Hyper-V's 0x40000000-0x4000000A; also sets the
+ * "hypervisor present" bit (CPUID.1:ECX[31]). 0 or -ENOSPC.
+ */
+int hv_cpuid_patch(struct hv *hv, struct kvm_cpuid2 *cpuid, unsigned int max);
+
+/* True if @msr is in the synthetic range this module owns. */
+bool hv_msr_is_synthetic(uint32_t msr);
+/* 0 = handled; -EINVAL = inject #GP. */
+int hv_msr_read(struct hv *hv, unsigned int vp, uint32_t msr, uint64_t *val);
+int hv_msr_write(struct hv *hv, unsigned int vp, uint32_t msr, uint64_t val);
+
+/* Register state at the hypercall trap (both ABIs). */
+struct hv_hypercall_regs {
+	bool long_mode;		/* 64-bit: RCX/RDX/R8; else EDX:EAX etc. */
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, r8;
+};
+/* Perform the hypercall; sets regs->rax (and for 32-bit, rdx) to result. */
+void hv_hypercall(struct hv *hv, unsigned int vp,
+		  struct hv_hypercall_regs *regs);
+
+/* HvPostMessage handler for a connection ID: returns an HV_STATUS_* code. */
+typedef uint16_t (*hv_post_message_fn)(void *opaque, unsigned int vp,
+				       uint32_t msg_type, const void *payload,
+				       uint32_t len);
+/* HvSignalEvent handler for a connection ID. */
+typedef void (*hv_signal_event_fn)(void *opaque, unsigned int vp,
+				   uint16_t flag);
+
+int hv_register_message_handler(struct hv *hv, uint32_t connection_id,
+				hv_post_message_fn fn, void *opaque);
+int hv_register_event_handler(struct hv *hv, uint32_t connection_id,
+			      hv_signal_event_fn fn, void *opaque);
+int hv_unregister_event_handler(struct hv *hv, uint32_t connection_id);
+
+/*
+ * Post a message (at most 240 bytes of payload) into @vp's SINT @sint slot
+ * and raise the SINT's interrupt. When the slot is busy the message is
+ * queued and delivered on EOM (message-pending protocol).
+ * 0, -EINVAL (bad vp/sint/len), -ENODEV (SynIC/SIMP/SINT not enabled),
+ * -EAGAIN (queue full).
+ */
+int hv_synic_post_message(struct hv *hv, unsigned int vp, unsigned int sint,
+			  uint32_t msg_type, const void *payload,
+			  uint32_t len);
+/* Set event flag @flag in @vp's SIEF page for @sint; interrupt if newly set. */
+int hv_synic_signal_event(struct hv *hv, unsigned int vp, unsigned int sint,
+			  unsigned int flag);
+
+/* Counters (intercepts, MSR accesses, hypercalls, SynIC traffic). */
+void hv_stats_print(struct hv *hv, FILE *f);
+
+#endif /* HVKVM_HYPERV_H */
