@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * acpi: the firmware tables a guest reads (ACPI 6.x): RSDP, XSDT (and an
+ * RSDT for ACPI 1.0 readers), FADT with FACS, MADT (one local APIC per vCPU,
+ * the IOAPIC, ISA overrides), the DSDT compiled from src/acpi/dsdt.asl and a
+ * generated SSDT with one Processor object per vCPU.
+ */
+#ifndef HVKVM_ACPI_H
+#define HVKVM_ACPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hvkvm/gmem.h"
+
+#define ACPI_IOAPIC_ADDR	0xfec00000u
+#define ACPI_LAPIC_ADDR		0xfee00000u
+#define ACPI_SCI_IRQ		9
+#define ACPI_PCI_GSI_BASE	16	/* slot s pin p -> 16 + ((s + p) & 3) */
+
+struct acpi_params {
+	unsigned int nr_vcpus;
+	const uint32_t *apic_ids;	/* [nr_vcpus] */
+	uint8_t ioapic_id;
+	/* Fixed-hardware register blocks (I/O ports); 0 = absent. */
+	uint16_t pm1a_evt;		/* PM1a_EVT_BLK, 4 bytes */
+	uint16_t pm1a_cnt;		/* PM1a_CNT_BLK, 2 bytes */
+	uint16_t pm_tmr;		/* PM_TMR_BLK, 4 bytes */
+	bool pm_tmr_32bit;		/* FADT TMR_VAL_EXT */
+	uint16_t gpe0_blk;		/* GPE0_BLK */
+	uint8_t gpe0_len;		/* bytes (STS + EN) */
+	uint16_t reset_port;		/* RESET_REG (I/O), 0 = none */
+	uint8_t reset_value;
+	const uint8_t *extra_ssdt;	/* optional extra table (e.g. VMBus) */
+	size_t extra_ssdt_len;
+};
+
+extern const unsigned char *const acpi_dsdt_aml;
+extern const size_t acpi_dsdt_aml_len;
+
+/* Fill in an ACPI table header (length and checksum are set later). */
+void acpi_header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev);
+/* Set the checksum byte so the table sums to zero. */
+void acpi_checksum(uint8_t *t, size_t len, size_t csum_off);
+
+/*
+ * Build every table into [base, limit) of guest memory and return the RSDP
+ * address (the RSDP itself is placed at @base, 16-byte aligned, where a
+ * legacy scan of 0xE0000-0xFFFFF finds it). 0 or -ENOSPC / -EFAULT.
+ */
+int acpi_build(struct gmem *gm, uint64_t base, uint64_t limit,
+	       const struct acpi_params *p, uint64_t *rsdp_addr);
+
+/* Size of the MADT / processor SSDT for @nr_vcpus (for tests). */
+size_t acpi_madt_len(unsigned int nr_vcpus);
+int acpi_build_madt(uint8_t *buf, size_t len, const struct acpi_params *p);
+int acpi_build_cpu_ssdt(uint8_t *buf, size_t len, unsigned int nr_vcpus,
+			size_t *out_len);
+
+#endif /* HVKVM_ACPI_H */
