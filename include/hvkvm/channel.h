@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * channel: what a VMBus device (a VSP: storvsp, netvsp, the integration
+ * services) sees of VMBus. A device is registered with the server
+ * (vmbus_device_add() in vmbus.h) and offered to the guest; each time the
+ * guest opens one of its channels the device's ops run on the VMBus
+ * processing thread:
+ *
+ *   open(ch, user_data)  guest opened the channel; return 0 or fail it
+ *   packet(ch, pkt)      one packet from the guest; 0 = consumed,
+ *                        -EAGAIN = leave it in the ring until
+ *                        vmbus_channel_kick() (back-pressure)
+ *   writable(ch)         a send that returned -EAGAIN may now fit
+ *   close(ch)            guest closed it, or rescind/unload/reset/broken
+ *   tick(dev, now_ns)    periodic timer (vmbus_server_tick())
+ *   destroy(dev)         the device is being freed (after remove or at
+ *                        server destroy): free the VSP's state
+ *
+ * All vmbus_channel_* calls are made on the processing thread.
+ */
+#ifndef HVKVM_CHANNEL_H
+#define HVKVM_CHANNEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "hvkvm/gmem.h"
+#include "hvkvm/vmbus_proto.h"
+
+struct vmbus_channel;
+struct vmbus_device;
+
+/* A packet received from the guest; valid during the packet() call. */
+struct vmbus_packet {
+	uint16_t type;		/* enum vmbus_pkt_type */
+	uint16_t flags;		/* VMBUS_PKT_FLAG_* */
+	uint64_t trans_id;
+	const uint8_t *raw;	/* whole packet from the descriptor on */
+	uint32_t raw_len;	/* bytes at @raw (len8 * 8) */
+	const uint8_t *data;	/* payload: raw + offset8 * 8 */
+	uint32_t data_len;
+};
+
+struct vmbus_device_ops {
+	int (*open)(struct vmbus_channel *ch, const uint8_t *user_data);
+	int (*packet)(struct vmbus_channel *ch, const struct vmbus_packet *pkt);
+	void (*writable)(struct vmbus_channel *ch);
+	void (*close)(struct vmbus_channel *ch);
+	void (*tick)(struct vmbus_device *dev, uint64_t now_ns);
+	void (*destroy)(struct vmbus_device *dev);
+};
+
+/* ---- sending ---- */
+
+/*
+ * Send an inband packet (VMBUS_PKT_DATA_INBAND or VMBUS_PKT_COMP) carrying
+ * @len bytes. 0; -EAGAIN if the ring is full (writable() follows once the
+ * guest makes room); -ENOTCONN if the channel is not open; -EMSGSIZE;
+ * -EIO if the ring is broken (the channel is then closed).
+ */
+int vmbus_channel_send(struct vmbus_channel *ch, uint16_t type,
+		       uint16_t flags, uint64_t trans_id, const void *buf,
+		       uint32_t len);
+/* Same with a header-extra part (see struct ring_pkt_out) and an iovec. */
+int vmbus_channel_sendv(struct vmbus_channel *ch, uint16_t type,
+			uint16_t flags, uint64_t trans_id, uint32_t hdr_extra,
+			const struct iovec *iov, unsigned int iovcnt);
+/* Reprocess the guest->host ring (after packet() returned -EAGAIN). */
+void vmbus_channel_kick(struct vmbus_channel *ch);
+
+/* ---- identity and state ---- */
+
+struct vmbus_device *vmbus_channel_device(struct vmbus_channel *ch);
+void *vmbus_device_priv(struct vmbus_device *dev);
+const char *vmbus_device_name(struct vmbus_device *dev);
+/* 0 for the primary channel, 1.. for sub-channels. */
+unsigned int vmbus_channel_subidx(struct vmbus_channel *ch);
+uint32_t vmbus_channel_relid(struct vmbus_channel *ch);
+/* Per-channel VSP state. */
+void vmbus_channel_set_priv(struct vmbus_channel *ch, void *priv);
+void *vmbus_channel_get_priv(struct vmbus_channel *ch);
+/* Negotiated VMBus protocol version (VMBUS_VERSION_*). */
+uint32_t vmbus_channel_version(struct vmbus_channel *ch);
+/* Guest memory, for GPA-direct and GPADL data buffers (gmem_map()). */
+struct gmem *vmbus_channel_gmem(struct vmbus_channel *ch);
+/*
+ * Offer @count sub-channels of @dev (e.g. after storvsc's/netvsc's
+ * sub-channel request); they get sub_channel_index 1..count. 0 or -errno.
+ */
+int vmbus_device_offer_subchannels(struct vmbus_device *dev,
+				   unsigned int count);
+
+/* ---- buffers the guest describes ---- */
+
+/* One page range of a GPA-direct packet or GPADL (pfns validated as RAM). */
+struct vmbus_range {
+	uint32_t byte_count;
+	uint32_t byte_offset;	/* < 4096, into pfn[0] */
+	uint32_t nr_pfns;
+	const uint64_t *pfns;	/* wire data (little-endian on x86 = host) */
+};
+
+/*
+ * Parse a VMBUS_PKT_DATA_USING_GPA_DIRECT packet: up to @max ranges into
+ * @out, each bounded by the packet and every pfn checked against guest RAM.
+ * Returns the range count, or -EINVAL (malformed) / -EFAULT (not RAM).
+ * The pfn arrays point into @pkt->raw.
+ */
+int vmbus_packet_gpa_ranges(struct vmbus_channel *ch,
+			    const struct vmbus_packet *pkt,
+			    struct vmbus_range *out, unsigned int max);
+
+/*
+ * A GPADL the guest created for this channel (e.g. netvsc's receive
+ * buffer), by handle; NULL if unknown or not complete. The returned range
+ * array stays valid until the guest tears the GPADL down, which the server
+ * defers while the GPADL is held.
+ */
+const struct vmbus_range *vmbus_channel_gpadl(struct vmbus_channel *ch,
+					      uint32_t handle,
+					      unsigned int *nr_ranges);
+int vmbus_channel_gpadl_hold(struct vmbus_channel *ch, uint32_t handle);
+void vmbus_channel_gpadl_release(struct vmbus_channel *ch, uint32_t handle);
+
+#endif /* HVKVM_CHANNEL_H */
