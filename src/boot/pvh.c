@@ -223,14 +223,16 @@ int boot_load_pvh(struct gmem *gm, const struct boot_params_in *in,
 	uint8_t si[SI_SIZE], mod[MOD_SIZE];
 	uint64_t pvh_entry, elf_entry, kernel_end = 0, initrd_addr;
 	size_t cmdlen;
+	int r;
 
 	if (boot_pvh_entry(in->kernel, in->kernel_len, &pvh_entry)) {
 		snprintf(err, errlen, "ELF kernel: no valid PVH entry note");
 		return -EINVAL;
 	}
-	if (boot_elf_load(gm, in->kernel, in->kernel_len, &elf_entry,
-			  &kernel_end, err, errlen))
-		return -EINVAL;
+	r = boot_elf_load(gm, in->kernel, in->kernel_len, &elf_entry,
+			  &kernel_end, err, errlen);
+	if (r)
+		return r;
 	if (!kernel_end || !gmem_map(gm, pvh_entry, 1, false)) {
 		snprintf(err, errlen, "ELF kernel: PVH entry %#llx is not in a loaded segment",
 			 (unsigned long long)pvh_entry);

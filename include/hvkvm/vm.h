@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vm: one KVM virtual machine — the /dev/kvm VM with the in-kernel irqchip
+ * and PIT, guest RAM from a memfd, the PIO/MMIO buses, the platform devices,
+ * the Hyper-V enlightenments and one thread per vCPU. Built by an ordered
+ * table of start-up stages and unwound in reverse.
+ */
+#ifndef HVKVM_VM_H
+#define HVKVM_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hvkvm/boot.h"
+#include "hvkvm/bus.h"
+#include "hvkvm/config.h"
+#include "hvkvm/gmem.h"
+#include "hvkvm/irq.h"
+#include "hvkvm/platform.h"
+
+/* Process exit statuses (documented in README and --help). */
+enum vm_exit_status {
+	VM_STATUS_POWEROFF = 0,	/* guest powered off (ACPI S5 / ctl) */
+	VM_STATUS_ERROR = 1,	/* bad input or start-up failure */
+	VM_STATUS_RESET = 2,	/* guest reset and on_reboot=destroy */
+	VM_STATUS_CRASH = 4,	/* guest crash reported (Hyper-V crash MSRs) */
+	VM_STATUS_FAILURE = 8,	/* triple fault / unhandled exit / KVM error */
+	VM_STATUS_USER = 16,	/* stopped by the user (Ctrl-A x, signal) */
+};
+
+enum vm_stop_reason {
+	VM_STOP_NONE,
+	VM_STOP_POWEROFF,
+	VM_STOP_RESET,
+	VM_STOP_CRASH,
+	VM_STOP_FAILURE,
+	VM_STOP_USER,
+	VM_STOP_DEBUG_EXIT,
+};
+
+#define VCPU_EXIT_REASONS 64
+
+struct vcpu_stats {
+	uint64_t exits[VCPU_EXIT_REASONS];	/* by KVM_EXIT_* */
+	uint64_t pio_exits;			/* port accesses */
+	uint64_t mmio_exits;
+	uint64_t msr_exits;
+	uint64_t hypercalls;
+	uint64_t int3_injected;			/* emulator int3 workaround */
+};
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;			/* owner */
+	unsigned int index;		/* 0 = boot CPU; also the VP index */
+	uint32_t apic_id;
+	int fd;				/* KVM vCPU fd */
+	struct kvm_run *run;		/* shared run page */
+	size_t run_size;
+	pthread_t thread;
+	bool thread_started;
+	struct vcpu_stats stats;	/* written by the vCPU thread only */
+};
+
+struct vm_options {
+	bool stats;			/* print counters at exit */
+	bool conservative_cpu;		/* emulating KVM: safe CPU model */
+	bool exit_on_reset;		/* reset ends the process (status 2) */
+};
+
+struct vm {
+	const struct vm_config *cfg;	/* what to build */
+	struct vm_options opts;
+	int kvm_fd;			/* /dev/kvm */
+	int vm_fd;			/* KVM VM */
+	struct gmem gm;			/* guest RAM */
+	struct bus pio;			/* port I/O space */
+	struct bus mmio;		/* MMIO space */
+	struct irq_sink irq;		/* in-kernel irqchip */
+	struct platform_events events;	/* device -> machine requests */
+	struct vcpu *vcpus;		/* [nr_vcpus] */
+	unsigned int nr_vcpus;
+	uint32_t *apic_ids;		/* [nr_vcpus] */
+	struct kvm_cpuid2 *cpuid;	/* base model before per-vCPU fixes */
+	uint64_t tsc_khz;
+	struct boot_entry entry;	/* how the boot CPU starts */
+	uint64_t rsdp_addr;
+	struct e820_map e820;
+
+	/* Devices and services (NULL when absent). */
+	struct uart *uart;
+	struct rtc *rtc;
+	struct i8042 *i8042;
+	struct pci_host *pci;
+	struct fw_cfg *fw_cfg;
+	struct acpi_pm *acpi_pm;
+	struct debug_exit *debug_exit;
+	struct hv *hv;
+	struct evloop *io;		/* I/O thread */
+	struct console *console;
+
+	/* Stopping. */
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stop_cond;
+	enum vm_stop_reason stop_reason; /* first reason wins */
+	int stop_status;		/* process exit status */
+	bool stopping;			/* vCPUs should leave KVM_RUN */
+	unsigned int stage;		/* start-up stages completed */
+	uint64_t start_ns;		/* process start, for timings */
+};
+
+/* Build the VM from @cfg (stages in order, unwound on failure). */
+int vm_create(const struct vm_config *cfg, const struct vm_options *opts,
+	      struct console *console, struct vm **out);
+/* Start the vCPUs and wait until the guest stops; returns the reason. */
+enum vm_stop_reason vm_run(struct vm *vm);
+void vm_destroy(struct vm *vm);
+/* Any thread: stop the VM with @reason (first caller wins). */
+void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status);
+/* Counters for --stats and the control socket. */
+void vm_stats_print(struct vm *vm, FILE *f);
+
+/* vCPU side (vcpu.c). */
+int vcpu_init(struct vm *vm, struct vcpu *v, unsigned int index);
+/* CPUID (model, topology, Hyper-V leaves) for this vCPU. */
+int vcpu_configure(struct vcpu *v);
+void vcpu_destroy(struct vcpu *v);
+int vcpu_set_boot_state(struct vcpu *v, const struct boot_entry *entry);
+int vcpu_start(struct vcpu *v);
+void vcpu_kick(struct vcpu *v);
+void vcpu_join(struct vcpu *v);
+void vcpu_dump(struct vcpu *v, FILE *f);
+const char *vcpu_exit_name(unsigned int reason);
+
+#endif /* HVKVM_VM_H */

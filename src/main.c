@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hvkvm: command line. `hvkvm run` boots one VM in this process;
+ * `hvkvm img` is the disk image tool.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hvkvm/config.h"
+#include "hvkvm/console.h"
+#include "hvkvm/cpuid.h"
+#include "hvkvm/img.h"
+#include "hvkvm/util.h"
+#include "hvkvm/vm.h"
+
+static const char main_usage[] =
+	"Usage: hvkvm COMMAND [OPTIONS]\n"
+	"\n"
+	"A virtual machine monitor on Linux KVM whose guests see a Microsoft\n"
+	"Hyper-V host.\n"
+	"\n"
+	"Commands:\n"
+	"  run      boot a virtual machine (one VM per process)\n"
+	"  img      create, inspect, check and convert VHD/raw disk images\n"
+	"\n"
+	"Options:\n"
+	"  -h, --help     show this help\n"
+	"  -V, --version  show the version\n"
+	"\n"
+	"Run 'hvkvm COMMAND --help' for a command's options.\n";
+
+static const char run_usage[] =
+	"Usage: hvkvm run [--config vm.xml] [OPTIONS]\n"
+	"\n"
+	"Boot a virtual machine. Flags override the XML configuration.\n"
+	"\n"
+	"  -c, --config FILE      libvirt-style domain XML (see docs/xml.md)\n"
+	"  -k, --kernel FILE      kernel: bzImage, ELF vmlinux with a PVH note, or\n"
+	"                         a Multiboot kernel\n"
+	"  -i, --initrd FILE      initial ramdisk\n"
+	"  -a, --append CMDLINE   kernel command line\n"
+	"  -m, --memory SIZE      guest RAM, e.g. 512M, 2G (default 512M)\n"
+	"  -p, --cpus N           virtual CPUs (default 1, at most 64)\n"
+	"  -s, --serial BACKEND   COM1: stdio (default), file:PATH, pty or none\n"
+	"      --disk SPEC        file=PATH,bus=ide|scsi[,format=raw|vhd]\n"
+	"                         [,readonly=on][,media=cdrom][,cache=none|writeback]\n"
+	"      --nic SPEC         tap=NAME,model=dec21140|netvsc[,mac=52:54:..]\n"
+	"      --hyperv LIST      Hyper-V enlightenments: all, off, or a list such as\n"
+	"                         relaxed,vpindex,runtime,synic,stimer,hypervclock\n"
+	"      --debug-exit PORT  add the debug-exit device at PORT (e.g. 0xf4):\n"
+	"                         writing v ends hvkvm with status (v << 1) | 1\n"
+	"      --no-reboot        a guest reset ends hvkvm (status 2) instead of\n"
+	"                         rebooting the guest\n"
+	"      --cpu-model MODEL  auto (default), host, or conservative (a baseline\n"
+	"                         an emulating KVM such as kvm_pvm can run)\n"
+	"      --stats            print exit and enlightenment counters at the end\n"
+	"  -v, --verbose          more log output (repeat for debug)\n"
+	"  -q, --quiet            errors only\n"
+	"  -h, --help             show this help\n"
+	"\n"
+	"On the terminal, Ctrl-A x stops the VM; Ctrl-A Ctrl-A sends Ctrl-A.\n"
+	"\n"
+	"Exit status: 0 guest powered off; 1 bad input or start-up error;\n"
+	"2 guest reset with --no-reboot or on_reboot=destroy; 4 guest crash;\n"
+	"8 triple fault, unhandled exit or KVM error; 16 stopped by the user;\n"
+	"odd values (v << 1) | 1 from the debug-exit device.\n";
+
+enum run_opt {
+	OPT_DISK = 256,
+	OPT_NIC,
+	OPT_HYPERV,
+	OPT_DEBUG_EXIT,
+	OPT_NO_REBOOT,
+	OPT_CPU_MODEL,
+	OPT_STATS,
+};
+
+static const struct option run_options[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "kernel", required_argument, NULL, 'k' },
+	{ "initrd", required_argument, NULL, 'i' },
+	{ "append", required_argument, NULL, 'a' },
+	{ "memory", required_argument, NULL, 'm' },
+	{ "cpus", required_argument, NULL, 'p' },
+	{ "serial", required_argument, NULL, 's' },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "nic", required_argument, NULL, OPT_NIC },
+	{ "hyperv", required_argument, NULL, OPT_HYPERV },
+	{ "debug-exit", required_argument, NULL, OPT_DEBUG_EXIT },
+	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
+	{ "cpu-model", required_argument, NULL, OPT_CPU_MODEL },
+	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		die("out of memory");
+	return d;
+}
+
+static void replace_str(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = xstrdup(src);
+}
+
+/*
+ * SIGTERM/SIGINT/SIGHUP stop the running VM: they are blocked in every
+ * thread and taken by one thread with sigwait(), so the stop runs in normal
+ * context rather than in a signal handler.
+ */
+static struct vm *running_vm;
+static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool stop_requested;
+
+static void *run_signal_thread(void *opaque)
+{
+	sigset_t *set = opaque;
+	int sig;
+
+	for (;;) {
+		if (sigwait(set, &sig))
+			continue;
+		pthread_mutex_lock(&running_lock);
+		stop_requested = true;
+		if (running_vm)
+			vm_request_stop(running_vm, VM_STOP_USER,
+					VM_STATUS_USER);
+		pthread_mutex_unlock(&running_lock);
+	}
+	return NULL;
+}
+
+static void run_install_signals(void)
+{
+	static sigset_t set;
+	sigset_t kick;
+	pthread_t t;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (pthread_create(&t, NULL, run_signal_thread, &set) == 0)
+		pthread_detach(t);
+	/* vCPU threads unblock their kick signal themselves. */
+	sigemptyset(&kick);
+	sigaddset(&kick, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &kick, NULL);
+}
+
+static void run_set_vm(struct vm *vm)
+{
+	pthread_mutex_lock(&running_lock);
+	running_vm = vm;
+	if (vm && stop_requested)
+		vm_request_stop(vm, VM_STOP_USER, VM_STATUS_USER);
+	pthread_mutex_unlock(&running_lock);
+}
+
+struct run_flags {
+	const char *config;
+	const char *kernel, *initrd, *append, *memory, *cpus, *serial;
+	const char *hyperv, *debug_exit, *cpu_model;
+	const char *disks[CONFIG_MAX_DISKS + 1];
+	unsigned int nr_disks;
+	const char *nics[CONFIG_MAX_NICS + 1];
+	unsigned int nr_nics;
+	bool no_reboot, stats;
+	int verbose;
+};
+
+static int run_parse_flags(int argc, char **argv, struct run_flags *f)
+{
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:k:i:a:m:p:s:vqh", run_options,
+				NULL)) != -1) {
+		switch (c) {
+		case 'c': f->config = optarg; break;
+		case 'k': f->kernel = optarg; break;
+		case 'i': f->initrd = optarg; break;
+		case 'a': f->append = optarg; break;
+		case 'm': f->memory = optarg; break;
+		case 'p': f->cpus = optarg; break;
+		case 's': f->serial = optarg; break;
+		case OPT_DISK:
+			if (f->nr_disks == CONFIG_MAX_DISKS)
+				die("--disk: at most %d disks", CONFIG_MAX_DISKS);
+			f->disks[f->nr_disks++] = optarg;
+			break;
+		case OPT_NIC:
+			if (f->nr_nics == CONFIG_MAX_NICS)
+				die("--nic: at most %d NICs", CONFIG_MAX_NICS);
+			f->nics[f->nr_nics++] = optarg;
+			break;
+		case OPT_HYPERV: f->hyperv = optarg; break;
+		case OPT_DEBUG_EXIT: f->debug_exit = optarg; break;
+		case OPT_NO_REBOOT: f->no_reboot = true; break;
+		case OPT_CPU_MODEL: f->cpu_model = optarg; break;
+		case OPT_STATS: f->stats = true; break;
+		case 'v': f->verbose++; break;
+		case 'q': f->verbose = -1; break;
+		case 'h':
+			fputs(run_usage, stdout);
+			exit(0);
+		default:
+			fprintf(stderr, "Try 'hvkvm run --help'.\n");
+			exit(1);
+		}
+	}
+	if (optind < argc)
+		die("run: unexpected argument '%s' (see 'hvkvm run --help')",
+		    argv[optind]);
+	return 0;
+}
+
+/* Apply flags on top of the XML; every error names the flag. */
+static void run_apply_flags(struct vm_config *cfg, const struct run_flags *f)
+{
+	char err[CONFIG_ERR_MAX];
+	uint64_t v;
+	unsigned int i;
+
+	if (f->kernel)
+		replace_str(&cfg->kernel, f->kernel);
+	if (f->initrd)
+		replace_str(&cfg->initrd, f->initrd);
+	if (f->append)
+		replace_str(&cfg->cmdline, f->append);
+	if (f->memory) {
+		if (parse_size(f->memory, &v) || v == 0)
+			die("--memory %s: not a size (e.g. 512M, 2G)",
+			    f->memory);
+		if (v < 1024 * 1024 && !strpbrk(f->memory, "kKmMgGtT"))
+			v *= MiB;	/* bare numbers are MiB, as in QEMU */
+		cfg->memory = v;
+		cfg->current_memory = 0;
+	}
+	if (f->cpus) {
+		if (parse_uint(f->cpus, 1u << 20, &v))
+			die("--cpus %s: not a number", f->cpus);
+		cfg->vcpus = (unsigned int)v;
+	}
+	if (f->serial && config_parse_serial_arg(cfg, f->serial, err,
+						 sizeof(err)))
+		die("%s", err);
+	for (i = 0; i < f->nr_disks; i++)
+		if (config_parse_disk_arg(cfg, f->disks[i], err, sizeof(err)))
+			die("%s", err);
+	for (i = 0; i < f->nr_nics; i++)
+		if (config_parse_nic_arg(cfg, f->nics[i], err, sizeof(err)))
+			die("%s", err);
+	if (f->hyperv && config_parse_hyperv_arg(cfg, f->hyperv, err,
+						 sizeof(err)))
+		die("%s", err);
+	if (f->debug_exit) {
+		if (parse_uint(f->debug_exit, 0xffff, &v) || v == 0)
+			die("--debug-exit %s: not an I/O port (1..0xffff)",
+			    f->debug_exit);
+		cfg->debug_exit_port = (uint16_t)v;
+	}
+}
+
+/* Guest RAM the host can actually give (MemAvailable + free swap). */
+static void run_check_host_memory(const struct vm_config *cfg)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	unsigned long long kb, avail = 0;
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1 ||
+		    sscanf(line, "SwapFree: %llu kB", &kb) == 1)
+			avail += kb * 1024;
+	fclose(f);
+	if (avail && cfg->memory > avail)
+		die("--memory %llu MiB: the host has only %llu MiB available",
+		    (unsigned long long)(cfg->memory / MiB), avail / MiB);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct run_flags f = { 0 };
+	struct vm_config cfg;
+	struct vm_options opts = { 0 };
+	struct console *console = NULL;
+	char err[CONFIG_ERR_MAX];
+	enum vm_stop_reason reason;
+	struct vm *vm;
+	int status;
+
+	run_parse_flags(argc, argv, &f);
+	if (f.verbose > 0)
+		log_set_level(f.verbose > 1 ? LOG_DBG : LOG_INFO);
+	else if (f.verbose < 0)
+		log_set_level(LOG_ERR);
+	config_init(&cfg);
+	if (f.config && config_parse_file(&cfg, f.config, err, sizeof(err)))
+		die("%s", err);
+	run_apply_flags(&cfg, &f);
+	if (config_validate(&cfg, err, sizeof(err)))
+		die("%s", err);
+	run_check_host_memory(&cfg);
+	if (cfg.nr_disks || cfg.nr_nics)
+		die("%s: disks and NICs are not supported yet",
+		    cfg.nr_disks ? "--disk/<disk>" : "--nic/<interface>");
+	opts.stats = f.stats;
+	opts.exit_on_reset = f.no_reboot ||
+			     cfg.on_reboot == CONFIG_ACTION_DESTROY;
+	if (!f.cpu_model || !strcmp(f.cpu_model, "auto"))
+		opts.conservative_cpu = cpuid_host_is_emulating();
+	else if (!strcmp(f.cpu_model, "host"))
+		opts.conservative_cpu = false;
+	else if (!strcmp(f.cpu_model, "conservative"))
+		opts.conservative_cpu = true;
+	else
+		die("--cpu-model %s: expected auto, host or conservative",
+		    f.cpu_model);
+	if (console_create(&cfg, &console, err, sizeof(err)))
+		die("%s", err);
+	run_install_signals();
+	for (;;) {
+		if (vm_create(&cfg, &opts, console, &vm)) {
+			status = VM_STATUS_ERROR;
+			break;
+		}
+		run_set_vm(vm);
+		reason = vm_run(vm);
+		run_set_vm(NULL);
+		status = vm->stop_status;
+		if (opts.stats || reason == VM_STOP_FAILURE)
+			vm_stats_print(vm, stderr);
+		vm_destroy(vm);
+		if (reason != VM_STOP_RESET || opts.exit_on_reset)
+			break;
+		pr_info("guest reset: rebooting");
+	}
+	console_destroy(console);
+	config_free(&cfg);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(main_usage, stderr);
+		return 1;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "help")) {
+		fputs(main_usage, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+		printf("hvkvm %s\n", HVKVM_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "img"))
+		return img_main(argc - 1, argv + 1);
+	fprintf(stderr, "hvkvm: unknown command '%s' (see 'hvkvm --help')\n",
+		argv[1]);
+	return 1;
+}

@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vcpu: one thread per vCPU looping on KVM_RUN and dispatching exits — port
+ * and MMIO accesses to the buses, synthetic MSRs and the hypercall trap to
+ * the Hyper-V module, triple faults and unhandled exits to a register dump.
+ * APs start in wait-for-SIPI: the in-kernel LAPIC brings them up when the
+ * guest sends INIT/SIPI.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+
+#include "hvkvm/cpuid.h"
+#include "hvkvm/hyperv.h"
+#include "hvkvm/util.h"
+#include "hvkvm/vm.h"
+
+#define VCPU_KICK_SIGNAL SIGUSR1
+#define X86_CR0_PE BIT(0)
+#define X86_CR0_MP BIT(1)
+#define X86_CR0_ET BIT(4)
+#define X86_CR0_NE BIT(5)
+#define X86_CR0_WP BIT(16)
+#define X86_CR0_PG BIT(31)
+#define X86_CR4_PAE BIT(5)
+#define X86_EFER_LME BIT(8)
+#define X86_EFER_LMA BIT(10)
+#define X86_BP_VECTOR 3
+#define INSN_INT3 0xcc
+
+static const char *const exit_names[] = {
+	[KVM_EXIT_UNKNOWN] = "unknown",
+	[KVM_EXIT_EXCEPTION] = "exception",
+	[KVM_EXIT_IO] = "io",
+	[KVM_EXIT_HYPERCALL] = "hypercall",
+	[KVM_EXIT_DEBUG] = "debug",
+	[KVM_EXIT_HLT] = "hlt",
+	[KVM_EXIT_MMIO] = "mmio",
+	[KVM_EXIT_IRQ_WINDOW_OPEN] = "irq_window_open",
+	[KVM_EXIT_SHUTDOWN] = "shutdown",
+	[KVM_EXIT_FAIL_ENTRY] = "fail_entry",
+	[KVM_EXIT_INTR] = "intr",
+	[KVM_EXIT_SET_TPR] = "set_tpr",
+	[KVM_EXIT_TPR_ACCESS] = "tpr_access",
+	[KVM_EXIT_NMI] = "nmi",
+	[KVM_EXIT_INTERNAL_ERROR] = "internal_error",
+	[KVM_EXIT_SYSTEM_EVENT] = "system_event",
+	[KVM_EXIT_X86_RDMSR] = "rdmsr",
+	[KVM_EXIT_X86_WRMSR] = "wrmsr",
+};
+
+const char *vcpu_exit_name(unsigned int reason)
+{
+	if (reason < ARRAY_SIZE(exit_names) && exit_names[reason])
+		return exit_names[reason];
+	return "other";
+}
+
+static void vcpu_kick_handler(int sig)
+{
+	(void)sig;
+}
+
+int vcpu_init(struct vm *vm, struct vcpu *v, unsigned int index)
+{
+	int mmap_size, r;
+
+	memset(v, 0, sizeof(*v));
+	v->vm = vm;
+	v->index = index;
+	v->apic_id = vm->apic_ids[index];
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)v->apic_id);
+	if (v->fd < 0)
+		return -errno;
+	mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (mmap_size < (int)sizeof(struct kvm_run)) {
+		r = -EINVAL;
+		goto err_close;
+	}
+	v->run_size = (size_t)mmap_size;
+	v->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		r = -errno;
+		goto err_close;
+	}
+	return 0;
+
+err_close:
+	close(v->fd);
+	v->fd = -1;
+	return r;
+}
+
+int vcpu_configure(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	struct kvm_cpuid2 *cpuid = cpuid_dup(vm->cpuid);
+	int r;
+
+	if (!cpuid)
+		return -ENOMEM;
+	cpuid_apply(cpuid, v->apic_id, vm->nr_vcpus,
+		    vm->opts.conservative_cpu);
+	if (vm->hv) {
+		r = hv_cpuid_patch(vm->hv, cpuid, CPUID_MAX_ENTRIES);
+		if (r)
+			goto out;
+	}
+	r = ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0 ? -errno : 0;
+out:
+	free(cpuid);
+	return r;
+}
+
+void vcpu_destroy(struct vcpu *v)
+{
+	if (v->run && v->run != MAP_FAILED)
+		munmap(v->run, v->run_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	v->run = NULL;
+	v->fd = -1;
+}
+
+static void seg_flat(struct kvm_segment *s, uint16_t sel, uint8_t type,
+		     bool l, bool db)
+{
+	memset(s, 0, sizeof(*s));
+	s->base = 0;
+	s->limit = 0xffffffff;
+	s->selector = sel;
+	s->type = type;
+	s->present = 1;
+	s->dpl = 0;
+	s->db = db;
+	s->s = 1;
+	s->l = l;
+	s->g = 1;
+}
+
+int vcpu_set_boot_state(struct vcpu *v, const struct boot_entry *entry)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	struct kvm_segment data;
+	bool lm = entry->mode == BOOT_MODE_LONG64;
+
+	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
+		return -errno;
+	seg_flat(&sregs.cs, lm ? BOOT_SEL_CODE64 : BOOT_SEL_CODE32, 0xb, lm,
+		 !lm);
+	seg_flat(&data, BOOT_SEL_DATA, 0x3, false, true);
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
+	sregs.gdt.base = BOOT_GDT_ADDR;
+	sregs.gdt.limit = 4 * 8 - 1;
+	sregs.idt.base = 0;
+	sregs.idt.limit = 0;
+	if (lm) {
+		sregs.cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE |
+			    X86_CR0_WP | X86_CR0_PG;
+		sregs.cr3 = BOOT_PML4_ADDR;
+		sregs.cr4 = X86_CR4_PAE;
+		sregs.efer = X86_EFER_LME | X86_EFER_LMA;
+	} else {
+		sregs.cr0 = X86_CR0_PE | X86_CR0_ET;
+		sregs.cr3 = 0;
+		sregs.cr4 = 0;
+		sregs.efer = 0;
+	}
+	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
+		return -errno;
+	memset(&regs, 0, sizeof(regs));
+	regs.rflags = 0x2;
+	regs.rip = entry->rip;
+	regs.rsp = entry->rsp;
+	regs.rsi = entry->rsi;
+	regs.rbx = entry->rbx;
+	regs.rax = entry->rax;
+	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
+		return -errno;
+	return 0;
+}
+
+void vcpu_dump(struct vcpu *v, FILE *f)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 ||
+	    ioctl(v->fd, KVM_GET_SREGS, &s) < 0) {
+		fprintf(f, "vCPU %u: registers unavailable: %s\r\n", v->index,
+			strerror(errno));
+		return;
+	}
+	fprintf(f, "vCPU %u (APIC %u) registers:\r\n", v->index, v->apic_id);
+	fprintf(f, " RAX=%016llx RBX=%016llx RCX=%016llx RDX=%016llx\r\n",
+		r.rax, r.rbx, r.rcx, r.rdx);
+	fprintf(f, " RSI=%016llx RDI=%016llx RBP=%016llx RSP=%016llx\r\n",
+		r.rsi, r.rdi, r.rbp, r.rsp);
+	fprintf(f, " R8 =%016llx R9 =%016llx R10=%016llx R11=%016llx\r\n",
+		r.r8, r.r9, r.r10, r.r11);
+	fprintf(f, " R12=%016llx R13=%016llx R14=%016llx R15=%016llx\r\n",
+		r.r12, r.r13, r.r14, r.r15);
+	fprintf(f, " RIP=%016llx RFL=%08llx\r\n", r.rip, r.rflags);
+	fprintf(f, " CS=%04x base=%llx l=%u db=%u  SS=%04x  DS=%04x\r\n",
+		s.cs.selector, s.cs.base, s.cs.l, s.cs.db, s.ss.selector,
+		s.ds.selector);
+	fprintf(f, " CR0=%llx CR2=%llx CR3=%llx CR4=%llx EFER=%llx\r\n", s.cr0,
+		s.cr2, s.cr3, s.cr4, s.efer);
+	fprintf(f, " GDT=%llx/%x IDT=%llx/%x\r\n", s.gdt.base, s.gdt.limit,
+		s.idt.base, s.idt.limit);
+	fflush(f);
+}
+
+static void vcpu_hypercall(struct vcpu *v)
+{
+	struct hv_hypercall_regs hr;
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	v->stats.hypercalls++;
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 ||
+	    ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		return;
+	hr = (struct hv_hypercall_regs){
+		.long_mode = s.cs.l && (s.efer & X86_EFER_LMA),
+		.rax = r.rax, .rbx = r.rbx, .rcx = r.rcx, .rdx = r.rdx,
+		.rsi = r.rsi, .rdi = r.rdi, .r8 = r.r8,
+	};
+	hv_hypercall(v->vm->hv, v->index, &hr);
+	r.rax = hr.rax;
+	if (!hr.long_mode)
+		r.rdx = hr.rdx;
+	ioctl(v->fd, KVM_SET_REGS, &r);
+}
+
+static int vcpu_handle_io(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	unsigned int size = run->io.size, i;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	uint64_t val;
+
+	if (run->io.data_offset >= v->run_size ||
+	    (uint64_t)size * run->io.count > v->run_size - run->io.data_offset)
+		return -EINVAL;
+	v->stats.pio_exits++;
+	for (i = 0; i < run->io.count; i++, data += size) {
+		if (run->io.direction == KVM_EXIT_IO_OUT) {
+			val = 0;
+			memcpy(&val, data, size);
+			if (v->vm->hv && run->io.port == HV_HYPERCALL_PORT &&
+			    size == 1) {
+				vcpu_hypercall(v);
+				continue;
+			}
+			bus_write(&v->vm->pio, run->io.port, size, val);
+		} else {
+			bus_read(&v->vm->pio, run->io.port, size, &val);
+			memcpy(data, &val, size);
+		}
+	}
+	return 0;
+}
+
+static void vcpu_handle_mmio(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	unsigned int len = run->mmio.len;
+	uint64_t val = 0;
+
+	v->stats.mmio_exits++;
+	if (len == 0 || len > 8)
+		return;
+	if (run->mmio.is_write) {
+		memcpy(&val, run->mmio.data, len);
+		bus_write(&v->vm->mmio, run->mmio.phys_addr, len, val);
+	} else {
+		bus_read(&v->vm->mmio, run->mmio.phys_addr, len, &val);
+		memcpy(run->mmio.data, &val, len);
+	}
+}
+
+static void vcpu_handle_msr(struct vcpu *v, bool write)
+{
+	struct kvm_run *run = v->run;
+	struct hv *hv = v->vm->hv;
+	int r = -EINVAL;
+
+	v->stats.msr_exits++;
+	if (hv && hv_msr_is_synthetic(run->msr.index)) {
+		if (write)
+			r = hv_msr_write(hv, v->index, run->msr.index,
+					 run->msr.data);
+		else
+			r = hv_msr_read(hv, v->index, run->msr.index,
+					&run->msr.data);
+	}
+	if (r) {
+		pr_dbg("vCPU %u: #GP on %s of MSR %#x", v->index,
+		       write ? "wrmsr" : "rdmsr", run->msr.index);
+		if (!write)
+			run->msr.data = 0;
+	}
+	run->msr.error = r ? 1 : 0;
+}
+
+/*
+ * Emulating KVMs (kvm_pvm) cannot execute int3 in long mode and stop with an
+ * emulation failure. If the instruction at RIP is int3, deliver the #BP the
+ * guest asked for: advance RIP past it (a trap) and inject vector 3.
+ */
+static bool vcpu_fixup_int3(struct vcpu *v)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	struct kvm_translation tr;
+	struct kvm_vcpu_events ev;
+	uint8_t *insn;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 ||
+	    ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		return false;
+	memset(&tr, 0, sizeof(tr));
+	tr.linear_address = s.cs.base + r.rip;
+	if (ioctl(v->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid)
+		return false;
+	insn = gmem_map(&v->vm->gm, tr.physical_address, 1, false);
+	if (!insn || *insn != INSN_INT3)
+		return false;
+	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return false;
+	r.rip += 1;
+	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
+		return false;
+	ev.exception.injected = 1;
+	ev.exception.nr = X86_BP_VECTOR;
+	ev.exception.has_error_code = 0;
+	ev.exception.error_code = 0;
+	ev.flags = 0;
+	if (ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+		return false;
+	v->stats.int3_injected++;
+	return true;
+}
+
+static void vcpu_fail(struct vcpu *v, const char *what)
+{
+	pr_err("vCPU %u: %s", v->index, what);
+	vcpu_dump(v, stderr);
+	vm_request_stop(v->vm, VM_STOP_FAILURE, VM_STATUS_FAILURE);
+}
+
+/* Returns false when the loop must end. */
+static bool vcpu_handle_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	char what[128];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		if (vcpu_handle_io(v)) {
+			vcpu_fail(v, "malformed I/O exit");
+			return false;
+		}
+		return true;
+	case KVM_EXIT_MMIO:
+		vcpu_handle_mmio(v);
+		return true;
+	case KVM_EXIT_X86_RDMSR:
+		vcpu_handle_msr(v, false);
+		return true;
+	case KVM_EXIT_X86_WRMSR:
+		vcpu_handle_msr(v, true);
+		return true;
+	case KVM_EXIT_INTR:
+	case KVM_EXIT_HLT:
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		return true;
+	case KVM_EXIT_SHUTDOWN:
+		vcpu_fail(v, "triple fault (KVM_EXIT_SHUTDOWN)");
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		if (run->system_event.type == KVM_SYSTEM_EVENT_RESET)
+			vm_request_stop(v->vm, VM_STOP_RESET, VM_STATUS_RESET);
+		else
+			vm_request_stop(v->vm, VM_STOP_POWEROFF,
+					VM_STATUS_POWEROFF);
+		return false;
+	case KVM_EXIT_INTERNAL_ERROR:
+		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
+		    vcpu_fixup_int3(v))
+			return true;
+		snprintf(what, sizeof(what),
+			 "KVM internal error, suberror %u (emulation failure: the host KVM cannot run this instruction)",
+			 run->internal.suberror);
+		vcpu_fail(v, what);
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(what, sizeof(what),
+			 "VM entry failed, hardware reason %#llx",
+			 (unsigned long long)run->fail_entry
+				 .hardware_entry_failure_reason);
+		vcpu_fail(v, what);
+		return false;
+	default:
+		snprintf(what, sizeof(what), "unhandled exit %u (%s)",
+			 run->exit_reason, vcpu_exit_name(run->exit_reason));
+		vcpu_fail(v, what);
+		return false;
+	}
+}
+
+static bool vcpu_should_stop(struct vcpu *v)
+{
+	return __atomic_load_n(&v->vm->stopping, __ATOMIC_ACQUIRE);
+}
+
+static void *vcpu_thread(void *opaque)
+{
+	struct vcpu *v = opaque;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	while (!vcpu_should_stop(v)) {
+		int r = ioctl(v->fd, KVM_RUN, 0);
+
+		if (r < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				v->run->immediate_exit = 0;
+				v->stats.exits[KVM_EXIT_INTR]++;
+				continue;
+			}
+			pr_err("vCPU %u: KVM_RUN: %s", v->index,
+			       strerror(errno));
+			vm_request_stop(v->vm, VM_STOP_FAILURE,
+					VM_STATUS_FAILURE);
+			break;
+		}
+		if (v->run->exit_reason < VCPU_EXIT_REASONS)
+			v->stats.exits[v->run->exit_reason]++;
+		if (!vcpu_handle_exit(v))
+			break;
+	}
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *v)
+{
+	struct sigaction sa;
+	char name[16];
+	int r;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = vcpu_kick_handler;
+	sigaction(VCPU_KICK_SIGNAL, &sa, NULL);
+	r = pthread_create(&v->thread, NULL, vcpu_thread, v);
+	if (r)
+		return -r;
+	snprintf(name, sizeof(name), "vcpu%u", v->index);
+	pthread_setname_np(v->thread, name);
+	v->thread_started = true;
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	if (!v->thread_started)
+		return;
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_join(struct vcpu *v)
+{
+	if (!v->thread_started)
+		return;
+	pthread_join(v->thread, NULL);
+	v->thread_started = false;
+}
