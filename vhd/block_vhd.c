@@ -1,0 +1,480 @@
+// SPDX-License-Identifier: MIT
+/*
+ * block_vhd: the asynchronous data path of dynamic and differencing VHDs.
+ *
+ * Reads resolve each sector run through the chain (in-memory BAT and
+ * bitmaps, see vhd_resolve) and become one io_uring read per run, or zeros.
+ * Writes to allocated blocks are plain data writes; the sector bitmap bits
+ * they set are written lazily at the next flush.
+ *
+ * Allocation of a new block, one at a time (other writes to unallocated
+ * blocks wait; reads and writes to allocated blocks carry on):
+ *   1. write the footer at the new end of file (past the new block), so
+ *      the file always ends in a valid footer;
+ *   2. write the block's bitmap (all ones for dynamic disks, whose fresh
+ *      space past the old end reads as zeros; all zeros for differencing
+ *      disks) and the data;
+ *   3. only then mark the BAT entry dirty in memory.
+ * Flush: fdatasync (data and bitmaps of new blocks are durable), write the
+ * dirty bitmap sectors and BAT sectors, fdatasync again. So a BAT entry is
+ * never durable before the block it points to, and everything acknowledged
+ * before a completed flush survives a crash at any point. Flushes run one
+ * at a time in submission order.
+ */
+#include "block_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#define BAT_PER_SECTOR (VHD_SECTOR / 4)
+#define META_BAT_FLAG (1ULL << 63)
+
+struct vhd_alloc {
+	struct block_req *req;	/* the write that needed the block */
+	uint64_t sector;	/* its segment inside the block */
+	uint32_t nsec;
+	size_t byte_off;	/* into req->iov */
+	uint32_t blk;		/* block being allocated */
+	int pending;		/* bitmap + data writes outstanding */
+	int ret;
+};
+
+static void vhd_write_seg(struct block_dev *bd, struct block_req *req,
+			  uint64_t sector, uint32_t nsec, size_t byte_off);
+
+/* ---- reads ---- */
+
+void vhd_dispatch_read(struct block_dev *bd, struct block_req *req)
+{
+	struct vhd *v = bd->vhd;
+	uint64_t s = req->sector, end = req->sector + req->nsec;
+	size_t off = 0;
+
+	while (s < end) {
+		uint32_t max = (uint32_t)MIN(end - s, 1u << 20);
+		struct block_io *io;
+		uint64_t foff = 0;
+		size_t bytes;
+		uint32_t run;
+		int fd;
+
+		run = vhd_resolve(v, s, max, &fd, &foff);
+		bytes = (size_t)run * VHD_SECTOR;
+		if (fd < 0) {
+			iov_zero(req->iov, req->iovcnt, off, bytes);
+		} else {
+			io = bio_alloc(bd, IO_READ, fd, foff, bytes);
+			if (!io || bio_set_iov(io, req->iov, req->iovcnt, off,
+					       bytes)) {
+				free(io);
+				req->ret = -ENOMEM;
+				return;
+			}
+			io->req = req;
+			req->pending++;
+			bio_queue(io);
+		}
+		s += run;
+		off += bytes;
+	}
+}
+
+/* ---- writes ---- */
+
+/* Set bitmap bits after data landed; the bitmap goes out at flush. */
+static void vhd_mark_bits(struct block_dev *bd, uint64_t sector,
+			  uint32_t nsec)
+{
+	struct vhd *v = bd->vhd;
+	uint32_t blk = (uint32_t)(sector / v->block_sectors);
+	uint32_t in = (uint32_t)(sector % v->block_sectors), i;
+	uint8_t *bm = v->bitmaps[blk];
+	bool changed = false;
+
+	if (!bm || v->full[blk])
+		return;
+	for (i = in; i < in + nsec; i++) {
+		if (!vhd_bit(bm, i)) {
+			vhd_set_bit(bm, i);
+			changed = true;
+		}
+	}
+	if (changed) {
+		v->bm_dirty[blk] = 1;
+		vhd_update_full(v, blk);
+	}
+}
+
+static void vhd_seg_done(struct block_io *io, int res)
+{
+	int ret = res < 0 ? res : ((uint64_t)res != io->len ? -EIO : 0);
+
+	if (!ret)
+		vhd_mark_bits(io->bd, io->arg, (uint32_t)(io->len / VHD_SECTOR));
+	req_put(io->req, ret);
+}
+
+static void vhd_wait(struct block_dev *bd, struct block_req *req,
+		     uint64_t sector, uint32_t nsec, size_t byte_off)
+{
+	struct block_wait *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		req_put(req, -ENOMEM);
+		return;
+	}
+	w->req = req;
+	w->sector = sector;
+	w->nsec = nsec;
+	w->byte_off = byte_off;
+	if (bd->waiters_tail)
+		bd->waiters_tail->next = w;
+	else
+		bd->waiters = w;
+	bd->waiters_tail = w;
+}
+
+static void vhd_alloc_finish(struct block_dev *bd, struct vhd_alloc *a,
+			     int ret)
+{
+	struct vhd *v = bd->vhd;
+	struct block_wait *w, *next;
+
+	if (ret) {
+		/* Forget the block; its space stays unused (orphaned). */
+		free(v->bitmaps[a->blk]);
+		v->bitmaps[a->blk] = NULL;
+		v->bat[a->blk] = VHD_BAT_UNUSED;
+		v->full[a->blk] = 0;
+	} else {
+		vhd_mark_bits(bd, a->sector, a->nsec);
+		v->bat_dirty[a->blk / BAT_PER_SECTOR] = 1;
+	}
+	bd->alloc_busy = false;
+	req_put(a->req, ret);
+	free(a);
+	w = bd->waiters;
+	bd->waiters = bd->waiters_tail = NULL;
+	for (; w; w = next) {
+		next = w->next;
+		vhd_write_seg(bd, w->req, w->sector, w->nsec, w->byte_off);
+		free(w);
+	}
+}
+
+static void vhd_alloc_step_done(struct block_io *io, int res)
+{
+	struct vhd_alloc *a = io->ctx;
+
+	if (res < 0 && !a->ret)
+		a->ret = res;
+	else if (res >= 0 && (uint64_t)res != io->len && !a->ret)
+		a->ret = -EIO;
+	if (--a->pending == 0)
+		vhd_alloc_finish(io->bd, a, a->ret);
+}
+
+static struct block_io *vhd_meta_io(struct block_dev *bd, const void *src,
+				    size_t len, uint64_t off)
+{
+	struct block_io *io = bio_alloc(bd, IO_WRITE, bd->fd, off, len);
+
+	if (!io)
+		return NULL;
+	io->buf = block_aligned_alloc(len);
+	if (!io->buf) {
+		free(io);
+		return NULL;
+	}
+	memcpy(io->buf, src, len);
+	io->iov_inline[0].iov_base = io->buf;
+	io->iov_inline[0].iov_len = len;
+	io->iov = io->iov_inline;
+	io->iovcnt = 1;
+	return io;
+}
+
+static void vhd_alloc_footer_done(struct block_io *io, int res)
+{
+	struct block_dev *bd = io->bd;
+	struct vhd *v = bd->vhd;
+	struct vhd_alloc *a = io->ctx;
+	struct block_io *bm, *data;
+	uint64_t in = a->sector % v->block_sectors;
+
+	if (res < 0 || (uint64_t)res != io->len) {
+		vhd_alloc_finish(bd, a, res < 0 ? res : -EIO);
+		return;
+	}
+	bm = vhd_meta_io(bd, v->bitmaps[a->blk], v->bitmap_bytes,
+			 (uint64_t)v->bat[a->blk] * VHD_SECTOR);
+	data = bio_alloc(bd, IO_WRITE, bd->fd,
+			 vhd_block_data(v, a->blk) + in * VHD_SECTOR,
+			 (uint64_t)a->nsec * VHD_SECTOR);
+	if (!bm || !data ||
+	    bio_set_iov(data, a->req->iov, a->req->iovcnt, a->byte_off,
+			(size_t)a->nsec * VHD_SECTOR)) {
+		if (bm) {
+			free(bm->buf);
+			free(bm);
+		}
+		free(data);
+		vhd_alloc_finish(bd, a, -ENOMEM);
+		return;
+	}
+	a->pending = 2;
+	bm->done = vhd_alloc_step_done;
+	bm->ctx = a;
+	data->done = vhd_alloc_step_done;
+	data->ctx = a;
+	bio_queue(bm);
+	bio_queue(data);
+}
+
+static void vhd_alloc_start(struct block_dev *bd, struct block_req *req,
+			    uint64_t sector, uint32_t nsec, size_t byte_off)
+{
+	struct vhd *v = bd->vhd;
+	uint32_t blk = (uint32_t)(sector / v->block_sectors);
+	uint8_t footer[VHD_FOOTER_SIZE];
+	struct vhd_alloc *a;
+	struct block_io *io;
+	int ret;
+
+	a = calloc(1, sizeof(*a));
+	if (!a) {
+		req_put(req, -ENOMEM);
+		return;
+	}
+	a->req = req;
+	a->sector = sector;
+	a->nsec = nsec;
+	a->byte_off = byte_off;
+	a->blk = blk;
+	ret = vhd_alloc_block(v, blk, v->footer.disk_type == VHD_TYPE_DYNAMIC);
+	if (ret) {
+		free(a);
+		req_put(req, ret);
+		return;
+	}
+	bd->alloc_busy = true;
+	bd->alloc_blk = blk;
+	vhd_footer_build(&v->footer, footer);
+	io = vhd_meta_io(bd, footer, sizeof(footer), v->next_free);
+	if (!io) {
+		vhd_alloc_finish(bd, a, -ENOMEM);
+		return;
+	}
+	io->done = vhd_alloc_footer_done;
+	io->ctx = a;
+	bio_queue(io);
+}
+
+/* One write segment inside one block; owns one reference on @req. */
+static void vhd_write_seg(struct block_dev *bd, struct block_req *req,
+			  uint64_t sector, uint32_t nsec, size_t byte_off)
+{
+	struct vhd *v = bd->vhd;
+	uint32_t blk = (uint32_t)(sector / v->block_sectors);
+	uint64_t in = sector % v->block_sectors;
+	struct block_io *io;
+
+	if (v->bat[blk] == VHD_BAT_UNUSED ||
+	    (bd->alloc_busy && bd->alloc_blk == blk)) {
+		if (bd->alloc_busy)
+			vhd_wait(bd, req, sector, nsec, byte_off);
+		else
+			vhd_alloc_start(bd, req, sector, nsec, byte_off);
+		return;
+	}
+	io = bio_alloc(bd, IO_WRITE, bd->fd,
+		       vhd_block_data(v, blk) + in * VHD_SECTOR,
+		       (uint64_t)nsec * VHD_SECTOR);
+	if (!io || bio_set_iov(io, req->iov, req->iovcnt, byte_off,
+			       (size_t)nsec * VHD_SECTOR)) {
+		free(io);
+		req_put(req, -ENOMEM);
+		return;
+	}
+	io->req = req;
+	io->arg = sector;
+	io->done = vhd_seg_done;
+	bio_queue(io);
+}
+
+void vhd_dispatch_write(struct block_dev *bd, struct block_req *req)
+{
+	struct vhd *v = bd->vhd;
+	uint64_t s = req->sector, end = req->sector + req->nsec;
+	size_t off = 0;
+
+	while (s < end) {
+		uint64_t left = v->block_sectors - s % v->block_sectors;
+		uint32_t n = (uint32_t)MIN(left, end - s);
+
+		req->pending++;
+		vhd_write_seg(bd, req, s, n, off);
+		s += n;
+		off += (size_t)n * VHD_SECTOR;
+	}
+}
+
+/* ---- flush ---- */
+
+static void vhd_flush_start(struct block_dev *bd);
+
+static void vhd_flush_end(struct block_dev *bd, int ret)
+{
+	struct block_req *req = bd->flushq;
+
+	bd->flushq = req->next;
+	if (!bd->flushq)
+		bd->flushq_tail = NULL;
+	bd->flush_busy = false;
+	req_put(req, ret);
+	if (bd->flushq)
+		vhd_flush_start(bd);
+}
+
+static void vhd_flush_sync2_done(struct block_io *io, int res)
+{
+	vhd_flush_end(io->bd, res < 0 ? res : 0);
+}
+
+static void vhd_flush_meta_done(struct block_io *io, int res)
+{
+	struct block_dev *bd = io->bd;
+	struct vhd *v = bd->vhd;
+	struct block_io *sync;
+
+	if (res < 0 || (uint64_t)res != io->len) {
+		if (!bd->flush_ret)
+			bd->flush_ret = res < 0 ? res : -EIO;
+		/* Try again at the next flush. */
+		if (io->arg & META_BAT_FLAG)
+			v->bat_dirty[io->arg & ~META_BAT_FLAG] = 1;
+		else
+			v->bm_dirty[io->arg] = 1;
+	}
+	if (--bd->flush_pending)
+		return;
+	if (bd->flush_ret) {
+		vhd_flush_end(bd, bd->flush_ret);
+		return;
+	}
+	sync = bio_alloc(bd, IO_FSYNC, bd->fd, 0, 0);
+	if (!sync) {
+		vhd_flush_end(bd, -ENOMEM);
+		return;
+	}
+	sync->done = vhd_flush_sync2_done;
+	bio_queue(sync);
+}
+
+/* Build BAT sector @s as it may go to disk now. */
+static void vhd_bat_sector(struct block_dev *bd, uint32_t s, uint8_t *buf)
+{
+	struct vhd *v = bd->vhd;
+	uint32_t i;
+
+	for (i = 0; i < BAT_PER_SECTOR; i++) {
+		uint64_t e = (uint64_t)s * BAT_PER_SECTOR + i;
+		uint32_t val = VHD_BAT_UNUSED;
+
+		if (e < v->header.max_entries &&
+		    !(bd->alloc_busy && bd->alloc_blk == e))
+			val = v->bat[e];
+		put_be32(buf + 4 * i, val);
+	}
+}
+
+static int vhd_flush_queue_meta(struct block_dev *bd, const void *src,
+				size_t len, uint64_t off, uint64_t arg)
+{
+	struct block_io *io = vhd_meta_io(bd, src, len, off);
+
+	if (!io)
+		return -ENOMEM;
+	io->done = vhd_flush_meta_done;
+	io->arg = arg;
+	bd->flush_pending++;
+	bio_queue(io);
+	return 0;
+}
+
+static void vhd_flush_sync1_done(struct block_io *io, int res)
+{
+	struct block_dev *bd = io->bd;
+	struct vhd *v = bd->vhd;
+	uint32_t nsect = (uint32_t)(ALIGN_UP((uint64_t)v->header.max_entries * 4,
+					     VHD_SECTOR) / VHD_SECTOR);
+	uint8_t buf[VHD_SECTOR];
+	uint32_t i;
+
+	if (res < 0) {
+		vhd_flush_end(bd, res);
+		return;
+	}
+	bd->flush_pending = 1; /* held while queueing */
+	for (i = 0; i < v->header.max_entries; i++) {
+		if (!v->bm_dirty[i])
+			continue;
+		v->bm_dirty[i] = 0;
+		if (vhd_flush_queue_meta(bd, v->bitmaps[i], v->bitmap_bytes,
+					 (uint64_t)v->bat[i] * VHD_SECTOR, i)) {
+			v->bm_dirty[i] = 1;
+			bd->flush_ret = -ENOMEM;
+		}
+	}
+	for (i = 0; i < nsect; i++) {
+		if (!v->bat_dirty[i])
+			continue;
+		v->bat_dirty[i] = 0;
+		vhd_bat_sector(bd, i, buf);
+		if (vhd_flush_queue_meta(bd, buf, sizeof(buf),
+					 v->header.table_offset +
+						 (uint64_t)i * VHD_SECTOR,
+					 META_BAT_FLAG | i)) {
+			v->bat_dirty[i] = 1;
+			bd->flush_ret = -ENOMEM;
+		}
+	}
+	if (bd->flush_pending == 1) {
+		/* Nothing was dirty: one fdatasync was enough. */
+		bd->flush_pending = 0;
+		vhd_flush_end(bd, bd->flush_ret);
+		return;
+	}
+	/* Drop the queueing reference like a completed metadata write. */
+	io->len = 0;
+	vhd_flush_meta_done(io, 0);
+}
+
+static void vhd_flush_start(struct block_dev *bd)
+{
+	struct block_io *io = bio_alloc(bd, IO_FSYNC, bd->fd, 0, 0);
+
+	bd->flush_busy = true;
+	bd->flush_ret = 0;
+	if (!io) {
+		vhd_flush_end(bd, -ENOMEM);
+		return;
+	}
+	io->done = vhd_flush_sync1_done;
+	bio_queue(io);
+}
+
+void vhd_dispatch_flush(struct block_dev *bd, struct block_req *req)
+{
+	if (bd->readonly)
+		return;
+	req->pending++;
+	req->next = NULL;
+	if (bd->flushq_tail)
+		bd->flushq_tail->next = req;
+	else
+		bd->flushq = req;
+	bd->flushq_tail = req;
+	if (!bd->flush_busy)
+		vhd_flush_start(bd);
+}
