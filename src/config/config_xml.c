@@ -246,6 +246,30 @@ int xml_text(struct xml_ctx *x, xmlNode *n, const char **out)
 	return 0;
 }
 
+/* Quote the first words of stray text, on the line where they are. */
+static int xml_stray_text(struct xml_ctx *x, xmlNode *parent,
+			  const xmlNode *text)
+{
+	const char *s = (const char *)text->content;
+	long line = xmlGetLineNo(parent);
+	const xmlNode *prev;
+	size_t len;
+
+	/* The text starts where the previous sibling (or the parent) does. */
+	for (prev = text->prev; prev; prev = prev->prev)
+		if (prev->type == XML_ELEMENT_NODE) {
+			line = xmlGetLineNo(prev);
+			break;
+		}
+	for (; *s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'; s++)
+		if (*s == '\n' && line > 0)
+			line++;
+	len = strcspn(s, "\r\n");
+	return config_err(x->err, x->errlen,
+			  "%s:%ld: %s: unexpected text '%.*s'", x->name, line,
+			  xml_label(x, parent), (int)MIN(len, 32), s);
+}
+
 /* ---- the walk ------------------------------------------------------------ */
 
 int xml_walk(struct xml_ctx *x, xmlNode *parent, const struct xml_handler *tab)
@@ -261,9 +285,7 @@ int xml_walk(struct xml_ctx *x, xmlNode *parent, const struct xml_handler *tab)
 		case XML_TEXT_NODE:
 		case XML_CDATA_SECTION_NODE:
 			if (c->content && !is_blank((const char *)c->content))
-				return xml_fail(x, parent,
-						"unexpected text '%.24s'",
-						(const char *)c->content);
+				return xml_stray_text(x, parent, c);
 			continue;
 		case XML_COMMENT_NODE:
 		case XML_PI_NODE:
@@ -316,7 +338,7 @@ static int xml_syntax_error(struct xml_ctx *x, xmlParserCtxtPtr pctx)
 {
 	const xmlError *e = xmlCtxtGetLastError(pctx);
 	char msg[CONFIG_ERR_MAX] = "not well-formed";
-	size_t len;
+	size_t len, i;
 
 	if (x->doctype)
 		return config_err(x->err, x->errlen,
@@ -327,6 +349,10 @@ static int xml_syntax_error(struct xml_ctx *x, xmlParserCtxtPtr pctx)
 		len = strlen(msg);
 		while (len && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
 			msg[--len] = '\0';
+		/* One line: libxml2 sometimes adds the offending bytes. */
+		for (i = 0; i < len; i++)
+			if ((unsigned char)msg[i] < 0x20)
+				msg[i] = ' ';
 	}
 	return config_err(x->err, x->errlen, "%s:%d: malformed XML: %s",
 			  x->name, e ? e->line : 0, msg);

@@ -312,7 +312,7 @@ static int xml_disk(struct xml_ctx *x, xmlNode *n)
 	}
 	ret = config_add_disk(x->cfg, &d, msg, sizeof(msg));
 	if (ret)
-		xml_fail(x, n, "%s", msg);
+		ret = xml_fail(x, n, "%s", msg);
 out:
 	free(d.path);
 	return ret;
