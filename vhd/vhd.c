@@ -327,6 +327,8 @@ static char *locator_path(const char *dir, char *p)
 		p += 7;
 	if (p[0] == '/')
 		return strdup(p);
+	while (p[0] == '.' && p[1] == '/')
+		p += 2;
 	if (asprintf(&out, "%s/%s", dir, p) < 0)
 		return NULL;
 	return out;
