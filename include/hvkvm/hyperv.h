@@ -25,11 +25,15 @@ struct kvm_cpuid2;
 struct hv;
 
 /*
- * The hypercall page stub traps with "out HV_HYPERCALL_PORT, al" (then ret);
- * the VMM sees a 1-byte PIO write to this port and calls hv_hypercall() with
- * the vCPU's registers. The port is reserved in the PIO bus.
+ * The hypercall page stub is "out HV_HYPERCALL_PORT, al; ret" (E6 E8 C3):
+ * the imm8 form of OUT needs a port below 0x100 and touches no register but
+ * AL, so every hypercall argument register (RCX/RDX/R8, or EDX:EAX, EBX:ECX,
+ * EDI:ESI) reaches the VMM intact. The VMM sees a 1-byte PIO write to this
+ * port and calls hv_hypercall() with the vCPU's registers. 0xE8 is unused
+ * on a PC (0x80 POST, 0xE9 Bochs debug console, 0xED/0xF0 delay and FPU
+ * ports are all avoided). The port is reserved in the PIO bus.
  */
-#define HV_HYPERCALL_PORT 0x4e8
+#define HV_HYPERCALL_PORT 0xe8
 
 /* Services the VM provides to the hyperv module. */
 struct hv_host_ops {
@@ -60,6 +64,17 @@ struct hv_params {
 	struct irq_sink *irq;		/* SINT / stimer interrupts as MSIs */
 	uint64_t tsc_khz;		/* guest TSC frequency */
 	uint64_t apic_khz;		/* LAPIC timer frequency */
+	/*
+	 * Advertise HV_ACCESS_TSC_INVARIANT (and CPUID.80000007:EDX[8]):
+	 * only when the host TSC is invariant and KVM keeps the guest TSC
+	 * stable (no TSC scaling changes, no migration). Default off.
+	 */
+	bool tsc_invariant;
+	/*
+	 * No timer thread: synthetic timers only expire when the caller runs
+	 * hv_stimer_poll() (unit tests drive time by hand).
+	 */
+	bool manual_timers;
 	struct hv_host_ops host;
 };
 
@@ -84,11 +99,18 @@ int hv_msr_write(struct hv *hv, unsigned int vp, uint32_t msr, uint64_t val);
 /* Register state at the hypercall trap (both ABIs). */
 struct hv_hypercall_regs {
 	bool long_mode;		/* 64-bit: RCX/RDX/R8; else EDX:EAX etc. */
+	uint8_t cpl;		/* CPL at the trap (CS.RPL); 0 expected */
 	uint64_t rax, rbx, rcx, rdx, rsi, rdi, r8;
 };
-/* Perform the hypercall; sets regs->rax (and for 32-bit, rdx) to result. */
-void hv_hypercall(struct hv *hv, unsigned int vp,
-		  struct hv_hypercall_regs *regs);
+/*
+ * Perform the hypercall; sets regs->rax (and for 32-bit, rdx) to the result
+ * value. Returns 0 when it was a hypercall (write RAX/RDX back), or -EPERM
+ * when the write to HV_HYPERCALL_PORT cannot be one (hypercall page not
+ * enabled, CPL != 0, Hyper-V off): then leave the registers alone (the
+ * TLFS would raise #UD; the VMM may inject it or ignore the write).
+ */
+int hv_hypercall(struct hv *hv, unsigned int vp,
+		 struct hv_hypercall_regs *regs);
 
 /* HvPostMessage handler for a connection ID: returns an HV_STATUS_* code. */
 typedef uint16_t (*hv_post_message_fn)(void *opaque, unsigned int vp,
@@ -103,6 +125,7 @@ int hv_register_message_handler(struct hv *hv, uint32_t connection_id,
 int hv_register_event_handler(struct hv *hv, uint32_t connection_id,
 			      hv_signal_event_fn fn, void *opaque);
 int hv_unregister_event_handler(struct hv *hv, uint32_t connection_id);
+int hv_unregister_message_handler(struct hv *hv, uint32_t connection_id);
 
 /*
  * Post a message (at most 240 bytes of payload) into @vp's SINT @sint slot
@@ -117,6 +140,21 @@ int hv_synic_post_message(struct hv *hv, unsigned int vp, unsigned int sint,
 /* Set event flag @flag in @vp's SIEF page for @sint; interrupt if newly set. */
 int hv_synic_signal_event(struct hv *hv, unsigned int vp, unsigned int sint,
 			  unsigned int flag);
+
+/*
+ * Expire due synthetic timers at host time @now_ns (host_ops.clock_ns
+ * domain) and retry undelivered timer messages. Returns the next deadline
+ * in the same domain, or UINT64_MAX when no timer is armed. The timer
+ * thread calls it; with hv_params.manual_timers the caller must.
+ */
+uint64_t hv_stimer_poll(struct hv *hv, uint64_t now_ns);
+
+/*
+ * Rewrite the reference TSC page (new scale/offset from a fresh
+ * sample_tsc(), sequence protocol) after the guest TSC was changed behind
+ * the module's back (e.g. KVM_SET_TSC_KHZ or a TSC write on resume).
+ */
+void hv_tsc_page_update(struct hv *hv);
 
 /* Counters (intercepts, MSR accesses, hypercalls, SynIC traffic). */
 void hv_stats_print(struct hv *hv, FILE *f);

@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hyperv MSRs: the synthetic MSRs of TLFS chapters "Hypercall Interface",
+ * "Virtual Processor Management", "Partition Reference Time", "Guest
+ * Crash Reporting" and "Timers", reached through KVM_EXIT_X86_RDMSR/WRMSR.
+ * An MSR whose feature is off, an unknown synthetic MSR, a write to a
+ * read-only MSR and a value with reserved bits set all answer -EINVAL
+ * (the vCPU loop injects #GP), as Hyper-V does.
+ *
+ * Partition-wide: GUEST_OS_ID, HYPERCALL, REFERENCE_TSC, RESET, CRASH_*,
+ * TSC_INVARIANT_CONTROL (hv->lock). Per VP: VP_INDEX, VP_RUNTIME, SynIC,
+ * stimers, VP_ASSIST_PAGE (vp->lock).
+ *
+ * VP_ASSIST_PAGE is accepted (stored, page never touched) although APIC
+ * access is not advertised: Linux 6.1's hv_cpu_init() writes it on every
+ * CPU unconditionally. Its only content the hypervisor would write is the
+ * EOI-avoidance bit, which we never set, so the guest always EOIs.
+ * Not implemented (#GP): EOI/ICR/TPR, GUEST_IDLE, reenlightenment, TSC
+ * emulation, debug and statistics MSRs.
+ */
+#include "hvkvm/hyperv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hv_internal.h"
+#include "hvkvm/util.h"
+
+#define HV_HYPERCALL_RSVD	0xffcULL	/* bits 2..11 */
+#define HV_REF_TSC_RSVD		0xffeULL	/* bits 1..11 */
+
+/* The hypercall page: "out HV_HYPERCALL_PORT, al; ret", then int3s. */
+static const uint8_t hv_hypercall_stub[] = { 0xe6, HV_HYPERCALL_PORT, 0xc3 };
+_Static_assert(HV_HYPERCALL_PORT < 0x100, "port must fit out imm8, al");
+
+/* ---- Counter slots --------------------------------------------------- */
+
+static const struct {
+	uint32_t first, last;
+	const char *name;
+} msr_stat_ranges[] = {
+	{ HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_RESET, "base" },
+	{ HV_X64_MSR_VP_RUNTIME, HV_X64_MSR_VP_RUNTIME, "runtime" },
+	{ HV_X64_MSR_TIME_REF_COUNT, HV_X64_MSR_APIC_FREQUENCY, "time" },
+	{ HV_X64_MSR_EOI, HV_X64_MSR_VP_ASSIST_PAGE, "apic" },
+	{ HV_X64_MSR_SCONTROL, HV_X64_MSR_EOM, "synic" },
+	{ HV_X64_MSR_SINT0, HV_X64_MSR_SINT15, "sint" },
+	{ HV_X64_MSR_STIMER0_CONFIG, HV_X64_MSR_STIMER3_COUNT, "stimer" },
+	{ HV_X64_MSR_GUEST_IDLE, HV_X64_MSR_GUEST_IDLE, "idle" },
+	{ HV_X64_MSR_CRASH_P0, HV_X64_MSR_CRASH_CTL, "crash" },
+	{ HV_X64_MSR_TSC_INVARIANT_CONTROL, HV_X64_MSR_TSC_INVARIANT_CONTROL,
+	  "tscinv" },
+};
+
+int hv_msr_stat_index(uint32_t msr)
+{
+	unsigned int i;
+	int base = 0;
+
+	for (i = 0; i < ARRAY_SIZE(msr_stat_ranges); i++) {
+		if (msr >= msr_stat_ranges[i].first &&
+		    msr <= msr_stat_ranges[i].last)
+			return base + (int)(msr - msr_stat_ranges[i].first);
+		base += (int)(msr_stat_ranges[i].last -
+			      msr_stat_ranges[i].first + 1);
+	}
+	return HV_MSR_STATS - 1;	/* "other" */
+}
+
+const char *hv_msr_stat_name(int idx, char *buf, unsigned int len)
+{
+	unsigned int i;
+	int base = 0;
+
+	for (i = 0; i < ARRAY_SIZE(msr_stat_ranges); i++) {
+		int n = (int)(msr_stat_ranges[i].last -
+			      msr_stat_ranges[i].first + 1);
+
+		if (idx < base + n) {
+			snprintf(buf, len, "%#x",
+				 msr_stat_ranges[i].first + (idx - base));
+			return buf;
+		}
+		base += n;
+	}
+	snprintf(buf, len, "other");
+	return buf;
+}
+
+/* ---- Partition-wide MSRs (hv->lock held) ----------------------------- */
+
+static int hypercall_write(struct hv *hv, uint64_t val)
+{
+	uint8_t *page;
+
+	if (val & HV_HYPERCALL_RSVD)
+		return -EINVAL;
+	if (hv->hypercall & HV_HYPERCALL_LOCKED)
+		return 0;	/* locked until reset: writes are ignored */
+	if (!hv->guest_os_id)
+		return 0;	/* no hypercalls before the guest says who */
+	if (val & HV_MSR_ENABLE) {
+		page = gmem_map(hv->p.gm, val & HV_MSR_PAGE_MASK,
+				HV_PAGE_SIZE, true);
+		if (!page)
+			return -EINVAL;
+		memset(page, 0xcc, HV_PAGE_SIZE);
+		memcpy(page, hv_hypercall_stub, sizeof(hv_hypercall_stub));
+	}
+	__atomic_store_n(&hv->hypercall, val, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static int ref_tsc_write(struct hv *hv, uint64_t val)
+{
+	uint64_t old = hv->ref_tsc;
+
+	if (val & HV_REF_TSC_RSVD)
+		return -EINVAL;
+	if ((val & HV_MSR_ENABLE) &&
+	    !gmem_map(hv->p.gm, val & HV_MSR_PAGE_MASK, HV_PAGE_SIZE, true))
+		return -EINVAL;
+	hv->ref_tsc = val;
+	if (hv_tsc_page_write(hv)) {
+		hv->ref_tsc = old;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int crash_ctl_write(struct hv *hv, unsigned int vp, uint64_t val)
+{
+	uint64_t p[5];
+
+	if (val & ~HV_CRASH_CTL_CRASH_NOTIFY)
+		return -EINVAL;
+	hv->crash_ctl = val;
+	if (!(val & HV_CRASH_CTL_CRASH_NOTIFY))
+		return 0;
+	memcpy(p, hv->crash_p, sizeof(p));
+	pthread_mutex_unlock(&hv->lock);
+	hv->p.host.crash(hv->p.host.opaque, vp, p);
+	pthread_mutex_lock(&hv->lock);
+	return 0;
+}
+
+static int partition_write(struct hv *hv, unsigned int vp, uint32_t msr,
+			   uint64_t val)
+{
+	const struct hv_feat *f = &hv->f;
+
+	switch (msr) {
+	case HV_X64_MSR_GUEST_OS_ID:
+		hv->guest_os_id = val;
+		if (!val)
+			__atomic_store_n(&hv->hypercall,
+					 hv->hypercall & ~HV_MSR_ENABLE,
+					 __ATOMIC_RELEASE);
+		return 0;
+	case HV_X64_MSR_HYPERCALL:
+		return hypercall_write(hv, val);
+	case HV_X64_MSR_RESET:
+		if (!f->reset || (val & ~HV_RESET_DO))
+			return -EINVAL;
+		if (val & HV_RESET_DO) {
+			pthread_mutex_unlock(&hv->lock);
+			hv->p.host.reset(hv->p.host.opaque);
+			pthread_mutex_lock(&hv->lock);
+		}
+		return 0;
+	case HV_X64_MSR_REFERENCE_TSC:
+		if (!f->tsc_page)
+			return -EINVAL;
+		return ref_tsc_write(hv, val);
+	case HV_X64_MSR_CRASH_CTL:
+		if (!f->crash)
+			return -EINVAL;
+		return crash_ctl_write(hv, vp, val);
+	case HV_X64_MSR_TSC_INVARIANT_CONTROL:
+		if (!f->tsc_invariant || (val & ~HV_TSC_INVARIANT_EXPOSE))
+			return -EINVAL;
+		hv->tsc_inv_ctl = val;
+		return 0;
+	default:
+		if (msr >= HV_X64_MSR_CRASH_P0 && msr <= HV_X64_MSR_CRASH_P4 &&
+		    f->crash) {
+			hv->crash_p[msr - HV_X64_MSR_CRASH_P0] = val;
+			return 0;
+		}
+		return -EINVAL;
+	}
+}
+
+static int partition_read(struct hv *hv, uint32_t msr, uint64_t *val)
+{
+	const struct hv_feat *f = &hv->f;
+
+	switch (msr) {
+	case HV_X64_MSR_GUEST_OS_ID:
+		*val = hv->guest_os_id;
+		return 0;
+	case HV_X64_MSR_HYPERCALL:
+		*val = hv->hypercall;
+		return 0;
+	case HV_X64_MSR_RESET:
+		if (!f->reset)
+			return -EINVAL;
+		*val = 0;
+		return 0;
+	case HV_X64_MSR_REFERENCE_TSC:
+		if (!f->tsc_page)
+			return -EINVAL;
+		*val = hv->ref_tsc;
+		return 0;
+	case HV_X64_MSR_CRASH_CTL:
+		if (!f->crash)
+			return -EINVAL;
+		*val = HV_CRASH_CTL_CRASH_NOTIFY;	/* what we support */
+		return 0;
+	case HV_X64_MSR_TSC_INVARIANT_CONTROL:
+		if (!f->tsc_invariant)
+			return -EINVAL;
+		*val = hv->tsc_inv_ctl;
+		return 0;
+	default:
+		if (msr >= HV_X64_MSR_CRASH_P0 && msr <= HV_X64_MSR_CRASH_P4 &&
+		    f->crash) {
+			*val = hv->crash_p[msr - HV_X64_MSR_CRASH_P0];
+			return 0;
+		}
+		return -EINVAL;
+	}
+}
+
+static bool msr_is_partition(uint32_t msr)
+{
+	return msr == HV_X64_MSR_GUEST_OS_ID || msr == HV_X64_MSR_HYPERCALL ||
+	       msr == HV_X64_MSR_RESET || msr == HV_X64_MSR_REFERENCE_TSC ||
+	       msr == HV_X64_MSR_TSC_INVARIANT_CONTROL ||
+	       (msr >= HV_X64_MSR_CRASH_P0 && msr <= HV_X64_MSR_CRASH_CTL);
+}
+
+/* ---- Per-VP MSRs ----------------------------------------------------- */
+
+static bool msr_is_synic(uint32_t msr)
+{
+	return (msr >= HV_X64_MSR_SCONTROL && msr <= HV_X64_MSR_EOM) ||
+	       (msr >= HV_X64_MSR_SINT0 && msr <= HV_X64_MSR_SINT15);
+}
+
+static bool msr_is_stimer(uint32_t msr)
+{
+	return msr >= HV_X64_MSR_STIMER0_CONFIG &&
+	       msr <= HV_X64_MSR_STIMER3_COUNT;
+}
+
+static int vp_assist_write(struct hv_vp *vp, uint64_t val)
+{
+	if (val & HV_REF_TSC_RSVD)
+		return -EINVAL;
+	if ((val & HV_MSR_ENABLE) &&
+	    !gmem_map(vp->hv->p.gm, val & HV_MSR_PAGE_MASK, HV_PAGE_SIZE,
+		      true))
+		return -EINVAL;
+	vp->vp_assist = val;
+	return 0;
+}
+
+/* MSRs that need vp->lock. */
+static int vp_locked_access(struct hv_vp *vp, uint32_t msr, uint64_t *val,
+			    bool write)
+{
+	const struct hv_feat *f = &vp->hv->f;
+	bool kick = false;
+	int r = -EINVAL;
+
+	pthread_mutex_lock(&vp->lock);
+	if (msr_is_synic(msr) && f->synic) {
+		r = write ? hv_synic_msr_write(vp, msr, *val)
+			  : hv_synic_msr_read(vp, msr, val);
+	} else if (msr_is_stimer(msr) && f->stimer) {
+		r = write ? hv_stimer_msr_write(vp, msr, *val)
+			  : hv_stimer_msr_read(vp, msr, val);
+		kick = write && !r;
+	} else if (msr == HV_X64_MSR_VP_ASSIST_PAGE) {
+		if (write) {
+			r = vp_assist_write(vp, *val);
+		} else {
+			*val = vp->vp_assist;
+			r = 0;
+		}
+	}
+	pthread_mutex_unlock(&vp->lock);
+	if (kick)
+		hv_stimer_kick(vp->hv);
+	return r;
+}
+
+static int vp_read(struct hv *hv, struct hv_vp *vp, uint32_t msr,
+		   uint64_t *val)
+{
+	const struct hv_feat *f = &hv->f;
+
+	switch (msr) {
+	case HV_X64_MSR_VP_INDEX:
+		if (!f->vpindex)
+			return -EINVAL;
+		*val = vp->index;
+		return 0;
+	case HV_X64_MSR_VP_RUNTIME:
+		if (!f->runtime)
+			return -EINVAL;
+		*val = hv->p.host.vp_runtime_ns(hv->p.host.opaque, vp->index) /
+		       100;
+		return 0;
+	case HV_X64_MSR_TIME_REF_COUNT:
+		if (!f->time_ref)
+			return -EINVAL;
+		*val = hv_ref_time(hv);
+		return 0;
+	case HV_X64_MSR_TSC_FREQUENCY:
+		if (!f->frequencies)
+			return -EINVAL;
+		*val = hv->p.tsc_khz * 1000;
+		return 0;
+	case HV_X64_MSR_APIC_FREQUENCY:
+		if (!f->frequencies)
+			return -EINVAL;
+		*val = hv->p.apic_khz * 1000;
+		return 0;
+	default:
+		return vp_locked_access(vp, msr, val, false);
+	}
+}
+
+/* ---- Entry points ---------------------------------------------------- */
+
+bool hv_msr_is_synthetic(uint32_t msr)
+{
+	return msr >= HV_MSR_RANGE_FIRST && msr <= HV_MSR_RANGE_LAST;
+}
+
+int hv_msr_read(struct hv *hv, unsigned int vpi, uint32_t msr, uint64_t *val)
+{
+	struct hv_vp *vp;
+	int r;
+
+	if (vpi >= hv->p.nr_vcpus)
+		return -EINVAL;
+	vp = &hv->vps[vpi];
+	hv_count(&vp->stats.msr_read[hv_msr_stat_index(msr)]);
+	if (!hv->f.enabled || !hv_msr_is_synthetic(msr)) {
+		r = -EINVAL;
+	} else if (msr_is_partition(msr)) {
+		pthread_mutex_lock(&hv->lock);
+		r = partition_read(hv, msr, val);
+		pthread_mutex_unlock(&hv->lock);
+	} else {
+		r = vp_read(hv, vp, msr, val);
+	}
+	if (r)
+		hv_count(&vp->stats.msr_gp);
+	return r;
+}
+
+int hv_msr_write(struct hv *hv, unsigned int vpi, uint32_t msr, uint64_t val)
+{
+	struct hv_vp *vp;
+	int r;
+
+	if (vpi >= hv->p.nr_vcpus)
+		return -EINVAL;
+	vp = &hv->vps[vpi];
+	hv_count(&vp->stats.msr_write[hv_msr_stat_index(msr)]);
+	if (!hv->f.enabled || !hv_msr_is_synthetic(msr)) {
+		r = -EINVAL;
+	} else if (msr_is_partition(msr)) {
+		pthread_mutex_lock(&hv->lock);
+		r = partition_write(hv, vpi, msr, val);
+		pthread_mutex_unlock(&hv->lock);
+	} else if (msr == HV_X64_MSR_VP_INDEX ||
+		   msr == HV_X64_MSR_VP_RUNTIME ||
+		   (msr >= HV_X64_MSR_TIME_REF_COUNT &&
+		    msr <= HV_X64_MSR_APIC_FREQUENCY &&
+		    msr != HV_X64_MSR_REFERENCE_TSC)) {
+		r = -EINVAL;	/* read-only */
+	} else {
+		r = vp_locked_access(vp, msr, &val, true);
+	}
+	if (r) {
+		hv_count(&vp->stats.msr_gp);
+		guest_err("hyperv: vp%u wrmsr %#x <- %#llx: #GP", vpi, msr,
+			  (unsigned long long)val);
+	}
+	return r;
+}

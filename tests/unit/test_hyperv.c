@@ -1,0 +1,948 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for src/hyperv: CPUID leaves per configuration, the
+ * partition/VP MSR state machines, the reference TSC page arithmetic and
+ * hypercall decoding (both ABIs). SynIC and synthetic timers are in
+ * test_hyperv_synic.c. Fake guest memory, fake IRQ sink, fake clock.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/hyperv/hv_internal.h"
+#include "fake_gmem.h"
+#include "fake_irq.h"
+#include "hvkvm/hv_tlfs.h"
+#include "hvkvm/hyperv.h"
+#include "hvkvm/util.h"
+
+#define RAM_SIZE	(1u << 20)
+#define TSC_KHZ		2500000ULL	/* 2.5 GHz guest TSC */
+#define TSC_AT_ZERO	123456789012ULL	/* guest TSC when the fake clock is 0 */
+
+struct fx {
+	struct fake_gmem mem;
+	struct fake_irq irq;
+	struct config_hyperv cfg;
+	struct hv_params p;
+	struct hv *hv;
+	uint32_t apic_ids[2];
+	uint64_t now_ns;	/* fake host clock */
+	bool sample_fail;
+	unsigned int resets, crashes, yields;
+	uint64_t crash_p[5];
+	unsigned int crash_vp;
+	/* handler records */
+	unsigned int posts, signals;
+	uint32_t post_type, post_len;
+	uint8_t post_payload[240];
+	uint16_t signal_flag;
+	uint16_t post_status;
+};
+
+static uint64_t fx_tsc_at(uint64_t ns)
+{
+	return TSC_AT_ZERO +
+	       (uint64_t)((unsigned __int128)ns * TSC_KHZ / 1000000);
+}
+
+static uint64_t fx_clock(void *o)
+{
+	return ((struct fx *)o)->now_ns;
+}
+
+static int fx_sample(void *o, unsigned int vp, uint64_t *tsc, uint64_t *ns)
+{
+	struct fx *f = o;
+
+	if (f->sample_fail)
+		return -EIO;
+	*ns = f->now_ns;
+	*tsc = fx_tsc_at(f->now_ns);
+	return 0;
+}
+
+static uint64_t fx_runtime(void *o, unsigned int vp)
+{
+	return 12345678 + vp;
+}
+
+static void fx_reset(void *o)
+{
+	((struct fx *)o)->resets++;
+}
+
+static void fx_crash(void *o, unsigned int vp, const uint64_t p[5])
+{
+	struct fx *f = o;
+
+	f->crashes++;
+	f->crash_vp = vp;
+	memcpy(f->crash_p, p, sizeof(f->crash_p));
+}
+
+static void fx_yield(void *o, unsigned int vp)
+{
+	((struct fx *)o)->yields++;
+}
+
+static void fx_all(struct config_hyperv *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->enabled = true;
+	c->passthrough = true;
+}
+
+static struct fx *fx_new(const struct config_hyperv *cfg)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	assert_int_equal(fake_gmem_init(&f->mem, RAM_SIZE), 0);
+	fake_irq_init(&f->irq);
+	f->cfg = *cfg;
+	f->apic_ids[0] = 0;
+	f->apic_ids[1] = 7;
+	f->now_ns = 1000000000ULL;	/* VM created at t = 1 s */
+	f->p = (struct hv_params){
+		.cfg = &f->cfg, .nr_vcpus = 2, .apic_ids = f->apic_ids,
+		.gm = &f->mem.gm, .irq = &f->irq.sink, .tsc_khz = TSC_KHZ,
+		.apic_khz = 1000000, .manual_timers = true,
+		.host = { .clock_ns = fx_clock, .sample_tsc = fx_sample,
+			  .vp_runtime_ns = fx_runtime, .reset = fx_reset,
+			  .crash = fx_crash, .yield = fx_yield, .opaque = f },
+	};
+	assert_int_equal(hv_create(&f->p, &f->hv), 0);
+	return f;
+}
+
+static struct fx *fx_new_all(void)
+{
+	struct config_hyperv c;
+
+	fx_all(&c);
+	return fx_new(&c);
+}
+
+static void fx_free(struct fx *f)
+{
+	hv_destroy(f->hv);
+	fake_gmem_destroy(&f->mem);
+	free(f);
+}
+
+static uint64_t rd(struct fx *f, uint32_t msr)
+{
+	uint64_t v = 0xdeadbeef;
+
+	assert_int_equal(hv_msr_read(f->hv, 0, msr, &v), 0);
+	return v;
+}
+
+static void wr(struct fx *f, uint32_t msr, uint64_t v)
+{
+	assert_int_equal(hv_msr_write(f->hv, 0, msr, v), 0);
+}
+
+/* ---- CPUID ----------------------------------------------------------- */
+
+#define CPUID_MAX 32
+struct cpuid_buf {
+	_Alignas(8) uint8_t raw[sizeof(struct kvm_cpuid2) +
+				CPUID_MAX * sizeof(struct kvm_cpuid_entry2)];
+	struct kvm_cpuid2 *c;
+};
+
+static void cpuid_kvm_table(struct cpuid_buf *b)
+{
+	static const uint32_t fns[] = { 0, 1, 0x40000000, 0x40000001,
+					0x40000100, 0x80000000, 0x80000007 };
+	unsigned int i;
+
+	memset(b, 0, sizeof(*b));
+	b->c = (struct kvm_cpuid2 *)b->raw;
+	for (i = 0; i < ARRAY_SIZE(fns); i++) {
+		b->c->entries[i].function = fns[i];
+		b->c->entries[i].eax = 0x1111 * (i + 1);
+	}
+	b->c->entries[2].ebx = 0x4b4d564b;	/* "KVMK" */
+	b->c->nent = ARRAY_SIZE(fns);
+}
+
+static struct kvm_cpuid_entry2 *cpuid_find(struct cpuid_buf *b, uint32_t fn)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->c->nent; i++) {
+		if (b->c->entries[i].function == fn)
+			return &b->c->entries[i];
+	}
+	return NULL;
+}
+
+static void patch(struct fx *f, struct cpuid_buf *b)
+{
+	cpuid_kvm_table(b);
+	assert_int_equal(hv_cpuid_patch(f->hv, b->c, CPUID_MAX), 0);
+}
+
+static void test_cpuid_replaces_kvm_leaves(void **state)
+{
+	struct fx *f = fx_new_all();
+	struct kvm_cpuid_entry2 *e;
+	struct cpuid_buf b;
+	char vendor[13] = { 0 };
+	uint32_t fn;
+
+	patch(f, &b);
+	assert_null(cpuid_find(&b, 0x40000100));
+	for (fn = 0x40000000; fn <= 0x4000000A; fn++)
+		assert_non_null(cpuid_find(&b, fn));
+	assert_null(cpuid_find(&b, 0x4000000B));
+	e = cpuid_find(&b, 0x40000000);
+	assert_int_equal(e->eax, 0x4000000A);
+	memcpy(vendor, &e->ebx, 4);
+	memcpy(vendor + 4, &e->ecx, 4);
+	memcpy(vendor + 8, &e->edx, 4);
+	assert_string_equal(vendor, "Microsoft Hv");
+	assert_int_equal(cpuid_find(&b, 0x40000001)->eax, 0x31237648);
+	e = cpuid_find(&b, 0x40000002);
+	assert_int_equal(e->eax, 17763);
+	assert_int_equal(e->ebx, 0x000A0000);
+	assert_true(cpuid_find(&b, 1)->ecx & (1u << 31));
+	/* Other leaves kept. */
+	assert_int_equal(cpuid_find(&b, 0x80000000)->eax, 0x1111 * 6);
+	/* Invariant TSC not claimed by default. */
+	assert_false(cpuid_find(&b, 0x80000007)->edx & (1u << 8));
+	assert_int_equal(cpuid_find(&b, 0x40000006)->eax, 0);
+	fx_free(f);
+}
+
+static void test_cpuid_passthrough_advertises_implemented(void **state)
+{
+	struct fx *f = fx_new_all();
+	struct kvm_cpuid_entry2 *e;
+	struct cpuid_buf b;
+
+	patch(f, &b);
+	e = cpuid_find(&b, HV_CPUID_FEATURES);
+	assert_int_equal(e->eax,
+			 HV_MSR_VP_RUNTIME_AVAILABLE |
+				 HV_MSR_TIME_REF_COUNT_AVAILABLE |
+				 HV_MSR_SYNIC_AVAILABLE |
+				 HV_MSR_SYNTIMER_AVAILABLE |
+				 HV_MSR_HYPERCALL_AVAILABLE |
+				 HV_MSR_VP_INDEX_AVAILABLE |
+				 HV_MSR_RESET_AVAILABLE |
+				 HV_MSR_REFERENCE_TSC_AVAILABLE |
+				 HV_ACCESS_FREQUENCY_MSRS);
+	assert_int_equal(e->ebx, HV_POST_MESSAGES | HV_SIGNAL_EVENTS);
+	assert_int_equal(e->edx, HV_FEATURE_FREQUENCY_MSRS_AVAILABLE |
+					 HV_FEATURE_GUEST_CRASH_MSR_AVAILABLE |
+					 HV_STIMER_DIRECT_MODE_AVAILABLE);
+	/* Never: APIC access, guest idle, TSC invariant, partition id. */
+	assert_false(e->eax & (HV_MSR_APIC_ACCESS_AVAILABLE |
+			       HV_MSR_GUEST_IDLE_AVAILABLE |
+			       HV_ACCESS_TSC_INVARIANT));
+	e = cpuid_find(&b, HV_CPUID_ENLIGHTENMENT_INFO);
+	assert_int_equal(e->eax, HV_X64_RELAXED_TIMING_RECOMMENDED |
+					 HV_DEPRECATING_AEOI_RECOMMENDED);
+	assert_int_equal(e->ebx, 0xfff);
+	e = cpuid_find(&b, HV_CPUID_IMPLEMENT_LIMITS);
+	assert_int_equal(e->eax, 2);
+	fx_free(f);
+}
+
+/* Each enlightenment off -> its bit off, the rest unchanged. */
+static void test_cpuid_each_feature_switch(void **state)
+{
+	static const struct {
+		size_t off;		/* bool in struct config_hyperv */
+		uint32_t leaf, eax, edx;	/* bits that must clear */
+	} cases[] = {
+		{ offsetof(struct config_hyperv, runtime), HV_CPUID_FEATURES,
+		  HV_MSR_VP_RUNTIME_AVAILABLE, 0 },
+		{ offsetof(struct config_hyperv, vpindex), HV_CPUID_FEATURES,
+		  HV_MSR_VP_INDEX_AVAILABLE | HV_MSR_SYNIC_AVAILABLE |
+			  HV_MSR_SYNTIMER_AVAILABLE,
+		  HV_STIMER_DIRECT_MODE_AVAILABLE },
+		{ offsetof(struct config_hyperv, synic), HV_CPUID_FEATURES,
+		  HV_MSR_SYNIC_AVAILABLE | HV_MSR_SYNTIMER_AVAILABLE,
+		  HV_STIMER_DIRECT_MODE_AVAILABLE },
+		{ offsetof(struct config_hyperv, stimer), HV_CPUID_FEATURES,
+		  HV_MSR_SYNTIMER_AVAILABLE, HV_STIMER_DIRECT_MODE_AVAILABLE },
+		{ offsetof(struct config_hyperv, stimer_direct),
+		  HV_CPUID_FEATURES, 0, HV_STIMER_DIRECT_MODE_AVAILABLE },
+		{ offsetof(struct config_hyperv, reset), HV_CPUID_FEATURES,
+		  HV_MSR_RESET_AVAILABLE, 0 },
+		{ offsetof(struct config_hyperv, frequencies),
+		  HV_CPUID_FEATURES, HV_ACCESS_FREQUENCY_MSRS,
+		  HV_FEATURE_FREQUENCY_MSRS_AVAILABLE },
+		{ offsetof(struct config_hyperv, hypervclock),
+		  HV_CPUID_FEATURES,
+		  HV_MSR_TIME_REF_COUNT_AVAILABLE |
+			  HV_MSR_REFERENCE_TSC_AVAILABLE |
+			  HV_MSR_SYNTIMER_AVAILABLE,
+		  HV_STIMER_DIRECT_MODE_AVAILABLE },
+		{ offsetof(struct config_hyperv, crash), HV_CPUID_FEATURES, 0,
+		  HV_FEATURE_GUEST_CRASH_MSR_AVAILABLE },
+		{ offsetof(struct config_hyperv, relaxed),
+		  HV_CPUID_ENLIGHTENMENT_INFO,
+		  HV_X64_RELAXED_TIMING_RECOMMENDED, 0 },
+	};
+	struct kvm_cpuid_entry2 full, *e;
+	struct config_hyperv c;
+	struct cpuid_buf b;
+	unsigned int i;
+	struct fx *f;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		memset(&c, 0, sizeof(c));
+		c.enabled = true;
+		c.relaxed = c.vpindex = c.runtime = c.synic = c.stimer = true;
+		c.stimer_direct = c.reset = c.frequencies = true;
+		c.hypervclock = c.crash = true;
+		f = fx_new(&c);
+		patch(f, &b);
+		full = *cpuid_find(&b, cases[i].leaf);
+		fx_free(f);
+
+		*(bool *)((char *)&c + cases[i].off) = false;
+		f = fx_new(&c);
+		patch(f, &b);
+		e = cpuid_find(&b, cases[i].leaf);
+		assert_int_equal(e->eax, full.eax & ~cases[i].eax);
+		assert_int_equal(e->edx, full.edx & ~cases[i].edx);
+		assert_true(cases[i].eax == 0 || (full.eax & cases[i].eax));
+		/* The hypercall page and AEOI hint never go away. */
+		if (cases[i].leaf == HV_CPUID_FEATURES)
+			assert_true(e->eax & HV_MSR_HYPERCALL_AVAILABLE);
+		fx_free(f);
+	}
+}
+
+static void test_cpuid_disabled_and_vendor(void **state)
+{
+	struct config_hyperv c = { 0 };
+	struct kvm_cpuid_entry2 *e;
+	struct cpuid_buf b;
+	struct fx *f;
+
+	f = fx_new(&c);		/* enabled = false */
+	patch(f, &b);
+	assert_int_equal(b.c->nent, 7);
+	assert_int_equal(cpuid_find(&b, 0x40000000)->ebx, 0x4b4d564b);
+	assert_int_equal(hv_msr_write(f->hv, 0, HV_X64_MSR_GUEST_OS_ID, 1),
+			 -EINVAL);
+	fx_free(f);
+
+	fx_all(&c);
+	c.vendor_id_set = true;
+	strcpy(c.vendor_id, "hvkvm");
+	c.spinlocks = true;
+	c.spinlock_retries = 0x2000;
+	f = fx_new(&c);
+	patch(f, &b);
+	e = cpuid_find(&b, 0x40000000);
+	assert_memory_equal(&e->ebx, "hvkv", 4);
+	assert_memory_equal(&e->ecx, "m\0\0\0", 4);
+	assert_int_equal(e->edx, 0);
+	assert_int_equal(cpuid_find(&b, 0x40000004)->ebx, 0x2000);
+	fx_free(f);
+
+	memset(&c, 0, sizeof(c));
+	c.enabled = true;
+	f = fx_new(&c);
+	patch(f, &b);
+	e = cpuid_find(&b, HV_CPUID_FEATURES);
+	assert_int_equal(e->eax, HV_MSR_HYPERCALL_AVAILABLE);
+	assert_int_equal(cpuid_find(&b, 0x40000004)->ebx, 0xffffffff);
+	fx_free(f);
+}
+
+static void test_cpuid_enospc_leaves_table(void **state)
+{
+	struct fx *f = fx_new_all();
+	struct cpuid_buf b;
+
+	cpuid_kvm_table(&b);
+	assert_int_equal(hv_cpuid_patch(f->hv, b.c, 10), -ENOSPC);
+	assert_int_equal(b.c->nent, 7);
+	assert_non_null(cpuid_find(&b, 0x40000100));
+	assert_int_equal(hv_cpuid_patch(f->hv, b.c, 15), 0);
+	assert_int_equal(b.c->nent, 15);
+	fx_free(f);
+}
+
+/* ---- MSRs ------------------------------------------------------------ */
+
+static void test_msr_hypercall_page(void **state)
+{
+	struct fx *f = fx_new_all();
+	uint8_t *page = f->mem.ram + 0x5000;
+
+	/* Before GUEST_OS_ID the enable is ignored. */
+	wr(f, HV_X64_MSR_HYPERCALL, 0x5001);
+	assert_int_equal(rd(f, HV_X64_MSR_HYPERCALL), 0);
+	assert_int_equal(page[0], 0);
+	wr(f, HV_X64_MSR_GUEST_OS_ID, 0x8100000000060100ULL);
+	assert_int_equal(rd(f, HV_X64_MSR_GUEST_OS_ID),
+			 0x8100000000060100ULL);
+	/* Reserved bits and pages outside RAM: #GP. */
+	assert_int_equal(hv_msr_write(f->hv, 0, HV_X64_MSR_HYPERCALL, 0x5005),
+			 -EINVAL);
+	assert_int_equal(hv_msr_write(f->hv, 0, HV_X64_MSR_HYPERCALL,
+				      RAM_SIZE | 1),
+			 -EINVAL);
+	wr(f, HV_X64_MSR_HYPERCALL, 0x5001);
+	assert_int_equal(rd(f, HV_X64_MSR_HYPERCALL), 0x5001);
+	assert_int_equal(page[0], 0xe6);
+	assert_int_equal(page[1], HV_HYPERCALL_PORT);
+	assert_int_equal(page[2], 0xc3);
+	assert_int_equal(page[3], 0xcc);
+	assert_int_equal(page[4095], 0xcc);
+	assert_true(HV_HYPERCALL_PORT < 0x100);
+	/* No VMCALL (0f 01 c1) / VMMCALL (0f 01 d9) anywhere in the page. */
+	assert_null(memmem(page, 4096, "\x0f\x01", 2));
+	/* Lock: later writes are ignored. */
+	wr(f, HV_X64_MSR_HYPERCALL, 0x5003);
+	wr(f, HV_X64_MSR_HYPERCALL, 0x6001);
+	assert_int_equal(rd(f, HV_X64_MSR_HYPERCALL), 0x5003);
+	assert_int_equal(f->mem.ram[0x6000], 0);
+	/* Reset unlocks. */
+	hv_reset(f->hv);
+	assert_int_equal(rd(f, HV_X64_MSR_HYPERCALL), 0);
+	assert_int_equal(rd(f, HV_X64_MSR_GUEST_OS_ID), 0);
+	fx_free(f);
+}
+
+static void test_msr_guest_os_id_zero_disables_hypercall(void **state)
+{
+	struct fx *f = fx_new_all();
+	struct hv_hypercall_regs r = { .long_mode = true,
+				       .rcx = HVCALL_NOTIFY_LONG_SPIN_WAIT |
+					      HV_HYPERCALL_FAST_BIT };
+
+	assert_int_equal(hv_hypercall(f->hv, 0, &r), -EPERM);
+	wr(f, HV_X64_MSR_GUEST_OS_ID, 1);
+	wr(f, HV_X64_MSR_HYPERCALL, 0x5001);
+	assert_int_equal(hv_hypercall(f->hv, 0, &r), 0);
+	wr(f, HV_X64_MSR_GUEST_OS_ID, 0);
+	assert_int_equal(rd(f, HV_X64_MSR_HYPERCALL) & 1, 0);
+	assert_int_equal(hv_hypercall(f->hv, 0, &r), -EPERM);
+	fx_free(f);
+}
+
+static void test_msr_vp_and_time(void **state)
+{
+	struct fx *f = fx_new_all();
+	uint64_t v;
+
+	assert_int_equal(rd(f, HV_X64_MSR_VP_INDEX), 0);
+	assert_int_equal(hv_msr_read(f->hv, 1, HV_X64_MSR_VP_INDEX, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(hv_msr_write(f->hv, 0, HV_X64_MSR_VP_INDEX, 1),
+			 -EINVAL);
+	assert_int_equal(rd(f, HV_X64_MSR_VP_RUNTIME), 123456);
+	assert_int_equal(rd(f, HV_X64_MSR_TIME_REF_COUNT), 0);
+	f->now_ns += 1000000;	/* 1 ms = 10000 x 100 ns */
+	assert_int_equal(rd(f, HV_X64_MSR_TIME_REF_COUNT), 10000);
+	assert_int_equal(hv_msr_write(f->hv, 0, HV_X64_MSR_TIME_REF_COUNT, 0),
+			 -EINVAL);
+	assert_int_equal(rd(f, HV_X64_MSR_TSC_FREQUENCY), 2500000000ULL);
+	assert_int_equal(rd(f, HV_X64_MSR_APIC_FREQUENCY), 1000000000ULL);
+	assert_int_equal(hv_msr_write(f->hv, 0, HV_X64_MSR_TSC_FREQUENCY, 1),
+			 -EINVAL);
+	assert_int_equal(hv_msr_read(f->hv, 2, HV_X64_MSR_VP_INDEX, &v),
+			 -EINVAL);
+	fx_free(f);
+}
+
+static void test_msr_unimplemented_gp(void **state)
+{
+	static const uint32_t gp[] = {
+		HV_X64_MSR_EOI, HV_X64_MSR_ICR, HV_X64_MSR_TPR,
+		HV_X64_MSR_GUEST_IDLE, HV_X64_MSR_REENLIGHTENMENT_CONTROL,
+		HV_X64_MSR_TSC_EMULATION_CONTROL,
+		HV_X64_MSR_TSC_INVARIANT_CONTROL, 0x40000004, 0x40000150,
+		0x400001ff, 0x40000200, 0x10,
+	};
+	struct config_hyperv c = { .enabled = true };
+	struct fx *f = fx_new_all();
+	unsigned int i;
+	uint64_t v;
+
+	for (i = 0; i < ARRAY_SIZE(gp); i++) {
+		assert_int_equal(hv_msr_read(f->hv, 0, gp[i], &v), -EINVAL);
+		assert_int_equal(hv_msr_write(f->hv, 0, gp[i], 0), -EINVAL);
+	}
+	assert_true(hv_msr_is_synthetic(0x40000000));
+	assert_false(hv_msr_is_synthetic(0x4b564d00));
+	fx_free(f);
+
+	/* Only GUEST_OS_ID / HYPERCALL (+VP assist) with nothing enabled. */
+	f = fx_new(&c);
+	wr(f, HV_X64_MSR_GUEST_OS_ID, 5);
+	for (i = HV_X64_MSR_VP_INDEX; i <= 0x40000118; i++) {
+		if (i == HV_X64_MSR_VP_ASSIST_PAGE)
+			continue;
+		assert_int_equal(hv_msr_read(f->hv, 0, i, &v), -EINVAL);
+	}
+	fx_free(f);
+}
+
+static void test_msr_vp_assist_stored(void **state)
+{
+	struct fx *f = fx_new_all();
+
+	wr(f, HV_X64_MSR_VP_ASSIST_PAGE, 0x7001);
+	assert_int_equal(rd(f, HV_X64_MSR_VP_ASSIST_PAGE), 0x7001);
+	assert_int_equal(hv_msr_write(f->hv, 0, HV_X64_MSR_VP_ASSIST_PAGE,
+				      0x7003),
+			 -EINVAL);
+	assert_int_equal(hv_msr_write(f->hv, 0, HV_X64_MSR_VP_ASSIST_PAGE,
+				      0x100000001ULL),
+			 -EINVAL);
+	wr(f, HV_X64_MSR_VP_ASSIST_PAGE, 0);
+	fx_free(f);
+}
+
+static void test_msr_reset_and_crash(void **state)
+{
+	struct fx *f = fx_new_all();
+	unsigned int i;
+
+	assert_int_equal(rd(f, HV_X64_MSR_RESET), 0);
+	wr(f, HV_X64_MSR_RESET, 0);
+	assert_int_equal(f->resets, 0);
+	wr(f, HV_X64_MSR_RESET, 1);
+	assert_int_equal(f->resets, 1);
+	assert_int_equal(hv_msr_write(f->hv, 0, HV_X64_MSR_RESET, 2), -EINVAL);
+
+	assert_int_equal(rd(f, HV_X64_MSR_CRASH_CTL),
+			 HV_CRASH_CTL_CRASH_NOTIFY);
+	for (i = 0; i < 5; i++)
+		wr(f, HV_X64_MSR_CRASH_P0 + i, 0x100 + i);
+	assert_int_equal(rd(f, HV_X64_MSR_CRASH_P0 + 3), 0x103);
+	assert_int_equal(hv_msr_write(f->hv, 1, HV_X64_MSR_CRASH_CTL,
+				      HV_CRASH_CTL_CRASH_NOTIFY_MSG |
+					      HV_CRASH_CTL_CRASH_NOTIFY),
+			 -EINVAL);
+	assert_int_equal(f->crashes, 0);
+	assert_int_equal(hv_msr_write(f->hv, 1, HV_X64_MSR_CRASH_CTL,
+				      HV_CRASH_CTL_CRASH_NOTIFY),
+			 0);
+	assert_int_equal(f->crashes, 1);
+	assert_int_equal(f->crash_vp, 1);
+	assert_int_equal(f->crash_p[0], 0x100);
+	assert_int_equal(f->crash_p[4], 0x104);
+	fx_free(f);
+}
+
+/* ---- Reference TSC page ---------------------------------------------- */
+
+static uint64_t page_ref(struct fx *f, uint64_t gpa, uint64_t tsc)
+{
+	const uint8_t *p = f->mem.ram + gpa;
+	uint64_t scale, offset;
+
+	scale = get_le64(p + 8);
+	offset = get_le64(p + 16);
+	return (uint64_t)(((unsigned __int128)tsc * scale) >> 64) + offset;
+}
+
+static void test_tsc_page_matches_ref_counter(void **state)
+{
+	static const uint64_t khz[] = { 10001, 1000000, 2500000, 3333333,
+					5000000 };
+	struct fx *f = fx_new_all();
+	uint64_t t, ref, msr, scale;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(khz); i++) {
+		scale = hv_tsc_scale(khz[i]);
+		/* scale = floor(10^4 * 2^64 / khz), checked by inversion */
+		assert_true((unsigned __int128)scale * khz[i] <=
+			    (unsigned __int128)10000 << 64);
+		assert_true(((unsigned __int128)scale + 1) * khz[i] >
+			    (unsigned __int128)10000 << 64);
+	}
+	assert_int_equal(hv_tsc_scale(10000), 0);
+	assert_int_equal(hv_tsc_scale(0), 0);
+
+	f->now_ns += 5000000000ULL;
+	wr(f, HV_X64_MSR_REFERENCE_TSC, 0x9001);
+	assert_int_equal(rd(f, HV_X64_MSR_REFERENCE_TSC), 0x9001);
+	assert_int_not_equal(get_le32(f->mem.ram + 0x9000), 0);
+	/* Over an hour of guest time, the page and the MSR agree. */
+	for (t = 0; t < 3600ULL * 1000000000ULL; t += 7777777777ULL) {
+		f->now_ns += 7777777777ULL;
+		msr = rd(f, HV_X64_MSR_TIME_REF_COUNT);
+		ref = page_ref(f, 0x9000, fx_tsc_at(f->now_ns));
+		assert_true(ref + 1 >= msr && ref <= msr + 1);
+	}
+	fx_free(f);
+}
+
+static void test_tsc_page_sequence(void **state)
+{
+	struct fx *f = fx_new_all();
+	uint32_t s1, s2;
+
+	/* Invalid GPA or reserved bits: #GP, state unchanged. */
+	assert_int_equal(hv_msr_write(f->hv, 0, HV_X64_MSR_REFERENCE_TSC,
+				      RAM_SIZE | 1),
+			 -EINVAL);
+	assert_int_equal(hv_msr_write(f->hv, 0, HV_X64_MSR_REFERENCE_TSC,
+				      0x9003),
+			 -EINVAL);
+	assert_int_equal(rd(f, HV_X64_MSR_REFERENCE_TSC), 0);
+	wr(f, HV_X64_MSR_REFERENCE_TSC, 0x9001);
+	s1 = get_le32(f->mem.ram + 0x9000);
+	hv_tsc_page_update(f->hv);
+	s2 = get_le32(f->mem.ram + 0x9000);
+	assert_int_not_equal(s1, 0);
+	assert_int_not_equal(s2, 0);
+	assert_int_not_equal(s1, s2);
+	/* Wrap skips 0 and 0xFFFFFFFF. */
+	f->hv->tsc_seq = 0xfffffffe;
+	hv_tsc_page_update(f->hv);
+	assert_int_equal(get_le32(f->mem.ram + 0x9000), 1);
+	/* A failed sample leaves sequence 0: the guest uses the MSR. */
+	f->sample_fail = true;
+	hv_tsc_page_update(f->hv);
+	assert_int_equal(get_le32(f->mem.ram + 0x9000), 0);
+	/* Disabled: page no longer written. */
+	f->sample_fail = false;
+	wr(f, HV_X64_MSR_REFERENCE_TSC, 0x9000);
+	hv_tsc_page_update(f->hv);
+	assert_int_equal(get_le32(f->mem.ram + 0x9000), 0);
+	fx_free(f);
+}
+
+/* ---- Hypercalls ------------------------------------------------------ */
+
+static uint16_t fx_post(void *o, unsigned int vp, uint32_t type,
+			const void *payload, uint32_t len)
+{
+	struct fx *f = o;
+
+	f->posts++;
+	f->post_type = type;
+	f->post_len = len;
+	memcpy(f->post_payload, payload, len);
+	return f->post_status;
+}
+
+static void fx_signal(void *o, unsigned int vp, uint16_t flag)
+{
+	struct fx *f = o;
+
+	f->signals++;
+	f->signal_flag = flag;
+}
+
+static struct fx *fx_hc(void)
+{
+	struct fx *f = fx_new_all();
+
+	wr(f, HV_X64_MSR_GUEST_OS_ID, 1);
+	wr(f, HV_X64_MSR_HYPERCALL, 0x1001);
+	assert_int_equal(hv_register_message_handler(f->hv, 4, fx_post, f), 0);
+	assert_int_equal(hv_register_event_handler(f->hv, 0x22, fx_signal, f),
+			 0);
+	return f;
+}
+
+static uint64_t hc64(struct fx *f, uint64_t control, uint64_t in,
+		     uint64_t out)
+{
+	struct hv_hypercall_regs r = { .long_mode = true, .rcx = control,
+				       .rdx = in, .r8 = out,
+				       .rax = 0x5555 };
+
+	assert_int_equal(hv_hypercall(f->hv, 0, &r), 0);
+	return r.rax;
+}
+
+static void put_post(struct fx *f, uint64_t gpa, uint32_t conn, uint32_t type,
+		     uint32_t len)
+{
+	uint8_t *p = f->mem.ram + gpa;
+	unsigned int i;
+
+	put_le32(p, conn);
+	put_le32(p + 4, 0);
+	put_le32(p + 8, type);
+	put_le32(p + 12, len);
+	for (i = 0; i < 240; i++)
+		p[16 + i] = (uint8_t)(i ^ 0x5a);
+}
+
+static void test_hypercall_post_message(void **state)
+{
+	struct fx *f = fx_hc();
+
+	put_post(f, 0x3000, 4, 1, 64);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, 0x3000, 0), 0);
+	assert_int_equal(f->posts, 1);
+	assert_int_equal(f->post_type, 1);
+	assert_int_equal(f->post_len, 64);
+	assert_int_equal(f->post_payload[63], 63 ^ 0x5a);
+	f->post_status = HV_STATUS_INSUFFICIENT_BUFFERS;
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, 0x3000, 0),
+			 HV_STATUS_INSUFFICIENT_BUFFERS);
+	/* Unknown connection, oversized payload, hypervisor type. */
+	put_post(f, 0x3000, 5, 1, 64);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, 0x3000, 0),
+			 HV_STATUS_INVALID_CONNECTION_ID);
+	put_post(f, 0x3000, 4, 1, 241);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, 0x3000, 0),
+			 HV_STATUS_INVALID_PARAMETER);
+	put_post(f, 0x3000, 4, 0x80000010, 24);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, 0x3000, 0),
+			 HV_STATUS_INVALID_PARAMETER);
+	assert_int_equal(f->posts, 2);
+	/* Handler registration rules. */
+	assert_int_equal(hv_register_message_handler(f->hv, 4, fx_post, f),
+			 -EEXIST);
+	assert_int_equal(hv_register_message_handler(f->hv, 1u << 24, fx_post,
+						     f),
+			 -EINVAL);
+	assert_int_equal(hv_unregister_message_handler(f->hv, 4), 0);
+	put_post(f, 0x3000, 4, 1, 8);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, 0x3000, 0),
+			 HV_STATUS_INVALID_CONNECTION_ID);
+	assert_int_equal(hv_unregister_message_handler(f->hv, 4), -ENOENT);
+	fx_free(f);
+}
+
+static void test_hypercall_input_checks(void **state)
+{
+	struct fx *f = fx_hc();
+
+	put_post(f, 0x3000, 4, 1, 8);
+	/* Alignment, page crossing, outside RAM. */
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, 0x3004, 0),
+			 HV_STATUS_INVALID_ALIGNMENT);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, 0x3f08, 0),
+			 HV_STATUS_INVALID_ALIGNMENT);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, RAM_SIZE, 0),
+			 HV_STATUS_INVALID_PARAMETER);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, ~0xfffULL, 0),
+			 HV_STATUS_INVALID_PARAMETER);
+	/* Unknown and unadvertised codes. */
+	assert_int_equal(hc64(f, 0x0002, 0x3000, 0),
+			 HV_STATUS_INVALID_HYPERCALL_CODE);
+	assert_int_equal(hc64(f, 0x000b | HV_HYPERCALL_FAST_BIT, 0, 0),
+			 HV_STATUS_INVALID_HYPERCALL_CODE);
+	assert_int_equal(hc64(f, 0xffff, 0, 0),
+			 HV_STATUS_INVALID_HYPERCALL_CODE);
+	/* Rep count / start / varhead / reserved on a simple call. */
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE | 1ULL << 32, 0x3000, 0),
+			 HV_STATUS_INVALID_HYPERCALL_INPUT);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE | 1ULL << 48, 0x3000, 0),
+			 HV_STATUS_INVALID_HYPERCALL_INPUT);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE | 1ULL << 31, 0x3000, 0),
+			 HV_STATUS_INVALID_HYPERCALL_INPUT);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE | 1ULL << 62, 0x3000, 0),
+			 HV_STATUS_INVALID_HYPERCALL_INPUT);
+	/* PostMessage can't be fast. */
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE | HV_HYPERCALL_FAST_BIT,
+			      4, 0),
+			 HV_STATUS_INVALID_HYPERCALL_INPUT);
+	assert_int_equal(f->posts, 0);
+	/* Ok after all that. */
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, 0x3000, 0), 0);
+	assert_int_equal(f->posts, 1);
+	/* CPL 3: not a hypercall. */
+	{
+		struct hv_hypercall_regs r = { .long_mode = true, .cpl = 3,
+					       .rcx = HVCALL_POST_MESSAGE,
+					       .rdx = 0x3000, .rax = 7 };
+
+		assert_int_equal(hv_hypercall(f->hv, 0, &r), -EPERM);
+		assert_int_equal(r.rax, 7);
+	}
+	fx_free(f);
+}
+
+static void test_hypercall_signal_and_spin(void **state)
+{
+	struct fx *f = fx_hc();
+
+	assert_int_equal(hc64(f, HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT,
+			      0x22 | 5ULL << 32, 0),
+			 0);
+	assert_int_equal(f->signals, 1);
+	assert_int_equal(f->signal_flag, 5);
+	assert_int_equal(hc64(f, HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT,
+			      0x23, 0),
+			 HV_STATUS_INVALID_CONNECTION_ID);
+	assert_int_equal(hc64(f, HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT,
+			      0x22 | 2048ULL << 32, 0),
+			 HV_STATUS_INVALID_PARAMETER);
+	assert_int_equal(hc64(f, HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT,
+			      0x22 | 1ULL << 50, 0),
+			 HV_STATUS_INVALID_HYPERCALL_INPUT);
+	/* Memory form. */
+	put_le64(f->mem.ram + 0x2ff8, 0x22 | 9ULL << 32);
+	assert_int_equal(hc64(f, HVCALL_SIGNAL_EVENT, 0x2ff8, 0), 0);
+	assert_int_equal(f->signal_flag, 9);
+	assert_int_equal(hv_unregister_event_handler(f->hv, 0x22), 0);
+	assert_int_equal(hc64(f, HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT,
+			      0x22, 0),
+			 HV_STATUS_INVALID_CONNECTION_ID);
+	assert_int_equal(f->signals, 2);
+
+	assert_int_equal(hc64(f, HVCALL_NOTIFY_LONG_SPIN_WAIT |
+					 HV_HYPERCALL_FAST_BIT,
+			      0x1000, 0),
+			 0);
+	assert_int_equal(f->yields, 1);
+	assert_int_equal(f->hv->vps[0].stats.hypercall[HV_CALL_STAT_SPIN_WAIT],
+			 1);
+	fx_free(f);
+}
+
+static void test_hypercall_32bit_abi(void **state)
+{
+	struct fx *f = fx_hc();
+	struct hv_hypercall_regs r = { 0 };
+
+	put_post(f, 0x3000, 4, 1, 16);
+	/* EDX:EAX control, EBX:ECX input GPA, EDI:ESI output GPA. */
+	r.rax = HVCALL_POST_MESSAGE;
+	r.rdx = 0;
+	r.rbx = 0;
+	r.rcx = 0x3000;
+	r.rsi = 0;
+	r.rdi = 0;
+	assert_int_equal(hv_hypercall(f->hv, 0, &r), 0);
+	assert_int_equal(r.rax, 0);
+	assert_int_equal(r.rdx, 0);
+	assert_int_equal(f->posts, 1);
+	/* High half of the GPA in EBX: outside RAM. */
+	r.rax = HVCALL_POST_MESSAGE;
+	r.rbx = 1;
+	r.rcx = 0x3000;
+	assert_int_equal(hv_hypercall(f->hv, 0, &r), 0);
+	assert_int_equal(r.rax, HV_STATUS_INVALID_PARAMETER);
+	/* Rep count in EDX comes back as reps completed in EDX. */
+	put_le64(f->mem.ram + 0x4000, HV_PARTITION_ID_SELF);
+	put_le32(f->mem.ram + 0x4008, HV_VP_INDEX_SELF);
+	put_le32(f->mem.ram + 0x400c, 0);
+	put_le32(f->mem.ram + 0x4010, HV_REGISTER_VP_INDEX);
+	put_le32(f->mem.ram + 0x4014, HV_REGISTER_GUEST_OS_ID);
+	r.rax = HVCALL_GET_VP_REGISTERS;
+	r.rdx = 2;		/* rep count 2 (bits 32..43 of the value) */
+	r.rbx = 0;
+	r.rcx = 0x4000;
+	r.rdi = 0;
+	r.rsi = 0x6000;
+	assert_int_equal(hv_hypercall(f->hv, 0, &r), 0);
+	assert_int_equal(r.rax, 0);
+	assert_int_equal(r.rdx, 2);
+	assert_int_equal(get_le64(f->mem.ram + 0x6000), 0);
+	assert_int_equal(get_le64(f->mem.ram + 0x6010), 1);
+	fx_free(f);
+}
+
+static void test_hypercall_rep_accounting(void **state)
+{
+	struct fx *f = fx_hc();
+	uint8_t *in = f->mem.ram + 0x4000;
+	uint64_t res;
+
+	put_le64(in, HV_PARTITION_ID_SELF);
+	put_le32(in + 8, HV_VP_INDEX_SELF);
+	put_le32(in + 12, 0);
+	put_le32(in + 16, HV_REGISTER_VP_INDEX);
+	put_le32(in + 20, HV_REGISTER_TIME_REF_COUNT);
+	put_le32(in + 24, 0x12345);	/* unknown register */
+	put_le32(in + 28, HV_REGISTER_GUEST_OS_ID);
+	f->now_ns += 300;
+	res = hc64(f, HVCALL_GET_VP_REGISTERS | 4ULL << 32, 0x4000, 0x6000);
+	assert_int_equal(res & 0xffff, HV_STATUS_INVALID_PARAMETER);
+	assert_int_equal(res >> 32, 2);
+	assert_int_equal(get_le64(f->mem.ram + 0x6010), 3);
+	/* Restart from rep 3 (the guest skips the bad one). */
+	res = hc64(f, HVCALL_GET_VP_REGISTERS | 4ULL << 32 | 3ULL << 48,
+		   0x4000, 0x6000);
+	assert_int_equal(res, 4ULL << 32);
+	assert_int_equal(get_le64(f->mem.ram + 0x6030), 1);
+	/* Start beyond count; output crossing a page; other VP / partition. */
+	assert_int_equal(hc64(f, HVCALL_GET_VP_REGISTERS | 1ULL << 32 |
+					 2ULL << 48,
+			      0x4000, 0x6000),
+			 HV_STATUS_INVALID_HYPERCALL_INPUT);
+	assert_int_equal(hc64(f, HVCALL_GET_VP_REGISTERS | 2ULL << 32, 0x4000,
+			      0x6ff0) & 0xffff,
+			 HV_STATUS_INVALID_ALIGNMENT);
+	put_le32(in + 8, 1);
+	assert_int_equal(hc64(f, HVCALL_GET_VP_REGISTERS | 1ULL << 32, 0x4000,
+			      0x6000),
+			 HV_STATUS_ACCESS_DENIED);
+	put_le32(in + 8, 99);
+	assert_int_equal(hc64(f, HVCALL_GET_VP_REGISTERS | 1ULL << 32, 0x4000,
+			      0x6000),
+			 HV_STATUS_INVALID_VP_INDEX);
+	put_le64(in, 1);
+	assert_int_equal(hc64(f, HVCALL_GET_VP_REGISTERS | 1ULL << 32, 0x4000,
+			      0x6000),
+			 HV_STATUS_INVALID_PARTITION_ID);
+	/* Rep count 0: nothing to do, success. */
+	put_le64(in, HV_PARTITION_ID_SELF);
+	put_le32(in + 8, HV_VP_INDEX_SELF);
+	assert_int_equal(hc64(f, HVCALL_GET_VP_REGISTERS, 0x4000, 0x6000), 0);
+	fx_free(f);
+}
+
+static void test_stats_print_counts(void **state)
+{
+	struct fx *f = fx_hc();
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	assert_int_equal(hc64(f, 0x99, 0, 0), HV_STATUS_INVALID_HYPERCALL_CODE);
+	hv_stats_print(f->hv, m);
+	fclose(m);
+	assert_non_null(strstr(buf, "other=1 errors=1"));
+	assert_non_null(strstr(buf, "0x40000001=0r/1w"));
+	free(buf);
+	fx_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cpuid_replaces_kvm_leaves),
+		cmocka_unit_test(test_cpuid_passthrough_advertises_implemented),
+		cmocka_unit_test(test_cpuid_each_feature_switch),
+		cmocka_unit_test(test_cpuid_disabled_and_vendor),
+		cmocka_unit_test(test_cpuid_enospc_leaves_table),
+		cmocka_unit_test(test_msr_hypercall_page),
+		cmocka_unit_test(test_msr_guest_os_id_zero_disables_hypercall),
+		cmocka_unit_test(test_msr_vp_and_time),
+		cmocka_unit_test(test_msr_unimplemented_gp),
+		cmocka_unit_test(test_msr_vp_assist_stored),
+		cmocka_unit_test(test_msr_reset_and_crash),
+		cmocka_unit_test(test_tsc_page_matches_ref_counter),
+		cmocka_unit_test(test_tsc_page_sequence),
+		cmocka_unit_test(test_hypercall_post_message),
+		cmocka_unit_test(test_hypercall_input_checks),
+		cmocka_unit_test(test_hypercall_signal_and_spin),
+		cmocka_unit_test(test_hypercall_32bit_abi),
+		cmocka_unit_test(test_hypercall_rep_accounting),
+		cmocka_unit_test(test_stats_print_counts),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
