@@ -445,6 +445,8 @@ static void server_open_channel(struct vmbus_server *s, const uint8_t *msg)
 				       o->user_data);
 	}
 	server_send(s, &rsp, sizeof(rsp));
+	if (ch->open && ch->dev->p.ops->ready)
+		ch->dev->p.ops->ready(ch);
 	if (ch->open)
 		server_mark_pending(s, ch->relid);
 }

@@ -7,6 +7,8 @@
  * processing thread:
  *
  *   open(ch, user_data)  guest opened the channel; return 0 or fail it
+ *   ready(ch)            the guest has been told the open succeeded: a
+ *                        VSP that speaks first (the ICs) sends from here
  *   packet(ch, pkt)      one packet from the guest; 0 = consumed,
  *                        -EAGAIN = leave it in the ring until
  *                        vmbus_channel_kick() (back-pressure)
@@ -44,6 +46,7 @@ struct vmbus_packet {
 
 struct vmbus_device_ops {
 	int (*open)(struct vmbus_channel *ch, const uint8_t *user_data);
+	void (*ready)(struct vmbus_channel *ch);
 	int (*packet)(struct vmbus_channel *ch, const struct vmbus_packet *pkt);
 	void (*writable)(struct vmbus_channel *ch);
 	void (*close)(struct vmbus_channel *ch);

@@ -1,0 +1,687 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests: the VMBus channel-management server (vmbus/server.c,
+ * channel.c). Replays Linux hv_vmbus's message sequence against a fake
+ * SynIC, plus malformed, truncated, out-of-order and replayed messages.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "test_vmbus_guest.h"
+
+/* An echo VSP: answers every inband packet with a COMP of the same data. */
+struct echo {
+	unsigned int opens, closes, packets, readies;
+	int open_rc;
+	int subchannels;		/* offer this many on first open */
+	struct vmbus_device *dev;
+	struct vmbus_channel *ch;	/* last opened */
+	bool destroyed;
+};
+
+static int echo_open(struct vmbus_channel *ch, const uint8_t *ud)
+{
+	struct echo *e = vmbus_device_priv(vmbus_channel_device(ch));
+
+	e->opens++;
+	e->ch = ch;
+	return e->open_rc;
+}
+
+static void echo_ready(struct vmbus_channel *ch)
+{
+	struct echo *e = vmbus_device_priv(vmbus_channel_device(ch));
+
+	e->readies++;
+	if (e->subchannels && !vmbus_channel_subidx(ch))
+		assert_int_equal(vmbus_device_offer_subchannels(e->dev,
+								e->subchannels),
+				 0);
+}
+
+static int echo_packet(struct vmbus_channel *ch,
+		       const struct vmbus_packet *pkt)
+{
+	struct echo *e = vmbus_device_priv(vmbus_channel_device(ch));
+
+	e->packets++;
+	return vmbus_channel_send(ch, VMBUS_PKT_COMP, 0, pkt->trans_id,
+				  pkt->data, pkt->data_len);
+}
+
+static void echo_close(struct vmbus_channel *ch)
+{
+	struct echo *e = vmbus_device_priv(vmbus_channel_device(ch));
+
+	e->closes++;
+}
+
+static void echo_destroy(struct vmbus_device *dev)
+{
+	struct echo *e = vmbus_device_priv(dev);
+
+	e->destroyed = true;
+}
+
+static const struct vmbus_device_ops echo_ops = {
+	.open = echo_open, .ready = echo_ready, .packet = echo_packet,
+	.close = echo_close, .destroy = echo_destroy,
+};
+
+static void echo_add(struct tg *t, struct echo *e, const char *instance)
+{
+	struct vmbus_device_params p = { 0 };
+
+	p.name = "echo";
+	assert_int_equal(vmbus_guid_parse("ba6163d9-04a1-4d29-b605-72e2ffb1dc7f",
+					  p.class_id), 0);
+	assert_int_equal(vmbus_guid_parse(instance, p.instance_id), 0);
+	p.ops = &echo_ops;
+	p.priv = e;
+	assert_int_equal(vmbus_device_add(t->srv, &p, &e->dev), 0);
+}
+
+static void roundtrip(struct tg *t, struct tg_chan *c, uint64_t tid)
+{
+	struct vmbus_pkt_desc d;
+	uint8_t buf[64] = "hello vmbus", out[64];
+	unsigned int sigs = t->nsigs;
+
+	assert_int_equal(tg_write(&c->out, VMBUS_PKT_DATA_INBAND, tid, buf,
+				  40), 0);
+	tg_signal_conn(t, VMBUS_CHANNEL_CONN_BASE + c->relid);
+	assert_int_equal(tg_read(&c->in, &d, out, sizeof(out)), 40);
+	assert_int_equal(d.type, VMBUS_PKT_COMP);
+	assert_int_equal(d.trans_id, tid);
+	assert_memory_equal(out, buf, 40);
+	/* The host signalled the guest: relid bit on the channel's VP. */
+	assert_int_equal(t->nsigs, sigs + 1);
+	assert_int_equal(t->sigs[sigs].flag, c->relid);
+	/* The host consumed the guest's packet. */
+	assert_int_equal(c->out.ctrl->read_index, c->out.ctrl->write_index);
+}
+
+static void test_server_version_negotiation(void **state)
+{
+	static const uint32_t good[] = {
+		VMBUS_VERSION_WS2008, VMBUS_VERSION_WIN7, VMBUS_VERSION_WIN8,
+		VMBUS_VERSION_WIN8_1, VMBUS_VERSION_WIN10,
+		VMBUS_VERSION_WIN10_V4_1, VMBUS_VERSION_WIN10_V5,
+		VMBUS_VERSION_WIN10_V5_1, VMBUS_VERSION_WIN10_V5_2,
+		VMBUS_VERSION_WIN10_V5_3,
+	};
+	struct tg t;
+	unsigned int i;
+
+	tg_init(&t, 2);
+	/* Unknown versions are refused; Linux then tries the next one. */
+	tg_contact(&t, VMBUS_MAKE_VERSION(6, 0), 2, false);
+	tg_contact(&t, VMBUS_MAKE_VERSION(5, 4), 2, false);
+	tg_contact(&t, VMBUS_MAKE_VERSION(0, 12), 2, false);
+	assert_int_equal(vmbus_server_version(t.srv), 0);
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		tg_contact(&t, good[i], 5, true);
+		assert_int_equal(vmbus_server_version(t.srv), good[i]);
+		tg_simple(&t, VMBUS_MSG_UNLOAD);
+		tg_expect(&t, VMBUS_MSG_UNLOAD_RESPONSE);
+		assert_int_equal(vmbus_server_version(t.srv), 0);
+	}
+	/* v5 uses the SINT from the message; older ones SINT 2. */
+	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 7, true);
+	assert_int_equal(t.msgs[t.msg_rd - 1].sint, 7);
+	tg_simple(&t, VMBUS_MSG_UNLOAD);
+	assert_int_equal(t.msgs[t.msg_rd].sint, 7);
+	tg_expect(&t, VMBUS_MSG_UNLOAD_RESPONSE);
+	tg_contact(&t, VMBUS_VERSION_WIN8, 7, true);
+	assert_int_equal(t.msgs[t.msg_rd - 1].sint, VMBUS_MESSAGE_SINT);
+	tg_fini(&t);
+}
+
+static void test_server_contact_validates(void **state)
+{
+	struct vmbus_msg_initiate_contact c = { 0 };
+	const struct vmbus_msg_version_response *r;
+	struct tg t;
+
+	tg_init(&t, 1);
+	c.hdr.msgtype = VMBUS_MSG_INITIATE_CONTACT;
+	c.version_requested = VMBUS_VERSION_WIN10_V5_3;
+	c.target_vcpu = 3;			/* no such VP */
+	c.msg_sint = 2;
+	tg_send(&t, &c, sizeof(c));
+	r = (const void *)tg_expect(&t, VMBUS_MSG_VERSION_RESPONSE);
+	assert_int_equal(r->version_supported, 0);
+	c.target_vcpu = 0;
+	c.msg_sint = 16;			/* no such SINT */
+	tg_send(&t, &c, sizeof(c));
+	r = (const void *)tg_expect(&t, VMBUS_MSG_VERSION_RESPONSE);
+	assert_int_equal(r->version_supported, 0);
+	/* WIN7 needs an interrupt page in RAM. */
+	c.version_requested = VMBUS_VERSION_WIN7;
+	c.interrupt_page = 1ULL << 40;
+	tg_send(&t, &c, sizeof(c));
+	r = (const void *)tg_expect(&t, VMBUS_MSG_VERSION_RESPONSE);
+	assert_int_equal(r->version_supported, 0);
+	assert_int_equal(vmbus_server_version(t.srv), 0);
+	tg_fini(&t);
+}
+
+static void test_server_linux_sequence(void **state)
+{
+	struct vmbus_msg_offer_channel offers[4];
+	struct echo e1 = { 0 }, e2 = { 0 };
+	struct tg_chan c;
+	uint8_t guid[16];
+	struct tg t;
+	const struct vmbus_msg_gpadl_torndown *td;
+
+	tg_init(&t, 2);
+	echo_add(&t, &e1, "11111111-2222-3333-4444-555555555555");
+	echo_add(&t, &e2, "11111111-2222-3333-4444-666666666666");
+	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, VMBUS_MESSAGE_SINT, true);
+	assert_int_equal(tg_request_offers(&t, offers, 4), 2);
+	assert_int_equal(offers[0].child_relid, 1);
+	assert_int_equal(offers[1].child_relid, 2);
+	assert_int_equal(offers[0].connection_id, VMBUS_CHANNEL_CONN_BASE + 1);
+	assert_int_equal(offers[0].monitor_allocated, 0);
+	assert_int_equal(offers[0].sub_channel_index, 0);
+	vmbus_guid_parse("ba6163d9-04a1-4d29-b605-72e2ffb1dc7f", guid);
+	assert_memory_equal(offers[0].if_type, guid, 16);
+	/* Windows byte order: first field little-endian. */
+	assert_int_equal(offers[0].if_type[0], 0xd9);
+	assert_int_equal(offers[0].if_type[3], 0xba);
+	assert_int_equal(offers[1].if_instance[15], 0x66);
+
+	/* 40 ring pages: a GPADL header and a body message. */
+	tg_open(&t, &c, 1, 20, 20);
+	assert_int_equal(e1.opens, 1);
+	assert_int_equal(e1.readies, 1);
+	roundtrip(&t, &c, 0x1001);
+	roundtrip(&t, &c, 0x1002);
+	assert_int_equal(e1.packets, 2);
+
+	tg_close(&t, 1);
+	assert_int_equal(e1.closes, 1);
+	tg_teardown(&t, 1, c.gpadl);
+	td = (const void *)tg_expect(&t, VMBUS_MSG_GPADL_TORNDOWN);
+	assert_int_equal(td->gpadl, c.gpadl);
+
+	/* Reopen after close, then unload (kexec) and reconnect. */
+	tg_open(&t, &c, 1, 4, 4);
+	roundtrip(&t, &c, 7);
+	tg_simple(&t, VMBUS_MSG_UNLOAD);
+	tg_expect(&t, VMBUS_MSG_UNLOAD_RESPONSE);
+	assert_int_equal(e1.closes, 2);
+	assert_int_equal(tg_pending(&t), 0);
+	tg_contact(&t, VMBUS_VERSION_WIN10_V5_2, VMBUS_MESSAGE_SINT, true);
+	assert_int_equal(tg_request_offers(&t, offers, 4), 2);
+	/* The old GPADL is gone with the old connection. */
+	assert_int_not_equal(tg_open_msg(&t, 1, c.gpadl, 4, 0), 0);
+	tg_open(&t, &c, 1, 4, 4);
+	roundtrip(&t, &c, 8);
+	tg_fini(&t);
+	assert_true(e1.destroyed);
+	assert_int_equal(e1.closes, 3);
+}
+
+static void test_server_teardown_deferred_while_open(void **state)
+{
+	struct echo e = { 0 };
+	struct tg_chan c;
+	struct tg t;
+
+	tg_init(&t, 1);
+	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
+	tg_contact(&t, VMBUS_VERSION_WIN10, 2, true);
+	tg_request_offers(&t, NULL, 0);
+	tg_open(&t, &c, 1, 2, 2);
+	tg_teardown(&t, 1, c.gpadl);
+	assert_int_equal(tg_pending(&t), 0);	/* still the ring */
+	tg_close(&t, 1);
+	tg_expect(&t, VMBUS_MSG_GPADL_TORNDOWN);
+	tg_fini(&t);
+}
+
+static void test_server_rejects_malformed(void **state)
+{
+	static const uint32_t types[] = {
+		VMBUS_MSG_OPENCHANNEL, VMBUS_MSG_CLOSECHANNEL,
+		VMBUS_MSG_GPADL_HEADER, VMBUS_MSG_GPADL_BODY,
+		VMBUS_MSG_GPADL_TEARDOWN, VMBUS_MSG_RELID_RELEASED,
+		VMBUS_MSG_INITIATE_CONTACT, VMBUS_MSG_MODIFYCHANNEL,
+	};
+	uint8_t msg[VMBUS_MAX_MESSAGE_SIZE] = { 0 };
+	struct echo e = { 0 };
+	struct tg_chan c;
+	struct tg t;
+	unsigned int i;
+	uint64_t pfns[4];
+	uint32_t h;
+
+	tg_init(&t, 1);
+	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
+	/* Before InitiateContact nothing but contact/unload is accepted. */
+	tg_simple(&t, VMBUS_MSG_REQUESTOFFERS);
+	assert_int_equal(tg_pending(&t), 0);
+	/* Oversized and empty messages. */
+	assert_int_equal(tg_post_raw(&t, 1, msg, 241),
+			 VMBUS_HV_STATUS_INVALID_PARAMETER);
+	assert_int_equal(tg_post_raw(&t, 1, msg, 0), 0);
+	assert_int_equal(tg_post_raw(&t, 1, msg, 3), 0);
+	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
+	tg_request_offers(&t, NULL, 0);
+	/* Replayed RequestOffers: no duplicate offers. */
+	tg_simple(&t, VMBUS_MSG_REQUESTOFFERS);
+	assert_int_equal(tg_pending(&t), 0);
+	/* Every type truncated by one byte: ignored. */
+	for (i = 0; i < ARRAY_SIZE(types); i++) {
+		uint32_t full = types[i] == VMBUS_MSG_OPENCHANNEL ? 148 : 12;
+
+		memset(msg, 0, sizeof(msg));
+		put_le32(msg, types[i]);
+		if (types[i] == VMBUS_MSG_GPADL_HEADER)
+			full = 20;
+		if (types[i] == VMBUS_MSG_GPADL_BODY ||
+		    types[i] == VMBUS_MSG_GPADL_TEARDOWN ||
+		    types[i] == VMBUS_MSG_MODIFYCHANNEL)
+			full = 16;
+		if (types[i] == VMBUS_MSG_INITIATE_CONTACT)
+			full = 40;
+		tg_send(&t, msg, full - 1);
+		assert_int_equal(tg_pending(&t), 0);
+	}
+	/* Unknown and host-only message types. */
+	put_le32(msg, 99);
+	tg_send(&t, msg, 16);
+	put_le32(msg, VMBUS_MSG_OFFERCHANNEL);
+	tg_send(&t, msg, 196);
+	put_le32(msg, VMBUS_MSG_VERSION_RESPONSE);
+	tg_send(&t, msg, 16);
+	assert_int_equal(tg_pending(&t), 0);
+	/* OpenChannel / CloseChannel for relids never offered. */
+	assert_int_equal(tg_pending(&t), 0);
+	{
+		struct vmbus_msg_open_channel o = { 0 };
+
+		o.hdr.msgtype = VMBUS_MSG_OPENCHANNEL;
+		o.child_relid = 77;
+		tg_send(&t, &o, sizeof(o));
+		o.child_relid = 0xffffffff;
+		tg_send(&t, &o, sizeof(o));
+		assert_int_equal(tg_pending(&t), 0);
+	}
+	tg_close(&t, 5000);
+	/* GPADL pages outside RAM: creation fails. */
+	pfns[0] = 0x100;
+	pfns[1] = (TG_RAM >> 12);		/* one past the end */
+	h = tg_gpadl_pfns(&t, 1, pfns, 2, 8192);
+	assert_int_not_equal(tg_expect_gpadl_created(&t, h), 0);
+	pfns[1] = ~0ULL;
+	h = tg_gpadl_pfns(&t, 1, pfns, 2, 8192);
+	assert_int_not_equal(tg_expect_gpadl_created(&t, h), 0);
+	/* Byte count that needs more pfns than supplied. */
+	pfns[1] = 0x101;
+	h = tg_gpadl_pfns(&t, 1, pfns, 2, 3 * 4096);
+	assert_int_not_equal(tg_expect_gpadl_created(&t, h), 0);
+	/* GPADL for a relid that does not exist. */
+	h = tg_gpadl_pfns(&t, 99, pfns, 2, 8192);
+	assert_int_not_equal(tg_expect_gpadl_created(&t, h), 0);
+	/* Body for an unknown GPADL, teardown of an unknown GPADL. */
+	memset(msg, 0, sizeof(msg));
+	put_le32(msg, VMBUS_MSG_GPADL_BODY);
+	put_le32(msg + 12, 0xdead);
+	tg_send(&t, msg, 24);
+	tg_teardown(&t, 1, 0xdead);
+	assert_int_equal(tg_pending(&t), 0);
+	/* Duplicate handle: the second header is refused. */
+	h = tg_gpadl(&t, 1, tg_alloc_pages(&t, 4), 4);
+	assert_int_equal(tg_expect_gpadl_created(&t, h), 0);
+	t.next_gpadl = h;
+	assert_int_not_equal(tg_expect_gpadl_created(
+				     &t, tg_gpadl(&t, 1, 0x1000, 4)), 0);
+	/* Open with bad ring layouts, unknown GPADL: OpenResult failure. */
+	assert_int_not_equal(tg_open_msg(&t, 1, 0x4242, 2, 0), 0);
+	assert_int_not_equal(tg_open_msg(&t, 1, h, 1, 0), 0);
+	assert_int_not_equal(tg_open_msg(&t, 1, h, 3, 0), 0);
+	assert_int_not_equal(tg_open_msg(&t, 1, h, 0xffffffff, 0), 0);
+	assert_int_not_equal(tg_open_msg(&t, 1, h, 2, 9), 0); /* bad VP */
+	assert_int_equal(e.opens, 0);
+	/* A VSP that refuses the open. */
+	e.open_rc = -EIO;
+	assert_int_not_equal(tg_open_msg(&t, 1, h, 2, 0), 0);
+	e.open_rc = 0;
+	/* The server still works: a proper open and round trip. */
+	tg_open(&t, &c, 1, 2, 2);
+	roundtrip(&t, &c, 1);
+	/* Opened twice: refused, the open channel keeps working. */
+	assert_int_not_equal(tg_open_msg(&t, 1, c.gpadl, 2, 0), 0);
+	roundtrip(&t, &c, 2);
+	tg_fini(&t);
+}
+
+static void test_server_replayed_contact_resets(void **state)
+{
+	struct echo e = { 0 };
+	struct tg_chan c;
+	struct tg t;
+
+	tg_init(&t, 1);
+	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
+	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
+	tg_request_offers(&t, NULL, 0);
+	tg_open(&t, &c, 1, 2, 2);
+	/* Guest rebooted without Unload: a new InitiateContact. */
+	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
+	assert_int_equal(e.closes, 1);
+	assert_int_equal(tg_request_offers(&t, NULL, 0), 1);
+	tg_open(&t, &c, 1, 2, 2);
+	roundtrip(&t, &c, 3);
+	tg_fini(&t);
+}
+
+static void test_server_ring_corruption_closes_channel(void **state)
+{
+	struct echo e = { 0 };
+	struct tg_chan c;
+	struct tg t;
+
+	tg_init(&t, 1);
+	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
+	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
+	tg_request_offers(&t, NULL, 0);
+	tg_open(&t, &c, 1, 2, 2);
+	c.out.ctrl->write_index = 0x10000;	/* beyond the 4 KiB ring */
+	tg_signal_conn(&t, VMBUS_CHANNEL_CONN_BASE + 1);
+	assert_int_equal(e.closes, 1);
+	assert_int_equal(e.packets, 0);
+	/* More signals are ignored; the guest's close is accepted. */
+	tg_signal_conn(&t, VMBUS_CHANNEL_CONN_BASE + 1);
+	tg_close(&t, 1);
+	assert_int_equal(e.closes, 1);
+	tg_teardown(&t, 1, c.gpadl);
+	tg_expect(&t, VMBUS_MSG_GPADL_TORNDOWN);
+	/* Packet length beyond the written data. */
+	tg_open(&t, &c, 1, 2, 2);
+	{
+		uint8_t b[16] = { 0 };
+		struct vmbus_pkt_desc *d = (void *)c.out.data;
+
+		assert_int_equal(tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 1, b,
+					  16), 0);
+		d->len8 = 100;
+	}
+	tg_signal_conn(&t, VMBUS_CHANNEL_CONN_BASE + 1);
+	assert_int_equal(e.closes, 2);
+	assert_int_equal(e.packets, 0);
+	tg_fini(&t);
+}
+
+static void test_server_rescind_and_release(void **state)
+{
+	struct vmbus_msg_offer_channel o[2];
+	struct vmbus_msg_relid_released rel = { 0 };
+	const struct vmbus_msg_rescind_offer *r;
+	struct echo e1 = { 0 }, e2 = { 0 };
+	struct tg_chan c;
+	struct tg t;
+
+	tg_init(&t, 1);
+	echo_add(&t, &e1, "11111111-2222-3333-4444-555555555555");
+	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
+	tg_request_offers(&t, NULL, 0);
+	tg_open(&t, &c, 1, 2, 2);
+	vmbus_device_remove(e1.dev);
+	assert_int_equal(e1.closes, 1);
+	r = (const void *)tg_expect(&t, VMBUS_MSG_RESCIND_CHANNELOFFER);
+	assert_int_equal(r->child_relid, 1);
+	assert_false(e1.destroyed);
+	/* Messages for the rescinded relid are ignored. */
+	{
+		struct vmbus_msg_open_channel op = { 0 };
+
+		op.hdr.msgtype = VMBUS_MSG_OPENCHANNEL;
+		op.child_relid = 1;
+		op.ringbuffer_gpadl = c.gpadl;
+		op.downstream_page_offset = 2;
+		tg_send(&t, &op, sizeof(op));
+		assert_int_equal(tg_pending(&t), 0);
+		assert_int_equal(e1.opens, 1);
+	}
+	rel.hdr.msgtype = VMBUS_MSG_RELID_RELEASED;
+	rel.child_relid = 1;
+	tg_send(&t, &rel, sizeof(rel));
+	assert_true(e1.destroyed);
+	/* Releasing again is harmless. */
+	tg_send(&t, &rel, sizeof(rel));
+	/* Hot-add: offered at once, reusing relid 1. */
+	echo_add(&t, &e2, "11111111-2222-3333-4444-777777777777");
+	memcpy(&o[0], tg_expect(&t, VMBUS_MSG_OFFERCHANNEL), sizeof(o[0]));
+	assert_int_equal(o[0].child_relid, 1);
+	tg_open(&t, &c, 1, 2, 2);
+	roundtrip(&t, &c, 5);
+	tg_fini(&t);
+}
+
+static void test_server_subchannels(void **state)
+{
+	struct vmbus_msg_offer_channel o[3];
+	struct echo e = { .subchannels = 2 };
+	struct tg_chan c, s1;
+	struct tg t;
+
+	tg_init(&t, 4);
+	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
+	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
+	assert_int_equal(tg_request_offers(&t, o, 1), 1);
+	tg_open(&t, &c, 1, 2, 2);
+	/* The VSP offered two sub-channels with the same GUIDs. */
+	memcpy(&o[1], tg_expect(&t, VMBUS_MSG_OFFERCHANNEL), sizeof(o[1]));
+	memcpy(&o[2], tg_expect(&t, VMBUS_MSG_OFFERCHANNEL), sizeof(o[2]));
+	assert_int_equal(o[1].sub_channel_index, 1);
+	assert_int_equal(o[2].sub_channel_index, 2);
+	assert_memory_equal(o[1].if_type, o[0].if_type, 16);
+	assert_memory_equal(o[2].if_instance, o[0].if_instance, 16);
+	memset(&s1, 0, sizeof(s1));
+	s1.relid = o[1].child_relid;
+	s1.gpa = tg_alloc_pages(&t, 4);
+	s1.gpadl = tg_gpadl(&t, s1.relid, s1.gpa, 4);
+	assert_int_equal(tg_expect_gpadl_created(&t, s1.gpadl), 0);
+	s1.out.ctrl = (void *)(t.fg.ram + s1.gpa);
+	s1.out.data = t.fg.ram + s1.gpa + 4096;
+	s1.out.size = 4096;
+	s1.in.ctrl = (void *)(t.fg.ram + s1.gpa + 8192);
+	s1.in.data = t.fg.ram + s1.gpa + 12288;
+	s1.in.size = 4096;
+	assert_int_equal(tg_open_msg(&t, s1.relid, s1.gpadl, 2, 3), 0);
+	roundtrip(&t, &s1, 9);
+	assert_int_equal(t.sigs[t.nsigs - 1].vp, 3);	/* target VP */
+	/* Unload forgets the sub-channels; reconnect offers the primary. */
+	tg_simple(&t, VMBUS_MSG_UNLOAD);
+	tg_expect(&t, VMBUS_MSG_UNLOAD_RESPONSE);
+	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
+	assert_int_equal(tg_request_offers(&t, NULL, 0), 1);
+	tg_fini(&t);
+}
+
+static void test_server_old_protocol_signalling(void **state)
+{
+	struct vmbus_msg_initiate_contact ic = { 0 };
+	struct echo e = { 0 };
+	struct tg_chan c;
+	struct tg t;
+	uint64_t *recv_bits, *send_bits, intpage;
+
+	tg_init(&t, 1);
+	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
+	intpage = tg_alloc_pages(&t, 1);
+	ic.hdr.msgtype = VMBUS_MSG_INITIATE_CONTACT;
+	ic.version_requested = VMBUS_VERSION_WS2008;
+	ic.interrupt_page = intpage;
+	tg_send(&t, &ic, sizeof(ic));
+	assert_int_equal(((const struct vmbus_msg_version_response *)
+				  tg_expect(&t, VMBUS_MSG_VERSION_RESPONSE))
+				 ->version_supported, 1);
+	tg_request_offers(&t, NULL, 0);
+	tg_open(&t, &c, 1, 2, 2);
+	recv_bits = (uint64_t *)(t.fg.ram + intpage);
+	send_bits = (uint64_t *)(t.fg.ram + intpage + 2048);
+	/* WS2008: relid bit in the send half, signal on connection 2. */
+	assert_int_equal(tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 1, "abcdefgh",
+				  8), 0);
+	send_bits[0] |= 1ULL << 1;
+	tg_signal_conn(&t, VMBUS_EVENT_CONNECTION_ID);
+	assert_int_equal(e.packets, 1);
+	assert_int_equal(send_bits[0], 0);
+	/* Host -> guest: relid bit in the receive half, SIEF flag 0. */
+	assert_int_equal(recv_bits[0], 1ULL << 1);
+	assert_int_equal(t.sigs[t.nsigs - 1].flag, 0);
+	/* Sub-channels need WIN8. */
+	assert_int_equal(vmbus_device_offer_subchannels(e.dev, 1),
+			 -EOPNOTSUPP);
+	tg_fini(&t);
+}
+
+static void test_server_modify_channel(void **state)
+{
+	struct vmbus_msg_modify_channel m = { 0 };
+	const struct vmbus_msg_modify_channel_response *r;
+	struct echo e = { 0 };
+	struct tg_chan c;
+	struct tg t;
+
+	tg_init(&t, 2);
+	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
+	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
+	tg_request_offers(&t, NULL, 0);
+	tg_open(&t, &c, 1, 2, 2);
+	m.hdr.msgtype = VMBUS_MSG_MODIFYCHANNEL;
+	m.child_relid = 1;
+	m.target_vp = 1;
+	tg_send(&t, &m, sizeof(m));
+	r = (const void *)tg_expect(&t, VMBUS_MSG_MODIFYCHANNEL_RESPONSE);
+	assert_int_equal(r->status, 0);
+	roundtrip(&t, &c, 1);
+	assert_int_equal(t.sigs[t.nsigs - 1].vp, 1);
+	m.target_vp = 9;
+	tg_send(&t, &m, sizeof(m));
+	r = (const void *)tg_expect(&t, VMBUS_MSG_MODIFYCHANNEL_RESPONSE);
+	assert_int_not_equal(r->status, 0);
+	tg_fini(&t);
+}
+
+static void test_server_inbox_full_and_outbox_retry(void **state)
+{
+	struct vmbus_msg_hdr h = { .msgtype = VMBUS_MSG_REQUESTOFFERS };
+	struct tg t;
+	unsigned int i;
+	uint16_t st = 0;
+
+	tg_init(&t, 1);
+	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
+	/* Post without the processing thread running: the inbox fills. */
+	for (i = 0; i < 100 && !st; i++)
+		st = t.h[0].msg(t.h[0].arg, 0, 1, &h, sizeof(h));
+	assert_int_equal(st, VMBUS_HV_STATUS_INSUFFICIENT_BUFFERS);
+	assert_int_equal(i, 65);
+	/* SynIC slot busy: the server retries on the next pass. */
+	t.post_eagain = 3;
+	vmbus_server_process(t.srv);
+	assert_int_equal(tg_pending(&t), 0);
+	vmbus_server_process(t.srv);
+	vmbus_server_process(t.srv);
+	vmbus_server_process(t.srv);
+	tg_expect(&t, VMBUS_MSG_ALLOFFERS_DELIVERED);
+	tg_fini(&t);
+}
+
+static void test_server_reset(void **state)
+{
+	struct echo e = { 0 };
+	struct tg_chan c;
+	struct tg t;
+
+	tg_init(&t, 1);
+	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
+	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
+	tg_request_offers(&t, NULL, 0);
+	tg_open(&t, &c, 1, 2, 2);
+	vmbus_server_reset(t.srv);
+	assert_int_equal(e.closes, 1);
+	assert_int_equal(vmbus_server_version(t.srv), 0);
+	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
+	assert_int_equal(tg_request_offers(&t, NULL, 0), 1);
+	tg_fini(&t);
+}
+
+static void test_server_gpa_direct_parse(void **state)
+{
+	uint8_t raw[64];
+	struct vmbus_packet pkt = { 0 };
+	struct vmbus_range r[2];
+	struct echo e = { 0 };
+	struct tg_chan c;
+	struct tg t;
+
+	tg_init(&t, 1);
+	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
+	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
+	tg_request_offers(&t, NULL, 0);
+	tg_open(&t, &c, 1, 2, 2);
+	memset(raw, 0, sizeof(raw));
+	put_le32(raw + 20, 1);			/* rangecount */
+	put_le32(raw + 24, 5000);		/* byte_count: 2 pages */
+	put_le32(raw + 28, 100);		/* byte_offset */
+	put_le64(raw + 32, 0x10);
+	put_le64(raw + 40, 0x11);
+	pkt.type = VMBUS_PKT_DATA_USING_GPA_DIRECT;
+	pkt.raw = raw;
+	pkt.raw_len = 56;
+	pkt.data = raw + 48;
+	assert_int_equal(vmbus_packet_gpa_ranges(e.ch, &pkt, r, 2), 1);
+	assert_int_equal(r[0].nr_pfns, 2);
+	assert_int_equal(r[0].byte_offset, 100);
+	assert_int_equal(r[0].pfns[1], 0x11);
+	/* Too many ranges for the caller, range past the header. */
+	assert_int_equal(vmbus_packet_gpa_ranges(e.ch, &pkt, r, 0), -EINVAL);
+	put_le32(raw + 20, 2);
+	assert_int_equal(vmbus_packet_gpa_ranges(e.ch, &pkt, r, 2), -EINVAL);
+	/* Byte count needing a third pfn the header doesn't hold. */
+	put_le32(raw + 20, 1);
+	put_le32(raw + 24, 8192);
+	assert_int_equal(vmbus_packet_gpa_ranges(e.ch, &pkt, r, 2), -EINVAL);
+	/* Page outside RAM. */
+	put_le32(raw + 24, 5000);
+	put_le64(raw + 40, TG_RAM >> 12);
+	assert_int_equal(vmbus_packet_gpa_ranges(e.ch, &pkt, r, 2), -EFAULT);
+	/* Offset beyond a page, wrong type. */
+	put_le64(raw + 40, 0x11);
+	put_le32(raw + 28, 4096);
+	assert_int_equal(vmbus_packet_gpa_ranges(e.ch, &pkt, r, 2), -EINVAL);
+	pkt.type = VMBUS_PKT_DATA_INBAND;
+	assert_int_equal(vmbus_packet_gpa_ranges(e.ch, &pkt, r, 2), -EINVAL);
+	tg_fini(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_server_version_negotiation),
+		cmocka_unit_test(test_server_contact_validates),
+		cmocka_unit_test(test_server_linux_sequence),
+		cmocka_unit_test(test_server_teardown_deferred_while_open),
+		cmocka_unit_test(test_server_rejects_malformed),
+		cmocka_unit_test(test_server_replayed_contact_resets),
+		cmocka_unit_test(test_server_ring_corruption_closes_channel),
+		cmocka_unit_test(test_server_rescind_and_release),
+		cmocka_unit_test(test_server_subchannels),
+		cmocka_unit_test(test_server_old_protocol_signalling),
+		cmocka_unit_test(test_server_modify_channel),
+		cmocka_unit_test(test_server_inbox_full_and_outbox_retry),
+		cmocka_unit_test(test_server_reset),
+		cmocka_unit_test(test_server_gpa_direct_parse),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
