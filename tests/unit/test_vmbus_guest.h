@@ -122,7 +122,8 @@ static UNUSED uint64_t tg_ref_time(void *o)
 	return 123456789;
 }
 
-static UNUSED void tg_init(struct tg *t, unsigned int nr_vcpus)
+static UNUSED void tg_init_ref(struct tg *t, unsigned int nr_vcpus,
+			       bool ref_time)
 {
 	struct vmbus_server_params p = { 0 };
 
@@ -131,7 +132,7 @@ static UNUSED void tg_init(struct tg *t, unsigned int nr_vcpus)
 	t->ops = (struct vmbus_host_ops){
 		.post_message = tg_post, .signal_event = tg_signal,
 		.register_message = tg_reg_msg, .register_event = tg_reg_ev,
-		.opaque = t,
+		.ref_time = ref_time ? tg_ref_time : NULL, .opaque = t,
 	};
 	p.gm = &t->fg.gm;
 	p.nr_vcpus = nr_vcpus;
@@ -140,6 +141,11 @@ static UNUSED void tg_init(struct tg *t, unsigned int nr_vcpus)
 	t->next_page = 1 << 20;
 	t->next_gpadl = 0xe1e10;
 	t->conn_id = VMBUS_MESSAGE_CONNECTION_ID;
+}
+
+static UNUSED void tg_init(struct tg *t, unsigned int nr_vcpus)
+{
+	tg_init_ref(t, nr_vcpus, false);
 }
 
 static UNUSED void tg_fini(struct tg *t)
