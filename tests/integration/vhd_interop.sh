@@ -1,0 +1,110 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Interop with Debian's qemu-utils and libvhdi-utils:
+#  - images `hvkvm img` makes (fixed, dynamic, differencing) pass
+#    `qemu-img check` (QEMU's vpc driver has no check: exit 63 is accepted),
+#    match the raw source under `qemu-img compare`, and vhdiinfo reads them;
+#  - images `qemu-img create -f vpc -o subformat=fixed|dynamic` makes are
+#    read and written by us and still pass check and compare afterwards.
+# QEMU derives the size of a non-"win "/"qem2" VHD from its CHS geometry;
+# our images carry the exact size, so compare uses force_size_calc, except
+# for one image whose size is CHS-exact where plain `-f vpc` must work too.
+# (For fixed images QEMU 7.2 also counts the footer sector into the size
+# unless force_size_calc=current_size is given.)
+# usage: vhd_interop.sh HVKVM_IMG VHD_INTEROP_IO WORKDIR
+set -u
+IMG=$1
+IO=$2
+D=$3
+command -v qemu-img >/dev/null 2>&1 || { echo "qemu-img missing: SKIP"; exit 77; }
+rm -rf "$D"
+mkdir -p "$D"
+cd "$D" || exit 1
+n=0
+fail() {
+	echo "vhd_interop: FAIL: $*"
+	exit 1
+}
+ok() {
+	n=$((n + 1))
+}
+qcheck() {
+	qemu-img check -f vpc "$1" >check.out 2>&1
+	rc=$?
+	[ $rc = 0 ] || [ $rc = 63 ] || { cat check.out; fail "qemu-img check $1 rc $rc"; }
+}
+qcompare_exact() { # raw vhd
+	qemu-img compare -q --image-opts "driver=raw,file.filename=$1" \
+		"driver=vpc,force_size_calc=current_size,file.filename=$2" ||
+		fail "qemu-img compare $1 $2"
+}
+
+# A 48 MiB source: random data, zeros, a few scattered sectors.
+head -c 10M /dev/urandom >src.raw
+truncate -s 48M src.raw
+dd if=/dev/urandom of=src.raw bs=512 seek=50000 count=3 conv=notrunc 2>/dev/null
+dd if=/dev/urandom of=src.raw bs=1M seek=40 count=2 conv=notrunc 2>/dev/null
+
+for t in fixed dynamic; do
+	"$IMG" convert -O vhd --type $t src.raw our-$t.vhd || fail "convert $t"
+	"$IMG" check our-$t.vhd >/dev/null || fail "our check $t"
+	qcheck our-$t.vhd
+	qcompare_exact src.raw our-$t.vhd
+	ok
+	if command -v vhdiinfo >/dev/null 2>&1; then
+		vhdiinfo our-$t.vhd >vi.out 2>&1 || { cat vi.out; fail "vhdiinfo $t"; }
+		grep -q "(50331648 bytes)" vi.out || { cat vi.out; fail "vhdiinfo size $t"; }
+		ok
+	fi
+	# Back to raw through us.
+	"$IMG" convert -O raw our-$t.vhd back-$t.raw || fail "convert back $t"
+	cmp -s src.raw back-$t.raw || fail "round trip $t"
+	ok
+done
+
+# CHS-exact size (what qemu-img itself would pick for 100M): plain -f vpc.
+truncate -s 104865792 chs.raw
+dd if=/dev/urandom of=chs.raw bs=1M seek=7 count=3 conv=notrunc 2>/dev/null
+"$IMG" convert -O vhd chs.raw chs.vhd || fail "convert chs"
+qemu-img compare -q -f raw -F vpc chs.raw chs.vhd || fail "plain compare (CHS-exact size)"
+ok
+
+# Differencing: vhdiinfo reads it and finds the parent.
+"$IMG" create -f vhd --type differencing --parent our-dynamic.vhd diff.vhd ||
+	fail "create differencing"
+"$IMG" check diff.vhd >/dev/null || fail "check differencing"
+if command -v vhdiinfo >/dev/null 2>&1; then
+	vhdiinfo diff.vhd >vi.out 2>&1 || { cat vi.out; fail "vhdiinfo diff"; }
+	grep -q "Parent filename.*our-dynamic.vhd" vi.out || { cat vi.out; fail "vhdiinfo parent"; }
+	ok
+fi
+
+# QEMU-made images: read them, write them, QEMU still agrees.
+head -c 3M /dev/urandom >patch1.raw
+head -c 4096 /dev/urandom >patch2.raw
+for sub in fixed dynamic; do
+	q=qemu-$sub.vhd
+	qemu-img create -q -f vpc -o subformat=$sub $q 48M || fail "qemu-img create $sub"
+	qemu-img convert -n -f raw -O vpc src.raw $q || fail "qemu-img convert $sub"
+	qsize=$(qemu-img info --output=json --image-opts \
+		"driver=vpc,force_size_calc=current_size,file.filename=$q" |
+		sed -n 's/.*"virtual-size": \([0-9]*\).*/\1/p')
+	"$IMG" check $q >/dev/null || fail "our check of qemu $sub"
+	"$IMG" convert -O raw $q ours-of-$sub.raw || fail "read qemu $sub"
+	[ "$(stat -c %s ours-of-$sub.raw)" = "$qsize" ] || fail "size of qemu $sub: ours $(stat -c %s ours-of-$sub.raw) qemu $qsize"
+	qcompare_exact ours-of-$sub.raw $q
+	ok
+	# Write: 3 MiB across a block boundary and into unallocated space,
+	# and 4 KiB over existing data. Apply the same to a raw copy.
+	cp ours-of-$sub.raw expect-$sub.raw
+	"$IO" $q 8000 patch1.raw || fail "write 1 into qemu $sub"
+	"$IO" $q 64 patch2.raw || fail "write 2 into qemu $sub"
+	dd if=patch1.raw of=expect-$sub.raw bs=512 seek=8000 conv=notrunc 2>/dev/null
+	dd if=patch2.raw of=expect-$sub.raw bs=512 seek=64 conv=notrunc 2>/dev/null
+	qcheck $q
+	qcompare_exact expect-$sub.raw $q
+	"$IMG" check $q >/dev/null || fail "our check after writing qemu $sub"
+	ok
+done
+echo "vhd_interop: $n checks passed"
+cd / && rm -rf "$D"
