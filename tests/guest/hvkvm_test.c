@@ -1,0 +1,693 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hvkvm built-in guest test module.
+ *
+ * Built into the hvkvm test kernel (drivers/misc/hvkvm_test.c, see
+ * tests/guest/build-kernel.sh). A late initcall runs the checks named in
+ * hvkvm_test.checks= on the kernel command line, synchronously, before the
+ * kernel looks for a root file system, and prints one machine-parsable line
+ * per check on the console:
+ *
+ *   HVKVM-TEST: <check> START
+ *   HVKVM-TEST: <check> PASS|FAIL <detail>
+ *   HVKVM-TEST: DONE pass=N fail=M
+ *
+ * and then powers the machine off through ACPI unless hvkvm_test.poweroff=0.
+ * The "console" check is an interactive mini shell on /dev/console (guest
+ * userspace cannot run under the test machines' software KVM).
+ *
+ * To add a check: write `static int __init hvt_check_foo(char *d, size_t n)`
+ * returning 0 for PASS or -errno for FAIL with a one-line detail in d, and
+ * add it to hvt_checks[] below. Document it in docs/test-guest.md.
+ */
+#define pr_fmt(fmt) "hvkvm_test: " fmt
+
+#include <linux/async.h>
+#include <linux/cpumask.h>
+#include <linux/ctype.h>
+#include <linux/delay.h>
+#include <linux/device/driver.h>
+#include <linux/fs.h>
+#include <linux/init.h>
+#include <linux/init_syscalls.h>
+#include <linux/initrd.h>
+#include <linux/jiffies.h>
+#include <linux/kdev_t.h>
+#include <linux/kernel.h>
+#include <linux/kmsg_dump.h>
+#include <linux/ktime.h>
+#include <linux/memblock.h>
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/mount.h>
+#include <linux/printk.h>
+#include <linux/reboot.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+#include <asm/e820/api.h>
+#include <asm/hypervisor.h>
+#include <asm/msr.h>
+#include <asm/processor.h>
+#if IS_ENABLED(CONFIG_HYPERV)
+#include <linux/hyperv.h>
+#include <asm/mshyperv.h>
+#endif
+
+#define HVT_TAG		"HVKVM-TEST: "
+#define HVT_DETAIL_LEN	256
+#define HVT_LINE_LEN	256
+
+/* Command line: hvkvm_test.<name>=<value> */
+static char *checks;
+module_param(checks, charp, 0444);
+MODULE_PARM_DESC(checks, "comma-separated checks to run, in order");
+static bool poweroff = true;
+module_param(poweroff, bool, 0444);
+MODULE_PARM_DESC(poweroff, "power off through ACPI when the checks are done");
+static unsigned int settle_ms;
+module_param(settle_ms, uint, 0444);
+MODULE_PARM_DESC(settle_ms, "wait this long before the first check");
+static unsigned int cpus;
+module_param(cpus, uint, 0444);
+MODULE_PARM_DESC(cpus, "expected number of online CPUs (0: any)");
+static unsigned int mem_mb;
+module_param(mem_mb, uint, 0444);
+MODULE_PARM_DESC(mem_mb, "expected guest RAM in MiB (0: any)");
+static unsigned int mem_tol_mb = 4;
+module_param(mem_tol_mb, uint, 0444);
+MODULE_PARM_DESC(mem_tol_mb, "how much less RAM than mem_mb may be seen");
+static char *clocksource;
+module_param(clocksource, charp, 0444);
+MODULE_PARM_DESC(clocksource, "expected current clocksource name");
+static bool vmbus;
+module_param(vmbus, bool, 0444);
+MODULE_PARM_DESC(vmbus, "hyperv check also requires a VMBus connection");
+static unsigned int timer_secs = 3;
+module_param(timer_secs, uint, 0444);
+MODULE_PARM_DESC(timer_secs, "length of the timer check in seconds");
+static unsigned int timer_tol_pct = 5;
+module_param(timer_tol_pct, uint, 0444);
+MODULE_PARM_DESC(timer_tol_pct, "allowed disagreement between time sources");
+
+struct hvt_check {
+	const char *name;
+	int (*run)(char *detail, size_t size);
+	const char *help;
+};
+
+static int __init hvt_check_cpus(char *d, size_t n);
+static int __init hvt_check_mem(char *d, size_t n);
+static int __init hvt_check_hyperv(char *d, size_t n);
+static int __init hvt_check_clocksource(char *d, size_t n);
+static int __init hvt_check_timer(char *d, size_t n);
+static int __init hvt_check_console(char *d, size_t n);
+
+static const struct hvt_check hvt_checks[] __initconst = {
+	{ "cpus", hvt_check_cpus, "online CPUs == hvkvm_test.cpus" },
+	{ "mem", hvt_check_mem, "e820 RAM ~= hvkvm_test.mem_mb" },
+	{ "hyperv", hvt_check_hyperv, "running on Microsoft Hyper-V" },
+	{ "clocksource", hvt_check_clocksource,
+	  "current clocksource == hvkvm_test.clocksource" },
+	{ "timer", hvt_check_timer, "ktime, jiffies, Hyper-V reference time agree" },
+	{ "console", hvt_check_console, "interactive shell on /dev/console" },
+};
+
+static int hvt_pass;
+static int hvt_fail;
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static const struct hvt_check __init *hvt_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(hvt_checks); i++)
+		if (!strcmp(hvt_checks[i].name, name))
+			return &hvt_checks[i];
+	return NULL;
+}
+
+/* Runs one check and prints its START and PASS/FAIL lines. */
+static int __init hvt_run(const char *name)
+{
+	const struct hvt_check *c = hvt_find(name);
+	char *detail;
+	int ret;
+
+	pr_info(HVT_TAG "%s START\n", name);
+	if (!c) {
+		pr_info(HVT_TAG "%s FAIL unknown check\n", name);
+		hvt_fail++;
+		return -ENOENT;
+	}
+	detail = kzalloc(HVT_DETAIL_LEN, GFP_KERNEL);
+	if (!detail) {
+		pr_info(HVT_TAG "%s FAIL out of memory\n", name);
+		hvt_fail++;
+		return -ENOMEM;
+	}
+	ret = c->run(detail, HVT_DETAIL_LEN);
+	pr_info(HVT_TAG "%s %s %s\n", name, ret ? "FAIL" : "PASS", detail);
+	if (ret)
+		hvt_fail++;
+	else
+		hvt_pass++;
+	kfree(detail);
+	return ret;
+}
+
+/*
+ * Reads a sysfs attribute through a private sysfs mount: no file system is
+ * mounted anywhere while initcalls run. Returns the length, trailing
+ * newline stripped, or -errno.
+ */
+static ssize_t __init hvt_read_sysfs(const char *path, char *buf, size_t size)
+{
+	struct file_system_type *type;
+	struct vfsmount *mnt;
+	struct file *f;
+	loff_t pos = 0;
+	ssize_t len;
+
+	type = get_fs_type("sysfs");
+	if (!type)
+		return -ENODEV;
+	mnt = vfs_kern_mount(type, SB_KERNMOUNT, "sysfs", NULL);
+	put_filesystem(type);
+	if (IS_ERR(mnt))
+		return PTR_ERR(mnt);
+	f = file_open_root_mnt(mnt, path, O_RDONLY, 0);
+	if (IS_ERR(f)) {
+		len = PTR_ERR(f);
+		goto err_unmount;
+	}
+	len = kernel_read(f, buf, size - 1, &pos);
+	fput(f);
+	if (len >= 0) {
+		buf[len] = '\0';
+		len = strlen(strim(buf));
+		memmove(buf, strim(buf), len + 1);
+	}
+err_unmount:
+	kern_unmount(mnt);
+	return len;
+}
+
+struct hvt_mem {
+	u64 ram;		/* E820 RAM, bytes */
+	u64 ram_low;		/* of which below 1 MiB */
+	u64 acpi;		/* ACPI tables + NVS */
+	u64 reserved;		/* everything else */
+	u64 memblock;		/* memblock's view of RAM */
+	u64 managed;		/* pages the page allocator got */
+	u64 free;
+};
+
+static void __init hvt_mem_get(struct hvt_mem *m)
+{
+	struct sysinfo si;
+	u32 i;
+
+	memset(m, 0, sizeof(*m));
+	for (i = 0; i < e820_table->nr_entries; i++) {
+		const struct e820_entry *e = &e820_table->entries[i];
+
+		switch (e->type) {
+		case E820_TYPE_RAM:
+		case E820_TYPE_RESERVED_KERN:
+			m->ram += e->size;
+			if (e->addr < SZ_1M)
+				m->ram_low += min_t(u64, e->size,
+						    SZ_1M - e->addr);
+			break;
+		case E820_TYPE_ACPI:
+		case E820_TYPE_NVS:
+			m->acpi += e->size;
+			break;
+		default:
+			m->reserved += e->size;
+			break;
+		}
+	}
+	m->memblock = memblock_phys_mem_size();
+	si_meminfo(&si);
+	m->managed = (u64)si.totalram * si.mem_unit;
+	m->free = (u64)si.freeram * si.mem_unit;
+}
+
+/* ---- checks --------------------------------------------------------------- */
+
+static int __init hvt_check_cpus(char *d, size_t n)
+{
+	unsigned int online = num_online_cpus();
+
+	scnprintf(d, n, "online=%u expected=%u possible=%u present=%u",
+		  online, cpus, num_possible_cpus(), num_present_cpus());
+	if (cpus && online != cpus)
+		return -EINVAL;
+	return 0;
+}
+
+static int __init hvt_check_mem(char *d, size_t n)
+{
+	u64 expected = (u64)mem_mb * SZ_1M;
+	struct hvt_mem m;
+
+	hvt_mem_get(&m);
+	scnprintf(d, n,
+		  "e820_ram_kib=%llu below_1m_kib=%llu acpi_kib=%llu reserved_kib=%llu memblock_kib=%llu managed_kib=%llu expected_mib=%u tol_mib=%u missing_kib=%lld",
+		  m.ram >> 10, m.ram_low >> 10, m.acpi >> 10,
+		  m.reserved >> 10, m.memblock >> 10, m.managed >> 10,
+		  mem_mb, mem_tol_mb,
+		  mem_mb ? ((s64)expected - (s64)m.ram) / 1024 : 0LL);
+	if (!m.ram)
+		return -ENOMEM;
+	if (!mem_mb)
+		return 0;
+	/* The VMM may keep some RAM back (<1 MiB holes, ACPI), never add. */
+	if (m.ram > expected || expected - m.ram > (u64)mem_tol_mb * SZ_1M)
+		return -ERANGE;
+	return 0;
+}
+
+static int __init hvt_check_hyperv(char *d, size_t n)
+{
+	u32 max_leaf, sig[3];
+	char vendor[13];
+	size_t len;
+
+	cpuid(0x40000000, &max_leaf, &sig[0], &sig[1], &sig[2]);
+	memcpy(vendor, sig, 12);
+	vendor[12] = '\0';
+	len = scnprintf(d, n, "type=%d sig=\"%s\" max_leaf=%#x",
+			x86_hyper_type, vendor, max_leaf);
+#if IS_ENABLED(CONFIG_HYPERV)
+	len += scnprintf(d + len, n - len,
+			 " features=%#x priv_high=%#x misc=%#x hints=%#x max_vp=%u max_lp=%u vmbus=%u.%u",
+			 ms_hyperv.features, ms_hyperv.priv_high,
+			 ms_hyperv.misc_features, ms_hyperv.hints,
+			 ms_hyperv.max_vp_index, ms_hyperv.max_lp_index,
+			 vmbus_proto_version >> 16,
+			 vmbus_proto_version & 0xffff);
+	if (!hypervisor_is_type(X86_HYPER_MS_HYPERV))
+		return -ENODEV;
+	if (vmbus && !vmbus_proto_version)
+		return -ENOTCONN;
+	return 0;
+#else
+	scnprintf(d + len, n - len, " (kernel without CONFIG_HYPERV)");
+	return -ENOSYS;
+#endif
+}
+
+static int __init hvt_check_clocksource(char *d, size_t n)
+{
+	char cur[64];
+	ssize_t ret;
+
+	ret = hvt_read_sysfs("devices/system/clocksource/clocksource0/current_clocksource",
+			     cur, sizeof(cur));
+	if (ret < 0) {
+		scnprintf(d, n, "cannot read current_clocksource: %zd", ret);
+		return ret;
+	}
+	scnprintf(d, n, "current=%s expected=%s", cur,
+		  clocksource ? clocksource : "(any)");
+	if (clocksource && strcmp(cur, clocksource))
+		return -EINVAL;
+	return 0;
+}
+
+static bool __init hvt_refcount_get(u64 *val)
+{
+#if IS_ENABLED(CONFIG_HYPERV)
+	if (hypervisor_is_type(X86_HYPER_MS_HYPERV) &&
+	    (ms_hyperv.features & HV_MSR_TIME_REF_COUNT_AVAILABLE))
+		return !rdmsrl_safe(HV_X64_MSR_TIME_REF_COUNT, val);
+#endif
+	return false;
+}
+
+/* Disagreement of b from a in per mille of a. */
+static u64 __init hvt_permille(u64 a, u64 b)
+{
+	u64 diff = a > b ? a - b : b - a;
+
+	return a ? div64_u64(diff * 1000, a) : 1000;
+}
+
+static int __init hvt_check_timer(char *d, size_t n)
+{
+	u64 t0, t1, ref0 = 0, ref1 = 0, kt_ns, jf_ns, ref_ns = 0;
+	u64 want_ns = (u64)timer_secs * NSEC_PER_SEC;
+	u64 tol = (u64)timer_tol_pct * 10;
+	unsigned long j0, j1;
+	bool have_ref;
+	size_t len;
+	int ret = 0;
+
+	have_ref = hvt_refcount_get(&ref0);
+	t0 = ktime_get_ns();
+	j0 = jiffies;
+	msleep(timer_secs * MSEC_PER_SEC);
+	j1 = jiffies;
+	t1 = ktime_get_ns();
+	have_ref = have_ref && hvt_refcount_get(&ref1);
+
+	kt_ns = t1 - t0;
+	jf_ns = (u64)jiffies_to_usecs(j1 - j0) * NSEC_PER_USEC;
+	len = scnprintf(d, n, "slept_ms=%u ktime_ms=%llu jiffies_ms=%llu",
+			timer_secs * MSEC_PER_SEC, div_u64(kt_ns, NSEC_PER_MSEC),
+			div_u64(jf_ns, NSEC_PER_MSEC));
+	if (have_ref) {
+		ref_ns = (ref1 - ref0) * 100;
+		len += scnprintf(d + len, n - len, " hv_ref_ms=%llu",
+				 div_u64(ref_ns, NSEC_PER_MSEC));
+	}
+	scnprintf(d + len, n - len, " tol_pct=%u", timer_tol_pct);
+
+	/* msleep() may oversleep, never undersleep. */
+	if (kt_ns < want_ns || hvt_permille(want_ns, kt_ns) > tol)
+		ret = -ETIME;
+	/* Jiffies agree with ktime to a tick or two plus the tolerance. */
+	if (jf_ns + 2 * TICK_NSEC < kt_ns &&
+	    hvt_permille(kt_ns, jf_ns + 2 * TICK_NSEC) > tol)
+		ret = -ETIME;
+	if (jf_ns > kt_ns + 2 * TICK_NSEC &&
+	    hvt_permille(kt_ns, jf_ns - 2 * TICK_NSEC) > tol)
+		ret = -ETIME;
+	if (have_ref && hvt_permille(ref_ns, kt_ns) > tol)
+		ret = -ETIME;
+	return ret;
+}
+
+/* ---- console shell -------------------------------------------------------- */
+
+struct hvt_shell {
+	struct file *con;
+	char line[HVT_LINE_LEN];
+	bool done;
+	bool poweroff;
+	bool reboot;
+};
+
+static __printf(2, 3) void __init hvt_say(struct hvt_shell *sh, const char *fmt, ...)
+{
+	char buf[HVT_LINE_LEN];
+	loff_t pos = 0;
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vscnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	kernel_write(sh->con, buf, len, &pos);
+}
+
+/* Reads one line (without its end of line); returns its length or -errno. */
+static int __init hvt_read_line(struct hvt_shell *sh)
+{
+	size_t len = 0;
+	int eofs = 0;
+
+	for (;;) {
+		loff_t pos = 0;
+		ssize_t ret;
+		char *nl;
+
+		ret = kernel_read(sh->con, sh->line + len,
+				  sizeof(sh->line) - 1 - len, &pos);
+		if (ret < 0)
+			return ret;
+		if (ret == 0 && ++eofs > 3)
+			return -EIO;
+		len += ret;
+		sh->line[len] = '\0';
+		nl = strpbrk(sh->line, "\r\n");
+		if (nl) {
+			*nl = '\0';
+			return nl - sh->line;
+		}
+		if (len == sizeof(sh->line) - 1)
+			return len;	/* over-long line: take what we have */
+	}
+}
+
+static struct file __init *hvt_console_open(void)
+{
+	struct file *f;
+
+	wait_for_initramfs();
+	f = filp_open("/dev/console", O_RDWR | O_NOCTTY, 0);
+	if (!IS_ERR(f))
+		return f;
+	/* No initramfs: make our own device node for the console. */
+	init_mkdir("/dev", 0755);
+	init_mknod("/dev/hvkvm-console", S_IFCHR | 0600,
+		   new_encode_dev(MKDEV(TTYAUX_MAJOR, 1)));
+	return filp_open("/dev/hvkvm-console", O_RDWR | O_NOCTTY, 0);
+}
+
+static void __init hvt_cmd_help(struct hvt_shell *sh, char *args)
+{
+	size_t i;
+
+	hvt_say(sh, "commands:\n"
+		"  help              this text\n"
+		"  echo ARGS         print ARGS\n"
+		"  cpus              online/possible/present CPUs\n"
+		"  mem               memory map summary\n"
+		"  uptime            time since boot\n"
+		"  dmesg [N]         last N kernel log lines (default 20)\n"
+		"  checks            list checks\n"
+		"  run CHECK         run one check, print its HVKVM-TEST line\n"
+		"  exit              leave the shell, continue booting\n"
+		"  poweroff          power off (ACPI)\n"
+		"  reboot            reboot\n");
+	hvt_say(sh, "checks:");
+	for (i = 0; i < ARRAY_SIZE(hvt_checks); i++)
+		hvt_say(sh, " %s", hvt_checks[i].name);
+	hvt_say(sh, "\n");
+}
+
+static void __init hvt_cmd_echo(struct hvt_shell *sh, char *args)
+{
+	hvt_say(sh, "%s\n", args);
+}
+
+static void __init hvt_cmd_cpus(struct hvt_shell *sh, char *args)
+{
+	hvt_say(sh, "online %u possible %u present %u\n", num_online_cpus(),
+		num_possible_cpus(), num_present_cpus());
+}
+
+static void __init hvt_cmd_mem(struct hvt_shell *sh, char *args)
+{
+	struct hvt_mem m;
+
+	hvt_mem_get(&m);
+	hvt_say(sh, "e820 ram %llu KiB (below 1 MiB %llu KiB), acpi %llu KiB, reserved %llu KiB\n",
+		m.ram >> 10, m.ram_low >> 10, m.acpi >> 10, m.reserved >> 10);
+	hvt_say(sh, "managed %llu KiB, free %llu KiB\n", m.managed >> 10,
+		m.free >> 10);
+}
+
+static void __init hvt_cmd_uptime(struct hvt_shell *sh, char *args)
+{
+	u64 ns = ktime_get_boottime_ns();
+	u32 rem;
+	u64 s = div_u64_rem(ns, NSEC_PER_SEC, &rem);
+
+	hvt_say(sh, "up %llu.%03u s, jiffies %lu\n", s, rem / NSEC_PER_MSEC,
+		jiffies);
+}
+
+static void __init hvt_cmd_dmesg(struct hvt_shell *sh, char *args)
+{
+	struct kmsg_dump_iter iter;
+	unsigned int want = 20;
+	size_t len, size = 8192;
+	char *buf, *p;
+	unsigned int lines = 0;
+
+	if (*args && (kstrtouint(args, 0, &want) || !want)) {
+		hvt_say(sh, "dmesg: bad line count '%s'\n", args);
+		return;
+	}
+	buf = kmalloc(size, GFP_KERNEL);
+	if (!buf)
+		return;
+	kmsg_dump_rewind(&iter);
+	/* The newest records that fit into the buffer. */
+	kmsg_dump_get_buffer(&iter, false, buf, size - 1, &len);
+	buf[len] = '\0';
+	for (p = buf + len; p > buf; p--)
+		if (p[-1] == '\n' && p != buf + len && ++lines == want)
+			break;
+	while (*p) {		/* hvt_say() has a line-sized buffer */
+		char *nl = strchrnul(p, '\n');
+		char c = *nl;
+
+		*nl = '\0';
+		hvt_say(sh, "%s\n", p);
+		p = c ? nl + 1 : nl;
+	}
+	kfree(buf);
+}
+
+static void __init hvt_cmd_checks(struct hvt_shell *sh, char *args)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(hvt_checks); i++)
+		hvt_say(sh, "%-12s %s\n", hvt_checks[i].name,
+			hvt_checks[i].help);
+}
+
+static void __init hvt_cmd_run(struct hvt_shell *sh, char *args)
+{
+	if (!*args || !strcmp(args, "console")) {
+		hvt_say(sh, "usage: run CHECK (not console)\n");
+		return;
+	}
+	hvt_run(args);
+}
+
+static void __init hvt_cmd_exit(struct hvt_shell *sh, char *args)
+{
+	sh->done = true;
+}
+
+static void __init hvt_cmd_poweroff(struct hvt_shell *sh, char *args)
+{
+	sh->done = true;
+	sh->poweroff = true;
+}
+
+static void __init hvt_cmd_reboot(struct hvt_shell *sh, char *args)
+{
+	sh->done = true;
+	sh->reboot = true;
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(struct hvt_shell *sh, char *args);
+} hvt_cmds[] __initconst = {
+	{ "help", hvt_cmd_help },
+	{ "echo", hvt_cmd_echo },
+	{ "cpus", hvt_cmd_cpus },
+	{ "mem", hvt_cmd_mem },
+	{ "uptime", hvt_cmd_uptime },
+	{ "dmesg", hvt_cmd_dmesg },
+	{ "checks", hvt_cmd_checks },
+	{ "run", hvt_cmd_run },
+	{ "exit", hvt_cmd_exit },
+	{ "poweroff", hvt_cmd_poweroff },
+	{ "reboot", hvt_cmd_reboot },
+};
+
+static void __init hvt_shell_exec(struct hvt_shell *sh)
+{
+	char *cmd = strim(sh->line), *args;
+	size_t i;
+
+	if (!*cmd)
+		return;
+	args = cmd;
+	strsep(&args, " \t");
+	args = args ? skip_spaces(args) : "";
+	for (i = 0; i < ARRAY_SIZE(hvt_cmds); i++) {
+		if (!strcmp(cmd, hvt_cmds[i].name)) {
+			hvt_cmds[i].fn(sh, args);
+			return;
+		}
+	}
+	hvt_say(sh, "%s: unknown command (try help)\n", cmd);
+}
+
+static int __init hvt_check_console(char *d, size_t n)
+{
+	struct hvt_shell *sh;
+	int ret = 0;
+
+	sh = kzalloc(sizeof(*sh), GFP_KERNEL);
+	if (!sh)
+		return -ENOMEM;
+	sh->con = hvt_console_open();
+	if (IS_ERR(sh->con)) {
+		ret = PTR_ERR(sh->con);
+		scnprintf(d, n, "cannot open the console: %d", ret);
+		goto out_free;
+	}
+	pr_info(HVT_TAG "console READY\n");
+	hvt_say(sh, "hvkvm test shell; type help\n");
+	while (!sh->done) {
+		hvt_say(sh, "hvkvm# ");
+		ret = hvt_read_line(sh);
+		if (ret < 0) {
+			scnprintf(d, n, "console read failed: %d", ret);
+			goto out_close;
+		}
+		hvt_shell_exec(sh);
+	}
+	ret = 0;
+	scnprintf(d, n, "shell %s", sh->poweroff ? "poweroff" :
+		  sh->reboot ? "reboot" : "exit");
+out_close:
+	filp_close(sh->con, NULL);
+	if (sh->reboot) {
+		pr_info(HVT_TAG "console PASS %s\n", d);
+		kernel_restart(NULL);
+	}
+	if (sh->poweroff) {
+		pr_info(HVT_TAG "console PASS %s\n", d);
+		pr_info(HVT_TAG "DONE pass=%d fail=%d\n", hvt_pass + 1,
+			hvt_fail);
+		kernel_power_off();
+	}
+out_free:
+	kfree(sh);
+	return ret;
+}
+
+/* ---- entry ---------------------------------------------------------------- */
+
+static int __init hvkvm_test_init(void)
+{
+	int saved_loglevel = console_loglevel;
+	char *list, *p, *name;
+
+	if (!checks || !*checks) {
+		pr_info("no checks requested (hvkvm_test.checks=)\n");
+		return 0;
+	}
+	/* Our lines must reach the console even with "quiet". */
+	if (console_loglevel <= LOGLEVEL_INFO)
+		console_loglevel = LOGLEVEL_INFO + 1;
+
+	/* Let asynchronous probing settle, like the root mount would. */
+	wait_for_device_probe();
+	async_synchronize_full();
+	if (settle_ms)
+		msleep(settle_ms);
+
+	list = kstrdup(checks, GFP_KERNEL);
+	if (!list)
+		return -ENOMEM;
+	p = list;
+	while ((name = strsep(&p, ",")) != NULL) {
+		name = strim(name);
+		if (*name)
+			hvt_run(name);
+	}
+	kfree(list);
+
+	pr_info(HVT_TAG "DONE pass=%d fail=%d\n", hvt_pass, hvt_fail);
+	if (poweroff)
+		kernel_power_off();
+	console_loglevel = saved_loglevel;
+	return 0;
+}
+late_initcall_sync(hvkvm_test_init);
