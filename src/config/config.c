@@ -21,8 +21,15 @@
 
 int config_verr(char *err, size_t errlen, const char *fmt, va_list ap)
 {
-	if (err && errlen)
-		vsnprintf(err, errlen, fmt, ap);
+	char *p;
+
+	if (!err || !errlen)
+		return -EINVAL;
+	vsnprintf(err, errlen, fmt, ap);
+	/* Values from the file are echoed: keep the message one line. */
+	for (p = err; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return -EINVAL;
 }
 
