@@ -190,7 +190,8 @@ static int run_parse_flags(int argc, char **argv, struct run_flags *f)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:k:i:a:m:p:s:vqh", run_options,
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:k:i:a:m:p:s:vqh", run_options,
 				NULL)) != -1) {
 		switch (c) {
 		case 'c': f->config = optarg; break;
@@ -220,9 +221,12 @@ static int run_parse_flags(int argc, char **argv, struct run_flags *f)
 		case 'h':
 			fputs(run_usage, stdout);
 			exit(0);
+		case ':':
+			die("run: option '%s' needs a value (see 'hvkvm run --help')",
+			    argv[optind - 1]);
 		default:
-			fprintf(stderr, "Try 'hvkvm run --help'.\n");
-			exit(1);
+			die("run: unknown option '%s' (see 'hvkvm run --help')",
+			    argv[optind - 1]);
 		}
 	}
 	if (optind < argc)

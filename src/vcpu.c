@@ -299,9 +299,12 @@ static void vcpu_handle_msr(struct vcpu *v, bool write)
 		if (write)
 			r = hv_msr_write(hv, v->index, run->msr.index,
 					 run->msr.data);
-		else
-			r = hv_msr_read(hv, v->index, run->msr.index,
-					&run->msr.data);
+		else {
+			uint64_t val = 0;
+
+			r = hv_msr_read(hv, v->index, run->msr.index, &val);
+			run->msr.data = val;
+		}
 	}
 	if (r) {
 		pr_dbg("vCPU %u: #GP on %s of MSR %#x", v->index,

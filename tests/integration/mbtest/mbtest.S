@@ -1,0 +1,248 @@
+/*
+ * SPDX-License-Identifier: MIT
+ * A tiny Multiboot v1 test kernel for hvkvm's platform tests. It runs in
+ * 32-bit protected mode, prints what it sees on COM1 and ends the VM the way
+ * its command line asks: "s5" (ACPI PM1a_CNT SLP_TYP=5|SLP_EN), "reset"
+ * (0xCF9 <- 6), "kbdreset" (i8042 0xFE), "triple" (load an empty IDT and
+ * fault), "echo" (echo COM1 input until 'q'), otherwise the debug-exit port 0xf4 with value 0x21.
+ * Checks printed: multiboot magic, fw_cfg signature and CPU count, CMOS
+ * seconds register readable, e820-style memory from the multiboot info.
+ */
+	.set MB_MAGIC, 0x1badb002
+	.set MB_FLAGS, 0x00000003
+	.set COM1, 0x3f8
+
+	.section .multiboot, "a"
+	.align 4
+	.long MB_MAGIC
+	.long MB_FLAGS
+	.long -(MB_MAGIC + MB_FLAGS)
+
+	.text
+	.code32
+	.globl _start
+_start:
+	movl $stack_top, %esp
+	movl %ebx, mbi
+	cmpl $0x2badb002, %eax
+	jne bad_magic
+	movl $msg_hello, %esi
+	call puts
+
+	/* fw_cfg: select 0 (signature), read 4 bytes. */
+	movw $0x510, %dx
+	xorw %ax, %ax
+	outw %ax, %dx
+	movw $0x511, %dx
+	movl $4, %ecx
+	movl $msg_fwsig, %esi
+	call puts
+1:	inb %dx, %al
+	call putc
+	loop 1b
+	call newline
+
+	/* fw_cfg 0x05: number of CPUs (le16). */
+	movw $0x510, %dx
+	movw $0x05, %ax
+	outw %ax, %dx
+	movw $0x511, %dx
+	inb %dx, %al
+	movl $msg_cpus, %esi
+	call puts
+	call puthex8
+	call newline
+
+	/* Multiboot mem_upper (KiB above 1 MiB). */
+	movl mbi, %ebx
+	movl 8(%ebx), %eax
+	movl $msg_mem, %esi
+	call puts
+	call puthex32
+	call newline
+
+	/* Command line: decide how to leave. */
+	movl 16(%ebx), %esi
+	movl %esi, cmdline
+	movl $msg_cmd, %esi
+	call puts
+	movl cmdline, %esi
+	call puts
+	call newline
+
+	movl cmdline, %esi
+	movl $kw_s5, %edi
+	call startswith
+	jz do_s5
+	movl cmdline, %esi
+	movl $kw_kbd, %edi
+	call startswith
+	jz do_kbdreset
+	movl cmdline, %esi
+	movl $kw_reset, %edi
+	call startswith
+	jz do_reset
+	movl cmdline, %esi
+	movl $kw_triple, %edi
+	call startswith
+	jz do_triple
+	movl cmdline, %esi
+	movl $kw_echo, %edi
+	call startswith
+	jz do_echo
+	movl $msg_exit, %esi
+	call puts
+	movw $0xf4, %dx
+	movl $0x21, %eax
+	outl %eax, %dx
+	jmp halt
+
+do_s5:
+	movl $msg_s5, %esi
+	call puts
+	movw $0x604, %dx
+	movw $((5 << 10) | (1 << 13)), %ax
+	outw %ax, %dx
+	jmp halt
+do_reset:
+	movw $0xcf9, %dx
+	movb $0x06, %al
+	outb %al, %dx
+	jmp halt
+do_kbdreset:
+	movb $0xfe, %al
+	outb %al, $0x64
+	jmp halt
+/* Echo COM1 input until 'q', then debug-exit 0x21. */
+do_echo:
+	movl $msg_echo, %esi
+	call puts
+1:	movw $(COM1 + 5), %dx
+	inb %dx, %al
+	testb $0x01, %al
+	jz 1b
+	movw $COM1, %dx
+	inb %dx, %al
+	call putc
+	cmpb $'q', %al
+	jne 1b
+	call newline
+	movw $0xf4, %dx
+	movl $0x21, %eax
+	outl %eax, %dx
+	jmp halt
+do_triple:
+	lidt null_idt
+	int $3
+	jmp halt
+bad_magic:
+	movl $msg_badmagic, %esi
+	call puts
+halt:
+	cli
+	hlt
+	jmp halt
+
+/* ZF set if the NUL-terminated string at %edi is a prefix of %esi. */
+startswith:
+1:	movb (%edi), %al
+	testb %al, %al
+	jz 2f
+	cmpb (%esi), %al
+	jne 3f
+	incl %esi
+	incl %edi
+	jmp 1b
+2:	xorl %eax, %eax		/* sets ZF */
+	ret
+3:	orl $1, %eax		/* clears ZF */
+	ret
+
+puts:
+	pushl %eax
+1:	lodsb
+	testb %al, %al
+	jz 2f
+	call putc
+	jmp 1b
+2:	popl %eax
+	ret
+
+newline:
+	pushl %eax
+	movb $'\n', %al
+	call putc
+	popl %eax
+	ret
+
+putc:
+	pushl %edx
+	pushl %eax
+	movw $(COM1 + 5), %dx
+1:	inb %dx, %al
+	testb $0x20, %al
+	jz 1b
+	popl %eax
+	movw $COM1, %dx
+	outb %al, %dx
+	popl %edx
+	ret
+
+puthex32:
+	pushl %ecx
+	pushl %eax
+	movl $8, %ecx
+1:	roll $4, %eax
+	pushl %eax
+	andb $0xf, %al
+	call nibble
+	popl %eax
+	loop 1b
+	popl %eax
+	popl %ecx
+	ret
+
+puthex8:
+	pushl %eax
+	pushl %eax
+	shrb $4, %al
+	call nibble
+	popl %eax
+	andb $0xf, %al
+	call nibble
+	popl %eax
+	ret
+
+nibble:
+	andb $0xf, %al
+	addb $'0', %al
+	cmpb $'9', %al
+	jbe 1f
+	addb $7, %al
+1:	jmp putc
+
+	.data
+msg_hello:	.asciz "mbtest: multiboot magic ok\n"
+msg_badmagic:	.asciz "mbtest: BAD multiboot magic\n"
+msg_fwsig:	.asciz "mbtest: fw_cfg signature "
+msg_cpus:	.asciz "mbtest: fw_cfg cpus 0x"
+msg_mem:	.asciz "mbtest: mem_upper KiB 0x"
+msg_cmd:	.asciz "mbtest: cmdline "
+msg_exit:	.asciz "mbtest: debug-exit\n"
+msg_s5:		.asciz "mbtest: ACPI S5\n"
+kw_s5:		.asciz "s5"
+kw_reset:	.asciz "reset"
+kw_kbd:		.asciz "kbdreset"
+kw_triple:	.asciz "triple"
+kw_echo:	.asciz "echo"
+msg_echo:	.asciz "mbtest: echo> "
+	.align 8
+null_idt:	.word 0
+		.long 0
+mbi:		.long 0
+cmdline:	.long 0
+
+	.bss
+	.align 16
+	.space 4096
+stack_top:

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Platform integration tests that boot the tiny Multiboot test kernel
+(mbtest) or feed hvkvm bad input. Each case is one ctest test:
+
+    platform_test.py CASE --hvkvm PATH --mbtest PATH
+
+Exit 0 = pass, 1 = fail, 77 = skipped (no usable /dev/kvm)."""
+import argparse
+import os
+import pty
+import select
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+
+
+def kvm_usable():
+    if not os.path.exists("/dev/kvm"):
+        return "no /dev/kvm on this host"
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return "/dev/kvm is not accessible to this user"
+    return None
+
+
+def run(args, timeout=60, stdin=subprocess.DEVNULL):
+    p = subprocess.run(args, stdin=stdin, capture_output=True,
+                       timeout=timeout, text=True, errors="replace")
+    return p.returncode, p.stdout, p.stderr
+
+
+class Case:
+    def __init__(self, a):
+        self.a = a
+        self.hv = a.hvkvm
+        self.mb = a.mbtest
+
+    def boot(self, append, *extra, timeout=60):
+        return run([self.hv, "run", "--kernel", self.mb, "--append", append,
+                    "--serial", "stdio", *extra], timeout=timeout)
+
+    def expect(self, cond, what):
+        if not cond:
+            raise AssertionError(what)
+
+
+def case_debug_exit(c):
+    rc, out, err = c.boot("hello", "--debug-exit", "0xf4", "--cpus", "2",
+                          "--memory", "256M")
+    c.expect(rc == (0x21 << 1) | 1, f"status {rc}, want 67; stderr: {err}")
+    c.expect("multiboot magic ok" in out, "no boot line")
+    c.expect("fw_cfg signature QEMU" in out, "fw_cfg signature")
+    c.expect("fw_cfg cpus 0x02" in out, "fw_cfg CPU count")
+    # 256 MiB: mem_upper = 255 MiB in KiB.
+    c.expect("mem_upper KiB 0x0003FC00" in out, f"memory size: {out}")
+    c.expect("cmdline hello" in out, "command line")
+
+
+def case_acpi_s5(c):
+    rc, out, err = c.boot("s5", "--cpus", "4")
+    c.expect(rc == 0, f"S5 status {rc}, want 0; {err}")
+    c.expect("ACPI S5" in out, "S5 line")
+
+
+def case_reset_exit(c):
+    for how in ("reset", "kbdreset"):
+        rc, out, err = c.boot(how, "--no-reboot")
+        c.expect(rc == 2, f"{how}: status {rc}, want 2; {err}")
+
+
+def case_reset_reboots(c):
+    # Without --no-reboot the guest boots again after its reset; stop it
+    # with SIGTERM after a few boots.
+    p = subprocess.Popen([c.hv, "run", "--kernel", c.mb, "--append", "reset",
+                          "--serial", "stdio"], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(3)
+    p.terminate()
+    out, err = p.communicate(timeout=30)
+    boots = out.count(b"multiboot magic ok")
+    c.expect(boots >= 2, f"{boots} boots seen, want >= 2")
+    c.expect(p.returncode == 16, f"status after SIGTERM {p.returncode}, want 16")
+
+
+def case_triple_fault(c):
+    rc, out, err = c.boot("triple")
+    c.expect(rc == 8, f"status {rc}, want 8")
+    c.expect("triple fault" in err, f"no triple-fault message: {err}")
+    c.expect("RIP=" in err and "CR0=" in err, "no register dump")
+
+
+def case_console_pty(c):
+    # Drive the interactive console through a pty: type, read the echo.
+    master, slave = pty.openpty()
+    p = subprocess.Popen([c.hv, "run", "--kernel", c.mb, "--append", "echo",
+                          "--debug-exit", "0xf4"], stdin=slave, stdout=slave,
+                         stderr=subprocess.PIPE)
+    os.close(slave)
+    buf = b""
+
+    def read_until(token, secs):
+        nonlocal buf
+        end = time.time() + secs
+        while token not in buf and time.time() < end:
+            r, _, _ = select.select([master], [], [], 0.5)
+            if r:
+                try:
+                    buf += os.read(master, 4096)
+                except OSError:
+                    break
+        return token in buf
+
+    c.expect(read_until(b"echo> ", 30), f"no prompt: {buf!r}")
+    os.write(master, b"hvkvm")
+    c.expect(read_until(b"hvkvm", 10), f"no echo: {buf!r}")
+    # Ctrl-A Ctrl-A passes one Ctrl-A to the guest.
+    os.write(master, b"\x01\x01")
+    c.expect(read_until(b"\x01", 10), "Ctrl-A Ctrl-A not passed through")
+    os.write(master, b"q")
+    rc = p.wait(timeout=30)
+    c.expect(rc == 67, f"status {rc}, want 67")
+    os.close(master)
+
+
+def case_console_quit(c):
+    # Ctrl-A x on the terminal stops the VM with status 16 and restores it.
+    master, slave = pty.openpty()
+    p = subprocess.Popen([c.hv, "run", "--kernel", c.mb, "--append", "echo"],
+                         stdin=slave, stdout=slave, stderr=subprocess.PIPE)
+    time.sleep(2)
+    os.write(master, b"\x01x")
+    rc = p.wait(timeout=30)
+    import termios
+    attrs = termios.tcgetattr(slave)
+    os.close(slave)
+    os.close(master)
+    c.expect(rc == 16, f"status {rc}, want 16")
+    c.expect(attrs[3] & termios.ICANON, "terminal left in raw mode")
+
+
+def bad(c, args, needle, want_rc=1):
+    rc, out, err = run([c.hv] + args, timeout=60)
+    lines = [l for l in err.strip().splitlines() if l]
+    c.expect(rc == want_rc, f"{args}: status {rc}, want {want_rc}: {err}")
+    c.expect(len(lines) == 1, f"{args}: want one error line, got {lines}")
+    c.expect(needle in err, f"{args}: '{needle}' not in '{err.strip()}'")
+
+
+def case_bad_input(c):
+    tmp = tempfile.mkdtemp()
+    notk = os.path.join(tmp, "notakernel")
+    with open(notk, "wb") as f:
+        f.write(b"\x00" * 8192)
+    big = os.path.join(tmp, "big.img")
+    with open(big, "wb") as f:
+        f.truncate(600 * 1024 * 1024)
+    noread = os.path.join(tmp, "noread")
+    with open(noread, "wb") as f:
+        f.write(b"x")
+    bad(c, ["run", "--kernel", "/nonexistent/vmlinux"], "/nonexistent/vmlinux")
+    bad(c, ["run", "--kernel", notk], "not a bzImage")
+    bad(c, ["run", "--kernel", c.mb, "--initrd", big, "--memory", "512M"],
+        "initrd")
+    bad(c, ["run", "--kernel", c.mb, "--memory", "100000G"], "memory")
+    bad(c, ["run", "--kernel", c.mb, "--memory", "lots"], "--memory")
+    bad(c, ["run", "--kernel", c.mb, "--cpus", "0"], "cpu")
+    bad(c, ["run", "--kernel", c.mb, "--cpus", "65"], "cpu")
+    bad(c, ["run"], "kernel")
+    bad(c, ["run", "--kernel", c.mb, "--serial", "tcp:1"], "serial")
+    bad(c, ["run", "--bogus"], "bogus")
+    bad(c, ["frobnicate"], "unknown command")
+    xml = os.path.join(tmp, "bad.xml")
+    with open(xml, "w") as f:
+        f.write("<domain type='kvm'>\n<name>x</name>\n<memory>")
+    bad(c, ["run", "--config", xml], "bad.xml")
+    with open(xml, "w") as f:
+        f.write("<domain type='kvm'>\n  <name>x</name>\n  <hostdev/>\n</domain>\n")
+    bad(c, ["run", "--config", xml], "bad.xml:3")
+    if os.geteuid() == 0:
+        rc, out, err = run(["setpriv", "--reuid=65534", "--regid=65534",
+                            "--clear-groups", c.hv, "run", "--kernel", c.mb])
+        c.expect(rc == 1 and "/dev/kvm" in err and len(err.strip().splitlines()) == 1,
+                 f"no-permission case: {rc} {err}")
+
+
+def case_help(c):
+    for args in (["--help"], ["run", "--help"], ["--version"]):
+        rc, out, err = run([c.hv] + args)
+        c.expect(rc == 0 and out.strip(), f"{args}: {rc}")
+    rc, out, _ = run([c.hv, "run", "--help"])
+    for flag in ("--config", "--kernel", "--initrd", "--append", "--memory",
+                 "--cpus", "--serial", "--disk", "--nic"):
+        c.expect(flag in out, f"run --help lacks {flag}")
+
+
+CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
+NEEDS_KVM = {"debug_exit", "acpi_s5", "reset_exit", "reset_reboots",
+             "triple_fault", "console_pty", "console_quit"}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case", choices=sorted(CASES))
+    ap.add_argument("--hvkvm", required=True)
+    ap.add_argument("--mbtest", required=True)
+    a = ap.parse_args()
+    if a.case in NEEDS_KVM:
+        why = kvm_usable()
+        if why:
+            print(f"SKIPPED: {why}")
+            return SKIP
+    try:
+        CASES[a.case](Case(a))
+    except AssertionError as e:
+        print(f"FAIL {a.case}: {e}")
+        return 1
+    print(f"PASS {a.case}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
