@@ -351,6 +351,11 @@ static void test_config_xml_malformed(void **state)
 		  "t.xml:1: <xi:include>: element not supported" },
 		{ "<domain type='kvm'><![CDATA[x]]></domain>",
 		  "<domain>: unexpected text 'x'" },
+		/* Echoed values never break the one-line message. */
+		{ "<domain type='kvm'><clock offset='a&#10;b&#13;'/></domain>",
+		  "<clock>: offset='a?b?' not supported (utc, localtime)" },
+		{ "<domain type='kvm'><name>a\x01</name></domain>",
+		  "t.xml:1: malformed XML:" },
 	};
 	char err[CONFIG_ERR_MAX];
 	struct vm_config cfg;
@@ -829,6 +834,10 @@ static void test_config_serial_arg(void **state)
 						 sizeof(err)),
 			 -EINVAL);
 	assert_err(err, "--serial: 'tcp:1234' not supported");
+	assert_int_equal(config_parse_serial_arg(&cfg, "x\ny", err,
+						 sizeof(err)),
+			 -EINVAL);
+	assert_err(err, "--serial: 'x?y' not supported");
 	assert_int_equal(config_parse_serial_arg(&cfg, "", err, sizeof(err)),
 			 -EINVAL);
 	assert_int_equal(cfg.serial, CONFIG_SERIAL_STDIO);
