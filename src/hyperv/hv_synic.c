@@ -95,7 +95,8 @@ static void synic_queue_drop(struct hv_vp *vp)
 
 		if (!q)
 			continue;
-		vp->stats.msg_dropped += q->count;
+		__atomic_fetch_add(&vp->stats.msg_dropped, q->count,
+				   __ATOMIC_RELAXED);
 		q->count = 0;
 		q->head = 0;
 	}
