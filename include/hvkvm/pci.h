@@ -80,8 +80,10 @@ struct pci_device;
  * INTx routing. A device in @slot using pin @pin (1 = INTA .. 4 = INTD)
  * drives PIRQ[(slot + pin - 1) & 3]. Each PIRQ n is wired like on chipsets
  * with an IOAPIC:
- *  - to IOAPIC pin PCI_INTX_GSI_BASE + n (GSI 16..19, level, active high):
- *    what the DSDT's static _PRT describes for APIC mode, always driven;
+ *  - to IOAPIC pin PCI_INTX_GSI_BASE + n (GSI 16..19, level-triggered;
+ *    "asserted" = irq_set_line(gsi, true), KVM's IOAPIC ignores the
+ *    polarity bit a static _PRT implies): what the DSDT's _PRT describes
+ *    for APIC mode, always driven;
  *  - through the PIIX4 route register 0x60 + n to an ISA IRQ for PIC mode
  *    (unless its bit 7 disables it). The registers start at
  *    pci_pirq_isa_default[] (what SeaBIOS programs too); the device's
