@@ -1,0 +1,27 @@
+#!/bin/sh
+# Build everything and boot the demo guest to a shell prompt on the serial
+# console (Ctrl-A x quits).
+#
+# On hardware KVM the guest is the test kernel with a busybox initramfs and
+# /bin/sh on ttyS0. On an emulating KVM (kvm_pvm, no VMX/SVM), guest
+# userspace cannot run, so the prompt is the test kernel's built-in
+# kernel-side shell (hvkvm# : help, echo, cpus, mem, uptime, poweroff).
+set -e
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" --target hvkvm
+KDIR=$(tests/guest/build-kernel.sh | tail -n 1)
+CPUS=${CPUS:-2}
+MEM=${MEM:-512M}
+BASE="console=ttyS0 tsc=reliable noxsave mitigations=off i8042.noaux 8250.nr_uarts=1 no_timer_check"
+if [ -e /sys/module/kvm_pvm ] || [ "${HVKVM_DEMO:-}" = kernel-shell ]; then
+	echo "demo: emulating KVM detected: booting to the kernel-side shell (a few minutes here)"
+	exec build/src/hvkvm run --kernel "$KDIR/vmlinux" --cpus "$CPUS" \
+		--memory "$MEM" --hyperv all \
+		--append "$BASE quiet hvkvm_test.checks=console"
+fi
+INITRD="$(tests/guest/build-initramfs.sh | tail -n 1)/initramfs.cpio"
+exec build/src/hvkvm run --kernel "$KDIR/vmlinux" --initrd "$INITRD" \
+	--cpus "$CPUS" --memory "$MEM" --hyperv all \
+	--append "$BASE rdinit=/init"
