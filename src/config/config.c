@@ -68,6 +68,34 @@ static int hex_digit(char c)
 	return -1;
 }
 
+int config_parse_num(const char *s, uint64_t max, bool hex, uint64_t *out)
+{
+	unsigned int base = 10;
+	uint64_t v = 0;
+	int d;
+
+	if (!s)
+		return -EINVAL;
+	if (hex && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		d = hex_digit(*s);
+		if (d < 0 || (unsigned int)d >= base)
+			return -EINVAL;
+		if (v > (UINT64_MAX - (uint64_t)d) / base)
+			return -ERANGE;
+		v = v * base + (uint64_t)d;
+	}
+	if (v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
 int config_parse_mac(const char *s, uint8_t mac[6])
 {
 	uint8_t out[6];
@@ -130,9 +158,7 @@ int config_scale_size(const char *num, const char *unit, uint64_t dflt_scale,
 		while (pow--)
 			scale *= base;
 	}
-	if (!num || *num < '0' || *num > '9')
-		return -EINVAL;
-	ret = parse_uint(num, UINT64_MAX, &v);
+	ret = config_parse_num(num, UINT64_MAX, false, &v);
 	if (ret)
 		return ret;
 	if (scale && v > UINT64_MAX / scale)

@@ -382,7 +382,7 @@ static int hv_token(struct config_hyperv *hv, char *tok, char *err,
 					  "--hyperv: vendor-id is at most 12 characters");
 		config_copy(hv->vendor_id, sizeof(hv->vendor_id), val);
 	} else {
-		if (*val < '0' || *val > '9' || parse_uint(val, UINT32_MAX, &v))
+		if (config_parse_num(val, UINT32_MAX, true, &v))
 			return config_err(err, errlen,
 					  "--hyperv: spinlocks='%.32s' is not a 32-bit number",
 					  val);

@@ -38,6 +38,13 @@ static inline void config_copy(char *dst, size_t size, const char *src)
 /* Replace *@dst by a copy of @s (NULL clears). 0 or -ENOMEM. */
 int config_set_str(char **dst, const char *s);
 
+/*
+ * An unsigned number up to @max: decimal digits only, or "0x" and hex digits
+ * when @hex (never octal: "010" is ten, as libvirt reads it). 0, -EINVAL,
+ * -ERANGE.
+ */
+int config_parse_num(const char *s, uint64_t max, bool hex, uint64_t *out);
+
 /* "52:54:00:12:34:56" (':' or '-' separated hex). 0 or -EINVAL. */
 int config_parse_mac(const char *s, uint8_t mac[6]);
 

@@ -448,8 +448,7 @@ static int xml_controller(struct xml_ctx *x, xmlNode *n)
 	if (ret)
 		return ret;
 	index = xml_attr(x, n, "index");
-	if (index && (*index < '0' || *index > '9' ||
-		      parse_uint(index, max_index[type], &v)))
+	if (index && config_parse_num(index, max_index[type], false, &v))
 		return xml_fail(x, n, "index='%.16s': hvkvm has %s", index,
 				type == 0 ? "IDE controllers 0 and 1" :
 					    "one such controller (index 0)");

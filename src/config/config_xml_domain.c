@@ -120,7 +120,7 @@ static int xml_vcpu(struct xml_ctx *x, xmlNode *n)
 	      xml_text(x, n, &s);
 	if (ret)
 		return ret;
-	if (*s < '0' || *s > '9' || parse_uint(s, UINT_MAX, &v))
+	if (config_parse_num(s, UINT_MAX, false, &v))
 		return xml_fail(x, n, "'%.32s' is not a vCPU count", s);
 	if (v < 1 || v > CONFIG_MAX_VCPUS)
 		return xml_fail(x, n, "%llu vCPUs: hvkvm supports 1..%d",
@@ -335,7 +335,7 @@ static int xml_hv_spinlocks(struct xml_ctx *x, xmlNode *n)
 	s = xml_attr(x, n, "retries");
 	if (!s)
 		return xml_fail(x, n, "state='on' needs retries=");
-	if (*s < '0' || *s > '9' || parse_uint(s, UINT32_MAX, &v))
+	if (config_parse_num(s, UINT32_MAX, false, &v))
 		return xml_fail(x, n, "retries='%.32s' is not a 32-bit number",
 				s);
 	if (v < CONFIG_SPINLOCK_MIN)
@@ -573,7 +573,7 @@ static int xml_debug_exit(struct xml_ctx *x, xmlNode *n)
 	      xml_walk(x, n, NULL);
 	if (ret)
 		return ret;
-	if (*s < '0' || *s > '9' || parse_uint(s, 0xffff, &v) || !v)
+	if (config_parse_num(s, 0xffff, true, &v) || !v)
 		return xml_fail(x, n, "port='%.32s' is not an I/O port 1..0xffff",
 				s);
 	x->cfg->debug_exit_port = (uint16_t)v;

@@ -351,6 +351,13 @@ static void test_config_xml_malformed(void **state)
 		  "t.xml:1: <xi:include>: element not supported" },
 		{ "<domain type='kvm'><![CDATA[x]]></domain>",
 		  "<domain>: unexpected text 'x'" },
+		/* Numbers are decimal, as libvirt reads them. */
+		{ "<domain type='kvm'><memory>0x100000</memory></domain>",
+		  "<memory>: '0x100000' with unit='KiB' is not a size" },
+		{ "<domain type='kvm'><vcpu>0x2</vcpu></domain>",
+		  "<vcpu>: '0x2' is not a vCPU count" },
+		{ "<domain type='kvm'><vcpu>+2</vcpu></domain>",
+		  "<vcpu>: '+2' is not a vCPU count" },
 		/* Echoed values never break the one-line message. */
 		{ "<domain type='kvm'><clock offset='a&#10;b&#13;'/></domain>",
 		  "<clock>: offset='a?b?' not supported (utc, localtime)" },
@@ -489,6 +496,7 @@ static void test_config_xml_sizes_and_units(void **state)
 		{ "G", "2", 2 * GiB },		{ "GiB", "3", 3 * GiB },
 		{ "TB", "1", 1000000000000ULL }, { "T", "1", 1024 * GiB },
 		{ "TiB", "1", 1024 * GiB },	{ "m", " 7 ", 7 * MiB },
+		{ "MiB", "010", 10 * MiB },
 	};
 	char xml[256], err[CONFIG_ERR_MAX];
 	struct vm_config cfg;
@@ -860,6 +868,8 @@ static void test_config_hyperv_arg(void **state)
 		{ "spinlocks=4094", "--hyperv: spinlocks=4094 is below 4095" },
 		{ "spinlocks=0x100000000", "is not a 32-bit number" },
 		{ "spinlocks=-1", "is not a 32-bit number" },
+		{ "spinlocks=0x", "is not a 32-bit number" },
+		{ "spinlocks=8191x", "is not a 32-bit number" },
 		{ "vendor-id=", "--hyperv: vendor-id needs =VALUE" },
 		{ "vendor-id=ABCDEFGHIJKLM", "at most 12 characters" },
 		{ "no-spinlocks=5000", "--hyperv: spinlocks takes no value" },
