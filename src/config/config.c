@@ -17,7 +17,7 @@
 
 #include <uuid/uuid.h>
 
-/* ---- errors and small helpers ------------------------------------------ */
+/* ---- errors and small helpers -------------------------------------------- */
 
 int config_verr(char *err, size_t errlen, const char *fmt, va_list ap)
 {
@@ -167,7 +167,7 @@ int config_scale_size(const char *num, const char *unit, uint64_t dflt_scale,
 	return 0;
 }
 
-/* ---- disks, NICs, targets ---------------------------------------------- */
+/* ---- disks, NICs, targets ------------------------------------------------ */
 
 int config_target_bus(const char *target)
 {
@@ -272,7 +272,7 @@ int config_add_nic(struct vm_config *cfg, const struct config_nic *n,
 	return 0;
 }
 
-/* ---- Hyper-V ------------------------------------------------------------ */
+/* ---- Hyper-V ------------------------------------------------------------- */
 
 void config_hyperv_all(struct config_hyperv *hv)
 {
@@ -298,7 +298,7 @@ void config_hyperv_update(struct config_hyperv *hv)
 		      hv->crash;
 }
 
-/* ---- lifecycle ------------------------------------------------------------ */
+/* ---- lifecycle ----------------------------------------------------------- */
 
 void config_init(struct vm_config *cfg)
 {
@@ -350,7 +350,7 @@ const char *config_action_name(enum config_action a)
 	return "unknown";
 }
 
-/* ---- validation ------------------------------------------------------------ */
+/* ---- validation ---------------------------------------------------------- */
 
 static int validate_memory(const struct vm_config *cfg, char *err,
 			   size_t errlen)

@@ -95,7 +95,7 @@ static int bad_value(const char *opt, const char *key, const char *val,
 			  key, val, allowed);
 }
 
-/* ---- --disk ------------------------------------------------------------------ */
+/* ---- --disk -------------------------------------------------------------- */
 
 enum { DK_FILE, DK_BUS, DK_FORMAT, DK_READONLY, DK_MEDIA, DK_CACHE,
        DK_TARGET };
@@ -225,7 +225,7 @@ out:
 	return ret;
 }
 
-/* ---- --nic ------------------------------------------------------------------ */
+/* ---- --nic --------------------------------------------------------------- */
 
 int config_parse_nic_arg(struct vm_config *cfg, const char *arg, char *err,
 			 size_t errlen)
@@ -278,7 +278,7 @@ int config_parse_nic_arg(struct vm_config *cfg, const char *arg, char *err,
 	return config_add_nic(cfg, &nic, err, errlen) ? -EINVAL : 0;
 }
 
-/* ---- --serial ------------------------------------------------------------------ */
+/* ---- --serial ------------------------------------------------------------ */
 
 int config_parse_serial_arg(struct vm_config *cfg, const char *arg, char *err,
 			    size_t errlen)
@@ -311,7 +311,7 @@ int config_parse_serial_arg(struct vm_config *cfg, const char *arg, char *err,
 	return config_set_str(&cfg->serial_path, NULL);
 }
 
-/* ---- --hyperv ------------------------------------------------------------------ */
+/* ---- --hyperv ------------------------------------------------------------ */
 
 static bool *hv_item(struct config_hyperv *hv, const char *name)
 {

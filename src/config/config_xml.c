@@ -94,7 +94,7 @@ int xml_fail(struct xml_ctx *x, const xmlNode *n, const char *fmt, ...)
 			  xmlGetLineNo(n), xml_label(x, n), msg);
 }
 
-/* ---- strings: copies freed with the document ---------------------------- */
+/* ---- strings: copies freed with the document ----------------------------- */
 
 static const char *xml_keep(struct xml_ctx *x, xmlChar *s)
 {
@@ -139,7 +139,7 @@ static bool is_blank(const char *s)
 	return true;
 }
 
-/* ---- accessors ------------------------------------------------------------ */
+/* ---- accessors ----------------------------------------------------------- */
 
 const char *xml_attr(struct xml_ctx *x, xmlNode *n, const char *name)
 {
@@ -310,7 +310,7 @@ int xml_walk(struct xml_ctx *x, xmlNode *parent, const struct xml_handler *tab)
 	return 0;
 }
 
-/* ---- parsing ------------------------------------------------------------ */
+/* ---- parsing ------------------------------------------------------------- */
 
 /* SAX hook: a DOCTYPE stops the parser before its internal subset. */
 static void xml_reject_doctype(void *ctx, const xmlChar *name,

@@ -27,7 +27,7 @@ static const struct xml_handler placement_tab[] = {
 	{ NULL, NULL, false },
 };
 
-/* ---- <serial>, <console> ------------------------------------------------ */
+/* ---- <serial>, <console> ------------------------------------------------- */
 
 struct xml_chardev {
 	enum config_serial type;
@@ -167,7 +167,7 @@ static int xml_console(struct xml_ctx *x, xmlNode *n)
 	return xml_apply_serial(x, n, &cd);
 }
 
-/* ---- <disk> ------------------------------------------------------------------ */
+/* ---- <disk> -------------------------------------------------------------- */
 
 static int xml_disk_driver(struct xml_ctx *x, xmlNode *n, struct config_disk *d)
 {
@@ -318,7 +318,7 @@ out:
 	return ret;
 }
 
-/* ---- <interface> ------------------------------------------------------------ */
+/* ---- <interface> --------------------------------------------------------- */
 
 static int xml_if_target(struct xml_ctx *x, xmlNode *n, struct config_nic *nic)
 {
@@ -419,7 +419,7 @@ static int xml_interface(struct xml_ctx *x, xmlNode *n)
 	return 0;
 }
 
-/* ---- fixed hardware -------------------------------------------------------- */
+/* ---- fixed hardware ------------------------------------------------------ */
 
 static int xml_controller(struct xml_ctx *x, xmlNode *n)
 {

@@ -23,7 +23,7 @@
 
 static const char *const no_attrs[] = { NULL };
 
-/* ---- identity and resources ------------------------------------------------ */
+/* ---- identity and resources ---------------------------------------------- */
 
 static int xml_name(struct xml_ctx *x, xmlNode *n)
 {
@@ -164,7 +164,7 @@ static int xml_on_crash(struct xml_ctx *x, xmlNode *n)
 	return xml_action(x, n, &x->cfg->on_crash);
 }
 
-/* ---- <os> ------------------------------------------------------------------ */
+/* ---- <os> ---------------------------------------------------------------- */
 
 static int xml_os_type(struct xml_ctx *x, xmlNode *n)
 {
@@ -487,7 +487,7 @@ static int xml_features(struct xml_ctx *x, xmlNode *n)
 	return xml_walk(x, n, features_tab);
 }
 
-/* ---- <clock> ----------------------------------------------------------------- */
+/* ---- <clock> ------------------------------------------------------------- */
 
 enum timer_kind { TIMER_RTC, TIMER_PIT, TIMER_HPET, TIMER_KVMCLOCK,
 		  TIMER_HYPERVCLOCK };
@@ -554,7 +554,7 @@ static int xml_clock(struct xml_ctx *x, xmlNode *n)
 	return xml_walk(x, n, clock_tab);
 }
 
-/* ---- <metadata><hvkvm:config> ------------------------------------------- */
+/* ---- <metadata><hvkvm:config> -------------------------------------------- */
 
 static bool ns_is_ours(const xmlNode *n)
 {
@@ -635,7 +635,7 @@ static int xml_metadata(struct xml_ctx *x, xmlNode *n)
 	return 0;
 }
 
-/* ---- <domain> ---------------------------------------------------------------- */
+/* ---- <domain> ------------------------------------------------------------ */
 
 static const struct xml_handler domain_tab[] = {
 	{ "name", xml_name, false },

@@ -24,7 +24,7 @@
 static char data_dir[PATH_MAX];
 static char examples_dir[PATH_MAX];
 
-/* ---- helpers ------------------------------------------------------------------ */
+/* ---- helpers ------------------------------------------------------------- */
 
 static int parse_str(struct vm_config *cfg, const char *xml, char *err)
 {
@@ -73,7 +73,7 @@ static char *read_whole(const char *path, size_t *len)
 	return buf;
 }
 
-/* ---- defaults ------------------------------------------------------------------ */
+/* ---- defaults ------------------------------------------------------------ */
 
 static void test_config_init_defaults(void **state)
 {
@@ -100,7 +100,7 @@ static void test_config_init_defaults(void **state)
 	config_free(&cfg);
 }
 
-/* ---- good files ------------------------------------------------------------------ */
+/* ---- good files ---------------------------------------------------------- */
 
 static void check_dir_parses(const char *dir)
 {
@@ -250,7 +250,7 @@ static void test_config_passthrough_sets_all(void **state)
 	config_free(&cfg);
 }
 
-/* ---- bad files ------------------------------------------------------------------ */
+/* ---- bad files ----------------------------------------------------------- */
 
 static void check_bad_file(const char *dir, const char *name)
 	__attribute__((noinline));
@@ -300,7 +300,7 @@ static void test_config_bad_files_named_errors(void **state)
 	assert_true(n >= 80);
 }
 
-/* ---- malformed and hostile XML ------------------------------------------------ */
+/* ---- malformed and hostile XML ------------------------------------------- */
 
 static void test_config_xml_malformed(void **state)
 {
@@ -333,6 +333,10 @@ static void test_config_xml_malformed(void **state)
 		{ "<domain type='qemu'/>", "type='qemu' not supported" },
 		{ "<domain type='kvm'>\n<name></name></domain>",
 		  "t.xml:2: <name>: empty name" },
+		{ "<domain type='kvm'><name>"
+		  "0123456789012345678901234567890123456789012345678901234567890123"
+		  "</name></domain>",
+		  "t.xml:1: <name>: name longer than 63 characters" },
 		{ "<domain type='kvm'><name>a/b</name></domain>",
 		  "<name>: '/' or control character in name" },
 		{ "<domain type='kvm'><name><b>x</b></name></domain>",
@@ -631,7 +635,7 @@ static void test_hyperv_all_for_test(struct vm_config *cfg)
 			 0);
 }
 
-/* ---- command-line values ------------------------------------------------------ */
+/* ---- command-line values ------------------------------------------------- */
 
 static void test_config_disk_arg_good(void **state)
 {
@@ -919,7 +923,7 @@ static void test_config_hyperv_arg(void **state)
 	config_free(&cfg);
 }
 
-/* ---- validation ------------------------------------------------------------------ */
+/* ---- validation ---------------------------------------------------------- */
 
 /* A minimal valid config to break one rule at a time. */
 static void valid_config(struct vm_config *cfg)
