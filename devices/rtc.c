@@ -12,9 +12,11 @@
  * Flags in register C are evaluated lazily when read: UF once per second
  * boundary passed, AF when the current time matches the alarm (0xc0-0xff =
  * don't care), PF when a period of the rate in register A has elapsed.
- * IRQ 8 follows IRQF when the VM calls rtc_poll() (from a timer) and when
- * register B or C is accessed; without polling no interrupt arrives on its
- * own.
+ * IRQ 8 follows IRQF whenever register B or C is accessed and when the VM
+ * calls rtc_poll(); with rtc_set_timer() the RTC asks the VM for a one-shot
+ * timer at its next enabled event (second boundary for UIE/AIE, periodic
+ * tick for PIE), so interrupts arrive on time. Without a timer they do not
+ * arrive on their own.
  *
  * Not implemented: daylight-saving switching (DSE is stored only), the
  * square-wave output, divider chain reset/test modes (DV other than 010 is
@@ -105,6 +107,9 @@ struct rtc {
 	unsigned int irq_line;
 	bool utc;
 	rtc_clock_fn clock;
+	rtc_timer_fn timer;		/* optional: arms the VM's timer */
+	void *timer_opaque;
+	uint64_t timer_armed;		/* last delay asked for, 0 = none */
 };
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -297,6 +302,35 @@ static void rtc_update_irq(struct rtc *rtc)
 	irq_set_line(rtc->irq, rtc->irq_line, level);
 }
 
+/*
+ * Ask the VM's timer for a call to rtc_poll() when the next enabled event is
+ * due: the next second boundary for UIE/AIE, the next periodic tick for PIE.
+ * Lock held.
+ */
+static void rtc_rearm(struct rtc *rtc)
+{
+	uint8_t b = rtc->cmos[RTC_REG_B];
+	int64_t period = rtc_period_ns(rtc), delay = 0, p;
+	long ns;
+	int64_t host = rtc_host_now(rtc, &ns);
+
+	if (!rtc->timer)
+		return;
+	if (!(b & REG_B_SET)) {
+		if (b & (REG_B_UIE | REG_B_AIE))
+			delay = NSEC - ns;
+		if ((b & REG_B_PIE) && period) {
+			p = period - (host * NSEC + ns) % period;
+			if (!delay || p < delay)
+				delay = p;
+		}
+	}
+	if ((uint64_t)delay == rtc->timer_armed && !delay)
+		return;
+	rtc->timer_armed = (uint64_t)delay;
+	rtc->timer(rtc->timer_opaque, (uint64_t)delay);
+}
+
 static void rtc_update_checksum(struct rtc *rtc)
 {
 	unsigned int i, sum = 0;
@@ -372,6 +406,7 @@ static void rtc_write_data(struct rtc *rtc, uint8_t v)
 	switch (idx) {
 	case RTC_REG_A:
 		rtc->cmos[RTC_REG_A] = v & (uint8_t)~REG_A_UIP;
+		rtc_rearm(rtc);
 		break;
 	case RTC_REG_B:
 		old_b = rtc->cmos[RTC_REG_B];
@@ -389,6 +424,7 @@ static void rtc_write_data(struct rtc *rtc, uint8_t v)
 		rtc->cmos[RTC_REG_B] = v;
 		rtc_update_flags(rtc);
 		rtc_update_irq(rtc);
+		rtc_rearm(rtc);
 		break;
 	case RTC_REG_C:
 	case RTC_REG_D:
@@ -436,6 +472,18 @@ void rtc_poll(struct rtc *rtc)
 	pthread_mutex_lock(&rtc->lock);
 	rtc_update_flags(rtc);
 	rtc_update_irq(rtc);
+	rtc->timer_armed = 0;		/* a one-shot timer just fired */
+	rtc_rearm(rtc);
+	pthread_mutex_unlock(&rtc->lock);
+}
+
+void rtc_set_timer(struct rtc *rtc, rtc_timer_fn fn, void *opaque)
+{
+	pthread_mutex_lock(&rtc->lock);
+	rtc->timer = fn;
+	rtc->timer_opaque = opaque;
+	rtc->timer_armed = 0;
+	rtc_rearm(rtc);
 	pthread_mutex_unlock(&rtc->lock);
 }
 
@@ -507,6 +555,7 @@ void rtc_reset(struct rtc *rtc)
 	rtc->reg_c = 0;
 	rtc->index = 0;
 	rtc_update_irq(rtc);
+	rtc_rearm(rtc);
 	pthread_mutex_unlock(&rtc->lock);
 }
 

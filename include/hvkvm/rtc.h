@@ -38,11 +38,20 @@ void rtc_cmos_set(struct rtc *rtc, uint8_t index, uint8_t value);
 uint8_t rtc_cmos_get(struct rtc *rtc, uint8_t index);
 
 /*
- * Optional: re-evaluate update/alarm/periodic flags against the clock and
- * drive IRQ 8. Call from a timer on the I/O thread if guest RTC interrupts
- * are wanted; without it, flags are still seen by polling register C.
+ * Re-evaluate update/alarm/periodic flags against the clock and drive IRQ 8.
+ * Without it, flags are still seen when the guest reads register C, but no
+ * interrupt arrives on its own.
  */
 void rtc_poll(struct rtc *rtc);
+/*
+ * Optional: the RTC calls @fn(@opaque, delay_ns) when its next enabled event
+ * (UIE/AIE: the next second; PIE: the next periodic tick) moves; the VM arms
+ * a one-shot timer (e.g. a timerfd) that calls rtc_poll() after @delay_ns,
+ * or disarms it for 0. Called on a vCPU thread or inside rtc_poll(), with
+ * the RTC lock held: @fn must not call back into the RTC.
+ */
+typedef void (*rtc_timer_fn)(void *opaque, uint64_t delay_ns);
+void rtc_set_timer(struct rtc *rtc, rtc_timer_fn fn, void *opaque);
 
 /* Tests: replace the wall clock (CLOCK_REALTIME by default). */
 typedef void (*rtc_clock_fn)(struct timespec *ts);

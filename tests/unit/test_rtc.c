@@ -267,6 +267,44 @@ static void test_rtc_small_memory_and_localtime(void **state)
 	tzset();
 }
 
+static uint64_t timer_delay;
+static unsigned int timer_calls;
+
+static void fake_timer(void *opaque, uint64_t delay_ns)
+{
+	timer_delay = delay_ns;
+	timer_calls++;
+}
+
+static void test_rtc_timer_hook(void **state)
+{
+	struct env *e = *state;
+
+	timer_calls = 0;
+	rtc_set_timer(e->rtc, fake_timer, e);
+	cmos_w(e, 0x0b, 0x02);
+	assert_int_equal(timer_calls, 0);		/* nothing enabled */
+	/* UIE: the next second boundary, 0.9 s away. */
+	cmos_w(e, 0x0b, 0x02 | 0x10);
+	assert_int_equal(timer_delay, 900000000);
+	/* PIE at 1024 Hz wins: due within one 976.5625 us period. */
+	cmos_w(e, 0x0b, 0x02 | 0x10 | 0x40);
+	assert_true(timer_delay > 0 && timer_delay <= 976562);
+	/* The timer fires: poll raises IRQ 8 and re-arms. */
+	fake_now.tv_nsec += (long)timer_delay;
+	timer_calls = 0;
+	rtc_poll(e->rtc);
+	assert_true(e->irq.level[RTC_IRQ]);
+	assert_int_equal(timer_calls, 1);
+	assert_true(timer_delay > 0 && timer_delay <= 976563);
+	assert_int_equal(cmos(e, 0x0c) & 0xc0, 0xc0);
+	assert_false(e->irq.level[RTC_IRQ]);
+	/* SET stops updates and the timer. */
+	cmos_w(e, 0x0b, 0x80 | 0x02);
+	assert_int_equal(timer_delay, 0);
+	rtc_set_timer(e->rtc, NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +321,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rtc_cmos_memory_fields,
 						setup, teardown),
 		cmocka_unit_test(test_rtc_small_memory_and_localtime),
+		cmocka_unit_test_setup_teardown(test_rtc_timer_hook, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
