@@ -49,7 +49,7 @@ bool hv_hypercall_enabled(struct hv *hv)
 /* ---- Connection-ID handlers ------------------------------------------ */
 
 /* Index of @conn in the sorted table, or where it would go (*found=false). */
-static unsigned int handler_find(struct hv *hv, uint32_t conn, bool *found)
+static unsigned int hv_handler_find(struct hv *hv, uint32_t conn, bool *found)
 {
 	unsigned int lo = 0, hi = hv->nr_handlers;
 
@@ -69,8 +69,8 @@ static unsigned int handler_find(struct hv *hv, uint32_t conn, bool *found)
 	return lo;
 }
 
-static int handler_add(struct hv *hv, uint32_t conn, hv_post_message_fn mfn,
-		       hv_signal_event_fn efn, void *opaque)
+static int hv_handler_add(struct hv *hv, uint32_t conn, hv_post_message_fn mfn,
+			  hv_signal_event_fn efn, void *opaque)
 {
 	struct hv_handler *h;
 	unsigned int pos;
@@ -80,7 +80,7 @@ static int handler_add(struct hv *hv, uint32_t conn, hv_post_message_fn mfn,
 	if (conn & ~HV_CONNECTION_ID_MASK)
 		return -EINVAL;
 	pthread_rwlock_wrlock(&hv->handlers_lock);
-	pos = handler_find(hv, conn, &found);
+	pos = hv_handler_find(hv, conn, &found);
 	if (found) {
 		h = &hv->handlers[pos];
 		if ((mfn && h->msg_fn) || (efn && h->evt_fn)) {
@@ -120,7 +120,7 @@ out:
 	return r;
 }
 
-static int handler_remove(struct hv *hv, uint32_t conn, bool msg)
+static int hv_handler_remove(struct hv *hv, uint32_t conn, bool msg)
 {
 	struct hv_handler *h;
 	unsigned int pos;
@@ -128,7 +128,7 @@ static int handler_remove(struct hv *hv, uint32_t conn, bool msg)
 	int r = 0;
 
 	pthread_rwlock_wrlock(&hv->handlers_lock);
-	pos = handler_find(hv, conn, &found);
+	pos = hv_handler_find(hv, conn, &found);
 	h = found ? &hv->handlers[pos] : NULL;
 	if (!h || (msg ? !h->msg_fn : !h->evt_fn)) {
 		r = -ENOENT;
@@ -152,7 +152,7 @@ int hv_register_message_handler(struct hv *hv, uint32_t connection_id,
 {
 	if (!fn)
 		return -EINVAL;
-	return handler_add(hv, connection_id, fn, NULL, opaque);
+	return hv_handler_add(hv, connection_id, fn, NULL, opaque);
 }
 
 int hv_register_event_handler(struct hv *hv, uint32_t connection_id,
@@ -160,17 +160,17 @@ int hv_register_event_handler(struct hv *hv, uint32_t connection_id,
 {
 	if (!fn)
 		return -EINVAL;
-	return handler_add(hv, connection_id, NULL, fn, opaque);
+	return hv_handler_add(hv, connection_id, NULL, fn, opaque);
 }
 
 int hv_unregister_event_handler(struct hv *hv, uint32_t connection_id)
 {
-	return handler_remove(hv, connection_id, false);
+	return hv_handler_remove(hv, connection_id, false);
 }
 
 int hv_unregister_message_handler(struct hv *hv, uint32_t connection_id)
 {
-	return handler_remove(hv, connection_id, true);
+	return hv_handler_remove(hv, connection_id, true);
 }
 
 /*
@@ -187,7 +187,7 @@ int hv_handler_post(struct hv *hv, unsigned int vp, uint32_t conn,
 	int r = -ENOENT;
 
 	pthread_rwlock_rdlock(&hv->handlers_lock);
-	pos = handler_find(hv, conn, &found);
+	pos = hv_handler_find(hv, conn, &found);
 	if (found && hv->handlers[pos].msg_fn) {
 		*status = hv->handlers[pos].msg_fn(hv->handlers[pos].msg_opaque,
 						   vp, type, payload, len);
@@ -205,7 +205,7 @@ int hv_handler_signal(struct hv *hv, unsigned int vp, uint32_t conn,
 	int r = -ENOENT;
 
 	pthread_rwlock_rdlock(&hv->handlers_lock);
-	pos = handler_find(hv, conn, &found);
+	pos = hv_handler_find(hv, conn, &found);
 	if (found && hv->handlers[pos].evt_fn) {
 		hv->handlers[pos].evt_fn(hv->handlers[pos].evt_opaque, vp,
 					 flag);
@@ -321,12 +321,12 @@ void hv_destroy(struct hv *hv)
 
 /* ---- Counters -------------------------------------------------------- */
 
-static uint64_t ld(const uint64_t *c)
+static uint64_t hv_ld(const uint64_t *c)
 {
 	return __atomic_load_n(c, __ATOMIC_RELAXED);
 }
 
-static void stats_print_vp(struct hv_vp *vp, FILE *f)
+static void hv_stats_print_vp(struct hv_vp *vp, FILE *f)
 {
 	static const char *const call_names[HV_CALL_STATS] = {
 		"NotifyLongSpinWait", "GetVpRegisters", "PostMessage",
@@ -338,30 +338,31 @@ static void stats_print_vp(struct hv_vp *vp, FILE *f)
 
 	fprintf(f, "hyperv: vp%u:", vp->index);
 	for (i = 0; i < HV_MSR_STATS; i++) {
-		if (!ld(&s->msr_read[i]) && !ld(&s->msr_write[i]))
+		if (!hv_ld(&s->msr_read[i]) && !hv_ld(&s->msr_write[i]))
 			continue;
 		fprintf(f, " %s=%" PRIu64 "r/%" PRIu64 "w",
 			hv_msr_stat_name(i, name, sizeof(name)),
-			ld(&s->msr_read[i]), ld(&s->msr_write[i]));
+			hv_ld(&s->msr_read[i]), hv_ld(&s->msr_write[i]));
 	}
-	fprintf(f, " gp=%" PRIu64 "\n", ld(&s->msr_gp));
+	fprintf(f, " gp=%" PRIu64 "\n", hv_ld(&s->msr_gp));
 	fprintf(f, "hyperv: vp%u: hypercalls:", vp->index);
 	for (i = 0; i < HV_CALL_STATS; i++)
 		fprintf(f, " %s=%" PRIu64, call_names[i],
-			ld(&s->hypercall[i]));
-	fprintf(f, " errors=%" PRIu64 "\n", ld(&s->hypercall_err));
+			hv_ld(&s->hypercall[i]));
+	fprintf(f, " errors=%" PRIu64 "\n", hv_ld(&s->hypercall_err));
 	fprintf(f,
 		"hyperv: vp%u: synic: posted=%" PRIu64 " queued=%" PRIu64
 		" dropped=%" PRIu64 " redelivered=%" PRIu64 " eom=%" PRIu64
 		" events=%" PRIu64 " irqs=%" PRIu64 "\n",
-		vp->index, ld(&s->msg_posted), ld(&s->msg_queued),
-		ld(&s->msg_dropped), ld(&s->msg_redelivered), ld(&s->eom),
-		ld(&s->events), ld(&s->sint_irq));
+		vp->index, hv_ld(&s->msg_posted), hv_ld(&s->msg_queued),
+		hv_ld(&s->msg_dropped), hv_ld(&s->msg_redelivered),
+		hv_ld(&s->eom), hv_ld(&s->events), hv_ld(&s->sint_irq));
 	fprintf(f,
 		"hyperv: vp%u: stimer: expired=%" PRIu64 " direct=%" PRIu64
 		" msgs=%" PRIu64 " deferred=%" PRIu64 "\n",
-		vp->index, ld(&s->stimer_expired), ld(&s->stimer_direct_irq),
-		ld(&s->stimer_msg), ld(&s->stimer_msg_deferred));
+		vp->index, hv_ld(&s->stimer_expired),
+		hv_ld(&s->stimer_direct_irq), hv_ld(&s->stimer_msg),
+		hv_ld(&s->stimer_msg_deferred));
 }
 
 void hv_stats_print(struct hv *hv, FILE *f)
@@ -376,5 +377,5 @@ void hv_stats_print(struct hv *hv, FILE *f)
 		hv->f.stimer, hv->f.stimer_direct, hv->f.reset,
 		hv->f.frequencies, hv->f.time_ref, hv->f.tsc_page, hv->f.crash);
 	for (i = 0; i < hv->p.nr_vcpus; i++)
-		stats_print_vp(&hv->vps[i], f);
+		hv_stats_print_vp(&hv->vps[i], f);
 }

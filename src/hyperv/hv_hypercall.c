@@ -35,7 +35,7 @@ struct hv_call {
 	unsigned int rep_start;
 	const uint8_t *in;	/* input parameters (host copy) */
 	uint32_t in_len;
-	uint8_t *out;		/* output parameters (guest page), or NULL */
+	uint8_t *out;		/* output parameters (guest RAM) or NULL */
 	uint32_t out_len;
 	unsigned int reps_done;	/* rep calls: completed reps */
 };
@@ -56,16 +56,16 @@ struct hv_call_desc {
 
 /* ---- Calls ----------------------------------------------------------- */
 
-static uint16_t call_spin_wait(struct hv *hv, struct hv_vp *vp,
-			       struct hv_call *c)
+static uint16_t hv_call_spin_wait(struct hv *hv, struct hv_vp *vp,
+				  struct hv_call *c)
 {
 	if (hv->p.host.yield)
 		hv->p.host.yield(hv->p.host.opaque, vp->index);
 	return HV_STATUS_SUCCESS;
 }
 
-static uint16_t call_post_message(struct hv *hv, struct hv_vp *vp,
-				  struct hv_call *c)
+static uint16_t hv_call_post_message(struct hv *hv, struct hv_vp *vp,
+				     struct hv_call *c)
 {
 	uint32_t conn = get_le32(c->in + HV_POST_MESSAGE_CONNECTION_ID);
 	uint32_t type = get_le32(c->in + HV_POST_MESSAGE_TYPE);
@@ -81,8 +81,8 @@ static uint16_t call_post_message(struct hv *hv, struct hv_vp *vp,
 	return status;
 }
 
-static uint16_t call_signal_event(struct hv *hv, struct hv_vp *vp,
-				  struct hv_call *c)
+static uint16_t hv_call_signal_event(struct hv *hv, struct hv_vp *vp,
+				     struct hv_call *c)
 {
 	uint64_t in = get_le64(c->in);
 	uint32_t conn = (uint32_t)in;
@@ -98,8 +98,8 @@ static uint16_t call_signal_event(struct hv *hv, struct hv_vp *vp,
 }
 
 /* Value of register @name of the calling VP; false if unknown. */
-static bool vp_register(struct hv *hv, struct hv_vp *vp, uint32_t name,
-			uint64_t *val)
+static bool hv_vp_register(struct hv *hv, struct hv_vp *vp, uint32_t name,
+			   uint64_t *val)
 {
 	uint32_t msr;
 
@@ -125,8 +125,8 @@ static bool vp_register(struct hv *hv, struct hv_vp *vp, uint32_t name,
 	return hv_msr_read(hv, vp->index, msr, val) == 0;
 }
 
-static uint16_t call_get_vp_registers(struct hv *hv, struct hv_vp *vp,
-				      struct hv_call *c)
+static uint16_t hv_call_get_vp_registers(struct hv *hv, struct hv_vp *vp,
+					 struct hv_call *c)
 {
 	uint64_t part = get_le64(c->in);
 	uint32_t vpi = get_le32(c->in + 8);
@@ -146,7 +146,7 @@ static uint16_t call_get_vp_registers(struct hv *hv, struct hv_vp *vp,
 				      i * HV_GET_VP_REGISTERS_NAME_SIZE;
 		uint8_t *out = c->out + i * HV_GET_VP_REGISTERS_VALUE_SIZE;
 
-		if (!vp_register(hv, vp, get_le32(name), &val))
+		if (!hv_vp_register(hv, vp, get_le32(name), &val))
 			return HV_STATUS_INVALID_PARAMETER;
 		put_le64(out, val);
 		put_le64(out + 8, 0);
@@ -155,12 +155,12 @@ static uint16_t call_get_vp_registers(struct hv *hv, struct hv_vp *vp,
 	return HV_STATUS_SUCCESS;
 }
 
-static bool feat_always(const struct hv_feat *f)
+static bool hv_feat_always(const struct hv_feat *f)
 {
 	return true;
 }
 
-static bool feat_synic(const struct hv_feat *f)
+static bool hv_feat_synic(const struct hv_feat *f)
 {
 	return f->synic;
 }
@@ -168,25 +168,25 @@ static bool feat_synic(const struct hv_feat *f)
 static const struct hv_call_desc hv_calls[] = {
 	{ .code = HVCALL_NOTIFY_LONG_SPIN_WAIT,
 	  .stat = HV_CALL_STAT_SPIN_WAIT, .fast_ok = true, .slow_ok = true,
-	  .in_size = 8, .fn = call_spin_wait, .enabled = feat_always },
+	  .in_size = 8, .fn = hv_call_spin_wait, .enabled = hv_feat_always },
 	{ .code = HVCALL_GET_VP_REGISTERS,
 	  .stat = HV_CALL_STAT_GET_VP_REGISTERS, .rep = true, .slow_ok = true,
 	  .in_size = HV_GET_VP_REGISTERS_HDR_SIZE,
 	  .in_rep = HV_GET_VP_REGISTERS_NAME_SIZE,
 	  .out_rep = HV_GET_VP_REGISTERS_VALUE_SIZE,
-	  .fn = call_get_vp_registers, .enabled = feat_always },
+	  .fn = hv_call_get_vp_registers, .enabled = hv_feat_always },
 	{ .code = HVCALL_POST_MESSAGE, .stat = HV_CALL_STAT_POST_MESSAGE,
 	  .slow_ok = true, .in_size = HV_POST_MESSAGE_INPUT_SIZE,
-	  .fn = call_post_message, .enabled = feat_synic },
+	  .fn = hv_call_post_message, .enabled = hv_feat_synic },
 	{ .code = HVCALL_SIGNAL_EVENT, .stat = HV_CALL_STAT_SIGNAL_EVENT,
 	  .fast_ok = true, .slow_ok = true,
-	  .in_size = HV_SIGNAL_EVENT_INPUT_SIZE, .fn = call_signal_event,
-	  .enabled = feat_synic },
+	  .in_size = HV_SIGNAL_EVENT_INPUT_SIZE, .fn = hv_call_signal_event,
+	  .enabled = hv_feat_synic },
 };
 
 /* ---- Decoding -------------------------------------------------------- */
 
-static const struct hv_call_desc *call_lookup(struct hv *hv, uint16_t code)
+static const struct hv_call_desc *hv_call_lookup(struct hv *hv, uint16_t code)
 {
 	unsigned int i;
 
@@ -199,8 +199,8 @@ static const struct hv_call_desc *call_lookup(struct hv *hv, uint16_t code)
 }
 
 /* Check a memory parameter list: 0 or an HV_STATUS. */
-static uint16_t check_list(struct hv *hv, uint64_t gpa, uint32_t len,
-			   bool write, uint8_t **hva)
+static uint16_t hv_check_list(struct hv *hv, uint64_t gpa, uint32_t len,
+			      bool write, uint8_t **hva)
 {
 	if (gpa & 7)
 		return HV_STATUS_INVALID_ALIGNMENT;
@@ -212,10 +212,10 @@ static uint16_t check_list(struct hv *hv, uint64_t gpa, uint32_t len,
 	return HV_STATUS_SUCCESS;
 }
 
-static uint16_t hypercall_run(struct hv *hv, struct hv_vp *vp,
-			      uint64_t control, uint64_t in_gpa,
-			      uint64_t out_gpa, unsigned int *reps_done,
-			      enum hv_call_stat *stat)
+static uint16_t hv_hypercall_run(struct hv *hv, struct hv_vp *vp,
+				 uint64_t control, uint64_t in_gpa,
+				 uint64_t out_gpa, unsigned int *reps_done,
+				 enum hv_call_stat *stat)
 {
 	uint8_t inbuf[HV_PAGE_SIZE];
 	const struct hv_call_desc *d;
@@ -234,7 +234,7 @@ static uint16_t hypercall_run(struct hv *hv, struct hv_vp *vp,
 	uint8_t *hva;
 	uint16_t st;
 
-	d = call_lookup(hv, c.code);
+	d = hv_call_lookup(hv, c.code);
 	*stat = d ? d->stat : HV_CALL_STAT_OTHER;
 	if (!d)
 		return HV_STATUS_INVALID_HYPERCALL_CODE;
@@ -261,7 +261,7 @@ static uint16_t hypercall_run(struct hv *hv, struct hv_vp *vp,
 		if (c.in_len > HV_PAGE_SIZE || c.out_len > HV_PAGE_SIZE)
 			return HV_STATUS_INVALID_HYPERCALL_INPUT;
 		if (c.in_len) {
-			st = check_list(hv, in_gpa, c.in_len, false, &hva);
+			st = hv_check_list(hv, in_gpa, c.in_len, false, &hva);
 			if (st)
 				return st;
 			/* Private copy: the guest may change it under us. */
@@ -269,7 +269,8 @@ static uint16_t hypercall_run(struct hv *hv, struct hv_vp *vp,
 			c.in = inbuf;
 		}
 		if (c.out_len) {
-			st = check_list(hv, out_gpa, c.out_len, true, &c.out);
+			st = hv_check_list(hv, out_gpa, c.out_len, true,
+					   &c.out);
 			if (st)
 				return st;
 		}
@@ -301,7 +302,7 @@ int hv_hypercall(struct hv *hv, unsigned int vpi,
 		in_gpa = (regs->rbx << 32) | (uint32_t)regs->rcx;
 		out_gpa = (regs->rdi << 32) | (uint32_t)regs->rsi;
 	}
-	st = hypercall_run(hv, vp, control, in_gpa, out_gpa, &reps, &stat);
+	st = hv_hypercall_run(hv, vp, control, in_gpa, out_gpa, &reps, &stat);
 	hv_count(&vp->stats.hypercall[stat]);
 	if (st)
 		hv_count(&vp->stats.hypercall_err);

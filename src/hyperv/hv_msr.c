@@ -90,7 +90,7 @@ const char *hv_msr_stat_name(int idx, char *buf, unsigned int len)
 
 /* ---- Partition-wide MSRs (hv->lock held) ----------------------------- */
 
-static int hypercall_write(struct hv *hv, uint64_t val)
+static int hv_hypercall_write(struct hv *hv, uint64_t val)
 {
 	uint8_t *page;
 
@@ -112,7 +112,7 @@ static int hypercall_write(struct hv *hv, uint64_t val)
 	return 0;
 }
 
-static int ref_tsc_write(struct hv *hv, uint64_t val)
+static int hv_ref_tsc_write(struct hv *hv, uint64_t val)
 {
 	uint64_t old = hv->ref_tsc;
 
@@ -129,7 +129,7 @@ static int ref_tsc_write(struct hv *hv, uint64_t val)
 	return 0;
 }
 
-static int crash_ctl_write(struct hv *hv, unsigned int vp, uint64_t val)
+static int hv_crash_ctl_write(struct hv *hv, unsigned int vp, uint64_t val)
 {
 	uint64_t p[5];
 
@@ -145,8 +145,8 @@ static int crash_ctl_write(struct hv *hv, unsigned int vp, uint64_t val)
 	return 0;
 }
 
-static int partition_write(struct hv *hv, unsigned int vp, uint32_t msr,
-			   uint64_t val)
+static int hv_partition_write(struct hv *hv, unsigned int vp, uint32_t msr,
+			      uint64_t val)
 {
 	const struct hv_feat *f = &hv->f;
 
@@ -159,7 +159,7 @@ static int partition_write(struct hv *hv, unsigned int vp, uint32_t msr,
 					 __ATOMIC_RELEASE);
 		return 0;
 	case HV_X64_MSR_HYPERCALL:
-		return hypercall_write(hv, val);
+		return hv_hypercall_write(hv, val);
 	case HV_X64_MSR_RESET:
 		if (!f->reset || (val & ~HV_RESET_DO))
 			return -EINVAL;
@@ -172,11 +172,11 @@ static int partition_write(struct hv *hv, unsigned int vp, uint32_t msr,
 	case HV_X64_MSR_REFERENCE_TSC:
 		if (!f->tsc_page)
 			return -EINVAL;
-		return ref_tsc_write(hv, val);
+		return hv_ref_tsc_write(hv, val);
 	case HV_X64_MSR_CRASH_CTL:
 		if (!f->crash)
 			return -EINVAL;
-		return crash_ctl_write(hv, vp, val);
+		return hv_crash_ctl_write(hv, vp, val);
 	case HV_X64_MSR_TSC_INVARIANT_CONTROL:
 		if (!f->tsc_invariant || (val & ~HV_TSC_INVARIANT_EXPOSE))
 			return -EINVAL;
@@ -192,7 +192,7 @@ static int partition_write(struct hv *hv, unsigned int vp, uint32_t msr,
 	}
 }
 
-static int partition_read(struct hv *hv, uint32_t msr, uint64_t *val)
+static int hv_partition_read(struct hv *hv, uint32_t msr, uint64_t *val)
 {
 	const struct hv_feat *f = &hv->f;
 
@@ -233,7 +233,7 @@ static int partition_read(struct hv *hv, uint32_t msr, uint64_t *val)
 	}
 }
 
-static bool msr_is_partition(uint32_t msr)
+static bool hv_msr_is_partition(uint32_t msr)
 {
 	return msr == HV_X64_MSR_GUEST_OS_ID || msr == HV_X64_MSR_HYPERCALL ||
 	       msr == HV_X64_MSR_RESET || msr == HV_X64_MSR_REFERENCE_TSC ||
@@ -243,19 +243,19 @@ static bool msr_is_partition(uint32_t msr)
 
 /* ---- Per-VP MSRs ----------------------------------------------------- */
 
-static bool msr_is_synic(uint32_t msr)
+static bool hv_msr_is_synic(uint32_t msr)
 {
 	return (msr >= HV_X64_MSR_SCONTROL && msr <= HV_X64_MSR_EOM) ||
 	       (msr >= HV_X64_MSR_SINT0 && msr <= HV_X64_MSR_SINT15);
 }
 
-static bool msr_is_stimer(uint32_t msr)
+static bool hv_msr_is_stimer(uint32_t msr)
 {
 	return msr >= HV_X64_MSR_STIMER0_CONFIG &&
 	       msr <= HV_X64_MSR_STIMER3_COUNT;
 }
 
-static int vp_assist_write(struct hv_vp *vp, uint64_t val)
+static int hv_vp_assist_write(struct hv_vp *vp, uint64_t val)
 {
 	if (val & HV_REF_TSC_RSVD)
 		return -EINVAL;
@@ -268,24 +268,24 @@ static int vp_assist_write(struct hv_vp *vp, uint64_t val)
 }
 
 /* MSRs that need vp->lock. */
-static int vp_locked_access(struct hv_vp *vp, uint32_t msr, uint64_t *val,
-			    bool write)
+static int hv_vp_locked_access(struct hv_vp *vp, uint32_t msr, uint64_t *val,
+			       bool write)
 {
 	const struct hv_feat *f = &vp->hv->f;
 	bool kick = false;
 	int r = -EINVAL;
 
 	pthread_mutex_lock(&vp->lock);
-	if (msr_is_synic(msr) && f->synic) {
+	if (hv_msr_is_synic(msr) && f->synic) {
 		r = write ? hv_synic_msr_write(vp, msr, *val)
 			  : hv_synic_msr_read(vp, msr, val);
-	} else if (msr_is_stimer(msr) && f->stimer) {
+	} else if (hv_msr_is_stimer(msr) && f->stimer) {
 		r = write ? hv_stimer_msr_write(vp, msr, *val)
 			  : hv_stimer_msr_read(vp, msr, val);
 		kick = write && !r;
 	} else if (msr == HV_X64_MSR_VP_ASSIST_PAGE) {
 		if (write) {
-			r = vp_assist_write(vp, *val);
+			r = hv_vp_assist_write(vp, *val);
 		} else {
 			*val = vp->vp_assist;
 			r = 0;
@@ -297,8 +297,8 @@ static int vp_locked_access(struct hv_vp *vp, uint32_t msr, uint64_t *val,
 	return r;
 }
 
-static int vp_read(struct hv *hv, struct hv_vp *vp, uint32_t msr,
-		   uint64_t *val)
+static int hv_vp_read(struct hv *hv, struct hv_vp *vp, uint32_t msr,
+		      uint64_t *val)
 {
 	const struct hv_feat *f = &hv->f;
 
@@ -330,7 +330,7 @@ static int vp_read(struct hv *hv, struct hv_vp *vp, uint32_t msr,
 		*val = hv->p.apic_khz * 1000;
 		return 0;
 	default:
-		return vp_locked_access(vp, msr, val, false);
+		return hv_vp_locked_access(vp, msr, val, false);
 	}
 }
 
@@ -352,12 +352,12 @@ int hv_msr_read(struct hv *hv, unsigned int vpi, uint32_t msr, uint64_t *val)
 	hv_count(&vp->stats.msr_read[hv_msr_stat_index(msr)]);
 	if (!hv->f.enabled || !hv_msr_is_synthetic(msr)) {
 		r = -EINVAL;
-	} else if (msr_is_partition(msr)) {
+	} else if (hv_msr_is_partition(msr)) {
 		pthread_mutex_lock(&hv->lock);
-		r = partition_read(hv, msr, val);
+		r = hv_partition_read(hv, msr, val);
 		pthread_mutex_unlock(&hv->lock);
 	} else {
-		r = vp_read(hv, vp, msr, val);
+		r = hv_vp_read(hv, vp, msr, val);
 	}
 	if (r)
 		hv_count(&vp->stats.msr_gp);
@@ -375,9 +375,9 @@ int hv_msr_write(struct hv *hv, unsigned int vpi, uint32_t msr, uint64_t val)
 	hv_count(&vp->stats.msr_write[hv_msr_stat_index(msr)]);
 	if (!hv->f.enabled || !hv_msr_is_synthetic(msr)) {
 		r = -EINVAL;
-	} else if (msr_is_partition(msr)) {
+	} else if (hv_msr_is_partition(msr)) {
 		pthread_mutex_lock(&hv->lock);
-		r = partition_write(hv, vpi, msr, val);
+		r = hv_partition_write(hv, vpi, msr, val);
 		pthread_mutex_unlock(&hv->lock);
 	} else if (msr == HV_X64_MSR_VP_INDEX ||
 		   msr == HV_X64_MSR_VP_RUNTIME ||
@@ -386,7 +386,7 @@ int hv_msr_write(struct hv *hv, unsigned int vpi, uint32_t msr, uint64_t val)
 		    msr != HV_X64_MSR_REFERENCE_TSC)) {
 		r = -EINVAL;	/* read-only */
 	} else {
-		r = vp_locked_access(vp, msr, &val, true);
+		r = hv_vp_locked_access(vp, msr, &val, true);
 	}
 	if (r) {
 		hv_count(&vp->stats.msr_gp);

@@ -25,20 +25,20 @@
 #include "hv_internal.h"
 #include "hvkvm/util.h"
 
-static unsigned int stimer_sint(uint64_t config)
+static unsigned int hv_stimer_sint(uint64_t config)
 {
 	return (unsigned int)((config & HV_STIMER_SINTX_MASK) >>
 			      HV_STIMER_SINTX_SHIFT);
 }
 
-static uint8_t stimer_vector(uint64_t config)
+static uint8_t hv_stimer_vector(uint64_t config)
 {
 	return (uint8_t)((config & HV_STIMER_VECTOR_MASK) >>
 			 HV_STIMER_VECTOR_SHIFT);
 }
 
 /* Enabled with a count: compute the first deadline. */
-static void stimer_arm(struct hv_vp *vp, struct hv_stimer *st)
+static void hv_stimer_arm(struct hv_vp *vp, struct hv_stimer *st)
 {
 	st->armed = false;
 	if (!(st->config & HV_STIMER_ENABLE) || !st->count)
@@ -51,16 +51,16 @@ static void stimer_arm(struct hv_vp *vp, struct hv_stimer *st)
 }
 
 /* Try to write @st's expiry message; false if the slot is busy/absent. */
-static bool stimer_send_msg(struct hv_vp *vp, unsigned int idx,
-			    struct hv_stimer *st, uint64_t exp,
-			    uint64_t now_ref)
+static bool hv_stimer_send_msg(struct hv_vp *vp, unsigned int idx,
+			       struct hv_stimer *st, uint64_t exp,
+			       uint64_t now_ref)
 {
 	struct hv_timer_message_payload m = {
 		.timer_index = idx,
 		.expiration_time = exp,
 		.delivery_time = now_ref,
 	};
-	unsigned int sint = stimer_sint(st->config);
+	unsigned int sint = hv_stimer_sint(st->config);
 
 	if (!hv_synic_ready(vp)) {
 		hv_count(&vp->stats.msg_dropped);
@@ -74,20 +74,20 @@ static bool stimer_send_msg(struct hv_vp *vp, unsigned int idx,
 	return true;
 }
 
-static void stimer_expire(struct hv_vp *vp, unsigned int idx,
-			  struct hv_stimer *st, uint64_t now_ref)
+static void hv_stimer_expire(struct hv_vp *vp, unsigned int idx,
+			     struct hv_stimer *st, uint64_t now_ref)
 {
 	uint64_t addr;
 	uint32_t data;
 
 	hv_count(&vp->stats.stimer_expired);
 	if (st->config & HV_STIMER_DIRECT_MODE) {
-		irq_msi_fixed(vp->apic_id, stimer_vector(st->config), &addr,
+		irq_msi_fixed(vp->apic_id, hv_stimer_vector(st->config), &addr,
 			      &data);
 		irq_msi(vp->hv->p.irq, addr, data);
 		hv_count(&vp->stats.stimer_direct_irq);
 	} else if (!st->msg_pending) {
-		if (!stimer_send_msg(vp, idx, st, st->exp_ref, now_ref)) {
+		if (!hv_stimer_send_msg(vp, idx, st, st->exp_ref, now_ref)) {
 			st->msg_pending = true;
 			st->pending_exp = st->exp_ref;
 			hv_count(&vp->stats.stimer_msg_deferred);
@@ -112,15 +112,15 @@ void hv_stimer_retry_msgs(struct hv_vp *vp, uint64_t now_ref)
 		struct hv_stimer *st = &vp->stimer[i];
 
 		if (st->msg_pending &&
-		    stimer_send_msg(vp, i, st, st->pending_exp, now_ref))
+		    hv_stimer_send_msg(vp, i, st, st->pending_exp, now_ref))
 			st->msg_pending = false;
 	}
 }
 
 /* ---- MSRs (vp->lock held) -------------------------------------------- */
 
-static int stimer_config_write(struct hv_vp *vp, struct hv_stimer *st,
-			       uint64_t val)
+static int hv_stimer_config_write(struct hv_vp *vp, struct hv_stimer *st,
+				  uint64_t val)
 {
 	bool direct = val & HV_STIMER_DIRECT_MODE;
 
@@ -129,19 +129,19 @@ static int stimer_config_write(struct hv_vp *vp, struct hv_stimer *st,
 	if (direct && !vp->hv->f.stimer_direct)
 		return -EINVAL;
 	if (direct && (val & HV_STIMER_ENABLE) &&
-	    stimer_vector(val) < HV_SYNIC_FIRST_VALID_VECTOR)
+	    hv_stimer_vector(val) < HV_SYNIC_FIRST_VALID_VECTOR)
 		return -EINVAL;
 	/* Message mode to SINT0 is not a valid target: stays disabled. */
-	if (!direct && !stimer_sint(val))
+	if (!direct && !hv_stimer_sint(val))
 		val &= ~HV_STIMER_ENABLE;
 	st->config = val;
 	st->msg_pending = false;
-	stimer_arm(vp, st);
+	hv_stimer_arm(vp, st);
 	return 0;
 }
 
-static int stimer_count_write(struct hv_vp *vp, struct hv_stimer *st,
-			      uint64_t val)
+static int hv_stimer_count_write(struct hv_vp *vp, struct hv_stimer *st,
+				 uint64_t val)
 {
 	bool direct = st->config & HV_STIMER_DIRECT_MODE;
 
@@ -150,9 +150,9 @@ static int stimer_count_write(struct hv_vp *vp, struct hv_stimer *st,
 	if (!val)
 		st->config &= ~HV_STIMER_ENABLE;
 	else if ((st->config & HV_STIMER_AUTO_ENABLE) &&
-		 (direct || stimer_sint(st->config)))
+		 (direct || hv_stimer_sint(st->config)))
 		st->config |= HV_STIMER_ENABLE;
-	stimer_arm(vp, st);
+	hv_stimer_arm(vp, st);
 	return 0;
 }
 
@@ -162,8 +162,8 @@ int hv_stimer_msr_write(struct hv_vp *vp, uint32_t msr, uint64_t val)
 	struct hv_stimer *st = &vp->stimer[off / 2];
 
 	if (off & 1)
-		return stimer_count_write(vp, st, val);
-	return stimer_config_write(vp, st, val);
+		return hv_stimer_count_write(vp, st, val);
+	return hv_stimer_config_write(vp, st, val);
 }
 
 int hv_stimer_msr_read(struct hv_vp *vp, uint32_t msr, uint64_t *val)
@@ -177,7 +177,7 @@ int hv_stimer_msr_read(struct hv_vp *vp, uint32_t msr, uint64_t *val)
 
 /* ---- Expiry ---------------------------------------------------------- */
 
-static uint64_t ref_to_ns(struct hv *hv, uint64_t ref)
+static uint64_t hv_ref_to_ns(struct hv *hv, uint64_t ref)
 {
 	uint64_t start = __atomic_load_n(&hv->start_ns, __ATOMIC_RELAXED);
 
@@ -201,9 +201,9 @@ uint64_t hv_stimer_poll(struct hv *hv, uint64_t now_ns)
 			struct hv_stimer *st = &vp->stimer[i];
 
 			if (st->armed && st->exp_ref <= now_ref)
-				stimer_expire(vp, i, st, now_ref);
+				hv_stimer_expire(vp, i, st, now_ref);
 			if (st->armed)
-				next = MIN(next, ref_to_ns(hv, st->exp_ref));
+				next = MIN(next, hv_ref_to_ns(hv, st->exp_ref));
 		}
 		pthread_mutex_unlock(&vp->lock);
 	}
@@ -222,7 +222,7 @@ void hv_stimer_kick(struct hv *hv)
 	pthread_mutex_unlock(&hv->tmr_lock);
 }
 
-static void *stimer_thread(void *arg)
+static void *hv_stimer_thread(void *arg)
 {
 	struct hv *hv = arg;
 	struct timespec ts;
@@ -264,7 +264,7 @@ int hv_stimer_start_thread(struct hv *hv)
 	pthread_cond_init(&hv->tmr_cond, &attr);
 	pthread_condattr_destroy(&attr);
 	hv->tmr_stop = false;
-	r = pthread_create(&hv->tmr_thread, NULL, stimer_thread, hv);
+	r = pthread_create(&hv->tmr_thread, NULL, hv_stimer_thread, hv);
 	if (r) {
 		pthread_cond_destroy(&hv->tmr_cond);
 		return -r;

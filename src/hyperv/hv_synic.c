@@ -54,9 +54,9 @@ void hv_synic_raise(struct hv_vp *vp, unsigned int sint)
  * slot busy, msg-pending set so the guest will EOM. @more: messages still
  * wait behind this one (set msg-pending on it).
  */
-static int synic_slot_write(struct hv_vp *vp, unsigned int sint,
-			    uint32_t type, const void *payload, uint32_t len,
-			    bool more)
+static int hv_synic_slot_write(struct hv_vp *vp, unsigned int sint,
+			       uint32_t type, const void *payload, uint32_t len,
+			       bool more)
 {
 	uint8_t *slot = vp->simp_hva + sint * HV_MESSAGE_SIZE;
 	uint32_t *typep = (uint32_t *)slot;
@@ -83,10 +83,10 @@ int hv_synic_write_slot(struct hv_vp *vp, unsigned int sint, uint32_t type,
 {
 	struct hv_msg_queue *q = vp->queue[sint];
 
-	return synic_slot_write(vp, sint, type, payload, len, q && q->count);
+	return hv_synic_slot_write(vp, sint, type, payload, len, q && q->count);
 }
 
-static void synic_queue_drop(struct hv_vp *vp)
+static void hv_synic_queue_drop(struct hv_vp *vp)
 {
 	unsigned int s;
 
@@ -103,7 +103,7 @@ static void synic_queue_drop(struct hv_vp *vp)
 }
 
 /* Deliver the oldest queued message of @sint if the slot is free. */
-static void synic_queue_flush(struct hv_vp *vp, unsigned int sint)
+static void hv_synic_queue_flush(struct hv_vp *vp, unsigned int sint)
 {
 	struct hv_msg_queue *q = vp->queue[sint];
 	struct hv_queued_msg *m;
@@ -111,8 +111,8 @@ static void synic_queue_flush(struct hv_vp *vp, unsigned int sint)
 	if (!q || !q->count || !hv_synic_ready(vp))
 		return;
 	m = &q->msg[q->head];
-	if (synic_slot_write(vp, sint, m->type, m->payload, m->len,
-			     q->count > 1))
+	if (hv_synic_slot_write(vp, sint, m->type, m->payload, m->len,
+				q->count > 1))
 		return;
 	q->head = (q->head + 1) % HV_MSG_QUEUE_LEN;
 	q->count--;
@@ -120,8 +120,8 @@ static void synic_queue_flush(struct hv_vp *vp, unsigned int sint)
 	hv_synic_raise(vp, sint);
 }
 
-static int synic_queue_add(struct hv_vp *vp, unsigned int sint,
-			   uint32_t type, const void *payload, uint32_t len)
+static int hv_synic_queue_add(struct hv_vp *vp, unsigned int sint,
+			      uint32_t type, const void *payload, uint32_t len)
 {
 	struct hv_msg_queue *q = vp->queue[sint];
 	struct hv_queued_msg *m;
@@ -166,21 +166,21 @@ int hv_synic_post_message(struct hv *hv, unsigned int vpi, unsigned int sint,
 	}
 	/* Keep FIFO order: behind anything already queued. */
 	if (!vp->queue[sint] || !vp->queue[sint]->count) {
-		if (!synic_slot_write(vp, sint, msg_type, payload, len,
-				      false)) {
+		if (!hv_synic_slot_write(vp, sint, msg_type, payload, len,
+					 false)) {
 			hv_count(&vp->stats.msg_posted);
 			hv_synic_raise(vp, sint);
 			goto out;
 		}
 	}
-	r = synic_queue_add(vp, sint, msg_type, payload, len);
+	r = hv_synic_queue_add(vp, sint, msg_type, payload, len);
 	if (r) {
 		hv_count(&vp->stats.msg_dropped);
 		goto out;
 	}
 	hv_count(&vp->stats.msg_queued);
 	/* Sets msg-pending on the busy slot (or delivers if it just freed). */
-	synic_queue_flush(vp, sint);
+	hv_synic_queue_flush(vp, sint);
 out:
 	pthread_mutex_unlock(&vp->lock);
 	return r;
@@ -220,7 +220,7 @@ out:
 /* ---- MSRs (vCPU thread, vp->lock held) -------------------------------- */
 
 /* Map a SIMP/SIEFP value: NULL page when disabled; -EFAULT if not RAM. */
-static int synic_map_page(struct hv_vp *vp, uint64_t val, uint8_t **hva)
+static int hv_synic_map_page(struct hv_vp *vp, uint64_t val, uint8_t **hva)
 {
 	uint8_t *p = NULL;
 
@@ -236,18 +236,18 @@ static int synic_map_page(struct hv_vp *vp, uint64_t val, uint8_t **hva)
 	return 0;
 }
 
-static void synic_eom(struct hv_vp *vp)
+static void hv_synic_eom(struct hv_vp *vp)
 {
 	unsigned int s;
 
 	hv_count(&vp->stats.eom);
 	for (s = 0; s < HV_SYNIC_SINT_COUNT; s++)
-		synic_queue_flush(vp, s);
+		hv_synic_queue_flush(vp, s);
 	hv_stimer_retry_msgs(vp, hv_ref_time(vp->hv));
 }
 
-static int synic_sint_write(struct hv_vp *vp, unsigned int sint,
-			    uint64_t val)
+static int hv_synic_sint_write(struct hv_vp *vp, unsigned int sint,
+			       uint64_t val)
 {
 	uint64_t old = vp->sint[sint];
 
@@ -259,7 +259,7 @@ static int synic_sint_write(struct hv_vp *vp, unsigned int sint,
 	vp->sint[sint] = val;
 	/* Unmasking with a message waiting: let the guest see it. */
 	if ((old & HV_SYNIC_SINT_MASKED) && !(val & HV_SYNIC_SINT_MASKED))
-		synic_queue_flush(vp, sint);
+		hv_synic_queue_flush(vp, sint);
 	return 0;
 }
 
@@ -277,28 +277,28 @@ int hv_synic_msr_write(struct hv_vp *vp, uint32_t msr, uint64_t val)
 	case HV_X64_MSR_SVERSION:
 		return -EINVAL;
 	case HV_X64_MSR_SIMP:
-		r = synic_map_page(vp, val, &hva);
+		r = hv_synic_map_page(vp, val, &hva);
 		if (r)
 			return -EINVAL;
 		vp->simp = val;
 		vp->simp_hva = hva;
 		if (!hva)
-			synic_queue_drop(vp);
+			hv_synic_queue_drop(vp);
 		return 0;
 	case HV_X64_MSR_SIEFP:
-		r = synic_map_page(vp, val, &hva);
+		r = hv_synic_map_page(vp, val, &hva);
 		if (r)
 			return -EINVAL;
 		vp->siefp = val;
 		vp->siefp_hva = hva;
 		return 0;
 	case HV_X64_MSR_EOM:
-		synic_eom(vp);
+		hv_synic_eom(vp);
 		return 0;
 	default:
 		if (msr >= HV_X64_MSR_SINT0 && msr <= HV_X64_MSR_SINT15)
-			return synic_sint_write(vp, msr - HV_X64_MSR_SINT0,
-						val);
+			return hv_synic_sint_write(vp, msr - HV_X64_MSR_SINT0,
+						   val);
 		return -EINVAL;
 	}
 }
@@ -334,7 +334,7 @@ void hv_synic_reset_vp(struct hv_vp *vp)
 {
 	unsigned int s;
 
-	synic_queue_drop(vp);
+	hv_synic_queue_drop(vp);
 	vp->scontrol = 0;
 	vp->simp = 0;
 	vp->siefp = 0;

@@ -35,7 +35,7 @@ uint64_t hv_tsc_scale(uint64_t tsc_khz)
 	return (uint64_t)s;
 }
 
-static uint32_t tsc_seq_next(uint32_t seq)
+static uint32_t hv_tsc_seq_next(uint32_t seq)
 {
 	seq++;
 	if (seq == 0 || seq == 0xffffffffu)
@@ -65,7 +65,7 @@ int hv_tsc_page_write(struct hv *hv)
 	hv->tsc_scale = scale;
 	hv->tsc_offset = (int64_t)(ref - (uint64_t)(((unsigned __int128)tsc *
 						    scale) >> 64));
-	seq = tsc_seq_next(hv->tsc_seq);
+	seq = hv_tsc_seq_next(hv->tsc_seq);
 	hv->tsc_seq = seq;
 	__atomic_store_n((uint32_t *)(page + 4), 0, __ATOMIC_RELAXED);
 	__atomic_store_n((uint64_t *)(page + 8), hv->tsc_scale,
