@@ -1,0 +1,461 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for src/hyperv hypercalls: input value decoding, memory
+ * parameter checks (alignment, page crossing, RAM), fast and memory forms,
+ * both ABIs, rep calls with reps-completed accounting, HvPostMessage and
+ * HvSignalEvent dispatch to connection-ID handlers, counters.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/hyperv/hv_internal.h"
+#include "fake_gmem.h"
+#include "fake_irq.h"
+#include "hvkvm/hv_tlfs.h"
+#include "hvkvm/hyperv.h"
+#include "hvkvm/util.h"
+
+#define RAM_SIZE	(1u << 20)
+#define TSC_KHZ		2500000ULL	/* 2.5 GHz guest TSC */
+#define TSC_AT_ZERO	123456789012ULL	/* guest TSC when the fake clock is 0 */
+
+struct fx {
+	struct fake_gmem mem;
+	struct fake_irq irq;
+	struct config_hyperv cfg;
+	struct hv_params p;
+	struct hv *hv;
+	uint32_t apic_ids[2];
+	uint64_t now_ns;	/* fake host clock */
+	bool sample_fail;
+	unsigned int resets, crashes, yields;
+	uint64_t crash_p[5];
+	unsigned int crash_vp;
+	/* handler records */
+	unsigned int posts, signals;
+	uint32_t post_type, post_len;
+	uint8_t post_payload[240];
+	uint16_t signal_flag;
+	uint16_t post_status;
+};
+
+static uint64_t fx_tsc_at(uint64_t ns)
+{
+	return TSC_AT_ZERO +
+	       (uint64_t)((unsigned __int128)ns * TSC_KHZ / 1000000);
+}
+
+static uint64_t fx_clock(void *o)
+{
+	return ((struct fx *)o)->now_ns;
+}
+
+static int fx_sample(void *o, unsigned int vp, uint64_t *tsc, uint64_t *ns)
+{
+	struct fx *f = o;
+
+	if (f->sample_fail)
+		return -EIO;
+	*ns = f->now_ns;
+	*tsc = fx_tsc_at(f->now_ns);
+	return 0;
+}
+
+static uint64_t fx_runtime(void *o, unsigned int vp)
+{
+	return 12345678 + vp;
+}
+
+static void fx_reset(void *o)
+{
+	((struct fx *)o)->resets++;
+}
+
+static void fx_crash(void *o, unsigned int vp, const uint64_t p[5])
+{
+	struct fx *f = o;
+
+	f->crashes++;
+	f->crash_vp = vp;
+	memcpy(f->crash_p, p, sizeof(f->crash_p));
+}
+
+static void fx_yield(void *o, unsigned int vp)
+{
+	((struct fx *)o)->yields++;
+}
+
+static void fx_all(struct config_hyperv *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->enabled = true;
+	c->passthrough = true;
+}
+
+static struct fx *fx_new(const struct config_hyperv *cfg)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	assert_int_equal(fake_gmem_init(&f->mem, RAM_SIZE), 0);
+	fake_irq_init(&f->irq);
+	f->cfg = *cfg;
+	f->apic_ids[0] = 0;
+	f->apic_ids[1] = 7;
+	f->now_ns = 1000000000ULL;	/* VM created at t = 1 s */
+	f->p = (struct hv_params){
+		.cfg = &f->cfg, .nr_vcpus = 2, .apic_ids = f->apic_ids,
+		.gm = &f->mem.gm, .irq = &f->irq.sink, .tsc_khz = TSC_KHZ,
+		.apic_khz = 1000000, .manual_timers = true,
+		.host = { .clock_ns = fx_clock, .sample_tsc = fx_sample,
+			  .vp_runtime_ns = fx_runtime, .reset = fx_reset,
+			  .crash = fx_crash, .yield = fx_yield, .opaque = f },
+	};
+	assert_int_equal(hv_create(&f->p, &f->hv), 0);
+	return f;
+}
+
+static struct fx *fx_new_all(void)
+{
+	struct config_hyperv c;
+
+	fx_all(&c);
+	return fx_new(&c);
+}
+
+static void fx_free(struct fx *f)
+{
+	hv_destroy(f->hv);
+	fake_gmem_destroy(&f->mem);
+	free(f);
+}
+
+static uint64_t rd(struct fx *f, uint32_t msr)
+{
+	uint64_t v = 0xdeadbeef;
+
+	assert_int_equal(hv_msr_read(f->hv, 0, msr, &v), 0);
+	return v;
+}
+
+static void wr(struct fx *f, uint32_t msr, uint64_t v)
+{
+	assert_int_equal(hv_msr_write(f->hv, 0, msr, v), 0);
+}
+
+/* ---- Hypercalls ------------------------------------------------------ */
+
+static uint16_t fx_post(void *o, unsigned int vp, uint32_t type,
+			const void *payload, uint32_t len)
+{
+	struct fx *f = o;
+
+	f->posts++;
+	f->post_type = type;
+	f->post_len = len;
+	memcpy(f->post_payload, payload, len);
+	return f->post_status;
+}
+
+static void fx_signal(void *o, unsigned int vp, uint16_t flag)
+{
+	struct fx *f = o;
+
+	f->signals++;
+	f->signal_flag = flag;
+}
+
+static struct fx *fx_hc(void)
+{
+	struct fx *f = fx_new_all();
+
+	wr(f, HV_X64_MSR_GUEST_OS_ID, 1);
+	wr(f, HV_X64_MSR_HYPERCALL, 0x1001);
+	assert_int_equal(hv_register_message_handler(f->hv, 4, fx_post, f), 0);
+	assert_int_equal(hv_register_event_handler(f->hv, 0x22, fx_signal, f),
+			 0);
+	return f;
+}
+
+static uint64_t hc64(struct fx *f, uint64_t control, uint64_t in,
+		     uint64_t out)
+{
+	struct hv_hypercall_regs r = { .long_mode = true, .rcx = control,
+				       .rdx = in, .r8 = out,
+				       .rax = 0x5555 };
+
+	assert_int_equal(hv_hypercall(f->hv, 0, &r), 0);
+	return r.rax;
+}
+
+static void put_post(struct fx *f, uint64_t gpa, uint32_t conn, uint32_t type,
+		     uint32_t len)
+{
+	uint8_t *p = f->mem.ram + gpa;
+	unsigned int i;
+
+	put_le32(p, conn);
+	put_le32(p + 4, 0);
+	put_le32(p + 8, type);
+	put_le32(p + 12, len);
+	for (i = 0; i < 240; i++)
+		p[16 + i] = (uint8_t)(i ^ 0x5a);
+}
+
+static void test_hypercall_post_message(void **state)
+{
+	struct fx *f = fx_hc();
+
+	put_post(f, 0x3000, 4, 1, 64);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, 0x3000, 0), 0);
+	assert_int_equal(f->posts, 1);
+	assert_int_equal(f->post_type, 1);
+	assert_int_equal(f->post_len, 64);
+	assert_int_equal(f->post_payload[63], 63 ^ 0x5a);
+	f->post_status = HV_STATUS_INSUFFICIENT_BUFFERS;
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, 0x3000, 0),
+			 HV_STATUS_INSUFFICIENT_BUFFERS);
+	/* Unknown connection, oversized payload, hypervisor type. */
+	put_post(f, 0x3000, 5, 1, 64);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, 0x3000, 0),
+			 HV_STATUS_INVALID_CONNECTION_ID);
+	put_post(f, 0x3000, 4, 1, 241);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, 0x3000, 0),
+			 HV_STATUS_INVALID_PARAMETER);
+	put_post(f, 0x3000, 4, 0x80000010, 24);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, 0x3000, 0),
+			 HV_STATUS_INVALID_PARAMETER);
+	assert_int_equal(f->posts, 2);
+	/* Handler registration rules. */
+	assert_int_equal(hv_register_message_handler(f->hv, 4, fx_post, f),
+			 -EEXIST);
+	assert_int_equal(hv_register_message_handler(f->hv, 1u << 24, fx_post,
+						     f),
+			 -EINVAL);
+	assert_int_equal(hv_unregister_message_handler(f->hv, 4), 0);
+	put_post(f, 0x3000, 4, 1, 8);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, 0x3000, 0),
+			 HV_STATUS_INVALID_CONNECTION_ID);
+	assert_int_equal(hv_unregister_message_handler(f->hv, 4), -ENOENT);
+	fx_free(f);
+}
+
+static void test_hypercall_input_checks(void **state)
+{
+	struct fx *f = fx_hc();
+
+	put_post(f, 0x3000, 4, 1, 8);
+	/* Alignment, page crossing, outside RAM. */
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, 0x3004, 0),
+			 HV_STATUS_INVALID_ALIGNMENT);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, 0x3f08, 0),
+			 HV_STATUS_INVALID_ALIGNMENT);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, RAM_SIZE, 0),
+			 HV_STATUS_INVALID_PARAMETER);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, ~0xfffULL, 0),
+			 HV_STATUS_INVALID_PARAMETER);
+	/* Unknown and unadvertised codes. */
+	assert_int_equal(hc64(f, 0x0002, 0x3000, 0),
+			 HV_STATUS_INVALID_HYPERCALL_CODE);
+	assert_int_equal(hc64(f, 0x000b | HV_HYPERCALL_FAST_BIT, 0, 0),
+			 HV_STATUS_INVALID_HYPERCALL_CODE);
+	assert_int_equal(hc64(f, 0xffff, 0, 0),
+			 HV_STATUS_INVALID_HYPERCALL_CODE);
+	/* Rep count / start / varhead / reserved on a simple call. */
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE | 1ULL << 32, 0x3000, 0),
+			 HV_STATUS_INVALID_HYPERCALL_INPUT);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE | 1ULL << 48, 0x3000, 0),
+			 HV_STATUS_INVALID_HYPERCALL_INPUT);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE | 1ULL << 31, 0x3000, 0),
+			 HV_STATUS_INVALID_HYPERCALL_INPUT);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE | 1ULL << 62, 0x3000, 0),
+			 HV_STATUS_INVALID_HYPERCALL_INPUT);
+	/* PostMessage can't be fast. */
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE | HV_HYPERCALL_FAST_BIT,
+			      4, 0),
+			 HV_STATUS_INVALID_HYPERCALL_INPUT);
+	assert_int_equal(f->posts, 0);
+	/* Ok after all that. */
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, 0x3000, 0), 0);
+	assert_int_equal(f->posts, 1);
+	/* CPL 3: not a hypercall. */
+	{
+		struct hv_hypercall_regs r = { .long_mode = true, .cpl = 3,
+					       .rcx = HVCALL_POST_MESSAGE,
+					       .rdx = 0x3000, .rax = 7 };
+
+		assert_int_equal(hv_hypercall(f->hv, 0, &r), -EPERM);
+		assert_int_equal(r.rax, 7);
+	}
+	fx_free(f);
+}
+
+static void test_hypercall_signal_and_spin(void **state)
+{
+	struct fx *f = fx_hc();
+
+	assert_int_equal(hc64(f, HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT,
+			      0x22 | 5ULL << 32, 0),
+			 0);
+	assert_int_equal(f->signals, 1);
+	assert_int_equal(f->signal_flag, 5);
+	assert_int_equal(hc64(f, HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT,
+			      0x23, 0),
+			 HV_STATUS_INVALID_CONNECTION_ID);
+	assert_int_equal(hc64(f, HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT,
+			      0x22 | 2048ULL << 32, 0),
+			 HV_STATUS_INVALID_PARAMETER);
+	assert_int_equal(hc64(f, HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT,
+			      0x22 | 1ULL << 50, 0),
+			 HV_STATUS_INVALID_HYPERCALL_INPUT);
+	/* Memory form. */
+	put_le64(f->mem.ram + 0x2ff8, 0x22 | 9ULL << 32);
+	assert_int_equal(hc64(f, HVCALL_SIGNAL_EVENT, 0x2ff8, 0), 0);
+	assert_int_equal(f->signal_flag, 9);
+	assert_int_equal(hv_unregister_event_handler(f->hv, 0x22), 0);
+	assert_int_equal(hc64(f, HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT,
+			      0x22, 0),
+			 HV_STATUS_INVALID_CONNECTION_ID);
+	assert_int_equal(f->signals, 2);
+
+	assert_int_equal(hc64(f, HVCALL_NOTIFY_LONG_SPIN_WAIT |
+					 HV_HYPERCALL_FAST_BIT,
+			      0x1000, 0),
+			 0);
+	assert_int_equal(f->yields, 1);
+	assert_int_equal(f->hv->vps[0].stats.hypercall[HV_CALL_STAT_SPIN_WAIT],
+			 1);
+	fx_free(f);
+}
+
+static void test_hypercall_32bit_abi(void **state)
+{
+	struct fx *f = fx_hc();
+	struct hv_hypercall_regs r = { 0 };
+
+	put_post(f, 0x3000, 4, 1, 16);
+	/* EDX:EAX control, EBX:ECX input GPA, EDI:ESI output GPA. */
+	r.rax = HVCALL_POST_MESSAGE;
+	r.rdx = 0;
+	r.rbx = 0;
+	r.rcx = 0x3000;
+	r.rsi = 0;
+	r.rdi = 0;
+	assert_int_equal(hv_hypercall(f->hv, 0, &r), 0);
+	assert_int_equal(r.rax, 0);
+	assert_int_equal(r.rdx, 0);
+	assert_int_equal(f->posts, 1);
+	/* High half of the GPA in EBX: outside RAM. */
+	r.rax = HVCALL_POST_MESSAGE;
+	r.rbx = 1;
+	r.rcx = 0x3000;
+	assert_int_equal(hv_hypercall(f->hv, 0, &r), 0);
+	assert_int_equal(r.rax, HV_STATUS_INVALID_PARAMETER);
+	/* Rep count in EDX comes back as reps completed in EDX. */
+	put_le64(f->mem.ram + 0x4000, HV_PARTITION_ID_SELF);
+	put_le32(f->mem.ram + 0x4008, HV_VP_INDEX_SELF);
+	put_le32(f->mem.ram + 0x400c, 0);
+	put_le32(f->mem.ram + 0x4010, HV_REGISTER_VP_INDEX);
+	put_le32(f->mem.ram + 0x4014, HV_REGISTER_GUEST_OS_ID);
+	r.rax = HVCALL_GET_VP_REGISTERS;
+	r.rdx = 2;		/* rep count 2 (bits 32..43 of the value) */
+	r.rbx = 0;
+	r.rcx = 0x4000;
+	r.rdi = 0;
+	r.rsi = 0x6000;
+	assert_int_equal(hv_hypercall(f->hv, 0, &r), 0);
+	assert_int_equal(r.rax, 0);
+	assert_int_equal(r.rdx, 2);
+	assert_int_equal(get_le64(f->mem.ram + 0x6000), 0);
+	assert_int_equal(get_le64(f->mem.ram + 0x6010), 1);
+	fx_free(f);
+}
+
+static void test_hypercall_rep_accounting(void **state)
+{
+	struct fx *f = fx_hc();
+	uint8_t *in = f->mem.ram + 0x4000;
+	uint64_t res;
+
+	put_le64(in, HV_PARTITION_ID_SELF);
+	put_le32(in + 8, HV_VP_INDEX_SELF);
+	put_le32(in + 12, 0);
+	put_le32(in + 16, HV_REGISTER_VP_INDEX);
+	put_le32(in + 20, HV_REGISTER_TIME_REF_COUNT);
+	put_le32(in + 24, 0x12345);	/* unknown register */
+	put_le32(in + 28, HV_REGISTER_GUEST_OS_ID);
+	f->now_ns += 300;
+	res = hc64(f, HVCALL_GET_VP_REGISTERS | 4ULL << 32, 0x4000, 0x6000);
+	assert_int_equal(res & 0xffff, HV_STATUS_INVALID_PARAMETER);
+	assert_int_equal(res >> 32, 2);
+	assert_int_equal(get_le64(f->mem.ram + 0x6010), 3);
+	assert_int_equal(get_le64(f->mem.ram + 0x6010),
+			 rd(f, HV_X64_MSR_TIME_REF_COUNT));
+	/* Restart from rep 3 (the guest skips the bad one). */
+	res = hc64(f, HVCALL_GET_VP_REGISTERS | 4ULL << 32 | 3ULL << 48,
+		   0x4000, 0x6000);
+	assert_int_equal(res, 4ULL << 32);
+	assert_int_equal(get_le64(f->mem.ram + 0x6030), 1);
+	/* Start beyond count; output crossing a page; other VP / partition. */
+	assert_int_equal(hc64(f, HVCALL_GET_VP_REGISTERS | 1ULL << 32 |
+					 2ULL << 48,
+			      0x4000, 0x6000),
+			 HV_STATUS_INVALID_HYPERCALL_INPUT);
+	assert_int_equal(hc64(f, HVCALL_GET_VP_REGISTERS | 2ULL << 32, 0x4000,
+			      0x6ff0) & 0xffff,
+			 HV_STATUS_INVALID_ALIGNMENT);
+	put_le32(in + 8, 1);
+	assert_int_equal(hc64(f, HVCALL_GET_VP_REGISTERS | 1ULL << 32, 0x4000,
+			      0x6000),
+			 HV_STATUS_ACCESS_DENIED);
+	put_le32(in + 8, 99);
+	assert_int_equal(hc64(f, HVCALL_GET_VP_REGISTERS | 1ULL << 32, 0x4000,
+			      0x6000),
+			 HV_STATUS_INVALID_VP_INDEX);
+	put_le64(in, 1);
+	assert_int_equal(hc64(f, HVCALL_GET_VP_REGISTERS | 1ULL << 32, 0x4000,
+			      0x6000),
+			 HV_STATUS_INVALID_PARTITION_ID);
+	/* Rep count 0: nothing to do, success. */
+	put_le64(in, HV_PARTITION_ID_SELF);
+	put_le32(in + 8, HV_VP_INDEX_SELF);
+	assert_int_equal(hc64(f, HVCALL_GET_VP_REGISTERS, 0x4000, 0x6000), 0);
+	fx_free(f);
+}
+
+static void test_stats_print_counts(void **state)
+{
+	struct fx *f = fx_hc();
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	assert_int_equal(hc64(f, 0x99, 0, 0), HV_STATUS_INVALID_HYPERCALL_CODE);
+	hv_stats_print(f->hv, m);
+	fclose(m);
+	assert_non_null(strstr(buf, "other=1 errors=1"));
+	assert_non_null(strstr(buf, "0x40000001=0r/1w"));
+	free(buf);
+	fx_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hypercall_post_message),
+		cmocka_unit_test(test_hypercall_input_checks),
+		cmocka_unit_test(test_hypercall_signal_and_spin),
+		cmocka_unit_test(test_hypercall_32bit_abi),
+		cmocka_unit_test(test_hypercall_rep_accounting),
+		cmocka_unit_test(test_stats_print_counts),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
