@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kvm.h>
 #include <time.h>
 
 #include "fake_gmem.h"
@@ -483,6 +484,113 @@ static void test_stimer_message_deferred_until_eom(void **state)
 	fx_free(f);
 }
 
+/* ---- Linux 6.1 replay -------------------------------------------------- */
+
+static uint16_t echo_post(void *o, unsigned int vp, uint32_t type,
+			  const void *payload, uint32_t len)
+{
+	struct fx *f = o;
+
+	/* The VMBus server answers on the guest's VMBus SINT. */
+	hv_synic_post_message(f->hv, vp, VMBUS_SINT, type + 1, payload, len);
+	return HV_STATUS_SUCCESS;
+}
+
+/*
+ * The MSR and hypercall sequence of a Linux 6.1 guest (mshyperv.c,
+ * hv_init.c, hyperv_timer.c, hv.c, vmbus_drv.c), in boot order.
+ */
+static void test_linux61_boot_sequence(void **state)
+{
+	_Alignas(8) uint8_t raw[sizeof(struct kvm_cpuid2) +
+				16 * sizeof(struct kvm_cpuid_entry2)];
+	struct kvm_cpuid2 *c = (struct kvm_cpuid2 *)raw;
+	struct fx *f = fx_new(true);
+	struct hv_hypercall_regs r;
+	uint32_t feat = 0, hints = 0, misc = 0;
+	uint8_t *in = f->mem.ram + 0x20000, *s;
+	uint64_t v;
+	unsigned int i;
+
+	memset(raw, 0, sizeof(raw));
+	assert_int_equal(hv_cpuid_patch(f->hv, c, 16), 0);
+	for (i = 0; i < c->nent; i++) {
+		if (c->entries[i].function == HV_CPUID_FEATURES) {
+			feat = c->entries[i].eax;
+			misc = c->entries[i].edx;
+		}
+		if (c->entries[i].function == HV_CPUID_ENLIGHTENMENT_INFO)
+			hints = c->entries[i].eax;
+	}
+	/* ms_hyperv_platform(): both required, or Linux is not on Hyper-V */
+	assert_true(feat & HV_MSR_HYPERCALL_AVAILABLE);
+	assert_true(feat & HV_MSR_VP_INDEX_AVAILABLE);
+	assert_true(hints & HV_DEPRECATING_AEOI_RECOMMENDED);
+	assert_true(misc & HV_STIMER_DIRECT_MODE_AVAILABLE);
+
+	/* hyperv_init() */
+	wr(f, 0, HV_X64_MSR_GUEST_OS_ID, 0x8100000000060100ULL);
+	v = rd(f, 0, HV_X64_MSR_HYPERCALL);
+	wr(f, 0, HV_X64_MSR_HYPERCALL, v | 1 | 0x30000);
+	assert_int_equal(f->mem.ram[0x30000], 0xe6);
+	/* hv_cpu_init(): VP index, VP assist page (always written) */
+	assert_int_equal(rd(f, 0, HV_X64_MSR_VP_INDEX), 0);
+	wr(f, 0, HV_X64_MSR_VP_ASSIST_PAGE, 0x31000 | 1);
+	/* hv_stimer_setup_percpu_clockev(): direct mode, before SynIC */
+	wr(f, 0, HV_X64_MSR_STIMER0_CONFIG,
+	   HV_STIMER_ENABLE | HV_STIMER_AUTO_ENABLE | HV_STIMER_DIRECT_MODE |
+		   0xedULL << HV_STIMER_VECTOR_SHIFT);
+	wr(f, 0, HV_X64_MSR_STIMER0_COUNT,
+	   rd(f, 0, HV_X64_MSR_TIME_REF_COUNT) + 40000);
+	f->now_ns += 4000000;
+	hv_stimer_poll(f->hv, f->now_ns);
+	assert_int_equal(f->irq.nr_msi, 1);
+	assert_msi(f, 0, 3, 0xed);
+
+	/* hv_synic_enable_regs(): read-modify-write of every register */
+	v = rd(f, 0, HV_X64_MSR_SIMP);
+	wr(f, 0, HV_X64_MSR_SIMP, (v & 0xffe) | SIMP_GPA | 1);
+	v = rd(f, 0, HV_X64_MSR_SIEFP);
+	wr(f, 0, HV_X64_MSR_SIEFP, (v & 0xffe) | SIEFP_GPA | 1);
+	v = rd(f, 0, HV_X64_MSR_SINT0 + VMBUS_SINT);
+	v = (v & ~0xffULL & ~HV_SYNIC_SINT_MASKED) | 0xf3;
+	if (!(hints & HV_DEPRECATING_AEOI_RECOMMENDED))
+		v |= HV_SYNIC_SINT_AUTO_EOI;
+	wr(f, 0, HV_X64_MSR_SINT0 + VMBUS_SINT, v);
+	wr(f, 0, HV_X64_MSR_SCONTROL, rd(f, 0, HV_X64_MSR_SCONTROL) | 1);
+	assert_false(rd(f, 0, HV_X64_MSR_SINT0 + VMBUS_SINT) &
+		     HV_SYNIC_SINT_AUTO_EOI);
+
+	/* vmbus_connect(): HvPostMessage on connection 4, reply arrives */
+	assert_int_equal(hv_register_message_handler(f->hv, 4, echo_post, f),
+			 0);
+	put_le32(in, 4);
+	put_le32(in + 4, 0);
+	put_le32(in + 8, 1);
+	put_le32(in + 12, 32);
+	memset(in + 16, 0x42, 32);
+	r = (struct hv_hypercall_regs){ .long_mode = true,
+					.rcx = HVCALL_POST_MESSAGE,
+					.rdx = 0x20000 };
+	assert_int_equal(hv_hypercall(f->hv, 0, &r), 0);
+	assert_int_equal(r.rax, HV_STATUS_SUCCESS);
+	s = slot(f, VMBUS_SINT);
+	assert_int_equal(get_le32(s), 2);
+	assert_int_equal(s[4], 32);
+	assert_int_equal(s[16 + 31], 0x42);
+	assert_int_equal(f->irq.nr_msi, 2);
+	assert_msi(f, 1, 3, 0xf3);
+	/* vmbus_signal_eom() */
+	guest_ack(f, VMBUS_SINT);
+	/* hv_synic_disable_regs() on CPU offline */
+	v = rd(f, 0, HV_X64_MSR_SINT0 + VMBUS_SINT);
+	wr(f, 0, HV_X64_MSR_SINT0 + VMBUS_SINT, v | HV_SYNIC_SINT_MASKED);
+	wr(f, 0, HV_X64_MSR_SIMP, rd(f, 0, HV_X64_MSR_SIMP) & 0xffe);
+	wr(f, 0, HV_X64_MSR_SIEFP, rd(f, 0, HV_X64_MSR_SIEFP) & 0xffe);
+	wr(f, 0, HV_X64_MSR_SCONTROL, 0);
+	fx_free(f);
+}
+
 /* ---- Timer thread ---------------------------------------------------- */
 
 struct count_irq {
@@ -553,6 +661,7 @@ int main(void)
 		cmocka_unit_test(test_stimer_direct_autoenable_lazy),
 		cmocka_unit_test(test_stimer_periodic_skips_missed),
 		cmocka_unit_test(test_stimer_message_deferred_until_eom),
+		cmocka_unit_test(test_linux61_boot_sequence),
 		cmocka_unit_test(test_stimer_thread_fires),
 	};
 
