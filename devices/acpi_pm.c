@@ -32,7 +32,8 @@
 #define PM1_STS_W1C (PM1_SCI_EVENTS | ACPI_PM1_BM | ACPI_PM1_WAK)
 #define PM1_EN_MASK PM1_SCI_EVENTS
 /* Control bits kept as written (SLP_EN is write-only). */
-#define PM1_CNT_RW (ACPI_PM1_CNT_SLP_TYP_MASK | 0x0006)	/* + BM_RLD, GBL_RLS */
+/* SLP_TYP, BM_RLD, GBL_RLS. */
+#define PM1_CNT_RW (ACPI_PM1_CNT_SLP_TYP_MASK | 0x0006)
 
 _Static_assert(ACPI_PM1_EVT_OFF + ACPI_PM1_EVT_LEN <= ACPI_PM1_CNT_OFF,
 	       "PM1 blocks overlap");
@@ -83,12 +84,12 @@ static uint32_t acpi_pm_timer(const struct acpi_pm *pm)
 }
 
 /* Byte @i of a little-endian register. */
-static uint8_t reg_byte(uint32_t v, unsigned int i)
+static uint8_t acpi_pm_reg_byte(uint32_t v, unsigned int i)
 {
 	return (uint8_t)(v >> (8 * i));
 }
 
-static uint32_t reg_merge(uint32_t old, unsigned int i, uint8_t b)
+static uint32_t acpi_pm_reg_merge(uint32_t old, unsigned int i, uint8_t b)
 {
 	return (old & ~(0xffu << (8 * i))) | (uint32_t)b << (8 * i);
 }
@@ -99,17 +100,18 @@ static uint8_t acpi_pm_read_byte(struct acpi_pm *pm, unsigned int off,
 				 uint32_t tmr)
 {
 	if (off < ACPI_PM1_EVT_OFF + 2)
-		return reg_byte(pm->pm1_sts, off - ACPI_PM1_EVT_OFF);
+		return acpi_pm_reg_byte(pm->pm1_sts, off - ACPI_PM1_EVT_OFF);
 	if (off < ACPI_PM1_EVT_OFF + ACPI_PM1_EVT_LEN)
-		return reg_byte(pm->pm1_en, off - ACPI_PM1_EVT_OFF - 2);
-	if (off >= ACPI_PM1_CNT_OFF && off < ACPI_PM1_CNT_OFF + ACPI_PM1_CNT_LEN)
-		return reg_byte(pm->pm1_cnt, off - ACPI_PM1_CNT_OFF);
+		return acpi_pm_reg_byte(pm->pm1_en, off - ACPI_PM1_EVT_OFF - 2);
+	if (off >= ACPI_PM1_CNT_OFF &&
+	    off < ACPI_PM1_CNT_OFF + ACPI_PM1_CNT_LEN)
+		return acpi_pm_reg_byte(pm->pm1_cnt, off - ACPI_PM1_CNT_OFF);
 	if (off >= ACPI_PM_TMR_OFF && off < ACPI_PM_TMR_OFF + ACPI_PM_TMR_LEN)
-		return reg_byte(tmr, off - ACPI_PM_TMR_OFF);
+		return acpi_pm_reg_byte(tmr, off - ACPI_PM_TMR_OFF);
 	if (off >= ACPI_GPE0_OFF && off < ACPI_GPE0_OFF + 4)
-		return reg_byte(pm->gpe0_sts, off - ACPI_GPE0_OFF);
+		return acpi_pm_reg_byte(pm->gpe0_sts, off - ACPI_GPE0_OFF);
 	if (off >= ACPI_GPE0_OFF + 4 && off < ACPI_GPE0_OFF + ACPI_GPE0_LEN)
-		return reg_byte(pm->gpe0_en, off - ACPI_GPE0_OFF - 4);
+		return acpi_pm_reg_byte(pm->gpe0_en, off - ACPI_GPE0_OFF - 4);
 	return 0;
 }
 
@@ -122,15 +124,16 @@ static bool acpi_pm_write_byte(struct acpi_pm *pm, unsigned int off,
 
 	if (off < ACPI_PM1_EVT_OFF + 2) {
 		i = off - ACPI_PM1_EVT_OFF;
-		pm->pm1_sts &= (uint16_t)~((uint32_t)b << (8 * i) & PM1_STS_W1C);
+		pm->pm1_sts &= (uint16_t)~((uint32_t)b << (8 * i) &
+					  PM1_STS_W1C);
 	} else if (off < ACPI_PM1_EVT_OFF + ACPI_PM1_EVT_LEN) {
 		i = off - ACPI_PM1_EVT_OFF - 2;
-		pm->pm1_en = (uint16_t)(reg_merge(pm->pm1_en, i, b) &
+		pm->pm1_en = (uint16_t)(acpi_pm_reg_merge(pm->pm1_en, i, b) &
 					PM1_EN_MASK);
 	} else if (off >= ACPI_PM1_CNT_OFF &&
 		   off < ACPI_PM1_CNT_OFF + ACPI_PM1_CNT_LEN) {
 		i = off - ACPI_PM1_CNT_OFF;
-		cnt = (uint16_t)reg_merge(pm->pm1_cnt, i, b);
+		cnt = (uint16_t)acpi_pm_reg_merge(pm->pm1_cnt, i, b);
 		pm->pm1_cnt = (uint16_t)((cnt & PM1_CNT_RW) |
 					 ACPI_PM1_CNT_SCI_EN);
 		if (cnt & ACPI_PM1_CNT_SLP_EN) {
@@ -148,7 +151,7 @@ static bool acpi_pm_write_byte(struct acpi_pm *pm, unsigned int off,
 	} else if (off >= ACPI_GPE0_OFF + 4 &&
 		   off < ACPI_GPE0_OFF + ACPI_GPE0_LEN) {
 		i = off - ACPI_GPE0_OFF - 4;
-		pm->gpe0_en = reg_merge(pm->gpe0_en, i, b);
+		pm->gpe0_en = acpi_pm_reg_merge(pm->gpe0_en, i, b);
 	}
 	/* The PM timer and the holes are read-only. */
 	return false;

@@ -173,12 +173,12 @@ static void i8042_request_reset(struct i8042 *k, bool *reset)
 
 /* ---- the keyboard ----------------------------------------------------- */
 
-static void kbd_reply(struct i8042 *k, uint8_t b)
+static void i8042_kbd_reply(struct i8042 *k, uint8_t b)
 {
 	i8042_queue(k, b, false);
 }
 
-static void kbd_reset_state(struct i8042 *k)
+static void i8042_kbd_reset_state(struct i8042 *k)
 {
 	k->kbd_pending = 0;
 	k->kbd_scanning = true;
@@ -187,7 +187,7 @@ static void kbd_reset_state(struct i8042 *k)
 }
 
 /* Argument byte of a two-byte keyboard command. */
-static void kbd_write_arg(struct i8042 *k, uint8_t cmd, uint8_t b)
+static void i8042_kbd_write_arg(struct i8042 *k, uint8_t cmd, uint8_t b)
 {
 	switch (cmd) {
 	case KBD_CMD_SET_LEDS:
@@ -195,9 +195,9 @@ static void kbd_write_arg(struct i8042 *k, uint8_t cmd, uint8_t b)
 		break;
 	case KBD_CMD_SCANSET:
 		if (b == 0) {
-			kbd_reply(k, KBD_REPLY_ACK);
+			i8042_kbd_reply(k, KBD_REPLY_ACK);
 			/* Sets as seen through translation: 43, 41, 3f. */
-			kbd_reply(k, (k->ctr & CTR_XLATE) ?
+			i8042_kbd_reply(k, (k->ctr & CTR_XLATE) ?
 				  (uint8_t)(0x45 - 2 * k->kbd_scanset) :
 				  k->kbd_scanset);
 			return;
@@ -206,18 +206,18 @@ static void kbd_write_arg(struct i8042 *k, uint8_t cmd, uint8_t b)
 			k->kbd_scanset = b;
 		break;
 	default:
-		break;			/* typematic rate/delay: stored nowhere */
+		break;		/* typematic rate/delay: not kept */
 	}
-	kbd_reply(k, KBD_REPLY_ACK);
+	i8042_kbd_reply(k, KBD_REPLY_ACK);
 }
 
-static void kbd_write(struct i8042 *k, uint8_t b)
+static void i8042_kbd_write(struct i8042 *k, uint8_t b)
 {
 	uint8_t pending = k->kbd_pending;
 
 	k->kbd_pending = 0;
 	if (pending && b < 0xed) {
-		kbd_write_arg(k, pending, b);
+		i8042_kbd_write_arg(k, pending, b);
 		return;
 	}
 	switch (b) {
@@ -225,36 +225,37 @@ static void kbd_write(struct i8042 *k, uint8_t b)
 	case KBD_CMD_SET_REP:
 	case KBD_CMD_SCANSET:
 		k->kbd_pending = b;
-		kbd_reply(k, KBD_REPLY_ACK);
+		i8042_kbd_reply(k, KBD_REPLY_ACK);
 		break;
 	case KBD_CMD_ECHO:
-		kbd_reply(k, KBD_CMD_ECHO);
+		i8042_kbd_reply(k, KBD_CMD_ECHO);
 		break;
 	case KBD_CMD_GET_ID:
-		kbd_reply(k, KBD_REPLY_ACK);
-		kbd_reply(k, KBD_ID_MF2);
-		kbd_reply(k, (k->ctr & CTR_XLATE) ? 0x41 : 0x83);
+		i8042_kbd_reply(k, KBD_REPLY_ACK);
+		i8042_kbd_reply(k, KBD_ID_MF2);
+		i8042_kbd_reply(k, (k->ctr & CTR_XLATE) ? 0x41 : 0x83);
 		break;
 	case KBD_CMD_ENABLE:
 		k->kbd_scanning = true;
-		kbd_reply(k, KBD_REPLY_ACK);
+		i8042_kbd_reply(k, KBD_REPLY_ACK);
 		break;
 	case KBD_CMD_RESET_DIS:
 		k->kbd_scanning = false;
-		kbd_reply(k, KBD_REPLY_ACK);
+		i8042_kbd_reply(k, KBD_REPLY_ACK);
 		break;
 	case KBD_CMD_RESET_DEF:
-		kbd_reply(k, KBD_REPLY_ACK);
+		i8042_kbd_reply(k, KBD_REPLY_ACK);
 		break;
 	case KBD_CMD_RESET:
-		kbd_reset_state(k);
-		kbd_reply(k, KBD_REPLY_ACK);
-		kbd_reply(k, KBD_REPLY_POR);
+		i8042_kbd_reset_state(k);
+		i8042_kbd_reply(k, KBD_REPLY_ACK);
+		i8042_kbd_reply(k, KBD_REPLY_POR);
 		break;
 	case KBD_CMD_RESEND:
 	default:
 		/* 0xf7..0xfd (set-3 key modes) are ACKed; others refused. */
-		kbd_reply(k, b >= 0xf7 ? KBD_REPLY_ACK : KBD_REPLY_RESEND);
+		i8042_kbd_reply(k, b >= 0xf7 ? KBD_REPLY_ACK :
+					       KBD_REPLY_RESEND);
 		break;
 	}
 }
@@ -416,7 +417,7 @@ static void i8042_data_write(void *opaque, uint64_t off, unsigned int size,
 	if (cmd)
 		i8042_command_data(k, cmd, (uint8_t)value, &reset);
 	else
-		kbd_write(k, (uint8_t)value);
+		i8042_kbd_write(k, (uint8_t)value);
 	i8042_update_irq(k);
 	pthread_mutex_unlock(&k->lock);
 	if (reset && k->events && k->events->reset)
@@ -459,7 +460,7 @@ static const struct bus_ops i8042_cmd_ops = {
 	.write = i8042_cmd_write,
 };
 
-static uint64_t porta_read(void *opaque, uint64_t off, unsigned int size)
+static uint64_t i8042_porta_read(void *opaque, uint64_t off, unsigned int size)
 {
 	struct i8042 *k = opaque;
 	uint8_t v;
@@ -470,7 +471,7 @@ static uint64_t porta_read(void *opaque, uint64_t off, unsigned int size)
 	return v;
 }
 
-static void porta_write(void *opaque, uint64_t off, unsigned int size,
+static void i8042_porta_write(void *opaque, uint64_t off, unsigned int size,
 			uint64_t value)
 {
 	struct i8042 *k = opaque;
@@ -486,9 +487,9 @@ static void porta_write(void *opaque, uint64_t off, unsigned int size,
 		k->events->reset(k->events->opaque);
 }
 
-static const struct bus_ops porta_ops = {
-	.read = porta_read,
-	.write = porta_write,
+static const struct bus_ops i8042_porta_ops = {
+	.read = i8042_porta_read,
+	.write = i8042_porta_write,
 };
 
 /* ---- lifecycle -------------------------------------------------------- */
@@ -501,7 +502,7 @@ static void i8042_reset_locked(struct i8042 *k)
 	k->port_a = PORTA_A20;
 	k->pending_cmd = 0;
 	i8042_flush_output(k);
-	kbd_reset_state(k);
+	i8042_kbd_reset_state(k);
 	i8042_update_irq(k);
 }
 
@@ -536,7 +537,7 @@ int i8042_create(struct bus *pio, struct irq_sink *irq,
 			 "i8042-cmd");
 	if (r)
 		goto err_unregister_data;
-	r = bus_register(pio, I8042_PORT_A, 1, &porta_ops, k, "port92");
+	r = bus_register(pio, I8042_PORT_A, 1, &i8042_porta_ops, k, "port92");
 	if (r)
 		goto err_unregister_cmd;
 	*out = k;

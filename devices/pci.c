@@ -46,7 +46,7 @@ struct pci_host {
 	struct pci_device piix4;	/* 00:01.0 */
 	/* INTx: leaf lock, never held while calling out except irq_set_line. */
 	pthread_mutex_t irq_lock;
-	unsigned int pirq_count[PCI_NUM_PIRQS];	/* devices asserting each */
+	unsigned int pirq_count[PCI_NUM_PIRQS];	/* devices asserting */
 	uint32_t gsi_level;		/* bitmap of GSIs we drive high */
 	/* Plumbing. */
 	pthread_mutex_t lock;		/* config space and 0xcf8/0xcf9 */
@@ -57,19 +57,20 @@ struct pci_host {
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static uint16_t cfg_get16(const struct pci_device *dev, unsigned int off)
+static uint16_t pci_cfg_get16(const struct pci_device *dev, unsigned int off)
 {
 	return get_le16(&dev->config[off]);
 }
 
-static uint32_t cfg_get32(const struct pci_device *dev, unsigned int off)
+static uint32_t pci_cfg_get32(const struct pci_device *dev, unsigned int off)
 {
 	return get_le32(&dev->config[off]);
 }
 
 uint16_t pci_command(const struct pci_device *dev)
 {
-	uint8_t lo = __atomic_load_n(&dev->config[PCI_COMMAND], __ATOMIC_RELAXED);
+	uint8_t lo = __atomic_load_n(&dev->config[PCI_COMMAND],
+				     __ATOMIC_RELAXED);
 	uint8_t hi = __atomic_load_n(&dev->config[PCI_COMMAND + 1],
 				     __ATOMIC_RELAXED);
 
@@ -82,10 +83,10 @@ bool pci_bus_master_enabled(const struct pci_device *dev)
 }
 
 /* The ISA IRQ PIRQ @pirq reaches per the PIIX4 route register, or -1. */
-static int host_pirq_gsi(struct pci_host *host, unsigned int pirq)
+static int pci_host_pirq_isa(struct pci_host *host, unsigned int pirq)
 {
-	uint8_t r = __atomic_load_n(&host->piix4.config[PCI_PIIX4_PIRQRC + pirq],
-				    __ATOMIC_RELAXED);
+	const uint8_t *reg = &host->piix4.config[PCI_PIIX4_PIRQRC + pirq];
+	uint8_t r = __atomic_load_n(reg, __ATOMIC_RELAXED);
 
 	if (r & PCI_PIRQRC_DISABLE)
 		return -1;
@@ -96,7 +97,7 @@ static int host_pirq_gsi(struct pci_host *host, unsigned int pirq)
 	return r;
 }
 
-static int device_pirq(const struct pci_device *dev)
+static int pci_device_pirq(const struct pci_device *dev)
 {
 	unsigned int pin = dev->config[PCI_INTERRUPT_PIN];
 
@@ -107,31 +108,31 @@ static int device_pirq(const struct pci_device *dev)
 
 int pci_device_gsi(const struct pci_device *dev)
 {
-	int pirq = device_pirq(dev);
+	int pirq = pci_device_pirq(dev);
 
 	return pirq < 0 ? -1 : PCI_INTX_GSI_BASE + pirq;
 }
 
 int pci_device_isa_irq(const struct pci_device *dev)
 {
-	int pirq = device_pirq(dev);
+	int pirq = pci_device_pirq(dev);
 
 	if (pirq < 0 || !dev->host)
 		return -1;
-	return host_pirq_gsi(dev->host, (unsigned int)pirq);
+	return pci_host_pirq_isa(dev->host, (unsigned int)pirq);
 }
 
 /*
  * Recompute every line we drive from the PIRQ counts: IOAPIC pins 16..19
  * and the ISA IRQs the PIIX4 routes PIRQs to. irq_lock held.
  */
-static void host_update_irqs(struct pci_host *host)
+static void pci_host_update_irqs(struct pci_host *host)
 {
 	uint32_t level = 0;
 	unsigned int p, gsi;
 
 	for (p = 0; p < PCI_NUM_PIRQS; p++) {
-		int isa = host_pirq_gsi(host, p);
+		int isa = pci_host_pirq_isa(host, p);
 
 		if (!host->pirq_count[p])
 			continue;
@@ -149,12 +150,12 @@ static void host_update_irqs(struct pci_host *host)
 }
 
 /* Fold the device's INTx level and INTX_DISABLE into its PIRQ count. */
-static void device_update_intx(struct pci_device *dev)
+static void pci_device_update_intx(struct pci_device *dev)
 {
 	struct pci_host *host = dev->host;
 	bool want = dev->intx_level &&
 		    !(pci_command(dev) & PCI_COMMAND_INTX_DISABLE);
-	int pirq = device_pirq(dev);
+	int pirq = pci_device_pirq(dev);
 
 	if (pirq < 0 || want == dev->intx_asserted)
 		return;
@@ -163,7 +164,7 @@ static void device_update_intx(struct pci_device *dev)
 		host->pirq_count[pirq]++;
 	else
 		host->pirq_count[pirq]--;
-	host_update_irqs(host);
+	pci_host_update_irqs(host);
 }
 
 void pci_set_irq(struct pci_device *dev, bool level)
@@ -174,19 +175,19 @@ void pci_set_irq(struct pci_device *dev, bool level)
 		return;
 	pthread_mutex_lock(&host->irq_lock);
 	__atomic_store_n(&dev->intx_level, level, __ATOMIC_RELAXED);
-	device_update_intx(dev);
+	pci_device_update_intx(dev);
 	pthread_mutex_unlock(&host->irq_lock);
 }
 
 /* ---- BAR decoding ----------------------------------------------------- */
 
 /* Where BAR @i decodes now, per command register and BAR value. */
-static bool bar_decode(const struct pci_device *dev, unsigned int i,
+static bool pci_bar_decode(const struct pci_device *dev, unsigned int i,
 		       uint64_t *addr)
 {
 	const struct pci_bar *bar = &dev->bars[i];
-	uint16_t cmd = cfg_get16(dev, PCI_COMMAND);
-	uint32_t v = cfg_get32(dev, PCI_BASE_ADDRESS_0 + 4 * i);
+	uint16_t cmd = pci_cfg_get16(dev, PCI_COMMAND);
+	uint32_t v = pci_cfg_get32(dev, PCI_BASE_ADDRESS_0 + 4 * i);
 	uint64_t a;
 
 	switch (bar->type) {
@@ -216,14 +217,14 @@ static bool bar_decode(const struct pci_device *dev, unsigned int i,
 }
 
 /* Tell the device about BARs whose decoding changed. Host lock held. */
-static void device_update_bars(struct pci_device *dev)
+static void pci_device_update_bars(struct pci_device *dev)
 {
 	unsigned int i;
 
 	for (i = 0; i < PCI_NUM_BARS; i++) {
 		struct pci_bar *bar = &dev->bars[i];
 		uint64_t addr = 0;
-		bool mapped = bar_decode(dev, i, &addr);
+		bool mapped = pci_bar_decode(dev, i, &addr);
 
 		if (mapped == bar->mapped && (!mapped || addr == bar->addr))
 			continue;
@@ -239,8 +240,8 @@ static void device_update_bars(struct pci_device *dev)
 /* ---- config space ----------------------------------------------------- */
 
 /* Read-time adjustments: multi-function bit, INTx status. */
-static uint8_t config_read_byte(struct pci_host *host, struct pci_device *dev,
-				unsigned int off)
+static uint8_t pci_config_read_byte(struct pci_host *host,
+				    struct pci_device *dev, unsigned int off)
 {
 	uint8_t v = dev->config[off];
 	unsigned int slot = PCI_SLOT(dev->devfn), fn;
@@ -256,7 +257,7 @@ static uint8_t config_read_byte(struct pci_host *host, struct pci_device *dev,
 	return v;
 }
 
-static uint32_t config_read_locked(struct pci_host *host, uint8_t devfn,
+static uint32_t pci_config_read_locked(struct pci_host *host, uint8_t devfn,
 				   unsigned int off, unsigned int size)
 {
 	struct pci_device *dev = host->devs[devfn];
@@ -267,14 +268,14 @@ static uint32_t config_read_locked(struct pci_host *host, uint8_t devfn,
 		return size >= 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
 	for (i = 0; i < size; i++) {
 		uint8_t b = off + i < PCI_CONFIG_SIZE ?
-			config_read_byte(host, dev, off + i) : 0xff;
+			pci_config_read_byte(host, dev, off + i) : 0xff;
 
 		v |= (uint32_t)b << (8 * i);
 	}
 	return v;
 }
 
-static void config_write_locked(struct pci_host *host, uint8_t devfn,
+static void pci_config_write_locked(struct pci_host *host, uint8_t devfn,
 				unsigned int off, unsigned int size,
 				uint32_t value)
 {
@@ -301,15 +302,15 @@ static void config_write_locked(struct pci_host *host, uint8_t devfn,
 			route_touched = true;
 	}
 	if (cmd_touched || bar_touched)
-		device_update_bars(dev);
+		pci_device_update_bars(dev);
 	if (cmd_touched) {
 		pthread_mutex_lock(&host->irq_lock);
-		device_update_intx(dev);
+		pci_device_update_intx(dev);
 		pthread_mutex_unlock(&host->irq_lock);
 	}
 	if (route_touched) {
 		pthread_mutex_lock(&host->irq_lock);
-		host_update_irqs(host);
+		pci_host_update_irqs(host);
 		pthread_mutex_unlock(&host->irq_lock);
 	}
 	if (dev->ops && dev->ops->config_write)
@@ -322,7 +323,7 @@ uint32_t pci_config_read(struct pci_host *host, uint8_t devfn,
 	uint32_t v;
 
 	pthread_mutex_lock(&host->lock);
-	v = config_read_locked(host, devfn, off, size);
+	v = pci_config_read_locked(host, devfn, off, size);
 	pthread_mutex_unlock(&host->lock);
 	return v;
 }
@@ -331,7 +332,7 @@ void pci_config_write(struct pci_host *host, uint8_t devfn, unsigned int off,
 		      unsigned int size, uint32_t value)
 {
 	pthread_mutex_lock(&host->lock);
-	config_write_locked(host, devfn, off, size, value);
+	pci_config_write_locked(host, devfn, off, size, value);
 	pthread_mutex_unlock(&host->lock);
 }
 
@@ -397,8 +398,8 @@ static uint64_t pci_data_read(void *opaque, uint64_t off, unsigned int size)
 	if (pci_data_target(host, &devfn, &reg)) {
 		uint64_t hi = n < 8 ? ~0ULL << (8 * n) : 0;
 
-		v = hi | config_read_locked(host, devfn, reg + (unsigned int)off,
-					    n);
+		v = hi | pci_config_read_locked(host, devfn,
+						reg + (unsigned int)off, n);
 	}
 	pthread_mutex_unlock(&host->lock);
 	return v;
@@ -413,7 +414,7 @@ static void pci_data_write(void *opaque, uint64_t off, unsigned int size,
 
 	pthread_mutex_lock(&host->lock);
 	if (pci_data_target(host, &devfn, &reg))
-		config_write_locked(host, devfn, reg + (unsigned int)off, n,
+		pci_config_write_locked(host, devfn, reg + (unsigned int)off, n,
 				    (uint32_t)value);
 	pthread_mutex_unlock(&host->lock);
 }
@@ -505,7 +506,7 @@ int pci_device_add_capability(struct pci_device *dev, uint8_t off, uint8_t id,
 	dev->config[off + 1] = dev->config[PCI_CAPABILITY_LIST];
 	dev->config[PCI_CAPABILITY_LIST] = off;
 	put_le16(&dev->config[PCI_STATUS],
-		 cfg_get16(dev, PCI_STATUS) | PCI_STATUS_CAP_LIST);
+		 pci_cfg_get16(dev, PCI_STATUS) | PCI_STATUS_CAP_LIST);
 	return 0;
 }
 
@@ -535,7 +536,7 @@ int pci_register_device(struct pci_host *host, struct pci_device *dev,
 
 /* ---- lifecycle -------------------------------------------------------- */
 
-static void piix4_init(struct pci_device *dev)
+static void pci_piix4_init(struct pci_device *dev)
 {
 	unsigned int i;
 
@@ -552,7 +553,7 @@ static void piix4_init(struct pci_device *dev)
 	}
 }
 
-static void i440fx_init(struct pci_device *dev)
+static void pci_i440fx_init(struct pci_device *dev)
 {
 	/* Class 0600: host bridge; rev 02 as on real boards. */
 	pci_device_init(dev, "i440fx", PCI_I440FX_VENDOR, PCI_I440FX_DEVICE,
@@ -578,8 +579,8 @@ int pci_create(struct bus *pio, struct irq_sink *irq,
 	pthread_mutex_init(&host->lock, NULL);
 	pthread_mutex_init(&host->irq_lock, NULL);
 
-	i440fx_init(&host->i440fx);
-	piix4_init(&host->piix4);
+	pci_i440fx_init(&host->i440fx);
+	pci_piix4_init(&host->piix4);
 	r = pci_register_device(host, &host->i440fx, 0, 0);
 	if (!r)
 		r = pci_register_device(host, &host->piix4, PCI_PIIX4_SLOT, 0);
@@ -631,22 +632,23 @@ void pci_reset(struct pci_host *host)
 			continue;
 		put_le16(&dev->config[PCI_COMMAND], 0);
 		put_le16(&dev->config[PCI_STATUS],
-			 cfg_get16(dev, PCI_STATUS) & ~PCI_STATUS_W1C);
+			 pci_cfg_get16(dev, PCI_STATUS) & ~PCI_STATUS_W1C);
 		for (i = 0; i < PCI_NUM_BARS; i++) {
 			unsigned int off = PCI_BASE_ADDRESS_0 + 4 * i;
 
-			put_le32(&dev->config[off], cfg_get32(dev, off) &
+			put_le32(&dev->config[off], pci_cfg_get32(dev, off) &
 				 ~get_le32(&dev->wmask[off]));
 		}
-		device_update_bars(dev);
+		pci_device_update_bars(dev);
 		pthread_mutex_lock(&host->irq_lock);
-		device_update_intx(dev);
+		pci_device_update_intx(dev);
 		pthread_mutex_unlock(&host->irq_lock);
 	}
 	for (i = 0; i < PCI_NUM_PIRQS; i++)
-		host->piix4.config[PCI_PIIX4_PIRQRC + i] = pci_pirq_isa_default[i];
+		host->piix4.config[PCI_PIIX4_PIRQRC + i] =
+			pci_pirq_isa_default[i];
 	pthread_mutex_lock(&host->irq_lock);
-	host_update_irqs(host);
+	pci_host_update_irqs(host);
 	pthread_mutex_unlock(&host->irq_lock);
 	pthread_mutex_unlock(&host->lock);
 }

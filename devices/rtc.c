@@ -144,12 +144,12 @@ static int64_t rtc_guest_now(struct rtc *rtc, long *nsec)
 	return rtc_host_now(rtc, nsec) + rtc->offset;
 }
 
-static uint8_t to_bcd(unsigned int v)
+static uint8_t rtc_to_bcd(unsigned int v)
 {
 	return (uint8_t)(((v / 10) % 10) << 4 | v % 10);
 }
 
-static unsigned int from_bcd(uint8_t v)
+static unsigned int rtc_from_bcd(uint8_t v)
 {
 	return (v >> 4) * 10u + (v & 0x0f);
 }
@@ -158,12 +158,12 @@ static unsigned int from_bcd(uint8_t v)
 static uint8_t rtc_enc(const struct rtc *rtc, unsigned int v)
 {
 	return (rtc->cmos[RTC_REG_B] & REG_B_DM_BINARY) ? (uint8_t)v
-							: to_bcd(v);
+							: rtc_to_bcd(v);
 }
 
 static unsigned int rtc_dec(const struct rtc *rtc, uint8_t v)
 {
-	return (rtc->cmos[RTC_REG_B] & REG_B_DM_BINARY) ? v : from_bcd(v);
+	return (rtc->cmos[RTC_REG_B] & REG_B_DM_BINARY) ? v : rtc_from_bcd(v);
 }
 
 static uint8_t rtc_enc_hour(const struct rtc *rtc, unsigned int h)
@@ -248,7 +248,7 @@ static int64_t rtc_period_ns(const struct rtc *rtc)
 	return (NSEC << (rs - 1)) / 32768;
 }
 
-static bool alarm_match(uint8_t alarm, uint8_t now)
+static bool rtc_alarm_match(uint8_t alarm, uint8_t now)
 {
 	return (alarm & ALARM_DONT_CARE) == ALARM_DONT_CARE || alarm == now;
 }
@@ -267,9 +267,9 @@ static void rtc_update_flags(struct rtc *rtc)
 		rtc->reg_c |= REG_C_UF;
 		rtc->last_sec = now;
 		rtc_fill_time(rtc, now);
-		if (alarm_match(c[RTC_SECONDS_ALARM], c[RTC_SECONDS]) &&
-		    alarm_match(c[RTC_MINUTES_ALARM], c[RTC_MINUTES]) &&
-		    alarm_match(c[RTC_HOURS_ALARM], c[RTC_HOURS]))
+		if (rtc_alarm_match(c[RTC_SECONDS_ALARM], c[RTC_SECONDS]) &&
+		    rtc_alarm_match(c[RTC_MINUTES_ALARM], c[RTC_MINUTES]) &&
+		    rtc_alarm_match(c[RTC_HOURS_ALARM], c[RTC_HOURS]))
 			rtc->reg_c |= REG_C_AF;
 	}
 	if (period) {
@@ -341,7 +341,7 @@ static void rtc_update_checksum(struct rtc *rtc)
 	rtc->cmos[CMOS_CHECKSUM_HI + 1] = (uint8_t)sum;
 }
 
-static bool is_time_reg(unsigned int idx)
+static bool rtc_is_time_reg(unsigned int idx)
 {
 	return idx <= RTC_YEAR || idx == RTC_REG_CENTURY;
 }
@@ -354,8 +354,8 @@ static uint8_t rtc_read_data(struct rtc *rtc)
 	uint8_t v;
 	long ns;
 
-	if (is_time_reg(idx)) {
-		/* Alarm bytes are plain storage; the rest come from the clock. */
+	if (rtc_is_time_reg(idx)) {
+		/* Alarm bytes are storage; the rest come from the clock. */
 		if (!(rtc->cmos[RTC_REG_B] & REG_B_SET) &&
 		    idx != RTC_SECONDS_ALARM && idx != RTC_MINUTES_ALARM &&
 		    idx != RTC_HOURS_ALARM)
@@ -390,7 +390,7 @@ static void rtc_write_data(struct rtc *rtc, uint8_t v)
 	unsigned int idx = rtc->index;
 	uint8_t old_b;
 
-	if (is_time_reg(idx)) {
+	if (rtc_is_time_reg(idx)) {
 		bool set = rtc->cmos[RTC_REG_B] & REG_B_SET;
 		bool alarm = idx == RTC_SECONDS_ALARM ||
 			     idx == RTC_MINUTES_ALARM || idx == RTC_HOURS_ALARM;
@@ -515,7 +515,7 @@ void rtc_set_clock(struct rtc *rtc, rtc_clock_fn fn)
 
 /* ---- lifecycle -------------------------------------------------------- */
 
-static void put_mem16(uint8_t *cmos, unsigned int idx, uint64_t v)
+static void rtc_put_mem16(uint8_t *cmos, unsigned int idx, uint64_t v)
 {
 	if (v > 0xffff)
 		v = 0xffff;
@@ -533,10 +533,10 @@ static void rtc_fill_memory(struct rtc *rtc, uint64_t below, uint64_t above,
 
 	c[CMOS_FLOPPY] = 0;
 	c[CMOS_EQUIPMENT] = EQUIP_FPU;
-	put_mem16(c, CMOS_BASE_MEM_LO, 640);
-	put_mem16(c, CMOS_EXT_MEM_LO, ext);
-	put_mem16(c, CMOS_EXT_MEM2_LO, ext);
-	put_mem16(c, CMOS_MEM_16M_LO, m16);
+	rtc_put_mem16(c, CMOS_BASE_MEM_LO, 640);
+	rtc_put_mem16(c, CMOS_EXT_MEM_LO, ext);
+	rtc_put_mem16(c, CMOS_EXT_MEM2_LO, ext);
+	rtc_put_mem16(c, CMOS_MEM_16M_LO, m16);
 	if (m4g > 0xffffff)
 		m4g = 0xffffff;
 	c[CMOS_MEM_4G_LO] = (uint8_t)m4g;
@@ -575,7 +575,7 @@ int rtc_create(struct bus *pio, struct irq_sink *irq, unsigned int irq_line,
 	rtc->irq_line = irq_line;
 	rtc->utc = utc;
 	rtc->clock = rtc_clock_realtime;
-	rtc->cmos[RTC_REG_A] = 0x26;	/* 32.768 kHz divider, 1024 Hz rate */
+	rtc->cmos[RTC_REG_A] = 0x26;	/* 32.768 kHz base, 1024 Hz rate */
 	rtc->cmos[RTC_REG_B] = REG_B_24H;
 	rtc->cmos[RTC_REG_D] = REG_D_VRT;
 	rtc->last_sec = rtc_guest_now(rtc, NULL);

@@ -383,7 +383,8 @@ static void uart_write(void *opaque, uint64_t off, unsigned int size,
 	struct uart *u = opaque;
 
 	if (size != 1)
-		guest_err("uart: %u-byte write at +%u", size, (unsigned int)off);
+		guest_err("uart: %u-byte write at +%u", size,
+			  (unsigned int)off);
 	pthread_mutex_lock(&u->lock);
 	uart_write_reg(u, (unsigned int)off, (uint8_t)value);
 	uart_update_irq(u);

@@ -158,8 +158,8 @@ int pci_create(struct bus *pio, struct irq_sink *irq,
 void pci_destroy(struct pci_host *host);
 /*
  * Guest reboot: every device's command register, BARs (unmapping them) and
- * status cleared, PIRQ routes back to pci_pirq_isa_default. Devices reset their own
- * state separately.
+ * status cleared, PIRQ routes back to pci_pirq_isa_default. Devices reset
+ * their own state separately.
  */
 void pci_reset(struct pci_host *host);
 
