@@ -219,26 +219,34 @@ void vcpu_dump(struct vcpu *v, FILE *f)
 	fflush(f);
 }
 
-static void vcpu_hypercall(struct vcpu *v)
+/*
+ * The hypercall page's "out HV_HYPERCALL_PORT, al": read the argument
+ * registers, let the Hyper-V module run the call, write the result back.
+ * Returns false if it was not a hypercall (page not enabled, CPL > 0).
+ */
+static bool vcpu_hypercall(struct vcpu *v)
 {
 	struct hv_hypercall_regs hr;
 	struct kvm_regs r;
 	struct kvm_sregs s;
 
-	v->stats.hypercalls++;
 	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 ||
 	    ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
-		return;
+		return false;
 	hr = (struct hv_hypercall_regs){
 		.long_mode = s.cs.l && (s.efer & X86_EFER_LMA),
+		.cpl = (uint8_t)(s.cs.selector & 3),
 		.rax = r.rax, .rbx = r.rbx, .rcx = r.rcx, .rdx = r.rdx,
 		.rsi = r.rsi, .rdi = r.rdi, .r8 = r.r8,
 	};
-	hv_hypercall(v->vm->hv, v->index, &hr);
+	if (hv_hypercall(v->vm->hv, v->index, &hr))
+		return false;
+	v->stats.hypercalls++;
 	r.rax = hr.rax;
 	if (!hr.long_mode)
 		r.rdx = hr.rdx;
 	ioctl(v->fd, KVM_SET_REGS, &r);
+	return true;
 }
 
 static int vcpu_handle_io(struct vcpu *v)
@@ -257,10 +265,8 @@ static int vcpu_handle_io(struct vcpu *v)
 			val = 0;
 			memcpy(&val, data, size);
 			if (v->vm->hv && run->io.port == HV_HYPERCALL_PORT &&
-			    size == 1) {
-				vcpu_hypercall(v);
+			    size == 1 && run->io.count == 1 && vcpu_hypercall(v))
 				continue;
-			}
 			bus_write(&v->vm->pio, run->io.port, size, val);
 		} else {
 			bus_read(&v->vm->pio, run->io.port, size, &val);

@@ -13,6 +13,8 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/kvm.h>
@@ -30,6 +32,7 @@
 #include "hvkvm/rtc.h"
 #include "hvkvm/uart.h"
 #include "hvkvm/util.h"
+#include "hvkvm/vmbus.h"
 
 #define VM_TSS_ADDR		0xfffbd000ULL
 #define VM_IDENTITY_MAP_ADDR	0xfffbc000ULL
@@ -584,6 +587,10 @@ static int st_kernel_init(struct vm *vm, char *err, size_t errlen)
 		ap.gpe0_len = ACPI_GPE0_LEN;
 		ap.reset_port = ACPI_RESET_PORT;
 		ap.reset_value = ACPI_RESET_VALUE;
+		if (vm->vmbus_enabled) {
+			ap.extra_ssdt = acpi_vmbus_ssdt_aml;
+			ap.extra_ssdt_len = acpi_vmbus_ssdt_aml_len;
+		}
 		r = acpi_build(&vm->gm, BOOT_ACPI_START, BOOT_ACPI_END, &ap,
 			       &vm->rsdp_addr);
 		if (r) {
@@ -659,6 +666,123 @@ static void st_io_exit(struct vm *vm)
 	vm->io = NULL;
 }
 
+/* ---- VMBus: the server on the I/O thread, SynIC through the hv module ---- */
+
+static int vm_vmbus_post(void *opaque, unsigned int vp, unsigned int sint,
+			 uint32_t msg_type, const void *payload, uint32_t len)
+{
+	struct vm *vm = opaque;
+
+	return hv_synic_post_message(vm->hv, vp, sint, msg_type, payload, len);
+}
+
+static int vm_vmbus_signal(void *opaque, unsigned int vp, unsigned int sint,
+			   unsigned int flag)
+{
+	struct vm *vm = opaque;
+
+	return hv_synic_signal_event(vm->hv, vp, sint, flag);
+}
+
+static int vm_vmbus_reg_message(void *opaque, uint32_t conn_id,
+				vmbus_post_message_fn fn, void *arg)
+{
+	struct vm *vm = opaque;
+
+	return hv_register_message_handler(vm->hv, conn_id, fn, arg);
+}
+
+static int vm_vmbus_reg_event(void *opaque, uint32_t conn_id,
+			      vmbus_signal_event_fn fn, void *arg)
+{
+	struct vm *vm = opaque;
+
+	return hv_register_event_handler(vm->hv, conn_id, fn, arg);
+}
+
+static void vm_vmbus_ready(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+
+	(void)events;
+	vmbus_server_process(vm->vmbus);
+}
+
+static void vm_vmbus_tick(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	uint64_t n;
+
+	(void)events;
+	if (read(vm->vmbus_tick_fd, &n, sizeof(n)) < 0)
+		return;
+	vmbus_server_tick(vm->vmbus, time_now_ns());
+}
+
+static int st_vmbus_init(struct vm *vm, char *err, size_t errlen)
+{
+	static const struct itimerspec second = {
+		.it_interval = { 1, 0 }, .it_value = { 1, 0 },
+	};
+	struct vmbus_server_params p;
+	int r;
+
+	vm->vmbus_tick_fd = -1;
+	if (!vm->vmbus_enabled)
+		return 0;
+	vm->vmbus_ops = (struct vmbus_host_ops){
+		.post_message = vm_vmbus_post,
+		.signal_event = vm_vmbus_signal,
+		.register_message = vm_vmbus_reg_message,
+		.register_event = vm_vmbus_reg_event,
+		.opaque = vm,
+	};
+	memset(&p, 0, sizeof(p));
+	p.gm = &vm->gm;
+	p.nr_vcpus = vm->nr_vcpus;
+	p.ops = &vm->vmbus_ops;
+	r = vmbus_server_create(&p, &vm->vmbus);
+	if (!r)
+		r = ic_heartbeat_create(vm->vmbus, &vm->ic_heartbeat);
+	if (!r)
+		r = ic_shutdown_create(vm->vmbus, &vm->ic_shutdown);
+	if (!r)
+		r = ic_timesync_create(vm->vmbus, &vm->ic_timesync);
+	if (!r)
+		r = ic_kvp_create(vm->vmbus, &vm->ic_kvp);
+	if (!r)
+		r = evloop_add_fd(vm->io, vmbus_server_fd(vm->vmbus), EPOLLIN,
+				  vm_vmbus_ready, vm);
+	if (!r) {
+		vm->vmbus_tick_fd = timerfd_create(CLOCK_MONOTONIC,
+						   TFD_CLOEXEC | TFD_NONBLOCK);
+		if (vm->vmbus_tick_fd < 0 ||
+		    timerfd_settime(vm->vmbus_tick_fd, 0, &second, NULL) < 0)
+			r = -errno;
+	}
+	if (!r)
+		r = evloop_add_fd(vm->io, vm->vmbus_tick_fd, EPOLLIN,
+				  vm_vmbus_tick, vm);
+	if (r)
+		snprintf(err, errlen, "VMBus: %s", strerror(-r));
+	return r;
+}
+
+static void st_vmbus_exit(struct vm *vm)
+{
+	/* The I/O thread is stopped by now (the io stage unwinds later). */
+	if (vm->io && vm->vmbus)
+		evloop_del_fd(vm->io, vmbus_server_fd(vm->vmbus));
+	if (vm->io && vm->vmbus_tick_fd >= 0)
+		evloop_del_fd(vm->io, vm->vmbus_tick_fd);
+	if (vm->vmbus_tick_fd >= 0)
+		close(vm->vmbus_tick_fd);
+	vm->vmbus_tick_fd = -1;
+	if (vm->vmbus)
+		vmbus_server_destroy(vm->vmbus);
+	vm->vmbus = NULL;
+}
+
 static const struct vm_stage vm_stages[] = {
 	{ "kvm", st_kvm_init, st_kvm_exit },
 	{ "memory", st_memory_init, st_memory_exit },
@@ -670,6 +794,7 @@ static const struct vm_stage vm_stages[] = {
 	{ "devices", st_devices_init, st_devices_exit },
 	{ "kernel", st_kernel_init, NULL },
 	{ "io", st_io_init, st_io_exit },
+	{ "vmbus", st_vmbus_init, st_vmbus_exit },
 };
 
 int vm_create(const struct vm_config *cfg, const struct vm_options *opts,
@@ -687,6 +812,9 @@ int vm_create(const struct vm_config *cfg, const struct vm_options *opts,
 	vm->console = console;
 	vm->nr_vcpus = cfg->vcpus;
 	vm->kvm_fd = vm->vm_fd = -1;
+	vm->vmbus_tick_fd = -1;
+	vm->vmbus_enabled = cfg->hyperv.enabled && cfg->hyperv.synic &&
+			    cfg->acpi;
 	vm->start_ns = time_now_ns();
 	gmem_init(&vm->gm);
 	bus_init(&vm->pio, "pio");
@@ -719,6 +847,9 @@ void vm_destroy(struct vm *vm)
 		vcpu_kick(&vm->vcpus[i]);
 	for (i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
+	/* No I/O-thread callback may run while stages unwind. */
+	if (vm->io)
+		evloop_stop(vm->io);
 	while (vm->stage > 0) {
 		vm->stage--;
 		if (vm_stages[vm->stage].exit)

@@ -38,6 +38,9 @@ struct acpi_params {
 
 extern const unsigned char *const acpi_dsdt_aml;
 extern const size_t acpi_dsdt_aml_len;
+/* SSDT with the VMBus device (_HID "VMBus") under \_SB.PCI0.ISA. */
+extern const unsigned char *const acpi_vmbus_ssdt_aml;
+extern const size_t acpi_vmbus_ssdt_aml_len;
 
 /* Fill in an ACPI table header (length and checksum are set later). */
 void acpi_header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev);

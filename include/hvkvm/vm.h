@@ -19,6 +19,7 @@
 #include "hvkvm/gmem.h"
 #include "hvkvm/irq.h"
 #include "hvkvm/platform.h"
+#include "hvkvm/vmbus.h"
 
 /* Process exit statuses (documented in README and --help). */
 enum vm_exit_status {
@@ -99,6 +100,14 @@ struct vm {
 	struct acpi_pm *acpi_pm;
 	struct debug_exit *debug_exit;
 	struct hv *hv;
+	bool vmbus_enabled;		/* SynIC on: VMBus + ICs offered */
+	struct vmbus_server *vmbus;
+	struct vmbus_host_ops vmbus_ops;	/* SynIC glue */
+	struct ic_heartbeat *ic_heartbeat;
+	struct ic_shutdown *ic_shutdown;
+	struct ic_timesync *ic_timesync;
+	struct ic_kvp *ic_kvp;
+	int vmbus_tick_fd;		/* 1 s timerfd for IC periodic work */
 	struct evloop *io;		/* I/O thread */
 	struct console *console;
 

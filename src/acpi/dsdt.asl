@@ -199,5 +199,5 @@ DefinitionBlock ("", "DSDT", 2, "HVKVM ", "HVKVMDSD", 1)
     }
 
     /* SLP_TYP for S5, matching devices/acpi_pm.c. */
-    Name (\_S5, Package (0x04) { 0x00, 0x00, 0x00, 0x00 })
+    Name (\_S5, Package (0x04) { 0x05, 0x05, 0x00, 0x00 })
 }
