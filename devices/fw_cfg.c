@@ -8,8 +8,16 @@
  * added: be32 count, then per file be32 size, be16 select, be16 reserved,
  * char name[56].
  *
- * Not implemented: the DMA interface at 0x514 (FW_CFG_ID bit 1 stays 0), the
- * write channel (writes to 0x511 and selectors with bit 14 are ignored).
+ * Optional DMA interface (fw_cfg_enable_dma(), FW_CFG_ID bit 1): the guest
+ * writes the guest-physical address of a 16-byte big-endian descriptor
+ * {be32 control, be32 length, be64 address} to 0x514 (high 32 bits) and
+ * 0x518 (low 32 bits, which starts the transfer), each as a big-endian
+ * dword. Control: SELECT (selector in bits 31:16), then READ (copy, zeros
+ * past the end) or SKIP; the device writes control back as 0 or ERROR.
+ * Reading the register shows the signature "QEMU CFG".
+ *
+ * Not implemented: the write channel (writes to 0x511, selectors with bit
+ * 14 and DMA WRITE are refused or ignored).
  */
 #include "hvkvm/fw_cfg.h"
 
@@ -19,12 +27,22 @@
 #include <string.h>
 
 #include "hvkvm/bus.h"
+#include "hvkvm/gmem.h"
 #include "hvkvm/util.h"
 
 #define FW_CFG_SIG "QEMU"
 #define FW_CFG_DIR_ENTRY_SIZE 64	/* size, select, reserved, name */
 #define FW_CFG_SEL_OFF 0
 #define FW_CFG_DATA_OFF 1
+
+/* DMA descriptor (big-endian on the wire) and control bits. */
+#define FW_CFG_DMA_DESC_SIZE 16
+#define FW_CFG_DMA_CTL_ERROR 0x01
+#define FW_CFG_DMA_CTL_READ 0x02
+#define FW_CFG_DMA_CTL_SKIP 0x04
+#define FW_CFG_DMA_CTL_SELECT 0x08
+#define FW_CFG_DMA_CTL_WRITE 0x10
+#define FW_CFG_DMA_SIG "QEMU CFG"
 
 _Static_assert(FW_CFG_DIR_ENTRY_SIZE == 4 + 2 + 2 + FW_CFG_MAX_FILE_PATH,
 	       "fw_cfg directory entry layout");
@@ -45,6 +63,9 @@ struct fw_cfg {
 	struct fw_cfg_item items[FW_CFG_MAX_ITEMS];
 	unsigned int nr_items;
 	unsigned int nr_files;
+	/* DMA interface. */
+	uint32_t dma_addr_hi;		/* last write to 0x514 */
+	struct gmem *gm;		/* NULL: no DMA interface */
 	/* Host plumbing. */
 	pthread_mutex_t lock;
 	struct bus *pio;
@@ -173,6 +194,97 @@ static const struct bus_ops fw_cfg_ops = {
 	.write = fw_cfg_write,
 };
 
+/* ---- DMA -------------------------------------------------------------- */
+
+/* Run one READ or SKIP of @len bytes to @gpa; false on a bad address. */
+static bool fw_cfg_dma_copy(struct fw_cfg *fw, uint32_t control,
+			    uint32_t len, uint64_t gpa)
+{
+	const struct fw_cfg_item *it = fw->cur;
+	uint32_t avail = 0, n;
+	uint8_t *dst;
+
+	if (it && fw->offset < it->len)
+		avail = it->len - fw->offset;
+	n = MIN(avail, len);
+	if ((control & FW_CFG_DMA_CTL_READ) && len) {
+		dst = gmem_map(fw->gm, gpa, len, true);
+		if (!dst)
+			return false;
+		if (n)
+			memcpy(dst, it->data + fw->offset, n);
+		memset(dst + n, 0, len - n);	/* past the end: zeros */
+	}
+	fw->offset += n;
+	return true;
+}
+
+/* The guest wrote a descriptor address: run it to completion. */
+static void fw_cfg_dma_run(struct fw_cfg *fw, uint64_t desc_gpa)
+{
+	uint8_t *d = gmem_map(fw->gm, desc_gpa, FW_CFG_DMA_DESC_SIZE, true);
+	uint32_t control, len;
+	uint64_t gpa;
+	bool ok = true;
+
+	if (!d) {
+		guest_err("fw_cfg: DMA descriptor at %#llx not in RAM",
+			  (unsigned long long)desc_gpa);
+		return;
+	}
+	control = get_be32(d);
+	len = get_be32(d + 4);
+	gpa = get_be64(d + 8);
+	if (control & FW_CFG_DMA_CTL_SELECT)
+		fw_cfg_select(fw, (uint16_t)(control >> 16));
+	if (control & FW_CFG_DMA_CTL_WRITE)
+		ok = false;		/* no writable items */
+	else if (control & (FW_CFG_DMA_CTL_READ | FW_CFG_DMA_CTL_SKIP))
+		ok = fw_cfg_dma_copy(fw, control, len, gpa);
+	if (!ok)
+		guest_err("fw_cfg: DMA control %#x len %u to %#llx failed",
+			  control, len, (unsigned long long)gpa);
+	put_be32(d, ok ? 0 : FW_CFG_DMA_CTL_ERROR);
+}
+
+static uint64_t fw_cfg_dma_read(void *opaque, uint64_t off, unsigned int size)
+{
+	uint64_t v = 0;
+	unsigned int i;
+
+	/* Byte i of the register is byte i of the signature. */
+	for (i = 0; i < size && off + i < 8; i++)
+		v |= (uint64_t)(uint8_t)FW_CFG_DMA_SIG[off + i] << (8 * i);
+	return v;
+}
+
+static void fw_cfg_dma_write(void *opaque, uint64_t off, unsigned int size,
+			     uint64_t value)
+{
+	struct fw_cfg *fw = opaque;
+	/* A big-endian dword: the guest wrote cpu_to_be32(address half). */
+	uint32_t half = __builtin_bswap32((uint32_t)value);
+
+	if (size != 4 || (off != 0 && off != 4)) {
+		guest_err("fw_cfg: DMA register write %u bytes at +%u", size,
+			  (unsigned int)off);
+		return;
+	}
+	pthread_mutex_lock(&fw->lock);
+	if (off == 0) {
+		fw->dma_addr_hi = half;
+	} else {
+		fw_cfg_dma_run(fw, (uint64_t)fw->dma_addr_hi << 32 | half);
+		fw->dma_addr_hi = 0;
+	}
+	pthread_mutex_unlock(&fw->lock);
+}
+
+static const struct bus_ops fw_cfg_dma_ops = {
+	.read = fw_cfg_dma_read,
+	.write = fw_cfg_dma_write,
+};
+
 /* ---- host API --------------------------------------------------------- */
 
 int fw_cfg_add_item(struct fw_cfg *fw, uint16_t key, const void *data,
@@ -253,6 +365,29 @@ out:
 	return r;
 }
 
+int fw_cfg_enable_dma(struct fw_cfg *fw, struct gmem *gm)
+{
+	uint8_t id[4];
+	int r;
+
+	if (fw->gm)
+		return -EEXIST;
+	r = bus_register(fw->pio, FW_CFG_PORT_DMA, FW_CFG_DMA_NR_PORTS,
+			 &fw_cfg_dma_ops, fw, "fw_cfg-dma");
+	if (r)
+		return r;
+	put_le32(id, FW_CFG_ID_TRADITIONAL | FW_CFG_ID_DMA);
+	pthread_mutex_lock(&fw->lock);
+	fw->gm = gm;
+	r = fw_cfg_set(fw, FW_CFG_ID, id, sizeof(id), NULL);
+	pthread_mutex_unlock(&fw->lock);
+	if (r) {
+		bus_unregister(fw->pio, FW_CFG_PORT_DMA);
+		fw->gm = NULL;
+	}
+	return r;
+}
+
 /* ---- lifecycle -------------------------------------------------------- */
 
 static void fw_cfg_free(struct fw_cfg *fw)
@@ -269,6 +404,7 @@ void fw_cfg_reset(struct fw_cfg *fw)
 {
 	pthread_mutex_lock(&fw->lock);
 	fw_cfg_select(fw, FW_CFG_SIGNATURE);
+	fw->dma_addr_hi = 0;
 	pthread_mutex_unlock(&fw->lock);
 }
 
@@ -309,6 +445,8 @@ void fw_cfg_destroy(struct fw_cfg *fw)
 {
 	if (!fw)
 		return;
+	if (fw->gm)
+		bus_unregister(fw->pio, FW_CFG_PORT_DMA);
 	bus_unregister(fw->pio, FW_CFG_PORT_SEL);
 	fw_cfg_free(fw);
 }

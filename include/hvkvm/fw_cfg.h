@@ -2,8 +2,8 @@
 /*
  * fw_cfg: QEMU's firmware configuration device, traditional (PIO) interface:
  * a 16-bit selector at 0x510 and an 8-bit data port at 0x511. Items are
- * copied in at start-up; the guest reads them byte by byte. No DMA
- * interface (the ID item says so).
+ * copied in at start-up; the guest reads them byte by byte, or through the
+ * optional DMA interface at 0x514 (fw_cfg_enable_dma()).
  */
 #ifndef HVKVM_FW_CFG_H
 #define HVKVM_FW_CFG_H
@@ -12,11 +12,14 @@
 #include <stdint.h>
 
 struct bus;
+struct gmem;
 struct fw_cfg;
 
 #define FW_CFG_PORT_SEL 0x510
 #define FW_CFG_PORT_DATA 0x511
 #define FW_CFG_NR_PORTS 2
+#define FW_CFG_PORT_DMA 0x514		/* be32 address high; 0x518 low */
+#define FW_CFG_DMA_NR_PORTS 8
 
 /* Well-known selectors (QEMU docs/specs/fw_cfg.rst). */
 #define FW_CFG_SIGNATURE 0x0000		/* "QEMU" */
@@ -50,12 +53,19 @@ struct fw_cfg;
 #define FW_CFG_ARCH_LOCAL 0x8000	/* x86-specific items start here */
 
 #define FW_CFG_ID_TRADITIONAL 0x1	/* FW_CFG_ID bit 0 */
+#define FW_CFG_ID_DMA 0x2		/* FW_CFG_ID bit 1 */
 #define FW_CFG_MAX_FILE_PATH 56		/* name field incl. NUL */
 #define FW_CFG_MAX_FILES 64
 #define FW_CFG_MAX_ITEMS 128		/* files included */
 
 int fw_cfg_create(struct bus *pio, struct fw_cfg **out);
 void fw_cfg_destroy(struct fw_cfg *fw);
+/*
+ * Start-up, optional: add the DMA interface (ports 0x514-0x51b, ID bit 1).
+ * Transfers run on the vCPU thread through gmem_map() of @gm. 0, -EEXIST,
+ * or a bus_register() error.
+ */
+int fw_cfg_enable_dma(struct fw_cfg *fw, struct gmem *gm);
 /* Guest reboot: selector 0, offset 0. Items are kept. */
 void fw_cfg_reset(struct fw_cfg *fw);
 

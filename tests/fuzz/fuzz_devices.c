@@ -6,16 +6,19 @@
  * no longer explains.
  *
  * Input: records of 6 bytes: op, port selector, value (le32).
- *   op bit 7: write; bits 0-1: size 1/2/4/1; bits 4-6 != 0: host event.
+ *   op bit 7: write; bits 0-1: size 1/2/4/1; bits 4-6 != 0: host event
+ *   (6: store the value into guest RAM, e.g. a fw_cfg DMA descriptor).
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "hvkvm/acpi_pm.h"
 #include "hvkvm/bus.h"
 #include "hvkvm/debug_exit.h"
 #include "hvkvm/fw_cfg.h"
+#include "hvkvm/gmem.h"
 #include "hvkvm/i8042.h"
 #include "hvkvm/irq.h"
 #include "hvkvm/pci.h"
@@ -28,7 +31,7 @@ static const uint16_t ports[] = {
 	0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff,
 	0x70, 0x71, 0x60, 0x64, 0x92,
 	0xcf8, 0xcf9, 0xcfa, 0xcfc, 0xcfd, 0xcfe, 0xcff,
-	0x510, 0x511, 0xf4,
+	0x510, 0x511, 0xf4, 0x514, 0x518,
 	0x600, 0x601, 0x602, 0x604, 0x605, 0x608, 0x610, 0x614, 0x61c,
 	0xc000, 0xc001, 0xc07f,		/* the test device's IO BAR */
 };
@@ -114,6 +117,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct debug_exit *dx;
 	struct pci_device dev;
 	struct fuzz_bar fb = { .pio = &pio };
+	static uint8_t ram[64 * 1024];
+	struct gmem gm;
 	uint64_t v;
 	size_t i;
 
@@ -128,6 +133,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    debug_exit_create(&pio, 0xf4, 1, &ev, &dx))
 		abort();
 	fw_cfg_add_file(fw, "etc/test", "hello", 5, NULL);
+	gmem_init(&gm);
+	if (gmem_add_region(&gm, 0, sizeof(ram), ram, false) ||
+	    fw_cfg_enable_dma(fw, &gm))
+		abort();
 	pci_device_init(&dev, "fuzz", 0x1011, 0x0009, 0x020000, 0x20);
 	pci_device_set_bar(&dev, 0, PCI_BAR_IO, 128, false);
 	pci_device_set_bar(&dev, 1, PCI_BAR_MEM32, 4096, false);
@@ -155,6 +164,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		case 4:
 			pci_set_irq(&dev, val & 1);
+			continue;
+		case 6:
+			memcpy(&ram[(data[i + 1] * 4u) % sizeof(ram)],
+			       &data[i + 2], 4);
 			continue;
 		case 5:
 			if (val % 7 == 0) {

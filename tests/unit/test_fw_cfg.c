@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fake_gmem.h"
 #include "hvkvm/bus.h"
 #include "hvkvm/fw_cfg.h"
 #include "hvkvm/util.h"
@@ -231,6 +232,88 @@ static void test_fw_cfg_limits(void **state)
 	assert_int_equal(b, 0);
 }
 
+/* Start a DMA transfer the way SeaBIOS / Linux's fw_cfg driver do. */
+static void dma_kick(struct env *e, uint64_t desc)
+{
+	assert_true(bus_write(&e->pio, FW_CFG_PORT_DMA, 4,
+			      __builtin_bswap32((uint32_t)(desc >> 32))));
+	assert_true(bus_write(&e->pio, FW_CFG_PORT_DMA + 4, 4,
+			      __builtin_bswap32((uint32_t)desc)));
+}
+
+static void dma_desc(struct fake_gmem *g, uint64_t at, uint32_t control,
+		     uint32_t len, uint64_t addr)
+{
+	put_be32(g->ram + at, control);
+	put_be32(g->ram + at + 4, len);
+	put_be64(g->ram + at + 8, addr);
+}
+
+static void test_fw_cfg_dma(void **state)
+{
+	struct env *e = *state;
+	struct fake_gmem g;
+	uint8_t buf[8], blob[100];
+	uint16_t file;
+	unsigned int i;
+	uint64_t v;
+
+	assert_int_equal(fake_gmem_init(&g, 64 * KiB), 0);
+	for (i = 0; i < sizeof(blob); i++)
+		blob[i] = (uint8_t)(i + 1);
+	assert_int_equal(fw_cfg_add_file(e->fw, "etc/blob", blob, sizeof(blob),
+					 &file), 0);
+	/* Not there until enabled. */
+	assert_false(bus_read(&e->pio, FW_CFG_PORT_DMA, 4, &v));
+	assert_int_equal(fw_cfg_enable_dma(e->fw, &g.gm), 0);
+	assert_int_equal(fw_cfg_enable_dma(e->fw, &g.gm), -EEXIST);
+	sel(e, FW_CFG_ID);
+	rd(e, buf, 4);
+	assert_int_equal(get_le32(buf), FW_CFG_ID_TRADITIONAL | FW_CFG_ID_DMA);
+	/* The register reads "QEMU CFG" in memory order. */
+	assert_true(bus_read(&e->pio, FW_CFG_PORT_DMA, 4, &v));
+	put_le32(buf, (uint32_t)v);
+	assert_true(bus_read(&e->pio, FW_CFG_PORT_DMA + 4, 4, &v));
+	put_le32(buf + 4, (uint32_t)v);
+	assert_memory_equal(buf, "QEMU CFG", 8);
+
+	/* SELECT + READ of the signature, 8 bytes: zeros past the end. */
+	memset(g.ram + 0x2000, 0xaa, 16);
+	dma_desc(&g, 0x1000, FW_CFG_SIGNATURE << 16 | 0x08 | 0x02, 8, 0x2000);
+	dma_kick(e, 0x1000);
+	assert_int_equal(get_be32(g.ram + 0x1000), 0);
+	assert_memory_equal(g.ram + 0x2000, "QEMU\0\0\0\0", 8);
+	assert_int_equal(g.ram[0x2008], 0xaa);
+	/* SELECT + SKIP 10, then READ 5 continues from offset 10. */
+	dma_desc(&g, 0x1000, (uint32_t)file << 16 | 0x08 | 0x04, 10, 0);
+	dma_kick(e, 0x1000);
+	assert_int_equal(get_be32(g.ram + 0x1000), 0);
+	dma_desc(&g, 0x1000, 0x02, 5, 0x3000);
+	dma_kick(e, 0x1000);
+	assert_int_equal(get_be32(g.ram + 0x1000), 0);
+	assert_memory_equal(g.ram + 0x3000, blob + 10, 5);
+	/* ... and the PIO data port agrees on the offset. */
+	rd(e, buf, 1);
+	assert_int_equal(buf[0], blob[15]);
+	/* A destination outside RAM, a WRITE, a length past RAM: ERROR. */
+	dma_desc(&g, 0x1000, 0x02, 4, 0x10000000);
+	dma_kick(e, 0x1000);
+	assert_int_equal(get_be32(g.ram + 0x1000), 0x01);
+	dma_desc(&g, 0x1000, 0x10, 4, 0x2000);
+	dma_kick(e, 0x1000);
+	assert_int_equal(get_be32(g.ram + 0x1000), 0x01);
+	dma_desc(&g, 0x1000, 0x02, 0xffffffff, 0x2000);
+	dma_kick(e, 0x1000);
+	assert_int_equal(get_be32(g.ram + 0x1000), 0x01);
+	/* A descriptor outside RAM (or straddling its end) is ignored. */
+	dma_kick(e, 0x100001000ULL);
+	dma_kick(e, 64 * KiB - 8);
+	/* Wrong widths on the register are refused quietly. */
+	assert_true(bus_write(&e->pio, FW_CFG_PORT_DMA + 4, 2, 0x10));
+	assert_true(bus_write(&e->pio, FW_CFG_PORT_DMA + 2, 4, 0x10));
+	fake_gmem_destroy(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +326,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fw_cfg_file_directory,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fw_cfg_limits, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fw_cfg_dma, setup,
 						teardown),
 	};
 
