@@ -188,7 +188,7 @@ void hv_synic_reset_vp(struct hv_vp *vp);
 /* hv_stimer.c (vp->lock held unless noted) */
 int hv_stimer_msr_write(struct hv_vp *vp, uint32_t msr, uint64_t val);
 int hv_stimer_msr_read(struct hv_vp *vp, uint32_t msr, uint64_t *val);
-void hv_stimer_retry_msgs(struct hv_vp *vp, uint64_t now_ref);
+void hv_stimer_retry_msgs(struct hv_vp *vp);
 void hv_stimer_kick(struct hv *hv);		/* no lock held */
 int hv_stimer_start_thread(struct hv *hv);
 void hv_stimer_stop_thread(struct hv *hv);

@@ -104,15 +104,19 @@ static void hv_stimer_expire(struct hv_vp *vp, unsigned int idx,
 	}
 }
 
-void hv_stimer_retry_msgs(struct hv_vp *vp, uint64_t now_ref)
+void hv_stimer_retry_msgs(struct hv_vp *vp)
 {
+	uint64_t now_ref = 0;
 	unsigned int i;
 
 	for (i = 0; i < HV_SYNIC_STIMER_COUNT; i++) {
 		struct hv_stimer *st = &vp->stimer[i];
 
-		if (st->msg_pending &&
-		    hv_stimer_send_msg(vp, i, st, st->pending_exp, now_ref))
+		if (!st->msg_pending)
+			continue;
+		if (!now_ref)
+			now_ref = hv_ref_time(vp->hv);
+		if (hv_stimer_send_msg(vp, i, st, st->pending_exp, now_ref))
 			st->msg_pending = false;
 	}
 }

@@ -243,7 +243,7 @@ static void hv_synic_eom(struct hv_vp *vp)
 	hv_count(&vp->stats.eom);
 	for (s = 0; s < HV_SYNIC_SINT_COUNT; s++)
 		hv_synic_queue_flush(vp, s);
-	hv_stimer_retry_msgs(vp, hv_ref_time(vp->hv));
+	hv_stimer_retry_msgs(vp);
 }
 
 static int hv_synic_sint_write(struct hv_vp *vp, unsigned int sint,
