@@ -27,6 +27,9 @@ struct env {
 		uint64_t addr;
 	} log[16];
 	unsigned int nr_log;
+	unsigned int cfg_writes;	/* config_write hook calls */
+	unsigned int cfg_off, cfg_size;
+	uint32_t cfg_val;
 };
 
 static void ev_reset(void *opaque)
@@ -49,7 +52,21 @@ static void bar_update(struct pci_device *dev, unsigned int bar, bool mapped,
 	e->nr_log++;
 }
 
-static const struct pci_device_ops test_dev_ops = { .bar_update = bar_update };
+static void config_write(struct pci_device *dev, unsigned int off,
+			 unsigned int size, uint32_t value)
+{
+	struct env *e = dev->opaque;
+
+	e->cfg_writes++;
+	e->cfg_off = off;
+	e->cfg_size = size;
+	e->cfg_val = value;
+}
+
+static const struct pci_device_ops test_dev_ops = {
+	.bar_update = bar_update,
+	.config_write = config_write,
+};
 
 static int setup(void **state)
 {
@@ -174,6 +191,14 @@ static void test_pci_config_every_width_and_offset(void **state)
 	assert_int_equal(cfg_read(e, DEV, 0x40, 4), 0xddccbb11);
 	/* The host-side accessor agrees. */
 	assert_int_equal(pci_config_read(e->host, DEV, 0x41, 2), 0xccbb);
+	/* The device hears about every write, after the masks applied. */
+	assert_int_equal(e->cfg_writes, 4);
+	assert_int_equal(e->cfg_off, 0x43);
+	assert_int_equal(e->cfg_size, 1);
+	assert_int_equal(e->cfg_val, 0xdd);
+	pci_config_write(e->host, DEV, 0x44, 4, 0x12345678);
+	assert_int_equal(e->cfg_writes, 5);
+	assert_int_equal(cfg_read(e, DEV, 0x44, 4), 0x12345678);
 }
 
 static void test_pci_readonly_and_w1c_bits(void **state)
