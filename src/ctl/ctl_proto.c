@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ctl_proto: the control protocol without sockets. One request line (a
+ * JSON object) is parsed, checked against the command's argument table and
+ * handed to the VM's op; the answer is a response object. Everything a
+ * client sends is untrusted: malformed JSON, wrong types, unknown commands
+ * or arguments become error responses (docs/control.md lists them).
+ */
+#include "hvkvm/ctl.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "hvkvm/util.h"
+#include "ctl_internal.h"
+
+#define CTL_JSON_DEPTH		16	/* nesting a request may use */
+#define CTL_ID_MAX		256	/* string id length */
+#define CTL_ARGS_MAX		3	/* arguments of one command */
+#define CTL_STATS_DEPTH		8	/* dotted path parts */
+
+enum ctl_arg_type {
+	CTL_ARG_UINT,		/* integer 0..max */
+	CTL_ARG_STR,		/* string 1..max bytes, no NUL */
+	CTL_ARG_POOL,		/* KVP pool name or number */
+};
+
+struct ctl_arg {
+	const char *name;
+	enum ctl_arg_type type;
+	bool required;
+	uint64_t max;		/* UINT: largest value; STR: longest */
+};
+
+struct ctl_cmd_desc {
+	const char *name;
+	struct ctl_arg args[CTL_ARGS_MAX];
+};
+
+static const struct ctl_cmd_desc ctl_cmds[CTL_CMD_COUNT] = {
+	[CTL_CMD_STATUS] = { "status", { { NULL } } },
+	[CTL_CMD_STATS] = { "stats", { { NULL } } },
+	[CTL_CMD_SHUTDOWN] = { "shutdown", {
+		{ "timeout", CTL_ARG_UINT, false, CTL_SHUTDOWN_TIMEOUT_MAX },
+	} },
+	[CTL_CMD_POWEROFF] = { "poweroff", { { NULL } } },
+	[CTL_CMD_REBOOT] = { "reboot", { { NULL } } },
+	[CTL_CMD_PAUSE] = { "pause", { { NULL } } },
+	[CTL_CMD_RESUME] = { "resume", { { NULL } } },
+	[CTL_CMD_KVP_GET] = { "kvp-get", {
+		{ "pool", CTL_ARG_POOL, true, 0 },
+		{ "key", CTL_ARG_STR, true, CTL_KVP_KEY_MAX },
+	} },
+	[CTL_CMD_KVP_SET] = { "kvp-set", {
+		{ "pool", CTL_ARG_POOL, true, 0 },
+		{ "key", CTL_ARG_STR, true, CTL_KVP_KEY_MAX },
+		{ "value", CTL_ARG_STR, true, CTL_KVP_VALUE_MAX },
+	} },
+};
+
+static const char *const ctl_pool_names[CTL_KVP_POOLS] = {
+	[CTL_KVP_EXTERNAL] = "external",
+	[CTL_KVP_GUEST] = "guest",
+	[CTL_KVP_AUTO] = "auto",
+	[CTL_KVP_AUTO_EXTERNAL] = "auto-external",
+	[CTL_KVP_AUTO_INTERNAL] = "auto-internal",
+};
+
+struct ctl_stats {
+	struct json_object *root;	/* the stats result object */
+};
+
+const char *ctl_cmd_name(enum ctl_cmd cmd)
+{
+	return (unsigned int)cmd < CTL_CMD_COUNT ? ctl_cmds[cmd].name : "?";
+}
+
+const char *ctl_kvp_pool_name(enum ctl_kvp_pool pool)
+{
+	return (unsigned int)pool < CTL_KVP_POOLS ? ctl_pool_names[pool] : "?";
+}
+
+/* ---- responses ---- */
+
+struct json_object *ctl_response_ok(struct json_object *id,
+				    struct json_object *result)
+{
+	struct json_object *r = json_object_new_object();
+
+	if (!r) {
+		json_object_put(id);
+		json_object_put(result);
+		return NULL;
+	}
+	json_object_object_add(r, "id", id);
+	json_object_object_add(r, "ok", json_object_new_boolean(1));
+	json_object_object_add(r, "result",
+			       result ? result : json_object_new_object());
+	return r;
+}
+
+struct json_object *ctl_response_err(struct json_object *id,
+				     const char *code, const char *msg)
+{
+	struct json_object *r = json_object_new_object();
+
+	if (!r) {
+		json_object_put(id);
+		return NULL;
+	}
+	json_object_object_add(r, "id", id);
+	json_object_object_add(r, "ok", json_object_new_boolean(0));
+	json_object_object_add(r, "error", json_object_new_string(msg));
+	json_object_object_add(r, "code", json_object_new_string(code));
+	return r;
+}
+
+/* ---- stats ---- */
+
+int ctl_stats_add(struct ctl_stats *st, const char *path, uint64_t value)
+{
+	struct json_object *obj = st->root, *child;
+	char part[CTL_NAME_MAX + 1];
+	const char *p = path, *dot;
+	unsigned int depth = 0;
+	size_t n;
+
+	for (;;) {
+		dot = strchr(p, '.');
+		n = dot ? (size_t)(dot - p) : strlen(p);
+		if (!n || n > CTL_NAME_MAX || ++depth > CTL_STATS_DEPTH)
+			return -EINVAL;
+		memcpy(part, p, n);
+		part[n] = '\0';
+		if (!dot)
+			break;
+		if (!json_object_object_get_ex(obj, part, &child)) {
+			child = json_object_new_object();
+			if (!child)
+				return -ENOMEM;
+			json_object_object_add(obj, part, child);
+		} else if (!json_object_is_type(child, json_type_object)) {
+			return -EEXIST;
+		}
+		obj = child;
+		p = dot + 1;
+	}
+	if (json_object_object_get_ex(obj, part, NULL))
+		return -EEXIST;
+	/* json-c prints uint64 exactly; counters never need a sign. */
+	return json_object_object_add(obj, part,
+				      json_object_new_uint64(value)) ? -ENOMEM : 0;
+}
+
+/* ---- request checking ---- */
+
+static int ctl_find_cmd(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < CTL_CMD_COUNT; i++)
+		if (!strcmp(ctl_cmds[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+static const struct ctl_arg *ctl_find_arg(const struct ctl_cmd_desc *c,
+					  const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < CTL_ARGS_MAX && c->args[i].name; i++)
+		if (!strcmp(c->args[i].name, name))
+			return &c->args[i];
+	return NULL;
+}
+
+static int ctl_parse_pool(struct json_object *v, enum ctl_kvp_pool *out)
+{
+	unsigned int i;
+
+	if (json_object_is_type(v, json_type_int)) {
+		int64_t n = json_object_get_int64(v);
+
+		if (n < 0 || n >= CTL_KVP_POOLS)
+			return -ERANGE;
+		*out = (enum ctl_kvp_pool)n;
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return -EINVAL;
+	for (i = 0; i < CTL_KVP_POOLS; i++) {
+		if (!strcmp(json_object_get_string(v), ctl_pool_names[i])) {
+			*out = (enum ctl_kvp_pool)i;
+			return 0;
+		}
+	}
+	return -ERANGE;
+}
+
+/* Check one argument and store it in @req; message in @msg on failure. */
+static int ctl_take_arg(const struct ctl_arg *a, struct json_object *v,
+			struct ctl_req *req, char *msg, size_t msglen)
+{
+	const char *s;
+	size_t len;
+	int64_t n;
+
+	switch (a->type) {
+	case CTL_ARG_UINT:
+		if (!json_object_is_type(v, json_type_int))
+			goto type;
+		n = json_object_get_int64(v);
+		if (n < 0 || (uint64_t)n > a->max) {
+			snprintf(msg, msglen, "'%s' must be 0..%" PRIu64,
+				 a->name, a->max);
+			return -ERANGE;
+		}
+		req->timeout = (unsigned int)n;
+		return 0;
+	case CTL_ARG_STR:
+		if (!json_object_is_type(v, json_type_string))
+			goto type;
+		s = json_object_get_string(v);
+		len = (size_t)json_object_get_string_len(v);
+		if (!len || len > a->max || strlen(s) != len) {
+			snprintf(msg, msglen,
+				 "'%s' must be 1..%" PRIu64 " bytes without NUL",
+				 a->name, a->max);
+			return -ERANGE;
+		}
+		if (!strcmp(a->name, "key"))
+			req->key = s;
+		else
+			req->value = s;
+		return 0;
+	case CTL_ARG_POOL:
+		switch (ctl_parse_pool(v, &req->pool)) {
+		case 0:
+			return 0;
+		case -ERANGE:
+			snprintf(msg, msglen,
+				 "'pool' must be external, guest, auto, auto-external, auto-internal or 0..4");
+			return -ERANGE;
+		default:
+			goto type;
+		}
+	}
+type:
+	snprintf(msg, msglen, "'%s' must be %s", a->name,
+		 a->type == CTL_ARG_UINT ? "an integer" :
+		 a->type == CTL_ARG_STR ? "a string" : "a string or an integer");
+	return -EINVAL;
+}
+
+/* Every member is known and well typed; required ones are present. */
+static int ctl_take_args(const struct ctl_cmd_desc *c, struct json_object *o,
+			 struct ctl_req *req, char *msg, size_t msglen)
+{
+	const struct ctl_arg *a;
+	struct json_object *v;
+	unsigned int i;
+	int r;
+
+	json_object_object_foreach(o, k, val) {
+		if (!strcmp(k, "cmd") || !strcmp(k, "id"))
+			continue;
+		if (!ctl_find_arg(c, k)) {
+			snprintf(msg, msglen, "%s: unknown argument '%.64s'",
+				 c->name, k);
+			return -EINVAL;
+		}
+		(void)val;
+	}
+	for (i = 0; i < CTL_ARGS_MAX && c->args[i].name; i++) {
+		a = &c->args[i];
+		if (!json_object_object_get_ex(o, a->name, &v) ||
+		    json_object_is_type(v, json_type_null)) {
+			if (!a->required)
+				continue;
+			snprintf(msg, msglen, "%s: missing argument '%s'",
+				 c->name, a->name);
+			return -EINVAL;
+		}
+		r = ctl_take_arg(a, v, req, msg, msglen);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* A request id is echoed back: null, an integer or a short string. */
+static bool ctl_id_valid(struct json_object *id)
+{
+	if (!id || json_object_is_type(id, json_type_int))
+		return true;
+	return json_object_is_type(id, json_type_string) &&
+	       json_object_get_string_len(id) <= CTL_ID_MAX;
+}
+
+static struct json_object *ctl_parse(const char *line, size_t len,
+				     char *msg, size_t msglen)
+{
+	struct json_tokener *tok;
+	struct json_object *o;
+	size_t i;
+
+	if (memchr(line, '\0', len)) {
+		snprintf(msg, msglen, "NUL byte in request");
+		return NULL;
+	}
+	tok = json_tokener_new_ex(CTL_JSON_DEPTH);
+	if (!tok) {
+		snprintf(msg, msglen, "out of memory");
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+			       JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, line, (int)len);
+	if (!o) {
+		enum json_tokener_error e = json_tokener_get_error(tok);
+
+		snprintf(msg, msglen, "malformed JSON: %s",
+			 e == json_tokener_continue ? "unexpected end of line" :
+			 json_tokener_error_desc(e));
+		json_tokener_free(tok);
+		return NULL;
+	}
+	for (i = json_tokener_get_parse_end(tok); i < len; i++) {
+		if (!strchr(" \t\r", line[i])) {
+			snprintf(msg, msglen,
+				 "malformed JSON: data after the request object");
+			json_object_put(o);
+			o = NULL;
+			break;
+		}
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+/* ---- dispatch ---- */
+
+static int (*ctl_op(const struct ctl_ops *ops, enum ctl_cmd cmd))(void *,
+								struct ctl_req *)
+{
+	switch (cmd) {
+	case CTL_CMD_STATUS: return ops->status;
+	case CTL_CMD_SHUTDOWN: return ops->shutdown;
+	case CTL_CMD_POWEROFF: return ops->poweroff;
+	case CTL_CMD_REBOOT: return ops->reboot;
+	case CTL_CMD_PAUSE: return ops->pause;
+	case CTL_CMD_RESUME: return ops->resume;
+	case CTL_CMD_KVP_GET: return ops->kvp_get;
+	case CTL_CMD_KVP_SET: return ops->kvp_set;
+	default: return NULL;
+	}
+}
+
+static int ctl_call_op(const struct ctl_dispatch *d, struct ctl_req *req)
+{
+	struct ctl_stats st = { .root = req->result };
+	unsigned int i;
+	int r;
+
+	if (req->cmd == CTL_CMD_STATUS) {
+		json_object_object_add(req->result, "name",
+				       json_object_new_string(d->name ? d->name : ""));
+		json_object_object_add(req->result, "pid",
+				       json_object_new_int64(getpid()));
+	}
+	if (req->cmd != CTL_CMD_STATS) {
+		int (*fn)(void *, struct ctl_req *) = ctl_op(d->ops, req->cmd);
+
+		return fn ? fn(d->opaque, req) : -EOPNOTSUPP;
+	}
+	if (!d->ops->stats && !d->nr_stats)
+		return -EOPNOTSUPP;
+	r = d->ops->stats ? d->ops->stats(d->opaque, req, &st) : 0;
+	if (r)
+		return r;	/* deferred stats skip the providers */
+	for (i = 0; i < d->nr_stats; i++)
+		d->stats_fns[i](d->stats_opaque[i], &st);
+	return 0;
+}
+
+int ctl_dispatch_line(const struct ctl_dispatch *d, const char *line,
+		      size_t len, uint64_t token, struct json_object **resp,
+		      struct json_object **idp)
+{
+	struct json_object *o, *id = NULL, *cmdv;
+	char msg[CTL_ERR_MAX + 64] = "", operr[CTL_ERR_MAX] = "";
+	const char *code = "invalid-request";
+	struct ctl_req req;
+	int cmd, r;
+
+	*resp = NULL;
+	*idp = NULL;
+	o = ctl_parse(line, len, msg, sizeof(msg));
+	if (!o) {
+		code = "parse-error";
+		goto err;
+	}
+	if (!json_object_is_type(o, json_type_object)) {
+		snprintf(msg, sizeof(msg), "a request must be a JSON object");
+		goto err_put;
+	}
+	json_object_object_get_ex(o, "id", &id);
+	if (!ctl_id_valid(id)) {
+		snprintf(msg, sizeof(msg),
+			 "'id' must be an integer or a string of at most %d bytes",
+			 CTL_ID_MAX);
+		id = NULL;
+		goto err_put;
+	}
+	id = json_object_get(id);
+	if (!json_object_object_get_ex(o, "cmd", &cmdv) ||
+	    !json_object_is_type(cmdv, json_type_string)) {
+		snprintf(msg, sizeof(msg), "'cmd' (a string) is missing");
+		goto err_put;
+	}
+	cmd = ctl_find_cmd(json_object_get_string(cmdv));
+	if (cmd < 0) {
+		code = "unknown-command";
+		snprintf(msg, sizeof(msg), "unknown command '%.64s'",
+			 json_object_get_string(cmdv));
+		goto err_put;
+	}
+	memset(&req, 0, sizeof(req));
+	req.cmd = (enum ctl_cmd)cmd;
+	req.timeout = CTL_SHUTDOWN_TIMEOUT;
+	req.err = operr;
+	req.errlen = sizeof(operr);
+	req.token = token;
+	if (ctl_take_args(&ctl_cmds[cmd], o, &req, msg, sizeof(msg))) {
+		code = "invalid-argument";
+		goto err_put;
+	}
+	req.result = json_object_new_object();
+	if (!req.result) {
+		snprintf(msg, sizeof(msg), "out of memory");
+		code = "failed";
+		goto err_put;
+	}
+	r = ctl_call_op(d, &req);
+	json_object_put(o);	/* after the op: req strings point into it */
+	if (r == CTL_DEFERRED) {
+		json_object_put(req.result);
+		*idp = id;
+		return CTL_DEFERRED;
+	}
+	if (r == 0) {
+		*resp = ctl_response_ok(id, req.result);
+		return 0;
+	}
+	json_object_put(req.result);
+	if (r == -EOPNOTSUPP && !operr[0]) {
+		code = "unsupported";
+		snprintf(msg, sizeof(msg), "%s: not supported by this VM",
+			 ctl_cmds[cmd].name);
+	} else {
+		code = "failed";
+		snprintf(msg, sizeof(msg), "%s: %s", ctl_cmds[cmd].name,
+			 operr[0] ? operr : strerror(r < 0 ? -r : EIO));
+	}
+	goto err;
+
+err_put:
+	json_object_put(o);
+err:
+	*resp = ctl_response_err(id, code, msg);
+	return 0;
+}
+
+/* ---- for the client ---- */
+
+char ctl_arg_kind(const char *cmd, const char *arg)
+{
+	static const char kinds[] = { [CTL_ARG_UINT] = 'u',
+				      [CTL_ARG_STR] = 's',
+				      [CTL_ARG_POOL] = 'p' };
+	const struct ctl_arg *a;
+	int c = ctl_find_cmd(cmd);
+
+	if (c < 0)
+		return 0;
+	a = ctl_find_arg(&ctl_cmds[c], arg);
+	return a ? kinds[a->type] : 0;
+}
+
+const char *ctl_cmd_list(unsigned int i)
+{
+	return i < CTL_CMD_COUNT ? ctl_cmds[i].name : NULL;
+}

@@ -1,0 +1,581 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ctl_server: the per-VM control socket on an evloop. Owns the VM name
+ * (a flock()ed <name>.lock next to <name>.sock), replaces stale sockets,
+ * accepts at most max_clients connections and reads JSON lines into a
+ * bounded buffer per connection; ctl_proto turns each line into one
+ * response line. Everything runs on the loop thread and never blocks: a
+ * client that sends a line over CTL_LINE_MAX bytes or stops reading its
+ * answers is disconnected.
+ */
+#include "hvkvm/ctl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "hvkvm/evloop.h"
+#include "hvkvm/util.h"
+
+#define CTL_OUT_MAX		(1024 * 1024)	/* unread answers per client */
+#define CTL_PENDING_MAX		64		/* deferred requests */
+#define CTL_STATS_MAX		16		/* stats providers */
+#define CTL_READS_PER_EVENT	16		/* fairness between clients */
+
+struct ctl_conn {
+	struct ctl_server *srv;
+	int fd;
+	uint64_t id;			/* matches deferred requests */
+	char *in;			/* [CTL_LINE_MAX] partial request */
+	size_t in_len;
+	char *out;			/* answers not yet written */
+	size_t out_len, out_cap;
+	bool want_out;			/* EPOLLOUT armed */
+	struct ctl_conn *next;
+};
+
+struct ctl_pending {
+	uint64_t token;			/* handed to the op */
+	uint64_t conn_id;		/* who asked */
+	struct json_object *id;		/* request id to echo */
+	struct ctl_pending *next;
+};
+
+struct ctl_server {
+	struct evloop *loop;
+	int listen_fd;			/* bound and listening socket */
+	int lock_fd;			/* flock()ed: we own the name */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char lock_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
+	char name[CTL_NAME_MAX + 1];
+	struct ctl_dispatch disp;	/* ops, providers */
+	ctl_stats_fn stats_fns[CTL_STATS_MAX];
+	void *stats_opaque[CTL_STATS_MAX];
+	unsigned int max_clients;
+	unsigned int nr_clients;
+	struct ctl_conn *conns;
+	struct ctl_pending *pending;	/* deferred requests */
+	unsigned int nr_pending;
+	uint64_t next_token;
+	uint64_t next_conn_id;
+};
+
+static void ctl_conn_close(struct ctl_conn *c);
+
+/* ---- output ---- */
+
+/* Write what the socket takes; -errno when the client is gone. */
+static int ctl_conn_flush(struct ctl_conn *c)
+{
+	while (c->out_len) {
+		ssize_t n = send(c->fd, c->out, c->out_len,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			return -errno;
+		}
+		memmove(c->out, c->out + n, c->out_len - (size_t)n);
+		c->out_len -= (size_t)n;
+	}
+	if (!!c->out_len != c->want_out) {
+		c->want_out = !!c->out_len;
+		evloop_mod_fd(c->srv->loop, c->fd,
+			      EPOLLIN | (c->want_out ? EPOLLOUT : 0));
+	}
+	return 0;
+}
+
+/* Queue @resp (reference taken) as one line. */
+static int ctl_conn_send(struct ctl_conn *c, struct json_object *resp)
+{
+	const char *s;
+	size_t n;
+	int r = -ENOMEM;
+
+	if (!resp)
+		return -ENOMEM;
+	s = json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PLAIN |
+					   JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!s)
+		goto out;
+	n = strlen(s) + 1;
+	if (c->out_len + n > CTL_OUT_MAX) {
+		r = -ENOBUFS;
+		goto out;
+	}
+	if (c->out_len + n > c->out_cap) {
+		size_t cap = MAX(c->out_cap * 2, c->out_len + n);
+		char *p = realloc(c->out, MIN(cap, (size_t)CTL_OUT_MAX));
+
+		if (!p)
+			goto out;
+		c->out = p;
+		c->out_cap = MIN(cap, (size_t)CTL_OUT_MAX);
+	}
+	memcpy(c->out + c->out_len, s, n - 1);
+	c->out[c->out_len + n - 1] = '\n';
+	c->out_len += n;
+	r = 0;
+out:
+	json_object_put(resp);
+	return r;
+}
+
+/* ---- input ---- */
+
+static int ctl_conn_line(struct ctl_conn *c, const char *line, size_t len)
+{
+	struct ctl_server *srv = c->srv;
+	struct json_object *resp, *id;
+	struct ctl_pending *p;
+	uint64_t token = ++srv->next_token;
+
+	while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' ||
+		       line[len - 1] == '\t'))
+		len--;
+	if (!len)
+		return 0;	/* blank lines are allowed between requests */
+	if (srv->nr_pending >= CTL_PENDING_MAX)
+		return ctl_conn_send(c, ctl_response_err(NULL, "busy",
+				"too many requests in progress"));
+	if (ctl_dispatch_line(&srv->disp, line, len, token, &resp, &id) !=
+	    CTL_DEFERRED)
+		return ctl_conn_send(c, resp);
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		/* The op will find no such token; answer now. */
+		return ctl_conn_send(c, ctl_response_err(id, "failed",
+							 "out of memory"));
+	}
+	p->token = token;
+	p->conn_id = c->id;
+	p->id = id;
+	p->next = srv->pending;
+	srv->pending = p;
+	srv->nr_pending++;
+	return 0;
+}
+
+/* Handle every complete line in the buffer; keep the partial tail. */
+static int ctl_conn_lines(struct ctl_conn *c)
+{
+	size_t start = 0;
+	char *nl;
+	int r = 0;
+
+	while (!r && (nl = memchr(c->in + start, '\n', c->in_len - start))) {
+		r = ctl_conn_line(c, c->in + start,
+				  (size_t)(nl - (c->in + start)));
+		start = (size_t)(nl - c->in) + 1;
+	}
+	memmove(c->in, c->in + start, c->in_len - start);
+	c->in_len -= start;
+	return r;
+}
+
+static void ctl_conn_event(void *opaque, uint32_t events)
+{
+	struct ctl_conn *c = opaque;
+	unsigned int i;
+	ssize_t n;
+
+	if ((events & EPOLLOUT) && ctl_conn_flush(c))
+		goto close;
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	for (i = 0; i < CTL_READS_PER_EVENT; i++) {
+		n = recv(c->fd, c->in + c->in_len, CTL_LINE_MAX - c->in_len,
+			 MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0)
+			goto close;	/* EOF: a partial line is dropped */
+		c->in_len += (size_t)n;
+		if (ctl_conn_lines(c) || ctl_conn_flush(c))
+			goto close;
+		if (c->in_len == CTL_LINE_MAX) {
+			ctl_conn_send(c, ctl_response_err(NULL, "line-too-long",
+				"request line longer than 65536 bytes"));
+			ctl_conn_flush(c);
+			goto close;
+		}
+	}
+	return;
+close:
+	ctl_conn_close(c);
+}
+
+/* ---- connections ---- */
+
+static void ctl_conn_close(struct ctl_conn *c)
+{
+	struct ctl_server *srv = c->srv;
+	struct ctl_pending **pp_wait, *p;
+	struct ctl_conn **pp;
+
+	/* Its deferred requests can no longer be answered. */
+	for (pp_wait = &srv->pending; (p = *pp_wait);) {
+		if (p->conn_id != c->id) {
+			pp_wait = &p->next;
+			continue;
+		}
+		*pp_wait = p->next;
+		srv->nr_pending--;
+		json_object_put(p->id);
+		free(p);
+	}
+	for (pp = &srv->conns; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	evloop_del_fd(srv->loop, c->fd);
+	close(c->fd);
+	srv->nr_clients--;
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+/* Only our own user (or root) may talk to the VM. */
+static bool ctl_peer_allowed(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return false;
+	return cred.uid == 0 || cred.uid == geteuid();
+}
+
+static void ctl_refuse(int fd, const char *code, const char *msg)
+{
+	struct json_object *r = ctl_response_err(NULL, code, msg);
+	const char *s = r ? json_object_to_json_string_ext(r,
+					JSON_C_TO_STRING_PLAIN) : NULL;
+
+	if (s && send(fd, s, strlen(s), MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
+		send(fd, "\n", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	json_object_put(r);
+	close(fd);
+}
+
+static void ctl_accept(void *opaque, uint32_t events)
+{
+	struct ctl_server *srv = opaque;
+	struct ctl_conn *c;
+	int fd;
+
+	for (;;) {
+		fd = accept4(srv->listen_fd, NULL, NULL,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN)
+				pr_warn("ctl %s: accept: %s", srv->name,
+					strerror(errno));
+			return;
+		}
+		if (!ctl_peer_allowed(fd)) {
+			ctl_refuse(fd, "denied", "permission denied");
+			continue;
+		}
+		if (srv->nr_clients >= srv->max_clients) {
+			ctl_refuse(fd, "too-many-clients",
+				   "too many control connections");
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (c)
+			c->in = malloc(CTL_LINE_MAX);
+		if (!c || !c->in ||
+		    evloop_add_fd(srv->loop, fd, EPOLLIN, ctl_conn_event, c)) {
+			if (c)
+				free(c->in);
+			free(c);
+			ctl_refuse(fd, "failed", "out of memory");
+			continue;
+		}
+		c->srv = srv;
+		c->fd = fd;
+		c->id = ++srv->next_conn_id;
+		c->next = srv->conns;
+		srv->conns = c;
+		srv->nr_clients++;
+	}
+}
+
+/* ---- deferred answers ---- */
+
+int ctl_server_complete(struct ctl_server *srv, uint64_t token, int err,
+			const char *msg, struct json_object *result)
+{
+	struct ctl_pending **pp, *p = NULL;
+	struct json_object *resp;
+	struct ctl_conn *c;
+
+	for (pp = &srv->pending; *pp; pp = &(*pp)->next) {
+		if ((*pp)->token == token) {
+			p = *pp;
+			*pp = p->next;
+			srv->nr_pending--;
+			break;
+		}
+	}
+	if (!p) {
+		json_object_put(result);
+		return -ENOENT;
+	}
+	for (c = srv->conns; c && c->id != p->conn_id; c = c->next)
+		;
+	if (!c) {
+		json_object_put(p->id);
+		json_object_put(result);
+		free(p);
+		return -ENOENT;
+	}
+	if (err) {
+		json_object_put(result);
+		resp = ctl_response_err(p->id, err == -ESHUTDOWN ?
+					"vm-stopped" : "failed",
+					msg ? msg : strerror(err < 0 ? -err : err));
+	} else {
+		resp = ctl_response_ok(p->id, result);
+	}
+	free(p);
+	if (ctl_conn_send(c, resp) || ctl_conn_flush(c))
+		ctl_conn_close(c);
+	return 0;
+}
+
+/* ---- the name and the socket ---- */
+
+/* flock() <name>.lock; retry if it was replaced while we waited. */
+static int ctl_lock_name(struct ctl_server *srv)
+{
+	struct stat a, b;
+	int tries, fd;
+
+	for (tries = 0; tries < 5; tries++) {
+		fd = open(srv->lock_path, O_RDWR | O_CREAT | O_CLOEXEC |
+			  O_NOFOLLOW, 0600);
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			int e = errno;
+
+			close(fd);
+			return e == EWOULDBLOCK ? -EADDRINUSE : -e;
+		}
+		if (fstat(fd, &a) == 0 && stat(srv->lock_path, &b) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+			srv->lock_fd = fd;
+			return 0;
+		}
+		close(fd);	/* unlinked by its last owner: again */
+	}
+	return -EAGAIN;
+}
+
+/* A socket file that nobody answers on is stale: remove it. */
+static int ctl_clear_stale(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, r;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	memcpy(sa.sun_path, path, strlen(path));
+	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (r == 0 || errno == EAGAIN)
+		r = -EADDRINUSE;	/* live: someone listens there */
+	else if (errno == ECONNREFUSED)
+		r = unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+	else
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int ctl_listen(struct ctl_server *srv)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	memcpy(sa.sun_path, srv->path, strlen(srv->path));
+	/* Nobody can connect between bind and listen: chmod there. */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		goto err;
+	if (chmod(srv->path, 0600) < 0 || listen(fd, 16) < 0) {
+		int e = errno;
+
+		unlink(srv->path);
+		close(fd);
+		return -e;
+	}
+	srv->listen_fd = fd;
+	return 0;
+err:
+	close(fd);
+	return errno == EADDRINUSE ? -EADDRINUSE : -errno;
+}
+
+static int ctl_set_paths(struct ctl_server *srv,
+			 const struct ctl_server_params *p)
+{
+	size_t n;
+	int r;
+
+	if (p->path) {
+		if (strlen(p->path) >= sizeof(srv->path))
+			return -ENAMETOOLONG;
+		strcpy(srv->path, p->path);
+	} else {
+		char dir[256];
+
+		r = ctl_runtime_dir(dir, sizeof(dir), true);
+		if (r)
+			return r;
+		r = ctl_socket_path(p->name, srv->path, sizeof(srv->path));
+		if (r)
+			return r;
+	}
+	n = strlen(srv->path);
+	if (n > 5 && !strcmp(srv->path + n - 5, ".sock"))
+		n -= 5;
+	snprintf(srv->lock_path, sizeof(srv->lock_path), "%.*s.lock", (int)n,
+		 srv->path);
+	return 0;
+}
+
+/* ---- lifecycle ---- */
+
+int ctl_server_create(struct evloop *loop, const struct ctl_server_params *p,
+		      char *err, size_t errlen, struct ctl_server **out)
+{
+	struct ctl_server *srv;
+	int r;
+
+	if (!ctl_name_valid(p->name)) {
+		snprintf(err, errlen,
+			 "VM name '%.80s': use 1-%d letters, digits, '.', '_' or '-' (not first: '.' '-')",
+			 p->name ? p->name : "", CTL_NAME_MAX);
+		return -EINVAL;
+	}
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	srv->loop = loop;
+	srv->listen_fd = srv->lock_fd = -1;
+	strcpy(srv->name, p->name);
+	srv->max_clients = p->max_clients ? p->max_clients : CTL_MAX_CLIENTS;
+	srv->disp = (struct ctl_dispatch){
+		.ops = p->ops, .opaque = p->opaque, .name = srv->name,
+		.stats_fns = srv->stats_fns, .stats_opaque = srv->stats_opaque,
+	};
+	r = ctl_set_paths(srv, p);
+	if (r) {
+		snprintf(err, errlen, "control socket for '%s': %s%s", p->name,
+			 strerror(-r), r == -ENOENT ?
+			 " (set HVKVM_RUNTIME_DIR or XDG_RUNTIME_DIR)" : "");
+		goto err_free;
+	}
+	r = ctl_lock_name(srv);
+	if (!r)
+		r = ctl_clear_stale(srv->path);
+	if (!r)
+		r = ctl_listen(srv);
+	if (r) {
+		if (r == -EADDRINUSE)
+			snprintf(err, errlen,
+				 "a VM named '%s' is already running (%s)",
+				 p->name, srv->path);
+		else
+			snprintf(err, errlen, "control socket %s: %s",
+				 srv->path, r == -EEXIST ?
+				 "exists and is not a socket" : strerror(-r));
+		goto err_unlock;
+	}
+	r = evloop_add_fd(loop, srv->listen_fd, EPOLLIN, ctl_accept, srv);
+	if (r) {
+		snprintf(err, errlen, "control socket: %s", strerror(-r));
+		goto err_unlink;
+	}
+	*out = srv;
+	return 0;
+
+err_unlink:
+	close(srv->listen_fd);
+	unlink(srv->path);
+err_unlock:
+	if (srv->lock_fd >= 0) {
+		unlink(srv->lock_path);
+		close(srv->lock_fd);
+	}
+err_free:
+	free(srv);
+	return r;
+}
+
+void ctl_server_destroy(struct ctl_server *srv)
+{
+	struct ctl_pending *p;
+
+	if (!srv)
+		return;
+	while ((p = srv->pending))
+		ctl_server_complete(srv, p->token, -ESHUTDOWN,
+				    "the VM stopped before the request completed",
+				    NULL);
+	while (srv->conns)
+		ctl_conn_close(srv->conns);
+	evloop_del_fd(srv->loop, srv->listen_fd);
+	close(srv->listen_fd);
+	unlink(srv->path);
+	unlink(srv->lock_path);	/* still locked: nobody holds a stale one */
+	close(srv->lock_fd);
+	free(srv);
+}
+
+const char *ctl_server_path(const struct ctl_server *srv)
+{
+	return srv->path;
+}
+
+int ctl_server_add_stats(struct ctl_server *srv, ctl_stats_fn fn,
+			 void *opaque)
+{
+	if (srv->disp.nr_stats >= CTL_STATS_MAX)
+		return -ENOSPC;
+	srv->stats_fns[srv->disp.nr_stats] = fn;
+	srv->stats_opaque[srv->disp.nr_stats] = opaque;
+	srv->disp.nr_stats++;
+	return 0;
+}
