@@ -329,19 +329,20 @@ static int vm_hv_sample_tsc(void *opaque, unsigned int vp, uint64_t *tsc,
 			    uint64_t *ns)
 {
 	struct vm *vm = opaque;
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e.index = 0x10 /* IA32_TSC */ };
+	uint8_t buf[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+	struct kvm_msrs *m = (struct kvm_msrs *)buf;
 	uint64_t t0, t1;
 
 	if (vp >= vm->nr_vcpus)
 		return -EINVAL;
 	t0 = time_now_ns();
-	if (ioctl(vm->vcpus[vp].fd, KVM_GET_MSRS, &m) != 1)
+	memset(buf, 0, sizeof(buf));
+	m->nmsrs = 1;
+	m->entries[0].index = 0x10;	/* IA32_TSC */
+	if (ioctl(vm->vcpus[vp].fd, KVM_GET_MSRS, m) != 1)
 		return -EIO;
 	t1 = time_now_ns();
-	*tsc = m.e.data;
+	*tsc = m->entries[0].data;
 	*ns = t0 + (t1 - t0) / 2;
 	return 0;
 }
@@ -417,6 +418,25 @@ static void st_cpuid_exit(struct vm *vm)
 	vm->apic_ids = NULL;
 }
 
+/* The host TSC is constant-rate and does not stop in deep C-states. */
+static bool vm_host_tsc_invariant(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[4096];
+	bool inv = false;
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5))
+			continue;
+		inv = strstr(line, " constant_tsc") && strstr(line, " nonstop_tsc");
+		break;
+	}
+	fclose(f);
+	return inv;
+}
+
 static int st_hyperv_init(struct vm *vm, char *err, size_t errlen)
 {
 	struct hv_params p;
@@ -432,6 +452,7 @@ static int st_hyperv_init(struct vm *vm, char *err, size_t errlen)
 	p.irq = &vm->irq;
 	p.tsc_khz = vm->tsc_khz;
 	p.apic_khz = 1000000;	/* KVM's LAPIC timer runs at 1 GHz */
+	p.tsc_invariant = vm_host_tsc_invariant();
 	p.host = (struct hv_host_ops){
 		.clock_ns = vm_hv_clock_ns,
 		.sample_tsc = vm_hv_sample_tsc,
