@@ -223,6 +223,8 @@ void cpuid_apply(struct kvm_cpuid2 *c, unsigned int apic_id,
 		e->ecx |= F1C_HYPERVISOR;
 		if (nr_vcpus > 1)
 			e->edx |= F1D_HTT;
+		else
+			e->edx &= ~F1D_HTT;
 	}
 	/* Deterministic cache parameters: cores per package. */
 	for (i = 0; i < c->nent; i++) {
