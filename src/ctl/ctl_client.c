@@ -93,7 +93,8 @@ static int ctl_open(const char *vm, char *path, size_t plen, char *err,
 			snprintf(err, errlen, "%s: socket path too long", vm);
 			return -ENAMETOOLONG;
 		}
-		strcpy(path, vm);
+		if (path != vm)
+			strcpy(path, vm);
 	} else if ((r = ctl_socket_path(vm, path, plen))) {
 		snprintf(err, errlen, "VM '%.80s': %s", vm,
 			 r == -EINVAL ? "not a valid VM name" :

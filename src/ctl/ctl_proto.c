@@ -43,15 +43,15 @@ struct ctl_cmd_desc {
 };
 
 static const struct ctl_cmd_desc ctl_cmds[CTL_CMD_COUNT] = {
-	[CTL_CMD_STATUS] = { "status", { { NULL } } },
-	[CTL_CMD_STATS] = { "stats", { { NULL } } },
+	[CTL_CMD_STATUS] = { .name = "status" },
+	[CTL_CMD_STATS] = { .name = "stats" },
 	[CTL_CMD_SHUTDOWN] = { "shutdown", {
 		{ "timeout", CTL_ARG_UINT, false, CTL_SHUTDOWN_TIMEOUT_MAX },
 	} },
-	[CTL_CMD_POWEROFF] = { "poweroff", { { NULL } } },
-	[CTL_CMD_REBOOT] = { "reboot", { { NULL } } },
-	[CTL_CMD_PAUSE] = { "pause", { { NULL } } },
-	[CTL_CMD_RESUME] = { "resume", { { NULL } } },
+	[CTL_CMD_POWEROFF] = { .name = "poweroff" },
+	[CTL_CMD_REBOOT] = { .name = "reboot" },
+	[CTL_CMD_PAUSE] = { .name = "pause" },
+	[CTL_CMD_RESUME] = { .name = "resume" },
 	[CTL_CMD_KVP_GET] = { "kvp-get", {
 		{ "pool", CTL_ARG_POOL, true, 0 },
 		{ "key", CTL_ARG_STR, true, CTL_KVP_KEY_MAX },
@@ -304,7 +304,8 @@ static bool ctl_id_valid(struct json_object *id)
 }
 
 static struct json_object *ctl_parse(const char *line, size_t len,
-				     char *msg, size_t msglen)
+				     const char **code, char *msg,
+				     size_t msglen)
 {
 	struct json_tokener *tok;
 	struct json_object *o;
@@ -320,13 +321,30 @@ static struct json_object *ctl_parse(const char *line, size_t len,
 		return NULL;
 	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+			       JSON_TOKENER_ALLOW_TRAILING_CHARS |
 			       JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, line, (int)len);
+	if (!o && json_tokener_get_error(tok) == json_tokener_continue) {
+		/* A bare number may go on: end the input explicitly. */
+		o = json_tokener_parse_ex(tok, "", 1);
+		if (o) {
+			json_tokener_free(tok);
+			return o;
+		}
+	}
+	if (!o && json_tokener_get_error(tok) == json_tokener_success) {
+		*code = "invalid-request";	/* a JSON null */
+		snprintf(msg, msglen, "a request must be a JSON object");
+		json_tokener_free(tok);
+		return NULL;
+	}
 	if (!o) {
 		enum json_tokener_error e = json_tokener_get_error(tok);
 
 		snprintf(msg, msglen, "malformed JSON: %s",
-			 e == json_tokener_continue ? "unexpected end of line" :
+			 e == json_tokener_continue ||
+			 e == json_tokener_error_parse_eof ?
+			 "unexpected end of line" :
 			 json_tokener_error_desc(e));
 		json_tokener_free(tok);
 		return NULL;
@@ -401,11 +419,11 @@ int ctl_dispatch_line(const struct ctl_dispatch *d, const char *line,
 
 	*resp = NULL;
 	*idp = NULL;
-	o = ctl_parse(line, len, msg, sizeof(msg));
-	if (!o) {
-		code = "parse-error";
+	code = "parse-error";
+	o = ctl_parse(line, len, &code, msg, sizeof(msg));
+	if (!o)
 		goto err;
-	}
+	code = "invalid-request";
 	if (!json_object_is_type(o, json_type_object)) {
 		snprintf(msg, sizeof(msg), "a request must be a JSON object");
 		goto err_put;
