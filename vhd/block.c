@@ -750,6 +750,11 @@ static int open_vhd(struct block_dev *bd, bool direct)
 	bd->size = bd->vhd->size;
 	bd->kind = vhd_is_sparse(bd->vhd) ? BLOCK_KIND_VHD_SPARSE :
 					    BLOCK_KIND_VHD_FIXED;
+	if (bd->kind == BLOCK_KIND_VHD_SPARSE) {
+		ret = vhd_block_init(bd);
+		if (ret)
+			return ret;
+	}
 	if (bd->vhd->footer.saved_state)
 		pr_warn("%s: image is marked as in a saved state", bd->path);
 	return 0;
@@ -825,6 +830,7 @@ err_ring:
 err_close:
 	if (bd->efd >= 0)
 		close(bd->efd);
+	free(bd->allocating);
 	if (bd->vhd)
 		vhd_close(bd->vhd);
 	else if (bd->fd >= 0)
@@ -860,6 +866,8 @@ void block_close(struct block_dev *bd)
 			pr_err("%s: flush on close: %s", bd->path,
 			       strerror(-ret));
 	}
+	if (bd->kind == BLOCK_KIND_VHD_SPARSE)
+		vhd_block_fini(bd);
 	io_uring_queue_exit(&bd->ring);
 	close(bd->efd);
 	if (bd->vhd)

@@ -103,8 +103,10 @@ struct block_dev {
 	unsigned int reqs;	  /* requests not yet called back */
 
 	/* sparse VHD */
-	bool alloc_busy;	  /* a block allocation is in flight */
-	uint32_t alloc_blk;	  /* ... for this block */
+	uint8_t *allocating;	  /* per block: allocation in flight */
+	uint64_t reserve_end;	  /* file extended (footer written) to here */
+	bool extending;		  /* a footer write extending it in flight */
+	uint32_t ext_blocks;	  /* blocks added per extension (grows) */
 	struct block_wait *waiters, *waiters_tail;
 	struct block_req *flushq, *flushq_tail; /* head = running flush */
 	bool flush_busy;
@@ -130,5 +132,8 @@ void *block_aligned_alloc(size_t len);
 void vhd_dispatch_read(struct block_dev *bd, struct block_req *req);
 void vhd_dispatch_write(struct block_dev *bd, struct block_req *req);
 void vhd_dispatch_flush(struct block_dev *bd, struct block_req *req);
+/* Set up / tear down the sparse state (block_open / block_close). */
+int vhd_block_init(struct block_dev *bd);
+void vhd_block_fini(struct block_dev *bd);
 
 #endif /* HVKVM_BLOCK_INT_H */

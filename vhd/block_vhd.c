@@ -7,24 +7,27 @@
  * Writes to allocated blocks are plain data writes; the sector bitmap bits
  * they set are written lazily at the next flush.
  *
- * Allocation of a new block, one at a time (other writes to unallocated
- * blocks wait; reads and writes to allocated blocks carry on):
- *   1. write the footer at the new end of file (past the new block), so
- *      the file always ends in a valid footer;
- *   2. write the block's bitmap (all ones for dynamic disks, whose fresh
- *      space past the old end reads as zeros; all zeros for differencing
- *      disks) and the data;
- *   3. only then mark the BAT entry dirty in memory.
+ * Allocation of a new block (several may run in parallel; reads and
+ * writes to allocated blocks never wait for them):
+ *   1. the file is grown a few blocks at a time by writing the footer past
+ *      the new space (one such write at a time; blocks are placed only
+ *      below a footer whose write completed), so the file always ends in a
+ *      valid footer;
+ *   2. the block's bitmap (all ones for dynamic disks, whose fresh space
+ *      reads as zeros; all zeros for differencing disks) and the data are
+ *      written;
+ *   3. only then is the BAT entry marked dirty in memory.
  * Flush: fdatasync (data and bitmaps of new blocks are durable), write the
  * dirty bitmap sectors and BAT sectors, fdatasync again. So a BAT entry is
  * never durable before the block it points to, and everything acknowledged
  * before a completed flush survives a crash at any point. Flushes run one
- * at a time in submission order.
+ * at a time in submission order. On close the unused grown space is cut.
  */
 #include "block_int.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #define BAT_PER_SECTOR (VHD_SECTOR / 4)
 #define META_BAT_FLAG (1ULL << 63)
@@ -134,11 +137,26 @@ static void vhd_wait(struct block_dev *bd, struct block_req *req,
 	bd->waiters_tail = w;
 }
 
+static void vhd_wake(struct block_dev *bd, int err)
+{
+	struct block_wait *w = bd->waiters, *next;
+
+	bd->waiters = bd->waiters_tail = NULL;
+	for (; w; w = next) {
+		next = w->next;
+		if (err)
+			req_put(w->req, err);
+		else
+			vhd_write_seg(bd, w->req, w->sector, w->nsec,
+				      w->byte_off);
+		free(w);
+	}
+}
+
 static void vhd_alloc_finish(struct block_dev *bd, struct vhd_alloc *a,
 			     int ret)
 {
 	struct vhd *v = bd->vhd;
-	struct block_wait *w, *next;
 
 	if (ret) {
 		/* Forget the block; its space stays unused (orphaned). */
@@ -150,16 +168,10 @@ static void vhd_alloc_finish(struct block_dev *bd, struct vhd_alloc *a,
 		vhd_mark_bits(bd, a->sector, a->nsec);
 		v->bat_dirty[a->blk / BAT_PER_SECTOR] = 1;
 	}
-	bd->alloc_busy = false;
+	bd->allocating[a->blk] = 0;
 	req_put(a->req, ret);
 	free(a);
-	w = bd->waiters;
-	bd->waiters = bd->waiters_tail = NULL;
-	for (; w; w = next) {
-		next = w->next;
-		vhd_write_seg(bd, w->req, w->sector, w->nsec, w->byte_off);
-		free(w);
-	}
+	vhd_wake(bd, 0);
 }
 
 static void vhd_alloc_step_done(struct block_io *io, int res)
@@ -194,51 +206,15 @@ static struct block_io *vhd_meta_io(struct block_dev *bd, const void *src,
 	return io;
 }
 
-static void vhd_alloc_footer_done(struct block_io *io, int res)
-{
-	struct block_dev *bd = io->bd;
-	struct vhd *v = bd->vhd;
-	struct vhd_alloc *a = io->ctx;
-	struct block_io *bm, *data;
-	uint64_t in = a->sector % v->block_sectors;
-
-	if (res < 0 || (uint64_t)res != io->len) {
-		vhd_alloc_finish(bd, a, res < 0 ? res : -EIO);
-		return;
-	}
-	bm = vhd_meta_io(bd, v->bitmaps[a->blk], v->bitmap_bytes,
-			 (uint64_t)v->bat[a->blk] * VHD_SECTOR);
-	data = bio_alloc(bd, IO_WRITE, bd->fd,
-			 vhd_block_data(v, a->blk) + in * VHD_SECTOR,
-			 (uint64_t)a->nsec * VHD_SECTOR);
-	if (!bm || !data ||
-	    bio_set_iov(data, a->req->iov, a->req->iovcnt, a->byte_off,
-			(size_t)a->nsec * VHD_SECTOR)) {
-		if (bm) {
-			free(bm->buf);
-			free(bm);
-		}
-		free(data);
-		vhd_alloc_finish(bd, a, -ENOMEM);
-		return;
-	}
-	a->pending = 2;
-	bm->done = vhd_alloc_step_done;
-	bm->ctx = a;
-	data->done = vhd_alloc_step_done;
-	data->ctx = a;
-	bio_queue(bm);
-	bio_queue(data);
-}
-
+/* Write the new block's bitmap and the data, in parallel. */
 static void vhd_alloc_start(struct block_dev *bd, struct block_req *req,
 			    uint64_t sector, uint32_t nsec, size_t byte_off)
 {
 	struct vhd *v = bd->vhd;
 	uint32_t blk = (uint32_t)(sector / v->block_sectors);
-	uint8_t footer[VHD_FOOTER_SIZE];
+	uint64_t in = sector % v->block_sectors;
+	struct block_io *bm = NULL, *data = NULL;
 	struct vhd_alloc *a;
-	struct block_io *io;
 	int ret;
 
 	a = calloc(1, sizeof(*a));
@@ -257,16 +233,71 @@ static void vhd_alloc_start(struct block_dev *bd, struct block_req *req,
 		req_put(req, ret);
 		return;
 	}
-	bd->alloc_busy = true;
-	bd->alloc_blk = blk;
-	vhd_footer_build(&v->footer, footer);
-	io = vhd_meta_io(bd, footer, sizeof(footer), v->next_free);
-	if (!io) {
+	bd->allocating[blk] = 1;
+	bm = vhd_meta_io(bd, v->bitmaps[blk], v->bitmap_bytes,
+			 (uint64_t)v->bat[blk] * VHD_SECTOR);
+	data = bio_alloc(bd, IO_WRITE, bd->fd,
+			 vhd_block_data(v, blk) + in * VHD_SECTOR,
+			 (uint64_t)nsec * VHD_SECTOR);
+	if (!bm || !data ||
+	    bio_set_iov(data, req->iov, req->iovcnt, byte_off,
+			(size_t)nsec * VHD_SECTOR)) {
+		if (bm) {
+			free(bm->buf);
+			free(bm);
+		}
+		free(data);
 		vhd_alloc_finish(bd, a, -ENOMEM);
 		return;
 	}
-	io->done = vhd_alloc_footer_done;
-	io->ctx = a;
+	a->pending = 2;
+	bm->done = vhd_alloc_step_done;
+	bm->ctx = a;
+	data->done = vhd_alloc_step_done;
+	data->ctx = a;
+	bio_queue(bm);
+	bio_queue(data);
+}
+
+static void vhd_extend_done(struct block_io *io, int res)
+{
+	struct block_dev *bd = io->bd;
+	int ret = res < 0 ? res : ((uint64_t)res != io->len ? -EIO : 0);
+
+	bd->extending = false;
+	if (!ret) {
+		bd->reserve_end = io->off;
+		if (bd->ext_blocks < 32)
+			bd->ext_blocks *= 2;
+	}
+	vhd_wake(bd, ret);
+}
+
+/*
+ * Grow the file by a few blocks by writing the footer past them. Blocks
+ * are only placed below a footer whose write has completed, so the file
+ * always ends in a valid footer and an old footer write can never land on
+ * a new block's bitmap.
+ */
+static void vhd_extend(struct block_dev *bd)
+{
+	struct vhd *v = bd->vhd;
+	uint64_t total = (uint64_t)v->bitmap_bytes + v->header.block_size;
+	uint8_t footer[VHD_FOOTER_SIZE];
+	uint64_t end = v->next_free;
+	struct block_io *io;
+	uint32_t i;
+
+	for (i = 0; i < bd->ext_blocks; i++)
+		end = vhd_slot(v, end) + total;
+	vhd_footer_build(&v->footer, footer);
+	io = vhd_meta_io(bd, footer, sizeof(footer), end);
+	if (!io) {
+		vhd_wake(bd, -ENOMEM);
+		return;
+	}
+	bd->extending = true;
+	io->done = vhd_extend_done;
 	bio_queue(io);
 }
 
@@ -279,12 +310,21 @@ static void vhd_write_seg(struct block_dev *bd, struct block_req *req,
 	uint64_t in = sector % v->block_sectors;
 	struct block_io *io;
 
-	if (v->bat[blk] == VHD_BAT_UNUSED ||
-	    (bd->alloc_busy && bd->alloc_blk == blk)) {
-		if (bd->alloc_busy)
-			vhd_wait(bd, req, sector, nsec, byte_off);
-		else
+	if (bd->allocating[blk]) {
+		vhd_wait(bd, req, sector, nsec, byte_off);
+		return;
+	}
+	if (v->bat[blk] == VHD_BAT_UNUSED) {
+		uint64_t total = (uint64_t)v->bitmap_bytes +
+				 v->header.block_size;
+
+		if (vhd_slot(v, v->next_free) + total <= bd->reserve_end) {
 			vhd_alloc_start(bd, req, sector, nsec, byte_off);
+			return;
+		}
+		vhd_wait(bd, req, sector, nsec, byte_off);
+		if (!bd->extending)
+			vhd_extend(bd);
 		return;
 	}
 	io = bio_alloc(bd, IO_WRITE, bd->fd,
@@ -381,8 +421,7 @@ static void vhd_bat_sector(struct block_dev *bd, uint32_t s, uint8_t *buf)
 		uint64_t e = (uint64_t)s * BAT_PER_SECTOR + i;
 		uint32_t val = VHD_BAT_UNUSED;
 
-		if (e < v->header.max_entries &&
-		    !(bd->alloc_busy && bd->alloc_blk == e))
+		if (e < v->header.max_entries && !bd->allocating[e])
 			val = v->bat[e];
 		put_be32(buf + 4 * i, val);
 	}
@@ -477,4 +516,39 @@ void vhd_dispatch_flush(struct block_dev *bd, struct block_req *req)
 	bd->flushq_tail = req;
 	if (!bd->flush_busy)
 		vhd_flush_start(bd);
+}
+
+/* ---- lifecycle ---- */
+
+int vhd_block_init(struct block_dev *bd)
+{
+	struct vhd *v = bd->vhd;
+
+	bd->allocating = calloc(v->header.max_entries ? v->header.max_entries :
+							1,
+				1);
+	if (!bd->allocating)
+		return -ENOMEM;
+	/* The footer sits at next_free: no room until the first extension. */
+	bd->reserve_end = v->next_free;
+	bd->ext_blocks = 2;
+	return 0;
+}
+
+/* After the final flush: cut unused reserve so the file ends at its data. */
+void vhd_block_fini(struct block_dev *bd)
+{
+	struct vhd *v = bd->vhd;
+	struct stat st;
+	int ret;
+
+	if (!bd->readonly && !bd->crashed && fstat(bd->fd, &st) == 0 &&
+	    (uint64_t)st.st_size != v->next_free + VHD_FOOTER_SIZE) {
+		ret = vhd_write_footer(v);
+		if (ret)
+			pr_err("%s: trimming the file: %s", bd->path,
+			       strerror(-ret));
+	}
+	free(bd->allocating);
+	bd->allocating = NULL;
 }

@@ -300,13 +300,15 @@ static int compact_pack(struct vhd *v, uint8_t *buf)
 	qsort(pos, n, sizeof(*pos), pos_cmp);
 	/* Fill gaps from the left with blocks taken from the right. */
 	for (lo = 0, hi = (long)n - 1; lo <= hi && !ret;) {
-		if (pos[lo].off < cursor + total) {
+		uint64_t slot = vhd_slot(v, cursor);
+
+		if (pos[lo].off < slot + total) {
 			cursor = MAX(cursor, pos[lo].off + total);
 			lo++;
 			continue;
 		}
-		ret = compact_move(v, pos[hi].idx, cursor, buf);
-		cursor += total;
+		ret = compact_move(v, pos[hi].idx, slot, buf);
+		cursor = slot + total;
 		hi--;
 	}
 	v->next_free = cursor;

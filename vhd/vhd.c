@@ -624,7 +624,7 @@ uint32_t vhd_resolve(const struct vhd *v, uint64_t sector, uint32_t max,
 
 int vhd_alloc_block(struct vhd *v, uint32_t blk, bool bits_set)
 {
-	uint64_t off = v->next_free;
+	uint64_t off = vhd_slot(v, v->next_free);
 	uint8_t *bm;
 
 	if (blk >= v->header.max_entries)

@@ -208,6 +208,17 @@ static inline uint64_t vhd_block_data(const struct vhd *v, uint32_t blk)
 uint32_t vhd_resolve(const struct vhd *v, uint64_t sector, uint32_t max,
 		     int *fd, uint64_t *off);
 
+/*
+ * Where a block placed at or after @off starts: its data (after the
+ * bitmap) is aligned to 4 KiB, so guest I/O is aligned in the file too.
+ */
+#define VHD_DATA_ALIGN 4096u
+static inline uint64_t vhd_slot(const struct vhd *v, uint64_t off)
+{
+	return ALIGN_UP(off + v->bitmap_bytes, VHD_DATA_ALIGN) -
+	       v->bitmap_bytes;
+}
+
 /* Take a block into use in memory (bitmap buffer, BAT slot, next_free). */
 int vhd_alloc_block(struct vhd *v, uint32_t blk, bool bits_set);
 /* Recompute full[] for @blk after the bitmap changed. */

@@ -419,7 +419,7 @@ static void test_compact_drops_zero_blocks(void **state)
 	assert_int_equal(tv_run_img(2, args), 0);
 	assert_int_equal(stat(p, &st1), 0);
 	assert_true(st1.st_size < st0.st_size);
-	assert_int_equal(st1.st_size, st0.st_size - 4 * (2 * MiB + 512));
+	assert_true(st1.st_size <= st0.st_size - (off_t)(4 * 2 * MiB));
 	assert_int_equal(tv_run_img(2, chk), 0);
 	bd = tv_open(p, true);
 	for (i = 0; i < 8; i++) {
