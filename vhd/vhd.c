@@ -199,6 +199,59 @@ static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b,
 	return a < b + blen && b < a + alen;
 }
 
+static bool vhd_overlaps_locator(const struct vhd *v, uint64_t off,
+				 uint64_t len)
+{
+	int i;
+
+	for (i = 0; i < VHD_NUM_LOCATORS; i++) {
+		const struct vhd_locator *l = &v->header.loc[i];
+
+		if (l->code != VHD_PLAT_NONE && l->data_len &&
+		    ranges_overlap(off, len, l->data_offset, l->data_len))
+			return true;
+	}
+	return false;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Two BAT entries sharing space would corrupt each other: refuse. */
+static int vhd_check_overlap(struct vhd *v, unsigned int flags)
+{
+	uint64_t blk_bytes = (uint64_t)v->bitmap_bytes + v->header.block_size;
+	uint64_t *offs;
+	uint32_t i, n = 0;
+	int ret = 0;
+
+	offs = malloc((v->header.max_entries ? v->header.max_entries : 1) *
+		      sizeof(*offs));
+	if (!offs)
+		return -ENOMEM;
+	for (i = 0; i < v->header.max_entries; i++)
+		if (v->bat[i] != VHD_BAT_UNUSED)
+			offs[n++] = (uint64_t)v->bat[i] * VHD_SECTOR;
+	qsort(offs, n, sizeof(*offs), u64_cmp);
+	for (i = 1; i < n; i++) {
+		if (offs[i] < offs[i - 1] + blk_bytes) {
+			verr(v, flags, "BAT: blocks at sectors %llu and %llu "
+				       "overlap ('hvkvm img check --repair' "
+				       "drops one)",
+			     (unsigned long long)(offs[i - 1] / VHD_SECTOR),
+			     (unsigned long long)(offs[i] / VHD_SECTOR));
+			ret = -EINVAL;
+			break;
+		}
+	}
+	free(offs);
+	return ret;
+}
+
 static int vhd_read_bat(struct vhd *v, unsigned int flags)
 {
 	struct vhd_header *h = &v->header;
@@ -245,7 +298,8 @@ static int vhd_read_bat(struct vhd *v, unsigned int flags)
 		    ranges_overlap(off, blk_bytes, v->footer.data_offset,
 				   VHD_HEADER_SIZE) ||
 		    ranges_overlap(off, blk_bytes, h->table_offset,
-				   bat_bytes)) {
+				   bat_bytes) ||
+		    vhd_overlaps_locator(v, off, blk_bytes)) {
 			verr(v, flags, "BAT entry %u (sector %u) overlaps the "
 				       "image metadata",
 			     i, v->bat[i]);
@@ -253,6 +307,15 @@ static int vhd_read_bat(struct vhd *v, unsigned int flags)
 			goto out;
 		}
 		v->next_free = MAX(v->next_free, off + blk_bytes);
+	}
+	ret = vhd_check_overlap(v, flags);
+	if (ret)
+		goto out;
+	for (i = 0; i < h->max_entries; i++) {
+		uint64_t off = (uint64_t)v->bat[i] * VHD_SECTOR;
+
+		if (v->bat[i] == VHD_BAT_UNUSED)
+			continue;
 		v->bitmaps[i] = malloc(v->bitmap_bytes);
 		if (!v->bitmaps[i]) {
 			ret = -ENOMEM;

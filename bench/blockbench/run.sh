@@ -5,8 +5,9 @@
 # depth 8 over a 100 MiB region (104865792 bytes, CHS-exact so QEMU sees the
 # same size): 4K "random" read/write (a prime stride that visits every 4K
 # slot once), 64K sequential read/write. Images: raw, VHD fixed, VHD
-# dynamic pre-allocated, VHD dynamic fresh (re-created before every run,
-# so writes are first-touch allocations). O_DIRECT (cache=none) for both.
+# dynamic pre-allocated, and, re-created before every run so that writes
+# are first touch, VHD fixed fresh (a sparse file) and VHD dynamic fresh.
+# O_DIRECT (cache=none) for both tools.
 # Prints a markdown table; figures are medians of REPS runs.
 # usage: bench/blockbench/run.sh BUILD_DIR [WORKDIR] [REPS]
 set -eu
@@ -48,11 +49,15 @@ run_one() {
 	fmt=$3
 	wl=$4
 	file=$img
-	if [ "$img" = dynfresh ]; then
-		rm -f dynfresh.vhd
-		"$IMG" create -f vhd --type dynamic dynfresh.vhd $SIZE
-		file=dynfresh.vhd
-	fi
+	case $img in
+	dynfresh | fixedfresh)
+		rm -f $img.vhd
+		t=dynamic
+		[ $img = fixedfresh ] && t=fixed
+		"$IMG" create -f vhd --type $t $img.vhd $SIZE
+		file=$img.vhd
+		;;
+	esac
 	args=$(wl_args "$wl")
 	flush=""
 	case $wl in rw*|sw*) flush=1 ;; esac
@@ -72,7 +77,7 @@ run_one() {
 
 printf '| image | workload | hvkvm IOPS | hvkvm MB/s | qemu-img IOPS | qemu-img MB/s | hvkvm/qemu |\n'
 printf '|---|---|---:|---:|---:|---:|---:|\n'
-for img in raw.img fixed.vhd dynpre.vhd dynfresh; do
+for img in raw.img fixed.vhd dynpre.vhd fixedfresh dynfresh; do
 	fmt=vhd
 	[ $img = raw.img ] && fmt=raw
 	for wl in rr4k rw4k sr64k sw64k; do
@@ -110,8 +115,8 @@ END {
 		printf "| dynamic-prealloc/fixed | %s | %.3f | %.3f |\n", w,
 			h["dynpre.vhd " w] / h["fixed.vhd " w], q["dynpre.vhd " w] / q["fixed.vhd " w]
 	}
-	printf "| dynamic-fresh/fixed (first touch) | rw4k | %.3f | %.3f |\n",
-		h["dynfresh rw4k"] / h["fixed.vhd rw4k"], q["dynfresh rw4k"] / q["fixed.vhd rw4k"]
-	printf "| dynamic-fresh/fixed (first touch) | sw64k | %.3f | %.3f |\n",
-		h["dynfresh sw64k"] / h["fixed.vhd sw64k"], q["dynfresh sw64k"] / q["fixed.vhd sw64k"]
+	printf "| dynamic-fresh/fixed-fresh (first touch) | rw4k | %.3f | %.3f |\n",
+		h["dynfresh rw4k"] / h["fixedfresh rw4k"], q["dynfresh rw4k"] / q["fixedfresh rw4k"]
+	printf "| dynamic-fresh/fixed-fresh (first touch) | sw64k | %.3f | %.3f |\n",
+		h["dynfresh sw64k"] / h["fixedfresh sw64k"], q["dynfresh sw64k"] / q["fixedfresh sw64k"]
 }' results.txt

@@ -319,6 +319,7 @@ static void test_check_overlapping_bat_entries(void **state)
 	const char *chk[] = { "check", p };
 	const char *rep[] = { "check", "--repair", p };
 	uint8_t be[4];
+	struct vhd *v;
 	int fd;
 
 	create_image(p, VHD_TYPE_DYNAMIC, 10 * MiB, 0, NULL);
@@ -329,9 +330,13 @@ static void test_check_overlapping_bat_entries(void **state)
 	assert_int_equal(pread(fd, be, 4, 1536), 4);
 	close(fd);
 	patch_file(p, 1536 + 4, be, 4);
+	/* Opening refuses it: writes to one block would clobber the other. */
+	assert_int_equal(vhd_open(p, VHD_OPEN_QUIET, &v), -EINVAL);
 	assert_int_equal(tv_run_img(2, chk), 2);
 	assert_int_equal(tv_run_img(3, rep), 0);
 	assert_int_equal(tv_run_img(2, chk), 0);
+	assert_int_equal(vhd_open(p, VHD_OPEN_QUIET, &v), 0);
+	vhd_close(v);
 }
 
 static void test_diff_chain_reads(void **state)
