@@ -441,7 +441,13 @@ static void *vcpu_thread(void *opaque)
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	while (!vcpu_should_stop(v)) {
-		int r = ioctl(v->fd, KVM_RUN, 0);
+		int r;
+
+		if (__atomic_load_n(&v->vm->paused, __ATOMIC_ACQUIRE)) {
+			vcpu_park(v);
+			continue;
+		}
+		r = ioctl(v->fd, KVM_RUN, 0);
 
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
@@ -461,6 +467,19 @@ static void *vcpu_thread(void *opaque)
 			break;
 	}
 	return NULL;
+}
+
+void vcpu_park(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (vm->paused && !vcpu_should_stop(v))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 int vcpu_start(struct vcpu *v)

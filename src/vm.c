@@ -103,6 +103,10 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status)
 	__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&vm->stop_cond);
 	pthread_mutex_unlock(&vm->stop_lock);
+	/* Parked vCPUs must see the stop too. */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		if (!pthread_equal(pthread_self(), vm->vcpus[i].thread))
 			vcpu_kick(&vm->vcpus[i]);
@@ -842,6 +846,8 @@ int vm_create(const struct vm_config *cfg, const struct vm_options *opts,
 	bus_init(&vm->mmio, "mmio");
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	pthread_cond_init(&vm->stop_cond, NULL);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 	for (i = 0; i < ARRAY_SIZE(vm_stages); i++) {
 		err[0] = '\0';
 		r = vm_stages[i].init(vm, err, sizeof(err));
@@ -878,6 +884,8 @@ void vm_destroy(struct vm *vm)
 	}
 	pthread_cond_destroy(&vm->stop_cond);
 	pthread_mutex_destroy(&vm->stop_lock);
+	pthread_cond_destroy(&vm->pause_cond);
+	pthread_mutex_destroy(&vm->pause_lock);
 	free(vm);
 }
 
@@ -904,6 +912,41 @@ enum vm_stop_reason vm_run(struct vm *vm)
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
 	return vm->stop_reason;
+}
+
+int vm_pause(struct vm *vm)
+{
+	unsigned int i, started = 0;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->paused = true;
+	pthread_mutex_unlock(&vm->pause_lock);
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		if (vm->vcpus[i].thread_started)
+			started++;
+		vcpu_kick(&vm->vcpus[i]);
+	}
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->parked < started &&
+	       !__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return __atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE) ? -ESHUTDOWN : 0;
+}
+
+void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->paused = false;
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+	if (vm->ic_timesync)
+		ic_timesync_resume(vm->ic_timesync);
+}
+
+bool vm_is_paused(struct vm *vm)
+{
+	return __atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE);
 }
 
 void vm_stats_print(struct vm *vm, FILE *f)

@@ -118,6 +118,12 @@ struct vm {
 	int stop_status;		/* process exit status */
 	bool stopping;			/* vCPUs should leave KVM_RUN */
 	unsigned int stage;		/* start-up stages completed */
+
+	/* Pausing (control socket): vCPUs park outside KVM_RUN. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	bool paused;			/* vCPUs should park */
+	unsigned int parked;		/* vCPUs parked now */
 	uint64_t start_ns;		/* process start, for timings */
 };
 
@@ -129,6 +135,10 @@ enum vm_stop_reason vm_run(struct vm *vm);
 void vm_destroy(struct vm *vm);
 /* Any thread: stop the VM with @reason (first caller wins). */
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status);
+/* Park every vCPU outside KVM_RUN (returns once they are) / let them go. */
+int vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+bool vm_is_paused(struct vm *vm);
 /* Counters for --stats and the control socket. */
 void vm_stats_print(struct vm *vm, FILE *f);
 
@@ -141,6 +151,8 @@ int vcpu_set_boot_state(struct vcpu *v, const struct boot_entry *entry);
 int vcpu_start(struct vcpu *v);
 void vcpu_kick(struct vcpu *v);
 void vcpu_join(struct vcpu *v);
+/* vCPU thread: wait while the VM is paused. */
+void vcpu_park(struct vcpu *v);
 void vcpu_dump(struct vcpu *v, FILE *f);
 const char *vcpu_exit_name(unsigned int reason);
 
