@@ -186,6 +186,26 @@ int ctl_server_add_stats(struct ctl_server *srv, ctl_stats_fn fn,
 int ctl_server_complete(struct ctl_server *srv, uint64_t token, int err,
 			const char *msg, struct json_object *result);
 
+/* ---- the ops for a real VM (src/ctl/ctl_vm.c, library hvkvm_ctl_vm) ---- */
+
+struct vm;
+struct ctl_vm;
+
+/*
+ * Serve @vm's control socket named @name on its I/O thread (vm->io, which
+ * must be running). Call after vm_create(); -EADDRINUSE with @err when a
+ * live VM already has the name.
+ */
+int ctl_vm_attach(struct vm *vm, const char *name, char *err, size_t errlen,
+		  struct ctl_vm **out);
+/*
+ * After vm_run() returned, before vm_destroy(): answer what is pending,
+ * close the connections and remove the socket (waits for the I/O thread).
+ */
+void ctl_vm_stop(struct ctl_vm *cv);
+/* After vm_destroy(). */
+void ctl_vm_free(struct ctl_vm *cv);
+
 /* ---- client: `hvkvm ctl` and `hvkvm list` ---- */
 
 int ctl_main(int argc, char **argv);

@@ -477,13 +477,17 @@ int ctl_dispatch_line(const struct ctl_dispatch *d, const char *line,
 		return 0;
 	}
 	json_object_put(req.result);
-	if (r == -EOPNOTSUPP && !operr[0]) {
+	if (r == -EOPNOTSUPP) {
 		code = "unsupported";
-		snprintf(msg, sizeof(msg), "%s: not supported by this VM",
-			 ctl_cmds[cmd].name);
+		if (operr[0])
+			snprintf(msg, sizeof(msg), "%s", operr);
+		else
+			snprintf(msg, sizeof(msg),
+				 "'%s' is not supported by this VM",
+				 ctl_cmds[cmd].name);
 	} else {
 		code = "failed";
-		snprintf(msg, sizeof(msg), "%s: %s", ctl_cmds[cmd].name,
+		snprintf(msg, sizeof(msg), "%s",
 			 operr[0] ? operr : strerror(r < 0 ? -r : EIO));
 	}
 	goto err;

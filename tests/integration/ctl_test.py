@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Control socket integration tests: `hvkvm run --daemon --name NAME`,
+`hvkvm list` and `hvkvm ctl` against the tiny Multiboot kernel (mbtest) in
+its "echo" mode, which polls COM1 forever and so keeps the VM running.
+
+    ctl_test.py CASE --hvkvm PATH --mbtest PATH
+
+Every case uses its own runtime directory (HVKVM_RUNTIME_DIR) and stops
+the VMs it started. Exit 0 = pass, 1 = fail, 77 = skipped (no /dev/kvm)."""
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+
+
+def kvm_usable():
+    if not os.path.exists("/dev/kvm"):
+        return "no /dev/kvm on this host"
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return "/dev/kvm is not accessible to this user"
+    return None
+
+
+class Case:
+    def __init__(self, a):
+        self.hv = a.hvkvm
+        self.mb = a.mbtest
+        self.tmp = tempfile.mkdtemp(prefix="hvkvm-ctl-it.")
+        self.env = dict(os.environ, HVKVM_RUNTIME_DIR=self.tmp + "/run")
+        self.pids = []
+
+    def run(self, *args, timeout=60):
+        p = subprocess.run([self.hv, *args], stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=timeout, text=True,
+                           errors="replace", env=self.env)
+        return p.returncode, p.stdout, p.stderr
+
+    def expect(self, cond, what):
+        if not cond:
+            raise AssertionError(what)
+
+    def one_line_error(self, args, rc_want, needle):
+        rc, out, err = self.run(*args)
+        lines = [l for l in err.strip().splitlines() if l]
+        self.expect(rc == rc_want, f"{args}: status {rc}, want {rc_want}: {err}")
+        self.expect(len(lines) == 1, f"{args}: want one error line, got {lines}")
+        self.expect(needle in err, f"{args}: '{needle}' not in '{err.strip()}'")
+
+    def start(self, name, *extra, cpus="2", memory="128M"):
+        """Boot mbtest in the background; returns (pid, pidfile, log)."""
+        pidfile = os.path.join(self.tmp, name + ".pid")
+        log = os.path.join(self.tmp, name + ".log")
+        t0 = time.time()
+        rc, out, err = self.run("run", "--daemon", "--name", name,
+                                "--pidfile", pidfile, "--log", log,
+                                "--kernel", self.mb, "--append", "echo",
+                                "--cpus", cpus, "--memory", memory, *extra)
+        self.expect(rc == 0, f"--daemon: status {rc}: {err}")
+        self.expect(time.time() - t0 < 30, "--daemon took over 30 s")
+        self.expect(out == "", f"--daemon printed {out!r}")
+        pid = int(open(pidfile).read())
+        self.pids.append(pid)
+        self.expect(alive(pid), f"daemon {pid} is not running")
+        return pid, pidfile, log
+
+    def ctl(self, name, *args, want=0):
+        rc, out, err = self.run("ctl", name, *args)
+        self.expect(rc == want, f"ctl {name} {args}: status {rc}, want {want}: {err}")
+        return out, err
+
+    def ctl_json(self, name, *args):
+        out, _ = self.ctl(name, "--json", *args)
+        r = json.loads(out)
+        self.expect(r["ok"] is True and r["id"] == 1, f"{args}: {out}")
+        return r["result"]
+
+    def cleanup(self):
+        for pid in self.pids:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie of ours would still answer kill 0; daemons are not ours.
+    return True
+
+
+def wait_gone(pid, secs=30):
+    end = time.time() + secs
+    while alive(pid) and time.time() < end:
+        time.sleep(0.05)
+    return not alive(pid)
+
+
+def case_help(c):
+    for args in (["ctl", "--help"], ["list", "--help"]):
+        rc, out, err = c.run(*args)
+        c.expect(rc == 0 and "Usage" in out, f"{args}: {rc} {err}")
+    rc, out, _ = c.run("ctl", "--help")
+    for word in ("status", "stats", "shutdown", "poweroff", "reboot", "pause",
+                 "resume", "kvp-get", "kvp-set", "--json"):
+        c.expect(word in out, f"ctl --help lacks {word}")
+    rc, out, _ = c.run("--help")
+    c.expect("ctl" in out and "list" in out, "hvkvm --help lacks ctl/list")
+    rc, out, _ = c.run("run", "--help")
+    for flag in ("--daemon", "--name", "--pidfile", "--log"):
+        c.expect(flag in out, f"run --help lacks {flag}")
+
+
+def case_bad_input(c):
+    c.one_line_error(["ctl"], 1, "usage")
+    c.one_line_error(["ctl", "novm"], 1, "usage")
+    c.one_line_error(["ctl", "novm", "status"], 2, "no VM named 'novm'")
+    c.one_line_error(["ctl", "bad name!", "status"], 2, "not a valid VM name")
+    c.one_line_error(["ctl", "/nonexistent/x.sock", "status"], 2, "no VM")
+    c.one_line_error(["ctl", "--bogus", "vm", "status"], 1, "--bogus")
+    c.one_line_error(["ctl", "vm", "shutdown", "timeout=soon"], 1,
+                     "not a number")
+    c.one_line_error(["ctl", "vm", "status", "--json", "{nope"], 1,
+                     "not a JSON object")
+    c.one_line_error(["list", "--bogus"], 1, "--bogus")
+    c.one_line_error(["run", "--kernel", c.mb, "--pidfile", "x"], 1,
+                     "--daemon")
+    c.one_line_error(["run", "--kernel", c.mb, "--name", "../x"], 1,
+                     "--name")
+    # An empty runtime directory lists nothing.
+    rc, out, err = c.run("list")
+    c.expect(rc == 0 and len(out.strip().splitlines()) <= 1, f"list: {out}")
+
+
+def case_daemon_ctl(c):
+    pid, pidfile, log = c.start("ctl-a")
+    sock = os.path.join(c.tmp, "run", "ctl-a.sock")
+    st = os.stat(sock)
+    c.expect(st.st_mode & 0o777 == 0o600, f"socket mode {st.st_mode:o}")
+
+    # list: table and JSON.
+    rc, out, err = c.run("list")
+    c.expect(rc == 0, f"list: {rc} {err}")
+    rows = [l.split() for l in out.splitlines()[1:]]
+    c.expect(len(rows) == 1 and rows[0][0] == "ctl-a", f"list: {out}")
+    c.expect(rows[0][1] == str(pid) and rows[0][2] == "running" and
+             rows[0][3] == "2" and rows[0][4] == "128M", f"list row: {out}")
+    rc, out, _ = c.run("list", "--json")
+    vms = json.loads(out)
+    c.expect(len(vms) == 1 and vms[0]["name"] == "ctl-a" and
+             vms[0]["pid"] == pid, f"list --json: {out}")
+
+    # status: human and JSON.
+    out, _ = c.ctl("ctl-a", "status")
+    for line in ("name: ctl-a", f"pid: {pid}", "state: running",
+                 "vcpus: 2", "memory: 128 MiB"):
+        c.expect(line in out, f"status lacks '{line}': {out}")
+    s = c.ctl_json("ctl-a", "status")
+    c.expect(s["memory"] == 128 << 20 and s["vcpus"] == 2 and
+             len(s["uuid"]) == 36 and s["kernel"] == c.mb and
+             s["uptime"] >= 0, f"status: {s}")
+    # The same through the socket path.
+    out, _ = c.ctl(sock, "status")
+    c.expect("name: ctl-a" in out, out)
+
+    # stats: the echo loop polls COM1, so port exits grow while running...
+    s1 = c.ctl_json("ctl-a", "stats")
+    time.sleep(0.5)
+    s2 = c.ctl_json("ctl-a", "stats")
+    io = lambda s: s["vcpu0"]["exits"].get("io", 0)
+    c.expect(io(s2) > io(s1) > 0, f"io exits {io(s1)} -> {io(s2)}")
+    c.expect("vcpu1" in s2 and "bus" in s2, f"stats: {s2}")
+
+    # ...and stop while paused.
+    c.ctl("ctl-a", "pause")
+    c.expect(c.ctl_json("ctl-a", "status")["state"] == "paused", "not paused")
+    _, err = c.ctl("ctl-a", "pause", want=1)
+    c.expect("already paused" in err, err)
+    p1 = io(c.ctl_json("ctl-a", "stats"))
+    time.sleep(0.5)
+    p2 = io(c.ctl_json("ctl-a", "stats"))
+    c.expect(p1 == p2, f"exits while paused: {p1} -> {p2}")
+    c.ctl("ctl-a", "resume")
+    time.sleep(0.3)
+    c.expect(io(c.ctl_json("ctl-a", "stats")) > p2, "no exits after resume")
+    c.expect(c.ctl_json("ctl-a", "status")["state"] == "running", "state")
+
+    # Errors: one line, status 1, the VM keeps running.
+    _, err = c.ctl("ctl-a", "frobnicate", want=1)
+    c.expect("unknown command" in err and len(err.splitlines()) == 1, err)
+    out, _ = c.ctl("ctl-a", "--json", "status", "--json", '{"bogus": 1}',
+                   want=1)
+    c.expect(json.loads(out)["code"] == "invalid-argument", out)
+
+    # poweroff --wait: returns once the VM is gone; everything cleaned up.
+    c.ctl("ctl-a", "poweroff", "--wait")
+    c.expect(wait_gone(pid), "daemon still running after poweroff")
+    c.expect(not os.path.exists(pidfile), "pidfile left behind")
+    c.expect(not os.path.exists(sock), "socket left behind")
+    c.expect("mbtest: multiboot magic ok" in open(log).read(),
+             "serial output not in the --log file")
+    c.one_line_error(["ctl", "ctl-a", "status"], 2, "no VM named 'ctl-a'")
+
+
+def case_name_clash(c):
+    pid, pidfile, _ = c.start("clash")
+    # Same name: refused on the terminal, status 1; the first one is fine.
+    c.one_line_error(["run", "--daemon", "--name", "clash", "--kernel", c.mb,
+                      "--append", "echo"], 1, "already running")
+    c.one_line_error(["run", "--name", "clash", "--kernel", c.mb,
+                      "--append", "echo"], 1, "already running")
+    # Same pidfile, other name: refused too.
+    c.one_line_error(["run", "--daemon", "--name", "other", "--pidfile",
+                      pidfile, "--kernel", c.mb, "--append", "echo"], 1,
+                     "already running")
+    c.expect(c.ctl_json("clash", "status")["pid"] == pid, "first VM gone")
+    # Killed hard: the socket is stale; list skips it, the name is free.
+    os.kill(pid, signal.SIGKILL)
+    c.expect(wait_gone(pid), "SIGKILL")
+    rc, out, _ = c.run("list")
+    c.expect("clash" not in out, f"stale VM listed: {out}")
+    c.one_line_error(["ctl", "clash", "status"], 2, "no VM named 'clash'")
+    pid2, _, _ = c.start("clash")
+    c.expect(c.ctl_json("clash", "status")["pid"] == pid2, "restart")
+    # SIGTERM stops the daemon and removes its files.
+    os.kill(pid2, signal.SIGTERM)
+    c.expect(wait_gone(pid2), "SIGTERM")
+    c.expect(not os.path.exists(os.path.join(c.tmp, "run", "clash.sock")),
+             "socket left after SIGTERM")
+
+
+def case_shutdown(c):
+    # Hyper-V on: the Shutdown IC is offered but mbtest never opens it, and
+    # it never enables the ACPI power button either: after the timeout the
+    # fallback is tried and reported as failed; poweroff still works.
+    pid, _, _ = c.start("sd", "--hyperv", "all", cpus="1")
+    t0 = time.time()
+    _, err = c.ctl("sd", "shutdown", "timeout=1", want=1)
+    dt = time.time() - t0
+    c.expect(1 <= dt < 10, f"fallback after {dt:.1f} s, want ~1 s")
+    c.expect("ACPI" in err, f"shutdown: {err}")
+    # timeout=0: straight to the power button.
+    _, err = c.ctl("sd", "shutdown", "timeout=0", want=1)
+    c.expect("ACPI" in err, err)
+    # KVP: host pool round trip; the guest pool needs the guest's daemon.
+    c.ctl("sd", "kvp-set", "pool=external", "key=HostName", "value=test")
+    out, _ = c.ctl("sd", "kvp-get", "pool=external", "key=HostName")
+    c.expect(out.strip() == "value: test", out)
+    _, err = c.ctl("sd", "kvp-get", "pool=guest", "key=x", want=1)
+    c.expect("not connected" in err, err)
+    # reboot: the VM comes back under the same name and pid.
+    r = c.ctl_json("sd", "reboot")
+    c.expect(r.get("exits") is False, f"reboot: {r}")
+    end = time.time() + 20
+    while time.time() < end:
+        rc, out, _ = c.run("ctl", "--json", "sd", "status")
+        if rc == 0 and json.loads(out)["result"]["uptime"] < 5:
+            break
+        time.sleep(0.1)
+    c.expect(rc == 0 and json.loads(out)["result"]["pid"] == pid,
+             f"after reboot: {rc} {out}")
+    c.ctl("sd", "poweroff", "--wait")
+    c.expect(wait_gone(pid), "poweroff")
+
+
+CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
+NEEDS_KVM = {"daemon_ctl", "name_clash", "shutdown"}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case", choices=sorted(CASES))
+    ap.add_argument("--hvkvm", required=True)
+    ap.add_argument("--mbtest", required=True)
+    a = ap.parse_args()
+    if a.case in NEEDS_KVM:
+        why = kvm_usable()
+        if why:
+            print(f"SKIPPED: {why}")
+            return SKIP
+    c = Case(a)
+    try:
+        CASES[a.case](c)
+    except AssertionError as e:
+        print(f"FAIL {a.case}: {e}")
+        return 1
+    finally:
+        c.cleanup()
+    print(f"PASS {a.case}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
