@@ -59,16 +59,6 @@ struct ctl_vm {
 
 /* ---- status and stats ---- */
 
-static bool ctl_vm_paused(struct vm *vm)
-{
-#ifdef VM_HAS_PAUSE
-	return vm_is_paused(vm);
-#else
-	(void)vm;
-	return false;
-#endif
-}
-
 static int ctl_vm_status(void *opaque, struct ctl_req *req)
 {
 	struct ctl_vm *cv = opaque;
@@ -80,7 +70,7 @@ static int ctl_vm_status(void *opaque, struct ctl_req *req)
 	json_object_object_add(o, "uuid", json_object_new_string(uuid));
 	json_object_object_add(o, "state", json_object_new_string(
 		__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE) ? "stopping" :
-		ctl_vm_paused(vm) ? "paused" : "running"));
+		vm_is_paused(vm) ? "paused" : "running"));
 	json_object_object_add(o, "uptime", json_object_new_double(
 		(double)(time_now_ns() - vm->start_ns) / 1e9));
 	json_object_object_add(o, "vcpus", json_object_new_int(
@@ -330,29 +320,29 @@ static int ctl_vm_reboot(void *opaque, struct ctl_req *req)
 	return 0;
 }
 
-#ifdef VM_HAS_PAUSE
 static int ctl_vm_pause(void *opaque, struct ctl_req *req)
 {
 	struct ctl_vm *cv = opaque;
-	int r = vm_pause(cv->vm);
 
-	if (r == -EALREADY)
+	if (vm_is_paused(cv->vm)) {
 		snprintf(req->err, req->errlen, "the VM is already paused");
-	return r;
+		return -EALREADY;
+	}
+	/* Returns once every vCPU is parked outside KVM_RUN (microseconds). */
+	return vm_pause(cv->vm);
 }
 
 static int ctl_vm_resume(void *opaque, struct ctl_req *req)
 {
 	struct ctl_vm *cv = opaque;
-	int r = vm_resume(cv->vm);
 
-	if (r == -EALREADY)
+	if (!vm_is_paused(cv->vm)) {
 		snprintf(req->err, req->errlen, "the VM is not paused");
-	else if (!r && cv->vm->ic_timesync)
-		ic_timesync_resume(cv->vm->ic_timesync);
-	return r;
+		return -EALREADY;
+	}
+	vm_resume(cv->vm);	/* also re-syncs guest time */
+	return 0;
 }
-#endif
 
 /* ---- KVP ---- */
 
@@ -467,10 +457,8 @@ static const struct ctl_ops ctl_vm_ops = {
 	.shutdown = ctl_vm_shutdown,
 	.poweroff = ctl_vm_poweroff,
 	.reboot = ctl_vm_reboot,
-#ifdef VM_HAS_PAUSE
 	.pause = ctl_vm_pause,
 	.resume = ctl_vm_resume,
-#endif
 	.kvp_get = ctl_vm_kvp_get,
 	.kvp_set = ctl_vm_kvp_set,
 };
