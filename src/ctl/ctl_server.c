@@ -211,7 +211,7 @@ static void ctl_conn_event(void *opaque, uint32_t events)
 			goto close;
 		if (c->in_len == CTL_LINE_MAX) {
 			ctl_conn_send(c, ctl_response_err(NULL, "line-too-long",
-				"request line longer than 65536 bytes"));
+				"request line too long (at most 65536 bytes with the newline)"));
 			ctl_conn_flush(c);
 			goto close;
 		}
