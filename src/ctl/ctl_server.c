@@ -40,7 +40,9 @@ struct ctl_conn {
 	size_t in_len;
 	char *out;			/* answers not yet written */
 	size_t out_len, out_cap;
-	bool want_out;			/* EPOLLOUT armed */
+	uint32_t events;		/* epoll mask armed now */
+	bool eof;			/* client shut down its side */
+	unsigned int nr_pending;	/* its deferred requests */
 	struct ctl_conn *next;
 };
 
@@ -74,6 +76,23 @@ static void ctl_conn_close(struct ctl_conn *c);
 
 /* ---- output ---- */
 
+/* Read until the client's EOF; write while answers are queued. */
+static void ctl_conn_arm(struct ctl_conn *c)
+{
+	uint32_t ev = (c->eof ? 0 : EPOLLIN) | (c->out_len ? EPOLLOUT : 0);
+
+	if (ev != c->events) {
+		c->events = ev;
+		evloop_mod_fd(c->srv->loop, c->fd, ev);
+	}
+}
+
+/* A half-closed client is done once every answer is out. */
+static bool ctl_conn_done(const struct ctl_conn *c)
+{
+	return c->eof && !c->out_len && !c->nr_pending;
+}
+
 /* Write what the socket takes; -errno when the client is gone. */
 static int ctl_conn_flush(struct ctl_conn *c)
 {
@@ -91,11 +110,7 @@ static int ctl_conn_flush(struct ctl_conn *c)
 		memmove(c->out, c->out + n, c->out_len - (size_t)n);
 		c->out_len -= (size_t)n;
 	}
-	if (!!c->out_len != c->want_out) {
-		c->want_out = !!c->out_len;
-		evloop_mod_fd(c->srv->loop, c->fd,
-			      EPOLLIN | (c->want_out ? EPOLLOUT : 0));
-	}
+	ctl_conn_arm(c);
 	return 0;
 }
 
@@ -163,6 +178,7 @@ static int ctl_conn_line(struct ctl_conn *c, const char *line, size_t len)
 	}
 	p->token = token;
 	p->conn_id = c->id;
+	c->nr_pending++;
 	p->id = id;
 	p->next = srv->pending;
 	srv->pending = p;
@@ -195,17 +211,21 @@ static void ctl_conn_event(void *opaque, uint32_t events)
 
 	if ((events & EPOLLOUT) && ctl_conn_flush(c))
 		goto close;
-	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-		return;
-	for (i = 0; i < CTL_READS_PER_EVENT; i++) {
+	for (i = 0; i < CTL_READS_PER_EVENT && !c->eof &&
+		    (events & (EPOLLIN | EPOLLHUP | EPOLLERR)); i++) {
 		n = recv(c->fd, c->in + c->in_len, CTL_LINE_MAX - c->in_len,
 			 MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			break;
-		if (n <= 0)
-			goto close;	/* EOF: a partial line is dropped */
+		if (n < 0)
+			goto close;
+		if (n == 0) {
+			/* Half-closed: answer what was asked, then close. */
+			c->eof = true;	/* a partial line is dropped */
+			break;
+		}
 		c->in_len += (size_t)n;
 		if (ctl_conn_lines(c) || ctl_conn_flush(c))
 			goto close;
@@ -216,6 +236,10 @@ static void ctl_conn_event(void *opaque, uint32_t events)
 			goto close;
 		}
 	}
+	/* Hung up both ways: nobody is left to read an answer. */
+	if ((events & (EPOLLHUP | EPOLLERR)) || ctl_conn_done(c))
+		goto close;
+	ctl_conn_arm(c);
 	return;
 close:
 	ctl_conn_close(c);
@@ -316,6 +340,7 @@ static void ctl_accept(void *opaque, uint32_t events)
 		}
 		c->srv = srv;
 		c->fd = fd;
+		c->events = EPOLLIN;
 		c->id = ++srv->next_conn_id;
 		c->next = srv->conns;
 		srv->conns = c;
@@ -361,7 +386,8 @@ int ctl_server_complete(struct ctl_server *srv, uint64_t token, int err,
 		resp = ctl_response_ok(p->id, result);
 	}
 	free(p);
-	if (ctl_conn_send(c, resp) || ctl_conn_flush(c))
+	c->nr_pending--;
+	if (ctl_conn_send(c, resp) || ctl_conn_flush(c) || ctl_conn_done(c))
 		ctl_conn_close(c);
 	return 0;
 }

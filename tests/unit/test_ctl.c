@@ -552,6 +552,11 @@ static void cli_send(struct cli *c, const void *s, size_t len)
 	assert_int_equal(send(c->fd, s, len, MSG_NOSIGNAL), (ssize_t)len);
 }
 
+static void cli_sends(struct cli *c, const char *s)
+{
+	cli_send(c, s, strlen(s));
+}
+
 /* Next response line parsed, or NULL at EOF. */
 static struct json_object *cli_read(struct cli *c)
 {
@@ -921,7 +926,7 @@ static void test_server_deferred(void **state)
 	/* Completing twice, or for a client that left: -ENOENT. */
 	run_on_loop(f, &a);
 	assert_int_equal(a.r, -ENOENT);
-	cli_send(c, "{\"cmd\":\"shutdown\"}\n", 19);
+	cli_sends(c, "{\"cmd\":\"shutdown\"}\n");
 	for (i = 0; i < 500 && f->vm.shutdowns < 2; i++)
 		usleep(1000);
 	assert_int_equal(f->vm.shutdowns, 2);
@@ -929,6 +934,50 @@ static void test_server_deferred(void **state)
 	usleep(50000);
 	run_on_loop(f, &a);
 	assert_int_equal(a.r, -ENOENT);
+}
+
+/* Half-closed clients get their answers, deferred ones too, then EOF. */
+static void test_server_half_close(void **state)
+{
+	struct srv_fix *f = *state;
+	struct cli *c = cli_open(f->path);
+	struct complete_arg a;
+	struct json_object *r;
+	int i;
+
+	cli_sends(c, "{\"cmd\":\"status\",\"id\":1}\n");
+	assert_int_equal(shutdown(c->fd, SHUT_WR), 0);
+	r = cli_read(c);
+	assert_non_null(r);
+	assert_int_equal(json_object_get_int(get(r, "id")), 1);
+	json_object_put(r);
+	cli_expect_eof(c);
+	cli_close(c);
+
+	f->vm.defer = true;
+	c = cli_open(f->path);
+	cli_sends(c, "{\"cmd\":\"shutdown\",\"id\":2}\n");
+	assert_int_equal(shutdown(c->fd, SHUT_WR), 0);
+	for (i = 0; i < 500 && f->vm.shutdowns < 1; i++)
+		usleep(1000);
+	usleep(20000);
+	run_on_loop(f, &a);
+	assert_int_equal(a.r, 0);
+	r = cli_read(c);
+	assert_non_null(r);
+	assert_int_equal(json_object_get_int(get(r, "id")), 2);
+	assert_true(is_ok(r));
+	json_object_put(r);
+	cli_expect_eof(c);
+	cli_close(c);
+
+	/* Fire and forget: the request still runs. */
+	c = cli_open(f->path);
+	cli_sends(c, "{\"cmd\":\"poweroff\"}\n");
+	cli_close(c);
+	for (i = 0; i < 500 && f->vm.poweroffs < 1; i++)
+		usleep(1000);
+	assert_int_equal(f->vm.poweroffs, 1);
 }
 
 /* A request still pending when the server goes is answered vm-stopped. */
@@ -1264,6 +1313,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_server_slow_reader,
 						srv_setup, srv_teardown),
 		cmocka_unit_test_setup_teardown(test_server_deferred,
+						srv_setup, srv_teardown),
+		cmocka_unit_test_setup_teardown(test_server_half_close,
 						srv_setup, srv_teardown),
 		cmocka_unit_test_setup_teardown(test_server_destroy_pending,
 						srv_setup, srv_teardown),
