@@ -203,7 +203,7 @@ void bio_queue(struct block_io *io)
 
 	if (bd->crash_after >= 0 && !bd->crashed && bd->crash_after-- == 0)
 		bd->crashed = true;
-	if (bd->crashed) {
+	if (bd->crashed || (bd->fail_nth >= 0 && bd->fail_nth-- == 0)) {
 		bio_fake_complete(io, -EIO);
 		return;
 	}
@@ -606,6 +606,13 @@ int block_discard_sync(struct block_dev *bd, uint64_t sector, uint64_t nsec)
 	int ret = block_discard(bd, sector, nsec, sync_done, &w);
 
 	return ret ? ret : sync_wait(bd, &w);
+}
+
+void block_debug_fail_nth(struct block_dev *bd, long n)
+{
+	pthread_mutex_lock(&bd->lock);
+	bd->fail_nth = n;
+	pthread_mutex_unlock(&bd->lock);
 }
 
 void block_debug_crash_after(struct block_dev *bd, long n)

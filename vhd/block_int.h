@@ -114,6 +114,7 @@ struct block_dev {
 	int flush_ret;
 
 	long crash_after;	  /* test hook; -1 = off */
+	long fail_nth;		  /* test hook; -1 = off */
 	bool crashed;
 };
 

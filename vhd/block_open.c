@@ -192,6 +192,7 @@ int block_open(const char *path, const struct block_opts *o,
 	bd->fd = -1;
 	bd->efd = -1;
 	bd->crash_after = -1;
+	bd->fail_nth = -1;
 	bd->readonly = o->readonly;
 	bd->path = strdup(path);
 	if (!bd->path) {

@@ -123,5 +123,7 @@ int block_discard_sync(struct block_dev *bd, uint64_t sector, uint64_t nsec);
  * exactly as a process killed at that point would leave it. -1 disables.
  */
 void block_debug_crash_after(struct block_dev *bd, long n);
+/* Test hook: only the @n-th next backend operation fails with -EIO. */
+void block_debug_fail_nth(struct block_dev *bd, long n);
 
 #endif /* HVKVM_BLOCK_H */

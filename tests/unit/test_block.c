@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 
 #include "hvkvm/util.h"
 #include "test_vhd_util.h"
@@ -243,7 +244,7 @@ static void crash_case(bool diff, long n, bool *done)
 				     .size = 8 * MiB };
 	struct block_dev *bd;
 	uint8_t *buf = tv_alloc(4096), *r = tv_alloc(4096), *old = tv_alloc(4096);
-	int fret, w1, w2;
+	int fret, w1, w2, w3;
 
 	unlink(p);
 	unlink(base);
@@ -267,11 +268,13 @@ static void crash_case(bool diff, long n, bool *done)
 
 	block_debug_crash_after(bd, n);
 	tv_fill(buf, 4096, 8, 0x02);
-	w1 = block_write_sync(bd, 4096, buf, 8); /* new block */
+	w1 = block_write_sync(bd, 4096, buf, 8); /* new block, in reserve */
+	tv_fill(buf, 3 * 4096, 8, 0x04);
+	w3 = block_write_sync(bd, 3 * 4096, buf, 8); /* new, grows file */
 	tv_fill(buf, 8, 8, 0x03);
 	w2 = block_write_sync(bd, 8, buf, 8); /* allocated block */
 	fret = block_flush_sync(bd);
-	*done = !w1 && !w2 && !fret;
+	*done = !w1 && !w2 && !w3 && !fret;
 	block_close(bd);
 
 	assert_int_equal(tv_run_img(2, chk), 0);
@@ -284,6 +287,13 @@ static void crash_case(bool diff, long n, bool *done)
 	assert_int_equal(block_read_sync(bd, 4096, r, 8), 0);
 	tv_fill(buf, 4096, 8, 0x02);
 	memset(old, 0, 4096);
+	if (!fret)
+		assert_memory_equal(r, buf, 4096);
+	else
+		assert_true(!memcmp(r, buf, 4096) || !memcmp(r, old, 4096));
+
+	assert_int_equal(block_read_sync(bd, 3 * 4096, r, 8), 0);
+	tv_fill(buf, 3 * 4096, 8, 0x04);
 	if (!fret)
 		assert_memory_equal(r, buf, 4096);
 	else
@@ -325,6 +335,158 @@ static void test_block_alloc_crash_each_step_diff(void **state)
 	assert_true(n > 4);
 }
 
+/*
+ * Only the Nth operation fails (an I/O error, the process goes on): the
+ * failed request reports it, the image stays consistent, and a retry of
+ * the same writes followed by a flush makes everything durable.
+ */
+static void fail_case(bool diff, long n, bool *done)
+{
+	const char *base = tv_path("fl-base.vhd");
+	const char *p = tv_path("fl.vhd");
+	const char *chk[] = { "check", p };
+	struct vhd_create_opts o = { .type = VHD_TYPE_DYNAMIC,
+				     .size = 8 * MiB };
+	struct block_dev *bd;
+	uint8_t *a = tv_alloc(4096), *b = tv_alloc(4096), *r = tv_alloc(4096);
+	uint8_t *c = tv_alloc(4096);
+	int w1, w2, w3, f;
+
+	unlink(p);
+	unlink(base);
+	if (diff) {
+		struct vhd_create_opts d = { .type = VHD_TYPE_DIFF,
+					     .parent = base };
+
+		assert_int_equal(vhd_create(base, &o), 0);
+		assert_int_equal(vhd_create(p, &d), 0);
+	} else {
+		assert_int_equal(vhd_create(p, &o), 0);
+	}
+	bd = tv_open(p, true);
+	tv_fill(a, 0, 8, 0x21);
+	assert_int_equal(block_write_sync(bd, 0, a, 8), 0);
+	assert_int_equal(block_flush_sync(bd), 0);
+	block_debug_fail_nth(bd, n);
+	tv_fill(a, 4096, 8, 0x22);
+	tv_fill(b, 16, 8, 0x23);
+	tv_fill(c, 3 * 4096, 8, 0x24);
+	w1 = block_write_sync(bd, 4096, a, 8);
+	w3 = block_write_sync(bd, 3 * 4096, c, 8);
+	w2 = block_write_sync(bd, 16, b, 8);
+	f = block_flush_sync(bd);
+	*done = !w1 && !w2 && !w3 && !f;
+	if (getenv("TEST_BLOCK_DEBUG"))
+		fprintf(stderr, "fail_case diff=%d n=%ld: %d %d %d %d\n", diff,
+			n, w1, w3, w2, f);
+	/* Retry everything; now it must all work and be durable. */
+	block_debug_fail_nth(bd, -1);
+	assert_int_equal(block_write_sync(bd, 4096, a, 8), 0);
+	assert_int_equal(block_write_sync(bd, 16, b, 8), 0);
+	assert_int_equal(block_write_sync(bd, 3 * 4096, c, 8), 0);
+	assert_int_equal(block_flush_sync(bd), 0);
+	block_close(bd);
+	assert_int_equal(tv_run_img(2, chk), 0);
+	bd = tv_open(p, true);
+	assert_int_equal(block_read_sync(bd, 4096, r, 8), 0);
+	assert_memory_equal(r, a, 4096);
+	assert_int_equal(block_read_sync(bd, 16, r, 8), 0);
+	assert_memory_equal(r, b, 4096);
+	assert_int_equal(block_read_sync(bd, 3 * 4096, r, 8), 0);
+	assert_memory_equal(r, c, 4096);
+	tv_fill(a, 0, 8, 0x21);
+	assert_int_equal(block_read_sync(bd, 0, r, 8), 0);
+	assert_memory_equal(r, a, 4096);
+	block_close(bd);
+	free(a);
+	free(b);
+	free(c);
+	free(r);
+}
+
+static void test_block_alloc_io_error_each_step(void **state)
+{
+	bool done = false;
+	long n;
+
+	for (n = 0; n < 64 && !done; n++)
+		fail_case(false, n, &done);
+	assert_true(done && n > 4);
+	done = false;
+	for (n = 0; n < 64 && !done; n++)
+		fail_case(true, n, &done);
+	assert_true(done && n > 4);
+}
+
+/* A vCPU-like thread submits while an I/O thread reaps completions. */
+struct mt {
+	struct block_dev *bd;
+	int completed;
+	int errors;
+	int stop;
+};
+
+static void mt_done(void *opaque, int ret)
+{
+	struct mt *m = opaque;
+
+	if (ret)
+		m->errors++;
+	__atomic_add_fetch(&m->completed, 1, __ATOMIC_RELEASE);
+}
+
+static void *mt_reaper(void *opaque)
+{
+	struct mt *m = opaque;
+	struct pollfd pfd = { .fd = block_completion_fd(m->bd),
+			      .events = POLLIN };
+
+	while (!__atomic_load_n(&m->stop, __ATOMIC_ACQUIRE)) {
+		poll(&pfd, 1, 10);
+		block_process_completions(m->bd);
+	}
+	return NULL;
+}
+
+static void test_block_submit_and_reap_on_two_threads(void **state)
+{
+	const char *p = tv_path("mt.vhd");
+	struct vhd_create_opts o = { .type = VHD_TYPE_DYNAMIC,
+				     .size = 64 * MiB };
+	struct mt m = { 0 };
+	uint8_t *bufs = tv_alloc(256 * 4096), *r = tv_alloc(4096);
+	pthread_t th;
+	int i;
+
+	assert_int_equal(vhd_create(p, &o), 0);
+	m.bd = tv_open(p, true);
+	assert_int_equal(pthread_create(&th, NULL, mt_reaper, &m), 0);
+	for (i = 0; i < 256; i++) {
+		uint64_t s = (uint64_t)((i * 97) % 256) * 512 + 8;
+		struct iovec iov = { bufs + i * 4096, 4096 };
+
+		tv_fill(bufs + i * 4096, s, 8, (uint8_t)i);
+		while (block_writev(m.bd, s, &iov, 1, mt_done, &m))
+			;
+		if (i % 32 == 31)
+			usleep(1000);
+	}
+	while (__atomic_load_n(&m.completed, __ATOMIC_ACQUIRE) < 256)
+		usleep(1000);
+	__atomic_store_n(&m.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	assert_int_equal(m.errors, 0);
+	for (i = 0; i < 256; i++) {
+		uint64_t s = (uint64_t)((i * 97) % 256) * 512 + 8;
+
+		assert_int_equal(block_read_sync(m.bd, s, r, 8), 0);
+		assert_memory_equal(r, bufs + i * 4096, 4096);
+	}
+	block_close(m.bd);
+	free(bufs);
+	free(r);
+}
+
 static void test_block_fixed_vhd_and_probe(void **state)
 {
 	const char *p = tv_path("f.vhd");
@@ -357,6 +519,8 @@ int main(void)
 		cmocka_unit_test(test_block_dynamic_concurrent_alloc),
 		cmocka_unit_test(test_block_alloc_crash_each_step_dynamic),
 		cmocka_unit_test(test_block_alloc_crash_each_step_diff),
+		cmocka_unit_test(test_block_alloc_io_error_each_step),
+		cmocka_unit_test(test_block_submit_and_reap_on_two_threads),
 		cmocka_unit_test(test_block_fixed_vhd_and_probe),
 	};
 
