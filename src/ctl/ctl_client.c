@@ -176,9 +176,12 @@ static struct json_object *ctl_call(int fd, struct json_object *req,
 	while (!(nl = memchr(buf, '\n', len))) {
 		int64_t ms = ctl_ms_left(&deadline);
 		ssize_t n;
+		int pr = ms > 0 ? poll(&pfd, 1, (int)MIN(ms, 60000)) : 0;
 
-		if (ms <= 0 || poll(&pfd, 1, (int)MIN(ms, 60000)) == 0) {
-			if (ctl_ms_left(&deadline) > 0)
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0) {
+			if (pr == 0 && ctl_ms_left(&deadline) > 0)
 				continue;
 			snprintf(err, errlen, "no answer within %u s", secs);
 			goto err;

@@ -70,6 +70,12 @@ struct ctl_server {
 	unsigned int nr_pending;
 	uint64_t next_token;
 	uint64_t next_conn_id;
+	/* An op that completes before it returns CTL_DEFERRED. */
+	uint64_t inflight;		/* token being dispatched, or 0 */
+	bool early;			/* ... and completed already */
+	int early_err;
+	char early_msg[CTL_ERR_MAX];
+	struct json_object *early_result;
 };
 
 static void ctl_conn_close(struct ctl_conn *c);
@@ -158,6 +164,7 @@ static int ctl_conn_line(struct ctl_conn *c, const char *line, size_t len)
 	struct json_object *resp, *id;
 	struct ctl_pending *p;
 	uint64_t token = ++srv->next_token;
+	int r;
 
 	while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' ||
 		       line[len - 1] == '\t'))
@@ -167,9 +174,25 @@ static int ctl_conn_line(struct ctl_conn *c, const char *line, size_t len)
 	if (srv->nr_pending >= CTL_PENDING_MAX)
 		return ctl_conn_send(c, ctl_response_err(NULL, "busy",
 				"too many requests in progress"));
-	if (ctl_dispatch_line(&srv->disp, line, len, token, &resp, &id) !=
-	    CTL_DEFERRED)
+	srv->inflight = token;
+	srv->early = false;
+	r = ctl_dispatch_line(&srv->disp, line, len, token, &resp, &id);
+	srv->inflight = 0;
+	if (r != CTL_DEFERRED) {
+		if (srv->early)		/* op misuse: answered twice */
+			json_object_put(srv->early_result);
+		srv->early_result = NULL;
 		return ctl_conn_send(c, resp);
+	}
+	if (srv->early) {
+		resp = srv->early_err ?
+		       ctl_response_err(id, srv->early_err == -ESHUTDOWN ?
+					"vm-stopped" : "failed",
+					srv->early_msg) :
+		       ctl_response_ok(id, srv->early_result);
+		srv->early_result = NULL;
+		return ctl_conn_send(c, resp);
+	}
 	p = calloc(1, sizeof(*p));
 	if (!p) {
 		/* The op will find no such token; answer now. */
@@ -357,6 +380,16 @@ int ctl_server_complete(struct ctl_server *srv, uint64_t token, int err,
 	struct json_object *resp;
 	struct ctl_conn *c;
 
+	if (token && token == srv->inflight && !srv->early) {
+		/* From inside the op: answered when it returns. */
+		srv->early = true;
+		srv->early_err = err;
+		snprintf(srv->early_msg, sizeof(srv->early_msg), "%s",
+			 msg ? msg : strerror(err < 0 ? -err : err));
+		srv->early_result = err ? (json_object_put(result), NULL) :
+				    result;
+		return 0;
+	}
 	for (pp = &srv->pending; *pp; pp = &(*pp)->next) {
 		if ((*pp)->token == token) {
 			p = *pp;

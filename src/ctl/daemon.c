@@ -221,8 +221,10 @@ int daemon_start(const char *pidfile, const char *logfile, char *err,
 	close(pfd[0]);
 	setsid();
 	pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		fprintf(stderr, "hvkvm: daemon: fork: %s\n", strerror(errno));
 		_exit(1);
+	}
 	if (pid > 0)
 		_exit(0);	/* the session leader goes; no tty regained */
 	daemon_state.pid = getpid();

@@ -37,6 +37,8 @@ struct fake_vm {
 	unsigned int poweroffs, reboots, shutdowns;
 	unsigned int last_timeout;
 	bool defer;			/* shutdown answers later */
+	bool defer_now;			/* ... from inside the op */
+	struct ctl_server *srv;
 	uint64_t token;			/* of the deferred shutdown */
 	enum ctl_kvp_pool kvp_pool;
 	char kvp_key[CTL_KVP_KEY_MAX + 1];
@@ -80,6 +82,15 @@ static int fake_shutdown(void *opaque, struct ctl_req *req)
 
 	f->shutdowns++;
 	f->last_timeout = req->timeout;
+	if (f->defer_now) {
+		struct json_object *res = json_object_new_object();
+
+		json_object_object_add(res, "method",
+				       json_object_new_string("early"));
+		assert_int_equal(ctl_server_complete(f->srv, req->token, 0,
+						     NULL, res), 0);
+		return CTL_DEFERRED;
+	}
 	if (f->defer) {
 		f->token = req->token;
 		return CTL_DEFERRED;
@@ -505,6 +516,7 @@ static int srv_setup(void **state)
 	assert_int_equal(evloop_create(&f->loop), 0);
 	assert_int_equal(ctl_server_create(f->loop, &p, err, sizeof(err),
 					   &f->srv), 0);
+	f->vm.srv = f->srv;
 	assert_int_equal(ctl_server_add_stats(f->srv, fake_hv_stats,
 					      &f->hypercalls), 0);
 	assert_string_equal(ctl_server_path(f->srv), f->path);
@@ -923,13 +935,21 @@ static void test_server_deferred(void **state)
 	assert_string_equal(json_object_get_string(get(r, "result.method")),
 			    "acpi");
 	json_object_put(r);
+	/* An op may answer before it even returns CTL_DEFERRED. */
+	f->vm.defer_now = true;
+	r = cli_req(c, "{\"cmd\":\"shutdown\",\"id\":3}");
+	assert_int_equal(json_object_get_int(get(r, "id")), 3);
+	assert_string_equal(json_object_get_string(get(r, "result.method")),
+			    "early");
+	json_object_put(r);
+	f->vm.defer_now = false;
 	/* Completing twice, or for a client that left: -ENOENT. */
 	run_on_loop(f, &a);
 	assert_int_equal(a.r, -ENOENT);
 	cli_sends(c, "{\"cmd\":\"shutdown\"}\n");
-	for (i = 0; i < 500 && f->vm.shutdowns < 2; i++)
+	for (i = 0; i < 500 && f->vm.shutdowns < 3; i++)
 		usleep(1000);
-	assert_int_equal(f->vm.shutdowns, 2);
+	assert_int_equal(f->vm.shutdowns, 3);
 	cli_close(c);
 	usleep(50000);
 	run_on_loop(f, &a);
