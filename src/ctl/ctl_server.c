@@ -27,6 +27,7 @@
 #include "hvkvm/evloop.h"
 #include "hvkvm/util.h"
 
+#define CTL_OUT_HIGH		(256 * 1024)	/* stop reading a client here */
 #define CTL_OUT_MAX		(1024 * 1024)	/* unread answers per client */
 #define CTL_PENDING_MAX		64		/* deferred requests */
 #define CTL_STATS_MAX		16		/* stats providers */
@@ -82,10 +83,15 @@ static void ctl_conn_close(struct ctl_conn *c);
 
 /* ---- output ---- */
 
-/* Read until the client's EOF; write while answers are queued. */
+/*
+ * Read until the client's EOF while its unread answers stay below
+ * CTL_OUT_HIGH (a client that does not read is not read either); write
+ * while answers are queued.
+ */
 static void ctl_conn_arm(struct ctl_conn *c)
 {
-	uint32_t ev = (c->eof ? 0 : EPOLLIN) | (c->out_len ? EPOLLOUT : 0);
+	uint32_t ev = (c->eof || c->out_len >= CTL_OUT_HIGH ? 0 : EPOLLIN) |
+		      (c->out_len ? EPOLLOUT : 0);
 
 	if (ev != c->events) {
 		c->events = ev;
@@ -93,10 +99,11 @@ static void ctl_conn_arm(struct ctl_conn *c)
 	}
 }
 
-/* A half-closed client is done once every answer is out. */
+/* A half-closed client is done once every request is answered. */
 static bool ctl_conn_done(const struct ctl_conn *c)
 {
-	return c->eof && !c->out_len && !c->nr_pending;
+	return c->eof && !c->out_len && !c->nr_pending &&
+	       !memchr(c->in, '\n', c->in_len);
 }
 
 /* Write what the socket takes; -errno when the client is gone. */
@@ -209,14 +216,18 @@ static int ctl_conn_line(struct ctl_conn *c, const char *line, size_t len)
 	return 0;
 }
 
-/* Handle every complete line in the buffer; keep the partial tail. */
+/*
+ * Handle the complete lines in the buffer while the answers have room;
+ * keep the rest for when they have been read.
+ */
 static int ctl_conn_lines(struct ctl_conn *c)
 {
 	size_t start = 0;
 	char *nl;
 	int r = 0;
 
-	while (!r && (nl = memchr(c->in + start, '\n', c->in_len - start))) {
+	while (!r && c->out_len < CTL_OUT_HIGH &&
+	       (nl = memchr(c->in + start, '\n', c->in_len - start))) {
 		r = ctl_conn_line(c, c->in + start,
 				  (size_t)(nl - (c->in + start)));
 		start = (size_t)(nl - c->in) + 1;
@@ -226,16 +237,37 @@ static int ctl_conn_lines(struct ctl_conn *c)
 	return r;
 }
 
+/* Write answers; lines held back while they piled up may go on. */
+static int ctl_conn_pump(struct ctl_conn *c)
+{
+	int r = ctl_conn_flush(c);
+
+	if (!r)
+		r = ctl_conn_lines(c);
+	if (!r)
+		r = ctl_conn_flush(c);
+	return r;
+}
+
 static void ctl_conn_event(void *opaque, uint32_t events)
 {
 	struct ctl_conn *c = opaque;
 	unsigned int i;
 	ssize_t n;
 
-	if ((events & EPOLLOUT) && ctl_conn_flush(c))
+	if (ctl_conn_pump(c))
 		goto close;
 	for (i = 0; i < CTL_READS_PER_EVENT && !c->eof &&
+		    c->out_len < CTL_OUT_HIGH &&
 		    (events & (EPOLLIN | EPOLLHUP | EPOLLERR)); i++) {
+		if (c->in_len == CTL_LINE_MAX &&
+		    !memchr(c->in, '\n', c->in_len)) {
+			/* Full and no newline in it: one line too long. */
+			ctl_conn_send(c, ctl_response_err(NULL, "line-too-long",
+				"request line too long (at most 65536 bytes with the newline)"));
+			ctl_conn_flush(c);
+			goto close;
+		}
 		n = recv(c->fd, c->in + c->in_len, CTL_LINE_MAX - c->in_len,
 			 MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
@@ -246,18 +278,12 @@ static void ctl_conn_event(void *opaque, uint32_t events)
 			goto close;
 		if (n == 0) {
 			/* Half-closed: answer what was asked, then close. */
-			c->eof = true;	/* a partial line is dropped */
+			c->eof = true;
 			break;
 		}
 		c->in_len += (size_t)n;
 		if (ctl_conn_lines(c) || ctl_conn_flush(c))
 			goto close;
-		if (c->in_len == CTL_LINE_MAX) {
-			ctl_conn_send(c, ctl_response_err(NULL, "line-too-long",
-				"request line too long (at most 65536 bytes with the newline)"));
-			ctl_conn_flush(c);
-			goto close;
-		}
 	}
 	/* Hung up both ways: nobody is left to read an answer. */
 	if ((events & (EPOLLHUP | EPOLLERR)) || ctl_conn_done(c))
@@ -420,7 +446,17 @@ int ctl_server_complete(struct ctl_server *srv, uint64_t token, int err,
 	}
 	free(p);
 	c->nr_pending--;
-	if (ctl_conn_send(c, resp) || ctl_conn_flush(c) || ctl_conn_done(c))
+	if (srv->inflight) {
+		/*
+		 * An op answering another request from inside a dispatch:
+		 * queue only; @c may be the connection being dispatched, so
+		 * errors are left for its next event.
+		 */
+		if (!ctl_conn_send(c, resp))
+			ctl_conn_flush(c);
+		return 0;
+	}
+	if (ctl_conn_send(c, resp) || ctl_conn_pump(c) || ctl_conn_done(c))
 		ctl_conn_close(c);
 	return 0;
 }
