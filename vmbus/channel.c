@@ -504,10 +504,16 @@ void chan_process(struct vmbus_channel *ch)
 	for (;;) {
 		r = ring_peek(&ch->in, &rp);
 		if (r == -EAGAIN) {
-			/* Unmask, then look again: a packet may have raced. */
+			/*
+			 * Publish the read index, unmask, then look again: a
+			 * packet written before the guest could see our read
+			 * index came without a signal.
+			 */
+			if (ring_commit_read(&ch->in))
+				server_signal_guest(ch);
 			ring_set_interrupt_mask(&ch->in, false);
 			if (ring_is_empty(&ch->in))
-				break;
+				return;
 			ring_set_interrupt_mask(&ch->in, true);
 			continue;
 		}

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <poll.h>
+#include <pthread.h>
 
 #include "test_vmbus_guest.h"
 
@@ -665,6 +667,150 @@ static void test_server_gpa_direct_parse(void **state)
 	tg_fini(&t);
 }
 
+/* ---- threaded stream: no lost wakeups between the two sides ---- */
+
+struct stream {
+	struct tg *t;
+	struct tg_chan *c;
+	unsigned int n;
+	vmbus_signal_event_fn ev;
+	void *ev_arg;
+	unsigned int received;
+	volatile int abort;		/* host gave up: stop spinning */
+};
+
+static struct stream *stream_ctx;
+
+static int sink_packet(struct vmbus_channel *ch,
+		       const struct vmbus_packet *pkt)
+{
+	stream_ctx->received++;
+	return 0;
+}
+
+static const struct vmbus_device_ops sink_ops = { .packet = sink_packet };
+
+static void stream_put(struct tg_ring *r, uint32_t pos, const void *src,
+		       uint32_t len)
+{
+	uint32_t first = MIN(len, r->size - pos % r->size);
+
+	memcpy(r->data + pos % r->size, src, first);
+	memcpy(r->data, (const uint8_t *)src + first, len - first);
+}
+
+static void *stream_guest(void *arg)
+{
+	struct stream *st = arg;
+	struct tg_ring *r = &st->c->out;
+	uint8_t buf[1024] = { 0 };
+	uint32_t total = ring_pkt_size(sizeof(buf));
+	unsigned int i;
+
+	for (i = 0; i < st->n; i++) {
+		uint32_t w = r->ctrl->write_index, rd, avail;
+		struct vmbus_pkt_desc d = {
+			.type = VMBUS_PKT_DATA_INBAND, .offset8 = 2,
+			.len8 = (uint16_t)((total - 8) / 8), .trans_id = i,
+		};
+		uint64_t trailer = (uint64_t)w << 32;
+
+		for (;;) {
+			rd = __atomic_load_n(&r->ctrl->read_index,
+					     __ATOMIC_ACQUIRE);
+			avail = w >= rd ? r->size - (w - rd) : rd - w;
+			if (avail > total)
+				break;
+			if (st->abort)
+				return NULL;
+			sched_yield();
+		}
+		stream_put(r, w, &d, sizeof(d));
+		stream_put(r, w + 16, buf, sizeof(buf));
+		stream_put(r, w + total - 8, &trailer, 8);
+		__atomic_store_n(&r->ctrl->write_index, (w + total) % r->size,
+				 __ATOMIC_RELEASE);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		/* Linux hv_signal_on_write(): only on empty -> non-empty. */
+		if (!__atomic_load_n(&r->ctrl->interrupt_mask, __ATOMIC_ACQUIRE)
+		    && __atomic_load_n(&r->ctrl->read_index, __ATOMIC_ACQUIRE)
+			       == w)
+			st->ev(st->ev_arg, 0, 0);
+	}
+	return NULL;
+}
+
+static void stream_run(bool memfd, unsigned int n)
+{
+	struct vmbus_device_params p = { 0 };
+	struct stream st = { 0 };
+	struct pollfd pf;
+	struct tg_chan c;
+	struct tg t;
+	pthread_t g;
+	unsigned int i, stuck = 0;
+
+	tg_init_full(&t, 1, false, memfd);
+	p.name = "sink";
+	p.ops = &sink_ops;
+	assert_int_equal(vmbus_device_add(t.srv, &p, NULL), 0);
+	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
+	tg_request_offers(&t, NULL, 0);
+	tg_open(&t, &c, 1, 65, 2);		/* 256 KiB, like the bench */
+	st.t = &t;
+	st.c = &c;
+	st.n = n;
+	for (i = 0; i < t.nh; i++)
+		if (t.h[i].conn == VMBUS_CHANNEL_CONN_BASE + 1 && t.h[i].ev)
+			st.ev = t.h[i].ev, st.ev_arg = t.h[i].arg;
+	assert_non_null(st.ev);
+	stream_ctx = &st;
+	pthread_create(&g, NULL, stream_guest, &st);
+	pf.fd = vmbus_server_fd(t.srv);
+	pf.events = POLLIN;
+	while (st.received < st.n && stuck < 20) {
+		if (poll(&pf, 1, 100) > 0) {
+			stuck = 0;
+			vmbus_server_process(t.srv);
+		} else {
+			stuck++;
+		}
+	}
+	st.abort = 1;
+	pthread_join(g, NULL);
+	/* Without a signal for 2 s while packets wait: a lost wakeup. */
+	assert_int_equal(st.received, st.n);
+	tg_fini(&t);
+}
+
+static void test_server_stream_no_lost_wakeup(void **state)
+{
+	unsigned int i;
+
+	stream_run(false, 20000);
+	for (i = 0; i < 10; i++)
+		stream_run(true, 2000);
+}
+
+static void test_server_linear_rings(void **state)
+{
+	struct echo e = { 0 };
+	struct tg_chan c;
+	struct tg t;
+	unsigned int i;
+
+	tg_init_full(&t, 1, false, true);
+	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
+	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
+	tg_request_offers(&t, NULL, 0);
+	tg_open(&t, &c, 1, 2, 2);
+	/* Enough round trips to wrap both 4 KiB rings several times. */
+	for (i = 0; i < 300; i++)
+		roundtrip(&t, &c, i);
+	assert_int_equal(e.packets, 300);
+	tg_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -682,6 +828,8 @@ int main(void)
 		cmocka_unit_test(test_server_inbox_full_and_outbox_retry),
 		cmocka_unit_test(test_server_reset),
 		cmocka_unit_test(test_server_gpa_direct_parse),
+		cmocka_unit_test(test_server_stream_no_lost_wakeup),
+		cmocka_unit_test(test_server_linear_rings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,6 +62,7 @@ struct tg {
 	uint64_t next_page;		/* bump allocator (GPA) */
 	uint32_t next_gpadl;
 	uint32_t conn_id;		/* guest's message connection */
+	bool memfd;			/* RAM from gmem_create_ram() */
 };
 
 static int tg_post(void *o, unsigned int vp, unsigned int sint, uint32_t type,
@@ -122,13 +123,21 @@ static UNUSED uint64_t tg_ref_time(void *o)
 	return 123456789;
 }
 
-static UNUSED void tg_init_ref(struct tg *t, unsigned int nr_vcpus,
-			       bool ref_time)
+static UNUSED void tg_init_full(struct tg *t, unsigned int nr_vcpus,
+				bool ref_time, bool memfd)
 {
 	struct vmbus_server_params p = { 0 };
 
 	memset(t, 0, sizeof(*t));
-	assert_int_equal(fake_gmem_init(&t->fg, TG_RAM), 0);
+	if (memfd) {
+		/* Real memfd RAM: the server double-maps the rings. */
+		assert_int_equal(gmem_create_ram(&t->fg.gm, TG_RAM, 0), 0);
+		t->fg.ram = t->fg.gm.base;
+		t->fg.size = TG_RAM;
+		t->memfd = true;
+	} else {
+		assert_int_equal(fake_gmem_init(&t->fg, TG_RAM), 0);
+	}
 	t->ops = (struct vmbus_host_ops){
 		.post_message = tg_post, .signal_event = tg_signal,
 		.register_message = tg_reg_msg, .register_event = tg_reg_ev,
@@ -143,15 +152,24 @@ static UNUSED void tg_init_ref(struct tg *t, unsigned int nr_vcpus,
 	t->conn_id = VMBUS_MESSAGE_CONNECTION_ID;
 }
 
+static UNUSED void tg_init_ref(struct tg *t, unsigned int nr_vcpus,
+			       bool ref_time)
+{
+	tg_init_full(t, nr_vcpus, ref_time, false);
+}
+
 static UNUSED void tg_init(struct tg *t, unsigned int nr_vcpus)
 {
-	tg_init_ref(t, nr_vcpus, false);
+	tg_init_full(t, nr_vcpus, false, false);
 }
 
 static UNUSED void tg_fini(struct tg *t)
 {
 	vmbus_server_destroy(t->srv);
-	fake_gmem_destroy(&t->fg);
+	if (t->memfd)
+		gmem_destroy(&t->fg.gm);
+	else
+		fake_gmem_destroy(&t->fg);
 }
 
 static UNUSED uint16_t tg_post_raw(struct tg *t, uint32_t conn,
