@@ -263,7 +263,8 @@ static void ic_tick(struct vmbus_device *dev, uint64_t now_ns)
 	struct ic_base *ic = vmbus_device_priv(dev);
 
 	ic->now_ns = now_ns;
-	if (ic->busy && now_ns - ic->busy_since > IC_TIMEOUT_NS) {
+	if (ic->busy && ic->negotiated &&
+	    now_ns - ic->busy_since > IC_TIMEOUT_NS) {
 		dev_warn(ic->desc->name, "guest did not answer, request "
 			 "abandoned");
 		ic_abandon(ic);

@@ -5,7 +5,9 @@
  * (first a NEGOTIATE with its framework and message versions), the guest
  * answers in place with ICMSGHDRFLAG_RESPONSE and the same transaction ID.
  * One request is outstanding at a time; a request unanswered for
- * IC_TIMEOUT_NS is abandoned.
+ * IC_TIMEOUT_NS is abandoned (longer than Linux's own 30 s KVP daemon
+ * timeout). NEGOTIATE never times out: Linux's KVP driver leaves it unread
+ * in the ring until hv_kvp_daemon starts, possibly minutes later.
  */
 #ifndef HVKVM_VMBUS_IC_H
 #define HVKVM_VMBUS_IC_H
@@ -15,7 +17,7 @@
 
 #include "hvkvm/vmbus.h"
 
-#define IC_TIMEOUT_NS (10ULL * 1000000000)
+#define IC_TIMEOUT_NS (60ULL * 1000000000)
 #define IC_MAX_VERSIONS 4
 
 struct ic_base;

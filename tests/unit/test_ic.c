@@ -210,7 +210,7 @@ static void test_ic_negotiate_heartbeat(void **state)
 	vmbus_server_tick(g.t.srv, 8 * SEC);
 	ic_heartbeat_get(hb, &st);
 	assert_int_equal(st.status, IC_HEARTBEAT_LOST);
-	vmbus_server_tick(g.t.srv, 20 * SEC);	/* timeout, resend */
+	vmbus_server_tick(g.t.srv, 70 * SEC);	/* timeout, resend */
 	assert_int_equal(gic_serve(&g), 1);
 	tg_fini(&g.t);
 }
@@ -234,6 +234,40 @@ static void test_ic_negotiate_no_common_version(void **state)
 	assert_int_equal(gic_serve(&g), 0);	/* nothing more */
 	ic_heartbeat_get(hb, &st);
 	assert_int_equal(st.status, IC_HEARTBEAT_NO_CONTACT);
+	tg_fini(&g.t);
+}
+
+static void test_ic_negotiate_answered_late(void **state)
+{
+	static const uint32_t kvp_v[] = { V(4, 0) };
+	struct ic_kvp *kvp;
+	struct gic g;
+
+	gic_up(&g, kvp_v, 1, false);
+	assert_int_equal(ic_kvp_create(g.t.srv, &kvp), 0);
+	assert_int_equal(ic_kvp_set(kvp, KVP_POOL_EXTERNAL, "k", "v"), 0);
+	gic_open(&g, "a9a0f4e7-5a45-4d96-b827-8a841e8c03e6");
+	/* Linux without hv_kvp_daemon leaves NEGOTIATE unanswered. */
+	g.mute = true;
+	assert_int_equal(gic_serve(&g), 1);
+	vmbus_server_tick(g.t.srv, 100 * SEC);
+	vmbus_server_tick(g.t.srv, 300 * SEC);
+	assert_int_equal(gic_serve(&g), 0);	/* not resent, not dropped */
+	/* The daemon starts: the guest answers the old NEGOTIATE. */
+	g.mute = false;
+	{
+		uint8_t *buf = g.last;
+		struct icmsg_hdr *h = (void *)(buf + 8);
+
+		gic_negotiate(&g, buf, g.last_len);
+		h->icflags = ICMSGHDRFLAG_TRANSACTION | ICMSGHDRFLAG_RESPONSE;
+		assert_int_equal(tg_write(&g.c.out, VMBUS_PKT_DATA_INBAND,
+					  g.last_tid, buf, g.last_len), 0);
+		tg_signal_conn(&g.t, VMBUS_CHANNEL_CONN_BASE + g.c.relid);
+	}
+	/* Negotiated: the remembered host value goes out. */
+	assert_int_equal(gic_serve(&g), 1);
+	assert_int_equal(g.last_type, ICMSGTYPE_KVPEXCHANGE);
 	tg_fini(&g.t);
 }
 
@@ -471,6 +505,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ic_negotiate_heartbeat),
 		cmocka_unit_test(test_ic_negotiate_no_common_version),
+		cmocka_unit_test(test_ic_negotiate_answered_late),
 		cmocka_unit_test(test_ic_ignores_unsolicited),
 		cmocka_unit_test(test_ic_shutdown),
 		cmocka_unit_test(test_ic_shutdown_reboot_needs_3_2),
