@@ -25,7 +25,7 @@
 #include "hvkvm/util.h"
 #include "hvkvm/vmbus.h"
 
-#define RING_PAGES 65		/* 1 control + 64 data pages = 256 KiB */
+#define RING_PAGES 65 /* 1 control + 64 data pages = 256 KiB */
 #define RING_GPA (1u << 20)
 
 enum mode { MODE_SINK, MODE_ECHO };
@@ -37,10 +37,10 @@ struct bench {
 	void *msg_arg;
 	vmbus_signal_event_fn ev_fn;
 	void *ev_arg;
-	int guest_efd;			/* host -> guest interrupts */
+	int guest_efd; /* host -> guest interrupts */
 	struct vmbus_channel *ch;
 	enum mode mode;
-	volatile uint64_t received;	/* host: packets consumed */
+	volatile uint64_t received; /* host: packets consumed */
 	volatile int stop;
 	uint64_t host_signals, guest_signals;
 };
@@ -80,8 +80,7 @@ static int b_reg_msg(void *o, uint32_t conn, vmbus_post_message_fn fn,
 	return 0;
 }
 
-static int b_reg_ev(void *o, uint32_t conn, vmbus_signal_event_fn fn,
-		    void *arg)
+static int b_reg_ev(void *o, uint32_t conn, vmbus_signal_event_fn fn, void *arg)
 {
 	if (conn == VMBUS_CHANNEL_CONN_BASE + 1) {
 		B.ev_fn = fn;
@@ -108,7 +107,8 @@ static int vsp_packet(struct vmbus_channel *ch, const struct vmbus_packet *p)
 }
 
 static const struct vmbus_device_ops vsp_ops = {
-	.open = vsp_open, .packet = vsp_packet,
+    .open = vsp_open,
+    .packet = vsp_packet,
 };
 
 /* ---- guest side ---- */
@@ -122,16 +122,18 @@ static void g_copy_in(struct gring *r, uint32_t pos, const void *src,
 	memcpy(r->data, (const uint8_t *)src + first, len - first);
 }
 
-static int g_write(struct gring *r, uint64_t tid, const void *buf,
-		   uint32_t len, bool *signal)
+static int g_write(struct gring *r, uint64_t tid, const void *buf, uint32_t len,
+		   bool *signal)
 {
 	uint32_t w = r->ctrl->write_index;
 	uint32_t rd = __atomic_load_n(&r->ctrl->read_index, __ATOMIC_ACQUIRE);
 	uint32_t total = ring_pkt_size(len);
 	uint32_t avail = w >= rd ? r->size - (w - rd) : rd - w;
 	struct vmbus_pkt_desc d = {
-		.type = VMBUS_PKT_DATA_INBAND, .offset8 = 2,
-		.len8 = (uint16_t)((total - 8) / 8), .trans_id = tid,
+	    .type = VMBUS_PKT_DATA_INBAND,
+	    .offset8 = 2,
+	    .len8 = (uint16_t)((total - 8) / 8),
+	    .trans_id = tid,
 	};
 	uint64_t trailer = (uint64_t)w << 32;
 
@@ -143,8 +145,9 @@ static int g_write(struct gring *r, uint64_t tid, const void *buf,
 	__atomic_store_n(&r->ctrl->write_index, (w + total) % r->size,
 			 __ATOMIC_RELEASE);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	*signal = !__atomic_load_n(&r->ctrl->interrupt_mask, __ATOMIC_ACQUIRE) &&
-		  __atomic_load_n(&r->ctrl->read_index, __ATOMIC_ACQUIRE) == w;
+	*signal =
+	    !__atomic_load_n(&r->ctrl->interrupt_mask, __ATOMIC_ACQUIRE) &&
+	    __atomic_load_n(&r->ctrl->read_index, __ATOMIC_ACQUIRE) == w;
 	return 0;
 }
 
@@ -228,7 +231,7 @@ static void *guest_pingpong(void *arg)
 
 static void *host_loop(void *arg)
 {
-	struct pollfd p = { .fd = vmbus_server_fd(B.srv), .events = POLLIN };
+	struct pollfd p = {.fd = vmbus_server_fd(B.srv), .events = POLLIN};
 
 	while (!B.stop) {
 		if (poll(&p, 1, 100) > 0)
@@ -248,14 +251,16 @@ static void b_send(const void *m, uint32_t len)
 static void b_setup(bool copy_mode, struct gjob *j)
 {
 	static const struct vmbus_host_ops ops = {
-		.post_message = b_post, .signal_event = b_signal,
-		.register_message = b_reg_msg, .register_event = b_reg_ev,
+	    .post_message = b_post,
+	    .signal_event = b_signal,
+	    .register_message = b_reg_msg,
+	    .register_event = b_reg_ev,
 	};
-	struct vmbus_server_params p = { 0 };
-	struct vmbus_device_params dp = { 0 };
-	struct vmbus_msg_initiate_contact c = { 0 };
-	struct vmbus_msg_hdr h = { .msgtype = VMBUS_MSG_REQUESTOFFERS };
-	struct vmbus_msg_open_channel o = { 0 };
+	struct vmbus_server_params p = {0};
+	struct vmbus_device_params dp = {0};
+	struct vmbus_msg_initiate_contact c = {0};
+	struct vmbus_msg_hdr h = {.msgtype = VMBUS_MSG_REQUESTOFFERS};
+	struct vmbus_msg_open_channel o = {0};
 	uint8_t m[VMBUS_MAX_MESSAGE_SIZE];
 	const unsigned int n = 2 * RING_PAGES;
 	unsigned int i, done = 0;
@@ -329,7 +334,7 @@ static void b_teardown(void)
 
 static double run_g2h(bool copy_mode, uint32_t size, uint64_t n)
 {
-	struct gjob j = { .size = size, .n = n };
+	struct gjob j = {.size = size, .n = n};
 	pthread_t g, h;
 	uint64_t t0;
 	double secs;
@@ -346,7 +351,8 @@ static double run_g2h(bool copy_mode, uint32_t size, uint64_t n)
 	B.stop = 1;
 	pthread_join(h, NULL);
 	printf("  g->h %-6s %5u B: %9.0f pkt/s  %7.1f MB/s  (guest signals "
-	       "%llu)\n", copy_mode ? "copy" : "linear", size, n / secs,
+	       "%llu)\n",
+	       copy_mode ? "copy" : "linear", size, n / secs,
 	       n * size / secs / 1e6, (unsigned long long)B.guest_signals);
 	b_teardown();
 	return n / secs;
@@ -368,7 +374,7 @@ static void *guest_drain(void *arg)
 
 static double run_h2g(uint32_t size, uint64_t n)
 {
-	struct gjob j = { .size = size, .n = n };
+	struct gjob j = {.size = size, .n = n};
 	uint8_t buf[8192];
 	pthread_t g;
 	uint64_t t0, i;
@@ -376,24 +382,24 @@ static double run_h2g(uint32_t size, uint64_t n)
 
 	memset(buf, 0xa5, sizeof(buf));
 	b_setup(false, &j);
-	j.in.ctrl->interrupt_mask = 1;	/* polling guest */
+	j.in.ctrl->interrupt_mask = 1; /* polling guest */
 	pthread_create(&g, NULL, guest_drain, &j);
 	t0 = time_now_ns();
 	for (i = 0; i < n; i++)
-		while (vmbus_channel_send(B.ch, VMBUS_PKT_DATA_INBAND, 0, i, buf,
-					  size) == -EAGAIN)
+		while (vmbus_channel_send(B.ch, VMBUS_PKT_DATA_INBAND, 0, i,
+					  buf, size) == -EAGAIN)
 			sched_yield();
 	pthread_join(g, NULL);
 	secs = (double)(time_now_ns() - t0) / 1e9;
-	printf("  h->g linear %5u B: %9.0f pkt/s  %7.1f MB/s\n", size,
-	       n / secs, n * size / secs / 1e6);
+	printf("  h->g linear %5u B: %9.0f pkt/s  %7.1f MB/s\n", size, n / secs,
+	       n * size / secs / 1e6);
 	b_teardown();
 	return n / secs;
 }
 
 static double run_rtt(uint32_t size, uint64_t n)
 {
-	struct gjob j = { .size = size, .n = n };
+	struct gjob j = {.size = size, .n = n};
 	pthread_t g, h;
 
 	b_setup(false, &j);
@@ -429,8 +435,8 @@ static void *pipe_peer(void *arg)
 
 static double run_pipe(uint32_t size, uint64_t n)
 {
-	struct pp p = { .size = size, .n = n };
-	uint8_t buf[8192] = { 0 };
+	struct pp p = {.size = size, .n = n};
+	uint8_t buf[8192] = {0};
 	pthread_t t;
 	uint64_t i, t0;
 	double us;
@@ -469,7 +475,7 @@ static void run_memcpy(uint32_t size, uint64_t n)
 
 int main(int argc, char **argv)
 {
-	static const uint32_t sizes[] = { 64, 256, 1024, 4096 };
+	static const uint32_t sizes[] = {64, 256, 1024, 4096};
 	uint64_t n = 200000, rtt_n = 20000;
 	unsigned int i;
 	int opt;
@@ -482,8 +488,9 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	log_set_level(LOG_ERR);
 	printf("ringbench: %llu packets per stream, %llu round trips, ring "
-	       "%u KiB per direction\n", (unsigned long long)n,
-	       (unsigned long long)rtt_n, (RING_PAGES - 1) * 4);
+	       "%u KiB per direction\n",
+	       (unsigned long long)n, (unsigned long long)rtt_n,
+	       (RING_PAGES - 1) * 4);
 	printf("throughput (guest thread -> host I/O thread):\n");
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		run_g2h(false, sizes[i], n);

@@ -56,7 +56,7 @@ static void gpadl_unlink_free(struct vmbus_server *s, struct vmbus_gpadl *g)
 static void gpadl_send_created(struct vmbus_server *s, uint32_t relid,
 			       uint32_t handle, uint32_t status)
 {
-	struct vmbus_msg_gpadl_created m = { 0 };
+	struct vmbus_msg_gpadl_created m = {0};
 
 	m.hdr.msgtype = VMBUS_MSG_GPADL_CREATED;
 	m.child_relid = relid;
@@ -126,8 +126,7 @@ static void gpadl_complete(struct vmbus_server *s, struct vmbus_gpadl *g)
 	gpadl_send_created(s, g->relid, g->handle, 0);
 }
 
-void chan_gpadl_header(struct vmbus_server *s, const uint8_t *msg,
-		       uint32_t len)
+void chan_gpadl_header(struct vmbus_server *s, const uint8_t *msg, uint32_t len)
 {
 	const struct vmbus_msg_gpadl_header *h = (const void *)msg;
 	struct vmbus_gpadl *g;
@@ -142,17 +141,17 @@ void chan_gpadl_header(struct vmbus_server *s, const uint8_t *msg,
 	buflen = get_le16(&h->range_buflen);
 	if (gpadl_find(s, handle)) {
 		guest_err("vmbus: GPADL handle %#x already in use", handle);
-		gpadl_send_created(s, relid, handle,
-				   VMBUS_STATUS_UNSUCCESSFUL);
+		gpadl_send_created(s, relid, handle, VMBUS_STATUS_UNSUCCESSFUL);
 		return;
 	}
 	if (relid >= VMBUS_MAX_RELID || !s->chans[relid] ||
-	    !get_le16(&h->rangecount) || buflen < sizeof(struct vmbus_gpa_range)
-	    || s->nr_gpadls >= VMBUS_MAX_GPADLS) {
+	    !get_le16(&h->rangecount) ||
+	    buflen < sizeof(struct vmbus_gpa_range) ||
+	    s->nr_gpadls >= VMBUS_MAX_GPADLS) {
 		guest_err("vmbus: bad GPADL header (relid %u, %u ranges, %u "
-			  "bytes)", relid, get_le16(&h->rangecount), buflen);
-		gpadl_send_created(s, relid, handle,
-				   VMBUS_STATUS_UNSUCCESSFUL);
+			  "bytes)",
+			  relid, get_le16(&h->rangecount), buflen);
+		gpadl_send_created(s, relid, handle, VMBUS_STATUS_UNSUCCESSFUL);
 		return;
 	}
 	g = calloc(1, sizeof(*g));
@@ -210,7 +209,7 @@ void chan_gpadl_body(struct vmbus_server *s, const uint8_t *msg, uint32_t len)
 
 static void gpadl_send_torndown(struct vmbus_server *s, uint32_t handle)
 {
-	struct vmbus_msg_gpadl_torndown m = { 0 };
+	struct vmbus_msg_gpadl_torndown m = {0};
 
 	m.hdr.msgtype = VMBUS_MSG_GPADL_TORNDOWN;
 	m.gpadl = handle;
@@ -291,7 +290,7 @@ static int chan_map_pages(struct gmem *gm, uint8_t *dst, const uint64_t *pfns,
 			return -EFAULT;
 		while (i + run < n &&
 		       chan_memfd_off(gm, get_le64(&pfns[i + run])) ==
-			       off + (int64_t)run * PAGE)
+			   off + (int64_t)run * PAGE)
 			run++;
 		p = mmap(dst + (size_t)i * PAGE, (size_t)run * PAGE,
 			 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
@@ -315,7 +314,7 @@ static void chan_unmap_ring(struct chan_ringmap *m)
 static int chan_map_ring(struct gmem *gm, const uint64_t *pfns, uint32_t n,
 			 struct chan_ringmap *m, struct ring *ring)
 {
-	struct ring_mem rm = { 0 };
+	struct ring_mem rm = {0};
 	uint32_t k = n - 1, i;
 	int r;
 
@@ -323,9 +322,9 @@ static int chan_map_ring(struct gmem *gm, const uint64_t *pfns, uint32_t n,
 	rm.size = k * PAGE;
 	if (gm->memfd >= 0) {
 		m->va_len = (size_t)(1 + 2 * k) * PAGE;
-		m->va = mmap(NULL, m->va_len, PROT_NONE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-			     0);
+		m->va =
+		    mmap(NULL, m->va_len, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (m->va == MAP_FAILED) {
 			m->va = NULL;
 			return -errno;
@@ -345,9 +344,9 @@ static int chan_map_ring(struct gmem *gm, const uint64_t *pfns, uint32_t n,
 		rm.ctrl = gmem_map(gm, get_le64(&pfns[0]) << VMBUS_PAGE_SHIFT,
 				   PAGE, true);
 		for (i = 0; i < k; i++) {
-			m->pages[i] = gmem_map(gm, get_le64(&pfns[1 + i])
-						       << VMBUS_PAGE_SHIFT,
-					       PAGE, true);
+			m->pages[i] = gmem_map(
+			    gm, get_le64(&pfns[1 + i]) << VMBUS_PAGE_SHIFT,
+			    PAGE, true);
 			if (!m->pages[i])
 				rm.ctrl = NULL;
 		}
@@ -385,8 +384,8 @@ uint32_t chan_open(struct vmbus_channel *ch, uint32_t handle,
 	int r;
 
 	if (!g || !g->complete || g->teardown_pending) {
-		guest_err("vmbus: open relid %u: bad ring gpadl %#x",
-			  ch->relid, handle);
+		guest_err("vmbus: open relid %u: bad ring gpadl %#x", ch->relid,
+			  handle);
 		return VMBUS_STATUS_UNSUCCESSFUL;
 	}
 	rg = &g->ranges[0];
@@ -395,9 +394,10 @@ uint32_t chan_open(struct vmbus_channel *ch, uint32_t handle,
 	    rg->nr_pfns < page_offset + 2 ||
 	    (uint64_t)(page_offset - 1) * PAGE > RING_MAX_DATA_SIZE ||
 	    (uint64_t)(rg->nr_pfns - page_offset - 1) * PAGE >
-		    RING_MAX_DATA_SIZE) {
+		RING_MAX_DATA_SIZE) {
 		guest_err("vmbus: open relid %u: bad ring layout (%u pages, "
-			  "offset %u)", ch->relid, rg->nr_pfns, page_offset);
+			  "offset %u)",
+			  ch->relid, rg->nr_pfns, page_offset);
 		return VMBUS_STATUS_UNSUCCESSFUL;
 	}
 	r = chan_map_ring(s->gm, rg->pfns, page_offset, &ch->map_in, &ch->in);
@@ -450,7 +450,8 @@ void chan_close(struct vmbus_channel *ch)
 static void chan_broken(struct vmbus_channel *ch)
 {
 	pr_warn("vmbus: %s relid %u: ring corrupted by the guest, channel "
-		"closed", ch->dev->name, ch->relid);
+		"closed",
+		ch->dev->name, ch->relid);
 	chan_close(ch);
 	ch->broken = true;
 }
@@ -545,13 +546,15 @@ void vmbus_channel_kick(struct vmbus_channel *ch)
 	server_mark_pending(ch->srv, ch->relid);
 }
 
-int vmbus_channel_sendv(struct vmbus_channel *ch, uint16_t type,
-			uint16_t flags, uint64_t trans_id, uint32_t hdr_extra,
+int vmbus_channel_sendv(struct vmbus_channel *ch, uint16_t type, uint16_t flags,
+			uint64_t trans_id, uint32_t hdr_extra,
 			const struct iovec *iov, unsigned int iovcnt)
 {
 	struct ring_pkt_out h = {
-		.type = type, .flags = flags, .trans_id = trans_id,
-		.hdr_extra = hdr_extra,
+	    .type = type,
+	    .flags = flags,
+	    .trans_id = trans_id,
+	    .hdr_extra = hdr_extra,
 	};
 	uint64_t payload = 0;
 	bool signal;
@@ -584,11 +587,10 @@ int vmbus_channel_sendv(struct vmbus_channel *ch, uint16_t type,
 	return 0;
 }
 
-int vmbus_channel_send(struct vmbus_channel *ch, uint16_t type,
-		       uint16_t flags, uint64_t trans_id, const void *buf,
-		       uint32_t len)
+int vmbus_channel_send(struct vmbus_channel *ch, uint16_t type, uint16_t flags,
+		       uint64_t trans_id, const void *buf, uint32_t len)
 {
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
 
 	return vmbus_channel_sendv(ch, type, flags, trans_id, 0, &iov,
 				   len ? 1 : 0);
@@ -603,8 +605,8 @@ int vmbus_packet_gpa_ranges(struct vmbus_channel *ch,
 
 	if (pkt->type != VMBUS_PKT_DATA_USING_GPA_DIRECT || end < pos)
 		return -EINVAL;
-	count = get_le32(pkt->raw + offsetof(struct vmbus_pkt_gpa_direct,
-					     rangecount));
+	count = get_le32(pkt->raw +
+			 offsetof(struct vmbus_pkt_gpa_direct, rangecount));
 	if (count > max)
 		return -EINVAL;
 	for (i = 0; i < count; i++) {

@@ -19,11 +19,11 @@
 
 #define IC_FW_VERSION_3 VMBUS_MAKE_VERSION(3, 0)
 #define IC_FW_VERSION_1 VMBUS_MAKE_VERSION(1, 0)
-#define IC_PIPE_DATA 1	/* vmbus pipe "data" message */
+#define IC_PIPE_DATA 1 /* vmbus pipe "data" message */
 /* Seconds between 1601-01-01 and 1970-01-01, in 100 ns units. */
 #define IC_WLTIMEDELTA 116444736000000000ULL
 
-static const uint32_t ic_fw_versions[] = { IC_FW_VERSION_3, IC_FW_VERSION_1 };
+static const uint32_t ic_fw_versions[] = {IC_FW_VERSION_3, IC_FW_VERSION_1};
 
 uint64_t ic_wall_time(void)
 {
@@ -134,8 +134,7 @@ static void ic_send_negotiate(struct ic_base *ic)
 		dev_warn(d->name, "cannot send NEGOTIATE");
 }
 
-static bool ic_version_offered(const uint32_t *list, unsigned int n,
-			       uint32_t v)
+static bool ic_version_offered(const uint32_t *list, unsigned int n, uint32_t v)
 {
 	unsigned int i;
 
@@ -145,8 +144,7 @@ static bool ic_version_offered(const uint32_t *list, unsigned int n,
 	return false;
 }
 
-static void ic_negotiated(struct ic_base *ic, const uint8_t *body,
-			  uint32_t len)
+static void ic_negotiated(struct ic_base *ic, const uint8_t *body, uint32_t len)
 {
 	const struct ic_desc *d = ic->desc;
 	uint32_t fw, msg;
@@ -199,8 +197,7 @@ static int ic_packet(struct vmbus_channel *ch, const struct vmbus_packet *pkt)
 	if (get_le16(&h.icmsgtype) == ICMSGTYPE_NEGOTIATE && !ic->negotiated)
 		ic_negotiated(ic, pkt->data + IC_HDR_SIZE,
 			      pkt->data_len - (uint32_t)IC_HDR_SIZE);
-	else if (get_le16(&h.icmsgtype) == ic->desc->msgtype &&
-		 ic->negotiated)
+	else if (get_le16(&h.icmsgtype) == ic->desc->msgtype && ic->negotiated)
 		ic->desc->response(ic, get_le32(&h.status),
 				   pkt->data + IC_HDR_SIZE,
 				   pkt->data_len - (uint32_t)IC_HDR_SIZE);
@@ -266,7 +263,7 @@ static void ic_tick(struct vmbus_device *dev, uint64_t now_ns)
 	if (ic->busy && ic->negotiated &&
 	    now_ns - ic->busy_since > IC_TIMEOUT_NS) {
 		dev_warn(ic->desc->name, "guest did not answer, request "
-			 "abandoned");
+					 "abandoned");
 		ic_abandon(ic);
 	}
 	if (ic->desc->tick)
@@ -283,13 +280,13 @@ static void ic_destroy(struct vmbus_device *dev)
 }
 
 static const struct vmbus_device_ops ic_ops = {
-	.open = ic_open,
-	.ready = ic_ready,
-	.packet = ic_packet,
-	.writable = ic_writable,
-	.close = ic_close,
-	.tick = ic_tick,
-	.destroy = ic_destroy,
+    .open = ic_open,
+    .ready = ic_ready,
+    .packet = ic_packet,
+    .writable = ic_writable,
+    .close = ic_close,
+    .tick = ic_tick,
+    .destroy = ic_destroy,
 };
 
 int ic_register(struct vmbus_server *s, const struct ic_desc *desc,

@@ -24,10 +24,11 @@ struct ic_base;
 
 struct ic_desc {
 	const char *name;
-	const char *class_id;		/* GUID string */
+	const char *class_id; /* GUID string */
 	const char *instance_id;
-	uint16_t msgtype;		/* ICMSGTYPE_* of the service */
-	uint32_t versions[IC_MAX_VERSIONS]; /* major << 16 | minor, best first */
+	uint16_t msgtype; /* ICMSGTYPE_* of the service */
+	uint32_t
+	    versions[IC_MAX_VERSIONS]; /* major << 16 | minor, best first */
 	unsigned int nr_versions;
 	/* Negotiated: a good time to send. */
 	void (*ready)(struct ic_base *ic);
@@ -45,16 +46,16 @@ struct ic_desc {
 struct ic_base {
 	const struct ic_desc *desc;
 	struct vmbus_device *dev;
-	struct vmbus_channel *ch;	/* open channel, or NULL */
+	struct vmbus_channel *ch; /* open channel, or NULL */
 	bool negotiated;
-	bool busy;			/* request outstanding */
-	uint64_t busy_tid;		/* its VMBus transaction ID */
-	uint64_t busy_since;		/* tick time it was sent */
+	bool busy;	     /* request outstanding */
+	uint64_t busy_tid;   /* its VMBus transaction ID */
+	uint64_t busy_since; /* tick time it was sent */
 	uint64_t next_tid;
-	uint64_t now_ns;		/* last tick */
-	uint32_t fw_version;		/* negotiated, major << 16 | minor */
+	uint64_t now_ns;     /* last tick */
+	uint32_t fw_version; /* negotiated, major << 16 | minor */
 	uint32_t msg_version;
-	uint8_t txid;			/* ictransaction_id */
+	uint8_t txid; /* ictransaction_id */
 };
 
 /* Register @ic (embedded in the service struct) as a VMBus device. */

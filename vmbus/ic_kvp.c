@@ -33,7 +33,7 @@ struct kvp_entry {
 struct kvp_req {
 	uint8_t op;
 	uint8_t pool;
-	uint32_t index;			/* ENUMERATE */
+	uint32_t index; /* ENUMERATE */
 	char *key;
 	char *value;
 	ic_done_fn done;
@@ -43,11 +43,11 @@ struct kvp_req {
 
 struct ic_kvp {
 	struct ic_base ic;
-	struct kvp_req *queue;		/* head is the request in flight */
+	struct kvp_req *queue; /* head is the request in flight */
 	unsigned int queued;
 	bool sent;
-	struct kvp_entry *host;		/* values pushed by the host */
-	struct kvp_entry *cache;	/* guest pools read by ENUMERATE */
+	struct kvp_entry *host;	 /* values pushed by the host */
+	struct kvp_entry *cache; /* guest pools read by ENUMERATE */
 };
 
 /* UTF-8 -> UTF-16LE with NUL; returns bytes written or -EINVAL. */
@@ -321,8 +321,8 @@ static void kvp_enum_entry(struct ic_kvp *kvp, struct kvp_req *q,
 	type = get_le32(&m->enumerate.data.value_type);
 	ks = MIN(get_le32(&m->enumerate.data.key_size), KVP_MAX_KEY_SIZE);
 	vs = MIN(get_le32(&m->enumerate.data.value_size), KVP_MAX_VALUE_SIZE);
-	vs = MIN(vs, len - (uint32_t)offsetof(struct kvp_msg,
-					      enumerate.data.value));
+	vs = MIN(
+	    vs, len - (uint32_t)offsetof(struct kvp_msg, enumerate.data.value));
 	key = kvp_from_utf16(m->enumerate.data.key, ks);
 	if (!key)
 		return;
@@ -331,8 +331,8 @@ static void kvp_enum_entry(struct ic_kvp *kvp, struct kvp_req *q,
 			 get_le32(m->enumerate.data.value));
 		value = strdup(num);
 	} else if (type == KVP_REG_U64 && vs >= 8) {
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)
-			 get_le64(m->enumerate.data.value));
+		snprintf(num, sizeof(num), "%llu",
+			 (unsigned long long)get_le64(m->enumerate.data.value));
 		value = strdup(num);
 	} else {
 		value = kvp_from_utf16(m->enumerate.data.value, vs);
@@ -357,8 +357,8 @@ static void kvp_response(struct ic_base *ic, uint32_t status,
 	}
 	if (status != IC_STATUS_OK) {
 		/* End of the pool (S_CONT) or failure. */
-		kvp_finish(kvp, status == IC_STATUS_S_CONT || q->index ? 0
-								       : -EIO);
+		kvp_finish(kvp,
+			   status == IC_STATUS_S_CONT || q->index ? 0 : -EIO);
 		return;
 	}
 	kvp_enum_entry(kvp, q, body, len);
@@ -367,7 +367,7 @@ static void kvp_response(struct ic_base *ic, uint32_t status,
 		return;
 	}
 	q->index++;
-	kvp->sent = false;	/* same request, next index */
+	kvp->sent = false; /* same request, next index */
 }
 
 static void kvp_abandon(struct ic_base *ic)
@@ -385,8 +385,8 @@ static void kvp_ready(struct ic_base *ic)
 	struct kvp_entry *e;
 
 	for (e = kvp->host; e; e = e->next)
-		kvp_enqueue(kvp, KVP_OP_SET, e->pool, 0, e->key, e->value,
-			    NULL, NULL);
+		kvp_enqueue(kvp, KVP_OP_SET, e->pool, 0, e->key, e->value, NULL,
+			    NULL);
 }
 
 static void kvp_destroy(struct ic_base *ic)
@@ -408,18 +408,18 @@ static void kvp_destroy(struct ic_base *ic)
 }
 
 static const struct ic_desc kvp_desc = {
-	.name = "kvp",
-	.class_id = "a9a0f4e7-5a45-4d96-b827-8a841e8c03e6",
-	.instance_id = "242ff919-07db-4180-9c2e-b86cb68c8c55",
-	.msgtype = ICMSGTYPE_KVPEXCHANGE,
-	.versions = { VMBUS_MAKE_VERSION(4, 0), VMBUS_MAKE_VERSION(3, 0),
-		      VMBUS_MAKE_VERSION(1, 0) },
-	.nr_versions = 3,
-	.ready = kvp_ready,
-	.pump = kvp_pump,
-	.response = kvp_response,
-	.abandon = kvp_abandon,
-	.destroy = kvp_destroy,
+    .name = "kvp",
+    .class_id = "a9a0f4e7-5a45-4d96-b827-8a841e8c03e6",
+    .instance_id = "242ff919-07db-4180-9c2e-b86cb68c8c55",
+    .msgtype = ICMSGTYPE_KVPEXCHANGE,
+    .versions = {VMBUS_MAKE_VERSION(4, 0), VMBUS_MAKE_VERSION(3, 0),
+		 VMBUS_MAKE_VERSION(1, 0)},
+    .nr_versions = 3,
+    .ready = kvp_ready,
+    .pump = kvp_pump,
+    .response = kvp_response,
+    .abandon = kvp_abandon,
+    .destroy = kvp_destroy,
 };
 
 int ic_kvp_create(struct vmbus_server *s, struct ic_kvp **out)
@@ -453,7 +453,7 @@ int ic_kvp_set(struct ic_kvp *kvp, unsigned int pool, const char *key,
 	if (r)
 		return r;
 	if (!kvp->ic.negotiated)
-		return 0;	/* pushed by kvp_ready() */
+		return 0; /* pushed by kvp_ready() */
 	return kvp_enqueue(kvp, KVP_OP_SET, pool, 0, key, value, NULL, NULL);
 }
 

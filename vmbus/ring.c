@@ -189,8 +189,8 @@ int ring_peek(struct ring *r, struct ring_pkt *pkt)
 	return 0;
 }
 
-void ring_copy_from(const struct ring *r, uint32_t pos, uint32_t off,
-		    void *buf, uint32_t len)
+void ring_copy_from(const struct ring *r, uint32_t pos, uint32_t off, void *buf,
+		    uint32_t len)
 {
 	if (len)
 		ring_copy_out_raw(r, ring_wrap(r, (uint64_t)pos + off), buf,

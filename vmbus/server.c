@@ -30,16 +30,15 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
-#include <uuid/uuid.h>
 
 #include "hvkvm/util.h"
 
 static const uint32_t vmbus_versions[] = {
-	VMBUS_VERSION_WIN10_V5_3, VMBUS_VERSION_WIN10_V5_2,
-	VMBUS_VERSION_WIN10_V5_1, VMBUS_VERSION_WIN10_V5,
-	VMBUS_VERSION_WIN10_V4_1, VMBUS_VERSION_WIN10,
-	VMBUS_VERSION_WIN8_1,     VMBUS_VERSION_WIN8,
-	VMBUS_VERSION_WIN7,       VMBUS_VERSION_WS2008,
+    VMBUS_VERSION_WIN10_V5_3, VMBUS_VERSION_WIN10_V5_2,
+    VMBUS_VERSION_WIN10_V5_1, VMBUS_VERSION_WIN10_V5,
+    VMBUS_VERSION_WIN10_V4_1, VMBUS_VERSION_WIN10,
+    VMBUS_VERSION_WIN8_1,     VMBUS_VERSION_WIN8,
+    VMBUS_VERSION_WIN7,	      VMBUS_VERSION_WS2008,
 };
 
 /* ---- outgoing messages and signals ---- */
@@ -87,7 +86,7 @@ void server_send(struct vmbus_server *s, const void *msg, uint32_t len)
 
 static void server_send_type(struct vmbus_server *s, uint32_t type)
 {
-	struct vmbus_msg_hdr h = { .msgtype = type };
+	struct vmbus_msg_hdr h = {.msgtype = type};
 
 	server_send(s, &h, sizeof(h));
 }
@@ -155,7 +154,7 @@ static uint16_t server_on_message(void *opaque, unsigned int vp,
 	return VMBUS_HV_STATUS_SUCCESS;
 }
 
-static void server_on_event(void *opaque, unsigned int vp, uint16_t flag)
+void server_on_event(void *opaque, unsigned int vp, uint16_t flag)
 {
 	struct vmbus_sig_slot *slot = opaque;
 
@@ -188,106 +187,6 @@ static void server_scan_int_page(struct vmbus_server *s)
 	}
 }
 
-/* ---- channels and offers ---- */
-
-static void server_send_offer(struct vmbus_server *s, struct vmbus_channel *ch)
-{
-	struct vmbus_msg_offer_channel m;
-	const struct vmbus_device_params *p = &ch->dev->p;
-
-	memset(&m, 0, sizeof(m));
-	m.hdr.msgtype = VMBUS_MSG_OFFERCHANNEL;
-	memcpy(m.if_type, p->class_id, 16);
-	memcpy(m.if_instance, p->instance_id, 16);
-	m.chn_flags = p->offer_flags;
-	m.mmio_megabytes = p->mmio_megabytes;
-	memcpy(m.user_def, p->user_def, sizeof(m.user_def));
-	m.sub_channel_index = ch->subidx;
-	m.child_relid = ch->relid;
-	m.monitor_allocated = 0;
-	m.is_dedicated_interrupt = 0;
-	m.connection_id = VMBUS_CHANNEL_CONN_BASE + ch->relid;
-	ch->offer_sent = true;
-	server_send(s, &m, sizeof(m));
-}
-
-static int server_alloc_channel(struct vmbus_device *dev, uint16_t subidx,
-				struct vmbus_channel **out)
-{
-	struct vmbus_server *s = dev->srv;
-	struct vmbus_channel *ch;
-	struct vmbus_sig_slot *slot;
-	uint32_t relid;
-	int r;
-
-	for (relid = 1; relid < VMBUS_MAX_RELID && s->chans[relid]; relid++)
-		;
-	if (relid == VMBUS_MAX_RELID)
-		return -ENOSPC;
-	slot = &s->slots[relid];
-	if (!slot->registered) {
-		slot->srv = s;
-		slot->relid = relid;
-		r = s->ops.register_event(s->ops.opaque,
-					  VMBUS_CHANNEL_CONN_BASE + relid,
-					  server_on_event, slot);
-		if (r)
-			return r;
-		slot->registered = true;
-	}
-	ch = calloc(1, sizeof(*ch));
-	if (!ch)
-		return -ENOMEM;
-	ch->srv = s;
-	ch->dev = dev;
-	ch->relid = relid;
-	ch->subidx = subidx;
-	s->chans[relid] = ch;
-	*out = ch;
-	return 0;
-}
-
-static void server_free_channel(struct vmbus_channel *ch)
-{
-	struct vmbus_device *dev = ch->dev;
-	struct vmbus_server *s = ch->srv;
-
-	chan_close(ch);
-	chan_gpadl_drop(s, ch->relid);
-	s->chans[ch->relid] = NULL;
-	dev->chans[ch->subidx] = NULL;
-	free(ch);
-}
-
-static void server_free_device(struct vmbus_device *dev)
-{
-	struct vmbus_device **pp;
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(dev->chans); i++)
-		if (dev->chans[i])
-			server_free_channel(dev->chans[i]);
-	for (pp = &dev->srv->devices; *pp; pp = &(*pp)->next) {
-		if (*pp == dev) {
-			*pp = dev->next;
-			break;
-		}
-	}
-	if (dev->p.ops->destroy)
-		dev->p.ops->destroy(dev);
-	free(dev);
-}
-
-static bool device_has_channels(struct vmbus_device *dev)
-{
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(dev->chans); i++)
-		if (dev->chans[i])
-			return true;
-	return false;
-}
-
 /*
  * Drop the connection: close every channel, forget GPADLs, sub-channels and
  * rescinded channels. Devices stay and are offered again on reconnect.
@@ -306,14 +205,14 @@ static void server_disconnect(struct vmbus_server *s)
 				continue;
 			chan_close(ch);
 			if (i || ch->rescinded || dev->removed) {
-				server_free_channel(ch);
+				device_free_channel(ch);
 				continue;
 			}
 			ch->offer_sent = false;
 			ch->broken = false;
 		}
 		if (dev->removed)
-			server_free_device(dev);
+			device_free(dev);
 	}
 	chan_gpadl_drop(s, 0);
 	s->connected = false;
@@ -339,7 +238,7 @@ static bool server_version_known(struct vmbus_server *s, uint32_t v)
 static void server_initiate_contact(struct vmbus_server *s, const uint8_t *msg)
 {
 	const struct vmbus_msg_initiate_contact *c = (const void *)msg;
-	struct vmbus_msg_version_response rsp = { 0 };
+	struct vmbus_msg_version_response rsp = {0};
 	uint32_t v = get_le32(&c->version_requested);
 	uint32_t vp = get_le32(&c->target_vcpu);
 	uint8_t sint = VMBUS_MESSAGE_SINT;
@@ -397,7 +296,7 @@ static void server_request_offers(struct vmbus_server *s)
 			continue;
 		for (i = 0; i < ARRAY_SIZE(dev->chans); i++)
 			if (dev->chans[i] && !dev->chans[i]->rescinded)
-				server_send_offer(s, dev->chans[i]);
+				device_send_offer(s, dev->chans[i]);
 	}
 	server_send_type(s, VMBUS_MSG_ALLOFFERS_DELIVERED);
 }
@@ -420,7 +319,7 @@ static struct vmbus_channel *server_channel(struct vmbus_server *s,
 static void server_open_channel(struct vmbus_server *s, const uint8_t *msg)
 {
 	const struct vmbus_msg_open_channel *o = (const void *)msg;
-	struct vmbus_msg_open_result rsp = { 0 };
+	struct vmbus_msg_open_result rsp = {0};
 	struct vmbus_channel *ch;
 	uint32_t vp = get_le32(&o->target_vp);
 
@@ -438,8 +337,8 @@ static void server_open_channel(struct vmbus_server *s, const uint8_t *msg)
 		rsp.status = VMBUS_STATUS_UNSUCCESSFUL;
 	} else {
 		ch->openid = rsp.openid;
-		ch->target_vp = s->version >= VMBUS_VERSION_WIN8 ? vp
-								 : s->msg_vp;
+		ch->target_vp =
+		    s->version >= VMBUS_VERSION_WIN8 ? vp : s->msg_vp;
 		rsp.status = chan_open(ch, get_le32(&o->ringbuffer_gpadl),
 				       get_le32(&o->downstream_page_offset),
 				       o->user_data);
@@ -468,7 +367,7 @@ static void server_close_channel(struct vmbus_server *s, const uint8_t *msg)
 static void server_modify_channel(struct vmbus_server *s, const uint8_t *msg)
 {
 	const struct vmbus_msg_modify_channel *m = (const void *)msg;
-	struct vmbus_msg_modify_channel_response rsp = { 0 };
+	struct vmbus_msg_modify_channel_response rsp = {0};
 	struct vmbus_channel *ch;
 	uint32_t vp = get_le32(&m->target_vp);
 
@@ -504,9 +403,9 @@ static void server_relid_released(struct vmbus_server *s, const uint8_t *msg)
 		return;
 	}
 	dev = ch->dev;
-	server_free_channel(ch);
+	device_free_channel(ch);
 	if (dev->removed && !device_has_channels(dev))
-		server_free_device(dev);
+		device_free(dev);
 }
 
 static void server_unload(struct vmbus_server *s)
@@ -517,18 +416,17 @@ static void server_unload(struct vmbus_server *s)
 
 /* Minimum payload per message type the guest may send. */
 static const uint32_t server_min_len[VMBUS_MSG_COUNT] = {
-	[VMBUS_MSG_REQUESTOFFERS] = sizeof(struct vmbus_msg_hdr),
-	[VMBUS_MSG_OPENCHANNEL] = sizeof(struct vmbus_msg_open_channel),
-	[VMBUS_MSG_CLOSECHANNEL] = sizeof(struct vmbus_msg_close_channel),
-	[VMBUS_MSG_GPADL_HEADER] = sizeof(struct vmbus_msg_gpadl_header),
-	[VMBUS_MSG_GPADL_BODY] = sizeof(struct vmbus_msg_gpadl_body),
-	[VMBUS_MSG_GPADL_TEARDOWN] = sizeof(struct vmbus_msg_gpadl_teardown),
-	[VMBUS_MSG_RELID_RELEASED] = sizeof(struct vmbus_msg_relid_released),
-	[VMBUS_MSG_INITIATE_CONTACT] =
-		sizeof(struct vmbus_msg_initiate_contact),
-	[VMBUS_MSG_UNLOAD] = sizeof(struct vmbus_msg_hdr),
-	[VMBUS_MSG_TL_CONNECT_REQUEST] = sizeof(struct vmbus_msg_hdr) + 32,
-	[VMBUS_MSG_MODIFYCHANNEL] = sizeof(struct vmbus_msg_modify_channel),
+    [VMBUS_MSG_REQUESTOFFERS] = sizeof(struct vmbus_msg_hdr),
+    [VMBUS_MSG_OPENCHANNEL] = sizeof(struct vmbus_msg_open_channel),
+    [VMBUS_MSG_CLOSECHANNEL] = sizeof(struct vmbus_msg_close_channel),
+    [VMBUS_MSG_GPADL_HEADER] = sizeof(struct vmbus_msg_gpadl_header),
+    [VMBUS_MSG_GPADL_BODY] = sizeof(struct vmbus_msg_gpadl_body),
+    [VMBUS_MSG_GPADL_TEARDOWN] = sizeof(struct vmbus_msg_gpadl_teardown),
+    [VMBUS_MSG_RELID_RELEASED] = sizeof(struct vmbus_msg_relid_released),
+    [VMBUS_MSG_INITIATE_CONTACT] = sizeof(struct vmbus_msg_initiate_contact),
+    [VMBUS_MSG_UNLOAD] = sizeof(struct vmbus_msg_hdr),
+    [VMBUS_MSG_TL_CONNECT_REQUEST] = sizeof(struct vmbus_msg_hdr) + 32,
+    [VMBUS_MSG_MODIFYCHANNEL] = sizeof(struct vmbus_msg_modify_channel),
 };
 
 static void server_dispatch(struct vmbus_server *s, const uint8_t *msg,
@@ -625,8 +523,8 @@ void vmbus_server_process(struct vmbus_server *s)
 	if (__atomic_exchange_n(&s->scan_int_page, 0, __ATOMIC_SEQ_CST))
 		server_scan_int_page(s);
 	for (i = 0; i < ARRAY_SIZE(s->pending); i++) {
-		uint64_t w = __atomic_exchange_n(&s->pending[i], 0,
-						 __ATOMIC_SEQ_CST);
+		uint64_t w =
+		    __atomic_exchange_n(&s->pending[i], 0, __ATOMIC_SEQ_CST);
 
 		while (w) {
 			uint32_t relid = i * 64 + (uint32_t)__builtin_ctzll(w);
@@ -680,120 +578,6 @@ int vmbus_server_fd(struct vmbus_server *s)
 	return s->efd;
 }
 
-/* ---- devices ---- */
-
-int vmbus_device_add(struct vmbus_server *s,
-		     const struct vmbus_device_params *p,
-		     struct vmbus_device **out)
-{
-	struct vmbus_device *dev, **pp;
-	struct vmbus_channel *ch;
-	int r;
-
-	if (!p->ops || !p->ops->packet)
-		return -EINVAL;
-	dev = calloc(1, sizeof(*dev));
-	if (!dev)
-		return -ENOMEM;
-	dev->srv = s;
-	dev->p = *p;
-	snprintf(dev->name, sizeof(dev->name), "%s", p->name ? p->name : "?");
-	dev->p.name = dev->name;
-	r = server_alloc_channel(dev, 0, &ch);
-	if (r) {
-		free(dev);
-		return r;
-	}
-	dev->chans[0] = ch;
-	dev->nr_chans = 1;
-	for (pp = &s->devices; *pp; pp = &(*pp)->next)
-		;
-	*pp = dev;
-	if (s->offers_requested)
-		server_send_offer(s, ch);
-	if (out)
-		*out = dev;
-	return 0;
-}
-
-int vmbus_device_offer_subchannels(struct vmbus_device *dev,
-				   unsigned int count)
-{
-	struct vmbus_server *s = dev->srv;
-	unsigned int i;
-	int r;
-
-	if (count > VMBUS_MAX_SUBCHANNELS)
-		return -EINVAL;
-	if (s->version < VMBUS_VERSION_WIN8)
-		return -EOPNOTSUPP;
-	for (i = 1; i <= count; i++) {
-		struct vmbus_channel *ch;
-
-		if (dev->chans[i])
-			continue;
-		r = server_alloc_channel(dev, (uint16_t)i, &ch);
-		if (r)
-			return r;
-		dev->chans[i] = ch;
-		if (s->offers_requested)
-			server_send_offer(s, ch);
-	}
-	dev->nr_chans = MAX(dev->nr_chans, count + 1);
-	return 0;
-}
-
-void vmbus_device_remove(struct vmbus_device *dev)
-{
-	struct vmbus_server *s = dev->srv;
-	unsigned int i;
-
-	dev->removed = true;
-	for (i = 0; i < ARRAY_SIZE(dev->chans); i++) {
-		struct vmbus_channel *ch = dev->chans[i];
-		struct vmbus_msg_rescind_offer m = { 0 };
-
-		if (!ch)
-			continue;
-		chan_close(ch);
-		chan_gpadl_drop(s, ch->relid);
-		if (!s->connected || !ch->offer_sent) {
-			server_free_channel(ch);
-			continue;
-		}
-		m.hdr.msgtype = VMBUS_MSG_RESCIND_CHANNELOFFER;
-		m.child_relid = ch->relid;
-		ch->rescinded = true;
-		server_send(s, &m, sizeof(m));
-	}
-	if (!device_has_channels(dev))
-		server_free_device(dev);
-}
-
-void *vmbus_device_priv(struct vmbus_device *dev)
-{
-	return dev->p.priv;
-}
-
-const char *vmbus_device_name(struct vmbus_device *dev)
-{
-	return dev->name;
-}
-
-int vmbus_guid_parse(const char *str, uint8_t out[16])
-{
-	uuid_t u;
-
-	if (uuid_parse(str, u))
-		return -EINVAL;
-	/* The first three fields are little-endian on the wire. */
-	out[0] = u[3], out[1] = u[2], out[2] = u[1], out[3] = u[0];
-	out[4] = u[5], out[5] = u[4];
-	out[6] = u[7], out[7] = u[6];
-	memcpy(out + 8, u + 8, 8);
-	return 0;
-}
-
 /* ---- lifecycle ---- */
 
 int vmbus_server_create(const struct vmbus_server_params *p,
@@ -812,8 +596,8 @@ int vmbus_server_create(const struct vmbus_server_params *p,
 	s->gm = p->gm;
 	s->nr_vcpus = p->nr_vcpus;
 	s->ops = *p->ops;
-	s->max_version = p->max_version ? p->max_version
-					: VMBUS_VERSION_WIN10_V5_3;
+	s->max_version =
+	    p->max_version ? p->max_version : VMBUS_VERSION_WIN10_V5_3;
 	s->msg_sint = VMBUS_MESSAGE_SINT;
 	pthread_mutex_init(&s->inbox_lock, NULL);
 	s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -850,7 +634,7 @@ void vmbus_server_destroy(struct vmbus_server *s)
 	if (!s)
 		return;
 	while (s->devices)
-		server_free_device(s->devices);
+		device_free(s->devices);
 	chan_gpadl_drop(s, 0);
 	close(s->efd);
 	pthread_mutex_destroy(&s->inbox_lock);

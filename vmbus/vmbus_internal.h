@@ -14,11 +14,11 @@
 #include "hvkvm/ring.h"
 #include "hvkvm/vmbus.h"
 
-#define VMBUS_INBOX_LEN 64		/* guest messages queued (vCPU -> I/O) */
-#define VMBUS_OUTBOX_LEN 256		/* host messages awaiting a free slot */
-#define VMBUS_MAX_GPADLS 1024		/* per connection */
+#define VMBUS_INBOX_LEN 64    /* guest messages queued (vCPU -> I/O) */
+#define VMBUS_OUTBOX_LEN 256  /* host messages awaiting a free slot */
+#define VMBUS_MAX_GPADLS 1024 /* per connection */
 #define VMBUS_MAX_SUBCHANNELS 64
-#define VMBUS_PROCESS_BUDGET 128	/* packets per channel per pass */
+#define VMBUS_PROCESS_BUDGET 128 /* packets per channel per pass */
 #define VMBUS_STATUS_UNSUCCESSFUL 0xC0000001u
 
 struct vmbus_wire_msg {
@@ -28,23 +28,23 @@ struct vmbus_wire_msg {
 
 /* One mapped ring: linear double mapping or a page array. */
 struct chan_ringmap {
-	uint8_t *va;			/* mmap'd reservation, or NULL */
+	uint8_t *va; /* mmap'd reservation, or NULL */
 	size_t va_len;
-	uint8_t **pages;		/* copy mode: data page pointers */
+	uint8_t **pages; /* copy mode: data page pointers */
 };
 
 struct vmbus_gpadl {
 	uint32_t handle;
-	uint32_t relid;			/* channel it was created for */
+	uint32_t relid; /* channel it was created for */
 	uint16_t rangecount;
-	uint32_t buflen;		/* range_buflen from the header */
-	uint32_t received;		/* range bytes received so far */
-	uint8_t *buf;			/* raw ranges + pfns */
-	struct vmbus_range *ranges;	/* parsed, once complete */
-	uint32_t nr_pfns;		/* total over all ranges */
-	bool complete;			/* GpadlCreated sent */
-	bool teardown_pending;		/* torndown deferred until unused */
-	unsigned int users;		/* open rings + VSP holds */
+	uint32_t buflen;	    /* range_buflen from the header */
+	uint32_t received;	    /* range bytes received so far */
+	uint8_t *buf;		    /* raw ranges + pfns */
+	struct vmbus_range *ranges; /* parsed, once complete */
+	uint32_t nr_pfns;	    /* total over all ranges */
+	bool complete;		    /* GpadlCreated sent */
+	bool teardown_pending;	    /* torndown deferred until unused */
+	unsigned int users;	    /* open rings + VSP holds */
 	struct vmbus_gpadl *next;
 };
 
@@ -53,21 +53,21 @@ struct vmbus_channel {
 	struct vmbus_device *dev;
 	uint32_t relid;
 	uint16_t subidx;
-	bool offer_sent;		/* guest has seen the offer */
-	bool open;			/* rings mapped, VSP opened */
-	bool broken;			/* closed by the host after a ring fault */
-	bool rescinded;			/* waiting for RelidReleased */
-	bool stalled;			/* VSP back-pressure */
-	bool want_writable;		/* VSP waits for ring space */
+	bool offer_sent;    /* guest has seen the offer */
+	bool open;	    /* rings mapped, VSP opened */
+	bool broken;	    /* closed by the host after a ring fault */
+	bool rescinded;	    /* waiting for RelidReleased */
+	bool stalled;	    /* VSP back-pressure */
+	bool want_writable; /* VSP waits for ring space */
 	uint32_t want_bytes;
 	uint32_t openid;
-	uint32_t target_vp;		/* VP for host -> guest signals */
+	uint32_t target_vp; /* VP for host -> guest signals */
 	uint32_t ring_gpadl;
-	struct ring in;			/* guest -> host */
-	struct ring out;		/* host -> guest */
+	struct ring in;	 /* guest -> host */
+	struct ring out; /* host -> guest */
 	struct chan_ringmap map_in, map_out;
-	uint8_t *bounce;		/* copy mode: wrapped packets */
-	void *priv;			/* VSP per-channel state */
+	uint8_t *bounce; /* copy mode: wrapped packets */
+	void *priv;	 /* VSP per-channel state */
 	uint64_t packets_in, packets_out, signals_in, signals_out;
 };
 
@@ -77,7 +77,7 @@ struct vmbus_device {
 	char name[32];
 	struct vmbus_channel *chans[1 + VMBUS_MAX_SUBCHANNELS];
 	unsigned int nr_chans;
-	bool removed;			/* rescinded; freed when released */
+	bool removed; /* rescinded; freed when released */
 	struct vmbus_device *next;
 };
 
@@ -93,13 +93,13 @@ struct vmbus_server {
 	unsigned int nr_vcpus;
 	struct vmbus_host_ops ops;
 	uint32_t max_version;
-	int efd;			/* kicks the processing thread */
+	int efd; /* kicks the processing thread */
 
 	/* vCPU -> processing thread */
 	pthread_mutex_t inbox_lock;
 	struct vmbus_wire_msg inbox[VMBUS_INBOX_LEN];
 	unsigned int inbox_head, inbox_count;
-	uint64_t pending[VMBUS_MAX_RELID / 64];	/* atomic relid bitmap */
+	uint64_t pending[VMBUS_MAX_RELID / 64]; /* atomic relid bitmap */
 	int scan_int_page;			/* atomic: WS2008 signal */
 	struct vmbus_sig_slot slots[VMBUS_MAX_RELID];
 
@@ -107,9 +107,9 @@ struct vmbus_server {
 	bool connected;
 	bool offers_requested;
 	uint32_t version;
-	uint32_t msg_vp;		/* target VP for messages */
-	uint8_t msg_sint;		/* SINT for messages and events */
-	uint64_t int_page;		/* < WIN8: interrupt page GPA */
+	uint32_t msg_vp;   /* target VP for messages */
+	uint8_t msg_sint;  /* SINT for messages and events */
+	uint64_t int_page; /* < WIN8: interrupt page GPA */
 	struct vmbus_channel *chans[VMBUS_MAX_RELID];
 	struct vmbus_device *devices;
 	struct vmbus_gpadl *gpadls;
@@ -125,6 +125,13 @@ void server_send(struct vmbus_server *s, const void *msg, uint32_t len);
 void server_signal_guest(struct vmbus_channel *ch);
 void server_kick(struct vmbus_server *s);
 void server_mark_pending(struct vmbus_server *s, uint32_t relid);
+void server_on_event(void *opaque, unsigned int vp, uint16_t flag);
+
+/* device.c */
+void device_send_offer(struct vmbus_server *s, struct vmbus_channel *ch);
+void device_free_channel(struct vmbus_channel *ch);
+void device_free(struct vmbus_device *dev);
+bool device_has_channels(struct vmbus_device *dev);
 
 /* channel.c */
 void chan_gpadl_header(struct vmbus_server *s, const uint8_t *msg,

@@ -35,12 +35,12 @@ struct vmbus_device;
 
 /* A packet received from the guest; valid during the packet() call. */
 struct vmbus_packet {
-	uint16_t type;		/* enum vmbus_pkt_type */
-	uint16_t flags;		/* VMBUS_PKT_FLAG_* */
+	uint16_t type;	/* enum vmbus_pkt_type */
+	uint16_t flags; /* VMBUS_PKT_FLAG_* */
 	uint64_t trans_id;
-	const uint8_t *raw;	/* whole packet from the descriptor on */
-	uint32_t raw_len;	/* bytes at @raw (len8 * 8) */
-	const uint8_t *data;	/* payload: raw + offset8 * 8 */
+	const uint8_t *raw;  /* whole packet from the descriptor on */
+	uint32_t raw_len;    /* bytes at @raw (len8 * 8) */
+	const uint8_t *data; /* payload: raw + offset8 * 8 */
 	uint32_t data_len;
 };
 
@@ -62,12 +62,11 @@ struct vmbus_device_ops {
  * guest makes room); -ENOTCONN if the channel is not open; -EMSGSIZE;
  * -EIO if the ring is broken (the channel is then closed).
  */
-int vmbus_channel_send(struct vmbus_channel *ch, uint16_t type,
-		       uint16_t flags, uint64_t trans_id, const void *buf,
-		       uint32_t len);
+int vmbus_channel_send(struct vmbus_channel *ch, uint16_t type, uint16_t flags,
+		       uint64_t trans_id, const void *buf, uint32_t len);
 /* Same with a header-extra part (see struct ring_pkt_out) and an iovec. */
-int vmbus_channel_sendv(struct vmbus_channel *ch, uint16_t type,
-			uint16_t flags, uint64_t trans_id, uint32_t hdr_extra,
+int vmbus_channel_sendv(struct vmbus_channel *ch, uint16_t type, uint16_t flags,
+			uint64_t trans_id, uint32_t hdr_extra,
 			const struct iovec *iov, unsigned int iovcnt);
 /* Reprocess the guest->host ring (after packet() returned -EAGAIN). */
 void vmbus_channel_kick(struct vmbus_channel *ch);
@@ -99,9 +98,9 @@ int vmbus_device_offer_subchannels(struct vmbus_device *dev,
 /* One page range of a GPA-direct packet or GPADL (pfns validated as RAM). */
 struct vmbus_range {
 	uint32_t byte_count;
-	uint32_t byte_offset;	/* < 4096, into pfn[0] */
+	uint32_t byte_offset; /* < 4096, into pfn[0] */
 	uint32_t nr_pfns;
-	const uint64_t *pfns;	/* wire data (little-endian on x86 = host) */
+	const uint64_t *pfns; /* wire data (little-endian on x86 = host) */
 };
 
 /*

@@ -32,25 +32,25 @@
  * @pages[i] is the host address of data page i and ring.c copies piecewise.
  */
 struct ring_mem {
-	struct vmbus_ring_ctrl *ctrl;	/* shared control page */
-	uint8_t *linear;		/* double-mapped data, or NULL */
-	uint8_t *const *pages;		/* [size / 4096] when !linear */
-	uint32_t size;			/* data bytes */
+	struct vmbus_ring_ctrl *ctrl; /* shared control page */
+	uint8_t *linear;	      /* double-mapped data, or NULL */
+	uint8_t *const *pages;	      /* [size / 4096] when !linear */
+	uint32_t size;		      /* data bytes */
 };
 
 struct ring {
 	struct ring_mem mem;
-	uint32_t rd;		/* reader: read index last published */
-	uint32_t rd_next;	/* reader: cursor past consumed packets */
-	uint32_t wr;		/* writer: our write index */
-	bool broken;		/* guest corrupted the ring */
+	uint32_t rd;	  /* reader: read index last published */
+	uint32_t rd_next; /* reader: cursor past consumed packets */
+	uint32_t wr;	  /* writer: our write index */
+	bool broken;	  /* guest corrupted the ring */
 };
 
 /* One packet found by ring_peek(). */
 struct ring_pkt {
-	uint32_t pos;		/* data offset of the descriptor */
-	uint32_t len;		/* total bytes (len8 * 8), no trailer */
-	uint32_t data_off;	/* payload offset inside the packet */
+	uint32_t pos;	   /* data offset of the descriptor */
+	uint32_t len;	   /* total bytes (len8 * 8), no trailer */
+	uint32_t data_off; /* payload offset inside the packet */
 	uint16_t type;
 	uint16_t flags;
 	uint64_t trans_id;
@@ -84,8 +84,8 @@ int ring_init(struct ring *r, const struct ring_mem *mem);
  */
 int ring_peek(struct ring *r, struct ring_pkt *pkt);
 /* Copy @len bytes at @off inside the packet that starts at data @pos. */
-void ring_copy_from(const struct ring *r, uint32_t pos, uint32_t off,
-		    void *buf, uint32_t len);
+void ring_copy_from(const struct ring *r, uint32_t pos, uint32_t off, void *buf,
+		    uint32_t len);
 /* Pointer to [pos+off, +len) if contiguous in host memory, else NULL. */
 const void *ring_ptr(const struct ring *r, uint32_t pos, uint32_t off,
 		     uint32_t len);
@@ -122,8 +122,9 @@ void ring_set_pending_send(struct ring *r, uint32_t bytes);
 /* Bytes a packet with @payload bytes occupies in the ring. */
 static inline uint32_t ring_pkt_size(uint32_t payload)
 {
-	return (uint32_t)(((sizeof(struct vmbus_pkt_desc) + payload + 7) & ~7u)
-			  + 8);
+	return (
+	    uint32_t)(((sizeof(struct vmbus_pkt_desc) + payload + 7) & ~7u) +
+		      8);
 }
 
 #endif /* HVKVM_RING_H */

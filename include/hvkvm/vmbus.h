@@ -64,8 +64,8 @@ struct vmbus_host_ops {
 };
 
 struct vmbus_server_params {
-	struct gmem *gm;		/* guest RAM */
-	unsigned int nr_vcpus;		/* valid VP indices are < this */
+	struct gmem *gm;       /* guest RAM */
+	unsigned int nr_vcpus; /* valid VP indices are < this */
 	const struct vmbus_host_ops *ops;
 	/* Highest protocol to accept (0 = VMBUS_VERSION_WIN10_V5_3). */
 	uint32_t max_version;
@@ -91,10 +91,10 @@ void vmbus_server_reset(struct vmbus_server *s);
 uint32_t vmbus_server_version(struct vmbus_server *s);
 
 struct vmbus_device_params {
-	const char *name;		/* for logs ("heartbeat", "scsi0") */
-	uint8_t class_id[16];		/* wire (Windows) byte order */
+	const char *name;     /* for logs ("heartbeat", "scsi0") */
+	uint8_t class_id[16]; /* wire (Windows) byte order */
 	uint8_t instance_id[16];
-	uint16_t offer_flags;		/* VMBUS_OFFER_FLAG_* */
+	uint16_t offer_flags; /* VMBUS_OFFER_FLAG_* */
 	uint16_t mmio_megabytes;
 	uint8_t user_def[VMBUS_MAX_USER_DEFINED_BYTES];
 	const struct vmbus_device_ops *ops;
@@ -124,15 +124,15 @@ int ic_timesync_create(struct vmbus_server *s, struct ic_timesync **out);
 int ic_kvp_create(struct vmbus_server *s, struct ic_kvp **out);
 
 enum ic_heartbeat_status {
-	IC_HEARTBEAT_NO_CONTACT,	/* channel not open / not negotiated */
-	IC_HEARTBEAT_OK,		/* guest answered recently */
-	IC_HEARTBEAT_LOST,		/* no answer for 3 intervals */
+	IC_HEARTBEAT_NO_CONTACT, /* channel not open / not negotiated */
+	IC_HEARTBEAT_OK,	 /* guest answered recently */
+	IC_HEARTBEAT_LOST,	 /* no answer for 3 intervals */
 };
 struct ic_heartbeat_state {
 	enum ic_heartbeat_status status;
-	uint64_t seq;			/* last sequence number from the guest */
-	uint64_t answers;		/* heartbeats answered */
-	uint64_t last_ns;		/* tick time of the last answer */
+	uint64_t seq;	  /* last sequence number from the guest */
+	uint64_t answers; /* heartbeats answered */
+	uint64_t last_ns; /* tick time of the last answer */
 };
 void ic_heartbeat_get(struct ic_heartbeat *hb, struct ic_heartbeat_state *st);
 

@@ -32,7 +32,7 @@
 /* Connection IDs and SINTs. */
 #define VMBUS_MESSAGE_CONNECTION_ID 1	/* guest -> host messages (< v5) */
 #define VMBUS_EVENT_CONNECTION_ID 2	/* WS2008 channel signals */
-#define VMBUS_MESSAGE_CONNECTION_ID_4 4	/* guest -> host messages (>= v5) */
+#define VMBUS_MESSAGE_CONNECTION_ID_4 4 /* guest -> host messages (>= v5) */
 #define VMBUS_MESSAGE_SINT 2		/* default host -> guest SINT */
 #define VMBUS_MESSAGE_TYPE 1		/* SynIC message type of VMBus msgs */
 #define VMBUS_MAX_MESSAGE_SIZE 240	/* SynIC message payload */
@@ -74,24 +74,25 @@ struct vmbus_msg_hdr {
 
 struct vmbus_msg_offer_channel {
 	struct vmbus_msg_hdr hdr;
-	uint8_t if_type[16];		/* class GUID (Windows byte order) */
-	uint8_t if_instance[16];	/* instance GUID */
+	uint8_t if_type[16];	 /* class GUID (Windows byte order) */
+	uint8_t if_instance[16]; /* instance GUID */
 	uint64_t reserved1;
 	uint64_t reserved2;
 	uint16_t chn_flags;
 	uint16_t mmio_megabytes;
 	uint8_t user_def[VMBUS_MAX_USER_DEFINED_BYTES];
-	uint16_t sub_channel_index;	/* >= WIN8 */
+	uint16_t sub_channel_index; /* >= WIN8 */
 	uint16_t mmio_megabytes_optional;
 	uint32_t child_relid;
 	uint8_t monitorid;
-	uint8_t monitor_allocated;	/* bit 0 */
+	uint8_t monitor_allocated;	 /* bit 0 */
 	uint16_t is_dedicated_interrupt; /* bit 0, >= WIN7 */
-	uint32_t connection_id;		/* >= WIN7 */
+	uint32_t connection_id;		 /* >= WIN7 */
 } VMBUS_PACKED;
 static_assert(sizeof(struct vmbus_msg_offer_channel) == 196, "offer size");
 static_assert(offsetof(struct vmbus_msg_offer_channel, sub_channel_index) ==
-	      180, "offer sub_channel_index");
+		  180,
+	      "offer sub_channel_index");
 static_assert(offsetof(struct vmbus_msg_offer_channel, child_relid) == 184,
 	      "offer child_relid");
 static_assert(offsetof(struct vmbus_msg_offer_channel, connection_id) == 192,
@@ -113,8 +114,9 @@ struct vmbus_msg_open_channel {
 	uint8_t user_data[VMBUS_MAX_USER_DEFINED_BYTES];
 } VMBUS_PACKED;
 static_assert(sizeof(struct vmbus_msg_open_channel) == 148, "open size");
-static_assert(offsetof(struct vmbus_msg_open_channel, downstream_page_offset)
-	      == 24, "open offset");
+static_assert(offsetof(struct vmbus_msg_open_channel, downstream_page_offset) ==
+		  24,
+	      "open offset");
 
 struct vmbus_msg_open_result {
 	struct vmbus_msg_hdr hdr;
@@ -157,7 +159,7 @@ struct vmbus_msg_gpadl_header {
 	struct vmbus_msg_hdr hdr;
 	uint32_t child_relid;
 	uint32_t gpadl;
-	uint16_t range_buflen;	/* bytes of ranges incl. their pfn arrays */
+	uint16_t range_buflen; /* bytes of ranges incl. their pfn arrays */
 	uint16_t rangecount;
 	/* struct vmbus_gpa_range range[] follows */
 } VMBUS_PACKED;
@@ -201,29 +203,29 @@ static_assert(sizeof(struct vmbus_msg_relid_released) == 12, "relid rel");
 struct vmbus_msg_initiate_contact {
 	struct vmbus_msg_hdr hdr;
 	uint32_t version_requested;
-	uint32_t target_vcpu;	/* VP index for host -> guest messages */
+	uint32_t target_vcpu; /* VP index for host -> guest messages */
 	union {
 		uint64_t interrupt_page; /* < v5: GPA of the interrupt page */
 		struct {
-			uint8_t msg_sint;	/* >= v5 */
-			uint8_t msg_vtl;	/* >= v5.1 */
+			uint8_t msg_sint; /* >= v5 */
+			uint8_t msg_vtl;  /* >= v5.1 */
 			uint8_t reserved[2];
-			uint32_t feature_flags;	/* >= v6 (not offered) */
+			uint32_t feature_flags; /* >= v6 (not offered) */
 		} VMBUS_PACKED;
 	};
 	uint64_t monitor_page1;
 	uint64_t monitor_page2;
 } VMBUS_PACKED;
 static_assert(sizeof(struct vmbus_msg_initiate_contact) == 40, "contact");
-static_assert(offsetof(struct vmbus_msg_initiate_contact, interrupt_page) ==
-	      16, "contact interrupt page");
+static_assert(offsetof(struct vmbus_msg_initiate_contact, interrupt_page) == 16,
+	      "contact interrupt page");
 
 struct vmbus_msg_version_response {
 	struct vmbus_msg_hdr hdr;
 	uint8_t version_supported;
-	uint8_t connection_state;	/* 0 = successful */
+	uint8_t connection_state; /* 0 = successful */
 	uint16_t padding;
-	uint32_t msg_conn_id;		/* >= v5: connection for guest msgs */
+	uint32_t msg_conn_id; /* >= v5: connection for guest msgs */
 } VMBUS_PACKED;
 static_assert(sizeof(struct vmbus_msg_version_response) == 16, "version");
 
@@ -233,12 +235,12 @@ static_assert(sizeof(struct vmbus_msg_version_response) == 16, "version");
 
 /* Ring-buffer control page (one page ahead of the data); naturally aligned. */
 struct vmbus_ring_ctrl {
-	uint32_t write_index;	/* byte offset into data, owned by writer */
-	uint32_t read_index;	/* byte offset into data, owned by reader */
-	uint32_t interrupt_mask; /* reader: "don't signal me" */
+	uint32_t write_index;	  /* byte offset into data, owned by writer */
+	uint32_t read_index;	  /* byte offset into data, owned by reader */
+	uint32_t interrupt_mask;  /* reader: "don't signal me" */
 	uint32_t pending_send_sz; /* writer: "signal me when this fits" */
 	uint32_t reserved1[12];
-	uint32_t feature_bits;	/* bit 0: reader honours pending_send_sz */
+	uint32_t feature_bits; /* bit 0: reader honours pending_send_sz */
 };
 static_assert(offsetof(struct vmbus_ring_ctrl, feature_bits) == 64,
 	      "ring feature bits");
@@ -247,8 +249,8 @@ static_assert(offsetof(struct vmbus_ring_ctrl, feature_bits) == 64,
 /* Packet descriptor at the start of every ring packet. */
 struct vmbus_pkt_desc {
 	uint16_t type;
-	uint16_t offset8;	/* payload offset from packet start, / 8 */
-	uint16_t len8;		/* total packet length (no trailer), / 8 */
+	uint16_t offset8; /* payload offset from packet start, / 8 */
+	uint16_t len8;	  /* total packet length (no trailer), / 8 */
 	uint16_t flags;
 	uint64_t trans_id;
 } VMBUS_PACKED;
@@ -345,7 +347,8 @@ struct icmsg_negotiate {
 	uint16_t icframe_vercnt;
 	uint16_t icmsg_vercnt;
 	uint32_t reserved;
-	/* struct ic_version icversion_data[] follows: framework, then message */
+	/* struct ic_version icversion_data[] follows: framework, then message
+	 */
 } VMBUS_PACKED;
 static_assert(sizeof(struct icmsg_negotiate) == 8, "negotiate");
 
@@ -358,7 +361,7 @@ static_assert(sizeof(struct ic_heartbeat_msg) == 40, "heartbeat");
 struct ic_shutdown_msg {
 	uint32_t reason_code;
 	uint32_t timeout_seconds;
-	uint32_t flags;		/* 0/1: shut down, 2/3: reboot, 4/5: hibernate */
+	uint32_t flags; /* 0/1: shut down, 2/3: reboot, 4/5: hibernate */
 	uint8_t display_message[2048];
 } VMBUS_PACKED;
 static_assert(sizeof(struct ic_shutdown_msg) == 2060, "shutdown");
@@ -401,9 +404,9 @@ enum kvp_op {
 };
 
 enum kvp_pool {
-	KVP_POOL_EXTERNAL = 0,	/* host -> guest data */
-	KVP_POOL_GUEST = 1,	/* guest -> host data */
-	KVP_POOL_AUTO = 2,	/* guest intrinsics (OS, FQDN, ...) */
+	KVP_POOL_EXTERNAL = 0, /* host -> guest data */
+	KVP_POOL_GUEST = 1,    /* guest -> host data */
+	KVP_POOL_AUTO = 2,     /* guest intrinsics (OS, FQDN, ...) */
 	KVP_POOL_AUTO_EXTERNAL = 3,
 	KVP_POOL_AUTO_INTERNAL = 4,
 	KVP_POOL_COUNT
@@ -415,8 +418,8 @@ enum kvp_pool {
 
 struct kvp_msg_value {
 	uint32_t value_type;
-	uint32_t key_size;	/* bytes, UTF-16LE incl. the NUL */
-	uint32_t value_size;	/* bytes */
+	uint32_t key_size;   /* bytes, UTF-16LE incl. the NUL */
+	uint32_t value_size; /* bytes */
 	uint8_t key[KVP_MAX_KEY_SIZE];
 	uint8_t value[KVP_MAX_VALUE_SIZE];
 } VMBUS_PACKED;
@@ -427,7 +430,7 @@ struct kvp_msg {
 	uint8_t pool;
 	uint16_t pad;
 	union {
-		struct kvp_msg_value get_set;	/* GET, SET */
+		struct kvp_msg_value get_set; /* GET, SET */
 		struct {
 			uint32_t index;
 			struct kvp_msg_value data;

@@ -30,20 +30,20 @@ static uint64_t wall_time(void)
 struct gic {
 	struct tg t;
 	struct tg_chan c;
-	const uint32_t *svc;		/* guest's service versions */
+	const uint32_t *svc; /* guest's service versions */
 	unsigned int nsvc;
-	uint32_t status;		/* icmsg status to answer with */
-	bool mute;			/* don't answer */
-	uint8_t last[16384];		/* last request seen (whole payload) */
+	uint32_t status;     /* icmsg status to answer with */
+	bool mute;	     /* don't answer */
+	uint8_t last[16384]; /* last request seen (whole payload) */
 	uint32_t last_len;
 	uint64_t last_tid;
 	uint16_t last_type;
 	unsigned int requests;
-	uint64_t hb_seq;		/* heartbeat seq the guest returned */
-	unsigned int kvp_records;	/* ENUMERATE: records in the pool */
+	uint64_t hb_seq;	  /* heartbeat seq the guest returned */
+	unsigned int kvp_records; /* ENUMERATE: records in the pool */
 };
 
-static const uint32_t linux_fw[] = { V(3, 0), V(1, 0) };
+static const uint32_t linux_fw[] = {V(3, 0), V(1, 0)};
 
 /* Linux vmbus_prep_negotiate_resp(), on the test's buffer. */
 static void gic_negotiate(struct gic *g, uint8_t *buf, uint32_t len)
@@ -119,19 +119,24 @@ static unsigned int gic_serve(struct gic *g)
 					snprintf(k, sizeof(k), "Key%u", idx);
 					for (i = 0; k[i]; i++)
 						put_le16(m->enumerate.data.key +
-								 2 * i, k[i]);
+							     2 * i,
+							 k[i]);
 					m->enumerate.data.key_size = 2 * i + 2;
 					m->enumerate.data.value_type =
-						idx ? KVP_REG_U32 : KVP_REG_SZ;
+					    idx ? KVP_REG_U32 : KVP_REG_SZ;
 					if (idx) {
-						put_le32(m->enumerate.data.value,
-							 42 + idx);
-						m->enumerate.data.value_size = 4;
+						put_le32(
+						    m->enumerate.data.value,
+						    42 + idx);
+						m->enumerate.data.value_size =
+						    4;
 					} else {
 						/* "é" as UTF-16 */
-						put_le16(m->enumerate.data.value,
-							 0xe9);
-						m->enumerate.data.value_size = 4;
+						put_le16(
+						    m->enumerate.data.value,
+						    0xe9);
+						m->enumerate.data.value_size =
+						    4;
 					}
 				}
 			}
@@ -143,7 +148,8 @@ static unsigned int gic_serve(struct gic *g)
 			put_le32(&h->status, g->status);
 		h->icflags = ICMSGHDRFLAG_TRANSACTION | ICMSGHDRFLAG_RESPONSE;
 		assert_int_equal(tg_write(&g->c.out, VMBUS_PKT_DATA_INBAND,
-					  d.trans_id, buf, (uint32_t)len), 0);
+					  d.trans_id, buf, (uint32_t)len),
+				 0);
 		tg_signal_conn(&g->t, VMBUS_CHANNEL_CONN_BASE + g->c.relid);
 	}
 	return n;
@@ -173,7 +179,7 @@ static void gic_open(struct gic *g, const char *class_id)
 
 static void test_ic_negotiate_heartbeat(void **state)
 {
-	static const uint32_t hb_v[] = { V(3, 0), V(1, 0) };
+	static const uint32_t hb_v[] = {V(3, 0), V(1, 0)};
 	struct ic_heartbeat_state st;
 	struct ic_heartbeat *hb;
 	struct gic g;
@@ -186,7 +192,7 @@ static void test_ic_negotiate_heartbeat(void **state)
 	assert_int_equal(st.status, IC_HEARTBEAT_NO_CONTACT);
 	gic_open(&g, "57164f39-9115-4e78-ab55-382f3bd5422d");
 	/* The host speaks first: NEGOTIATE with fw {3.0, 1.0}. */
-	assert_int_equal(gic_serve(&g), 2);	/* negotiate, 1st heartbeat */
+	assert_int_equal(gic_serve(&g), 2); /* negotiate, 1st heartbeat */
 	n = g.last + IC_HDR_SIZE;
 	assert_int_equal(g.last_type, ICMSGTYPE_HEARTBEAT);
 	vmbus_server_tick(g.t.srv, 1 * SEC);
@@ -200,7 +206,7 @@ static void test_ic_negotiate_heartbeat(void **state)
 	vmbus_server_tick(g.t.srv, 3 * SEC);
 	gic_serve(&g);
 	ic_heartbeat_get(hb, &st);
-	assert_true(st.seq > seq);		/* sequence increases */
+	assert_true(st.seq > seq); /* sequence increases */
 	assert_int_equal(st.seq, g.hb_seq);
 	(void)n;
 	/* The guest hangs: LOST after three periods, request abandoned. */
@@ -210,14 +216,14 @@ static void test_ic_negotiate_heartbeat(void **state)
 	vmbus_server_tick(g.t.srv, 8 * SEC);
 	ic_heartbeat_get(hb, &st);
 	assert_int_equal(st.status, IC_HEARTBEAT_LOST);
-	vmbus_server_tick(g.t.srv, 70 * SEC);	/* timeout, resend */
+	vmbus_server_tick(g.t.srv, 70 * SEC); /* timeout, resend */
 	assert_int_equal(gic_serve(&g), 1);
 	tg_fini(&g.t);
 }
 
 static void test_ic_negotiate_no_common_version(void **state)
 {
-	static const uint32_t none[] = { V(9, 9) };
+	static const uint32_t none[] = {V(9, 9)};
 	struct ic_heartbeat_state st;
 	struct ic_heartbeat *hb;
 	struct gic g;
@@ -231,7 +237,7 @@ static void test_ic_negotiate_no_common_version(void **state)
 	assert_int_equal(get_le16(g.last + IC_HDR_SIZE), 2);
 	assert_int_equal(get_le16(g.last + IC_HDR_SIZE + 2), 2);
 	vmbus_server_tick(g.t.srv, 1 * SEC);
-	assert_int_equal(gic_serve(&g), 0);	/* nothing more */
+	assert_int_equal(gic_serve(&g), 0); /* nothing more */
 	ic_heartbeat_get(hb, &st);
 	assert_int_equal(st.status, IC_HEARTBEAT_NO_CONTACT);
 	tg_fini(&g.t);
@@ -239,7 +245,7 @@ static void test_ic_negotiate_no_common_version(void **state)
 
 static void test_ic_negotiate_answered_late(void **state)
 {
-	static const uint32_t kvp_v[] = { V(4, 0) };
+	static const uint32_t kvp_v[] = {V(4, 0)};
 	struct ic_kvp *kvp;
 	struct gic g;
 
@@ -252,7 +258,7 @@ static void test_ic_negotiate_answered_late(void **state)
 	assert_int_equal(gic_serve(&g), 1);
 	vmbus_server_tick(g.t.srv, 100 * SEC);
 	vmbus_server_tick(g.t.srv, 300 * SEC);
-	assert_int_equal(gic_serve(&g), 0);	/* not resent, not dropped */
+	assert_int_equal(gic_serve(&g), 0); /* not resent, not dropped */
 	/* The daemon starts: the guest answers the old NEGOTIATE. */
 	g.mute = false;
 	{
@@ -262,7 +268,8 @@ static void test_ic_negotiate_answered_late(void **state)
 		gic_negotiate(&g, buf, g.last_len);
 		h->icflags = ICMSGHDRFLAG_TRANSACTION | ICMSGHDRFLAG_RESPONSE;
 		assert_int_equal(tg_write(&g.c.out, VMBUS_PKT_DATA_INBAND,
-					  g.last_tid, buf, g.last_len), 0);
+					  g.last_tid, buf, g.last_len),
+				 0);
 		tg_signal_conn(&g.t, VMBUS_CHANNEL_CONN_BASE + g.c.relid);
 	}
 	/* Negotiated: the remembered host value goes out. */
@@ -273,7 +280,7 @@ static void test_ic_negotiate_answered_late(void **state)
 
 static void test_ic_ignores_unsolicited(void **state)
 {
-	static const uint32_t hb_v[] = { V(3, 0) };
+	static const uint32_t hb_v[] = {V(3, 0)};
 	struct ic_heartbeat_state st;
 	struct ic_heartbeat *hb;
 	uint8_t junk[64];
@@ -316,9 +323,9 @@ static void done_cb(void *o, int status)
 
 static void test_ic_shutdown(void **state)
 {
-	static const uint32_t sd_v[] = { V(3, 2), V(3, 0), V(1, 0) };
+	static const uint32_t sd_v[] = {V(3, 2), V(3, 0), V(1, 0)};
 	struct ic_shutdown *sd;
-	struct done d = { 0 };
+	struct done d = {0};
 	struct gic g;
 	const struct ic_shutdown_msg *m;
 
@@ -326,9 +333,11 @@ static void test_ic_shutdown(void **state)
 	assert_int_equal(ic_shutdown_create(g.t.srv, &sd), 0);
 	/* Requested before the guest is there: queued. */
 	assert_int_equal(ic_shutdown_request(sd, IC_SHUTDOWN_POWEROFF, false,
-					     "bye", done_cb, &d), 0);
+					     "bye", done_cb, &d),
+			 0);
 	assert_int_equal(ic_shutdown_request(sd, IC_SHUTDOWN_POWEROFF, false,
-					     NULL, done_cb, &d), -EBUSY);
+					     NULL, done_cb, &d),
+			 -EBUSY);
 	gic_open(&g, "0e0b6031-5213-4934-818b-38d90ced39db");
 	assert_int_equal(gic_serve(&g), 2);
 	assert_int_equal(g.last_type, ICMSGTYPE_SHUTDOWN);
@@ -340,8 +349,9 @@ static void test_ic_shutdown(void **state)
 	assert_int_equal(d.calls, 1);
 	assert_int_equal(d.status, 0);
 	/* Reboot (3.2), forced. */
-	assert_int_equal(ic_shutdown_request(sd, IC_SHUTDOWN_REBOOT, true,
-					     NULL, done_cb, &d), 0);
+	assert_int_equal(ic_shutdown_request(sd, IC_SHUTDOWN_REBOOT, true, NULL,
+					     done_cb, &d),
+			 0);
 	gic_serve(&g);
 	m = (const void *)(g.last + IC_HDR_SIZE);
 	assert_int_equal(m->flags, 3);
@@ -349,13 +359,15 @@ static void test_ic_shutdown(void **state)
 	/* The guest refuses. */
 	g.status = IC_STATUS_E_FAIL;
 	assert_int_equal(ic_shutdown_request(sd, IC_SHUTDOWN_POWEROFF, false,
-					     NULL, done_cb, &d), 0);
+					     NULL, done_cb, &d),
+			 0);
 	gic_serve(&g);
 	assert_int_equal(d.status, -EIO);
 	/* The channel closes with a request outstanding. */
 	g.mute = true;
 	assert_int_equal(ic_shutdown_request(sd, IC_SHUTDOWN_POWEROFF, false,
-					     NULL, done_cb, &d), 0);
+					     NULL, done_cb, &d),
+			 0);
 	tg_close(&g.t, g.c.relid);
 	assert_int_equal(d.calls, 4);
 	assert_int_equal(d.status, -ENOTCONN);
@@ -364,9 +376,9 @@ static void test_ic_shutdown(void **state)
 
 static void test_ic_shutdown_reboot_needs_3_2(void **state)
 {
-	static const uint32_t sd_v[] = { V(3, 0) };
+	static const uint32_t sd_v[] = {V(3, 0)};
 	struct ic_shutdown *sd;
-	struct done d = { 0 };
+	struct done d = {0};
 	struct gic g;
 
 	gic_up(&g, sd_v, 1, false);
@@ -374,7 +386,8 @@ static void test_ic_shutdown_reboot_needs_3_2(void **state)
 	gic_open(&g, "0e0b6031-5213-4934-818b-38d90ced39db");
 	gic_serve(&g);
 	assert_int_equal(ic_shutdown_request(sd, IC_SHUTDOWN_REBOOT, false,
-					     NULL, done_cb, &d), 0);
+					     NULL, done_cb, &d),
+			 0);
 	assert_int_equal(d.calls, 1);
 	assert_int_equal(d.status, -EOPNOTSUPP);
 	assert_int_equal(gic_serve(&g), 0);
@@ -383,7 +396,7 @@ static void test_ic_shutdown_reboot_needs_3_2(void **state)
 
 static void test_ic_timesync_v4(void **state)
 {
-	static const uint32_t ts_v[] = { V(4, 0), V(3, 0), V(1, 0) };
+	static const uint32_t ts_v[] = {V(4, 0), V(3, 0), V(1, 0)};
 	const struct ic_timesync_ref_msg *m;
 	struct ic_timesync *ts;
 	struct gic g;
@@ -417,7 +430,7 @@ static void test_ic_timesync_v4(void **state)
 
 static void test_ic_timesync_without_ref_time(void **state)
 {
-	static const uint32_t ts_v[] = { V(4, 0), V(3, 0), V(1, 0) };
+	static const uint32_t ts_v[] = {V(4, 0), V(3, 0), V(1, 0)};
 	const struct ic_timesync_msg *m;
 	struct ic_timesync *ts;
 	struct gic g;
@@ -441,10 +454,10 @@ static void kvp_each(void *o, const char *k, const char *v)
 
 static void test_ic_kvp(void **state)
 {
-	static const uint32_t kvp_v[] = { V(4, 0), V(3, 0), V(1, 0) };
+	static const uint32_t kvp_v[] = {V(4, 0), V(3, 0), V(1, 0)};
 	const struct kvp_msg *m;
 	struct ic_kvp *kvp;
-	struct done d = { 0 };
+	struct done d = {0};
 	struct gic g;
 	char val[64];
 	int count = 0;
@@ -453,19 +466,20 @@ static void test_ic_kvp(void **state)
 	assert_int_equal(ic_kvp_create(g.t.srv, &kvp), 0);
 	assert_int_equal(ic_kvp_refresh(kvp, KVP_POOL_AUTO, done_cb, &d),
 			 -ENOTCONN);
-	assert_int_equal(ic_kvp_set(kvp, KVP_POOL_EXTERNAL, "VmName", "t\xc3\xa9st"),
-			 0);
+	assert_int_equal(
+	    ic_kvp_set(kvp, KVP_POOL_EXTERNAL, "VmName", "t\xc3\xa9st"), 0);
 	assert_int_equal(ic_kvp_set(kvp, 9, "a", "b"), -EINVAL);
 	assert_int_equal(ic_kvp_set(kvp, 0, "bad\xff", "b"), -EINVAL);
 	gic_open(&g, "a9a0f4e7-5a45-4d96-b827-8a841e8c03e6");
 	/* Negotiate, then the remembered value is pushed. */
 	assert_int_equal(gic_serve(&g), 2);
 	assert_int_equal(g.last_type, ICMSGTYPE_KVPEXCHANGE);
-	assert_int_equal(g.last_len, ALIGN_UP(IC_HDR_SIZE + KVP_MSG_WIRE_SIZE, 8));
+	assert_int_equal(g.last_len,
+			 ALIGN_UP(IC_HDR_SIZE + KVP_MSG_WIRE_SIZE, 8));
 	m = (const void *)(g.last + IC_HDR_SIZE);
 	assert_int_equal(m->operation, KVP_OP_SET);
 	assert_int_equal(m->pool, KVP_POOL_EXTERNAL);
-	assert_int_equal(m->get_set.key_size, 14);	/* 6 chars + NUL */
+	assert_int_equal(m->get_set.key_size, 14); /* 6 chars + NUL */
 	assert_int_equal(get_le16(m->get_set.key), 'V');
 	assert_int_equal(m->get_set.value_size, 10);
 	assert_int_equal(get_le16(m->get_set.value + 2), 0xe9);
@@ -475,14 +489,15 @@ static void test_ic_kvp(void **state)
 	assert_int_equal(gic_serve(&g), 3);
 	assert_int_equal(d.calls, 1);
 	assert_int_equal(d.status, 0);
-	assert_int_equal(ic_kvp_lookup(kvp, KVP_POOL_AUTO, "Key0", val,
-				       sizeof(val)), 0);
+	assert_int_equal(
+	    ic_kvp_lookup(kvp, KVP_POOL_AUTO, "Key0", val, sizeof(val)), 0);
 	assert_string_equal(val, "\xc3\xa9");
-	assert_int_equal(ic_kvp_lookup(kvp, KVP_POOL_AUTO, "Key1", val,
-				       sizeof(val)), 0);
+	assert_int_equal(
+	    ic_kvp_lookup(kvp, KVP_POOL_AUTO, "Key1", val, sizeof(val)), 0);
 	assert_string_equal(val, "43");
-	assert_int_equal(ic_kvp_lookup(kvp, KVP_POOL_AUTO, "Key2", val,
-				       sizeof(val)), -ENOENT);
+	assert_int_equal(
+	    ic_kvp_lookup(kvp, KVP_POOL_AUTO, "Key2", val, sizeof(val)),
+	    -ENOENT);
 	assert_int_equal(ic_kvp_lookup(kvp, KVP_POOL_AUTO, "Key1", val, 2),
 			 -ENOSPC);
 	ic_kvp_foreach(kvp, KVP_POOL_AUTO, kvp_each, &count);
@@ -503,15 +518,15 @@ static void test_ic_kvp(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ic_negotiate_heartbeat),
-		cmocka_unit_test(test_ic_negotiate_no_common_version),
-		cmocka_unit_test(test_ic_negotiate_answered_late),
-		cmocka_unit_test(test_ic_ignores_unsolicited),
-		cmocka_unit_test(test_ic_shutdown),
-		cmocka_unit_test(test_ic_shutdown_reboot_needs_3_2),
-		cmocka_unit_test(test_ic_timesync_v4),
-		cmocka_unit_test(test_ic_timesync_without_ref_time),
-		cmocka_unit_test(test_ic_kvp),
+	    cmocka_unit_test(test_ic_negotiate_heartbeat),
+	    cmocka_unit_test(test_ic_negotiate_no_common_version),
+	    cmocka_unit_test(test_ic_negotiate_answered_late),
+	    cmocka_unit_test(test_ic_ignores_unsolicited),
+	    cmocka_unit_test(test_ic_shutdown),
+	    cmocka_unit_test(test_ic_shutdown_reboot_needs_3_2),
+	    cmocka_unit_test(test_ic_timesync_v4),
+	    cmocka_unit_test(test_ic_timesync_without_ref_time),
+	    cmocka_unit_test(test_ic_kvp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,16 +23,16 @@
 
 struct tring {
 	struct vmbus_ring_ctrl *ctrl;
-	uint8_t *data;			/* flat view for the guest helpers */
+	uint8_t *data; /* flat view for the guest helpers */
 	uint8_t *pages[NPAGES];
-	uint8_t *map;			/* linear mode: mmap'd area */
+	uint8_t *map; /* linear mode: mmap'd area */
 	size_t map_len;
 	struct ring r;
 };
 
 static void tring_setup(struct tring *t, bool linear, uint32_t rd, uint32_t wr)
 {
-	struct ring_mem m = { 0 };
+	struct ring_mem m = {0};
 	unsigned int i;
 
 	memset(t, 0, sizeof(*t));
@@ -105,11 +105,13 @@ static int guest_write(struct tring *t, uint64_t tid, const void *buf,
 	uint32_t total = ring_pkt_size(len);
 	uint32_t avail = w >= r ? DSIZE - (w - r) : r - w;
 	struct vmbus_pkt_desc d = {
-		.type = VMBUS_PKT_DATA_INBAND, .offset8 = 2,
-		.len8 = (uint16_t)((total - 8) / 8), .trans_id = tid,
+	    .type = VMBUS_PKT_DATA_INBAND,
+	    .offset8 = 2,
+	    .len8 = (uint16_t)((total - 8) / 8),
+	    .trans_id = tid,
 	};
 	uint64_t trailer = (uint64_t)w << 32;
-	uint8_t zero[8] = { 0 };
+	uint8_t zero[8] = {0};
 
 	if (avail <= total)
 		return -EAGAIN;
@@ -141,8 +143,8 @@ static int guest_read(struct tring *t, struct vmbus_pkt_desc *d, void *buf,
 static int host_send(struct tring *t, uint64_t tid, const void *buf,
 		     uint32_t len, bool *signal)
 {
-	struct ring_pkt_out h = { .type = VMBUS_PKT_COMP, .trans_id = tid };
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct ring_pkt_out h = {.type = VMBUS_PKT_COMP, .trans_id = tid};
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
 
 	return ring_write(&t->r, &h, &iov, 1, signal);
 }
@@ -158,16 +160,16 @@ static void test_ring_write_signals_when_empty(void **state)
 	tring_setup(&t, false, 0, 0);
 	memset(buf, 0xab, sizeof(buf));
 	assert_int_equal(host_send(&t, 7, buf, 13, &sig), 0);
-	assert_true(sig);		/* empty -> non-empty */
+	assert_true(sig); /* empty -> non-empty */
 	assert_int_equal(host_send(&t, 8, buf, 13, &sig), 0);
-	assert_false(sig);		/* guest has not read yet */
+	assert_false(sig); /* guest has not read yet */
 	assert_int_equal(t.ctrl->write_index, 2 * ring_pkt_size(13));
 	assert_int_equal(guest_read(&t, &d, out, &trailer), 16);
 	assert_int_equal(d.type, VMBUS_PKT_COMP);
 	assert_int_equal(d.trans_id, 7);
 	assert_memory_equal(out, buf, 13);
-	assert_int_equal(out[13], 0);	/* padding zeroed */
-	assert_int_equal(trailer, 0);	/* previous write index 0 << 32 */
+	assert_int_equal(out[13], 0); /* padding zeroed */
+	assert_int_equal(trailer, 0); /* previous write index 0 << 32 */
 	assert_int_equal(guest_read(&t, &d, out, &trailer), 16);
 	assert_int_equal(trailer >> 32, ring_pkt_size(13));
 	assert_int_equal(guest_read(&t, &d, out, &trailer), -EAGAIN);
@@ -194,7 +196,7 @@ static void test_ring_full_and_drain(void **state)
 		n++;
 	assert_int_equal(r, -EAGAIN);
 	assert_int_equal(n, DSIZE / ring_pkt_size(sizeof(buf)) -
-			 (DSIZE % ring_pkt_size(sizeof(buf)) == 0));
+				(DSIZE % ring_pkt_size(sizeof(buf)) == 0));
 	assert_true(ring_bytes_to_write(&t.r) <= ring_pkt_size(sizeof(buf)));
 	/* Never completely full: write index never catches the read index. */
 	assert_int_not_equal(t.ctrl->write_index, t.ctrl->read_index);
@@ -237,10 +239,10 @@ static void check_wrap(bool linear)
 	assert_memory_equal(out, buf, sizeof(buf));
 	ptr = ring_ptr(&t.r, p.pos, p.data_off, 200);
 	if (linear) {
-		assert_non_null(ptr);	/* double mapping: contiguous */
+		assert_non_null(ptr); /* double mapping: contiguous */
 		assert_memory_equal(ptr, buf, sizeof(buf));
 	} else {
-		assert_null(ptr);	/* crosses the wrap: caller bounces */
+		assert_null(ptr); /* crosses the wrap: caller bounces */
 	}
 	ring_skip(&t.r, &p);
 	assert_int_equal(ring_peek(&t.r, &p), -EAGAIN);
@@ -286,15 +288,15 @@ static void test_ring_rejects_bad_write_index(void **state)
 	struct ring_pkt p;
 
 	tring_setup(&t, false, 0, 0);
-	t.ctrl->write_index = DSIZE + 8;	/* beyond the ring */
+	t.ctrl->write_index = DSIZE + 8; /* beyond the ring */
 	assert_int_equal(ring_peek(&t.r, &p), -EIO);
 	assert_true(t.r.broken);
-	t.ctrl->write_index = 8;		/* broken stays broken */
+	t.ctrl->write_index = 8; /* broken stays broken */
 	assert_int_equal(ring_peek(&t.r, &p), -EIO);
 	tring_free(&t);
 
 	tring_setup(&t, false, 0, 0);
-	t.ctrl->write_index = 12;		/* unaligned */
+	t.ctrl->write_index = 12; /* unaligned */
 	assert_int_equal(ring_peek(&t.r, &p), -EIO);
 	tring_free(&t);
 }
@@ -304,7 +306,7 @@ static void test_ring_rejects_bad_descriptor(void **state)
 	struct tring t;
 	struct ring_pkt p;
 	struct vmbus_pkt_desc *d;
-	uint8_t buf[32] = { 0 };
+	uint8_t buf[32] = {0};
 
 	/* Packet longer than the bytes the guest published. */
 	tring_setup(&t, false, 0, 0);
@@ -340,7 +342,7 @@ static void test_ring_rejects_bad_descriptor(void **state)
 static void test_ring_rejects_bad_read_index(void **state)
 {
 	struct tring t;
-	uint8_t buf[8] = { 0 };
+	uint8_t buf[8] = {0};
 	bool sig;
 
 	tring_setup(&t, false, 0, 0);
@@ -351,10 +353,10 @@ static void test_ring_rejects_bad_read_index(void **state)
 
 	/* Bad initial indices are refused at attach time. */
 	{
-		struct ring_mem m = { 0 };
+		struct ring_mem m = {0};
 		struct ring r;
 		struct vmbus_ring_ctrl *c = aligned_alloc(4096, 4096);
-		uint8_t *pg[1] = { buf };
+		uint8_t *pg[1] = {buf};
 
 		memset(c, 0, 4096);
 		c->write_index = 4097;
@@ -374,7 +376,7 @@ static void test_ring_pending_send_size(void **state)
 {
 	struct tring t;
 	struct ring_pkt p;
-	uint8_t buf[1500] = { 0 };
+	uint8_t buf[1500] = {0};
 	unsigned int n = 0;
 
 	tring_setup(&t, false, 0, 0);
@@ -404,7 +406,7 @@ static void test_ring_pending_send_threshold_not_reached(void **state)
 {
 	struct tring t;
 	struct ring_pkt p;
-	uint8_t small[8] = { 0 };
+	uint8_t small[8] = {0};
 	unsigned int n = 0;
 
 	tring_setup(&t, false, 0, 0);
@@ -436,7 +438,7 @@ static void test_ring_host_ignores_guest_read_index_tamper(void **state)
 {
 	struct tring t;
 	struct ring_pkt p;
-	uint8_t buf[16] = { 0 };
+	uint8_t buf[16] = {0};
 
 	tring_setup(&t, false, 0, 0);
 	assert_int_equal(guest_write(&t, 1, buf, sizeof(buf)), 0);
@@ -446,26 +448,26 @@ static void test_ring_host_ignores_guest_read_index_tamper(void **state)
 	/* The guest scribbles on the host-owned read index. */
 	t.ctrl->read_index = 8;
 	assert_int_equal(ring_peek(&t.r, &p), 0);
-	assert_int_equal(p.trans_id, 2);	/* host cursor unaffected */
+	assert_int_equal(p.trans_id, 2); /* host cursor unaffected */
 	tring_free(&t);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ring_write_signals_when_empty),
-		cmocka_unit_test(test_ring_full_and_drain),
-		cmocka_unit_test(test_ring_empty_peek),
-		cmocka_unit_test(test_ring_wrap_paged),
-		cmocka_unit_test(test_ring_wrap_linear),
-		cmocka_unit_test(test_ring_host_write_wraps),
-		cmocka_unit_test(test_ring_rejects_bad_write_index),
-		cmocka_unit_test(test_ring_rejects_bad_descriptor),
-		cmocka_unit_test(test_ring_rejects_bad_read_index),
-		cmocka_unit_test(test_ring_pending_send_size),
-		cmocka_unit_test(test_ring_pending_send_threshold_not_reached),
-		cmocka_unit_test(test_ring_interrupt_mask),
-		cmocka_unit_test(test_ring_host_ignores_guest_read_index_tamper),
+	    cmocka_unit_test(test_ring_write_signals_when_empty),
+	    cmocka_unit_test(test_ring_full_and_drain),
+	    cmocka_unit_test(test_ring_empty_peek),
+	    cmocka_unit_test(test_ring_wrap_paged),
+	    cmocka_unit_test(test_ring_wrap_linear),
+	    cmocka_unit_test(test_ring_host_write_wraps),
+	    cmocka_unit_test(test_ring_rejects_bad_write_index),
+	    cmocka_unit_test(test_ring_rejects_bad_descriptor),
+	    cmocka_unit_test(test_ring_rejects_bad_read_index),
+	    cmocka_unit_test(test_ring_pending_send_size),
+	    cmocka_unit_test(test_ring_pending_send_threshold_not_reached),
+	    cmocka_unit_test(test_ring_interrupt_mask),
+	    cmocka_unit_test(test_ring_host_ignores_guest_read_index_tamper),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,9 +18,9 @@
 struct echo {
 	unsigned int opens, closes, packets, readies;
 	int open_rc;
-	int subchannels;		/* offer this many on first open */
+	int subchannels; /* offer this many on first open */
 	struct vmbus_device *dev;
-	struct vmbus_channel *ch;	/* last opened */
+	struct vmbus_channel *ch; /* last opened */
 	bool destroyed;
 };
 
@@ -39,13 +39,11 @@ static void echo_ready(struct vmbus_channel *ch)
 
 	e->readies++;
 	if (e->subchannels && !vmbus_channel_subidx(ch))
-		assert_int_equal(vmbus_device_offer_subchannels(e->dev,
-								e->subchannels),
-				 0);
+		assert_int_equal(
+		    vmbus_device_offer_subchannels(e->dev, e->subchannels), 0);
 }
 
-static int echo_packet(struct vmbus_channel *ch,
-		       const struct vmbus_packet *pkt)
+static int echo_packet(struct vmbus_channel *ch, const struct vmbus_packet *pkt)
 {
 	struct echo *e = vmbus_device_priv(vmbus_channel_device(ch));
 
@@ -69,17 +67,22 @@ static void echo_destroy(struct vmbus_device *dev)
 }
 
 static const struct vmbus_device_ops echo_ops = {
-	.open = echo_open, .ready = echo_ready, .packet = echo_packet,
-	.close = echo_close, .destroy = echo_destroy,
+    .open = echo_open,
+    .ready = echo_ready,
+    .packet = echo_packet,
+    .close = echo_close,
+    .destroy = echo_destroy,
 };
 
 static void echo_add(struct tg *t, struct echo *e, const char *instance)
 {
-	struct vmbus_device_params p = { 0 };
+	struct vmbus_device_params p = {0};
 
 	p.name = "echo";
-	assert_int_equal(vmbus_guid_parse("ba6163d9-04a1-4d29-b605-72e2ffb1dc7f",
-					  p.class_id), 0);
+	assert_int_equal(
+	    vmbus_guid_parse("ba6163d9-04a1-4d29-b605-72e2ffb1dc7f",
+			     p.class_id),
+	    0);
 	assert_int_equal(vmbus_guid_parse(instance, p.instance_id), 0);
 	p.ops = &echo_ops;
 	p.priv = e;
@@ -92,8 +95,8 @@ static void roundtrip(struct tg *t, struct tg_chan *c, uint64_t tid)
 	uint8_t buf[64] = "hello vmbus", out[64];
 	unsigned int sigs = t->nsigs;
 
-	assert_int_equal(tg_write(&c->out, VMBUS_PKT_DATA_INBAND, tid, buf,
-				  40), 0);
+	assert_int_equal(tg_write(&c->out, VMBUS_PKT_DATA_INBAND, tid, buf, 40),
+			 0);
 	tg_signal_conn(t, VMBUS_CHANNEL_CONN_BASE + c->relid);
 	assert_int_equal(tg_read(&c->in, &d, out, sizeof(out)), 40);
 	assert_int_equal(d.type, VMBUS_PKT_COMP);
@@ -109,11 +112,11 @@ static void roundtrip(struct tg *t, struct tg_chan *c, uint64_t tid)
 static void test_server_version_negotiation(void **state)
 {
 	static const uint32_t good[] = {
-		VMBUS_VERSION_WS2008, VMBUS_VERSION_WIN7, VMBUS_VERSION_WIN8,
-		VMBUS_VERSION_WIN8_1, VMBUS_VERSION_WIN10,
-		VMBUS_VERSION_WIN10_V4_1, VMBUS_VERSION_WIN10_V5,
-		VMBUS_VERSION_WIN10_V5_1, VMBUS_VERSION_WIN10_V5_2,
-		VMBUS_VERSION_WIN10_V5_3,
+	    VMBUS_VERSION_WS2008,     VMBUS_VERSION_WIN7,
+	    VMBUS_VERSION_WIN8,	      VMBUS_VERSION_WIN8_1,
+	    VMBUS_VERSION_WIN10,      VMBUS_VERSION_WIN10_V4_1,
+	    VMBUS_VERSION_WIN10_V5,   VMBUS_VERSION_WIN10_V5_1,
+	    VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_3,
 	};
 	struct tg t;
 	unsigned int i;
@@ -144,20 +147,20 @@ static void test_server_version_negotiation(void **state)
 
 static void test_server_contact_validates(void **state)
 {
-	struct vmbus_msg_initiate_contact c = { 0 };
+	struct vmbus_msg_initiate_contact c = {0};
 	const struct vmbus_msg_version_response *r;
 	struct tg t;
 
 	tg_init(&t, 1);
 	c.hdr.msgtype = VMBUS_MSG_INITIATE_CONTACT;
 	c.version_requested = VMBUS_VERSION_WIN10_V5_3;
-	c.target_vcpu = 3;			/* no such VP */
+	c.target_vcpu = 3; /* no such VP */
 	c.msg_sint = 2;
 	tg_send(&t, &c, sizeof(c));
 	r = (const void *)tg_expect(&t, VMBUS_MSG_VERSION_RESPONSE);
 	assert_int_equal(r->version_supported, 0);
 	c.target_vcpu = 0;
-	c.msg_sint = 16;			/* no such SINT */
+	c.msg_sint = 16; /* no such SINT */
 	tg_send(&t, &c, sizeof(c));
 	r = (const void *)tg_expect(&t, VMBUS_MSG_VERSION_RESPONSE);
 	assert_int_equal(r->version_supported, 0);
@@ -174,7 +177,7 @@ static void test_server_contact_validates(void **state)
 static void test_server_linux_sequence(void **state)
 {
 	struct vmbus_msg_offer_channel offers[4];
-	struct echo e1 = { 0 }, e2 = { 0 };
+	struct echo e1 = {0}, e2 = {0};
 	struct tg_chan c;
 	uint8_t guid[16];
 	struct tg t;
@@ -231,7 +234,7 @@ static void test_server_linux_sequence(void **state)
 
 static void test_server_teardown_deferred_while_open(void **state)
 {
-	struct echo e = { 0 };
+	struct echo e = {0};
 	struct tg_chan c;
 	struct tg t;
 
@@ -241,7 +244,7 @@ static void test_server_teardown_deferred_while_open(void **state)
 	tg_request_offers(&t, NULL, 0);
 	tg_open(&t, &c, 1, 2, 2);
 	tg_teardown(&t, 1, c.gpadl);
-	assert_int_equal(tg_pending(&t), 0);	/* still the ring */
+	assert_int_equal(tg_pending(&t), 0); /* still the ring */
 	tg_close(&t, 1);
 	tg_expect(&t, VMBUS_MSG_GPADL_TORNDOWN);
 	tg_fini(&t);
@@ -250,13 +253,13 @@ static void test_server_teardown_deferred_while_open(void **state)
 static void test_server_rejects_malformed(void **state)
 {
 	static const uint32_t types[] = {
-		VMBUS_MSG_OPENCHANNEL, VMBUS_MSG_CLOSECHANNEL,
-		VMBUS_MSG_GPADL_HEADER, VMBUS_MSG_GPADL_BODY,
-		VMBUS_MSG_GPADL_TEARDOWN, VMBUS_MSG_RELID_RELEASED,
-		VMBUS_MSG_INITIATE_CONTACT, VMBUS_MSG_MODIFYCHANNEL,
+	    VMBUS_MSG_OPENCHANNEL,	VMBUS_MSG_CLOSECHANNEL,
+	    VMBUS_MSG_GPADL_HEADER,	VMBUS_MSG_GPADL_BODY,
+	    VMBUS_MSG_GPADL_TEARDOWN,	VMBUS_MSG_RELID_RELEASED,
+	    VMBUS_MSG_INITIATE_CONTACT, VMBUS_MSG_MODIFYCHANNEL,
 	};
-	uint8_t msg[VMBUS_MAX_MESSAGE_SIZE] = { 0 };
-	struct echo e = { 0 };
+	uint8_t msg[VMBUS_MAX_MESSAGE_SIZE] = {0};
+	struct echo e = {0};
 	struct tg_chan c;
 	struct tg t;
 	unsigned int i;
@@ -306,7 +309,7 @@ static void test_server_rejects_malformed(void **state)
 	/* OpenChannel / CloseChannel for relids never offered. */
 	assert_int_equal(tg_pending(&t), 0);
 	{
-		struct vmbus_msg_open_channel o = { 0 };
+		struct vmbus_msg_open_channel o = {0};
 
 		o.hdr.msgtype = VMBUS_MSG_OPENCHANNEL;
 		o.child_relid = 77;
@@ -318,7 +321,7 @@ static void test_server_rejects_malformed(void **state)
 	tg_close(&t, 5000);
 	/* GPADL pages outside RAM: creation fails. */
 	pfns[0] = 0x100;
-	pfns[1] = (TG_RAM >> 12);		/* one past the end */
+	pfns[1] = (TG_RAM >> 12); /* one past the end */
 	h = tg_gpadl_pfns(&t, 1, pfns, 2, 8192);
 	assert_int_not_equal(tg_expect_gpadl_created(&t, h), 0);
 	pfns[1] = ~0ULL;
@@ -342,8 +345,8 @@ static void test_server_rejects_malformed(void **state)
 	h = tg_gpadl(&t, 1, tg_alloc_pages(&t, 4), 4);
 	assert_int_equal(tg_expect_gpadl_created(&t, h), 0);
 	t.next_gpadl = h;
-	assert_int_not_equal(tg_expect_gpadl_created(
-				     &t, tg_gpadl(&t, 1, 0x1000, 4)), 0);
+	assert_int_not_equal(
+	    tg_expect_gpadl_created(&t, tg_gpadl(&t, 1, 0x1000, 4)), 0);
 	/* Open with bad ring layouts, unknown GPADL: OpenResult failure. */
 	assert_int_not_equal(tg_open_msg(&t, 1, 0x4242, 2, 0), 0);
 	assert_int_not_equal(tg_open_msg(&t, 1, h, 1, 0), 0);
@@ -366,7 +369,7 @@ static void test_server_rejects_malformed(void **state)
 
 static void test_server_replayed_contact_resets(void **state)
 {
-	struct echo e = { 0 };
+	struct echo e = {0};
 	struct tg_chan c;
 	struct tg t;
 
@@ -386,7 +389,7 @@ static void test_server_replayed_contact_resets(void **state)
 
 static void test_server_ring_corruption_closes_channel(void **state)
 {
-	struct echo e = { 0 };
+	struct echo e = {0};
 	struct tg_chan c;
 	struct tg t;
 
@@ -395,7 +398,7 @@ static void test_server_ring_corruption_closes_channel(void **state)
 	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
 	tg_request_offers(&t, NULL, 0);
 	tg_open(&t, &c, 1, 2, 2);
-	c.out.ctrl->write_index = 0x10000;	/* beyond the 4 KiB ring */
+	c.out.ctrl->write_index = 0x10000; /* beyond the 4 KiB ring */
 	tg_signal_conn(&t, VMBUS_CHANNEL_CONN_BASE + 1);
 	assert_int_equal(e.closes, 1);
 	assert_int_equal(e.packets, 0);
@@ -408,11 +411,11 @@ static void test_server_ring_corruption_closes_channel(void **state)
 	/* Packet length beyond the written data. */
 	tg_open(&t, &c, 1, 2, 2);
 	{
-		uint8_t b[16] = { 0 };
+		uint8_t b[16] = {0};
 		struct vmbus_pkt_desc *d = (void *)c.out.data;
 
-		assert_int_equal(tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 1, b,
-					  16), 0);
+		assert_int_equal(
+		    tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 1, b, 16), 0);
 		d->len8 = 100;
 	}
 	tg_signal_conn(&t, VMBUS_CHANNEL_CONN_BASE + 1);
@@ -424,9 +427,9 @@ static void test_server_ring_corruption_closes_channel(void **state)
 static void test_server_rescind_and_release(void **state)
 {
 	struct vmbus_msg_offer_channel o[2];
-	struct vmbus_msg_relid_released rel = { 0 };
+	struct vmbus_msg_relid_released rel = {0};
 	const struct vmbus_msg_rescind_offer *r;
-	struct echo e1 = { 0 }, e2 = { 0 };
+	struct echo e1 = {0}, e2 = {0};
 	struct tg_chan c;
 	struct tg t;
 
@@ -442,7 +445,7 @@ static void test_server_rescind_and_release(void **state)
 	assert_false(e1.destroyed);
 	/* Messages for the rescinded relid are ignored. */
 	{
-		struct vmbus_msg_open_channel op = { 0 };
+		struct vmbus_msg_open_channel op = {0};
 
 		op.hdr.msgtype = VMBUS_MSG_OPENCHANNEL;
 		op.child_relid = 1;
@@ -470,7 +473,7 @@ static void test_server_rescind_and_release(void **state)
 static void test_server_subchannels(void **state)
 {
 	struct vmbus_msg_offer_channel o[3];
-	struct echo e = { .subchannels = 2 };
+	struct echo e = {.subchannels = 2};
 	struct tg_chan c, s1;
 	struct tg t;
 
@@ -499,7 +502,7 @@ static void test_server_subchannels(void **state)
 	s1.in.size = 4096;
 	assert_int_equal(tg_open_msg(&t, s1.relid, s1.gpadl, 2, 3), 0);
 	roundtrip(&t, &s1, 9);
-	assert_int_equal(t.sigs[t.nsigs - 1].vp, 3);	/* target VP */
+	assert_int_equal(t.sigs[t.nsigs - 1].vp, 3); /* target VP */
 	/* Unload forgets the sub-channels; reconnect offers the primary. */
 	tg_simple(&t, VMBUS_MSG_UNLOAD);
 	tg_expect(&t, VMBUS_MSG_UNLOAD_RESPONSE);
@@ -510,8 +513,8 @@ static void test_server_subchannels(void **state)
 
 static void test_server_old_protocol_signalling(void **state)
 {
-	struct vmbus_msg_initiate_contact ic = { 0 };
-	struct echo e = { 0 };
+	struct vmbus_msg_initiate_contact ic = {0};
+	struct echo e = {0};
 	struct tg_chan c;
 	struct tg t;
 	uint64_t *recv_bits, *send_bits, intpage;
@@ -523,16 +526,17 @@ static void test_server_old_protocol_signalling(void **state)
 	ic.version_requested = VMBUS_VERSION_WS2008;
 	ic.interrupt_page = intpage;
 	tg_send(&t, &ic, sizeof(ic));
-	assert_int_equal(((const struct vmbus_msg_version_response *)
-				  tg_expect(&t, VMBUS_MSG_VERSION_RESPONSE))
-				 ->version_supported, 1);
+	assert_int_equal(((const struct vmbus_msg_version_response *)tg_expect(
+			      &t, VMBUS_MSG_VERSION_RESPONSE))
+			     ->version_supported,
+			 1);
 	tg_request_offers(&t, NULL, 0);
 	tg_open(&t, &c, 1, 2, 2);
 	recv_bits = (uint64_t *)(t.fg.ram + intpage);
 	send_bits = (uint64_t *)(t.fg.ram + intpage + 2048);
 	/* WS2008: relid bit in the send half, signal on connection 2. */
-	assert_int_equal(tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 1, "abcdefgh",
-				  8), 0);
+	assert_int_equal(
+	    tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 1, "abcdefgh", 8), 0);
 	send_bits[0] |= 1ULL << 1;
 	tg_signal_conn(&t, VMBUS_EVENT_CONNECTION_ID);
 	assert_int_equal(e.packets, 1);
@@ -541,16 +545,15 @@ static void test_server_old_protocol_signalling(void **state)
 	assert_int_equal(recv_bits[0], 1ULL << 1);
 	assert_int_equal(t.sigs[t.nsigs - 1].flag, 0);
 	/* Sub-channels need WIN8. */
-	assert_int_equal(vmbus_device_offer_subchannels(e.dev, 1),
-			 -EOPNOTSUPP);
+	assert_int_equal(vmbus_device_offer_subchannels(e.dev, 1), -EOPNOTSUPP);
 	tg_fini(&t);
 }
 
 static void test_server_modify_channel(void **state)
 {
-	struct vmbus_msg_modify_channel m = { 0 };
+	struct vmbus_msg_modify_channel m = {0};
 	const struct vmbus_msg_modify_channel_response *r;
-	struct echo e = { 0 };
+	struct echo e = {0};
 	struct tg_chan c;
 	struct tg t;
 
@@ -576,7 +579,7 @@ static void test_server_modify_channel(void **state)
 
 static void test_server_inbox_full_and_outbox_retry(void **state)
 {
-	struct vmbus_msg_hdr h = { .msgtype = VMBUS_MSG_REQUESTOFFERS };
+	struct vmbus_msg_hdr h = {.msgtype = VMBUS_MSG_REQUESTOFFERS};
 	struct tg t;
 	unsigned int i;
 	uint16_t st = 0;
@@ -601,7 +604,7 @@ static void test_server_inbox_full_and_outbox_retry(void **state)
 
 static void test_server_reset(void **state)
 {
-	struct echo e = { 0 };
+	struct echo e = {0};
 	struct tg_chan c;
 	struct tg t;
 
@@ -621,9 +624,9 @@ static void test_server_reset(void **state)
 static void test_server_gpa_direct_parse(void **state)
 {
 	uint8_t raw[64];
-	struct vmbus_packet pkt = { 0 };
+	struct vmbus_packet pkt = {0};
 	struct vmbus_range r[2];
-	struct echo e = { 0 };
+	struct echo e = {0};
 	struct tg_chan c;
 	struct tg t;
 
@@ -633,9 +636,9 @@ static void test_server_gpa_direct_parse(void **state)
 	tg_request_offers(&t, NULL, 0);
 	tg_open(&t, &c, 1, 2, 2);
 	memset(raw, 0, sizeof(raw));
-	put_le32(raw + 20, 1);			/* rangecount */
-	put_le32(raw + 24, 5000);		/* byte_count: 2 pages */
-	put_le32(raw + 28, 100);		/* byte_offset */
+	put_le32(raw + 20, 1);	  /* rangecount */
+	put_le32(raw + 24, 5000); /* byte_count: 2 pages */
+	put_le32(raw + 28, 100);  /* byte_offset */
 	put_le64(raw + 32, 0x10);
 	put_le64(raw + 40, 0x11);
 	pkt.type = VMBUS_PKT_DATA_USING_GPA_DIRECT;
@@ -676,19 +679,18 @@ struct stream {
 	vmbus_signal_event_fn ev;
 	void *ev_arg;
 	unsigned int received;
-	volatile int abort;		/* host gave up: stop spinning */
+	volatile int abort; /* host gave up: stop spinning */
 };
 
 static struct stream *stream_ctx;
 
-static int sink_packet(struct vmbus_channel *ch,
-		       const struct vmbus_packet *pkt)
+static int sink_packet(struct vmbus_channel *ch, const struct vmbus_packet *pkt)
 {
 	stream_ctx->received++;
 	return 0;
 }
 
-static const struct vmbus_device_ops sink_ops = { .packet = sink_packet };
+static const struct vmbus_device_ops sink_ops = {.packet = sink_packet};
 
 static void stream_put(struct tg_ring *r, uint32_t pos, const void *src,
 		       uint32_t len)
@@ -703,15 +705,17 @@ static void *stream_guest(void *arg)
 {
 	struct stream *st = arg;
 	struct tg_ring *r = &st->c->out;
-	uint8_t buf[1024] = { 0 };
+	uint8_t buf[1024] = {0};
 	uint32_t total = ring_pkt_size(sizeof(buf));
 	unsigned int i;
 
 	for (i = 0; i < st->n; i++) {
 		uint32_t w = r->ctrl->write_index, rd, avail;
 		struct vmbus_pkt_desc d = {
-			.type = VMBUS_PKT_DATA_INBAND, .offset8 = 2,
-			.len8 = (uint16_t)((total - 8) / 8), .trans_id = i,
+		    .type = VMBUS_PKT_DATA_INBAND,
+		    .offset8 = 2,
+		    .len8 = (uint16_t)((total - 8) / 8),
+		    .trans_id = i,
 		};
 		uint64_t trailer = (uint64_t)w << 32;
 
@@ -732,9 +736,10 @@ static void *stream_guest(void *arg)
 				 __ATOMIC_RELEASE);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		/* Linux hv_signal_on_write(): only on empty -> non-empty. */
-		if (!__atomic_load_n(&r->ctrl->interrupt_mask, __ATOMIC_ACQUIRE)
-		    && __atomic_load_n(&r->ctrl->read_index, __ATOMIC_ACQUIRE)
-			       == w)
+		if (!__atomic_load_n(&r->ctrl->interrupt_mask,
+				     __ATOMIC_ACQUIRE) &&
+		    __atomic_load_n(&r->ctrl->read_index, __ATOMIC_ACQUIRE) ==
+			w)
 			st->ev(st->ev_arg, 0, 0);
 	}
 	return NULL;
@@ -742,8 +747,8 @@ static void *stream_guest(void *arg)
 
 static void stream_run(bool memfd, unsigned int n)
 {
-	struct vmbus_device_params p = { 0 };
-	struct stream st = { 0 };
+	struct vmbus_device_params p = {0};
+	struct stream st = {0};
 	struct pollfd pf;
 	struct tg_chan c;
 	struct tg t;
@@ -756,7 +761,7 @@ static void stream_run(bool memfd, unsigned int n)
 	assert_int_equal(vmbus_device_add(t.srv, &p, NULL), 0);
 	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
 	tg_request_offers(&t, NULL, 0);
-	tg_open(&t, &c, 1, 65, 2);		/* 256 KiB, like the bench */
+	tg_open(&t, &c, 1, 65, 2); /* 256 KiB, like the bench */
 	st.t = &t;
 	st.c = &c;
 	st.n = n;
@@ -794,7 +799,7 @@ static void test_server_stream_no_lost_wakeup(void **state)
 
 static void test_server_linear_rings(void **state)
 {
-	struct echo e = { 0 };
+	struct echo e = {0};
 	struct tg_chan c;
 	struct tg t;
 	unsigned int i;
@@ -814,22 +819,22 @@ static void test_server_linear_rings(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_server_version_negotiation),
-		cmocka_unit_test(test_server_contact_validates),
-		cmocka_unit_test(test_server_linux_sequence),
-		cmocka_unit_test(test_server_teardown_deferred_while_open),
-		cmocka_unit_test(test_server_rejects_malformed),
-		cmocka_unit_test(test_server_replayed_contact_resets),
-		cmocka_unit_test(test_server_ring_corruption_closes_channel),
-		cmocka_unit_test(test_server_rescind_and_release),
-		cmocka_unit_test(test_server_subchannels),
-		cmocka_unit_test(test_server_old_protocol_signalling),
-		cmocka_unit_test(test_server_modify_channel),
-		cmocka_unit_test(test_server_inbox_full_and_outbox_retry),
-		cmocka_unit_test(test_server_reset),
-		cmocka_unit_test(test_server_gpa_direct_parse),
-		cmocka_unit_test(test_server_stream_no_lost_wakeup),
-		cmocka_unit_test(test_server_linear_rings),
+	    cmocka_unit_test(test_server_version_negotiation),
+	    cmocka_unit_test(test_server_contact_validates),
+	    cmocka_unit_test(test_server_linux_sequence),
+	    cmocka_unit_test(test_server_teardown_deferred_while_open),
+	    cmocka_unit_test(test_server_rejects_malformed),
+	    cmocka_unit_test(test_server_replayed_contact_resets),
+	    cmocka_unit_test(test_server_ring_corruption_closes_channel),
+	    cmocka_unit_test(test_server_rescind_and_release),
+	    cmocka_unit_test(test_server_subchannels),
+	    cmocka_unit_test(test_server_old_protocol_signalling),
+	    cmocka_unit_test(test_server_modify_channel),
+	    cmocka_unit_test(test_server_inbox_full_and_outbox_retry),
+	    cmocka_unit_test(test_server_reset),
+	    cmocka_unit_test(test_server_gpa_direct_parse),
+	    cmocka_unit_test(test_server_stream_no_lost_wakeup),
+	    cmocka_unit_test(test_server_linear_rings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
