@@ -10,7 +10,13 @@
  * host VA range as [ctrl][data 0..k-1][data 0..k-1]: the second copy of the
  * data pages makes any packet contiguous, so ring.c never splits a copy at
  * the wrap. Without a memfd (unit tests) the ring keeps a page-pointer
- * array and copies piecewise; packets crossing a page are bounced.
+ * array and copies piecewise.
+ *
+ * Every received packet is copied once into a private per-channel buffer
+ * before the VSP sees it: ring memory is shared with a guest that can
+ * rewrite it at any time, and a VSP validating a header in place would
+ * read it twice. VMBus packets are small (data moves by GPA), so the copy
+ * is cheap; the double mapping still makes it one memcpy.
  *
  * Every pfn is checked against guest RAM through gmem_map().
  */
@@ -405,7 +411,8 @@ uint32_t chan_open(struct vmbus_channel *ch, uint32_t handle,
 		r = chan_map_ring(s->gm, rg->pfns + page_offset,
 				  rg->nr_pfns - page_offset, &ch->map_out,
 				  &ch->out);
-	if (!r && !ch->map_in.va) {
+	if (!r) {
+		/* Untouched pages of a large buffer cost nothing. */
 		ch->bounce = malloc(ch->in.mem.size);
 		if (!ch->bounce)
 			r = -ENOMEM;
@@ -463,11 +470,8 @@ static int chan_deliver(struct vmbus_channel *ch, const struct ring_pkt *rp)
 	struct vmbus_packet pkt;
 	const uint8_t *raw;
 
-	raw = ring_ptr(&ch->in, rp->pos, 0, rp->len);
-	if (!raw) {
-		ring_copy_from(&ch->in, rp->pos, 0, ch->bounce, rp->len);
-		raw = ch->bounce;
-	}
+	ring_copy_from(&ch->in, rp->pos, 0, ch->bounce, rp->len);
+	raw = ch->bounce;
 	pkt.type = rp->type;
 	pkt.flags = rp->flags;
 	pkt.trans_id = rp->trans_id;

@@ -33,7 +33,11 @@
 struct vmbus_channel;
 struct vmbus_device;
 
-/* A packet received from the guest; valid during the packet() call. */
+/*
+ * A packet received from the guest; valid during the packet() call. It is a
+ * private copy (the guest cannot change it under the VSP); buffers it points
+ * to by GPA are still shared guest memory.
+ */
 struct vmbus_packet {
 	uint16_t type;	/* enum vmbus_pkt_type */
 	uint16_t flags; /* VMBUS_PKT_FLAG_* */

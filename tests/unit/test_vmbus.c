@@ -816,6 +816,49 @@ static void test_server_linear_rings(void **state)
 	tg_fini(&t);
 }
 
+/* ---- the VSP sees a private copy of each packet ---- */
+
+static struct tg_chan *tamper_chan;
+static int tamper_ok;
+
+static int tamper_packet(struct vmbus_channel *ch,
+			 const struct vmbus_packet *pkt)
+{
+	uint8_t before[32];
+
+	memcpy(before, pkt->data, sizeof(before));
+	/* The guest rewrites the packet while the host looks at it. */
+	memset(tamper_chan->out.data, 0xee, 64);
+	tamper_ok =
+	    !memcmp(before, pkt->data, sizeof(before)) && pkt->data[0] == 'x';
+	return 0;
+}
+
+static const struct vmbus_device_ops tamper_ops = {.packet = tamper_packet};
+
+static void test_server_packet_is_private_copy(void **state)
+{
+	struct vmbus_device_params p = {0};
+	uint8_t buf[32];
+	struct tg_chan c;
+	struct tg t;
+
+	tg_init_full(&t, 1, false, true); /* double-mapped rings */
+	p.name = "tamper";
+	p.ops = &tamper_ops;
+	assert_int_equal(vmbus_device_add(t.srv, &p, NULL), 0);
+	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
+	tg_request_offers(&t, NULL, 0);
+	tg_open(&t, &c, 1, 2, 2);
+	tamper_chan = &c;
+	memset(buf, 'x', sizeof(buf));
+	assert_int_equal(
+	    tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 1, buf, sizeof(buf)), 0);
+	tg_signal_conn(&t, VMBUS_CHANNEL_CONN_BASE + 1);
+	assert_true(tamper_ok);
+	tg_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -835,6 +878,7 @@ int main(void)
 	    cmocka_unit_test(test_server_gpa_direct_parse),
 	    cmocka_unit_test(test_server_stream_no_lost_wakeup),
 	    cmocka_unit_test(test_server_linear_rings),
+	    cmocka_unit_test(test_server_packet_is_private_copy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
