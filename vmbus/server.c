@@ -100,6 +100,8 @@ void server_signal_guest(struct vmbus_channel *ch)
 		return;
 	ch->signals_out++;
 	if (s->version >= VMBUS_VERSION_WIN8) {
+		if (ch->target_vp == VMBUS_VP_NO_INTERRUPT)
+			return; /* the guest polls this channel */
 		s->ops.signal_event(s->ops.opaque, ch->target_vp, s->msg_sint,
 				    ch->relid);
 		return;
@@ -332,7 +334,8 @@ static void server_open_channel(struct vmbus_server *s, const uint8_t *msg)
 	if (ch->open) {
 		guest_err("vmbus: relid %u opened twice", ch->relid);
 		rsp.status = VMBUS_STATUS_UNSUCCESSFUL;
-	} else if (s->version >= VMBUS_VERSION_WIN8 && vp >= s->nr_vcpus) {
+	} else if (s->version >= VMBUS_VERSION_WIN8 && vp >= s->nr_vcpus &&
+		   vp != VMBUS_VP_NO_INTERRUPT) {
 		guest_err("vmbus: relid %u target VP %u", ch->relid, vp);
 		rsp.status = VMBUS_STATUS_UNSUCCESSFUL;
 	} else {
@@ -380,7 +383,7 @@ static void server_modify_channel(struct vmbus_server *s, const uint8_t *msg)
 		return;
 	rsp.hdr.msgtype = VMBUS_MSG_MODIFYCHANNEL_RESPONSE;
 	rsp.child_relid = ch->relid;
-	if (vp < s->nr_vcpus)
+	if (vp < s->nr_vcpus || vp == VMBUS_VP_NO_INTERRUPT)
 		ch->target_vp = vp;
 	else
 		rsp.status = VMBUS_STATUS_UNSUCCESSFUL;

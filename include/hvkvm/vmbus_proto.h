@@ -34,8 +34,10 @@
 #define VMBUS_EVENT_CONNECTION_ID 2	/* WS2008 channel signals */
 #define VMBUS_MESSAGE_CONNECTION_ID_4 4 /* guest -> host messages (>= v5) */
 #define VMBUS_MESSAGE_SINT 2		/* default host -> guest SINT */
-#define VMBUS_MESSAGE_TYPE 1		/* SynIC message type of VMBus msgs */
-#define VMBUS_MAX_MESSAGE_SIZE 240	/* SynIC message payload */
+/* OpenChannel / ModifyChannel target_vp: no host -> guest interrupts. */
+#define VMBUS_VP_NO_INTERRUPT 0xffffffffu
+#define VMBUS_MESSAGE_TYPE 1	   /* SynIC message type of VMBus msgs */
+#define VMBUS_MAX_MESSAGE_SIZE 240 /* SynIC message payload */
 #define VMBUS_MAX_USER_DEFINED_BYTES 120
 #define VMBUS_PAGE_SIZE 4096u
 #define VMBUS_PAGE_SHIFT 12

@@ -574,6 +574,23 @@ static void test_server_modify_channel(void **state)
 	tg_send(&t, &m, sizeof(m));
 	r = (const void *)tg_expect(&t, VMBUS_MSG_MODIFYCHANNEL_RESPONSE);
 	assert_int_not_equal(r->status, 0);
+	/* "No interrupt": the guest polls, the host never signals. */
+	m.target_vp = VMBUS_VP_NO_INTERRUPT;
+	tg_send(&t, &m, sizeof(m));
+	r = (const void *)tg_expect(&t, VMBUS_MSG_MODIFYCHANNEL_RESPONSE);
+	assert_int_equal(r->status, 0);
+	{
+		struct vmbus_pkt_desc d;
+		uint8_t out[64];
+		unsigned int sigs = t.nsigs;
+
+		assert_int_equal(
+		    tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 2, "12345678", 8),
+		    0);
+		tg_signal_conn(&t, VMBUS_CHANNEL_CONN_BASE + 1);
+		assert_int_equal(tg_read(&c.in, &d, out, sizeof(out)), 8);
+		assert_int_equal(t.nsigs, sigs);
+	}
 	tg_fini(&t);
 }
 
