@@ -153,6 +153,8 @@ void chan_gpadl_header(struct vmbus_server *s, const uint8_t *msg, uint32_t len)
 	if (relid >= VMBUS_MAX_RELID || !s->chans[relid] ||
 	    !get_le16(&h->rangecount) ||
 	    buflen < sizeof(struct vmbus_gpa_range) ||
+	    /* each range needs its 8-byte header and one pfn */
+	    get_le16(&h->rangecount) > buflen / 16 ||
 	    s->nr_gpadls >= VMBUS_MAX_GPADLS) {
 		guest_err("vmbus: bad GPADL header (relid %u, %u ranges, %u "
 			  "bytes)",

@@ -331,6 +331,15 @@ static void test_server_rejects_malformed(void **state)
 	pfns[1] = 0x101;
 	h = tg_gpadl_pfns(&t, 1, pfns, 2, 3 * 4096);
 	assert_int_not_equal(tg_expect_gpadl_created(&t, h), 0);
+	/* More ranges than the range buffer can hold. */
+	memset(msg, 0, sizeof(msg));
+	put_le32(msg, VMBUS_MSG_GPADL_HEADER);
+	put_le32(msg + 8, 1);
+	put_le32(msg + 12, 0x7777);
+	put_le16(msg + 16, 16);
+	put_le16(msg + 18, 2);
+	tg_send(&t, msg, 36);
+	assert_int_not_equal(tg_expect_gpadl_created(&t, 0x7777), 0);
 	/* GPADL for a relid that does not exist. */
 	h = tg_gpadl_pfns(&t, 99, pfns, 2, 8192);
 	assert_int_not_equal(tg_expect_gpadl_created(&t, h), 0);
