@@ -8,12 +8,12 @@
 # dynamic pre-allocated, and, re-created before every run so that writes
 # are first touch, VHD fixed fresh (a sparse file) and VHD dynamic fresh.
 # O_DIRECT (cache=none) for both tools.
-# Prints a markdown table; figures are medians of REPS runs.
+# Prints markdown tables; figures are medians of REPS runs (default 5).
 # usage: bench/blockbench/run.sh BUILD_DIR [WORKDIR] [REPS]
 set -eu
 B=$1
 W=${2:-/tmp/hvkvm-blockbench}
-REPS=${3:-3}
+REPS=${3:-5}
 IMG=$B/vhd/hvkvm-img
 BB=$B/vhd/blockbench
 SIZE=104865792
@@ -27,6 +27,7 @@ qemu-img bench -q -f raw -t none -i io_uring -c 1 /dev/null 2>/dev/null || AIO=n
 head -c $SIZE /dev/urandom >raw.img
 "$IMG" convert -O vhd --type fixed raw.img fixed.vhd
 "$IMG" convert -O vhd --type dynamic raw.img dynpre.vhd
+sync
 
 # workload name: blockbench/qemu-img args
 wl_args() {
@@ -42,7 +43,9 @@ median() {
 	sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
 
-# run TOOL IMAGE FMT WORKLOAD -> IOPS
+# run TOOL IMAGE FMT WORKLOAD -> "IOPS CPU-microseconds-per-request"
+# (user+system time of the whole process, io_uring workers included, from
+# /usr/bin/time: far less noisy than IOPS on a shared machine).
 run_one() {
 	tool=$1
 	img=$2
@@ -59,64 +62,73 @@ run_one() {
 		;;
 	esac
 	args=$(wl_args "$wl")
+	n=$(echo "$args" | sed -n 's/-c \([0-9]*\).*/\1/p')
 	flush=""
 	case $wl in rw*|sw*) flush=1 ;; esac
 	if [ "$tool" = hvkvm ]; then
-		"$BB" -f "$fmt" -t none ${flush:+--flush} $args "$file" |
-			sed -n 's/.* iops=\([0-9]*\) .*/\1/p'
+		/usr/bin/time -f "cpu %U %S" -o cpu.txt \
+			"$BB" -f "$fmt" -t none ${flush:+--flush} $args "$file" >out.txt
+		iops=$(sed -n 's/.* iops=\([0-9]*\) .*/\1/p' out.txt)
 	else
 		qf=raw
 		[ "$fmt" = vhd ] && qf=vpc
-		n=$(echo "$args" | sed -n 's/-c \([0-9]*\).*/\1/p')
-		qemu-img bench -f $qf -t none -i $AIO ${flush:+--flush-interval=$n} \
-			$args "$file" |
-			sed -n 's/Run completed in \([0-9.]*\) seconds.*/\1/p' |
-			awk -v n=$n '{printf "%d\n", n / $1}'
+		/usr/bin/time -f "cpu %U %S" -o cpu.txt \
+			qemu-img bench -f $qf -t none -i $AIO \
+			${flush:+--flush-interval=$n} $args "$file" >out.txt
+		iops=$(sed -n 's/Run completed in \([0-9.]*\) seconds.*/\1/p' out.txt |
+			awk -v n=$n '{printf "%d", n / $1}')
 	fi
+	awk -v i=$iops -v n=$n '/^cpu/ {printf "%d %.2f\n", i, ($2 + $3) * 1e6 / n}' cpu.txt
 }
 
-printf '| image | workload | hvkvm IOPS | hvkvm MB/s | qemu-img IOPS | qemu-img MB/s | hvkvm/qemu |\n'
-printf '|---|---|---:|---:|---:|---:|---:|\n'
+# Interleaved: for each workload and repetition every image runs once with
+# each tool, so ratios compare neighbouring runs on this noisy machine.
+for wl in rr4k rw4k sr64k sw64k; do
+	i=0
+	while [ $i -lt "$REPS" ]; do
+		for img in raw.img fixed.vhd dynpre.vhd fixedfresh dynfresh; do
+			fmt=vhd
+			[ $img = raw.img ] && fmt=raw
+			run_one hvkvm $img $fmt $wl >>"h-$img-$wl.txt"
+			run_one qemu $img $fmt $wl >>"q-$img-$wl.txt"
+		done
+		i=$((i + 1))
+	done
+done
+col() { # FILE COLUMN -> median of that column
+	awk -v c=$2 '{print $c}' "$1" | median
+}
+printf '| image | workload | hvkvm IOPS | hvkvm MB/s | hvkvm CPU us/req | qemu-img IOPS | qemu-img MB/s | qemu-img CPU us/req |\n'
+printf '|---|---|---:|---:|---:|---:|---:|---:|\n'
 for img in raw.img fixed.vhd dynpre.vhd fixedfresh dynfresh; do
-	fmt=vhd
-	[ $img = raw.img ] && fmt=raw
 	for wl in rr4k rw4k sr64k sw64k; do
 		bs=4096
 		case $wl in *64k) bs=65536 ;; esac
-		: >h.txt
-		: >q.txt
-		i=0
-		while [ $i -lt "$REPS" ]; do
-			run_one hvkvm $img $fmt $wl >>h.txt
-			run_one qemu $img $fmt $wl >>q.txt
-			i=$((i + 1))
-		done
-		h=$(median <h.txt)
-		q=$(median <q.txt)
-		echo "$img $wl $h $q" >>results.txt
-		awk -v i=$img -v w=$wl -v h=$h -v q=$q -v bs=$bs 'BEGIN {
-			printf "| %s | %s | %d | %.1f | %d | %.1f | %.2f |\n",
-			i, w, h, h * bs / 1e6, q, q * bs / 1e6, h / q }'
+		h=$(col "h-$img-$wl.txt" 1)
+		hc=$(col "h-$img-$wl.txt" 2)
+		q=$(col "q-$img-$wl.txt" 1)
+		qc=$(col "q-$img-$wl.txt" 2)
+		echo "$img $wl $h $q $hc $qc" >>results.txt
+		awk -v i=$img -v w=$wl -v h=$h -v q=$q -v hc=$hc -v qc=$qc -v bs=$bs 'BEGIN {
+			printf "| %s | %s | %d | %.1f | %.1f | %d | %.1f | %.1f |\n",
+			i, w, h, h * bs / 1e6, hc, q, q * bs / 1e6, qc }'
 	done
 done
 # Ratios against the reference images, measured in this run.
 echo
-printf '| ratio | workload | hvkvm | qemu-img |\n|---|---|---:|---:|\n'
-awk '{ h[$1 " " $2] = $3; q[$1 " " $2] = $4 }
+printf '| ratio | workload | hvkvm IOPS | qemu-img IOPS | hvkvm CPU/req | qemu-img CPU/req |\n|---|---|---:|---:|---:|---:|\n'
+awk '{ h[$1 " " $2] = $3; q[$1 " " $2] = $4; hc[$1 " " $2] = $5; qc[$1 " " $2] = $6 }
+function row(name, a, b, w) {
+	printf "| %s | %s | %.3f | %.3f | %.3f | %.3f |\n", name, w,
+		h[a " " w] / h[b " " w], q[a " " w] / q[b " " w],
+		hc[a " " w] / hc[b " " w], qc[a " " w] / qc[b " " w]
+}
 END {
 	split("rr4k rw4k sr64k sw64k", ws, " ")
-	for (k = 1; k <= 4; k++) {
-		w = ws[k]
-		printf "| fixed/raw | %s | %.3f | %.3f |\n", w,
-			h["fixed.vhd " w] / h["raw.img " w], q["fixed.vhd " w] / q["raw.img " w]
-	}
-	for (k = 1; k <= 4; k++) {
-		w = ws[k]
-		printf "| dynamic-prealloc/fixed | %s | %.3f | %.3f |\n", w,
-			h["dynpre.vhd " w] / h["fixed.vhd " w], q["dynpre.vhd " w] / q["fixed.vhd " w]
-	}
-	printf "| dynamic-fresh/fixed-fresh (first touch) | rw4k | %.3f | %.3f |\n",
-		h["dynfresh rw4k"] / h["fixedfresh rw4k"], q["dynfresh rw4k"] / q["fixedfresh rw4k"]
-	printf "| dynamic-fresh/fixed-fresh (first touch) | sw64k | %.3f | %.3f |\n",
-		h["dynfresh sw64k"] / h["fixedfresh sw64k"], q["dynfresh sw64k"] / q["fixedfresh sw64k"]
+	for (k = 1; k <= 4; k++)
+		row("fixed/raw", "fixed.vhd", "raw.img", ws[k])
+	for (k = 1; k <= 4; k++)
+		row("dynamic-prealloc/fixed", "dynpre.vhd", "fixed.vhd", ws[k])
+	row("dynamic-fresh/fixed-fresh (first touch)", "dynfresh", "fixedfresh", "rw4k")
+	row("dynamic-fresh/fixed-fresh (first touch)", "dynfresh", "fixedfresh", "sw64k")
 }' results.txt
