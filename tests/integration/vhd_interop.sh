@@ -5,7 +5,9 @@
 #    `qemu-img check` (QEMU's vpc driver has no check: exit 63 is accepted),
 #    match the raw source under `qemu-img compare`, and vhdiinfo reads them;
 #  - images `qemu-img create -f vpc -o subformat=fixed|dynamic` makes are
-#    read and written by us and still pass check and compare afterwards.
+#    read and written by us and still pass check and compare afterwards;
+#  - a host block device (loop device, if one can be set up) works as a
+#    pass-through disk.
 # QEMU derives the size of a non-"win "/"qem2" VHD from its CHS geometry;
 # our images carry the exact size, so compare uses force_size_calc, except
 # for one image whose size is CHS-exact where plain `-f vpc` must work too.
@@ -106,5 +108,22 @@ for sub in fixed dynamic; do
 	"$IMG" check $q >/dev/null || fail "our check after writing qemu $sub"
 	ok
 done
+# Pass-through disk: a host block device (a loop device, when we may make
+# one) through the same backend.
+truncate -s 16M dev.img
+if lo=$(losetup -f --show dev.img 2>/dev/null) && [ -b "$lo" ]; then
+	"$IO" "$lo" 2048 patch1.raw
+	rc=$?
+	"$IMG" info "$lo" >info.out 2>&1
+	losetup -d "$lo"
+	[ $rc = 0 ] || fail "write to host block device $lo"
+	grep -q "virtual size: 16777216" info.out || { cat info.out; fail "info on $lo"; }
+	dd if=dev.img of=got.raw bs=512 skip=2048 count=6144 2>/dev/null
+	cmp -s got.raw patch1.raw || fail "data written to $lo"
+	ok
+else
+	echo "vhd_interop: no loop device; host block device check skipped"
+fi
+
 echo "vhd_interop: $n checks passed"
 cd / && rm -rf "$D"
