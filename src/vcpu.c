@@ -12,12 +12,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/kvm.h>
 
 #include "hvkvm/cpuid.h"
 #include "hvkvm/hyperv.h"
+#include "hvkvm/insn_assist.h"
 #include "hvkvm/util.h"
 #include "hvkvm/vm.h"
 
@@ -113,6 +115,14 @@ int vcpu_configure(struct vcpu *v)
 		if (r)
 			goto out;
 	}
+	{
+		struct kvm_cpuid_entry2 *e1 = cpuid_find(cpuid, 1, 0);
+
+		if (e1)
+			pr_dbg("vCPU %u: CPUID.1 eax=%#x ebx=%#x ecx=%#x edx=%#x (%u leaves)",
+			       v->index, e1->eax, e1->ebx, e1->ecx, e1->edx,
+			       cpuid->nent);
+	}
 	r = ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0 ? -errno : 0;
 out:
 	free(cpuid);
@@ -188,6 +198,25 @@ int vcpu_set_boot_state(struct vcpu *v, const struct boot_entry *entry)
 	return 0;
 }
 
+/* The instruction bytes at the linear address @rip (for the dump). */
+static void vcpu_dump_code(struct vcpu *v, uint64_t rip, FILE *f)
+{
+	struct kvm_translation tr = { .linear_address = rip };
+	uint8_t *p;
+	unsigned int i, n = 16;
+
+	if (ioctl(v->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid)
+		return;
+	n = (unsigned int)MIN((uint64_t)n, 4096 - (tr.physical_address & 4095));
+	p = gmem_map(&v->vm->gm, tr.physical_address, n, false);
+	if (!p)
+		return;
+	fprintf(f, " code at RIP:");
+	for (i = 0; i < n; i++)
+		fprintf(f, " %02x", p[i]);
+	fprintf(f, "\r\n");
+}
+
 void vcpu_dump(struct vcpu *v, FILE *f)
 {
 	struct kvm_regs r;
@@ -216,6 +245,7 @@ void vcpu_dump(struct vcpu *v, FILE *f)
 		s.cr2, s.cr3, s.cr4, s.efer);
 	fprintf(f, " GDT=%llx/%x IDT=%llx/%x\r\n", s.gdt.base, s.gdt.limit,
 		s.idt.base, s.idt.limit);
+	vcpu_dump_code(v, s.cs.base + r.rip, f);
 	fflush(f);
 }
 
@@ -321,42 +351,86 @@ static void vcpu_handle_msr(struct vcpu *v, bool write)
 	run->msr.error = r ? 1 : 0;
 }
 
-/*
- * Emulating KVMs (kvm_pvm) cannot execute int3 in long mode and stop with an
- * emulation failure. If the instruction at RIP is int3, deliver the #BP the
- * guest asked for: advance RIP past it (a trap) and inject vector 3.
- */
-static bool vcpu_fixup_int3(struct vcpu *v)
+static uint64_t vcpu_random(void)
 {
-	struct kvm_regs r;
+	uint64_t v = 0;
+
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		v = time_now_ns() * 0x9e3779b97f4a7c15ULL;
+	return v;
+}
+
+static void regs_to_insn(const struct kvm_regs *k, struct insn_regs *r)
+{
+	const uint64_t g[16] = { k->rax, k->rcx, k->rdx, k->rbx, k->rsp,
+				 k->rbp, k->rsi, k->rdi, k->r8, k->r9, k->r10,
+				 k->r11, k->r12, k->r13, k->r14, k->r15 };
+
+	memcpy(r->gpr, g, sizeof(g));
+	r->rip = k->rip;
+	r->rflags = k->rflags;
+}
+
+static void insn_to_regs(const struct insn_regs *r, struct kvm_regs *k)
+{
+	k->rax = r->gpr[0];  k->rcx = r->gpr[1];  k->rdx = r->gpr[2];
+	k->rbx = r->gpr[3];  k->rsp = r->gpr[4];  k->rbp = r->gpr[5];
+	k->rsi = r->gpr[6];  k->rdi = r->gpr[7];  k->r8 = r->gpr[8];
+	k->r9 = r->gpr[9];   k->r10 = r->gpr[10]; k->r11 = r->gpr[11];
+	k->r12 = r->gpr[12]; k->r13 = r->gpr[13]; k->r14 = r->gpr[14];
+	k->r15 = r->gpr[15];
+	k->rip = r->rip;
+	k->rflags = r->rflags;
+}
+
+/*
+ * Emulating KVMs (kvm_pvm) stop with an emulation failure on a few
+ * instructions the guest may legitimately run (int3, clac/stac, and
+ * popcnt/rdrand, whose CPUID bits such a KVM passes through even when we
+ * clear them). Finish the instruction here, as the CPU would have.
+ */
+static bool vcpu_insn_assist(struct vcpu *v)
+{
+	struct kvm_regs kr;
 	struct kvm_sregs s;
 	struct kvm_translation tr;
 	struct kvm_vcpu_events ev;
+	struct insn_regs ir;
+	enum insn_assist_kind kind;
 	uint8_t *insn;
+	size_t n;
 
-	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 ||
+	if (ioctl(v->fd, KVM_GET_REGS, &kr) < 0 ||
 	    ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		return false;
 	memset(&tr, 0, sizeof(tr));
-	tr.linear_address = s.cs.base + r.rip;
+	tr.linear_address = s.cs.base + kr.rip;
 	if (ioctl(v->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid)
 		return false;
-	insn = gmem_map(&v->vm->gm, tr.physical_address, 1, false);
-	if (!insn || *insn != INSN_INT3)
+	n = MIN((size_t)15, 4096 - (size_t)(tr.physical_address & 4095));
+	insn = gmem_map(&v->vm->gm, tr.physical_address, n, false);
+	if (!insn)
 		return false;
-	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+	regs_to_insn(&kr, &ir);
+	kind = insn_assist(insn, n, s.cs.l && (s.efer & X86_EFER_LMA), &ir,
+			   vcpu_random);
+	if (kind == INSN_ASSIST_NONE)
 		return false;
-	r.rip += 1;
-	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
+	insn_to_regs(&ir, &kr);
+	if (ioctl(v->fd, KVM_SET_REGS, &kr) < 0)
 		return false;
-	ev.exception.injected = 1;
-	ev.exception.nr = X86_BP_VECTOR;
-	ev.exception.has_error_code = 0;
-	ev.exception.error_code = 0;
-	ev.flags = 0;
-	if (ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
-		return false;
-	v->stats.int3_injected++;
+	if (kind == INSN_ASSIST_INT3) {
+		if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+			return false;
+		ev.exception.injected = 1;
+		ev.exception.nr = X86_BP_VECTOR;
+		ev.exception.has_error_code = 0;
+		ev.exception.error_code = 0;
+		ev.flags = 0;
+		if (ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+			return false;
+	}
+	v->stats.assists[kind]++;
 	return true;
 }
 
@@ -405,7 +479,7 @@ static bool vcpu_handle_exit(struct vcpu *v)
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
 		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
-		    vcpu_fixup_int3(v))
+		    vcpu_insn_assist(v))
 			return true;
 		snprintf(what, sizeof(what),
 			 "KVM internal error, suberror %u (emulation failure: the host KVM cannot run this instruction)",

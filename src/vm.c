@@ -964,9 +964,12 @@ void vm_stats_print(struct vm *vm, FILE *f)
 			if (s->exits[r])
 				fprintf(f, " %s=%llu", vcpu_exit_name(r),
 					(unsigned long long)s->exits[r]);
-		fprintf(f, " hypercalls=%llu int3_injected=%llu\n",
-			(unsigned long long)s->hypercalls,
-			(unsigned long long)s->int3_injected);
+		fprintf(f, " hypercalls=%llu", (unsigned long long)s->hypercalls);
+		for (r = 1; r < INSN_ASSIST_KINDS; r++)
+			if (s->assists[r])
+				fprintf(f, " assist_%s=%llu", insn_assist_name(r),
+					(unsigned long long)s->assists[r]);
+		fprintf(f, "\n");
 	}
 	fprintf(f, "hvkvm: stats: unclaimed pio=%llu mmio=%llu\n",
 		(unsigned long long)vm->pio.unclaimed,

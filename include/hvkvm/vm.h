@@ -17,6 +17,7 @@
 #include "hvkvm/bus.h"
 #include "hvkvm/config.h"
 #include "hvkvm/gmem.h"
+#include "hvkvm/insn_assist.h"
 #include "hvkvm/irq.h"
 #include "hvkvm/platform.h"
 #include "hvkvm/vmbus.h"
@@ -49,7 +50,7 @@ struct vcpu_stats {
 	uint64_t mmio_exits;
 	uint64_t msr_exits;
 	uint64_t hypercalls;
-	uint64_t int3_injected;			/* emulator int3 workaround */
+	uint64_t assists[INSN_ASSIST_KINDS];	/* insn_assist by kind */
 };
 
 struct vm;
