@@ -28,7 +28,7 @@ void *block_aligned_alloc(size_t len)
 
 /* ---- iovec helpers ---- */
 
-static size_t iov_total(const struct iovec *iov, int iovcnt)
+static size_t block_iov_total(const struct iovec *iov, int iovcnt)
 {
 	size_t t = 0;
 	int i;
@@ -38,7 +38,7 @@ static size_t iov_total(const struct iovec *iov, int iovcnt)
 	return t;
 }
 
-static bool iov_aligned(const struct iovec *iov, int iovcnt)
+static bool block_iov_aligned(const struct iovec *iov, int iovcnt)
 {
 	int i;
 
@@ -50,7 +50,7 @@ static bool iov_aligned(const struct iovec *iov, int iovcnt)
 }
 
 /* Copy between a flat buffer and iovecs; @to_iov picks the direction. */
-static void iov_copy(const struct iovec *iov, int iovcnt, uint8_t *flat,
+static void block_iov_copy(const struct iovec *iov, int iovcnt, uint8_t *flat,
 		     bool to_iov)
 {
 	int i;
@@ -64,7 +64,7 @@ static void iov_copy(const struct iovec *iov, int iovcnt, uint8_t *flat,
 	}
 }
 
-void iov_zero(const struct iovec *iov, int iovcnt, size_t off, size_t len)
+void block_iov_zero(const struct iovec *iov, int iovcnt, size_t off, size_t len)
 {
 	int i;
 
@@ -84,7 +84,7 @@ void iov_zero(const struct iovec *iov, int iovcnt, size_t off, size_t len)
 
 /* ---- io_uring operations ---- */
 
-struct block_io *bio_alloc(struct block_dev *bd, enum block_io_kind kind,
+struct block_io *block_io_new(struct block_dev *bd, enum block_io_kind kind,
 			   int fd, uint64_t off, uint64_t len)
 {
 	struct block_io *io = calloc(1, sizeof(*io));
@@ -96,12 +96,12 @@ struct block_io *bio_alloc(struct block_dev *bd, enum block_io_kind kind,
 	io->fd = fd;
 	io->off = off;
 	io->len = len;
-	io->done = bio_done_req;
+	io->done = block_io_done_req;
 	return io;
 }
 
 /* Point @io at bytes [off, off+len) of @iov. */
-int bio_set_iov(struct block_io *io, const struct iovec *iov, int iovcnt,
+int block_io_set_iov(struct block_io *io, const struct iovec *iov, int iovcnt,
 		size_t off, size_t len)
 {
 	struct iovec *out = io->iov_inline;
@@ -131,7 +131,7 @@ int bio_set_iov(struct block_io *io, const struct iovec *iov, int iovcnt,
 	return 0;
 }
 
-static void bio_free(struct block_io *io)
+static void block_io_free(struct block_io *io)
 {
 	if (io->iov && io->iov != io->iov_inline)
 		free(io->iov);
@@ -139,7 +139,7 @@ static void bio_free(struct block_io *io)
 	free(io);
 }
 
-static void bio_fake_complete(struct block_io *io, int res)
+static void block_io_fake_complete(struct block_io *io, int res)
 {
 	struct block_dev *bd = io->bd;
 	uint64_t one = 1;
@@ -156,7 +156,7 @@ static void bio_fake_complete(struct block_io *io, int res)
 	}
 }
 
-static bool bio_to_ring(struct block_io *io)
+static bool block_io_to_ring(struct block_io *io)
 {
 	struct block_dev *bd = io->bd;
 	struct io_uring_sqe *sqe;
@@ -197,17 +197,17 @@ static bool bio_to_ring(struct block_io *io)
 }
 
 /* Hand an operation to the ring (or the backlog when it is full). */
-void bio_queue(struct block_io *io)
+void block_io_queue(struct block_io *io)
 {
 	struct block_dev *bd = io->bd;
 
 	if (bd->crash_after >= 0 && !bd->crashed && bd->crash_after-- == 0)
 		bd->crashed = true;
 	if (bd->crashed || (bd->fail_nth >= 0 && bd->fail_nth-- == 0)) {
-		bio_fake_complete(io, -EIO);
+		block_io_fake_complete(io, -EIO);
 		return;
 	}
-	if (!bd->backlog && bio_to_ring(io))
+	if (!bd->backlog && block_io_to_ring(io))
 		return;
 	io->next = NULL;
 	if (bd->backlog_tail)
@@ -217,9 +217,9 @@ void bio_queue(struct block_io *io)
 	bd->backlog_tail = io;
 }
 
-static void bio_kick(struct block_dev *bd)
+static void block_io_kick(struct block_dev *bd)
 {
-	while (bd->backlog && bio_to_ring(bd->backlog)) {
+	while (bd->backlog && block_io_to_ring(bd->backlog)) {
 		bd->backlog = bd->backlog->next;
 		if (!bd->backlog)
 			bd->backlog_tail = NULL;
@@ -230,7 +230,7 @@ static void bio_kick(struct block_dev *bd)
 	}
 }
 
-void req_put(struct block_req *req, int ret)
+void block_req_put(struct block_req *req, int ret)
 {
 	struct block_dev *bd = req->bd;
 
@@ -239,7 +239,7 @@ void req_put(struct block_req *req, int ret)
 	if (--req->pending)
 		return;
 	if (req->bounce && req->op == REQ_READ && !req->ret)
-		iov_copy(req->uiov, req->uiovcnt, req->bounce, true);
+		block_iov_copy(req->uiov, req->uiovcnt, req->bounce, true);
 	req->next = NULL;
 	if (bd->done_tail)
 		bd->done_tail->next = req;
@@ -249,7 +249,7 @@ void req_put(struct block_req *req, int ret)
 }
 
 /* Default completion: account the result to the request. */
-void bio_done_req(struct block_io *io, int res)
+void block_io_done_req(struct block_io *io, int res)
 {
 	int ret = 0;
 
@@ -261,22 +261,22 @@ void bio_done_req(struct block_io *io, int res)
 	if (io->kind == IO_PUNCH && (res == -EOPNOTSUPP || res == -ENOTTY))
 		ret = 0;
 	if (io->req)
-		req_put(io->req, ret);
+		block_req_put(io->req, ret);
 }
 
-static void bio_complete(struct block_io *io, int res)
+static void block_io_complete(struct block_io *io, int res)
 {
 	io->done(io, res);
-	bio_free(io);
+	block_io_free(io);
 }
 
 /* ---- requests ---- */
 
-static struct block_req *req_new(struct block_dev *bd, enum block_req_op op,
+static struct block_req *block_req_new(struct block_dev *bd, enum block_req_op op,
 				 uint64_t sector, const struct iovec *iov,
 				 int iovcnt, block_done_fn cb, void *opaque)
 {
-	size_t bytes = iov ? iov_total(iov, iovcnt) : 0;
+	size_t bytes = iov ? block_iov_total(iov, iovcnt) : 0;
 	struct block_req *req;
 	size_t isz = (size_t)(iovcnt > 0 ? iovcnt : 1) * sizeof(*iov);
 
@@ -297,7 +297,7 @@ static struct block_req *req_new(struct block_dev *bd, enum block_req_op op,
 		goto err_free;
 	memcpy(req->iov, iov, (size_t)iovcnt * sizeof(*iov));
 	req->iovcnt = iovcnt;
-	if ((bd->direct && !iov_aligned(iov, iovcnt)) || iovcnt > MAX_IOV) {
+	if ((bd->direct && !block_iov_aligned(iov, iovcnt)) || iovcnt > MAX_IOV) {
 		req->bounce = block_aligned_alloc(bytes);
 		if (!req->bounce)
 			goto err_free;
@@ -310,7 +310,7 @@ static struct block_req *req_new(struct block_dev *bd, enum block_req_op op,
 		req->iov[0].iov_len = bytes;
 		req->iovcnt = 1;
 		if (op == REQ_WRITE)
-			iov_copy(req->uiov, req->uiovcnt, req->bounce, false);
+			block_iov_copy(req->uiov, req->uiovcnt, req->bounce, false);
 	}
 	return req;
 err_free:
@@ -321,7 +321,7 @@ err_free:
 	return NULL;
 }
 
-static void req_free(struct block_req *req)
+static void block_req_free(struct block_req *req)
 {
 	free(req->bounce);
 	free(req->uiov);
@@ -329,14 +329,14 @@ static void req_free(struct block_req *req)
 	free(req);
 }
 
-static int req_check(struct block_dev *bd, uint64_t sector,
+static int block_req_check(struct block_dev *bd, uint64_t sector,
 		     const struct iovec *iov, int iovcnt, bool write)
 {
 	size_t bytes;
 
 	if (iovcnt < 0 || (iovcnt && !iov))
 		return -EINVAL;
-	bytes = iov_total(iov, iovcnt);
+	bytes = block_iov_total(iov, iovcnt);
 	if (!IS_ALIGNED(bytes, BLOCK_SECTOR_SIZE))
 		return -EINVAL;
 	if (sector > bd->size / BLOCK_SECTOR_SIZE ||
@@ -347,7 +347,7 @@ static int req_check(struct block_dev *bd, uint64_t sector,
 	return 0;
 }
 
-static void dispatch_plain(struct block_dev *bd, struct block_req *req)
+static void block_dispatch_plain(struct block_dev *bd, struct block_req *req)
 {
 	struct block_io *io;
 	enum block_io_kind kind = req->op == REQ_READ ? IO_READ : IO_WRITE;
@@ -355,16 +355,16 @@ static void dispatch_plain(struct block_dev *bd, struct block_req *req)
 
 	if (!bytes)
 		return;
-	io = bio_alloc(bd, kind, bd->fd, req->sector * BLOCK_SECTOR_SIZE,
+	io = block_io_new(bd, kind, bd->fd, req->sector * BLOCK_SECTOR_SIZE,
 		       bytes);
-	if (!io || bio_set_iov(io, req->iov, req->iovcnt, 0, bytes)) {
+	if (!io || block_io_set_iov(io, req->iov, req->iovcnt, 0, bytes)) {
 		free(io);
 		req->ret = -ENOMEM;
 		return;
 	}
 	io->req = req;
 	req->pending++;
-	bio_queue(io);
+	block_io_queue(io);
 }
 
 static int block_submit(struct block_dev *bd, struct block_req *req)
@@ -378,20 +378,20 @@ static int block_submit(struct block_dev *bd, struct block_req *req)
 		if (bd->kind == BLOCK_KIND_VHD_SPARSE)
 			vhd_dispatch_read(bd, req);
 		else
-			dispatch_plain(bd, req);
+			block_dispatch_plain(bd, req);
 		break;
 	case REQ_WRITE:
 		if (bd->kind == BLOCK_KIND_VHD_SPARSE)
 			vhd_dispatch_write(bd, req);
 		else
-			dispatch_plain(bd, req);
+			block_dispatch_plain(bd, req);
 		break;
 	case REQ_FLUSH:
 		if (bd->kind == BLOCK_KIND_VHD_SPARSE) {
 			vhd_dispatch_flush(bd, req);
 		} else if (!bd->readonly) {
 			struct block_io *io =
-				bio_alloc(bd, IO_FSYNC, bd->fd, 0, 0);
+				block_io_new(bd, IO_FSYNC, bd->fd, 0, 0);
 
 			if (!io) {
 				req->ret = -ENOMEM;
@@ -399,12 +399,12 @@ static int block_submit(struct block_dev *bd, struct block_req *req)
 			}
 			io->req = req;
 			req->pending++;
-			bio_queue(io);
+			block_io_queue(io);
 		}
 		break;
 	case REQ_DISCARD:
 		if (bd->kind != BLOCK_KIND_VHD_SPARSE && req->nsec) {
-			struct block_io *io = bio_alloc(
+			struct block_io *io = block_io_new(
 				bd, IO_PUNCH, bd->fd,
 				req->sector * BLOCK_SECTOR_SIZE,
 				req->nsec * BLOCK_SECTOR_SIZE);
@@ -415,14 +415,14 @@ static int block_submit(struct block_dev *bd, struct block_req *req)
 			}
 			io->req = req;
 			req->pending++;
-			bio_queue(io);
+			block_io_queue(io);
 		}
 		break;
 	}
 	/* Drop the dispatch reference; a finished request is called back
 	 * from block_process_completions(), never from here. */
-	req_put(req, 0);
-	bio_kick(bd);
+	block_req_put(req, 0);
+	block_io_kick(bd);
 	if (bd->done && write(bd->efd, &one, sizeof(one)) < 0) {
 		/* Already signalled. */
 	}
@@ -434,11 +434,11 @@ int block_readv(struct block_dev *bd, uint64_t sector, const struct iovec *iov,
 		int iovcnt, block_done_fn cb, void *opaque)
 {
 	struct block_req *req;
-	int ret = req_check(bd, sector, iov, iovcnt, false);
+	int ret = block_req_check(bd, sector, iov, iovcnt, false);
 
 	if (ret)
 		return ret;
-	req = req_new(bd, REQ_READ, sector, iov, iovcnt, cb, opaque);
+	req = block_req_new(bd, REQ_READ, sector, iov, iovcnt, cb, opaque);
 	if (!req)
 		return -ENOMEM;
 	return block_submit(bd, req);
@@ -449,11 +449,11 @@ int block_writev(struct block_dev *bd, uint64_t sector,
 		 void *opaque)
 {
 	struct block_req *req;
-	int ret = req_check(bd, sector, iov, iovcnt, true);
+	int ret = block_req_check(bd, sector, iov, iovcnt, true);
 
 	if (ret)
 		return ret;
-	req = req_new(bd, REQ_WRITE, sector, iov, iovcnt, cb, opaque);
+	req = block_req_new(bd, REQ_WRITE, sector, iov, iovcnt, cb, opaque);
 	if (!req)
 		return -ENOMEM;
 	return block_submit(bd, req);
@@ -461,7 +461,7 @@ int block_writev(struct block_dev *bd, uint64_t sector,
 
 int block_flush(struct block_dev *bd, block_done_fn cb, void *opaque)
 {
-	struct block_req *req = req_new(bd, REQ_FLUSH, 0, NULL, 0, cb, opaque);
+	struct block_req *req = block_req_new(bd, REQ_FLUSH, 0, NULL, 0, cb, opaque);
 
 	if (!req)
 		return -ENOMEM;
@@ -478,7 +478,7 @@ int block_discard(struct block_dev *bd, uint64_t sector, uint64_t nsec,
 		return -EINVAL;
 	if (bd->readonly)
 		return -EROFS;
-	req = req_new(bd, REQ_DISCARD, sector, NULL, 0, cb, opaque);
+	req = block_req_new(bd, REQ_DISCARD, sector, NULL, 0, cb, opaque);
 	if (!req)
 		return -ENOMEM;
 	req->nsec = nsec;
@@ -510,7 +510,7 @@ int block_process_completions(struct block_dev *bd)
 
 			io_uring_cqe_seen(&bd->ring, cqe);
 			bd->inflight--;
-			bio_complete(io, res);
+			block_io_complete(io, res);
 			any = true;
 		}
 		while (bd->fake) {
@@ -519,10 +519,10 @@ int block_process_completions(struct block_dev *bd)
 			bd->fake = io->next;
 			if (!bd->fake)
 				bd->fake_tail = NULL;
-			bio_complete(io, io->res);
+			block_io_complete(io, io->res);
 			any = true;
 		}
-		bio_kick(bd);
+		block_io_kick(bd);
 		if (!any)
 			break;
 	}
@@ -533,7 +533,7 @@ int block_process_completions(struct block_dev *bd)
 	for (; done; done = next) {
 		next = done->next;
 		done->cb(done->opaque, done->ret);
-		req_free(done);
+		block_req_free(done);
 		n++;
 	}
 	if (n) {
@@ -546,20 +546,20 @@ int block_process_completions(struct block_dev *bd)
 
 /* ---- synchronous helpers ---- */
 
-struct sync_wait {
+struct block_waiter {
 	int done;
 	int ret;
 };
 
-static void sync_done(void *opaque, int ret)
+static void block_sync_done(void *opaque, int ret)
 {
-	struct sync_wait *w = opaque;
+	struct block_waiter *w = opaque;
 
 	w->ret = ret;
 	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
 }
 
-static int sync_wait(struct block_dev *bd, struct sync_wait *w)
+static int block_sync_wait(struct block_dev *bd, struct block_waiter *w)
 {
 	struct pollfd pfd = { .fd = bd->efd, .events = POLLIN };
 
@@ -576,36 +576,36 @@ int block_read_sync(struct block_dev *bd, uint64_t sector, void *buf,
 		    size_t nsec)
 {
 	struct iovec iov = { buf, nsec * BLOCK_SECTOR_SIZE };
-	struct sync_wait w = { 0, 0 };
-	int ret = block_readv(bd, sector, &iov, 1, sync_done, &w);
+	struct block_waiter w = { 0, 0 };
+	int ret = block_readv(bd, sector, &iov, 1, block_sync_done, &w);
 
-	return ret ? ret : sync_wait(bd, &w);
+	return ret ? ret : block_sync_wait(bd, &w);
 }
 
 int block_write_sync(struct block_dev *bd, uint64_t sector, const void *buf,
 		     size_t nsec)
 {
 	struct iovec iov = { (void *)buf, nsec * BLOCK_SECTOR_SIZE };
-	struct sync_wait w = { 0, 0 };
-	int ret = block_writev(bd, sector, &iov, 1, sync_done, &w);
+	struct block_waiter w = { 0, 0 };
+	int ret = block_writev(bd, sector, &iov, 1, block_sync_done, &w);
 
-	return ret ? ret : sync_wait(bd, &w);
+	return ret ? ret : block_sync_wait(bd, &w);
 }
 
 int block_flush_sync(struct block_dev *bd)
 {
-	struct sync_wait w = { 0, 0 };
-	int ret = block_flush(bd, sync_done, &w);
+	struct block_waiter w = { 0, 0 };
+	int ret = block_flush(bd, block_sync_done, &w);
 
-	return ret ? ret : sync_wait(bd, &w);
+	return ret ? ret : block_sync_wait(bd, &w);
 }
 
 int block_discard_sync(struct block_dev *bd, uint64_t sector, uint64_t nsec)
 {
-	struct sync_wait w = { 0, 0 };
-	int ret = block_discard(bd, sector, nsec, sync_done, &w);
+	struct block_waiter w = { 0, 0 };
+	int ret = block_discard(bd, sector, nsec, block_sync_done, &w);
 
-	return ret ? ret : sync_wait(bd, &w);
+	return ret ? ret : block_sync_wait(bd, &w);
 }
 
 void block_debug_fail_nth(struct block_dev *bd, long n)

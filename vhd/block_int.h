@@ -119,14 +119,14 @@ struct block_dev {
 };
 
 /* Core helpers (block.c), all called with bd->lock held. */
-struct block_io *bio_alloc(struct block_dev *bd, enum block_io_kind kind,
+struct block_io *block_io_new(struct block_dev *bd, enum block_io_kind kind,
 			   int fd, uint64_t off, uint64_t len);
-int bio_set_iov(struct block_io *io, const struct iovec *iov, int iovcnt,
+int block_io_set_iov(struct block_io *io, const struct iovec *iov, int iovcnt,
 		size_t off, size_t len);
-void bio_queue(struct block_io *io);
-void bio_done_req(struct block_io *io, int res);
-void req_put(struct block_req *req, int ret);
-void iov_zero(const struct iovec *iov, int iovcnt, size_t off, size_t len);
+void block_io_queue(struct block_io *io);
+void block_io_done_req(struct block_io *io, int res);
+void block_req_put(struct block_req *req, int ret);
+void block_iov_zero(const struct iovec *iov, int iovcnt, size_t off, size_t len);
 void *block_aligned_alloc(size_t len);
 
 /* Sparse VHD data path (block_vhd.c), called with bd->lock held. */

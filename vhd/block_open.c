@@ -74,7 +74,7 @@ const char *block_format_name(const struct block_dev *bd)
 }
 
 /* Open a raw file or device, O_DIRECT when asked and accepted. */
-static int open_plain(struct block_dev *bd, bool direct)
+static int block_open_plain(struct block_dev *bd, bool direct)
 {
 	int flags = (bd->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
 	struct stat st;
@@ -136,7 +136,7 @@ static int open_plain(struct block_dev *bd, bool direct)
 	return 0;
 }
 
-static int open_vhd(struct block_dev *bd, bool direct)
+static int block_open_vhd(struct block_dev *bd, bool direct)
 {
 	unsigned int flags = (bd->readonly ? 0 : VHD_OPEN_RDWR) |
 			     (direct ? VHD_OPEN_DIRECT : 0);
@@ -159,7 +159,7 @@ static int open_vhd(struct block_dev *bd, bool direct)
 	return 0;
 }
 
-static enum block_format probe_format(const char *path)
+static enum block_format block_probe_format(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -201,9 +201,9 @@ int block_open(const char *path, const struct block_opts *o,
 	}
 	pthread_mutex_init(&bd->lock, NULL);
 	direct = o->cache == BLOCK_CACHE_NONE;
-	fmt = o->format == BLOCK_FORMAT_AUTO ? probe_format(path) : o->format;
-	ret = fmt == BLOCK_FORMAT_VHD ? open_vhd(bd, direct) :
-					open_plain(bd, direct);
+	fmt = o->format == BLOCK_FORMAT_AUTO ? block_probe_format(path) : o->format;
+	ret = fmt == BLOCK_FORMAT_VHD ? block_open_vhd(bd, direct) :
+					block_open_plain(bd, direct);
 	if (ret)
 		goto err_close;
 	bd->ring_entries = o->queue_depth ? o->queue_depth : DEFAULT_QUEUE_DEPTH;

@@ -64,10 +64,10 @@ void vhd_dispatch_read(struct block_dev *bd, struct block_req *req)
 		run = vhd_resolve(v, s, max, &fd, &foff);
 		bytes = (size_t)run * VHD_SECTOR;
 		if (fd < 0) {
-			iov_zero(req->iov, req->iovcnt, off, bytes);
+			block_iov_zero(req->iov, req->iovcnt, off, bytes);
 		} else {
-			io = bio_alloc(bd, IO_READ, fd, foff, bytes);
-			if (!io || bio_set_iov(io, req->iov, req->iovcnt, off,
+			io = block_io_new(bd, IO_READ, fd, foff, bytes);
+			if (!io || block_io_set_iov(io, req->iov, req->iovcnt, off,
 					       bytes)) {
 				free(io);
 				req->ret = -ENOMEM;
@@ -75,7 +75,7 @@ void vhd_dispatch_read(struct block_dev *bd, struct block_req *req)
 			}
 			io->req = req;
 			req->pending++;
-			bio_queue(io);
+			block_io_queue(io);
 		}
 		s += run;
 		off += bytes;
@@ -114,7 +114,7 @@ static void vhd_seg_done(struct block_io *io, int res)
 
 	if (!ret)
 		vhd_mark_bits(io->bd, io->arg, (uint32_t)(io->len / VHD_SECTOR));
-	req_put(io->req, ret);
+	block_req_put(io->req, ret);
 }
 
 static void vhd_wait(struct block_dev *bd, struct block_req *req,
@@ -123,7 +123,7 @@ static void vhd_wait(struct block_dev *bd, struct block_req *req,
 	struct block_wait *w = calloc(1, sizeof(*w));
 
 	if (!w) {
-		req_put(req, -ENOMEM);
+		block_req_put(req, -ENOMEM);
 		return;
 	}
 	w->req = req;
@@ -145,7 +145,7 @@ static void vhd_wake(struct block_dev *bd, int err)
 	for (; w; w = next) {
 		next = w->next;
 		if (err)
-			req_put(w->req, err);
+			block_req_put(w->req, err);
 		else
 			vhd_write_seg(bd, w->req, w->sector, w->nsec,
 				      w->byte_off);
@@ -169,7 +169,7 @@ static void vhd_alloc_finish(struct block_dev *bd, struct vhd_alloc *a,
 		v->bat_dirty[a->blk / BAT_PER_SECTOR] = 1;
 	}
 	bd->allocating[a->blk] = 0;
-	req_put(a->req, ret);
+	block_req_put(a->req, ret);
 	free(a);
 	vhd_wake(bd, 0);
 }
@@ -189,7 +189,7 @@ static void vhd_alloc_step_done(struct block_io *io, int res)
 static struct block_io *vhd_meta_io(struct block_dev *bd, const void *src,
 				    size_t len, uint64_t off)
 {
-	struct block_io *io = bio_alloc(bd, IO_WRITE, bd->fd, off, len);
+	struct block_io *io = block_io_new(bd, IO_WRITE, bd->fd, off, len);
 
 	if (!io)
 		return NULL;
@@ -219,7 +219,7 @@ static void vhd_alloc_start(struct block_dev *bd, struct block_req *req,
 
 	a = calloc(1, sizeof(*a));
 	if (!a) {
-		req_put(req, -ENOMEM);
+		block_req_put(req, -ENOMEM);
 		return;
 	}
 	a->req = req;
@@ -230,17 +230,17 @@ static void vhd_alloc_start(struct block_dev *bd, struct block_req *req,
 	ret = vhd_alloc_block(v, blk, v->footer.disk_type == VHD_TYPE_DYNAMIC);
 	if (ret) {
 		free(a);
-		req_put(req, ret);
+		block_req_put(req, ret);
 		return;
 	}
 	bd->allocating[blk] = 1;
 	bm = vhd_meta_io(bd, v->bitmaps[blk], v->bitmap_bytes,
 			 (uint64_t)v->bat[blk] * VHD_SECTOR);
-	data = bio_alloc(bd, IO_WRITE, bd->fd,
+	data = block_io_new(bd, IO_WRITE, bd->fd,
 			 vhd_block_data(v, blk) + in * VHD_SECTOR,
 			 (uint64_t)nsec * VHD_SECTOR);
 	if (!bm || !data ||
-	    bio_set_iov(data, req->iov, req->iovcnt, byte_off,
+	    block_io_set_iov(data, req->iov, req->iovcnt, byte_off,
 			(size_t)nsec * VHD_SECTOR)) {
 		if (bm) {
 			free(bm->buf);
@@ -255,8 +255,8 @@ static void vhd_alloc_start(struct block_dev *bd, struct block_req *req,
 	bm->ctx = a;
 	data->done = vhd_alloc_step_done;
 	data->ctx = a;
-	bio_queue(bm);
-	bio_queue(data);
+	block_io_queue(bm);
+	block_io_queue(data);
 }
 
 static void vhd_extend_done(struct block_io *io, int res)
@@ -298,7 +298,7 @@ static void vhd_extend(struct block_dev *bd)
 	}
 	bd->extending = true;
 	io->done = vhd_extend_done;
-	bio_queue(io);
+	block_io_queue(io);
 }
 
 /* One write segment inside one block; owns one reference on @req. */
@@ -327,19 +327,19 @@ static void vhd_write_seg(struct block_dev *bd, struct block_req *req,
 			vhd_extend(bd);
 		return;
 	}
-	io = bio_alloc(bd, IO_WRITE, bd->fd,
+	io = block_io_new(bd, IO_WRITE, bd->fd,
 		       vhd_block_data(v, blk) + in * VHD_SECTOR,
 		       (uint64_t)nsec * VHD_SECTOR);
-	if (!io || bio_set_iov(io, req->iov, req->iovcnt, byte_off,
+	if (!io || block_io_set_iov(io, req->iov, req->iovcnt, byte_off,
 			       (size_t)nsec * VHD_SECTOR)) {
 		free(io);
-		req_put(req, -ENOMEM);
+		block_req_put(req, -ENOMEM);
 		return;
 	}
 	io->req = req;
 	io->arg = sector;
 	io->done = vhd_seg_done;
-	bio_queue(io);
+	block_io_queue(io);
 }
 
 void vhd_dispatch_write(struct block_dev *bd, struct block_req *req)
@@ -371,7 +371,7 @@ static void vhd_flush_end(struct block_dev *bd, int ret)
 	if (!bd->flushq)
 		bd->flushq_tail = NULL;
 	bd->flush_busy = false;
-	req_put(req, ret);
+	block_req_put(req, ret);
 	if (bd->flushq)
 		vhd_flush_start(bd);
 }
@@ -402,13 +402,13 @@ static void vhd_flush_meta_done(struct block_io *io, int res)
 		vhd_flush_end(bd, bd->flush_ret);
 		return;
 	}
-	sync = bio_alloc(bd, IO_FSYNC, bd->fd, 0, 0);
+	sync = block_io_new(bd, IO_FSYNC, bd->fd, 0, 0);
 	if (!sync) {
 		vhd_flush_end(bd, -ENOMEM);
 		return;
 	}
 	sync->done = vhd_flush_sync2_done;
-	bio_queue(sync);
+	block_io_queue(sync);
 }
 
 /* Build BAT sector @s as it may go to disk now. */
@@ -437,7 +437,7 @@ static int vhd_flush_queue_meta(struct block_dev *bd, const void *src,
 	io->done = vhd_flush_meta_done;
 	io->arg = arg;
 	bd->flush_pending++;
-	bio_queue(io);
+	block_io_queue(io);
 	return 0;
 }
 
@@ -491,7 +491,7 @@ static void vhd_flush_sync1_done(struct block_io *io, int res)
 
 static void vhd_flush_start(struct block_dev *bd)
 {
-	struct block_io *io = bio_alloc(bd, IO_FSYNC, bd->fd, 0, 0);
+	struct block_io *io = block_io_new(bd, IO_FSYNC, bd->fd, 0, 0);
 
 	bd->flush_busy = true;
 	bd->flush_ret = 0;
@@ -500,7 +500,7 @@ static void vhd_flush_start(struct block_dev *bd)
 		return;
 	}
 	io->done = vhd_flush_sync1_done;
-	bio_queue(io);
+	block_io_queue(io);
 }
 
 void vhd_dispatch_flush(struct block_dev *bd, struct block_req *req)

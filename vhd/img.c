@@ -249,7 +249,7 @@ static int img_cmd_create(int argc, char **argv)
 
 /* ---- info ---- */
 
-static const char *vhd_type_name(uint32_t t)
+static const char *img_type_name(uint32_t t)
 {
 	switch (t) {
 	case VHD_TYPE_FIXED:
@@ -262,7 +262,7 @@ static const char *vhd_type_name(uint32_t t)
 	return "unknown";
 }
 
-static void fmt_time(uint32_t ts, char *buf, size_t len)
+static void img_fmt_time(uint32_t ts, char *buf, size_t len)
 {
 	time_t t = (time_t)(ts + VHD_EPOCH_OFFSET);
 	struct tm tm;
@@ -271,7 +271,7 @@ static void fmt_time(uint32_t ts, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void json_str(FILE *f, const char *s)
+static void img_json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s; s++) {
@@ -285,7 +285,7 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static uint32_t vhd_count_allocated(const struct vhd *v)
+static uint32_t img_count_allocated(const struct vhd *v)
 {
 	uint32_t i, n = 0;
 
@@ -296,7 +296,7 @@ static uint32_t vhd_count_allocated(const struct vhd *v)
 	return n;
 }
 
-static void info_vhd(FILE *f, const struct vhd *v, bool json, int depth)
+static void img_info_vhd(FILE *f, const struct vhd *v, bool json, int depth)
 {
 	const struct vhd_footer *ft = &v->footer;
 	char uuid[37], ts[32], app[5];
@@ -304,7 +304,7 @@ static void info_vhd(FILE *f, const struct vhd *v, bool json, int depth)
 	uint64_t disk = 0;
 
 	uuid_unparse(ft->uuid, uuid);
-	fmt_time(ft->timestamp, ts, sizeof(ts));
+	img_fmt_time(ft->timestamp, ts, sizeof(ts));
 	memcpy(app, ft->creator_app, 4);
 	app[4] = '\0';
 	for (int i = 0; i < 4; i++)
@@ -314,14 +314,14 @@ static void info_vhd(FILE *f, const struct vhd *v, bool json, int depth)
 		disk = (uint64_t)st.st_blocks * 512;
 	if (json) {
 		fprintf(f, "{\"filename\": ");
-		json_str(f, v->path);
+		img_json_str(f, v->path);
 		fprintf(f, ", \"format\": \"vhd\", \"type\": \"%s\", "
 			   "\"virtual-size\": %" PRIu64 ", \"file-size\": %" PRIu64
 			   ", \"disk-usage\": %" PRIu64 ", \"uuid\": \"%s\", "
 			   "\"timestamp\": \"%s\", \"creator-app\": ",
-			vhd_type_name(ft->disk_type), v->size, v->file_size,
+			img_type_name(ft->disk_type), v->size, v->file_size,
 			disk, uuid, ts);
-		json_str(f, app);
+		img_json_str(f, app);
 		fprintf(f, ", \"creator-version\": \"%u.%u\", "
 			   "\"cylinders\": %u, \"heads\": %u, "
 			   "\"sectors-per-track\": %u",
@@ -331,17 +331,17 @@ static void info_vhd(FILE *f, const struct vhd *v, bool json, int depth)
 			fprintf(f, ", \"block-size\": %u, \"max-blocks\": %u, "
 				   "\"allocated-blocks\": %u",
 				v->header.block_size, v->header.max_entries,
-				vhd_count_allocated(v));
+				img_count_allocated(v));
 		if (v->parent) {
 			fprintf(f, ", \"parent\": ");
-			info_vhd(f, v->parent, true, depth + 1);
+			img_info_vhd(f, v->parent, true, depth + 1);
 		}
 		fputc('}', f);
 		return;
 	}
 	fprintf(f, "%*simage: %s\n", depth * 2, "", v->path);
 	fprintf(f, "%*sformat: vhd (%s)\n", depth * 2, "",
-		vhd_type_name(ft->disk_type));
+		img_type_name(ft->disk_type));
 	fprintf(f, "%*svirtual size: %" PRIu64 " bytes (%.2f GiB)\n",
 		depth * 2, "", v->size, (double)v->size / (double)GiB);
 	fprintf(f, "%*sfile size: %" PRIu64 " bytes, disk usage: %" PRIu64
@@ -354,11 +354,11 @@ static void info_vhd(FILE *f, const struct vhd *v, bool json, int depth)
 		ft->heads, ft->spt);
 	if (vhd_is_sparse(v))
 		fprintf(f, "%*sblocks: %u of %u allocated, %u bytes each\n",
-			depth * 2, "", vhd_count_allocated(v),
+			depth * 2, "", img_count_allocated(v),
 			v->header.max_entries, v->header.block_size);
 	if (v->parent) {
 		fprintf(f, "%*sparent:\n", depth * 2, "");
-		info_vhd(f, v->parent, false, depth + 1);
+		img_info_vhd(f, v->parent, false, depth + 1);
 	}
 }
 
@@ -401,7 +401,7 @@ static int img_cmd_info(int argc, char **argv)
 		close(fd);
 		if (json) {
 			printf("{\"filename\": ");
-			json_str(stdout, file);
+			img_json_str(stdout, file);
 			printf(", \"format\": \"raw\", \"virtual-size\": %" PRIu64
 			       "}\n",
 			       size);
@@ -415,7 +415,7 @@ static int img_cmd_info(int argc, char **argv)
 	close(fd);
 	if (vhd_open(file, 0, &v))
 		return 1;
-	info_vhd(stdout, v, json, 0);
+	img_info_vhd(stdout, v, json, 0);
 	if (json)
 		putchar('\n');
 	vhd_close(v);

@@ -27,7 +27,7 @@ const char img_usage_check[] =
 	"  checksums, footer mismatches, BAT entries out of range or\n"
 	"  overlapping, and leaked space. Exit: 0 clean, 2 errors remain.\n";
 
-struct check {
+struct img_check {
 	const char *file;
 	int fd;
 	bool repair;
@@ -46,14 +46,14 @@ struct check {
 #define cerr(c, fmt, ...) \
 	printf("ERROR %s: " fmt "\n", (c)->file, ##__VA_ARGS__)
 
-static int check_read(struct check *c, void *buf, size_t len, uint64_t off)
+static int img_check_read(struct img_check *c, void *buf, size_t len, uint64_t off)
 {
 	ssize_t n = pread(c->fd, buf, len, (off_t)off);
 
 	return n == (ssize_t)len ? 0 : -EIO;
 }
 
-static int check_footer(struct check *c)
+static int img_check_footer(struct img_check *c)
 {
 	uint8_t end[VHD_FOOTER_SIZE], copy[VHD_FOOTER_SIZE];
 	struct vhd_footer fe, fc;
@@ -61,13 +61,13 @@ static int check_footer(struct check *c)
 	unsigned int q = VHD_PARSE_QUIET;
 
 	if (c->file_size < VHD_FOOTER_SIZE ||
-	    check_read(c, end, sizeof(end), c->file_size - 512)) {
+	    img_check_read(c, end, sizeof(end), c->file_size - 512)) {
 		cerr(c, "file too small for a VHD footer");
 		return -EINVAL;
 	}
 	end_ok = vhd_footer_parse(end, c->file, q, &fe) == 0;
 	end_cookie = !memcmp(end, "conectix", 8);
-	if (!check_read(c, copy, sizeof(copy), 0))
+	if (!img_check_read(c, copy, sizeof(copy), 0))
 		copy_ok = vhd_footer_parse(copy, c->file, q, &fc) == 0;
 	if (end_ok) {
 		c->footer = fe;
@@ -105,14 +105,14 @@ static int check_footer(struct check *c)
 	return 0;
 }
 
-static int check_header(struct check *c)
+static int img_check_header(struct img_check *c)
 {
 	uint8_t buf[VHD_HEADER_SIZE];
 	struct vhd_header *h = &c->header;
 	uint64_t need;
 
 	if (c->footer.data_offset + VHD_HEADER_SIZE > c->file_size ||
-	    check_read(c, buf, sizeof(buf), c->footer.data_offset)) {
+	    img_check_read(c, buf, sizeof(buf), c->footer.data_offset)) {
 		cerr(c, "footer: data offset 0x%" PRIx64 " beyond end of file",
 		     c->footer.data_offset);
 		return -EINVAL;
@@ -142,25 +142,25 @@ static int check_header(struct check *c)
 	return 0;
 }
 
-struct bat_ent {
+struct img_bat_ent {
 	uint64_t off;
 	uint32_t idx;
 };
 
-static int bat_cmp(const void *a, const void *b)
+static int img_bat_cmp(const void *a, const void *b)
 {
-	const struct bat_ent *x = a, *y = b;
+	const struct img_bat_ent *x = a, *y = b;
 
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
-static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+static bool img_overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
 	return a < b + blen && b < a + alen;
 }
 
 /* Returns the end of the last valid block (or of the metadata). */
-static uint64_t check_bat(struct check *c)
+static uint64_t img_check_bat(struct img_check *c)
 {
 	struct vhd_header *h = &c->header;
 	uint64_t bat_bytes = (uint64_t)h->max_entries * 4;
@@ -168,7 +168,7 @@ static uint64_t check_bat(struct check *c)
 	uint64_t total = (uint64_t)bm + h->block_size;
 	uint64_t meta_end, data_end, prev_end = 0;
 	uint64_t limit = c->file_size - (c->fix_footer ? 0 : VHD_FOOTER_SIZE);
-	struct bat_ent *ents;
+	struct img_bat_ent *ents;
 	uint8_t *raw;
 	uint32_t i, n = 0;
 	int l;
@@ -186,7 +186,7 @@ static uint64_t check_bat(struct check *c)
 	c->bat = calloc(h->max_entries ? h->max_entries : 1, 4);
 	ents = calloc(h->max_entries ? h->max_entries : 1, sizeof(*ents));
 	if (!raw || !c->bat || !ents ||
-	    check_read(c, raw, bat_bytes, h->table_offset)) {
+	    img_check_read(c, raw, bat_bytes, h->table_offset)) {
 		cerr(c, "cannot read the BAT");
 		c->errors++;
 		free(raw);
@@ -205,11 +205,11 @@ static uint64_t check_bat(struct check *c)
 		} else if (off + total > limit) {
 			cerr(c, "BAT entry %u (sector %u): beyond end of file",
 			     i, c->bat[i]);
-		} else if (overlaps(off, total, 0, 512) ||
-			   overlaps(off, total, c->footer.data_offset,
+		} else if (img_overlaps(off, total, 0, 512) ||
+			   img_overlaps(off, total, c->footer.data_offset,
 				    VHD_HEADER_SIZE) ||
-			   overlaps(off, total, h->table_offset, bat_bytes)) {
-			cerr(c, "BAT entry %u (sector %u): overlaps metadata",
+			   img_overlaps(off, total, h->table_offset, bat_bytes)) {
+			cerr(c, "BAT entry %u (sector %u): img_overlaps metadata",
 			     i, c->bat[i]);
 		} else {
 			ents[n].off = off;
@@ -220,11 +220,11 @@ static uint64_t check_bat(struct check *c)
 		c->fix_bat = true;
 		c->bat[i] = VHD_BAT_UNUSED;
 	}
-	qsort(ents, n, sizeof(*ents), bat_cmp);
+	qsort(ents, n, sizeof(*ents), img_bat_cmp);
 	data_end = meta_end;
 	for (i = 0; i < n; i++) {
 		if (i && ents[i].off < prev_end) {
-			cerr(c, "BAT entry %u (sector %u): overlaps another "
+			cerr(c, "BAT entry %u (sector %u): img_overlaps another "
 				"block",
 			     ents[i].idx, c->bat[ents[i].idx]);
 			c->errors++;
@@ -240,7 +240,7 @@ static uint64_t check_bat(struct check *c)
 	return data_end;
 }
 
-static int check_parent(struct check *c)
+static int img_check_parent(struct img_check *c)
 {
 	struct vhd *v;
 	int ret;
@@ -261,7 +261,7 @@ static int check_parent(struct check *c)
 	return ret;
 }
 
-static int check_repair(struct check *c, uint64_t data_end)
+static int img_check_repair(struct img_check *c, uint64_t data_end)
 {
 	struct vhd v;
 	int ret;
@@ -294,7 +294,7 @@ int img_cmd_check(int argc, char **argv)
 		{ "repair", no_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct check c;
+	struct img_check c;
 	struct stat st;
 	uint64_t data_end = 0, leak = 0;
 	int opt, ret = 0;
@@ -319,7 +319,7 @@ int img_cmd_check(int argc, char **argv)
 		return 1;
 	}
 	c.file_size = (uint64_t)st.st_size;
-	if (check_footer(&c)) {
+	if (img_check_footer(&c)) {
 		close(c.fd);
 		return 2;
 	}
@@ -334,16 +334,16 @@ int img_cmd_check(int argc, char **argv)
 		data_end = c.footer.cur_size;
 		leak = c.file_size - VHD_FOOTER_SIZE - data_end;
 	} else {
-		if (check_header(&c)) {
+		if (img_check_header(&c)) {
 			close(c.fd);
 			free(c.bat);
 			return 2;
 		}
-		data_end = check_bat(&c);
+		data_end = img_check_bat(&c);
 		if (!c.fix_footer && c.file_size - VHD_FOOTER_SIZE > data_end)
 			leak = c.file_size - VHD_FOOTER_SIZE - data_end;
 		if (c.footer.disk_type == VHD_TYPE_DIFF)
-			check_parent(&c);
+			img_check_parent(&c);
 	}
 	if (leak)
 		printf("Leaked space: %" PRIu64 " bytes after the last block "
@@ -351,7 +351,7 @@ int img_cmd_check(int argc, char **argv)
 		       leak, c.repair ? "" : "; --repair reclaims it");
 	if (c.repair && (c.fix_footer || c.fix_header || c.fix_bat ||
 			 (leak && c.footer.disk_type != VHD_TYPE_FIXED))) {
-		ret = check_repair(&c, data_end);
+		ret = img_check_repair(&c, data_end);
 		if (ret) {
 			img_err("check", "%s: repair failed: %s", c.file,
 				strerror(-ret));

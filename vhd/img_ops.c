@@ -38,7 +38,7 @@ const char img_usage_commit[] =
 
 /* ---- convert ---- */
 
-static int copy_chunk(struct block_dev *dst, uint64_t sector, uint8_t *buf,
+static int img_copy_chunk(struct block_dev *dst, uint64_t sector, uint8_t *buf,
 		      size_t len)
 {
 	size_t off = 0;
@@ -65,7 +65,7 @@ static int copy_chunk(struct block_dev *dst, uint64_t sector, uint8_t *buf,
 	return 0;
 }
 
-static int convert_copy(struct block_dev *src, struct block_dev *dst,
+static int img_convert_copy(struct block_dev *src, struct block_dev *dst,
 			bool progress)
 {
 	uint64_t size = block_size(src), off;
@@ -85,7 +85,7 @@ static int convert_copy(struct block_dev *src, struct block_dev *dst,
 				strerror(-ret));
 			break;
 		}
-		ret = copy_chunk(dst, off / 512, buf, len);
+		ret = img_copy_chunk(dst, off / 512, buf, len);
 		if (ret) {
 			img_err("convert", "writing %" PRIu64 ": %s", off,
 				strerror(-ret));
@@ -202,7 +202,7 @@ int img_cmd_convert(int argc, char **argv)
 	dopt.cache = BLOCK_CACHE_WRITEBACK;
 	ret = block_open(dname, &dopt, &dst);
 	if (!ret)
-		ret = convert_copy(src, dst, progress);
+		ret = img_convert_copy(src, dst, progress);
 	block_close(dst);
 	block_close(src);
 	if (ret) {
@@ -214,7 +214,7 @@ int img_cmd_convert(int argc, char **argv)
 
 /* ---- compact ---- */
 
-static bool block_is_zero(struct vhd *v, uint32_t blk, uint8_t *buf)
+static bool img_blk_is_zero(struct vhd *v, uint32_t blk, uint8_t *buf)
 {
 	uint32_t i;
 
@@ -227,7 +227,7 @@ static bool block_is_zero(struct vhd *v, uint32_t blk, uint8_t *buf)
 	return true;
 }
 
-static int compact_move(struct vhd *v, uint32_t idx, uint64_t to,
+static int img_compact_move(struct vhd *v, uint32_t idx, uint64_t to,
 			uint8_t *buf)
 {
 	uint64_t from = (uint64_t)v->bat[idx] * 512;
@@ -251,19 +251,19 @@ static int compact_move(struct vhd *v, uint32_t idx, uint64_t to,
 	return ret;
 }
 
-struct blk_pos {
+struct img_blk_pos {
 	uint64_t off;
 	uint32_t idx;
 };
 
-static int pos_cmp(const void *a, const void *b)
+static int img_pos_cmp(const void *a, const void *b)
 {
-	const struct blk_pos *x = a, *y = b;
+	const struct img_blk_pos *x = a, *y = b;
 
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
-static uint64_t compact_meta_end(const struct vhd *v)
+static uint64_t img_compact_meta_end(const struct vhd *v)
 {
 	uint64_t end = ALIGN_UP(v->header.table_offset +
 					(uint64_t)v->header.max_entries * 4,
@@ -279,11 +279,11 @@ static uint64_t compact_meta_end(const struct vhd *v)
 	return end;
 }
 
-static int compact_pack(struct vhd *v, uint8_t *buf)
+static int img_compact_pack(struct vhd *v, uint8_t *buf)
 {
 	uint64_t total = (uint64_t)v->bitmap_bytes + v->header.block_size;
-	uint64_t cursor = compact_meta_end(v);
-	struct blk_pos *pos;
+	uint64_t cursor = img_compact_meta_end(v);
+	struct img_blk_pos *pos;
 	uint32_t n = 0, i;
 	long lo, hi;
 	int ret = 0;
@@ -297,7 +297,7 @@ static int compact_pack(struct vhd *v, uint8_t *buf)
 			pos[n].off = (uint64_t)v->bat[i] * 512;
 			pos[n++].idx = i;
 		}
-	qsort(pos, n, sizeof(*pos), pos_cmp);
+	qsort(pos, n, sizeof(*pos), img_pos_cmp);
 	/* Fill gaps from the left with blocks taken from the right. */
 	for (lo = 0, hi = (long)n - 1; lo <= hi && !ret;) {
 		uint64_t slot = vhd_slot(v, cursor);
@@ -307,7 +307,7 @@ static int compact_pack(struct vhd *v, uint8_t *buf)
 			lo++;
 			continue;
 		}
-		ret = compact_move(v, pos[hi].idx, slot, buf);
+		ret = img_compact_move(v, pos[hi].idx, slot, buf);
 		cursor = slot + total;
 		hi--;
 	}
@@ -344,14 +344,14 @@ int img_cmd_compact(int argc, char **argv)
 		return 1;
 	}
 	for (i = 0; i < v->header.max_entries; i++) {
-		if (v->bat[i] == VHD_BAT_UNUSED || !block_is_zero(v, i, buf))
+		if (v->bat[i] == VHD_BAT_UNUSED || !img_blk_is_zero(v, i, buf))
 			continue;
 		v->bat[i] = VHD_BAT_UNUSED;
 		dropped++;
 	}
 	ret = vhd_write_bat(v);
 	if (!ret)
-		ret = compact_pack(v, buf);
+		ret = img_compact_pack(v, buf);
 	if (!ret)
 		ret = vhd_write_footer(v);
 	free(buf);
@@ -367,7 +367,7 @@ int img_cmd_compact(int argc, char **argv)
 
 /* ---- resize ---- */
 
-static int resize_fixed(struct vhd *v, uint64_t size)
+static int img_resize_fixed(struct vhd *v, uint64_t size)
 {
 	uint64_t old = v->size;
 	uint8_t *zero;
@@ -393,7 +393,7 @@ static int resize_fixed(struct vhd *v, uint64_t size)
 	return ret;
 }
 
-static int resize_sparse(struct vhd *v, uint64_t size)
+static int img_resize_sparse(struct vhd *v, uint64_t size)
 {
 	uint64_t entries = (size + v->header.block_size - 1) /
 			   v->header.block_size;
@@ -516,9 +516,9 @@ int img_cmd_resize(int argc, char **argv)
 	if (!vhd)
 		ret = ftruncate(fd, (off_t)size) ? -errno : 0;
 	else if (v->footer.disk_type == VHD_TYPE_FIXED)
-		ret = resize_fixed(v, size);
+		ret = img_resize_fixed(v, size);
 	else
-		ret = resize_sparse(v, size);
+		ret = img_resize_sparse(v, size);
 	if (ret && ret != -EINVAL)
 		img_err("resize", "%s: %s", file, strerror(-ret));
 out:
@@ -530,7 +530,7 @@ out:
 
 /* ---- commit ---- */
 
-static int commit_block(struct vhd *v, struct block_dev *pd, uint32_t blk,
+static int img_commit_block(struct vhd *v, struct block_dev *pd, uint32_t blk,
 			uint8_t *buf)
 {
 	uint64_t base = (uint64_t)blk * v->block_sectors;
@@ -608,7 +608,7 @@ int img_cmd_commit(int argc, char **argv)
 	img_progress_init(&p, progress);
 	for (blk = 0; !ret && blk < v->header.max_entries; blk++) {
 		if (v->bat[blk] != VHD_BAT_UNUSED)
-			ret = commit_block(v, pd, blk, buf);
+			ret = img_commit_block(v, pd, blk, buf);
 		img_progress_update(&p, blk + 1, v->header.max_entries);
 	}
 	img_progress_end(&p);

@@ -34,7 +34,7 @@ static void *vhd_aligned_alloc(size_t len)
 	return p;
 }
 
-static int pread_full(int fd, void *buf, size_t len, uint64_t off)
+static int vhd_pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
 	uint8_t *b = buf;
 
@@ -54,7 +54,7 @@ static int pread_full(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+static int vhd_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 {
 	const uint8_t *b = buf;
 
@@ -80,13 +80,13 @@ int vhd_pread(struct vhd *v, void *buf, size_t len, uint64_t off)
 	int ret;
 
 	if (!v->direct)
-		return pread_full(v->fd, buf, len, off);
+		return vhd_pread_full(v->fd, buf, len, off);
 	start = ALIGN_DOWN(off, VHD_SECTOR);
 	end = ALIGN_UP(off + len, VHD_SECTOR);
 	tmp = vhd_aligned_alloc(end - start);
 	if (!tmp)
 		return -ENOMEM;
-	ret = pread_full(v->fd, tmp, end - start, start);
+	ret = vhd_pread_full(v->fd, tmp, end - start, start);
 	if (!ret)
 		memcpy(buf, tmp + (off - start), len);
 	free(tmp);
@@ -100,7 +100,7 @@ int vhd_pwrite(struct vhd *v, const void *buf, size_t len, uint64_t off)
 	int ret = 0;
 
 	if (!v->direct)
-		return pwrite_full(v->fd, buf, len, off);
+		return vhd_pwrite_full(v->fd, buf, len, off);
 	start = ALIGN_DOWN(off, VHD_SECTOR);
 	end = ALIGN_UP(off + len, VHD_SECTOR);
 	tmp = vhd_aligned_alloc(end - start);
@@ -115,14 +115,14 @@ int vhd_pwrite(struct vhd *v, const void *buf, size_t len, uint64_t off)
 			uint64_t have = MIN(end, ALIGN_UP((uint64_t)st.st_size,
 							  VHD_SECTOR)) - start;
 
-			ret = pread_full(v->fd, tmp, have, start);
+			ret = vhd_pread_full(v->fd, tmp, have, start);
 			if (ret == -EIO)
 				ret = 0;
 		}
 	}
 	if (!ret) {
 		memcpy(tmp + (off - start), buf, len);
-		ret = pwrite_full(v->fd, tmp, end - start, start);
+		ret = vhd_pwrite_full(v->fd, tmp, end - start, start);
 	}
 	free(tmp);
 	return ret;
@@ -136,10 +136,10 @@ bool vhd_probe(int fd)
 
 	if (fstat(fd, &st) || st.st_size < (off_t)VHD_FOOTER_SIZE)
 		return false;
-	if (pread_full(fd, buf, sizeof(buf), (uint64_t)st.st_size - 512) == 0 &&
+	if (vhd_pread_full(fd, buf, sizeof(buf), (uint64_t)st.st_size - 512) == 0 &&
 	    vhd_footer_parse(buf, NULL, VHD_PARSE_QUIET, &f) == 0)
 		return true;
-	return pread_full(fd, buf, sizeof(buf), 0) == 0 &&
+	return vhd_pread_full(fd, buf, sizeof(buf), 0) == 0 &&
 	       vhd_footer_parse(buf, NULL, VHD_PARSE_QUIET, &f) == 0 &&
 	       f.disk_type != VHD_TYPE_FIXED;
 }
@@ -163,13 +163,13 @@ static int vhd_read_footer(struct vhd *v, unsigned int flags)
 		     (unsigned long long)v->file_size);
 		return -EINVAL;
 	}
-	ret = pread_full(v->fd, buf, sizeof(buf), v->file_size - 512);
+	ret = vhd_pread_full(v->fd, buf, sizeof(buf), v->file_size - 512);
 	if (ret)
 		goto err_io;
 	if (vhd_footer_parse(buf, v->path, pf, &v->footer) == 0)
 		return 0;
 	/* Dynamic disks keep a copy at offset 0; a crash may cut the end. */
-	ret = pread_full(v->fd, buf, sizeof(buf), 0);
+	ret = vhd_pread_full(v->fd, buf, sizeof(buf), 0);
 	if (ret)
 		goto err_io;
 	if (vhd_footer_parse(buf, v->path, pf, &v->footer) == 0 &&
@@ -183,7 +183,7 @@ static int vhd_read_footer(struct vhd *v, unsigned int flags)
 		return 0;
 	}
 	/* Report what is wrong with the footer at the end. */
-	pread_full(v->fd, buf, sizeof(buf), v->file_size - 512);
+	vhd_pread_full(v->fd, buf, sizeof(buf), v->file_size - 512);
 	vhd_footer_parse(buf, v->path,
 			 (flags & VHD_OPEN_QUIET) ? VHD_PARSE_QUIET : 0,
 			 &v->footer);
@@ -193,7 +193,7 @@ err_io:
 	return ret;
 }
 
-static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b,
+static bool vhd_ranges_overlap(uint64_t a, uint64_t alen, uint64_t b,
 			   uint64_t blen)
 {
 	return a < b + blen && b < a + alen;
@@ -208,13 +208,13 @@ static bool vhd_overlaps_locator(const struct vhd *v, uint64_t off,
 		const struct vhd_locator *l = &v->header.loc[i];
 
 		if (l->code != VHD_PLAT_NONE && l->data_len &&
-		    ranges_overlap(off, len, l->data_offset, l->data_len))
+		    vhd_ranges_overlap(off, len, l->data_offset, l->data_len))
 			return true;
 	}
 	return false;
 }
 
-static int u64_cmp(const void *a, const void *b)
+static int vhd_u64_cmp(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
@@ -236,7 +236,7 @@ static int vhd_check_overlap(struct vhd *v, unsigned int flags)
 	for (i = 0; i < v->header.max_entries; i++)
 		if (v->bat[i] != VHD_BAT_UNUSED)
 			offs[n++] = (uint64_t)v->bat[i] * VHD_SECTOR;
-	qsort(offs, n, sizeof(*offs), u64_cmp);
+	qsort(offs, n, sizeof(*offs), vhd_u64_cmp);
 	for (i = 1; i < n; i++) {
 		if (offs[i] < offs[i - 1] + blk_bytes) {
 			verr(v, flags, "BAT: blocks at sectors %llu and %llu "
@@ -273,7 +273,7 @@ static int vhd_read_bat(struct vhd *v, unsigned int flags)
 		free(raw);
 		return -ENOMEM;
 	}
-	ret = pread_full(v->fd, raw, bat_bytes, h->table_offset);
+	ret = vhd_pread_full(v->fd, raw, bat_bytes, h->table_offset);
 	if (ret) {
 		verr(v, flags, "reading BAT: %s", strerror(-ret));
 		goto out;
@@ -294,10 +294,10 @@ static int vhd_read_bat(struct vhd *v, unsigned int flags)
 			ret = -EINVAL;
 			goto out;
 		}
-		if (ranges_overlap(off, blk_bytes, 0, VHD_FOOTER_SIZE) ||
-		    ranges_overlap(off, blk_bytes, v->footer.data_offset,
+		if (vhd_ranges_overlap(off, blk_bytes, 0, VHD_FOOTER_SIZE) ||
+		    vhd_ranges_overlap(off, blk_bytes, v->footer.data_offset,
 				   VHD_HEADER_SIZE) ||
-		    ranges_overlap(off, blk_bytes, h->table_offset,
+		    vhd_ranges_overlap(off, blk_bytes, h->table_offset,
 				   bat_bytes) ||
 		    vhd_overlaps_locator(v, off, blk_bytes)) {
 			verr(v, flags, "BAT entry %u (sector %u) overlaps the "
@@ -321,7 +321,7 @@ static int vhd_read_bat(struct vhd *v, unsigned int flags)
 			ret = -ENOMEM;
 			goto out;
 		}
-		ret = pread_full(v->fd, v->bitmaps[i], v->bitmap_bytes, off);
+		ret = vhd_pread_full(v->fd, v->bitmaps[i], v->bitmap_bytes, off);
 		if (ret) {
 			verr(v, flags, "reading bitmap of block %u: %s", i,
 			     strerror(-ret));
@@ -352,7 +352,7 @@ static int vhd_read_header(struct vhd *v, unsigned int flags)
 		     (unsigned long long)v->footer.data_offset);
 		return -EINVAL;
 	}
-	ret = pread_full(v->fd, buf, sizeof(buf), v->footer.data_offset);
+	ret = vhd_pread_full(v->fd, buf, sizeof(buf), v->footer.data_offset);
 	if (ret) {
 		verr(v, flags, "reading dynamic header: %s", strerror(-ret));
 		return ret;
@@ -379,7 +379,7 @@ static int vhd_read_header(struct vhd *v, unsigned int flags)
 }
 
 /* Turn a locator path into a POSIX path relative to @dir if needed. */
-static char *locator_path(const char *dir, char *p)
+static char *vhd_locator_path(const char *dir, char *p)
 {
 	char *s, *out;
 
@@ -421,12 +421,12 @@ static char *vhd_find_parent(struct vhd *v, unsigned int flags)
 			raw = malloc(l->data_len);
 			if (!raw)
 				break;
-			if (pread_full(v->fd, raw, l->data_len,
+			if (vhd_pread_full(v->fd, raw, l->data_len,
 				       l->data_offset) == 0) {
 				n = vhd_utf16_to_utf8(raw, l->data_len, false,
 						      name, sizeof(name));
 				if (n > 0) {
-					cand = locator_path(dir, name);
+					cand = vhd_locator_path(dir, name);
 					if (cand && access(cand, F_OK) == 0) {
 						free(raw);
 						free(dcopy);
@@ -441,7 +441,7 @@ static char *vhd_find_parent(struct vhd *v, unsigned int flags)
 	}
 	if (v->header.parent_name[0]) {
 		snprintf(name, sizeof(name), "%s", v->header.parent_name);
-		cand = locator_path(dir, name);
+		cand = vhd_locator_path(dir, name);
 		if (cand && access(cand, F_OK) == 0) {
 			free(dcopy);
 			return cand;

@@ -49,7 +49,7 @@ static void vhd_init_footer(struct vhd_footer *f, enum vhd_type type,
  * Relative path from directory @from to file @to (both absolute, no
  * trailing slash on @from).
  */
-static char *rel_path(const char *from, const char *to)
+static char *vhd_rel_path(const char *from, const char *to)
 {
 	size_t i = 0, base = 0, j, len;
 	int ups = 0, k;
@@ -101,7 +101,7 @@ static int vhd_diff_locators(const char *child, const char *parent,
 		ret = -errno;
 		goto out;
 	}
-	rel = rel_path(cdir_abs, pabs);
+	rel = vhd_rel_path(cdir_abs, pabs);
 	if (!rel)
 		goto out;
 	snprintf(h->parent_name, sizeof(h->parent_name), "%s",
@@ -139,7 +139,7 @@ out:
 	return ret;
 }
 
-static int write_all(int fd, const void *buf, size_t len, uint64_t off)
+static int vhd_write_all(int fd, const void *buf, size_t len, uint64_t off)
 {
 	const uint8_t *b = buf;
 
@@ -208,15 +208,15 @@ static int vhd_create_sparse(int fd, const char *path,
 	memset(bat, 0xff, bat_bytes);
 	vhd_footer_build(f, fbuf);
 	vhd_header_build(&h, hbuf);
-	ret = write_all(fd, fbuf, sizeof(fbuf), 0);
+	ret = vhd_write_all(fd, fbuf, sizeof(fbuf), 0);
 	if (!ret)
-		ret = write_all(fd, hbuf, sizeof(hbuf), HEADER_OFFSET);
+		ret = vhd_write_all(fd, hbuf, sizeof(hbuf), HEADER_OFFSET);
 	if (!ret)
-		ret = write_all(fd, bat, bat_bytes, BAT_OFFSET);
+		ret = vhd_write_all(fd, bat, bat_bytes, BAT_OFFSET);
 	if (!ret && loc_len)
-		ret = write_all(fd, loc, loc_len, BAT_OFFSET + bat_bytes);
+		ret = vhd_write_all(fd, loc, loc_len, BAT_OFFSET + bat_bytes);
 	if (!ret)
-		ret = write_all(fd, fbuf, sizeof(fbuf), end);
+		ret = vhd_write_all(fd, fbuf, sizeof(fbuf), end);
 out:
 	free(bat);
 	free(loc);
@@ -269,7 +269,7 @@ int vhd_create(const char *path, const struct vhd_create_opts *o)
 		vhd_footer_build(&f, fbuf);
 		ret = ftruncate(fd, (off_t)size) ? -errno : 0;
 		if (!ret)
-			ret = write_all(fd, fbuf, sizeof(fbuf), size);
+			ret = vhd_write_all(fd, fbuf, sizeof(fbuf), size);
 	} else {
 		ret = vhd_create_sparse(fd, path, o, &f);
 	}

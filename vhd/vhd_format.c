@@ -50,10 +50,10 @@
 #define VHD_VERSION 0x00010000u
 #define VHD_FEATURES_RESERVED 0x2u
 
-static const char footer_cookie[8] = "conectix";
-static const char header_cookie[8] = "cxsparse";
+static const char vhd_footer_cookie[8] = "conectix";
+static const char vhd_header_cookie[8] = "cxsparse";
 
-static void PRINTF(3, 4) parse_err(unsigned int flags, const char *file,
+static void PRINTF(3, 4) vhd_parse_err(unsigned int flags, const char *file,
 				   const char *fmt, ...)
 {
 	char buf[512];
@@ -133,8 +133,8 @@ int vhd_footer_parse(const uint8_t *buf, const char *file, unsigned int flags,
 {
 	uint32_t csum;
 
-	if (memcmp(buf + FT_COOKIE, footer_cookie, 8)) {
-		parse_err(flags, file, "footer: bad cookie (not 'conectix')");
+	if (memcmp(buf + FT_COOKIE, vhd_footer_cookie, 8)) {
+		vhd_parse_err(flags, file, "footer: bad cookie (not 'conectix')");
 		return -EINVAL;
 	}
 	memset(f, 0, sizeof(*f));
@@ -157,30 +157,30 @@ int vhd_footer_parse(const uint8_t *buf, const char *file, unsigned int flags,
 
 	csum = vhd_checksum(buf, VHD_FOOTER_SIZE, FT_CHECKSUM);
 	if (csum != f->checksum && !(flags & VHD_PARSE_IGNORE_CSUM)) {
-		parse_err(flags, file,
+		vhd_parse_err(flags, file,
 			  "footer: bad checksum 0x%08x (computed 0x%08x)",
 			  f->checksum, csum);
 		return -EINVAL;
 	}
 	if (f->version >> 16 != 1) {
-		parse_err(flags, file, "footer: unsupported version 0x%08x",
+		vhd_parse_err(flags, file, "footer: unsupported version 0x%08x",
 			  f->version);
 		return -EINVAL;
 	}
 	if (f->disk_type != VHD_TYPE_FIXED && f->disk_type != VHD_TYPE_DYNAMIC &&
 	    f->disk_type != VHD_TYPE_DIFF) {
-		parse_err(flags, file, "footer: unsupported disk type %u",
+		vhd_parse_err(flags, file, "footer: unsupported disk type %u",
 			  f->disk_type);
 		return -EINVAL;
 	}
 	if (f->cur_size > VHD_MAX_SIZE) {
-		parse_err(flags, file,
+		vhd_parse_err(flags, file,
 			  "footer: current size %llu exceeds the VHD limit",
 			  (unsigned long long)f->cur_size);
 		return -EINVAL;
 	}
 	if (!IS_ALIGNED(f->cur_size, VHD_SECTOR)) {
-		parse_err(flags, file,
+		vhd_parse_err(flags, file,
 			  "footer: current size %llu not a multiple of 512",
 			  (unsigned long long)f->cur_size);
 		return -EINVAL;
@@ -188,7 +188,7 @@ int vhd_footer_parse(const uint8_t *buf, const char *file, unsigned int flags,
 	if (f->disk_type != VHD_TYPE_FIXED &&
 	    (!IS_ALIGNED(f->data_offset, VHD_SECTOR) ||
 	     f->data_offset > VHD_MAX_SIZE)) {
-		parse_err(flags, file, "footer: bad data offset 0x%llx",
+		vhd_parse_err(flags, file, "footer: bad data offset 0x%llx",
 			  (unsigned long long)f->data_offset);
 		return -EINVAL;
 	}
@@ -198,7 +198,7 @@ int vhd_footer_parse(const uint8_t *buf, const char *file, unsigned int flags,
 void vhd_footer_build(struct vhd_footer *f, uint8_t *buf)
 {
 	memset(buf, 0, VHD_FOOTER_SIZE);
-	memcpy(buf + FT_COOKIE, footer_cookie, 8);
+	memcpy(buf + FT_COOKIE, vhd_footer_cookie, 8);
 	put_be32(buf + FT_FEATURES, f->features);
 	put_be32(buf + FT_VERSION, f->version);
 	put_be64(buf + FT_DATA_OFFSET, f->data_offset);
@@ -224,8 +224,8 @@ int vhd_header_parse(const uint8_t *buf, const char *file, unsigned int flags,
 	uint32_t csum;
 	int i, n;
 
-	if (memcmp(buf + HD_COOKIE, header_cookie, 8)) {
-		parse_err(flags, file,
+	if (memcmp(buf + HD_COOKIE, vhd_header_cookie, 8)) {
+		vhd_parse_err(flags, file,
 			  "dynamic header: bad cookie (not 'cxsparse')");
 		return -EINVAL;
 	}
@@ -249,20 +249,20 @@ int vhd_header_parse(const uint8_t *buf, const char *file, unsigned int flags,
 
 	csum = vhd_checksum(buf, VHD_HEADER_SIZE, HD_CHECKSUM);
 	if (csum != h->checksum && !(flags & VHD_PARSE_IGNORE_CSUM)) {
-		parse_err(flags, file,
+		vhd_parse_err(flags, file,
 			  "dynamic header: bad checksum 0x%08x (computed 0x%08x)",
 			  h->checksum, csum);
 		return -EINVAL;
 	}
 	if (h->version >> 16 != 1) {
-		parse_err(flags, file,
+		vhd_parse_err(flags, file,
 			  "dynamic header: unsupported version 0x%08x",
 			  h->version);
 		return -EINVAL;
 	}
 	if (!vhd_is_pow2(h->block_size) || h->block_size < VHD_SECTOR ||
 	    h->block_size > VHD_MAX_BLOCK_SIZE) {
-		parse_err(flags, file,
+		vhd_parse_err(flags, file,
 			  "dynamic header: block size %u is not a power of two "
 			  "between 512 and 256 MiB",
 			  h->block_size);
@@ -270,13 +270,13 @@ int vhd_header_parse(const uint8_t *buf, const char *file, unsigned int flags,
 	}
 	if (!IS_ALIGNED(h->table_offset, VHD_SECTOR) ||
 	    h->table_offset > VHD_MAX_SIZE) {
-		parse_err(flags, file,
+		vhd_parse_err(flags, file,
 			  "dynamic header: bad BAT offset 0x%llx",
 			  (unsigned long long)h->table_offset);
 		return -EINVAL;
 	}
 	if ((uint64_t)h->max_entries * h->block_size > VHD_MAX_SIZE + h->block_size) {
-		parse_err(flags, file,
+		vhd_parse_err(flags, file,
 			  "dynamic header: max table entries %u too large",
 			  h->max_entries);
 		return -EINVAL;
@@ -294,7 +294,7 @@ void vhd_header_build(struct vhd_header *h, uint8_t *buf)
 	int i;
 
 	memset(buf, 0, VHD_HEADER_SIZE);
-	memcpy(buf + HD_COOKIE, header_cookie, 8);
+	memcpy(buf + HD_COOKIE, vhd_header_cookie, 8);
 	put_be64(buf + HD_DATA_OFFSET, h->data_offset);
 	put_be64(buf + HD_TABLE_OFFSET, h->table_offset);
 	put_be32(buf + HD_VERSION, h->version);
@@ -317,7 +317,7 @@ void vhd_header_build(struct vhd_header *h, uint8_t *buf)
 	put_be32(buf + HD_CHECKSUM, h->checksum);
 }
 
-static uint16_t utf16_get(const uint8_t *p, bool be)
+static uint16_t vhd_utf16_get(const uint8_t *p, bool be)
 {
 	return be ? get_be16(p) : get_le16(p);
 }
@@ -330,7 +330,7 @@ int vhd_utf16_to_utf8(const uint8_t *in, size_t in_len, bool big_endian,
 	if (!out_size)
 		return -EINVAL;
 	for (i = 0; i + 1 < in_len; i += 2) {
-		uint32_t c = utf16_get(in + i, big_endian);
+		uint32_t c = vhd_utf16_get(in + i, big_endian);
 
 		if (c == 0)
 			break;
@@ -339,7 +339,7 @@ int vhd_utf16_to_utf8(const uint8_t *in, size_t in_len, bool big_endian,
 
 			if (i + 3 >= in_len)
 				return -EINVAL;
-			lo = utf16_get(in + i + 2, big_endian);
+			lo = vhd_utf16_get(in + i + 2, big_endian);
 			if (lo < 0xdc00 || lo >= 0xe000)
 				return -EINVAL;
 			c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
@@ -369,7 +369,7 @@ int vhd_utf16_to_utf8(const uint8_t *in, size_t in_len, bool big_endian,
 	return (int)o;
 }
 
-static void utf16_put(uint8_t *p, uint16_t c, bool be)
+static void vhd_utf16_put(uint8_t *p, uint16_t c, bool be)
 {
 	if (be)
 		put_be16(p, c);
@@ -413,15 +413,15 @@ int vhd_utf8_to_utf16(const char *in, bool big_endian, uint8_t *out,
 			if (o + 4 > out_size)
 				return -EINVAL;
 			c -= 0x10000;
-			utf16_put(out + o, (uint16_t)(0xd800 + (c >> 10)),
+			vhd_utf16_put(out + o, (uint16_t)(0xd800 + (c >> 10)),
 				  big_endian);
-			utf16_put(out + o + 2, (uint16_t)(0xdc00 + (c & 0x3ff)),
+			vhd_utf16_put(out + o + 2, (uint16_t)(0xdc00 + (c & 0x3ff)),
 				  big_endian);
 			o += 4;
 		} else {
 			if (o + 2 > out_size)
 				return -EINVAL;
-			utf16_put(out + o, (uint16_t)c, big_endian);
+			vhd_utf16_put(out + o, (uint16_t)c, big_endian);
 			o += 2;
 		}
 	}
