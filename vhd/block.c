@@ -51,7 +51,7 @@ static bool block_iov_aligned(const struct iovec *iov, int iovcnt)
 
 /* Copy between a flat buffer and iovecs; @to_iov picks the direction. */
 static void block_iov_copy(const struct iovec *iov, int iovcnt, uint8_t *flat,
-		     bool to_iov)
+			   bool to_iov)
 {
 	int i;
 
@@ -85,7 +85,7 @@ void block_iov_zero(const struct iovec *iov, int iovcnt, size_t off, size_t len)
 /* ---- io_uring operations ---- */
 
 struct block_io *block_io_new(struct block_dev *bd, enum block_io_kind kind,
-			   int fd, uint64_t off, uint64_t len)
+			      int fd, uint64_t off, uint64_t len)
 {
 	struct block_io *io = calloc(1, sizeof(*io));
 
@@ -102,7 +102,7 @@ struct block_io *block_io_new(struct block_dev *bd, enum block_io_kind kind,
 
 /* Point @io at bytes [off, off+len) of @iov. */
 int block_io_set_iov(struct block_io *io, const struct iovec *iov, int iovcnt,
-		size_t off, size_t len)
+		     size_t off, size_t len)
 {
 	struct iovec *out = io->iov_inline;
 	int i, n = 0;
@@ -184,10 +184,9 @@ static bool block_io_to_ring(struct block_io *io)
 		io_uring_prep_fsync(sqe, io->fd, IORING_FSYNC_DATASYNC);
 		break;
 	case IO_PUNCH:
-		io_uring_prep_fallocate(sqe, io->fd,
-					FALLOC_FL_PUNCH_HOLE |
-						FALLOC_FL_KEEP_SIZE,
-					(off_t)io->off, (off_t)io->len);
+		io_uring_prep_fallocate(
+		    sqe, io->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		    (off_t)io->off, (off_t)io->len);
 		break;
 	}
 	io_uring_sqe_set_data(sqe, io);
@@ -272,9 +271,10 @@ static void block_io_complete(struct block_io *io, int res)
 
 /* ---- requests ---- */
 
-static struct block_req *block_req_new(struct block_dev *bd, enum block_req_op op,
-				 uint64_t sector, const struct iovec *iov,
-				 int iovcnt, block_done_fn cb, void *opaque)
+static struct block_req *block_req_new(struct block_dev *bd,
+				       enum block_req_op op, uint64_t sector,
+				       const struct iovec *iov, int iovcnt,
+				       block_done_fn cb, void *opaque)
 {
 	size_t bytes = iov ? block_iov_total(iov, iovcnt) : 0;
 	struct block_req *req;
@@ -297,7 +297,8 @@ static struct block_req *block_req_new(struct block_dev *bd, enum block_req_op o
 		goto err_free;
 	memcpy(req->iov, iov, (size_t)iovcnt * sizeof(*iov));
 	req->iovcnt = iovcnt;
-	if ((bd->direct && !block_iov_aligned(iov, iovcnt)) || iovcnt > MAX_IOV) {
+	if ((bd->direct && !block_iov_aligned(iov, iovcnt)) ||
+	    iovcnt > MAX_IOV) {
 		req->bounce = block_aligned_alloc(bytes);
 		if (!req->bounce)
 			goto err_free;
@@ -310,7 +311,8 @@ static struct block_req *block_req_new(struct block_dev *bd, enum block_req_op o
 		req->iov[0].iov_len = bytes;
 		req->iovcnt = 1;
 		if (op == REQ_WRITE)
-			block_iov_copy(req->uiov, req->uiovcnt, req->bounce, false);
+			block_iov_copy(req->uiov, req->uiovcnt, req->bounce,
+				       false);
 	}
 	return req;
 err_free:
@@ -330,7 +332,7 @@ static void block_req_free(struct block_req *req)
 }
 
 static int block_req_check(struct block_dev *bd, uint64_t sector,
-		     const struct iovec *iov, int iovcnt, bool write)
+			   const struct iovec *iov, int iovcnt, bool write)
 {
 	size_t bytes;
 
@@ -356,7 +358,7 @@ static void block_dispatch_plain(struct block_dev *bd, struct block_req *req)
 	if (!bytes)
 		return;
 	io = block_io_new(bd, kind, bd->fd, req->sector * BLOCK_SECTOR_SIZE,
-		       bytes);
+			  bytes);
 	if (!io || block_io_set_iov(io, req->iov, req->iovcnt, 0, bytes)) {
 		free(io);
 		req->ret = -ENOMEM;
@@ -391,7 +393,7 @@ static int block_submit(struct block_dev *bd, struct block_req *req)
 			vhd_dispatch_flush(bd, req);
 		} else if (!bd->readonly) {
 			struct block_io *io =
-				block_io_new(bd, IO_FSYNC, bd->fd, 0, 0);
+			    block_io_new(bd, IO_FSYNC, bd->fd, 0, 0);
 
 			if (!io) {
 				req->ret = -ENOMEM;
@@ -404,10 +406,10 @@ static int block_submit(struct block_dev *bd, struct block_req *req)
 		break;
 	case REQ_DISCARD:
 		if (bd->kind != BLOCK_KIND_VHD_SPARSE && req->nsec) {
-			struct block_io *io = block_io_new(
-				bd, IO_PUNCH, bd->fd,
-				req->sector * BLOCK_SECTOR_SIZE,
-				req->nsec * BLOCK_SECTOR_SIZE);
+			struct block_io *io =
+			    block_io_new(bd, IO_PUNCH, bd->fd,
+					 req->sector * BLOCK_SECTOR_SIZE,
+					 req->nsec * BLOCK_SECTOR_SIZE);
 
 			if (!io) {
 				req->ret = -ENOMEM;
@@ -444,9 +446,8 @@ int block_readv(struct block_dev *bd, uint64_t sector, const struct iovec *iov,
 	return block_submit(bd, req);
 }
 
-int block_writev(struct block_dev *bd, uint64_t sector,
-		 const struct iovec *iov, int iovcnt, block_done_fn cb,
-		 void *opaque)
+int block_writev(struct block_dev *bd, uint64_t sector, const struct iovec *iov,
+		 int iovcnt, block_done_fn cb, void *opaque)
 {
 	struct block_req *req;
 	int ret = block_req_check(bd, sector, iov, iovcnt, true);
@@ -461,7 +462,8 @@ int block_writev(struct block_dev *bd, uint64_t sector,
 
 int block_flush(struct block_dev *bd, block_done_fn cb, void *opaque)
 {
-	struct block_req *req = block_req_new(bd, REQ_FLUSH, 0, NULL, 0, cb, opaque);
+	struct block_req *req =
+	    block_req_new(bd, REQ_FLUSH, 0, NULL, 0, cb, opaque);
 
 	if (!req)
 		return -ENOMEM;
@@ -561,7 +563,7 @@ static void block_sync_done(void *opaque, int ret)
 
 static int block_sync_wait(struct block_dev *bd, struct block_waiter *w)
 {
-	struct pollfd pfd = { .fd = bd->efd, .events = POLLIN };
+	struct pollfd pfd = {.fd = bd->efd, .events = POLLIN};
 
 	while (!__atomic_load_n(&w->done, __ATOMIC_ACQUIRE)) {
 		block_process_completions(bd);
@@ -575,8 +577,8 @@ static int block_sync_wait(struct block_dev *bd, struct block_waiter *w)
 int block_read_sync(struct block_dev *bd, uint64_t sector, void *buf,
 		    size_t nsec)
 {
-	struct iovec iov = { buf, nsec * BLOCK_SECTOR_SIZE };
-	struct block_waiter w = { 0, 0 };
+	struct iovec iov = {buf, nsec * BLOCK_SECTOR_SIZE};
+	struct block_waiter w = {0, 0};
 	int ret = block_readv(bd, sector, &iov, 1, block_sync_done, &w);
 
 	return ret ? ret : block_sync_wait(bd, &w);
@@ -585,8 +587,8 @@ int block_read_sync(struct block_dev *bd, uint64_t sector, void *buf,
 int block_write_sync(struct block_dev *bd, uint64_t sector, const void *buf,
 		     size_t nsec)
 {
-	struct iovec iov = { (void *)buf, nsec * BLOCK_SECTOR_SIZE };
-	struct block_waiter w = { 0, 0 };
+	struct iovec iov = {(void *)buf, nsec * BLOCK_SECTOR_SIZE};
+	struct block_waiter w = {0, 0};
 	int ret = block_writev(bd, sector, &iov, 1, block_sync_done, &w);
 
 	return ret ? ret : block_sync_wait(bd, &w);
@@ -594,7 +596,7 @@ int block_write_sync(struct block_dev *bd, uint64_t sector, const void *buf,
 
 int block_flush_sync(struct block_dev *bd)
 {
-	struct block_waiter w = { 0, 0 };
+	struct block_waiter w = {0, 0};
 	int ret = block_flush(bd, block_sync_done, &w);
 
 	return ret ? ret : block_sync_wait(bd, &w);
@@ -602,7 +604,7 @@ int block_flush_sync(struct block_dev *bd)
 
 int block_discard_sync(struct block_dev *bd, uint64_t sector, uint64_t nsec)
 {
-	struct block_waiter w = { 0, 0 };
+	struct block_waiter w = {0, 0};
 	int ret = block_discard(bd, sector, nsec, block_sync_done, &w);
 
 	return ret ? ret : block_sync_wait(bd, &w);
@@ -622,4 +624,3 @@ void block_debug_crash_after(struct block_dev *bd, long n)
 	bd->crashed = false;
 	pthread_mutex_unlock(&bd->lock);
 }
-

@@ -66,9 +66,9 @@ const char *block_format_name(const struct block_dev *bd)
 	case BLOCK_KIND_VHD_FIXED:
 		return "vhd-fixed";
 	case BLOCK_KIND_VHD_SPARSE:
-		return bd->vhd->footer.disk_type == VHD_TYPE_DIFF ?
-			       "vhd-differencing" :
-			       "vhd-dynamic";
+		return bd->vhd->footer.disk_type == VHD_TYPE_DIFF
+			   ? "vhd-differencing"
+			   : "vhd-dynamic";
 	}
 	return "?";
 }
@@ -82,8 +82,7 @@ static int block_open_plain(struct block_dev *bd, bool direct)
 
 	bd->fd = open(bd->path, flags | (direct ? O_DIRECT : 0));
 	if (bd->fd < 0 && direct && errno == EINVAL) {
-		pr_warn("%s: O_DIRECT refused; using the page cache",
-			bd->path);
+		pr_warn("%s: O_DIRECT refused; using the page cache", bd->path);
 		direct = false;
 		bd->fd = open(bd->path, flags);
 	}
@@ -109,10 +108,11 @@ static int block_open_plain(struct block_dev *bd, bool direct)
 		bd->kind = BLOCK_KIND_RAW;
 		bd->size = ALIGN_DOWN((uint64_t)st.st_size, BLOCK_SECTOR_SIZE);
 		if (bd->size != (uint64_t)st.st_size)
-			pr_warn("%s: size not a multiple of 512; the last %llu "
-				"bytes are not visible",
-				bd->path,
-				(unsigned long long)(st.st_size - (off_t)bd->size));
+			pr_warn(
+			    "%s: size not a multiple of 512; the last %llu "
+			    "bytes are not visible",
+			    bd->path,
+			    (unsigned long long)(st.st_size - (off_t)bd->size));
 	}
 	if (direct) {
 		probe = block_aligned_alloc(BLOCK_SECTOR_SIZE);
@@ -138,8 +138,8 @@ static int block_open_plain(struct block_dev *bd, bool direct)
 
 static int block_open_vhd(struct block_dev *bd, bool direct)
 {
-	unsigned int flags = (bd->readonly ? 0 : VHD_OPEN_RDWR) |
-			     (direct ? VHD_OPEN_DIRECT : 0);
+	unsigned int flags =
+	    (bd->readonly ? 0 : VHD_OPEN_RDWR) | (direct ? VHD_OPEN_DIRECT : 0);
 	int ret = vhd_open(bd->path, flags, &bd->vhd);
 
 	if (ret)
@@ -147,8 +147,8 @@ static int block_open_vhd(struct block_dev *bd, bool direct)
 	bd->fd = bd->vhd->fd;
 	bd->direct = bd->vhd->direct;
 	bd->size = bd->vhd->size;
-	bd->kind = vhd_is_sparse(bd->vhd) ? BLOCK_KIND_VHD_SPARSE :
-					    BLOCK_KIND_VHD_FIXED;
+	bd->kind = vhd_is_sparse(bd->vhd) ? BLOCK_KIND_VHD_SPARSE
+					  : BLOCK_KIND_VHD_FIXED;
 	if (bd->kind == BLOCK_KIND_VHD_SPARSE) {
 		ret = vhd_block_init(bd);
 		if (ret)
@@ -201,12 +201,14 @@ int block_open(const char *path, const struct block_opts *o,
 	}
 	pthread_mutex_init(&bd->lock, NULL);
 	direct = o->cache == BLOCK_CACHE_NONE;
-	fmt = o->format == BLOCK_FORMAT_AUTO ? block_probe_format(path) : o->format;
-	ret = fmt == BLOCK_FORMAT_VHD ? block_open_vhd(bd, direct) :
-					block_open_plain(bd, direct);
+	fmt = o->format == BLOCK_FORMAT_AUTO ? block_probe_format(path)
+					     : o->format;
+	ret = fmt == BLOCK_FORMAT_VHD ? block_open_vhd(bd, direct)
+				      : block_open_plain(bd, direct);
 	if (ret)
 		goto err_close;
-	bd->ring_entries = o->queue_depth ? o->queue_depth : DEFAULT_QUEUE_DEPTH;
+	bd->ring_entries =
+	    o->queue_depth ? o->queue_depth : DEFAULT_QUEUE_DEPTH;
 	ret = io_uring_queue_init(bd->ring_entries, &bd->ring, 0);
 	if (ret) {
 		pr_err("%s: io_uring_queue_init: %s", path, strerror(-ret));

@@ -33,12 +33,12 @@
 #define META_BAT_FLAG (1ULL << 63)
 
 struct vhd_alloc {
-	struct block_req *req;	/* the write that needed the block */
-	uint64_t sector;	/* its segment inside the block */
+	struct block_req *req; /* the write that needed the block */
+	uint64_t sector;       /* its segment inside the block */
 	uint32_t nsec;
-	size_t byte_off;	/* into req->iov */
-	uint32_t blk;		/* block being allocated */
-	int pending;		/* bitmap + data writes outstanding */
+	size_t byte_off; /* into req->iov */
+	uint32_t blk;	 /* block being allocated */
+	int pending;	 /* bitmap + data writes outstanding */
 	int ret;
 };
 
@@ -67,8 +67,8 @@ void vhd_dispatch_read(struct block_dev *bd, struct block_req *req)
 			block_iov_zero(req->iov, req->iovcnt, off, bytes);
 		} else {
 			io = block_io_new(bd, IO_READ, fd, foff, bytes);
-			if (!io || block_io_set_iov(io, req->iov, req->iovcnt, off,
-					       bytes)) {
+			if (!io || block_io_set_iov(io, req->iov, req->iovcnt,
+						    off, bytes)) {
 				free(io);
 				req->ret = -ENOMEM;
 				return;
@@ -85,8 +85,7 @@ void vhd_dispatch_read(struct block_dev *bd, struct block_req *req)
 /* ---- writes ---- */
 
 /* Set bitmap bits after data landed; the bitmap goes out at flush. */
-static void vhd_mark_bits(struct block_dev *bd, uint64_t sector,
-			  uint32_t nsec)
+static void vhd_mark_bits(struct block_dev *bd, uint64_t sector, uint32_t nsec)
 {
 	struct vhd *v = bd->vhd;
 	uint32_t blk = (uint32_t)(sector / v->block_sectors);
@@ -113,7 +112,8 @@ static void vhd_seg_done(struct block_io *io, int res)
 	int ret = res < 0 ? res : ((uint64_t)res != io->len ? -EIO : 0);
 
 	if (!ret)
-		vhd_mark_bits(io->bd, io->arg, (uint32_t)(io->len / VHD_SECTOR));
+		vhd_mark_bits(io->bd, io->arg,
+			      (uint32_t)(io->len / VHD_SECTOR));
 	block_req_put(io->req, ret);
 }
 
@@ -153,8 +153,7 @@ static void vhd_wake(struct block_dev *bd, int err)
 	}
 }
 
-static void vhd_alloc_finish(struct block_dev *bd, struct vhd_alloc *a,
-			     int ret)
+static void vhd_alloc_finish(struct block_dev *bd, struct vhd_alloc *a, int ret)
 {
 	struct vhd *v = bd->vhd;
 
@@ -237,11 +236,11 @@ static void vhd_alloc_start(struct block_dev *bd, struct block_req *req,
 	bm = vhd_meta_io(bd, v->bitmaps[blk], v->bitmap_bytes,
 			 (uint64_t)v->bat[blk] * VHD_SECTOR);
 	data = block_io_new(bd, IO_WRITE, bd->fd,
-			 vhd_block_data(v, blk) + in * VHD_SECTOR,
-			 (uint64_t)nsec * VHD_SECTOR);
+			    vhd_block_data(v, blk) + in * VHD_SECTOR,
+			    (uint64_t)nsec * VHD_SECTOR);
 	if (!bm || !data ||
 	    block_io_set_iov(data, req->iov, req->iovcnt, byte_off,
-			(size_t)nsec * VHD_SECTOR)) {
+			     (size_t)nsec * VHD_SECTOR)) {
 		if (bm) {
 			free(bm->buf);
 			free(bm);
@@ -315,8 +314,8 @@ static void vhd_write_seg(struct block_dev *bd, struct block_req *req,
 		return;
 	}
 	if (v->bat[blk] == VHD_BAT_UNUSED) {
-		uint64_t total = (uint64_t)v->bitmap_bytes +
-				 v->header.block_size;
+		uint64_t total =
+		    (uint64_t)v->bitmap_bytes + v->header.block_size;
 
 		if (vhd_slot(v, v->next_free) + total <= bd->reserve_end) {
 			vhd_alloc_start(bd, req, sector, nsec, byte_off);
@@ -328,10 +327,10 @@ static void vhd_write_seg(struct block_dev *bd, struct block_req *req,
 		return;
 	}
 	io = block_io_new(bd, IO_WRITE, bd->fd,
-		       vhd_block_data(v, blk) + in * VHD_SECTOR,
-		       (uint64_t)nsec * VHD_SECTOR);
+			  vhd_block_data(v, blk) + in * VHD_SECTOR,
+			  (uint64_t)nsec * VHD_SECTOR);
 	if (!io || block_io_set_iov(io, req->iov, req->iovcnt, byte_off,
-			       (size_t)nsec * VHD_SECTOR)) {
+				    (size_t)nsec * VHD_SECTOR)) {
 		free(io);
 		block_req_put(req, -ENOMEM);
 		return;
@@ -445,8 +444,10 @@ static void vhd_flush_sync1_done(struct block_io *io, int res)
 {
 	struct block_dev *bd = io->bd;
 	struct vhd *v = bd->vhd;
-	uint32_t nsect = (uint32_t)(ALIGN_UP((uint64_t)v->header.max_entries * 4,
-					     VHD_SECTOR) / VHD_SECTOR);
+	uint32_t nsect =
+	    (uint32_t)(ALIGN_UP((uint64_t)v->header.max_entries * 4,
+				VHD_SECTOR) /
+		       VHD_SECTOR);
 	uint8_t buf[VHD_SECTOR];
 	uint32_t i;
 
@@ -472,7 +473,7 @@ static void vhd_flush_sync1_done(struct block_io *io, int res)
 		vhd_bat_sector(bd, i, buf);
 		if (vhd_flush_queue_meta(bd, buf, sizeof(buf),
 					 v->header.table_offset +
-						 (uint64_t)i * VHD_SECTOR,
+					     (uint64_t)i * VHD_SECTOR,
 					 META_BAT_FLAG | i)) {
 			v->bat_dirty[i] = 1;
 			bd->flush_ret = -ENOMEM;
@@ -524,9 +525,8 @@ int vhd_block_init(struct block_dev *bd)
 {
 	struct vhd *v = bd->vhd;
 
-	bd->allocating = calloc(v->header.max_entries ? v->header.max_entries :
-							1,
-				1);
+	bd->allocating =
+	    calloc(v->header.max_entries ? v->header.max_entries : 1, 1);
 	if (!bd->allocating)
 		return -ENOMEM;
 	/* The footer sits at next_free: no room until the first extension. */

@@ -21,16 +21,17 @@
 #include <uuid/uuid.h>
 
 static const char usage_create[] =
-	"usage: hvkvm img create -f vhd|raw [--type fixed|dynamic|differencing]\n"
-	"                        [--parent PARENT] [--block-size SIZE] FILE [SIZE]\n"
-	"  Create an image. SIZE takes K/M/G suffixes (binary). A differencing\n"
-	"  disk takes its size from PARENT. Dynamic is the default VHD type;\n"
-	"  blocks are 2M unless --block-size says otherwise.\n";
+    "usage: hvkvm img create -f vhd|raw [--type fixed|dynamic|differencing]\n"
+    "                        [--parent PARENT] [--block-size SIZE] FILE "
+    "[SIZE]\n"
+    "  Create an image. SIZE takes K/M/G suffixes (binary). A differencing\n"
+    "  disk takes its size from PARENT. Dynamic is the default VHD type;\n"
+    "  blocks are 2M unless --block-size says otherwise.\n";
 
 static const char usage_info[] =
-	"usage: hvkvm img info [--json] FILE\n"
-	"  Show format, sizes, VHD footer and header fields and the parent\n"
-	"  chain.\n";
+    "usage: hvkvm img info [--json] FILE\n"
+    "  Show format, sizes, VHD footer and header fields and the parent\n"
+    "  chain.\n";
 
 void img_err(const char *cmd, const char *fmt, ...)
 {
@@ -91,8 +92,7 @@ void img_progress_init(struct img_progress *p, bool force)
 	p->last = -1;
 }
 
-void img_progress_update(struct img_progress *p, uint64_t done,
-			 uint64_t total)
+void img_progress_update(struct img_progress *p, uint64_t done, uint64_t total)
 {
 	int pct = total ? (int)(done * 100 / total) : 100;
 	char bar[41];
@@ -150,13 +150,13 @@ static int img_create_raw(const char *file, uint64_t size)
 static int img_cmd_create(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "type", required_argument, NULL, 't' },
-		{ "parent", required_argument, NULL, 'b' },
-		{ "block-size", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
+	    {"format", required_argument, NULL, 'f'},
+	    {"type", required_argument, NULL, 't'},
+	    {"parent", required_argument, NULL, 'b'},
+	    {"block-size", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct vhd_create_opts o = { .type = VHD_TYPE_DYNAMIC };
+	struct vhd_create_opts o = {.type = VHD_TYPE_DYNAMIC};
 	const char *fmt = "vhd", *file;
 	uint64_t v;
 	int c;
@@ -169,8 +169,9 @@ static int img_cmd_create(int argc, char **argv)
 			break;
 		case 't':
 			if (img_parse_type(optarg, &o.type)) {
-				img_err("create", "--type '%s': expected fixed, "
-						  "dynamic or differencing",
+				img_err("create",
+					"--type '%s': expected fixed, "
+					"dynamic or differencing",
 					optarg);
 				return 1;
 			}
@@ -184,8 +185,9 @@ static int img_cmd_create(int argc, char **argv)
 				return 1;
 			if (v > UINT32_MAX || !vhd_is_pow2(v) || v < 512 ||
 			    v > VHD_MAX_BLOCK_SIZE) {
-				img_err("create", "--block-size '%s': must be a "
-						  "power of two from 512 to 256M",
+				img_err("create",
+					"--block-size '%s': must be a "
+					"power of two from 512 to 256M",
 					optarg);
 				return 1;
 			}
@@ -225,8 +227,9 @@ static int img_cmd_create(int argc, char **argv)
 			return 1;
 		optind++;
 	} else if (optind < argc) {
-		img_err("create", "%s: a differencing disk takes its size "
-				  "from the parent",
+		img_err("create",
+			"%s: a differencing disk takes its size "
+			"from the parent",
 			file);
 		return 1;
 	}
@@ -236,11 +239,11 @@ static int img_cmd_create(int argc, char **argv)
 	}
 	if (!strcmp(fmt, "raw"))
 		return img_create_raw(file, o.size);
-	if (o.type != VHD_TYPE_DIFF &&
-	    (!IS_ALIGNED(o.size, VHD_SECTOR) || !o.size ||
-	     o.size > VHD_MAX_SIZE)) {
-		img_err("create", "%s: SIZE %" PRIu64 ": must be a non-zero "
-				  "multiple of 512 up to 2040G",
+	if (o.type != VHD_TYPE_DIFF && (!IS_ALIGNED(o.size, VHD_SECTOR) ||
+					!o.size || o.size > VHD_MAX_SIZE)) {
+		img_err("create",
+			"%s: SIZE %" PRIu64 ": must be a non-zero "
+			"multiple of 512 up to 2040G",
 			file, o.size);
 		return 1;
 	}
@@ -308,28 +311,32 @@ static void img_info_vhd(FILE *f, const struct vhd *v, bool json, int depth)
 	memcpy(app, ft->creator_app, 4);
 	app[4] = '\0';
 	for (int i = 0; i < 4; i++)
-		if ((unsigned char)app[i] < 0x20 || (unsigned char)app[i] > 0x7e)
+		if ((unsigned char)app[i] < 0x20 ||
+		    (unsigned char)app[i] > 0x7e)
 			app[i] = '?';
 	if (fstat(v->fd, &st) == 0)
 		disk = (uint64_t)st.st_blocks * 512;
 	if (json) {
 		fprintf(f, "{\"filename\": ");
 		img_json_str(f, v->path);
-		fprintf(f, ", \"format\": \"vhd\", \"type\": \"%s\", "
-			   "\"virtual-size\": %" PRIu64 ", \"file-size\": %" PRIu64
-			   ", \"disk-usage\": %" PRIu64 ", \"uuid\": \"%s\", "
-			   "\"timestamp\": \"%s\", \"creator-app\": ",
+		fprintf(f,
+			", \"format\": \"vhd\", \"type\": \"%s\", "
+			"\"virtual-size\": %" PRIu64 ", \"file-size\": %" PRIu64
+			", \"disk-usage\": %" PRIu64 ", \"uuid\": \"%s\", "
+			"\"timestamp\": \"%s\", \"creator-app\": ",
 			img_type_name(ft->disk_type), v->size, v->file_size,
 			disk, uuid, ts);
 		img_json_str(f, app);
-		fprintf(f, ", \"creator-version\": \"%u.%u\", "
-			   "\"cylinders\": %u, \"heads\": %u, "
-			   "\"sectors-per-track\": %u",
+		fprintf(f,
+			", \"creator-version\": \"%u.%u\", "
+			"\"cylinders\": %u, \"heads\": %u, "
+			"\"sectors-per-track\": %u",
 			ft->creator_version >> 16, ft->creator_version & 0xffff,
 			ft->cyls, ft->heads, ft->spt);
 		if (vhd_is_sparse(v))
-			fprintf(f, ", \"block-size\": %u, \"max-blocks\": %u, "
-				   "\"allocated-blocks\": %u",
+			fprintf(f,
+				", \"block-size\": %u, \"max-blocks\": %u, "
+				"\"allocated-blocks\": %u",
 				v->header.block_size, v->header.max_entries,
 				img_count_allocated(v));
 		if (v->parent) {
@@ -342,10 +349,11 @@ static void img_info_vhd(FILE *f, const struct vhd *v, bool json, int depth)
 	fprintf(f, "%*simage: %s\n", depth * 2, "", v->path);
 	fprintf(f, "%*sformat: vhd (%s)\n", depth * 2, "",
 		img_type_name(ft->disk_type));
-	fprintf(f, "%*svirtual size: %" PRIu64 " bytes (%.2f GiB)\n",
-		depth * 2, "", v->size, (double)v->size / (double)GiB);
-	fprintf(f, "%*sfile size: %" PRIu64 " bytes, disk usage: %" PRIu64
-		   " bytes\n",
+	fprintf(f, "%*svirtual size: %" PRIu64 " bytes (%.2f GiB)\n", depth * 2,
+		"", v->size, (double)v->size / (double)GiB);
+	fprintf(f,
+		"%*sfile size: %" PRIu64 " bytes, disk usage: %" PRIu64
+		" bytes\n",
 		depth * 2, "", v->file_size, disk);
 	fprintf(f, "%*suuid: %s\n", depth * 2, "", uuid);
 	fprintf(f, "%*screated: %s by '%s' %u.%u\n", depth * 2, "", ts, app,
@@ -365,8 +373,8 @@ static void img_info_vhd(FILE *f, const struct vhd *v, bool json, int depth)
 static int img_cmd_info(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
 	};
 	bool json = false;
 	struct vhd *v;
@@ -395,16 +403,16 @@ static int img_cmd_info(int argc, char **argv)
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || !vhd_probe(fd)) {
 		uint64_t size = (uint64_t)st.st_size;
 
-		if (S_ISBLK(st.st_mode) &&
-		    lseek(fd, 0, SEEK_END) >= 0)
+		if (S_ISBLK(st.st_mode) && lseek(fd, 0, SEEK_END) >= 0)
 			size = (uint64_t)lseek(fd, 0, SEEK_END);
 		close(fd);
 		if (json) {
 			printf("{\"filename\": ");
 			img_json_str(stdout, file);
-			printf(", \"format\": \"raw\", \"virtual-size\": %" PRIu64
-			       "}\n",
-			       size);
+			printf(
+			    ", \"format\": \"raw\", \"virtual-size\": %" PRIu64
+			    "}\n",
+			    size);
 		} else {
 			printf("image: %s\nformat: raw\nvirtual size: %" PRIu64
 			       " bytes\n",
@@ -425,13 +433,13 @@ static int img_cmd_info(int argc, char **argv)
 /* ---- dispatch ---- */
 
 static const struct img_cmd img_cmds[] = {
-	{ "create", img_cmd_create, usage_create },
-	{ "info", img_cmd_info, usage_info },
-	{ "check", img_cmd_check, img_usage_check },
-	{ "convert", img_cmd_convert, img_usage_convert },
-	{ "compact", img_cmd_compact, img_usage_compact },
-	{ "resize", img_cmd_resize, img_usage_resize },
-	{ "commit", img_cmd_commit, img_usage_commit },
+    {"create", img_cmd_create, usage_create},
+    {"info", img_cmd_info, usage_info},
+    {"check", img_cmd_check, img_usage_check},
+    {"convert", img_cmd_convert, img_usage_convert},
+    {"compact", img_cmd_compact, img_usage_compact},
+    {"resize", img_cmd_resize, img_usage_resize},
+    {"commit", img_cmd_commit, img_usage_commit},
 };
 
 static void img_help(FILE *f)

@@ -22,10 +22,10 @@
 #include <unistd.h>
 
 const char img_usage_check[] =
-	"usage: hvkvm img check [--repair] FILE\n"
-	"  Check a VHD's footer, header, BAT and parent. --repair fixes bad\n"
-	"  checksums, footer mismatches, BAT entries out of range or\n"
-	"  overlapping, and leaked space. Exit: 0 clean, 2 errors remain.\n";
+    "usage: hvkvm img check [--repair] FILE\n"
+    "  Check a VHD's footer, header, BAT and parent. --repair fixes bad\n"
+    "  checksums, footer mismatches, BAT entries out of range or\n"
+    "  overlapping, and leaked space. Exit: 0 clean, 2 errors remain.\n";
 
 struct img_check {
 	const char *file;
@@ -35,18 +35,19 @@ struct img_check {
 	struct vhd_footer footer;
 	struct vhd_header header;
 	uint32_t *bat;
-	int errors;		/* found */
-	int fixed;		/* repaired */
-	int unfixable;		/* parent problems */
-	bool fix_footer;	/* rewrite both footer copies */
+	int errors;	 /* found */
+	int fixed;	 /* repaired */
+	int unfixable;	 /* parent problems */
+	bool fix_footer; /* rewrite both footer copies */
 	bool fix_header;
 	bool fix_bat;
 };
 
-#define cerr(c, fmt, ...) \
+#define cerr(c, fmt, ...)                                                      \
 	printf("ERROR %s: " fmt "\n", (c)->file, ##__VA_ARGS__)
 
-static int img_check_read(struct img_check *c, void *buf, size_t len, uint64_t off)
+static int img_check_read(struct img_check *c, void *buf, size_t len,
+			  uint64_t off)
 {
 	ssize_t n = pread(c->fd, buf, len, (off_t)off);
 
@@ -85,8 +86,7 @@ static int img_check_footer(struct img_check *c)
 		   vhd_footer_parse(end, c->file, q | VHD_PARSE_IGNORE_CSUM,
 				    &fe) == 0) {
 		cerr(c, "footer: bad checksum 0x%08x (computed 0x%08x)",
-		     fe.checksum,
-		     vhd_checksum(end, VHD_FOOTER_SIZE, 64));
+		     fe.checksum, vhd_checksum(end, VHD_FOOTER_SIZE, 64));
 		c->footer = fe;
 		c->errors++;
 		c->fix_footer = true;
@@ -130,8 +130,9 @@ static int img_check_header(struct img_check *c)
 	}
 	need = (c->footer.cur_size + h->block_size - 1) / h->block_size;
 	if (need > h->max_entries) {
-		cerr(c, "dynamic header: max table entries %u too small for "
-			"size %" PRIu64,
+		cerr(c,
+		     "dynamic header: max table entries %u too small for "
+		     "size %" PRIu64,
 		     h->max_entries, c->footer.cur_size);
 		return -EINVAL;
 	}
@@ -178,10 +179,10 @@ static uint64_t img_check_bat(struct img_check *c)
 	for (l = 0; l < VHD_NUM_LOCATORS; l++)
 		if (h->loc[l].code && h->loc[l].data_len &&
 		    h->loc[l].data_offset < c->file_size)
-			meta_end = MAX(meta_end,
-				       ALIGN_UP(h->loc[l].data_offset +
-							h->loc[l].data_len,
-						512));
+			meta_end =
+			    MAX(meta_end, ALIGN_UP(h->loc[l].data_offset +
+						       h->loc[l].data_len,
+						   512));
 	raw = malloc(bat_bytes ? bat_bytes : 1);
 	c->bat = calloc(h->max_entries ? h->max_entries : 1, 4);
 	ents = calloc(h->max_entries ? h->max_entries : 1, sizeof(*ents));
@@ -207,9 +208,11 @@ static uint64_t img_check_bat(struct img_check *c)
 			     i, c->bat[i]);
 		} else if (img_overlaps(off, total, 0, 512) ||
 			   img_overlaps(off, total, c->footer.data_offset,
-				    VHD_HEADER_SIZE) ||
-			   img_overlaps(off, total, h->table_offset, bat_bytes)) {
-			cerr(c, "BAT entry %u (sector %u): img_overlaps metadata",
+					VHD_HEADER_SIZE) ||
+			   img_overlaps(off, total, h->table_offset,
+					bat_bytes)) {
+			cerr(c,
+			     "BAT entry %u (sector %u): img_overlaps metadata",
 			     i, c->bat[i]);
 		} else {
 			ents[n].off = off;
@@ -224,8 +227,9 @@ static uint64_t img_check_bat(struct img_check *c)
 	data_end = meta_end;
 	for (i = 0; i < n; i++) {
 		if (i && ents[i].off < prev_end) {
-			cerr(c, "BAT entry %u (sector %u): img_overlaps another "
-				"block",
+			cerr(c,
+			     "BAT entry %u (sector %u): img_overlaps another "
+			     "block",
 			     ents[i].idx, c->bat[ents[i].idx]);
 			c->errors++;
 			c->fix_bat = true;
@@ -291,8 +295,8 @@ static int img_check_repair(struct img_check *c, uint64_t data_end)
 int img_cmd_check(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "repair", no_argument, NULL, 'r' },
-		{ NULL, 0, NULL, 0 },
+	    {"repair", no_argument, NULL, 'r'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct img_check c;
 	struct stat st;
@@ -325,8 +329,9 @@ int img_cmd_check(int argc, char **argv)
 	}
 	if (c.footer.disk_type == VHD_TYPE_FIXED) {
 		if (c.file_size < c.footer.cur_size + VHD_FOOTER_SIZE) {
-			cerr(&c, "footer: current size %" PRIu64
-				 " larger than the file (truncated?)",
+			cerr(&c,
+			     "footer: current size %" PRIu64
+			     " larger than the file (truncated?)",
 			     c.footer.cur_size);
 			close(c.fd);
 			return 2;

@@ -31,8 +31,7 @@ struct img_progress {
 	int last;
 };
 void img_progress_init(struct img_progress *p, bool force);
-void img_progress_update(struct img_progress *p, uint64_t done,
-			 uint64_t total);
+void img_progress_update(struct img_progress *p, uint64_t done, uint64_t total);
 void img_progress_end(struct img_progress *p);
 
 int img_cmd_check(int argc, char **argv);

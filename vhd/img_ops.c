@@ -18,46 +18,46 @@
 #define ZERO_GRAIN (64u * 1024)
 
 const char img_usage_convert[] =
-	"usage: hvkvm img convert [-f raw|vhd] -O raw|vhd [--type fixed|dynamic]\n"
-	"                         [--block-size SIZE] [-p] SRC DST\n"
-	"  Copy SRC into a new image DST. All-zero ranges are skipped (holes in\n"
-	"  raw and fixed files, unallocated blocks in dynamic VHDs). -p forces\n"
-	"  the progress bar, which is shown anyway on a terminal.\n";
+    "usage: hvkvm img convert [-f raw|vhd] -O raw|vhd [--type fixed|dynamic]\n"
+    "                         [--block-size SIZE] [-p] SRC DST\n"
+    "  Copy SRC into a new image DST. All-zero ranges are skipped (holes in\n"
+    "  raw and fixed files, unallocated blocks in dynamic VHDs). -p forces\n"
+    "  the progress bar, which is shown anyway on a terminal.\n";
 const char img_usage_compact[] =
-	"usage: hvkvm img compact FILE\n"
-	"  Drop all-zero blocks from a dynamic VHD and move blocks down so the\n"
-	"  file shrinks.\n";
+    "usage: hvkvm img compact FILE\n"
+    "  Drop all-zero blocks from a dynamic VHD and move blocks down so the\n"
+    "  file shrinks.\n";
 const char img_usage_resize[] =
-	"usage: hvkvm img resize [--shrink] FILE [+|-]SIZE\n"
-	"  Change the virtual size. Shrinking discards data past the new end\n"
-	"  and needs --shrink.\n";
+    "usage: hvkvm img resize [--shrink] FILE [+|-]SIZE\n"
+    "  Change the virtual size. Shrinking discards data past the new end\n"
+    "  and needs --shrink.\n";
 const char img_usage_commit[] =
-	"usage: hvkvm img commit [-p] FILE\n"
-	"  Write the sectors a differencing disk holds into its parent. FILE\n"
-	"  stays valid (its parent time stamp is updated).\n";
+    "usage: hvkvm img commit [-p] FILE\n"
+    "  Write the sectors a differencing disk holds into its parent. FILE\n"
+    "  stays valid (its parent time stamp is updated).\n";
 
 /* ---- convert ---- */
 
 static int img_copy_chunk(struct block_dev *dst, uint64_t sector, uint8_t *buf,
-		      size_t len)
+			  size_t len)
 {
 	size_t off = 0;
 
 	while (off < len) {
 		size_t start, end;
 
-		while (off < len && img_is_zero(buf + off, MIN(ZERO_GRAIN,
-							     len - off)))
+		while (off < len &&
+		       img_is_zero(buf + off, MIN(ZERO_GRAIN, len - off)))
 			off += MIN(ZERO_GRAIN, len - off);
 		start = off;
-		while (off < len && !img_is_zero(buf + off, MIN(ZERO_GRAIN,
-							      len - off)))
+		while (off < len &&
+		       !img_is_zero(buf + off, MIN(ZERO_GRAIN, len - off)))
 			off += MIN(ZERO_GRAIN, len - off);
 		end = off;
 		if (end > start) {
-			int ret = block_write_sync(dst, sector + start / 512,
-						   buf + start,
-						   (end - start) / 512);
+			int ret =
+			    block_write_sync(dst, sector + start / 512,
+					     buf + start, (end - start) / 512);
 			if (ret)
 				return ret;
 		}
@@ -66,7 +66,7 @@ static int img_copy_chunk(struct block_dev *dst, uint64_t sector, uint8_t *buf,
 }
 
 static int img_convert_copy(struct block_dev *src, struct block_dev *dst,
-			bool progress)
+			    bool progress)
 {
 	uint64_t size = block_size(src), off;
 	struct img_progress p;
@@ -103,12 +103,12 @@ static int img_convert_copy(struct block_dev *src, struct block_dev *dst,
 int img_cmd_convert(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "type", required_argument, NULL, 't' },
-		{ "block-size", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
+	    {"type", required_argument, NULL, 't'},
+	    {"block-size", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct block_opts so, dopt;
-	struct vhd_create_opts co = { .type = VHD_TYPE_DYNAMIC };
+	struct vhd_create_opts co = {.type = VHD_TYPE_DYNAMIC};
 	struct block_dev *src = NULL, *dst = NULL;
 	const char *out_fmt = NULL, *sname, *dname;
 	bool progress = false;
@@ -123,8 +123,9 @@ int img_cmd_convert(int argc, char **argv)
 		switch (c) {
 		case 'f':
 			if (block_parse_format(optarg, &so.format)) {
-				img_err("convert", "-f '%s': expected raw or "
-						   "vhd",
+				img_err("convert",
+					"-f '%s': expected raw or "
+					"vhd",
 					optarg);
 				return 1;
 			}
@@ -138,8 +139,9 @@ int img_cmd_convert(int argc, char **argv)
 			} else if (!strcmp(optarg, "dynamic")) {
 				co.type = VHD_TYPE_DYNAMIC;
 			} else {
-				img_err("convert", "--type '%s': expected fixed "
-						   "or dynamic",
+				img_err("convert",
+					"--type '%s': expected fixed "
+					"or dynamic",
 					optarg);
 				return 1;
 			}
@@ -150,9 +152,10 @@ int img_cmd_convert(int argc, char **argv)
 				return 1;
 			if (v > VHD_MAX_BLOCK_SIZE || !vhd_is_pow2(v) ||
 			    v < 512) {
-				img_err("convert", "--block-size '%s': must be "
-						   "a power of two from 512 to "
-						   "256M",
+				img_err("convert",
+					"--block-size '%s': must be "
+					"a power of two from 512 to "
+					"256M",
 					optarg);
 				return 1;
 			}
@@ -197,8 +200,8 @@ int img_cmd_convert(int argc, char **argv)
 		return 1;
 	}
 	block_opts_init(&dopt);
-	dopt.format = strcmp(out_fmt, "raw") ? BLOCK_FORMAT_VHD :
-					       BLOCK_FORMAT_RAW;
+	dopt.format =
+	    strcmp(out_fmt, "raw") ? BLOCK_FORMAT_VHD : BLOCK_FORMAT_RAW;
 	dopt.cache = BLOCK_CACHE_WRITEBACK;
 	ret = block_open(dname, &dopt, &dst);
 	if (!ret)
@@ -228,7 +231,7 @@ static bool img_blk_is_zero(struct vhd *v, uint32_t blk, uint8_t *buf)
 }
 
 static int img_compact_move(struct vhd *v, uint32_t idx, uint64_t to,
-			uint8_t *buf)
+			    uint8_t *buf)
 {
 	uint64_t from = (uint64_t)v->bat[idx] * 512;
 	uint64_t total = (uint64_t)v->bitmap_bytes + v->header.block_size;
@@ -265,16 +268,15 @@ static int img_pos_cmp(const void *a, const void *b)
 
 static uint64_t img_compact_meta_end(const struct vhd *v)
 {
-	uint64_t end = ALIGN_UP(v->header.table_offset +
-					(uint64_t)v->header.max_entries * 4,
-				512);
+	uint64_t end = ALIGN_UP(
+	    v->header.table_offset + (uint64_t)v->header.max_entries * 4, 512);
 	int l;
 
 	end = MAX(end, v->footer.data_offset + VHD_HEADER_SIZE);
 	for (l = 0; l < VHD_NUM_LOCATORS; l++)
 		if (v->header.loc[l].code && v->header.loc[l].data_len)
 			end = MAX(end, ALIGN_UP(v->header.loc[l].data_offset +
-							v->header.loc[l].data_len,
+						    v->header.loc[l].data_len,
 						512));
 	return end;
 }
@@ -337,8 +339,8 @@ int img_cmd_compact(int argc, char **argv)
 		return 1;
 	}
 	before = v->file_size;
-	buf = block_aligned_alloc((size_t)v->bitmap_bytes +
-				  v->header.block_size);
+	buf =
+	    block_aligned_alloc((size_t)v->bitmap_bytes + v->header.block_size);
 	if (!buf) {
 		vhd_close(v);
 		return 1;
@@ -395,8 +397,8 @@ static int img_resize_fixed(struct vhd *v, uint64_t size)
 
 static int img_resize_sparse(struct vhd *v, uint64_t size)
 {
-	uint64_t entries = (size + v->header.block_size - 1) /
-			   v->header.block_size;
+	uint64_t entries =
+	    (size + v->header.block_size - 1) / v->header.block_size;
 	uint32_t i;
 	int ret;
 
@@ -453,8 +455,8 @@ static int img_resize_sparse(struct vhd *v, uint64_t size)
 int img_cmd_resize(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "shrink", no_argument, NULL, 'S' },
-		{ NULL, 0, NULL, 0 },
+	    {"shrink", no_argument, NULL, 'S'},
+	    {NULL, 0, NULL, 0},
 	};
 	bool shrink = false;
 	const char *file, *arg;
@@ -500,15 +502,17 @@ int img_cmd_resize(int argc, char **argv)
 	size = sign > 0 ? cur + delta : sign < 0 ? cur - delta : delta;
 	if ((sign < 0 && delta > cur) || (sign > 0 && size < cur) || !size ||
 	    !IS_ALIGNED(size, 512) || (vhd && size > VHD_MAX_SIZE)) {
-		img_err("resize", "%s: SIZE '%s': new size must be a non-zero "
-				  "multiple of 512%s",
+		img_err("resize",
+			"%s: SIZE '%s': new size must be a non-zero "
+			"multiple of 512%s",
 			file, argv[optind + 1], vhd ? " up to 2040G" : "");
 		ret = -EINVAL;
 		goto out;
 	}
 	if (size < cur && !shrink) {
-		img_err("resize", "%s: SIZE '%s': shrinking loses data; pass "
-				  "--shrink",
+		img_err("resize",
+			"%s: SIZE '%s': shrinking loses data; pass "
+			"--shrink",
 			file, argv[optind + 1]);
 		ret = -EINVAL;
 		goto out;
@@ -531,7 +535,7 @@ out:
 /* ---- commit ---- */
 
 static int img_commit_block(struct vhd *v, struct block_dev *pd, uint32_t blk,
-			uint8_t *buf)
+			    uint8_t *buf)
 {
 	uint64_t base = (uint64_t)blk * v->block_sectors;
 	uint64_t vsec = v->size / 512;
@@ -594,8 +598,9 @@ int img_cmd_commit(int argc, char **argv)
 		return 1;
 	}
 	if (v->size > v->parent->size) {
-		img_err("commit", "%s: larger than its parent %s; resize the "
-				  "parent first",
+		img_err("commit",
+			"%s: larger than its parent %s; resize the "
+			"parent first",
 			file, v->parent->path);
 		vhd_close(v);
 		return 1;
@@ -623,8 +628,8 @@ int img_cmd_commit(int argc, char **argv)
 		if (!ret && stat(ppath, &st) == 0 &&
 		    (uint64_t)st.st_mtime >= VHD_EPOCH_OFFSET) {
 			v->header.parent_timestamp =
-				(uint32_t)((uint64_t)st.st_mtime -
-					   VHD_EPOCH_OFFSET);
+			    (uint32_t)((uint64_t)st.st_mtime -
+				       VHD_EPOCH_OFFSET);
 			ret = vhd_write_header(v);
 		}
 	}

@@ -24,7 +24,6 @@
 #define ALIGN_BUF 4096
 #define LOCATOR_MAX_LEN (64u * 1024)
 
-
 static void *vhd_aligned_alloc(size_t len)
 {
 	void *p;
@@ -113,7 +112,8 @@ int vhd_pwrite(struct vhd *v, const void *buf, size_t len, uint64_t off)
 		memset(tmp, 0, end - start);
 		if (fstat(v->fd, &st) == 0 && (uint64_t)st.st_size > start) {
 			uint64_t have = MIN(end, ALIGN_UP((uint64_t)st.st_size,
-							  VHD_SECTOR)) - start;
+							  VHD_SECTOR)) -
+					start;
 
 			ret = vhd_pread_full(v->fd, tmp, have, start);
 			if (ret == -EIO)
@@ -136,7 +136,8 @@ bool vhd_probe(int fd)
 
 	if (fstat(fd, &st) || st.st_size < (off_t)VHD_FOOTER_SIZE)
 		return false;
-	if (vhd_pread_full(fd, buf, sizeof(buf), (uint64_t)st.st_size - 512) == 0 &&
+	if (vhd_pread_full(fd, buf, sizeof(buf), (uint64_t)st.st_size - 512) ==
+		0 &&
 	    vhd_footer_parse(buf, NULL, VHD_PARSE_QUIET, &f) == 0)
 		return true;
 	return vhd_pread_full(fd, buf, sizeof(buf), 0) == 0 &&
@@ -145,10 +146,10 @@ bool vhd_probe(int fd)
 }
 
 /* Errors name the file; @quiet suppresses them (probing, check). */
-#define verr(v, flags, fmt, ...)                                       \
-	do {                                                           \
-		if (!((flags) & VHD_OPEN_QUIET))                       \
-			pr_err("%s: " fmt, (v)->path, ##__VA_ARGS__);  \
+#define verr(v, flags, fmt, ...)                                               \
+	do {                                                                   \
+		if (!((flags)&VHD_OPEN_QUIET))                                 \
+			pr_err("%s: " fmt, (v)->path, ##__VA_ARGS__);          \
 	} while (0)
 
 static int vhd_read_footer(struct vhd *v, unsigned int flags)
@@ -158,8 +159,9 @@ static int vhd_read_footer(struct vhd *v, unsigned int flags)
 	int ret;
 
 	if (v->file_size < VHD_FOOTER_SIZE) {
-		verr(v, flags, "file size %llu too small for a VHD footer "
-			       "(truncated?)",
+		verr(v, flags,
+		     "file size %llu too small for a VHD footer "
+		     "(truncated?)",
 		     (unsigned long long)v->file_size);
 		return -EINVAL;
 	}
@@ -194,7 +196,7 @@ err_io:
 }
 
 static bool vhd_ranges_overlap(uint64_t a, uint64_t alen, uint64_t b,
-			   uint64_t blen)
+			       uint64_t blen)
 {
 	return a < b + blen && b < a + alen;
 }
@@ -239,9 +241,10 @@ static int vhd_check_overlap(struct vhd *v, unsigned int flags)
 	qsort(offs, n, sizeof(*offs), vhd_u64_cmp);
 	for (i = 1; i < n; i++) {
 		if (offs[i] < offs[i - 1] + blk_bytes) {
-			verr(v, flags, "BAT: blocks at sectors %llu and %llu "
-				       "overlap ('hvkvm img check --repair' "
-				       "drops one)",
+			verr(v, flags,
+			     "BAT: blocks at sectors %llu and %llu "
+			     "overlap ('hvkvm img check --repair' "
+			     "drops one)",
 			     (unsigned long long)(offs[i - 1] / VHD_SECTOR),
 			     (unsigned long long)(offs[i] / VHD_SECTOR));
 			ret = -EINVAL;
@@ -262,8 +265,8 @@ static int vhd_read_bat(struct vhd *v, unsigned int flags)
 	int ret;
 
 	v->bat = calloc(h->max_entries ? h->max_entries : 1, sizeof(*v->bat));
-	v->bitmaps = calloc(h->max_entries ? h->max_entries : 1,
-			    sizeof(*v->bitmaps));
+	v->bitmaps =
+	    calloc(h->max_entries ? h->max_entries : 1, sizeof(*v->bitmaps));
 	v->full = calloc(h->max_entries ? h->max_entries : 1, 1);
 	v->bm_dirty = calloc(h->max_entries ? h->max_entries : 1, 1);
 	v->bat_dirty = calloc(ALIGN_UP(bat_bytes, 512) / 512 + 1, 1);
@@ -279,7 +282,8 @@ static int vhd_read_bat(struct vhd *v, unsigned int flags)
 		goto out;
 	}
 	v->next_free = ALIGN_UP(h->table_offset + bat_bytes, VHD_SECTOR);
-	v->next_free = MAX(v->next_free, v->footer.data_offset + VHD_HEADER_SIZE);
+	v->next_free =
+	    MAX(v->next_free, v->footer.data_offset + VHD_HEADER_SIZE);
 	for (i = 0; i < h->max_entries; i++) {
 		uint64_t off;
 
@@ -288,20 +292,22 @@ static int vhd_read_bat(struct vhd *v, unsigned int flags)
 			continue;
 		off = (uint64_t)v->bat[i] * VHD_SECTOR;
 		if (off + blk_bytes > v->file_size) {
-			verr(v, flags, "BAT entry %u (sector %u) beyond end of "
-				       "file",
+			verr(v, flags,
+			     "BAT entry %u (sector %u) beyond end of "
+			     "file",
 			     i, v->bat[i]);
 			ret = -EINVAL;
 			goto out;
 		}
 		if (vhd_ranges_overlap(off, blk_bytes, 0, VHD_FOOTER_SIZE) ||
 		    vhd_ranges_overlap(off, blk_bytes, v->footer.data_offset,
-				   VHD_HEADER_SIZE) ||
+				       VHD_HEADER_SIZE) ||
 		    vhd_ranges_overlap(off, blk_bytes, h->table_offset,
-				   bat_bytes) ||
+				       bat_bytes) ||
 		    vhd_overlaps_locator(v, off, blk_bytes)) {
-			verr(v, flags, "BAT entry %u (sector %u) overlaps the "
-				       "image metadata",
+			verr(v, flags,
+			     "BAT entry %u (sector %u) overlaps the "
+			     "image metadata",
 			     i, v->bat[i]);
 			ret = -EINVAL;
 			goto out;
@@ -321,7 +327,8 @@ static int vhd_read_bat(struct vhd *v, unsigned int flags)
 			ret = -ENOMEM;
 			goto out;
 		}
-		ret = vhd_pread_full(v->fd, v->bitmaps[i], v->bitmap_bytes, off);
+		ret =
+		    vhd_pread_full(v->fd, v->bitmaps[i], v->bitmap_bytes, off);
 		if (ret) {
 			verr(v, flags, "reading bitmap of block %u: %s", i,
 			     strerror(-ret));
@@ -331,7 +338,8 @@ static int vhd_read_bat(struct vhd *v, unsigned int flags)
 	}
 	/* Never reuse space past the last block: it may hold stale data. */
 	if (!v->footer_from_copy)
-		v->next_free = MAX(v->next_free, v->file_size - VHD_FOOTER_SIZE);
+		v->next_free =
+		    MAX(v->next_free, v->file_size - VHD_FOOTER_SIZE);
 	else
 		v->next_free = MAX(v->next_free, v->file_size);
 	v->next_free = ALIGN_UP(v->next_free, VHD_SECTOR);
@@ -361,15 +369,17 @@ static int vhd_read_header(struct vhd *v, unsigned int flags)
 			     (flags & VHD_OPEN_QUIET) ? VHD_PARSE_QUIET : 0, h))
 		return -EINVAL;
 	if (h->table_offset + (uint64_t)h->max_entries * 4 > v->file_size) {
-		verr(v, flags, "dynamic header: BAT (offset 0x%llx, %u "
-			       "entries) beyond end of file",
+		verr(v, flags,
+		     "dynamic header: BAT (offset 0x%llx, %u "
+		     "entries) beyond end of file",
 		     (unsigned long long)h->table_offset, h->max_entries);
 		return -EINVAL;
 	}
 	need = (v->footer.cur_size + h->block_size - 1) / h->block_size;
 	if (need > h->max_entries) {
-		verr(v, flags, "dynamic header: max table entries %u too "
-			       "small for the disk size %llu",
+		verr(v, flags,
+		     "dynamic header: max table entries %u too "
+		     "small for the disk size %llu",
 		     h->max_entries, (unsigned long long)v->footer.cur_size);
 		return -EINVAL;
 	}
@@ -422,7 +432,7 @@ static char *vhd_find_parent(struct vhd *v, unsigned int flags)
 			if (!raw)
 				break;
 			if (vhd_pread_full(v->fd, raw, l->data_len,
-				       l->data_offset) == 0) {
+					   l->data_offset) == 0) {
 				n = vhd_utf16_to_utf8(raw, l->data_len, false,
 						      name, sizeof(name));
 				if (n > 0) {
@@ -448,8 +458,9 @@ static char *vhd_find_parent(struct vhd *v, unsigned int flags)
 		}
 		free(cand);
 	}
-	verr(v, flags, "parent '%s' not found (parent locators and name "
-		       "tried)",
+	verr(v, flags,
+	     "parent '%s' not found (parent locators and name "
+	     "tried)",
 	     v->header.parent_name[0] ? v->header.parent_name : "?");
 	free(dcopy);
 	return NULL;
@@ -489,16 +500,18 @@ static int vhd_open_parent(struct vhd *v, unsigned int flags, int depth)
 	if (memcmp(v->parent->footer.uuid, v->header.parent_uuid, 16)) {
 		uuid_unparse(v->parent->footer.uuid, a);
 		uuid_unparse(v->header.parent_uuid, b);
-		verr(v, flags, "dynamic header: parent UUID %s does not match "
-			       "parent %s (UUID %s): parent changed",
+		verr(v, flags,
+		     "dynamic header: parent UUID %s does not match "
+		     "parent %s (UUID %s): parent changed",
 		     b, v->parent->path, a);
 		return -EINVAL;
 	}
 	if (v->header.parent_timestamp &&
 	    v->header.parent_timestamp != vhd_file_mtime(v->parent->fd)) {
-		verr(v, flags, "dynamic header: parent time stamp %u does not "
-			       "match parent %s (modified at %u): parent "
-			       "changed",
+		verr(v, flags,
+		     "dynamic header: parent time stamp %u does not "
+		     "match parent %s (modified at %u): parent "
+		     "changed",
 		     v->header.parent_timestamp, v->parent->path,
 		     vhd_file_mtime(v->parent->fd));
 		return -EINVAL;
@@ -511,8 +524,8 @@ static int vhd_reopen_direct(struct vhd *v)
 	uint8_t *buf;
 	int fd;
 
-	fd = open(v->path, (v->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC |
-				   O_DIRECT);
+	fd = open(v->path,
+		  (v->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_DIRECT);
 	if (fd < 0) {
 		pr_warn("%s: O_DIRECT refused (%s); using the page cache",
 			v->path, strerror(errno));
@@ -568,8 +581,9 @@ static int vhd_open_depth(const char *path, unsigned int flags, int depth,
 	v->size = v->footer.cur_size;
 	if (v->footer.disk_type == VHD_TYPE_FIXED) {
 		if (v->file_size < v->size + VHD_FOOTER_SIZE) {
-			verr(v, flags, "footer: current size %llu larger than "
-				       "the file's data (truncated?)",
+			verr(v, flags,
+			     "footer: current size %llu larger than "
+			     "the file's data (truncated?)",
 			     (unsigned long long)v->size);
 			ret = -EINVAL;
 			goto err_free;

@@ -86,7 +86,7 @@ static int vhd_diff_locators(const char *child, const char *parent,
 {
 	char *cdup = NULL, *pdup = NULL, *cdir_abs = NULL, *pabs = NULL;
 	char *rel = NULL, *paths[2];
-	uint32_t codes[2] = { VHD_PLAT_W2RU, VHD_PLAT_W2KU };
+	uint32_t codes[2] = {VHD_PLAT_W2RU, VHD_PLAT_W2KU};
 	uint8_t *buf = NULL;
 	uint32_t total = 0, len;
 	int i, n, ret = -ENOMEM;
@@ -104,8 +104,7 @@ static int vhd_diff_locators(const char *child, const char *parent,
 	rel = vhd_rel_path(cdir_abs, pabs);
 	if (!rel)
 		goto out;
-	snprintf(h->parent_name, sizeof(h->parent_name), "%s",
-		 basename(pdup));
+	snprintf(h->parent_name, sizeof(h->parent_name), "%s", basename(pdup));
 	paths[0] = rel;
 	paths[1] = pabs;
 	buf = calloc(1, 2 * 2 * (PATH_MAX + 512));
@@ -188,11 +187,10 @@ static int vhd_create_sparse(int fd, const char *path,
 		memcpy(h.parent_uuid, parent->footer.uuid, 16);
 		if (fstat(parent->fd, &st) == 0 &&
 		    (uint64_t)st.st_mtime >= VHD_EPOCH_OFFSET)
-			h.parent_timestamp =
-				(uint32_t)((uint64_t)st.st_mtime -
-					   VHD_EPOCH_OFFSET);
-		ret = vhd_diff_locators(path, o->parent, &h, &loc, &loc_len,
-					end);
+			h.parent_timestamp = (uint32_t)((uint64_t)st.st_mtime -
+							VHD_EPOCH_OFFSET);
+		ret =
+		    vhd_diff_locators(path, o->parent, &h, &loc, &loc_len, end);
 		if (ret) {
 			pr_err("%s: parent locator for '%s': %s", path,
 			       o->parent, strerror(-ret));

@@ -53,8 +53,8 @@
 static const char vhd_footer_cookie[8] = "conectix";
 static const char vhd_header_cookie[8] = "cxsparse";
 
-static void PRINTF(3, 4) vhd_parse_err(unsigned int flags, const char *file,
-				   const char *fmt, ...)
+static void PRINTF(3, 4)
+    vhd_parse_err(unsigned int flags, const char *file, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -134,7 +134,8 @@ int vhd_footer_parse(const uint8_t *buf, const char *file, unsigned int flags,
 	uint32_t csum;
 
 	if (memcmp(buf + FT_COOKIE, vhd_footer_cookie, 8)) {
-		vhd_parse_err(flags, file, "footer: bad cookie (not 'conectix')");
+		vhd_parse_err(flags, file,
+			      "footer: bad cookie (not 'conectix')");
 		return -EINVAL;
 	}
 	memset(f, 0, sizeof(*f));
@@ -158,38 +159,38 @@ int vhd_footer_parse(const uint8_t *buf, const char *file, unsigned int flags,
 	csum = vhd_checksum(buf, VHD_FOOTER_SIZE, FT_CHECKSUM);
 	if (csum != f->checksum && !(flags & VHD_PARSE_IGNORE_CSUM)) {
 		vhd_parse_err(flags, file,
-			  "footer: bad checksum 0x%08x (computed 0x%08x)",
-			  f->checksum, csum);
+			      "footer: bad checksum 0x%08x (computed 0x%08x)",
+			      f->checksum, csum);
 		return -EINVAL;
 	}
 	if (f->version >> 16 != 1) {
 		vhd_parse_err(flags, file, "footer: unsupported version 0x%08x",
-			  f->version);
+			      f->version);
 		return -EINVAL;
 	}
-	if (f->disk_type != VHD_TYPE_FIXED && f->disk_type != VHD_TYPE_DYNAMIC &&
-	    f->disk_type != VHD_TYPE_DIFF) {
+	if (f->disk_type != VHD_TYPE_FIXED &&
+	    f->disk_type != VHD_TYPE_DYNAMIC && f->disk_type != VHD_TYPE_DIFF) {
 		vhd_parse_err(flags, file, "footer: unsupported disk type %u",
-			  f->disk_type);
+			      f->disk_type);
 		return -EINVAL;
 	}
 	if (f->cur_size > VHD_MAX_SIZE) {
 		vhd_parse_err(flags, file,
-			  "footer: current size %llu exceeds the VHD limit",
-			  (unsigned long long)f->cur_size);
+			      "footer: current size %llu exceeds the VHD limit",
+			      (unsigned long long)f->cur_size);
 		return -EINVAL;
 	}
 	if (!IS_ALIGNED(f->cur_size, VHD_SECTOR)) {
 		vhd_parse_err(flags, file,
-			  "footer: current size %llu not a multiple of 512",
-			  (unsigned long long)f->cur_size);
+			      "footer: current size %llu not a multiple of 512",
+			      (unsigned long long)f->cur_size);
 		return -EINVAL;
 	}
 	if (f->disk_type != VHD_TYPE_FIXED &&
 	    (!IS_ALIGNED(f->data_offset, VHD_SECTOR) ||
 	     f->data_offset > VHD_MAX_SIZE)) {
 		vhd_parse_err(flags, file, "footer: bad data offset 0x%llx",
-			  (unsigned long long)f->data_offset);
+			      (unsigned long long)f->data_offset);
 		return -EINVAL;
 	}
 	return 0;
@@ -226,7 +227,7 @@ int vhd_header_parse(const uint8_t *buf, const char *file, unsigned int flags,
 
 	if (memcmp(buf + HD_COOKIE, vhd_header_cookie, 8)) {
 		vhd_parse_err(flags, file,
-			  "dynamic header: bad cookie (not 'cxsparse')");
+			      "dynamic header: bad cookie (not 'cxsparse')");
 		return -EINVAL;
 	}
 	memset(h, 0, sizeof(*h));
@@ -249,36 +250,39 @@ int vhd_header_parse(const uint8_t *buf, const char *file, unsigned int flags,
 
 	csum = vhd_checksum(buf, VHD_HEADER_SIZE, HD_CHECKSUM);
 	if (csum != h->checksum && !(flags & VHD_PARSE_IGNORE_CSUM)) {
-		vhd_parse_err(flags, file,
-			  "dynamic header: bad checksum 0x%08x (computed 0x%08x)",
-			  h->checksum, csum);
+		vhd_parse_err(
+		    flags, file,
+		    "dynamic header: bad checksum 0x%08x (computed 0x%08x)",
+		    h->checksum, csum);
 		return -EINVAL;
 	}
 	if (h->version >> 16 != 1) {
 		vhd_parse_err(flags, file,
-			  "dynamic header: unsupported version 0x%08x",
-			  h->version);
+			      "dynamic header: unsupported version 0x%08x",
+			      h->version);
 		return -EINVAL;
 	}
 	if (!vhd_is_pow2(h->block_size) || h->block_size < VHD_SECTOR ||
 	    h->block_size > VHD_MAX_BLOCK_SIZE) {
-		vhd_parse_err(flags, file,
-			  "dynamic header: block size %u is not a power of two "
-			  "between 512 and 256 MiB",
-			  h->block_size);
+		vhd_parse_err(
+		    flags, file,
+		    "dynamic header: block size %u is not a power of two "
+		    "between 512 and 256 MiB",
+		    h->block_size);
 		return -EINVAL;
 	}
 	if (!IS_ALIGNED(h->table_offset, VHD_SECTOR) ||
 	    h->table_offset > VHD_MAX_SIZE) {
 		vhd_parse_err(flags, file,
-			  "dynamic header: bad BAT offset 0x%llx",
-			  (unsigned long long)h->table_offset);
+			      "dynamic header: bad BAT offset 0x%llx",
+			      (unsigned long long)h->table_offset);
 		return -EINVAL;
 	}
-	if ((uint64_t)h->max_entries * h->block_size > VHD_MAX_SIZE + h->block_size) {
+	if ((uint64_t)h->max_entries * h->block_size >
+	    VHD_MAX_SIZE + h->block_size) {
 		vhd_parse_err(flags, file,
-			  "dynamic header: max table entries %u too large",
-			  h->max_entries);
+			      "dynamic header: max table entries %u too large",
+			      h->max_entries);
 		return -EINVAL;
 	}
 	/* The name is advisory: a bad one is dropped, not fatal. */
@@ -414,9 +418,10 @@ int vhd_utf8_to_utf16(const char *in, bool big_endian, uint8_t *out,
 				return -EINVAL;
 			c -= 0x10000;
 			vhd_utf16_put(out + o, (uint16_t)(0xd800 + (c >> 10)),
-				  big_endian);
-			vhd_utf16_put(out + o + 2, (uint16_t)(0xdc00 + (c & 0x3ff)),
-				  big_endian);
+				      big_endian);
+			vhd_utf16_put(out + o + 2,
+				      (uint16_t)(0xdc00 + (c & 0x3ff)),
+				      big_endian);
 			o += 4;
 		} else {
 			if (o + 2 > out_size)

@@ -49,15 +49,15 @@ static void bench_done(void *opaque, int ret)
 static void bench_submit(struct slot *s)
 {
 	struct bench *b = s->b;
-	struct iovec iov = { s->buf, b->bs };
+	struct iovec iov = {s->buf, b->bs};
 	uint64_t sector = b->off / 512;
 	int ret;
 
 	/* The rule of qemu-img 7.2's bench: wrap modulo the image size. */
 	b->off = (b->off + b->step) % b->size;
 	b->submitted++;
-	ret = b->write ? block_writev(b->bd, sector, &iov, 1, bench_done, s) :
-			 block_readv(b->bd, sector, &iov, 1, bench_done, s);
+	ret = b->write ? block_writev(b->bd, sector, &iov, 1, bench_done, s)
+		       : block_readv(b->bd, sector, &iov, 1, bench_done, s);
 	if (ret) {
 		fprintf(stderr, "blockbench: submit: %s\n", strerror(-ret));
 		exit(1);
@@ -72,11 +72,11 @@ static void flush_done(void *opaque, int ret)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "flush", no_argument, NULL, 'F' },
-		{ NULL, 0, NULL, 0 },
+	    {"flush", no_argument, NULL, 'F'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct block_opts o;
-	struct bench b = { .count = 10000, .bs = 4096 };
+	struct bench b = {.count = 10000, .bs = 4096};
 	unsigned int depth = 8, i;
 	bool flush = false;
 	struct slot *slots;
@@ -87,7 +87,8 @@ int main(int argc, char **argv)
 
 	block_opts_init(&o);
 	b.step = 0;
-	while ((c = getopt_long(argc, argv, "f:c:d:s:S:t:w", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:c:d:s:S:t:w", opts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'f':
 			if (block_parse_format(optarg, &o.format))
@@ -111,8 +112,8 @@ int main(int argc, char **argv)
 				return 2;
 			break;
 		case 't':
-			o.cache = strcmp(optarg, "none") ? BLOCK_CACHE_WRITEBACK :
-							   BLOCK_CACHE_NONE;
+			o.cache = strcmp(optarg, "none") ? BLOCK_CACHE_WRITEBACK
+							 : BLOCK_CACHE_NONE;
 			break;
 		case 'w':
 			b.write = true;
@@ -121,10 +122,11 @@ int main(int argc, char **argv)
 			flush = true;
 			break;
 		default:
-			fprintf(stderr, "usage: blockbench [-f raw|vhd|auto] "
-					"[-c COUNT] [-d DEPTH] [-s BS] [-S STEP] "
-					"[-t none|writeback] [-w] [--flush] "
-					"FILE\n");
+			fprintf(stderr,
+				"usage: blockbench [-f raw|vhd|auto] "
+				"[-c COUNT] [-d DEPTH] [-s BS] [-S STEP] "
+				"[-t none|writeback] [-w] [--flush] "
+				"FILE\n");
 			return 2;
 		}
 	}
@@ -162,8 +164,7 @@ int main(int argc, char **argv)
 	printf("%s ops=%llu bs=%llu depth=%u time=%.3f iops=%.0f MBps=%.1f "
 	       "errors=%d\n",
 	       block_format_name(b.bd), (unsigned long long)b.count,
-	       (unsigned long long)b.bs, depth, secs,
-	       (double)b.count / secs,
+	       (unsigned long long)b.bs, depth, secs, (double)b.count / secs,
 	       (double)b.count * (double)b.bs / secs / 1e6, b.errors);
 	block_close(b.bd);
 	for (i = 0; i < depth; i++)

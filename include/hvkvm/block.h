@@ -95,9 +95,8 @@ typedef void (*block_done_fn)(void *opaque, int ret);
  */
 int block_readv(struct block_dev *bd, uint64_t sector, const struct iovec *iov,
 		int iovcnt, block_done_fn cb, void *opaque);
-int block_writev(struct block_dev *bd, uint64_t sector,
-		 const struct iovec *iov, int iovcnt, block_done_fn cb,
-		 void *opaque);
+int block_writev(struct block_dev *bd, uint64_t sector, const struct iovec *iov,
+		 int iovcnt, block_done_fn cb, void *opaque);
 /* Completes once every write completed before this call is durable. */
 int block_flush(struct block_dev *bd, block_done_fn cb, void *opaque);
 /* Advisory: the range may read back as zeros or as its old contents. */

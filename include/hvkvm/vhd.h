@@ -60,17 +60,17 @@ struct vhd_footer {
 	uint16_t cyls;		  /* CHS geometry */
 	uint8_t heads;
 	uint8_t spt;
-	uint32_t disk_type;	  /* enum vhd_type */
-	uint32_t checksum;	  /* as stored */
-	uint8_t uuid[16];	  /* unique id of this image */
-	uint8_t saved_state;	  /* 1 if in a saved state */
+	uint32_t disk_type;  /* enum vhd_type */
+	uint32_t checksum;   /* as stored */
+	uint8_t uuid[16];    /* unique id of this image */
+	uint8_t saved_state; /* 1 if in a saved state */
 };
 
 struct vhd_locator {
-	uint32_t code;	       /* VHD_PLAT_* */
-	uint32_t data_space;   /* sectors reserved (some writers: bytes) */
-	uint32_t data_len;     /* bytes of locator data */
-	uint64_t data_offset;  /* absolute file offset of the data */
+	uint32_t code;	      /* VHD_PLAT_* */
+	uint32_t data_space;  /* sectors reserved (some writers: bytes) */
+	uint32_t data_len;    /* bytes of locator data */
+	uint64_t data_offset; /* absolute file offset of the data */
 };
 
 /* The dynamic disk header ("cxsparse"), decoded. */
@@ -88,7 +88,7 @@ struct vhd_header {
 };
 
 /* Flags for the parsers. */
-#define VHD_PARSE_QUIET BIT(0)	    /* don't log, just return -EINVAL */
+#define VHD_PARSE_QUIET BIT(0)	     /* don't log, just return -EINVAL */
 #define VHD_PARSE_IGNORE_CSUM BIT(1) /* accept a bad checksum (check) */
 
 /* One's complement of the byte sum, skipping the 4 checksum bytes at @skip. */
@@ -124,10 +124,10 @@ uint32_t vhd_now(void);
 /* ---- an open image ---- */
 
 /* Open flags. */
-#define VHD_OPEN_RDWR BIT(0)	  /* the top image is writable */
-#define VHD_OPEN_DIRECT BIT(1)	  /* O_DIRECT (falls back with a warning) */
-#define VHD_OPEN_NOPARENT BIT(2)  /* don't open the parent chain */
-#define VHD_OPEN_QUIET BIT(4)	  /* don't log parse errors */
+#define VHD_OPEN_RDWR BIT(0)	 /* the top image is writable */
+#define VHD_OPEN_DIRECT BIT(1)	 /* O_DIRECT (falls back with a warning) */
+#define VHD_OPEN_NOPARENT BIT(2) /* don't open the parent chain */
+#define VHD_OPEN_QUIET BIT(4)	 /* don't log parse errors */
 
 #define VHD_MAX_CHAIN 32
 
@@ -159,19 +159,19 @@ void vhd_close(struct vhd *v);
 bool vhd_probe(int fd);
 
 struct vhd_create_opts {
-	enum vhd_type type;	/* FIXED, DYNAMIC or DIFF */
-	uint64_t size;		/* bytes (ignored for DIFF: the parent's) */
-	uint32_t block_size;	/* 0 = 2 MiB */
-	const char *parent;	/* DIFF: parent path */
-	const uint8_t *uuid;	/* NULL = generate */
+	enum vhd_type type;  /* FIXED, DYNAMIC or DIFF */
+	uint64_t size;	     /* bytes (ignored for DIFF: the parent's) */
+	uint32_t block_size; /* 0 = 2 MiB */
+	const char *parent;  /* DIFF: parent path */
+	const uint8_t *uuid; /* NULL = generate */
 };
 /* Create a new image; fails if @path exists. */
 int vhd_create(const char *path, const struct vhd_create_opts *o);
 
 /* Whole-image metadata writers for tools (synchronous, then fdatasync). */
-int vhd_write_footer(struct vhd *v);	   /* end copy and, if dynamic, copy at 0 */
+int vhd_write_footer(struct vhd *v); /* end copy and, if dynamic, copy at 0 */
 int vhd_write_header(struct vhd *v);
-int vhd_write_bat(struct vhd *v);	   /* the whole table */
+int vhd_write_bat(struct vhd *v); /* the whole table */
 int vhd_write_bitmap(struct vhd *v, uint32_t blk);
 /* pwrite/pread that cope with O_DIRECT alignment. 0 or -errno. */
 int vhd_pwrite(struct vhd *v, const void *buf, size_t len, uint64_t off);

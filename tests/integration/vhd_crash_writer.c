@@ -65,7 +65,7 @@ static void wr_done(void *opaque, int ret)
 
 static void pump(struct block_dev *bd)
 {
-	struct pollfd pfd = { .fd = block_completion_fd(bd), .events = POLLIN };
+	struct pollfd pfd = {.fd = block_completion_fd(bd), .events = POLLIN};
 
 	poll(&pfd, 1, 100);
 	block_process_completions(bd);
@@ -94,12 +94,13 @@ static int do_write(const char *image, const char *log, unsigned iter)
 		struct wr w[ROUND];
 		char rec[ROUND * 40 + 64];
 		int n = 0, i, j, next = 0, inflight = 0, done = 0;
-		struct wr fw = { 0, 0 };
+		struct wr fw = {0, 0};
 
 		n += snprintf(rec + n, sizeof(rec) - (size_t)n, "R %u %u %d\n",
 			      iter, round, ROUND);
 		for (i = 0; i < ROUND; i++) {
-			uint32_t tag = iter * 1000000u + round * 64u + (unsigned)i + 1;
+			uint32_t tag =
+			    iter * 1000000u + round * 64u + (unsigned)i + 1;
 			uint64_t s;
 
 		again:
@@ -112,7 +113,7 @@ static int do_write(const char *image, const char *log, unsigned iter)
 			else
 				slot[i] = (uint64_t)rand() %
 					  MIN(slots, (uint64_t)(iter + 1) *
-							     WINDOW_SLOTS);
+							 WINDOW_SLOTS);
 			for (j = 0; j < i; j++)
 				if (slot[j] == slot[i])
 					goto again;
@@ -129,7 +130,7 @@ static int do_write(const char *image, const char *log, unsigned iter)
 		memset(w, 0, sizeof(w));
 		while (done < ROUND) {
 			while (next < ROUND && inflight < QD) {
-				struct iovec iov = { buf + next * 4096, 4096 };
+				struct iovec iov = {buf + next * 4096, 4096};
 
 				if (block_writev(bd, slot[next] * SLOT_SECTORS,
 						 &iov, 1, wr_done, &w[next]))
@@ -230,8 +231,9 @@ static int do_verify(const char *image, const char *log)
 				ok = !memcmp(want, buf + j * 512, 512);
 			}
 			if (!ok) {
-				fprintf(stderr, "verify: sector %llu holds tag "
-						"%u, allowed %u (of %u)\n",
+				fprintf(stderr,
+					"verify: sector %llu holds tag "
+					"%u, allowed %u (of %u)\n",
 					(unsigned long long)(s * SLOT_SECTORS +
 							     (uint64_t)j),
 					get_le32(buf + j * 512),

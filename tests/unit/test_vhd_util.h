@@ -56,8 +56,7 @@ static inline const char *tv_path(const char *name)
 }
 
 /* Deterministic sector contents: @tag in every byte, sector number mixed. */
-static inline void tv_fill(void *buf, uint64_t sector, size_t nsec,
-			   uint8_t tag)
+static inline void tv_fill(void *buf, uint64_t sector, size_t nsec, uint8_t tag)
 {
 	uint8_t *b = buf;
 	size_t i;
