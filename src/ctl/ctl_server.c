@@ -86,12 +86,14 @@ static void ctl_conn_close(struct ctl_conn *c);
 /*
  * Read until the client's EOF while its unread answers stay below
  * CTL_OUT_HIGH (a client that does not read is not read either); write
- * while answers are queued.
+ * while answers are queued or complete lines wait for room.
  */
 static void ctl_conn_arm(struct ctl_conn *c)
 {
+	/* Lines held back also wait for EPOLLOUT: it comes at once. */
+	bool held = memchr(c->in, '\n', c->in_len) != NULL;
 	uint32_t ev = (c->eof || c->out_len >= CTL_OUT_HIGH ? 0 : EPOLLIN) |
-		      (c->out_len ? EPOLLOUT : 0);
+		      (c->out_len || held ? EPOLLOUT : 0);
 
 	if (ev != c->events) {
 		c->events = ev;
@@ -255,14 +257,15 @@ static void ctl_conn_event(void *opaque, uint32_t events)
 	unsigned int i;
 	ssize_t n;
 
-	if (ctl_conn_pump(c))
-		goto close;
-	for (i = 0; i < CTL_READS_PER_EVENT && !c->eof &&
-		    c->out_len < CTL_OUT_HIGH &&
-		    (events & (EPOLLIN | EPOLLHUP | EPOLLERR)); i++) {
-		if (c->in_len == CTL_LINE_MAX &&
-		    !memchr(c->in, '\n', c->in_len)) {
-			/* Full and no newline in it: one line too long. */
+	for (i = 0; i < CTL_READS_PER_EVENT; i++) {
+		/* Answer what is buffered first, as far as answers fit. */
+		if (ctl_conn_pump(c))
+			goto close;
+		if (c->eof || c->out_len >= CTL_OUT_HIGH ||
+		    !(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+			break;
+		if (c->in_len == CTL_LINE_MAX) {
+			/* Full, and pump left no newline in it. */
 			ctl_conn_send(c, ctl_response_err(NULL, "line-too-long",
 				"request line too long (at most 65536 bytes with the newline)"));
 			ctl_conn_flush(c);
@@ -276,15 +279,12 @@ static void ctl_conn_event(void *opaque, uint32_t events)
 			break;
 		if (n < 0)
 			goto close;
-		if (n == 0) {
-			/* Half-closed: answer what was asked, then close. */
-			c->eof = true;
-			break;
-		}
+		if (n == 0)
+			c->eof = true;	/* half-closed: answer, then close */
 		c->in_len += (size_t)n;
-		if (ctl_conn_lines(c) || ctl_conn_flush(c))
-			goto close;
 	}
+	if (ctl_conn_pump(c))
+		goto close;
 	/* Hung up both ways: nobody is left to read an answer. */
 	if ((events & (EPOLLHUP | EPOLLERR)) || ctl_conn_done(c))
 		goto close;

@@ -13,9 +13,11 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 SKIP = 77
@@ -193,6 +195,27 @@ def case_daemon_ctl(c):
     time.sleep(0.3)
     c.expect(io(c.ctl_json("ctl-a", "stats")) > p2, "no exits after resume")
     c.expect(c.ctl_json("ctl-a", "status")["state"] == "running", "state")
+
+    # Pipelining a burst far larger than the server's buffers, while
+    # reading: every answer arrives (the end of a burst once got stuck).
+    for burst in range(3):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(sock)
+        s.settimeout(20)
+        n = 50000
+        w = threading.Thread(target=s.sendall, args=(b"".join(
+            b'{"cmd":"status","id":%d}\n' % i for i in range(n)),))
+        w.start()
+        f = s.makefile("rb")
+        last = None
+        try:
+            for i in range(n):
+                last = json.loads(f.readline())
+        except (socket.timeout, ValueError) as e:
+            raise AssertionError(f"burst {burst}: stuck after {i} answers: {e}")
+        w.join()
+        s.close()
+        c.expect(last["id"] == n - 1 and last["ok"], f"burst: {last}")
 
     # Errors: one line, status 1, the VM keeps running.
     _, err = c.ctl("ctl-a", "frobnicate", want=1)

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -908,6 +909,59 @@ static void test_server_slow_reader(void **state)
 	cli_close(c);
 }
 
+struct bulk_arg {
+	int fd;
+	int n;
+};
+
+static void *bulk_writer(void *opaque)
+{
+	struct bulk_arg *b = opaque;
+	size_t cap = (size_t)b->n * 40, len = 0, off;
+	char *buf = malloc(cap);
+	ssize_t n;
+	int i;
+
+	/* Big writes, as a fast client makes them. */
+	for (i = 0; i < b->n; i++)
+		len += (size_t)snprintf(buf + len, cap - len,
+					"{\"cmd\":\"status\",\"id\":%d}\n", i);
+	for (off = 0; off < len; off += (size_t)n) {
+		n = send(b->fd, buf + off, MIN(len - off, (size_t)256 * 1024),
+			 MSG_NOSIGNAL);
+		if (n <= 0)
+			break;
+	}
+	free(buf);
+	return NULL;
+}
+
+/* Pipelining far more than the buffers hold, while reading: all answered. */
+static void test_server_pipeline_bulk(void **state)
+{
+	struct srv_fix *f = *state;
+	struct bulk_arg b = { .n = 20000 };
+	struct json_object *r;
+	struct cli *c;
+	int i, round;
+	pthread_t t;
+
+	/* The end of a burst is where answers could get stuck. */
+	for (round = 0; round < 2; round++) {
+		c = cli_open(f->path);
+		b.fd = c->fd;
+		assert_int_equal(pthread_create(&t, NULL, bulk_writer, &b), 0);
+		for (i = 0; i < b.n; i++) {
+			r = cli_read(c);
+			assert_non_null(r);
+			assert_int_equal(json_object_get_int(get(r, "id")), i);
+			json_object_put(r);
+		}
+		pthread_join(t, NULL);
+		cli_close(c);
+	}
+}
+
 struct complete_arg {
 	struct srv_fix *f;
 	int r;
@@ -1355,6 +1409,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_server_many_clients,
 						srv_setup, srv_teardown),
 		cmocka_unit_test_setup_teardown(test_server_slow_reader,
+						srv_setup, srv_teardown),
+		cmocka_unit_test_setup_teardown(test_server_pipeline_bulk,
 						srv_setup, srv_teardown),
 		cmocka_unit_test_setup_teardown(test_server_deferred,
 						srv_setup, srv_teardown),
