@@ -546,6 +546,12 @@ int block_process_completions(struct block_dev *bd)
 	return n;
 }
 
+void block_evloop_ready(void *bd, uint32_t events)
+{
+	(void)events;
+	block_process_completions(bd);
+}
+
 /* ---- synchronous helpers ---- */
 
 struct block_waiter {

@@ -12,9 +12,8 @@
  * only inside block_process_completions(), i.e. on whichever thread drives
  * the device -- normally an I/O thread's event loop:
  *
- *	evloop_add_fd(loop, block_completion_fd(bd), EPOLLIN, on_ready, bd);
- *	static void on_ready(void *bd, uint32_t ev)
- *	{ block_process_completions(bd); }
+ *	evloop_add_fd(loop, block_completion_fd(bd), EPOLLIN,
+ *		      block_evloop_ready, bd);
  *
  * A callback is never called from inside the submit call that queued it.
  * The sync helpers (block_*_sync) submit and then drive completions
@@ -107,6 +106,13 @@ int block_discard(struct block_dev *bd, uint64_t sector, uint64_t nsec,
 int block_completion_fd(const struct block_dev *bd);
 /* Reap completions and run callbacks; returns how many requests ended. */
 int block_process_completions(struct block_dev *bd);
+
+/*
+ * Ready-made evloop_fd_cb (evloop.h) for the completion fd:
+ *	evloop_add_fd(loop, block_completion_fd(bd), EPOLLIN,
+ *		      block_evloop_ready, bd);
+ */
+void block_evloop_ready(void *bd, uint32_t events);
 
 /* Synchronous helpers for tools: 0 or -errno. */
 int block_read_sync(struct block_dev *bd, uint64_t sector, void *buf,
