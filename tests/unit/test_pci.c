@@ -147,6 +147,40 @@ static void test_pci_builtin_bridges(void **state)
 	assert_int_equal(v, 0x80001810);
 }
 
+/* arch/x86/pci/direct.c pci_check_type1() + pci_sanity_check(). */
+static void test_pci_linux_type1_probe(void **state)
+{
+	struct env *e = *state;
+	uint64_t tmp, v;
+	unsigned int devfn;
+	bool found = false;
+
+	assert_true(bus_write(&e->pio, 0xcfb, 1, 0x01));
+	assert_true(bus_read(&e->pio, PCI_CONFIG_ADDRESS, 4, &tmp));
+	assert_true(bus_write(&e->pio, PCI_CONFIG_ADDRESS, 4, 0x80000000));
+	assert_true(bus_read(&e->pio, PCI_CONFIG_ADDRESS, 4, &v));
+	assert_int_equal(v, 0x80000000);
+	/* Sanity check: a host bridge or an Intel device on bus 0. */
+	for (devfn = 0; devfn < 0x100 && !found; devfn += 8) {
+		uint32_t class = cfg_read(e, devfn, PCI_CLASS_DEVICE, 2);
+		uint32_t vendor = cfg_read(e, devfn, PCI_VENDOR_ID, 2);
+
+		found = class == 0x0600 || vendor == 0x8086;
+	}
+	assert_true(found);
+	assert_true(bus_write(&e->pio, PCI_CONFIG_ADDRESS, 4, tmp));
+	/* The 0xcfb byte write left no trace and reset nothing. */
+	assert_int_equal(e->resets, 0);
+	/* Type 2 probe bytes at 0xcf8/0xcfa do not move the latch. */
+	bus_write(&e->pio, PCI_CONFIG_ADDRESS, 4, 0x80000800);
+	assert_true(bus_write(&e->pio, 0xcf8, 1, 0x00));
+	assert_true(bus_write(&e->pio, 0xcfa, 1, 0x00));
+	assert_true(bus_read(&e->pio, PCI_CONFIG_ADDRESS, 4, &v));
+	assert_int_equal(v, 0x80000800);
+	assert_true(bus_read(&e->pio, 0xcf8, 1, &v));
+	assert_int_equal(v, 0xff);
+}
+
 static void test_pci_absent_devices_read_all_ones(void **state)
 {
 	struct env *e = *state;
@@ -411,6 +445,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_pci_builtin_bridges, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_pci_linux_type1_probe,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_pci_absent_devices_read_all_ones, setup, teardown),
 		cmocka_unit_test_setup_teardown(
