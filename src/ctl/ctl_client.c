@@ -78,6 +78,13 @@ static const char list_usage[] =
 	"  -j, --json   one JSON array of the VMs' status objects\n"
 	"  -h, --help   show this help\n";
 
+/* Print @s with control characters as '?': one line stays one line. */
+static void ctl_put_safe(const char *s, FILE *f)
+{
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+}
+
 /* ---- talking to one socket ---- */
 
 /* Connect to @vm (name or path); @path gets the socket path. */
@@ -285,7 +292,7 @@ static void ctl_print_flat(struct json_object *o, const char *prefix)
 			ctl_fmt_uptime(json_object_get_double(v), up, sizeof(up));
 			fputs(up, stdout);
 		} else if (json_object_is_type(v, json_type_string)) {
-			fputs(json_object_get_string(v), stdout);
+			ctl_put_safe(json_object_get_string(v), stdout);
 		} else {
 			fputs(json_object_to_json_string_ext(v,
 					JSON_C_TO_STRING_PLAIN), stdout);
@@ -448,12 +455,16 @@ int ctl_main(int argc, char **argv)
 	}
 	if (!json_object_object_get_ex(resp, "ok", &ok) ||
 	    !json_object_get_boolean(ok)) {
-		if (c.json)
+		if (c.json) {
 			puts(line);
-		else
-			fprintf(stderr, "hvkvm: ctl %s %s: %s\n", c.vm, c.cmd,
-				json_object_object_get_ex(resp, "error", &v) ?
-				json_object_get_string(v) : "failed");
+		} else {
+			fprintf(stderr, "hvkvm: ctl %s %s: ", c.vm, c.cmd);
+			ctl_put_safe(json_object_object_get_ex(resp, "error",
+							       &v) ?
+				     json_object_get_string(v) : "failed",
+				     stderr);
+			fputc('\n', stderr);
+		}
 		goto out_put;
 	}
 	if (c.json)

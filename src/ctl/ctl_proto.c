@@ -159,6 +159,26 @@ int ctl_stats_add(struct ctl_stats *st, const char *path, uint64_t value)
 
 /* ---- request checking ---- */
 
+/*
+ * A client's string for an error message: at most @max bytes, cut on a
+ * UTF-8 character boundary (the input was valid UTF-8), control
+ * characters shown as '?', so the message stays one line of valid UTF-8.
+ */
+static const char *ctl_clip(const char *s, char *buf, size_t max)
+{
+	size_t i, n = strlen(s);
+
+	if (n > max) {
+		n = max;
+		while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;	/* s[n] continues a character: back off */
+	}
+	for (i = 0; i < n; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	buf[n] = '\0';
+	return buf;
+}
+
 static int ctl_find_cmd(const char *name)
 {
 	unsigned int i;
@@ -271,8 +291,10 @@ static int ctl_take_args(const struct ctl_cmd_desc *c, struct json_object *o,
 		if (!strcmp(k, "cmd") || !strcmp(k, "id"))
 			continue;
 		if (!ctl_find_arg(c, k)) {
-			snprintf(msg, msglen, "%s: unknown argument '%.64s'",
-				 c->name, k);
+			char clip[CTL_NAME_MAX + 1];
+
+			snprintf(msg, msglen, "%s: unknown argument '%s'",
+				 c->name, ctl_clip(k, clip, CTL_NAME_MAX));
 			return -EINVAL;
 		}
 		(void)val;
@@ -311,6 +333,11 @@ static struct json_object *ctl_parse(const char *line, size_t len,
 	struct json_object *o;
 	size_t i;
 
+	if (len > CTL_LINE_MAX) {
+		snprintf(msg, msglen, "request line longer than %d bytes",
+			 CTL_LINE_MAX);
+		return NULL;
+	}
 	if (memchr(line, '\0', len)) {
 		snprintf(msg, msglen, "NUL byte in request");
 		return NULL;
@@ -444,9 +471,12 @@ int ctl_dispatch_line(const struct ctl_dispatch *d, const char *line,
 	}
 	cmd = ctl_find_cmd(json_object_get_string(cmdv));
 	if (cmd < 0) {
+		char clip[CTL_NAME_MAX + 1];
+
 		code = "unknown-command";
-		snprintf(msg, sizeof(msg), "unknown command '%.64s'",
-			 json_object_get_string(cmdv));
+		snprintf(msg, sizeof(msg), "unknown command '%s'",
+			 ctl_clip(json_object_get_string(cmdv), clip,
+				  CTL_NAME_MAX));
 		goto err_put;
 	}
 	memset(&req, 0, sizeof(req));

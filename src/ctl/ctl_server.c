@@ -71,6 +71,7 @@ struct ctl_server {
 	unsigned int nr_pending;
 	uint64_t next_token;
 	uint64_t next_conn_id;
+	bool closing;			/* ctl_server_destroy() runs */
 	/* An op that completes before it returns CTL_DEFERRED. */
 	uint64_t inflight;		/* token being dispatched, or 0 */
 	bool early;			/* ... and completed already */
@@ -228,6 +229,8 @@ static int ctl_conn_lines(struct ctl_conn *c)
 	char *nl;
 	int r = 0;
 
+	if (c->srv->closing)
+		return 0;	/* no new requests during teardown */
 	while (!r && c->out_len < CTL_OUT_HIGH &&
 	       (nl = memchr(c->in + start, '\n', c->in_len - start))) {
 		r = ctl_conn_line(c, c->in + start,
@@ -265,7 +268,9 @@ static void ctl_conn_event(void *opaque, uint32_t events)
 		    !(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 			break;
 		if (c->in_len == CTL_LINE_MAX) {
-			/* Full, and pump left no newline in it. */
+			if (memchr(c->in, '\n', c->in_len))
+				continue;	/* held lines go first */
+			/* Full without a newline: one line too long. */
 			ctl_conn_send(c, ctl_response_err(NULL, "line-too-long",
 				"request line too long (at most 65536 bytes with the newline)"));
 			ctl_conn_flush(c);
@@ -645,6 +650,7 @@ void ctl_server_destroy(struct ctl_server *srv)
 
 	if (!srv)
 		return;
+	srv->closing = true;
 	while ((p = srv->pending))
 		ctl_server_complete(srv, p->token, -ESHUTDOWN,
 				    "the VM stopped before the request completed",

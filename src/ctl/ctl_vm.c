@@ -30,6 +30,7 @@
 
 #include "hvkvm/acpi_pm.h"
 #include "hvkvm/evloop.h"
+#include "hvkvm/insn_assist.h"
 #include "hvkvm/util.h"
 #include "hvkvm/vm.h"
 #include "hvkvm/vmbus.h"
@@ -133,8 +134,15 @@ static int ctl_vm_stats(void *opaque, struct ctl_req *req,
 		VCPU_STAT(mmio_exits);
 		VCPU_STAT(msr_exits);
 		VCPU_STAT(hypercalls);
-		VCPU_STAT(int3_injected);
 #undef VCPU_STAT
+		for (r = 0; r < INSN_ASSIST_KINDS; r++) {
+			v = ctl_vm_load(&s->assists[r]);
+			if (!v)
+				continue;
+			snprintf(path, sizeof(path), "vcpu%u.assists.%s", i,
+				 insn_assist_name((enum insn_assist_kind)r));
+			ctl_stats_add(st, path, v);
+		}
 	}
 	ctl_stats_add(st, "bus.pio_unclaimed", ctl_vm_load(&vm->pio.unclaimed));
 	ctl_stats_add(st, "bus.mmio_unclaimed",
@@ -383,7 +391,7 @@ static int ctl_vm_kvp_answer(struct ctl_vm *cv, unsigned int pool,
 			      sizeof(value));
 
 	if (r == -ENOENT)
-		snprintf(err, errlen, "no key '%.64s' in pool %s", key,
+		snprintf(err, errlen, "no such key in pool %s",
 			 ctl_kvp_pool_name(pool));
 	if (!r)
 		json_object_object_add(res, "value",

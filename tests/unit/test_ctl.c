@@ -436,6 +436,50 @@ static void test_proto_malformed(void **state)
 	}
 }
 
+static bool utf8_valid(const unsigned char *s)
+{
+	while (*s) {
+		int n = *s < 0x80 ? 0 : (*s & 0xe0) == 0xc0 ? 1 :
+			(*s & 0xf0) == 0xe0 ? 2 : (*s & 0xf8) == 0xf0 ? 3 : -1;
+
+		if (n < 0)
+			return false;
+		for (s++; n; n--, s++)
+			if ((*s & 0xc0) != 0x80)
+				return false;
+	}
+	return true;
+}
+
+/* Echoed client strings are clipped on a character boundary, one line. */
+static void test_proto_error_echo(void **state)
+{
+	char line[512], name[256];
+	struct json_object *r;
+	const char *e;
+	size_t n = 0;
+	int i;
+
+	name[n++] = 'a';
+	for (i = 0; i < 60; i++) {
+		name[n++] = (char)0xc3;
+		name[n++] = (char)0xa9;	/* U+00E9 */
+	}
+	name[n] = '\0';
+	snprintf(line, sizeof(line), "{\"cmd\":\"%s\"}", name);
+	r = call(&pdisp, line);
+	e = json_object_get_string(get(r, "error"));
+	assert_true(utf8_valid((const unsigned char *)e));
+	assert_true(strlen(e) < 100);
+	json_object_put(r);
+	snprintf(line, sizeof(line),
+		 "{\"cmd\":\"status\",\"x\\ny\\u0007\":1}");
+	r = call(&pdisp, line);
+	e = json_object_get_string(get(r, "error"));
+	assert_non_null(strstr(e, "'x?y?'"));
+	json_object_put(r);
+}
+
 static void test_proto_garbage(void **state)
 {
 	struct json_object *r, *id;
@@ -1391,6 +1435,7 @@ int main(void)
 		cmocka_unit_test(test_proto_stats),
 		cmocka_unit_test(test_stats_add_paths),
 		cmocka_unit_test(test_proto_malformed),
+		cmocka_unit_test(test_proto_error_echo),
 		cmocka_unit_test(test_proto_garbage),
 		cmocka_unit_test(test_proto_unsupported),
 		cmocka_unit_test(test_path_names),
