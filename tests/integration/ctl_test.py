@@ -202,7 +202,7 @@ def case_daemon_ctl(c):
         s = socket.socket(socket.AF_UNIX)
         s.connect(sock)
         s.settimeout(20)
-        n = 50000
+        n = 30000
         w = threading.Thread(target=s.sendall, args=(b"".join(
             b'{"cmd":"status","id":%d}\n' % i for i in range(n)),))
         w.start()
