@@ -15,6 +15,7 @@
 #include "hvkvm/config.h"
 #include "hvkvm/console.h"
 #include "hvkvm/cpuid.h"
+#include "hvkvm/ctl.h"
 #include "hvkvm/img.h"
 #include "hvkvm/util.h"
 #include "hvkvm/vm.h"
@@ -28,6 +29,8 @@ static const char main_usage[] =
 	"Commands:\n"
 	"  run      boot a virtual machine (one VM per process)\n"
 	"  img      create, inspect, check and convert VHD/raw disk images\n"
+	"  ctl      send a command to a running VM (status, stats, shutdown, ...)\n"
+	"  list     list the running VMs\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show this help\n"
@@ -60,6 +63,13 @@ static const char run_usage[] =
 	"      --cpu-model MODEL  auto (default), host, or conservative (a baseline\n"
 	"                         an emulating KVM such as kvm_pvm can run)\n"
 	"      --stats            print exit and enlightenment counters at the end\n"
+	"  -n, --name NAME        VM name: control socket NAME.sock in the runtime\n"
+	"                         directory (default: the XML <name>, else hvkvm-PID)\n"
+	"  -d, --daemon           go to the background once the VM is up; errors\n"
+	"                         before that are reported here (status 1)\n"
+	"      --pidfile FILE     with --daemon: write (and lock) the pid there\n"
+	"      --log FILE         with --daemon: log and stdio serial output there\n"
+	"                         (default /dev/null)\n"
 	"  -v, --verbose          more log output (repeat for debug)\n"
 	"  -q, --quiet            errors only\n"
 	"  -h, --help             show this help\n"
@@ -79,6 +89,8 @@ enum run_opt {
 	OPT_NO_REBOOT,
 	OPT_CPU_MODEL,
 	OPT_STATS,
+	OPT_PIDFILE,
+	OPT_LOG,
 };
 
 static const struct option run_options[] = {
@@ -96,6 +108,10 @@ static const struct option run_options[] = {
 	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
 	{ "cpu-model", required_argument, NULL, OPT_CPU_MODEL },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "name", required_argument, NULL, 'n' },
+	{ "daemon", no_argument, NULL, 'd' },
+	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
+	{ "log", required_argument, NULL, OPT_LOG },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -183,6 +199,8 @@ struct run_flags {
 	unsigned int nr_nics;
 	bool no_reboot, stats;
 	int verbose;
+	const char *name, *pidfile, *log;
+	bool daemon;
 };
 
 static int run_parse_flags(int argc, char **argv, struct run_flags *f)
@@ -191,7 +209,7 @@ static int run_parse_flags(int argc, char **argv, struct run_flags *f)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":c:k:i:a:m:p:s:vqh", run_options,
+	while ((c = getopt_long(argc, argv, ":c:k:i:a:m:p:s:n:dvqh", run_options,
 				NULL)) != -1) {
 		switch (c) {
 		case 'c': f->config = optarg; break;
@@ -216,6 +234,10 @@ static int run_parse_flags(int argc, char **argv, struct run_flags *f)
 		case OPT_NO_REBOOT: f->no_reboot = true; break;
 		case OPT_CPU_MODEL: f->cpu_model = optarg; break;
 		case OPT_STATS: f->stats = true; break;
+		case 'n': f->name = optarg; break;
+		case 'd': f->daemon = true; break;
+		case OPT_PIDFILE: f->pidfile = optarg; break;
+		case OPT_LOG: f->log = optarg; break;
 		case 'v': f->verbose++; break;
 		case 'q': f->verbose = -1; break;
 		case 'h':
@@ -232,6 +254,8 @@ static int run_parse_flags(int argc, char **argv, struct run_flags *f)
 	if (optind < argc)
 		die("run: unexpected argument '%s' (see 'hvkvm run --help')",
 		    argv[optind]);
+	if ((f->pidfile || f->log) && !f->daemon)
+		die("run: --pidfile and --log need --daemon");
 	return 0;
 }
 
@@ -274,6 +298,12 @@ static void run_apply_flags(struct vm_config *cfg, const struct run_flags *f)
 	if (f->hyperv && config_parse_hyperv_arg(cfg, f->hyperv, err,
 						 sizeof(err)))
 		die("%s", err);
+	if (f->name) {
+		if (!ctl_name_valid(f->name))
+			die("--name %s: use 1-%d letters, digits, '.', '_' or '-'",
+			    f->name, CTL_NAME_MAX);
+		snprintf(cfg->name, sizeof(cfg->name), "%s", f->name);
+	}
 	if (f->debug_exit) {
 		if (parse_uint(f->debug_exit, 0xffff, &v) || v == 0)
 			die("--debug-exit %s: not an I/O port (1..0xffff)",
@@ -307,9 +337,11 @@ static int cmd_run(int argc, char **argv)
 	struct vm_config cfg;
 	struct vm_options opts = { 0 };
 	struct console *console = NULL;
-	char err[CONFIG_ERR_MAX];
+	char err[CONFIG_ERR_MAX], name[CONFIG_NAME_MAX + 16];
 	enum vm_stop_reason reason;
+	struct ctl_vm *cv;
 	struct vm *vm;
+	bool named, up = false;
 	int status;
 
 	run_parse_flags(argc, argv, &f);
@@ -339,6 +371,18 @@ static int cmd_run(int argc, char **argv)
 	else
 		die("--cpu-model %s: expected auto, host or conservative",
 		    f.cpu_model);
+	/* The control socket is named after the VM, else after the pid. */
+	named = f.name || strcmp(cfg.name, "hvkvm");
+	if (named && !ctl_name_valid(cfg.name))
+		die("VM name '%s' cannot name a control socket: use letters, digits, '.', '_' or '-' (or --name)",
+		    cfg.name);
+	/* Before any thread exists; errors until daemon_ready() reach us. */
+	if (f.daemon && daemon_start(f.pidfile, f.log, err, sizeof(err)))
+		die("%s", err);
+	if (named)
+		snprintf(name, sizeof(name), "%s", cfg.name);
+	else	/* after daemon_start(): the daemon's pid */
+		snprintf(name, sizeof(name), "hvkvm-%d", (int)getpid());
 	if (console_create(&cfg, &console, err, sizeof(err)))
 		die("%s", err);
 	run_install_signals();
@@ -347,13 +391,28 @@ static int cmd_run(int argc, char **argv)
 			status = VM_STATUS_ERROR;
 			break;
 		}
+		cv = NULL;
+		if (ctl_vm_attach(vm, name, err, sizeof(err), &cv)) {
+			if (named || f.daemon || up) {
+				pr_err("%s", err);
+				vm_destroy(vm);
+				status = VM_STATUS_ERROR;
+				break;
+			}
+			pr_warn("%s: running without a control socket", err);
+		}
+		if (f.daemon && !up)
+			daemon_ready();
+		up = true;
 		run_set_vm(vm);
 		reason = vm_run(vm);
 		run_set_vm(NULL);
+		ctl_vm_stop(cv);
 		status = vm->stop_status;
 		if (opts.stats || reason == VM_STOP_FAILURE)
 			vm_stats_print(vm, stderr);
 		vm_destroy(vm);
+		ctl_vm_free(cv);
 		if (reason != VM_STOP_RESET || opts.exit_on_reset)
 			break;
 		pr_info("guest reset: rebooting");
@@ -382,6 +441,10 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "img"))
 		return img_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "ctl"))
+		return ctl_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "list"))
+		return list_main(argc - 1, argv + 1);
 	fprintf(stderr, "hvkvm: unknown command '%s' (see 'hvkvm --help')\n",
 		argv[1]);
 	return 1;
