@@ -911,6 +911,10 @@ enum vm_stop_reason vm_run(struct vm *vm)
 		vcpu_kick(&vm->vcpus[i]);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
+	/* With -v, show where the guest was when the user stopped it. */
+	if (vm->stop_reason == VM_STOP_USER && log_get_level() >= LOG_INFO)
+		for (i = 0; i < vm->nr_vcpus; i++)
+			vcpu_dump(&vm->vcpus[i], stderr);
 	return vm->stop_reason;
 }
 
