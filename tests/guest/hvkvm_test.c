@@ -27,6 +27,7 @@
 #include <linux/ctype.h>
 #include <linux/delay.h>
 #include <linux/device/driver.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/init.h>
 #include <linux/init_syscalls.h>
@@ -36,6 +37,7 @@
 #include <linux/kernel.h>
 #include <linux/kmsg_dump.h>
 #include <linux/ktime.h>
+#include <linux/major.h>
 #include <linux/memblock.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
@@ -350,7 +352,7 @@ static int __init hvt_check_timer(char *d, size_t n)
 	have_ref = hvt_refcount_get(&ref0);
 	t0 = ktime_get_ns();
 	j0 = jiffies;
-	msleep(timer_secs * MSEC_PER_SEC);
+	msleep(timer_secs * 1000U);
 	j1 = jiffies;
 	t1 = ktime_get_ns();
 	have_ref = have_ref && hvt_refcount_get(&ref1);
@@ -358,7 +360,7 @@ static int __init hvt_check_timer(char *d, size_t n)
 	kt_ns = t1 - t0;
 	jf_ns = (u64)jiffies_to_usecs(j1 - j0) * NSEC_PER_USEC;
 	len = scnprintf(d, n, "slept_ms=%u ktime_ms=%llu jiffies_ms=%llu",
-			timer_secs * MSEC_PER_SEC, div_u64(kt_ns, NSEC_PER_MSEC),
+			timer_secs * 1000U, div_u64(kt_ns, NSEC_PER_MSEC),
 			div_u64(jf_ns, NSEC_PER_MSEC));
 	if (have_ref) {
 		ref_ns = (ref1 - ref0) * 100;
@@ -499,7 +501,7 @@ static void __init hvt_cmd_uptime(struct hvt_shell *sh, char *args)
 	u32 rem;
 	u64 s = div_u64_rem(ns, NSEC_PER_SEC, &rem);
 
-	hvt_say(sh, "up %llu.%03u s, jiffies %lu\n", s, rem / NSEC_PER_MSEC,
+	hvt_say(sh, "up %llu.%03u s, jiffies %lu\n", s, rem / 1000000U,
 		jiffies);
 }
 
