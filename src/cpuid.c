@@ -147,6 +147,7 @@ static unsigned int order_base_2(unsigned int n)
 static void cpuid_conservative(struct kvm_cpuid2 *c)
 {
 	struct kvm_cpuid_entry2 *e;
+	uint32_t i;
 
 	e = cpuid_find(c, 0, 0);
 	if (e) {
@@ -179,6 +180,13 @@ static void cpuid_conservative(struct kvm_cpuid2 *c)
 	if (e)
 		e->ecx &= ~(F81C_ABM | F81C_SSE4A | F81C_XOP | F81C_FMA4 |
 			    F81C_TBM);
+	/*
+	 * KVM's paravirt leaves: on an emulating KVM, VMCALL never completes,
+	 * and the guest would issue it for PV IPIs, PV yield or ptp_kvm's
+	 * clock pairing. Present no KVM interface at all.
+	 */
+	for (i = 0x40000000; i < 0x40000100; i++)
+		cpuid_remove(c, i);
 	cpuid_remove(c, 0xd);		/* XSAVE state enumeration */
 	cpuid_remove(c, 0x14);
 	cpuid_remove(c, 0x1f);

@@ -31,7 +31,11 @@ static struct kvm_cpuid2 *table(void)
 		.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 7 };
 	e[4] = (struct kvm_cpuid_entry2){ .function = 4, .index = 0,
 		.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 0x121 };
-	c->nent = 5;
+	e[5] = (struct kvm_cpuid_entry2){ .function = 0x40000000,
+		.eax = 0x40000001, .ebx = 0x4b4d564b };	/* "KVMK" */
+	e[6] = (struct kvm_cpuid_entry2){ .function = 0x40000001,
+		.eax = 0x1ffff };
+	c->nent = 7;
 	return c;
 }
 
@@ -42,6 +46,7 @@ static void test_cpuid_topology_per_vcpu(void **state)
 
 	(void)state;
 	cpuid_apply(c, 3, 4, false);
+	assert_non_null(cpuid_find(c, 0x40000000, 0));	/* host model: kept */
 	e = cpuid_find(c, 1, 0);
 	assert_int_equal(e->ebx >> 24, 3);		/* initial APIC ID */
 	assert_int_equal((e->ebx >> 16) & 0xff, 4);	/* logical count */
@@ -86,6 +91,9 @@ static void test_cpuid_conservative_model(void **state)
 	assert_false(e->ebx & BIT(20));		/* SMAP */
 	assert_true(e->ebx & BIT(0));		/* unrelated bits kept */
 	assert_null(cpuid_find(c, 0xd, 0));	/* XSAVE leaf gone */
+	/* No KVM paravirt interface: its hypercalls never complete there. */
+	assert_null(cpuid_find(c, 0x40000000, 0));
+	assert_null(cpuid_find(c, 0x40000001, 0));
 	free(c);
 }
 
