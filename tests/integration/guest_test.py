@@ -26,6 +26,12 @@ CACHE = "/var/cache/hvkvm/guest/current"
 BASE_APPEND = ("console=ttyS0 earlyprintk=serial,ttyS0 tsc=reliable noxsave "
                "mitigations=off i8042.noaux no_timer_check 8250.nr_uarts=1 "
                "panic=-1")
+# On an emulating KVM (kvm_pvm) some host CPUID bits reach the guest even
+# when hvkvm clears them (docs/emulating-kvm.md): keep the guest off popcnt
+# (X86_FEATURE 151), rdrand (158) and SMAP (308); hvkvm would otherwise
+# finish each such instruction itself, one exit at a time.
+if os.path.exists("/sys/module/kvm_pvm"):
+    BASE_APPEND += " clearcpuid=151,158,308"
 LINE = re.compile(r"HVKVM-TEST: (\S+) (PASS|FAIL)(.*)")
 DONE = re.compile(r"HVKVM-TEST: DONE pass=(\d+) fail=(\d+)")
 
@@ -152,11 +158,12 @@ def case_smp1_console(a):
         rc, err = g.finish(5)
         raise AssertionError(f"no shell prompt (status {rc}): {err[-2000:]}")
     g.send(b"echo hello-from-host\r")
-    if not g.wait_for(b"hello-from-host\r\n", 120) and \
-            not g.wait_for(b"hello-from-host\n", 5):
-        raise AssertionError("shell did not echo")
+    # The command's output starts a line (the typed line echoes it too).
+    if not g.wait_for(b"\nhello-from-host", 120):
+        raise AssertionError("shell did not run echo")
     g.send(b"cpus\r")
-    g.wait_for(b"online", 120)
+    if not g.wait_for(b"online", 120):
+        raise AssertionError("shell did not answer cpus")
     g.send(b"poweroff\r")
     rc, err = g.finish(300)
     check_all_pass(g, rc, err, ["cpus", "mem"])
