@@ -244,6 +244,29 @@ static int st_irqchip_init(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* RTC interrupts (UIE/AIE/PIE) on time: a one-shot timerfd -> rtc_poll(). */
+static void vm_rtc_arm(void *opaque, uint64_t delay_ns)
+{
+	struct vm *vm = opaque;
+	struct itimerspec its = { 0 };
+
+	if (delay_ns) {
+		its.it_value.tv_sec = (time_t)(delay_ns / 1000000000ULL);
+		its.it_value.tv_nsec = (long)(delay_ns % 1000000000ULL);
+	}
+	timerfd_settime(vm->rtc_timer_fd, 0, &its, NULL);
+}
+
+static void vm_rtc_fire(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	uint64_t n;
+
+	(void)events;
+	if (read(vm->rtc_timer_fd, &n, sizeof(n)) > 0)
+		rtc_poll(vm->rtc);
+}
+
 static int st_devices_init(struct vm *vm, char *err, size_t errlen)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -275,6 +298,14 @@ static int st_devices_init(struct vm *vm, char *err, size_t errlen)
 	if (!r && cfg->debug_exit_port)
 		r = debug_exit_create(&vm->pio, cfg->debug_exit_port, 4,
 				      &vm->events, &vm->debug_exit);
+	if (!r) {
+		vm->rtc_timer_fd = timerfd_create(CLOCK_MONOTONIC,
+						  TFD_CLOEXEC | TFD_NONBLOCK);
+		if (vm->rtc_timer_fd < 0)
+			r = -errno;
+		else
+			rtc_set_timer(vm->rtc, vm_rtc_arm, vm);
+	}
 	if (r) {
 		snprintf(err, errlen, "platform devices: %s", strerror(-r));
 		return r;
@@ -297,6 +328,9 @@ static int st_devices_init(struct vm *vm, char *err, size_t errlen)
 
 static void st_devices_exit(struct vm *vm)
 {
+	if (vm->rtc_timer_fd >= 0)
+		close(vm->rtc_timer_fd);
+	vm->rtc_timer_fd = -1;
 	if (vm->debug_exit)
 		debug_exit_destroy(vm->debug_exit);
 	if (vm->acpi_pm)
@@ -674,6 +708,9 @@ static int st_io_init(struct vm *vm, char *err, size_t errlen)
 	if (!r)
 		r = evloop_start(vm->io, "io");
 	if (!r)
+		r = evloop_add_fd(vm->io, vm->rtc_timer_fd, EPOLLIN,
+				  vm_rtc_fire, vm);
+	if (!r)
 		r = console_attach(vm->console, vm->io, vm->uart,
 				   vm_console_quit, vm);
 	if (r)
@@ -838,6 +875,7 @@ int vm_create(const struct vm_config *cfg, const struct vm_options *opts,
 	vm->nr_vcpus = cfg->vcpus;
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->vmbus_tick_fd = -1;
+	vm->rtc_timer_fd = -1;
 	vm->vmbus_enabled = cfg->hyperv.enabled && cfg->hyperv.synic &&
 			    cfg->acpi;
 	vm->start_ns = time_now_ns();

@@ -109,6 +109,7 @@ struct vm {
 	struct ic_timesync *ic_timesync;
 	struct ic_kvp *ic_kvp;
 	int vmbus_tick_fd;		/* 1 s timerfd for IC periodic work */
+	int rtc_timer_fd;		/* one-shot timerfd for RTC IRQ 8 */
 	struct evloop *io;		/* I/O thread */
 	struct console *console;
 
