@@ -129,5 +129,11 @@ rm -rf "$tmp/deb" "$tmp/root"
 rm -rf "$out"
 mv "$tmp" "$out"
 ln -sfn "$key" "$OUTROOT/current"
+# Keep the three newest old entries.
+ls -1dt "$OUTROOT"/*/ 2>/dev/null | sed "s:/\$::" |
+	grep -v -e "/$key\$" -e "/current\$" -e "/dl\$" | tail -n +4 |
+	while read -r d; do
+	[ -f "$d/stamp" ] && rm -rf "$d"
+done
 msg "$(stat -c %s "$out/initramfs.cpio") bytes"
 echo "$out"

@@ -20,8 +20,6 @@
  * returning 0 for PASS or -errno for FAIL with a one-line detail in d, and
  * add it to hvt_checks[] below. Document it in docs/test-guest.md.
  */
-#define pr_fmt(fmt) "hvkvm_test: " fmt
-
 #include <linux/async.h>
 #include <linux/cpumask.h>
 #include <linux/ctype.h>
@@ -455,18 +453,23 @@ static void __init hvt_cmd_help(struct hvt_shell *sh, char *args)
 {
 	size_t i;
 
-	hvt_say(sh, "commands:\n"
-		"  help              this text\n"
-		"  echo ARGS         print ARGS\n"
-		"  cpus              online/possible/present CPUs\n"
-		"  mem               memory map summary\n"
-		"  uptime            time since boot\n"
-		"  dmesg [N]         last N kernel log lines (default 20)\n"
-		"  checks            list checks\n"
-		"  run CHECK         run one check, print its HVKVM-TEST line\n"
-		"  exit              leave the shell, continue booting\n"
-		"  poweroff          power off (ACPI)\n"
-		"  reboot            reboot\n");
+	static const char *const lines[] __initconst = {
+		"help              this text",
+		"echo ARGS         print ARGS",
+		"cpus              online/possible/present CPUs",
+		"mem               memory map summary",
+		"uptime            time since boot",
+		"dmesg [N]         last N kernel log lines (default 20)",
+		"checks            list checks",
+		"run CHECK         run one check, print its HVKVM-TEST lines",
+		"exit              leave the shell, continue booting",
+		"poweroff          power off (ACPI)",
+		"reboot            reboot",
+	};
+
+	hvt_say(sh, "commands:\n");
+	for (i = 0; i < ARRAY_SIZE(lines); i++)
+		hvt_say(sh, "  %s\n", lines[i]);
 	hvt_say(sh, "checks:");
 	for (i = 0; i < ARRAY_SIZE(hvt_checks); i++)
 		hvt_say(sh, " %s", hvt_checks[i].name);
@@ -501,8 +504,8 @@ static void __init hvt_cmd_uptime(struct hvt_shell *sh, char *args)
 	u32 rem;
 	u64 s = div_u64_rem(ns, NSEC_PER_SEC, &rem);
 
-	hvt_say(sh, "up %llu.%03u s, jiffies %lu\n", s, rem / 1000000U,
-		jiffies);
+	hvt_say(sh, "up %llu.%03u s, jiffies %llu\n", s, rem / 1000000U,
+		get_jiffies_64() - INITIAL_JIFFIES);
 }
 
 static void __init hvt_cmd_dmesg(struct hvt_shell *sh, char *args)
@@ -510,7 +513,7 @@ static void __init hvt_cmd_dmesg(struct hvt_shell *sh, char *args)
 	struct kmsg_dump_iter iter;
 	unsigned int want = 20;
 	size_t len, size = 8192;
-	char *buf, *p;
+	char *buf, *p, *tag;
 	unsigned int lines = 0;
 
 	if (*args && (kstrtouint(args, 0, &want) || !want)) {
@@ -532,6 +535,10 @@ static void __init hvt_cmd_dmesg(struct hvt_shell *sh, char *args)
 		char c = *nl;
 
 		*nl = '\0';
+		/* A harness must not take old lines for new results. */
+		tag = strstr(p, HVT_TAG);
+		if (tag)
+			memcpy(tag, "hvkvm-test", 10);
 		hvt_say(sh, "%s\n", p);
 		p = c ? nl + 1 : nl;
 	}
@@ -662,7 +669,7 @@ static int __init hvkvm_test_init(void)
 	char *list, *p, *name;
 
 	if (!checks || !*checks) {
-		pr_info("no checks requested (hvkvm_test.checks=)\n");
+		pr_info("hvkvm_test: no checks requested (hvkvm_test.checks=)\n");
 		return 0;
 	}
 	/* Our lines must reach the console even with "quiet". */

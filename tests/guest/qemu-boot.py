@@ -41,6 +41,19 @@ MILESTONES = [
 ]
 
 
+def tsc_args():
+    """Skip TSC and delay-loop calibration: the guest's TSC runs at the
+    host's rate. lpj is per jiffy; the test kernel has HZ=250."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            mhz = next(float(l.split(":")[1]) for l in f
+                       if l.startswith("cpu MHz"))
+    except (OSError, StopIteration, ValueError):
+        return ""
+    khz = int(mhz * 1000)
+    return f"tsc_early_khz={khz} lpj={khz * 1000 // 250}"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--kernel", help="vmlinux (default: build cache)")
@@ -54,6 +67,9 @@ def main():
                     help="line to type at each 'hvkvm# ' prompt, in order")
     ap.add_argument("--qemu-arg", action="append", default=[])
     ap.add_argument("--log", help="also write the timed console log here")
+    ap.add_argument("--tcg", action="store_true",
+                    help="QEMU's own emulator instead of KVM (fast here)")
+    ap.add_argument("--initrd", help="initramfs to pass with -initrd")
     args = ap.parse_args()
 
     kernel = args.kernel
@@ -65,14 +81,17 @@ def main():
             sys.exit("qemu-boot: no cached kernel; run build-kernel.sh")
         kernel = os.path.join(path, "vmlinux")
 
-    append = (f"{BASE_APPEND} hvkvm_test.checks={args.checks} "
+    append = (f"{BASE_APPEND} {tsc_args()} hvkvm_test.checks={args.checks} "
               f"hvkvm_test.cpus={args.smp} hvkvm_test.mem_mb={args.mem} "
               f"{args.append}").strip()
-    cmd = ["qemu-system-x86_64", "-enable-kvm", "-M", "pc",
+    cmd = ["qemu-system-x86_64", "-accel", "tcg" if args.tcg else "kvm",
+           "-M", "pc",
            "-cpu", args.cpu, "-m", str(args.mem), "-smp", str(args.smp),
            "-nodefaults", "-no-user-config", "-display", "none",
            "-serial", "stdio", "-no-reboot", "-net", "none",
            "-kernel", kernel, "-append", append] + args.qemu_arg
+    if args.initrd:
+        cmd += ["-initrd", args.initrd]
     print("qemu-boot: " + " ".join(
         f"'{c}'" if " " in c or "," in c else c for c in cmd), flush=True)
 
@@ -85,6 +104,8 @@ def main():
     done = None
     buf = b""
     sends = list(args.send)
+    stream = b""
+    answered = 0
     deadline = t0 + args.timeout
     while True:
         left = deadline - time.monotonic()
@@ -99,8 +120,10 @@ def main():
         if not chunk:
             break
         buf += chunk
-        # A prompt has no newline: answer it as soon as it shows up.
-        if buf.endswith(b"hvkvm# "):
+        # A prompt has no newline: answer each one as soon as it shows up.
+        stream += chunk
+        while answered < stream.count(b"hvkvm# "):
+            answered += 1
             line = sends.pop(0) if sends else "exit"
             proc.stdin.write(line.encode() + b"\r")
             proc.stdin.flush()
