@@ -17,7 +17,7 @@ MEM=${MEM:-512M}
 BASE="console=ttyS0 tsc=reliable noxsave mitigations=off i8042.noaux 8250.nr_uarts=1 no_timer_check"
 if [ -e /sys/module/kvm_pvm ]; then
 	# Host CPUID bits leak through such a KVM: see docs/emulating-kvm.md.
-	BASE="$BASE clearcpuid=151,158,308"
+	BASE="$BASE clearcpuid=151,158,308 nowatchdog rcupdate.rcu_cpu_stall_suppress=1 workqueue.watchdog_thresh=0"
 fi
 if [ -e /sys/module/kvm_pvm ] || [ "${HVKVM_DEMO:-}" = kernel-shell ]; then
 	echo "demo: emulating KVM detected: booting to the kernel-side shell (a few minutes here)"
