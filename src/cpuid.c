@@ -135,6 +135,33 @@ static void cpuid_remove(struct kvm_cpuid2 *c, uint32_t function)
 	}
 }
 
+void cpuid_set_tsc_khz(struct kvm_cpuid2 *c, uint32_t tsc_khz)
+{
+	struct kvm_cpuid_entry2 *e = cpuid_find(c, 0, 0);
+	unsigned int i;
+
+	if (!e || !tsc_khz)
+		return;
+	if (e->eax < 0x15)
+		e->eax = 0x15;
+	/* Basic leaves up to 0x15 must exist; add empty ones that are missing. */
+	for (i = 0xc; i <= 0x15 && c->nent < CPUID_MAX_ENTRIES; i++) {
+		if (cpuid_find(c, i, 0))
+			continue;
+		e = &c->entries[c->nent++];
+		memset(e, 0, sizeof(*e));
+		e->function = i;
+	}
+	e = cpuid_find(c, 0x15, 0);
+	if (!e)
+		return;
+	/* TSC = crystal (1 kHz, ECX in Hz) * EBX / EAX. */
+	e->eax = 1;
+	e->ebx = tsc_khz;
+	e->ecx = 1000;
+	e->edx = 0;
+}
+
 static unsigned int order_base_2(unsigned int n)
 {
 	unsigned int b = 0;
@@ -158,6 +185,7 @@ static void cpuid_conservative(struct kvm_cpuid2 *c)
 		if (e->eax > 0xb)
 			e->eax = 0xb;
 	}
+	/* Leaves 0xC..0x15 are added back only as cpuid_set_tsc_khz() needs. */
 	e = cpuid_find(c, 1, 0);
 	if (e) {
 		e->ecx &= ~(F1C_SSE3 | F1C_PCLMUL | F1C_MONITOR | F1C_VMX |

@@ -110,6 +110,8 @@ int vcpu_configure(struct vcpu *v)
 		return -ENOMEM;
 	cpuid_apply(cpuid, v->apic_id, vm->nr_vcpus,
 		    vm->opts.conservative_cpu);
+	if (vm->opts.conservative_cpu)
+		cpuid_set_tsc_khz(cpuid, (uint32_t)vm->tsc_khz);
 	if (vm->hv) {
 		r = hv_cpuid_patch(vm->hv, cpuid, CPUID_MAX_ENTRIES);
 		if (r)

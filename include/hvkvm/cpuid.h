@@ -27,6 +27,13 @@ int cpuid_get_supported(int kvm_fd, struct kvm_cpuid2 **out);
 void cpuid_apply(struct kvm_cpuid2 *c, unsigned int apic_id,
 		 unsigned int nr_vcpus, bool conservative);
 
+/*
+ * Advertise the TSC frequency in leaf 0x15 (crystal 1 kHz x @tsc_khz), so
+ * the guest need not calibrate against the PIT/PM timer — which fails when
+ * guest code is emulated slowly.
+ */
+void cpuid_set_tsc_khz(struct kvm_cpuid2 *c, uint32_t tsc_khz);
+
 /* Find (function, index) or NULL. */
 struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, uint32_t function,
 				    uint32_t index);

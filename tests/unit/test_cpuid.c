@@ -97,6 +97,23 @@ static void test_cpuid_conservative_model(void **state)
 	free(c);
 }
 
+static void test_cpuid_tsc_leaf(void **state)
+{
+	struct kvm_cpuid2 *c = table();
+	struct kvm_cpuid_entry2 *e;
+
+	(void)state;
+	cpuid_apply(c, 0, 1, true);
+	cpuid_set_tsc_khz(c, 2445426);
+	assert_true(cpuid_find(c, 0, 0)->eax >= 0x15);
+	e = cpuid_find(c, 0x15, 0);
+	assert_non_null(e);
+	/* Linux: tsc_khz = (ECX / 1000) * EBX / EAX */
+	assert_int_equal((e->ecx / 1000) * e->ebx / e->eax, 2445426);
+	assert_non_null(cpuid_find(c, 0xc, 0));	/* no holes below it */
+	free(c);
+}
+
 static void test_cpuid_dup_is_independent(void **state)
 {
 	struct kvm_cpuid2 *c = table(), *d;
@@ -115,6 +132,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cpuid_topology_per_vcpu),
 		cmocka_unit_test(test_cpuid_conservative_model),
+		cmocka_unit_test(test_cpuid_tsc_leaf),
 		cmocka_unit_test(test_cpuid_dup_is_independent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
