@@ -297,7 +297,7 @@ static int __init hvt_check_hyperv(char *d, size_t n)
 	return 0;
 #else
 	scnprintf(d + len, n - len, " (kernel without CONFIG_HYPERV)");
-	return -ENOSYS;
+	return -EOPNOTSUPP;
 #endif
 }
 
