@@ -89,6 +89,9 @@ MODULE_PARM_DESC(timer_secs, "length of the timer check in seconds");
 static unsigned int timer_tol_pct = 5;
 module_param(timer_tol_pct, uint, 0444);
 MODULE_PARM_DESC(timer_tol_pct, "allowed disagreement between time sources");
+static unsigned int timer_late_ms = 1000;
+module_param(timer_late_ms, uint, 0444);
+MODULE_PARM_DESC(timer_late_ms, "how late the msleep() wake-up may be");
 
 struct hvt_check {
 	const char *name;
@@ -365,10 +368,15 @@ static int __init hvt_check_timer(char *d, size_t n)
 		len += scnprintf(d + len, n - len, " hv_ref_ms=%llu",
 				 div_u64(ref_ns, NSEC_PER_MSEC));
 	}
-	scnprintf(d + len, n - len, " tol_pct=%u", timer_tol_pct);
+	scnprintf(d + len, n - len, " tol_pct=%u late_ms=%u", timer_tol_pct,
+		  timer_late_ms);
 
-	/* msleep() may oversleep, never undersleep. */
-	if (kt_ns < want_ns || hvt_permille(want_ns, kt_ns) > tol)
+	/*
+	 * msleep() never undersleeps; it oversleeps by the wake-up latency,
+	 * which is large under an emulating KVM on a loaded host.
+	 */
+	if (kt_ns < want_ns ||
+	    kt_ns - want_ns > (u64)timer_late_ms * NSEC_PER_MSEC)
 		ret = -ETIME;
 	/* Jiffies agree with ktime to a tick or two plus the tolerance. */
 	if (jf_ns + 2 * TICK_NSEC < kt_ns &&
