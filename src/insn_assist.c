@@ -7,6 +7,8 @@
  *   popcnt r, r/m   F3 [REX] 0F B8 /r          (register source only)
  *   rdrand r        [66|REX.W] 0F C7 /6, mod=11
  *   rdseed r        [66|REX.W] 0F C7 /7, mod=11
+ *   fwait           9B (Linux's stop_this_cpu path; the guest never unmasks
+ *                   x87 exceptions on these hosts, so it is a no-op)
  * Memory operands are not handled (they would need the guest's page
  * tables); such an instruction stays an emulation failure.
  */
@@ -22,6 +24,7 @@ static const char *const kind_names[] = {
 	[INSN_ASSIST_POPCNT] = "popcnt",
 	[INSN_ASSIST_RDRAND] = "rdrand",
 	[INSN_ASSIST_RDSEED] = "rdseed",
+	[INSN_ASSIST_FWAIT] = "fwait",
 };
 
 const char *insn_assist_name(enum insn_assist_kind kind)
@@ -101,6 +104,10 @@ enum insn_assist_kind insn_assist(const uint8_t *code, size_t len,
 	if (code[0] == 0xcc) {
 		r->rip += 1;
 		return INSN_ASSIST_INT3;
+	}
+	if (code[0] == 0x9b) {
+		r->rip += 1;
+		return INSN_ASSIST_FWAIT;
 	}
 	if (len >= 3 && code[0] == 0x0f && code[1] == 0x01 &&
 	    (code[2] == 0xca || code[2] == 0xcb)) {

@@ -456,25 +456,6 @@ static void st_cpuid_exit(struct vm *vm)
 	vm->apic_ids = NULL;
 }
 
-/* The host TSC is constant-rate and does not stop in deep C-states. */
-static bool vm_host_tsc_invariant(void)
-{
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[4096];
-	bool inv = false;
-
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "flags", 5))
-			continue;
-		inv = strstr(line, " constant_tsc") && strstr(line, " nonstop_tsc");
-		break;
-	}
-	fclose(f);
-	return inv;
-}
-
 static int st_hyperv_init(struct vm *vm, char *err, size_t errlen)
 {
 	struct hv_params p;
@@ -490,7 +471,12 @@ static int st_hyperv_init(struct vm *vm, char *err, size_t errlen)
 	p.irq = &vm->irq;
 	p.tsc_khz = vm->tsc_khz;
 	p.apic_khz = 1000000;	/* KVM's LAPIC timer runs at 1 GHz */
-	p.tsc_invariant = vm_host_tsc_invariant();
+	/*
+	 * Like Hyper-V's default, no "invariant TSC" (HV_ACCESS_TSC_INVARIANT):
+	 * guests then time through the reference TSC page, which stays right
+	 * when the guest's TSC frequency differs from the host's (migration).
+	 */
+	p.tsc_invariant = false;
 	p.host = (struct hv_host_ops){
 		.clock_ns = vm_hv_clock_ns,
 		.sample_tsc = vm_hv_sample_tsc,

@@ -4,7 +4,7 @@
  * (kvm_pvm) stops on with an emulation failure although the guest was told
  * — or, because that KVM passes some host CPUID bits through regardless of
  * KVM_SET_CPUID2, believes — it may use them: int3, clac/stac, popcnt,
- * rdrand/rdseed (register forms). Pure logic over the instruction bytes and
+ * rdrand/rdseed (register forms), fwait. Pure logic over the instruction bytes and
  * a register file, so it is unit-tested without KVM.
  */
 #ifndef HVKVM_INSN_ASSIST_H
@@ -24,6 +24,7 @@ enum insn_assist_kind {
 	INSN_ASSIST_POPCNT,
 	INSN_ASSIST_RDRAND,
 	INSN_ASSIST_RDSEED,
+	INSN_ASSIST_FWAIT,	/* x87 wait: no-op (no x87 exception pending) */
 	INSN_ASSIST_KINDS,
 };
 

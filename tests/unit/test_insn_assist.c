@@ -72,6 +72,9 @@ static void test_insn_assist_clac_stac_int3(void **state)
 	assert_int_equal(insn_assist(int3, 1, false, &r, NULL),
 			 INSN_ASSIST_INT3);
 	assert_int_equal(r.rip, 7);
+	assert_int_equal(insn_assist((const uint8_t[]){ 0x9b, 0x65 }, 2, true,
+				     &r, NULL), INSN_ASSIST_FWAIT);
+	assert_int_equal(r.rip, 8);
 }
 
 static void test_insn_assist_rdrand(void **state)
