@@ -27,6 +27,11 @@ import time
 CACHE = "/var/cache/hvkvm/guest/current"
 APPEND = ("console=ttyS0 tsc=reliable noxsave mitigations=off i8042.noaux "
           "no_timer_check 8250.nr_uarts=1 hvkvm_test.checks=cpus")
+if os.path.exists("/sys/module/kvm_pvm"):
+    # See docs/emulating-kvm.md: the same for both VMMs.
+    APPEND += (" clearcpuid=151,158,308 nowatchdog"
+               " rcupdate.rcu_cpu_stall_suppress=1"
+               " workqueue.watchdog_thresh=0")
 
 
 def rss_beyond_ram(pid, ram_bytes):

@@ -285,8 +285,9 @@ int acpi_build(struct gmem *gm, uint64_t base, uint64_t limit,
 	       const struct acpi_params *p, uint64_t *rsdp_addr)
 {
 	struct acpi_alloc a = { gm, base, limit };
-	uint64_t rsdp_gpa, xsdt_gpa, rsdt_gpa, fadt_gpa, facs_gpa, dsdt_gpa,
-		madt_gpa, ssdt_gpa, extra_gpa = 0;
+	uint64_t rsdp_gpa = 0, xsdt_gpa = 0, rsdt_gpa = 0, fadt_gpa = 0,
+		 facs_gpa = 0, dsdt_gpa = 0, madt_gpa = 0, ssdt_gpa = 0,
+		 extra_gpa = 0;
 	uint8_t *rsdp, *xsdt, *rsdt, *fadt, *facs, *dsdt, *madt, *ssdt, *extra;
 	uint64_t tables[4];
 	size_t ssdt_len, madt_len = acpi_madt_len(p->nr_vcpus);

@@ -37,12 +37,14 @@ static int parse_devices(struct vm_config *cfg, const char *devices,
 			 char *err)
 {
 	char xml[8192];
+	int n;
 
-	snprintf(xml, sizeof(xml),
-		 "<domain type='kvm'>\n<name>t</name>\n"
-		 "<os><type>hvm</type><kernel>/k</kernel></os>\n"
-		 "<devices>\n%s\n</devices>\n</domain>\n",
-		 devices);
+	n = snprintf(xml, sizeof(xml),
+		     "<domain type='kvm'>\n<name>t</name>\n"
+		     "<os><type>hvm</type><kernel>/k</kernel></os>\n"
+		     "<devices>\n%s\n</devices>\n</domain>\n",
+		     devices);
+	assert_true(n > 0 && (size_t)n < sizeof(xml));
 	return parse_str(cfg, xml, err);
 }
 
