@@ -77,7 +77,9 @@ def boot(argv, marker, ram_bytes, timeout):
                 rss = rss_beyond_ram(p.pid, ram_bytes)
         if p.poll() is not None:
             break
-    if p.poll() is None:
+    try:
+        p.wait(timeout=30)      # console closed: let it finish exiting
+    except subprocess.TimeoutExpired:
         p.kill()
     err = p.stderr.read().decode(errors="replace")
     p.wait()
