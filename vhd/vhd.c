@@ -11,6 +11,7 @@
  */
 #include "hvkvm/vhd.h"
 
+#include "vhd_int.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -33,7 +34,7 @@ static void *vhd_aligned_alloc(size_t len)
 	return p;
 }
 
-static int vhd_pread_full(int fd, void *buf, size_t len, uint64_t off)
+int vhd_pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
 	uint8_t *b = buf;
 
@@ -53,7 +54,7 @@ static int vhd_pread_full(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-static int vhd_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+int vhd_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 {
 	const uint8_t *b = buf;
 

@@ -9,6 +9,7 @@
  */
 #include "hvkvm/vhd.h"
 
+#include "vhd_int.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -138,24 +139,6 @@ out:
 	return ret;
 }
 
-static int vhd_write_all(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const uint8_t *b = buf;
-
-	while (len) {
-		ssize_t n = pwrite(fd, b, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		b += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 static int vhd_create_sparse(int fd, const char *path,
 			     const struct vhd_create_opts *o,
 			     struct vhd_footer *f)
@@ -206,15 +189,15 @@ static int vhd_create_sparse(int fd, const char *path,
 	memset(bat, 0xff, bat_bytes);
 	vhd_footer_build(f, fbuf);
 	vhd_header_build(&h, hbuf);
-	ret = vhd_write_all(fd, fbuf, sizeof(fbuf), 0);
+	ret = vhd_pwrite_full(fd, fbuf, sizeof(fbuf), 0);
 	if (!ret)
-		ret = vhd_write_all(fd, hbuf, sizeof(hbuf), HEADER_OFFSET);
+		ret = vhd_pwrite_full(fd, hbuf, sizeof(hbuf), HEADER_OFFSET);
 	if (!ret)
-		ret = vhd_write_all(fd, bat, bat_bytes, BAT_OFFSET);
+		ret = vhd_pwrite_full(fd, bat, bat_bytes, BAT_OFFSET);
 	if (!ret && loc_len)
-		ret = vhd_write_all(fd, loc, loc_len, BAT_OFFSET + bat_bytes);
+		ret = vhd_pwrite_full(fd, loc, loc_len, BAT_OFFSET + bat_bytes);
 	if (!ret)
-		ret = vhd_write_all(fd, fbuf, sizeof(fbuf), end);
+		ret = vhd_pwrite_full(fd, fbuf, sizeof(fbuf), end);
 out:
 	free(bat);
 	free(loc);
@@ -267,7 +250,7 @@ int vhd_create(const char *path, const struct vhd_create_opts *o)
 		vhd_footer_build(&f, fbuf);
 		ret = ftruncate(fd, (off_t)size) ? -errno : 0;
 		if (!ret)
-			ret = vhd_write_all(fd, fbuf, sizeof(fbuf), size);
+			ret = vhd_pwrite_full(fd, fbuf, sizeof(fbuf), size);
 	} else {
 		ret = vhd_create_sparse(fd, path, o, &f);
 	}

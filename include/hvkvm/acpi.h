@@ -17,7 +17,6 @@
 #define ACPI_IOAPIC_ADDR	0xfec00000u
 #define ACPI_LAPIC_ADDR		0xfee00000u
 #define ACPI_SCI_IRQ		9
-#define ACPI_PCI_GSI_BASE	16	/* slot s pin p -> 16 + ((s + p) & 3) */
 
 struct acpi_params {
 	unsigned int nr_vcpus;
