@@ -60,6 +60,10 @@ static const char run_usage[] =
 	"                         writing v ends hvkvm with status (v << 1) | 1\n"
 	"      --no-reboot        a guest reset ends hvkvm (status 2) instead of\n"
 	"                         rebooting the guest\n"
+	"      --on-crash ACTION  after a guest crash report (Hyper-V crash MSRs):\n"
+	"                         destroy (default: end with status 4), restart\n"
+	"                         (reboot once the guest resets, at most 30 s\n"
+	"                         later) or preserve (stop the vCPUs, keep the VM)\n"
 	"      --cpu-model MODEL  auto (default), host, or conservative (a baseline\n"
 	"                         an emulating KVM such as kvm_pvm can run)\n"
 	"      --stats            print exit and enlightenment counters at the end\n"
@@ -87,6 +91,7 @@ enum run_opt {
 	OPT_HYPERV,
 	OPT_DEBUG_EXIT,
 	OPT_NO_REBOOT,
+	OPT_ON_CRASH,
 	OPT_CPU_MODEL,
 	OPT_STATS,
 	OPT_PIDFILE,
@@ -106,6 +111,7 @@ static const struct option run_options[] = {
 	{ "hyperv", required_argument, NULL, OPT_HYPERV },
 	{ "debug-exit", required_argument, NULL, OPT_DEBUG_EXIT },
 	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
+	{ "on-crash", required_argument, NULL, OPT_ON_CRASH },
 	{ "cpu-model", required_argument, NULL, OPT_CPU_MODEL },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "name", required_argument, NULL, 'n' },
@@ -192,7 +198,7 @@ static void run_set_vm(struct vm *vm)
 struct run_flags {
 	const char *config;
 	const char *kernel, *initrd, *append, *memory, *cpus, *serial;
-	const char *hyperv, *debug_exit, *cpu_model;
+	const char *hyperv, *debug_exit, *cpu_model, *on_crash;
 	const char *disks[CONFIG_MAX_DISKS + 1];
 	unsigned int nr_disks;
 	const char *nics[CONFIG_MAX_NICS + 1];
@@ -232,6 +238,7 @@ static int run_parse_flags(int argc, char **argv, struct run_flags *f)
 		case OPT_HYPERV: f->hyperv = optarg; break;
 		case OPT_DEBUG_EXIT: f->debug_exit = optarg; break;
 		case OPT_NO_REBOOT: f->no_reboot = true; break;
+		case OPT_ON_CRASH: f->on_crash = optarg; break;
 		case OPT_CPU_MODEL: f->cpu_model = optarg; break;
 		case OPT_STATS: f->stats = true; break;
 		case 'n': f->name = optarg; break;
@@ -298,6 +305,17 @@ static void run_apply_flags(struct vm_config *cfg, const struct run_flags *f)
 	if (f->hyperv && config_parse_hyperv_arg(cfg, f->hyperv, err,
 						 sizeof(err)))
 		die("%s", err);
+	if (f->on_crash) {
+		if (!strcmp(f->on_crash, "destroy"))
+			cfg->on_crash = CONFIG_ACTION_DESTROY;
+		else if (!strcmp(f->on_crash, "restart"))
+			cfg->on_crash = CONFIG_ACTION_RESTART;
+		else if (!strcmp(f->on_crash, "preserve"))
+			cfg->on_crash = CONFIG_ACTION_PRESERVE;
+		else
+			die("--on-crash %s: expected destroy, restart or preserve",
+			    f->on_crash);
+	}
 	if (f->name) {
 		if (!ctl_name_valid(f->name))
 			die("--name %s: use 1-%d letters, digits, '.', '_' or '-'",
@@ -413,6 +431,10 @@ static int cmd_run(int argc, char **argv)
 			vm_stats_print(vm, stderr);
 		vm_destroy(vm);
 		ctl_vm_free(cv);
+		if (reason == VM_STOP_CRASH_RESTART) {
+			pr_info("guest crashed: restarting (on_crash=restart)");
+			continue;
+		}
 		if (reason != VM_STOP_RESET || opts.exit_on_reset)
 			break;
 		pr_info("guest reset: rebooting");

@@ -96,6 +96,14 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status)
 	unsigned int i;
 
 	pthread_mutex_lock(&vm->stop_lock);
+	/* After a crash with on_crash=restart, the guest's own reset or
+	 * power-off (the end of its panic path) restarts it. */
+	if (vm->crash_deadline_ns &&
+	    (reason == VM_STOP_RESET || reason == VM_STOP_POWEROFF ||
+	     reason == VM_STOP_FAILURE)) {
+		reason = VM_STOP_CRASH_RESTART;
+		status = VM_STATUS_CRASH;
+	}
 	if (vm->stop_reason == VM_STOP_NONE) {
 		vm->stop_reason = reason;
 		vm->stop_status = status;
@@ -406,15 +414,43 @@ static void vm_hv_reset(void *opaque)
 static void vm_hv_crash(void *opaque, unsigned int vp, const uint64_t p[5])
 {
 	struct vm *vm = opaque;
+	enum config_action act = vm->cfg->on_crash;
+	unsigned int i;
 
 	pr_err("guest crash reported by vCPU %u: P0=%#llx P1=%#llx P2=%#llx P3=%#llx P4=%#llx (on_crash=%s)",
 	       vp, (unsigned long long)p[0], (unsigned long long)p[1],
 	       (unsigned long long)p[2], (unsigned long long)p[3],
-	       (unsigned long long)p[4], config_action_name(vm->cfg->on_crash));
-	if (vm->cfg->on_crash == CONFIG_ACTION_RESTART)
-		vm_request_stop(vm, VM_STOP_RESET, VM_STATUS_RESET);
-	else
+	       (unsigned long long)p[4], config_action_name(act));
+	pthread_mutex_lock(&vm->stop_lock);
+	vm->crashes++;
+	vm->crash_vp = vp;
+	for (i = 0; i < 5; i++)
+		vm->crash_p[i] = p[i];
+	if (act == CONFIG_ACTION_RESTART && !vm->crash_deadline_ns) {
+		/* Let the guest finish its panic path; vm_run() times it. */
+		vm->crash_deadline_ns = time_now_ns() + VM_CRASH_GRACE_NS;
+		pthread_cond_broadcast(&vm->stop_cond);
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+	switch (act) {
+	case CONFIG_ACTION_RESTART:
+		pr_info("on_crash=restart: restarting when the guest resets, at most %llu s from now",
+			VM_CRASH_GRACE_NS / 1000000000ULL);
+		break;
+	case CONFIG_ACTION_PRESERVE:
+		/* Keep the crashed guest for inspection: vCPUs parked. */
+		pr_err("on_crash=preserve: vCPUs stopped; 'hvkvm ctl' status shows the crash, poweroff ends the VM");
+		pthread_mutex_lock(&vm->pause_lock);
+		__atomic_store_n(&vm->paused, true, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&vm->pause_lock);
+		for (i = 0; i < vm->nr_vcpus; i++)
+			if (i != vp)
+				vcpu_kick(&vm->vcpus[i]);
+		break;
+	case CONFIG_ACTION_DESTROY:
 		vm_request_stop(vm, VM_STOP_CRASH, VM_STATUS_CRASH);
+		break;
+	}
 }
 
 static void vm_hv_yield(void *opaque, unsigned int vp)
@@ -850,6 +886,7 @@ int vm_create(const struct vm_config *cfg, const struct vm_options *opts,
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 	char err[CONFIG_ERR_MAX] = "";
+	pthread_condattr_t ca;
 	unsigned int i;
 	int r = 0;
 
@@ -869,7 +906,11 @@ int vm_create(const struct vm_config *cfg, const struct vm_options *opts,
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 	pthread_mutex_init(&vm->stop_lock, NULL);
-	pthread_cond_init(&vm->stop_cond, NULL);
+	/* vm_run() times the crash grace period on CLOCK_MONOTONIC. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&vm->stop_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&vm->pause_lock, NULL);
 	pthread_cond_init(&vm->pause_cond, NULL);
 	for (i = 0; i < ARRAY_SIZE(vm_stages); i++) {
@@ -928,8 +969,27 @@ enum vm_stop_reason vm_run(struct vm *vm)
 		}
 	}
 	pthread_mutex_lock(&vm->stop_lock);
-	while (vm->stop_reason == VM_STOP_NONE)
-		pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+	while (vm->stop_reason == VM_STOP_NONE) {
+		struct timespec ts;
+		uint64_t now = time_now_ns();
+
+		if (!vm->crash_deadline_ns) {
+			pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+			continue;
+		}
+		if (now >= vm->crash_deadline_ns) {
+			pr_warn("on_crash=restart: the guest did not reset within %llu s of its crash report: resetting it",
+				VM_CRASH_GRACE_NS / 1000000000ULL);
+			pthread_mutex_unlock(&vm->stop_lock);
+			vm_request_stop(vm, VM_STOP_CRASH_RESTART,
+					VM_STATUS_CRASH);
+			pthread_mutex_lock(&vm->stop_lock);
+			continue;
+		}
+		ts.tv_sec = (time_t)(vm->crash_deadline_ns / 1000000000ULL);
+		ts.tv_nsec = (long)(vm->crash_deadline_ns % 1000000000ULL);
+		pthread_cond_timedwait(&vm->stop_cond, &vm->stop_lock, &ts);
+	}
 	pthread_mutex_unlock(&vm->stop_lock);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);

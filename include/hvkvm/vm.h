@@ -40,7 +40,16 @@ enum vm_stop_reason {
 	VM_STOP_FAILURE,
 	VM_STOP_USER,
 	VM_STOP_DEBUG_EXIT,
+	/* on_crash=restart: the guest crashed, then reset (or timed out). */
+	VM_STOP_CRASH_RESTART,
 };
+
+/*
+ * After a crash report (Hyper-V CRASH_CTL) with on_crash=restart, the guest
+ * may finish its panic path (a Linux guest unloads VMBus, then resets
+ * itself) for this long before hvkvm resets it.
+ */
+#define VM_CRASH_GRACE_NS (30ULL * 1000000000)
 
 #define VCPU_EXIT_REASONS 64
 
@@ -120,6 +129,12 @@ struct vm {
 	int stop_status;		/* process exit status */
 	bool stopping;			/* vCPUs should leave KVM_RUN */
 	unsigned int stage;		/* start-up stages completed */
+
+	/* Guest crash (stop_lock): the last report and the restart timer. */
+	unsigned int crashes;		/* reports since this VM started */
+	unsigned int crash_vp;
+	uint64_t crash_p[5];		/* CRASH_P0..P4 */
+	uint64_t crash_deadline_ns;	/* on_crash=restart: reset by then */
 
 	/* Pausing (control socket): vCPUs park outside KVM_RUN. */
 	pthread_mutex_t pause_lock;

@@ -92,6 +92,58 @@ def case_triple_fault(c):
     c.expect("RIP=" in err and "CR0=" in err, "no register dump")
 
 
+CRASH_LINE = ("guest crash reported by vCPU 0: P0=0x1e P1=0xc0de00000011 "
+              "P2=0xc0de00000022 P3=0xc0de00000033 P4=0xc0de00000044")
+
+
+def case_crash(c):
+    """Hyper-V crash MSRs: the VMM logs the values and applies on_crash."""
+    # destroy (the default): status 4 at once
+    rc, out, err = c.boot("crash", "--hyperv", "all")
+    c.expect(rc == 4, f"on_crash=destroy: status {rc}, want 4; {err}")
+    c.expect(CRASH_LINE in err, f"no crash line with the MSR values: {err}")
+    c.expect("on_crash=destroy" in err, "policy not named")
+    # without the crash enlightenment the MSRs #GP: a triple fault here
+    rc, out, err = c.boot("crash", "--hyperv", "relaxed,vpindex")
+    c.expect(rc == 8 and "guest crash" not in err,
+             f"crash MSRs without hyperv crash: status {rc}; {err}")
+    # restart: the guest's own reset after the report reboots it, even
+    # with --no-reboot (which only covers resets without a crash)
+    p = subprocess.Popen([c.hv, "run", "--kernel", c.mb, "--append",
+                          "crashreset", "--serial", "stdio", "--hyperv", "all",
+                          "--on-crash", "restart", "--no-reboot", "-v"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    time.sleep(4)
+    p.terminate()
+    out, err = p.communicate(timeout=30)
+    out, err = out.decode(errors="replace"), err.decode(errors="replace")
+    boots = out.count("multiboot magic ok")
+    c.expect(boots >= 2, f"on_crash=restart: {boots} boots, want >= 2; {err}")
+    c.expect(err.count("guest crashed: restarting") >= 1,
+             f"no restart message: {err[-2000:]}")
+    c.expect(p.returncode == 16, f"status after SIGTERM {p.returncode}")
+    # preserve: the vCPUs stop, the process stays until told to end
+    p = subprocess.Popen([c.hv, "run", "--kernel", c.mb, "--append",
+                          "crashreset", "--serial", "stdio", "--hyperv", "all",
+                          "--on-crash", "preserve"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    time.sleep(3)
+    alive = p.poll() is None
+    p.terminate()
+    out, err = p.communicate(timeout=30)
+    out, err = out.decode(errors="replace"), err.decode(errors="replace")
+    c.expect(alive, f"on_crash=preserve: exited {p.returncode}; {err}")
+    c.expect(out.count("multiboot magic ok") == 1,
+             "on_crash=preserve: the guest ran on (it reset)")
+    c.expect("on_crash=preserve" in err, f"no preserve message: {err}")
+    # bad flag value
+    rc, out, err = c.boot("crash", "--on-crash", "explode")
+    c.expect(rc == 1 and "--on-crash explode" in err,
+             f"bad --on-crash: status {rc}; {err}")
+
+
 def case_console_pty(c):
     # Drive the interactive console through a pty: type, read the echo.
     master, slave = pty.openpty()
@@ -198,7 +250,7 @@ def case_help(c):
 
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 NEEDS_KVM = {"debug_exit", "acpi_s5", "reset_exit", "reset_reboots",
-             "triple_fault", "console_pty", "console_quit"}
+             "triple_fault", "console_pty", "console_quit", "crash"}
 
 
 def main():

@@ -4,7 +4,9 @@
  * 32-bit protected mode, prints what it sees on COM1 and ends the VM the way
  * its command line asks: "s5" (ACPI PM1a_CNT SLP_TYP=5|SLP_EN), "reset"
  * (0xCF9 <- 6), "kbdreset" (i8042 0xFE), "triple" (load an empty IDT and
- * fault), "echo" (echo COM1 input until 'q'), otherwise the debug-exit port 0xf4 with value 0x21.
+ * fault), "echo" (echo COM1 input until 'q'), "crash" (report a crash
+ * through the Hyper-V crash MSRs, then halt), "crashreset" (report it, then
+ * reset through 0xCF9), otherwise the debug-exit port 0xf4 with value 0x21.
  * Checks printed: multiboot magic, fw_cfg signature and CPU count, CMOS
  * seconds register readable, e820-style memory from the multiboot info.
  */
@@ -90,6 +92,14 @@ _start:
 	movl $kw_echo, %edi
 	call startswith
 	jz do_echo
+	movl cmdline, %esi
+	movl $kw_crashreset, %edi
+	call startswith
+	jz do_crashreset
+	movl cmdline, %esi
+	movl $kw_crash, %edi
+	call startswith
+	jz do_crash
 	movl $msg_exit, %esi
 	call puts
 	movw $0xf4, %dx
@@ -130,6 +140,37 @@ do_echo:
 	movw $0xf4, %dx
 	movl $0x21, %eax
 	outl %eax, %dx
+	jmp halt
+/*
+ * Hyper-V crash report as Windows makes one: P0 the bugcheck code, P1-P4
+ * its parameters, then CRASH_CTL.CrashNotify (bit 63).
+ */
+report_crash:
+	movl $msg_crash, %esi
+	call puts
+	movl $0x40000100, %ecx		/* HV_X64_MSR_CRASH_P0 */
+	movl $0x1e, %eax		/* KMODE_EXCEPTION_NOT_HANDLED */
+	xorl %edx, %edx
+1:	wrmsr
+	incl %ecx
+	movl %ecx, %eax			/* P1..P4 = 0x11 * n, high word 0xc0de */
+	subl $0x40000100, %eax
+	imull $0x11, %eax
+	movl $0xc0de, %edx
+	cmpl $0x40000105, %ecx
+	jne 1b
+	xorl %eax, %eax			/* CRASH_CTL (0x40000105) */
+	movl $0x80000000, %edx
+	wrmsr
+	ret
+do_crash:
+	call report_crash
+	jmp halt
+do_crashreset:
+	call report_crash
+	movw $0xcf9, %dx
+	movb $0x06, %al
+	outb %al, %dx
 	jmp halt
 do_triple:
 	lidt null_idt
@@ -236,6 +277,9 @@ kw_kbd:		.asciz "kbdreset"
 kw_triple:	.asciz "triple"
 kw_echo:	.asciz "echo"
 msg_echo:	.asciz "mbtest: echo> "
+msg_crash:	.asciz "mbtest: crash\n"
+kw_crash:	.asciz "crash"
+kw_crashreset:	.asciz "crashreset"
 	.align 8
 null_idt:	.word 0
 		.long 0
