@@ -463,6 +463,7 @@ static void chan_broken(struct vmbus_channel *ch)
 		ch->dev->name, ch->relid);
 	chan_close(ch);
 	ch->broken = true;
+	ch->srv->stats.channels_broken++;
 }
 
 /* ---- data path ---- */
@@ -482,6 +483,7 @@ static int chan_deliver(struct vmbus_channel *ch, const struct ring_pkt *rp)
 	pkt.data = raw + rp->data_off;
 	pkt.data_len = rp->len - rp->data_off;
 	ch->packets_in++;
+	ch->srv->stats.packets_in++;
 	return ch->dev->p.ops->packet(ch, &pkt);
 }
 
@@ -588,6 +590,7 @@ int vmbus_channel_sendv(struct vmbus_channel *ch, uint16_t type, uint16_t flags,
 	if (r)
 		return r;
 	ch->packets_out++;
+	ch->srv->stats.packets_out++;
 	if (signal)
 		server_signal_guest(ch);
 	return 0;

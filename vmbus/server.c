@@ -57,9 +57,11 @@ static void server_flush_outbox(struct vmbus_server *s)
 
 		if (r == -EAGAIN)
 			return;
-		if (r)
+		if (r) {
 			pr_dbg("vmbus: message %u dropped (%d)",
 			       get_le32(m->data), r);
+			s->stats.msgs_out_dropped++;
+		}
 		s->outbox_head = (s->outbox_head + 1) % VMBUS_OUTBOX_LEN;
 		s->outbox_count--;
 	}
@@ -71,10 +73,11 @@ void server_send(struct vmbus_server *s, const void *msg, uint32_t len)
 
 	if (len > VMBUS_MAX_MESSAGE_SIZE)
 		return;
-	s->msgs_out++;
+	s->stats.msgs_out++;
 	if (s->outbox_count == VMBUS_OUTBOX_LEN) {
 		pr_warn("vmbus: outbox full, message %u dropped",
 			get_le32(msg));
+		s->stats.msgs_out_dropped++;
 		return;
 	}
 	m = &s->outbox[(s->outbox_head + s->outbox_count) % VMBUS_OUTBOX_LEN];
@@ -102,6 +105,7 @@ void server_signal_guest(struct vmbus_channel *ch)
 	if (s->version >= VMBUS_VERSION_WIN8) {
 		if (ch->target_vp == VMBUS_VP_NO_INTERRUPT)
 			return; /* the guest polls this channel */
+		s->stats.interrupts_out++;
 		s->ops.signal_event(s->ops.opaque, ch->target_vp, s->msg_sint,
 				    ch->relid);
 		return;
@@ -111,6 +115,7 @@ void server_signal_guest(struct vmbus_channel *ch)
 		return;
 	__atomic_fetch_or(&bits[ch->relid / 64], 1ULL << (ch->relid % 64),
 			  __ATOMIC_SEQ_CST);
+	s->stats.interrupts_out++;
 	s->ops.signal_event(s->ops.opaque, s->msg_vp, s->msg_sint, 0);
 }
 
@@ -145,6 +150,7 @@ static uint16_t server_on_message(void *opaque, unsigned int vp,
 	pthread_mutex_lock(&s->inbox_lock);
 	if (s->inbox_count == VMBUS_INBOX_LEN) {
 		pthread_mutex_unlock(&s->inbox_lock);
+		__atomic_fetch_add(&s->stats.inbox_full, 1, __ATOMIC_RELAXED);
 		return VMBUS_HV_STATUS_INSUFFICIENT_BUFFERS;
 	}
 	m = &s->inbox[(s->inbox_head + s->inbox_count) % VMBUS_INBOX_LEN];
@@ -160,6 +166,7 @@ void server_on_event(void *opaque, unsigned int vp, uint16_t flag)
 {
 	struct vmbus_sig_slot *slot = opaque;
 
+	__atomic_fetch_add(&slot->srv->stats.signals_in, 1, __ATOMIC_RELAXED);
 	if (slot->relid) {
 		server_mark_pending(slot->srv, slot->relid);
 		return;
@@ -413,6 +420,9 @@ static void server_relid_released(struct vmbus_server *s, const uint8_t *msg)
 
 static void server_unload(struct vmbus_server *s)
 {
+	/* A reboot, kexec or panic: the guest may connect again later. */
+	pr_info("vmbus: guest unloaded the connection (version %u.%u)",
+		s->version >> 16, s->version & 0xffff);
 	server_disconnect(s);
 	server_send_type(s, VMBUS_MSG_UNLOAD_RESPONSE);
 }
@@ -437,16 +447,18 @@ static void server_dispatch(struct vmbus_server *s, const uint8_t *msg,
 {
 	uint32_t type;
 
-	s->msgs_in++;
 	if (len < sizeof(struct vmbus_msg_hdr)) {
 		guest_err("vmbus: message of %u bytes", len);
+		s->stats.msgs_in_other++;
 		goto bad;
 	}
 	type = get_le32(msg);
 	if (type >= VMBUS_MSG_COUNT || !server_min_len[type]) {
 		guest_err("vmbus: unexpected message type %u", type);
+		s->stats.msgs_in_other++;
 		goto bad;
 	}
+	s->stats.msgs_in[type]++;
 	if (len < server_min_len[type]) {
 		guest_err("vmbus: message %u truncated (%u < %u bytes)", type,
 			  len, server_min_len[type]);
@@ -494,7 +506,7 @@ static void server_dispatch(struct vmbus_server *s, const uint8_t *msg,
 	}
 	return;
 bad:
-	s->msgs_bad++;
+	s->stats.msgs_rejected++;
 }
 
 /* ---- processing thread ---- */
@@ -574,6 +586,49 @@ void vmbus_server_reset(struct vmbus_server *s)
 uint32_t vmbus_server_version(struct vmbus_server *s)
 {
 	return s->connected ? s->version : 0;
+}
+
+/* Path names of the guest -> host message types (server_min_len). */
+static const char *const server_msg_names[VMBUS_MSG_COUNT] = {
+    [VMBUS_MSG_REQUESTOFFERS] = "RequestOffers",
+    [VMBUS_MSG_OPENCHANNEL] = "OpenChannel",
+    [VMBUS_MSG_CLOSECHANNEL] = "CloseChannel",
+    [VMBUS_MSG_GPADL_HEADER] = "GpadlHeader",
+    [VMBUS_MSG_GPADL_BODY] = "GpadlBody",
+    [VMBUS_MSG_GPADL_TEARDOWN] = "GpadlTeardown",
+    [VMBUS_MSG_RELID_RELEASED] = "RelidReleased",
+    [VMBUS_MSG_INITIATE_CONTACT] = "InitiateContact",
+    [VMBUS_MSG_UNLOAD] = "Unload",
+    [VMBUS_MSG_TL_CONNECT_REQUEST] = "TlConnectRequest",
+    [VMBUS_MSG_MODIFYCHANNEL] = "ModifyChannel",
+};
+
+void vmbus_server_stats_foreach(struct vmbus_server *s, vmbus_stats_fn fn,
+				void *opaque)
+{
+	const struct vmbus_server_stats *st = &s->stats;
+	char path[64];
+	unsigned int i;
+
+	for (i = 0; i < VMBUS_MSG_COUNT; i++) {
+		if (!server_msg_names[i])
+			continue;
+		snprintf(path, sizeof(path), "vmbus.messages_in.%s",
+			 server_msg_names[i]);
+		fn(opaque, path, st->msgs_in[i]);
+	}
+	fn(opaque, "vmbus.messages_in.other", st->msgs_in_other);
+	fn(opaque, "vmbus.messages_rejected", st->msgs_rejected);
+	fn(opaque, "vmbus.messages_inbox_full",
+	   __atomic_load_n(&st->inbox_full, __ATOMIC_RELAXED));
+	fn(opaque, "vmbus.messages_out", st->msgs_out);
+	fn(opaque, "vmbus.messages_out_dropped", st->msgs_out_dropped);
+	fn(opaque, "vmbus.signals_in",
+	   __atomic_load_n(&st->signals_in, __ATOMIC_RELAXED));
+	fn(opaque, "vmbus.interrupts_out", st->interrupts_out);
+	fn(opaque, "vmbus.packets_in", st->packets_in);
+	fn(opaque, "vmbus.packets_out", st->packets_out);
+	fn(opaque, "vmbus.channels_broken", st->channels_broken);
 }
 
 int vmbus_server_fd(struct vmbus_server *s)

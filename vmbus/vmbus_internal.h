@@ -81,6 +81,23 @@ struct vmbus_device {
 	struct vmbus_device *next;
 };
 
+/*
+ * Server counters (vmbus_server_stats_foreach). Written on the processing
+ * thread, except the two marked vCPU, which are relaxed atomics.
+ */
+struct vmbus_server_stats {
+	uint64_t msgs_in[VMBUS_MSG_COUNT]; /* guest messages by type */
+	uint64_t msgs_in_other;	  /* unknown or host-only type */
+	uint64_t msgs_rejected;	  /* malformed / unexpected, not acted on */
+	uint64_t inbox_full;	  /* vCPU: INSUFFICIENT_BUFFERS answered */
+	uint64_t msgs_out;	  /* host messages sent */
+	uint64_t msgs_out_dropped; /* outbox full or post failed */
+	uint64_t signals_in;	  /* vCPU: HvSignalEvent on our connections */
+	uint64_t interrupts_out;  /* signal_event calls to the guest */
+	uint64_t packets_in, packets_out; /* ring packets, all channels */
+	uint64_t channels_broken; /* closed by the host for ring faults */
+};
+
 /* Argument block for one HvSignalEvent connection ID. */
 struct vmbus_sig_slot {
 	struct vmbus_server *srv;
@@ -117,7 +134,7 @@ struct vmbus_server {
 	struct vmbus_wire_msg outbox[VMBUS_OUTBOX_LEN];
 	unsigned int outbox_head, outbox_count;
 	uint64_t now_ns;
-	uint64_t msgs_in, msgs_out, msgs_bad;
+	struct vmbus_server_stats stats;
 };
 
 /* server.c */

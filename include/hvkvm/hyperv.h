@@ -156,7 +156,24 @@ uint64_t hv_stimer_poll(struct hv *hv, uint64_t now_ns);
  */
 void hv_tsc_page_update(struct hv *hv);
 
-/* Counters (intercepts, MSR accesses, hypercalls, SynIC traffic). */
+/*
+ * Counters, one callback per counter with a dotted path (the same data
+ * hv_stats_print() prints). Paths, N = VP index (docs/hyperv.md):
+ *   hyperv.vpN.msr.<name>.reads / .writes  synthetic MSR accesses by MSR
+ *       (TLFS name in lower case: "scontrol", "sint2", "stimer0_config",
+ *       "other"); only MSRs that were accessed at all
+ *   hyperv.vpN.msr_gp                       accesses answered with #GP
+ *   hyperv.vpN.hypercalls.<Call>            NotifyLongSpinWait,
+ *       GetVpRegisters, PostMessage, SignalEvent, other
+ *   hyperv.vpN.hypercall_errors             status != HV_STATUS_SUCCESS
+ *   hyperv.vpN.synic.{posted,queued,dropped,redelivered,eom,events,irqs}
+ *   hyperv.vpN.stimer.{expired,direct_irqs,messages,deferred}
+ * Values are relaxed atomic loads: safe from any thread, each counter
+ * exact on its own, not a snapshot of all of them at one instant.
+ */
+typedef void (*hv_stats_fn)(void *opaque, const char *path, uint64_t value);
+void hv_stats_foreach(struct hv *hv, hv_stats_fn fn, void *opaque);
+/* The enabled features and every counter, a line per VP and group. */
 void hv_stats_print(struct hv *hv, FILE *f);
 
 #endif /* HVKVM_HYPERV_H */

@@ -90,6 +90,27 @@ void vmbus_server_reset(struct vmbus_server *s);
 /* Negotiated version, 0 when the guest is not connected. */
 uint32_t vmbus_server_version(struct vmbus_server *s);
 
+/*
+ * Counters since the server was created (a guest reset does not clear
+ * them), one callback each, on the processing thread (docs/vmbus.md):
+ *   vmbus.messages_in.<Type>    guest channel messages by type
+ *       (InitiateContact, RequestOffers, GpadlHeader, ...), and .other
+ *       (too short for a header, unknown or host-only type)
+ *   vmbus.messages_rejected     malformed or unexpected: not acted on
+ *   vmbus.messages_inbox_full   HvPostMessage answered
+ *                               INSUFFICIENT_BUFFERS (guest retries)
+ *   vmbus.messages_out          host messages sent
+ *   vmbus.messages_out_dropped  lost: outbox full or posting failed
+ *   vmbus.signals_in            HvSignalEvent from the guest
+ *   vmbus.interrupts_out        event-flag interrupts to the guest
+ *   vmbus.packets_in / packets_out   ring packets over all channels
+ *   vmbus.channels_broken       channels closed for ring corruption
+ */
+typedef void (*vmbus_stats_fn)(void *opaque, const char *path,
+			       uint64_t value);
+void vmbus_server_stats_foreach(struct vmbus_server *s, vmbus_stats_fn fn,
+				void *opaque);
+
 struct vmbus_device_params {
 	const char *name;     /* for logs ("heartbeat", "scsi0") */
 	uint8_t class_id[16]; /* wire (Windows) byte order */

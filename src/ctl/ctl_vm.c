@@ -30,6 +30,7 @@
 
 #include "hvkvm/acpi_pm.h"
 #include "hvkvm/evloop.h"
+#include "hvkvm/hyperv.h"
 #include "hvkvm/insn_assist.h"
 #include "hvkvm/util.h"
 #include "hvkvm/vm.h"
@@ -91,6 +92,12 @@ static int ctl_vm_status(void *opaque, struct ctl_req *req)
 static uint64_t ctl_vm_load(const uint64_t *p)
 {
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* hv_stats_foreach / vmbus_server_stats_foreach into the stats tree. */
+static void ctl_vm_stats_add(void *opaque, const char *path, uint64_t value)
+{
+	ctl_stats_add(opaque, path, value);
 }
 
 static int ctl_vm_stats(void *opaque, struct ctl_req *req,
@@ -155,6 +162,12 @@ static int ctl_vm_stats(void *opaque, struct ctl_req *req,
 	if (vm->ic_timesync)
 		ctl_stats_add(st, "ic.timesync.samples",
 			      ic_timesync_samples(vm->ic_timesync));
+	/* Hyper-V counters: atomics, readable from this thread. */
+	if (vm->hv)
+		hv_stats_foreach(vm->hv, ctl_vm_stats_add, st);
+	/* The VMBus server lives on this (the I/O) thread. */
+	if (vm->vmbus)
+		vmbus_server_stats_foreach(vm->vmbus, ctl_vm_stats_add, st);
 	return 0;
 }
 

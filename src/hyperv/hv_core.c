@@ -10,6 +10,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -326,48 +328,117 @@ static uint64_t hv_ld(const uint64_t *c)
 	return __atomic_load_n(c, __ATOMIC_RELAXED);
 }
 
-static void hv_stats_print_vp(struct hv_vp *vp, FILE *f)
-{
-	static const char *const call_names[HV_CALL_STATS] = {
-		"NotifyLongSpinWait", "GetVpRegisters", "PostMessage",
-		"SignalEvent", "other",
-	};
-	struct hv_vp_stats *s = &vp->stats;
-	char name[32];
-	int i;
+/* Names of enum hv_call_stat in counter paths (the TLFS call names). */
+static const char *const hv_call_names[HV_CALL_STATS] = {
+	[HV_CALL_STAT_SPIN_WAIT] = "NotifyLongSpinWait",
+	[HV_CALL_STAT_GET_VP_REGISTERS] = "GetVpRegisters",
+	[HV_CALL_STAT_POST_MESSAGE] = "PostMessage",
+	[HV_CALL_STAT_SIGNAL_EVENT] = "SignalEvent",
+	[HV_CALL_STAT_OTHER] = "other",
+};
 
-	fprintf(f, "hyperv: vp%u:", vp->index);
+struct hv_stat_field {
+	const char *name;	/* path below hyperv.vpN. */
+	size_t off;		/* uint64_t in struct hv_vp_stats */
+};
+
+#define HV_STAT(name, field) { name, offsetof(struct hv_vp_stats, field) }
+static const struct hv_stat_field hv_stat_fields[] = {
+	HV_STAT("msr_gp", msr_gp),
+	HV_STAT("hypercall_errors", hypercall_err),
+	HV_STAT("synic.posted", msg_posted),
+	HV_STAT("synic.queued", msg_queued),
+	HV_STAT("synic.dropped", msg_dropped),
+	HV_STAT("synic.redelivered", msg_redelivered),
+	HV_STAT("synic.eom", eom),
+	HV_STAT("synic.events", events),
+	HV_STAT("synic.irqs", sint_irq),
+	HV_STAT("stimer.expired", stimer_expired),
+	HV_STAT("stimer.direct_irqs", stimer_direct_irq),
+	HV_STAT("stimer.messages", stimer_msg),
+	HV_STAT("stimer.deferred", stimer_msg_deferred),
+};
+#undef HV_STAT
+
+static void hv_stats_vp(struct hv_vp *vp, hv_stats_fn fn, void *opaque)
+{
+	const struct hv_vp_stats *s = &vp->stats;
+	char path[96], name[32];
+	unsigned int i;
+	uint64_t r, w;
+
 	for (i = 0; i < HV_MSR_STATS; i++) {
-		if (!hv_ld(&s->msr_read[i]) && !hv_ld(&s->msr_write[i]))
+		r = hv_ld(&s->msr_read[i]);
+		w = hv_ld(&s->msr_write[i]);
+		if (!r && !w)
 			continue;
-		fprintf(f, " %s=%" PRIu64 "r/%" PRIu64 "w",
-			hv_msr_stat_name(i, name, sizeof(name)),
-			hv_ld(&s->msr_read[i]), hv_ld(&s->msr_write[i]));
+		hv_msr_stat_name((int)i, name, sizeof(name));
+		snprintf(path, sizeof(path), "hyperv.vp%u.msr.%s.reads",
+			 vp->index, name);
+		fn(opaque, path, r);
+		snprintf(path, sizeof(path), "hyperv.vp%u.msr.%s.writes",
+			 vp->index, name);
+		fn(opaque, path, w);
 	}
-	fprintf(f, " gp=%" PRIu64 "\n", hv_ld(&s->msr_gp));
-	fprintf(f, "hyperv: vp%u: hypercalls:", vp->index);
-	for (i = 0; i < HV_CALL_STATS; i++)
-		fprintf(f, " %s=%" PRIu64, call_names[i],
-			hv_ld(&s->hypercall[i]));
-	fprintf(f, " errors=%" PRIu64 "\n", hv_ld(&s->hypercall_err));
-	fprintf(f,
-		"hyperv: vp%u: synic: posted=%" PRIu64 " queued=%" PRIu64
-		" dropped=%" PRIu64 " redelivered=%" PRIu64 " eom=%" PRIu64
-		" events=%" PRIu64 " irqs=%" PRIu64 "\n",
-		vp->index, hv_ld(&s->msg_posted), hv_ld(&s->msg_queued),
-		hv_ld(&s->msg_dropped), hv_ld(&s->msg_redelivered),
-		hv_ld(&s->eom), hv_ld(&s->events), hv_ld(&s->sint_irq));
-	fprintf(f,
-		"hyperv: vp%u: stimer: expired=%" PRIu64 " direct=%" PRIu64
-		" msgs=%" PRIu64 " deferred=%" PRIu64 "\n",
-		vp->index, hv_ld(&s->stimer_expired),
-		hv_ld(&s->stimer_direct_irq), hv_ld(&s->stimer_msg),
-		hv_ld(&s->stimer_msg_deferred));
+	for (i = 0; i < HV_CALL_STATS; i++) {
+		snprintf(path, sizeof(path), "hyperv.vp%u.hypercalls.%s",
+			 vp->index, hv_call_names[i]);
+		fn(opaque, path, hv_ld(&s->hypercall[i]));
+	}
+	for (i = 0; i < ARRAY_SIZE(hv_stat_fields); i++) {
+		snprintf(path, sizeof(path), "hyperv.vp%u.%s", vp->index,
+			 hv_stat_fields[i].name);
+		fn(opaque, path, hv_ld((const uint64_t *)((const char *)s +
+						  hv_stat_fields[i].off)));
+	}
+}
+
+void hv_stats_foreach(struct hv *hv, hv_stats_fn fn, void *opaque)
+{
+	unsigned int i;
+
+	for (i = 0; i < hv->p.nr_vcpus; i++)
+		hv_stats_vp(&hv->vps[i], fn, opaque);
+}
+
+/*
+ * hv_stats_print() over the same enumeration: one line per VP and group
+ * ("hyperv: vp0 synic: posted=3 queued=0 ..."), groups in foreach order.
+ */
+struct hv_stats_printer {
+	FILE *f;
+	char group[48];		/* "vp0 synic" of the line being printed */
+};
+
+static void hv_stats_print_one(void *opaque, const char *path,
+			       uint64_t value)
+{
+	struct hv_stats_printer *pr = opaque;
+	const char *vp = path + strlen("hyperv."), *grp, *rest;
+	char group[48];
+
+	grp = strchr(vp, '.');
+	if (!grp)
+		return;
+	rest = strchr(grp + 1, '.');
+	if (rest)	/* "vp0.synic.posted": group "vp0 synic" */
+		snprintf(group, sizeof(group), "%.*s %.*s", (int)(grp - vp),
+			 vp, (int)(rest - grp - 1), grp + 1);
+	else		/* "vp0.msr_gp": a counter of the VP itself */
+		snprintf(group, sizeof(group), "%.*s", (int)(grp - vp), vp);
+	if (!rest)
+		rest = grp;
+	if (strcmp(group, pr->group)) {
+		fprintf(pr->f, "%shyperv: %s:", pr->group[0] ? "\n" : "",
+			group);
+		snprintf(pr->group, sizeof(pr->group), "%s", group);
+	}
+	fprintf(pr->f, " %s=%" PRIu64, rest + 1, value);
 }
 
 void hv_stats_print(struct hv *hv, FILE *f)
 {
-	unsigned int i;
+	struct hv_stats_printer pr = { .f = f };
 
 	fprintf(f,
 		"hyperv: features: relaxed=%d vpindex=%d runtime=%d synic=%d "
@@ -376,6 +447,7 @@ void hv_stats_print(struct hv *hv, FILE *f)
 		hv->f.relaxed, hv->f.vpindex, hv->f.runtime, hv->f.synic,
 		hv->f.stimer, hv->f.stimer_direct, hv->f.reset,
 		hv->f.frequencies, hv->f.time_ref, hv->f.tsc_page, hv->f.crash);
-	for (i = 0; i < hv->p.nr_vcpus; i++)
-		hv_stats_print_vp(&hv->vps[i], f);
+	hv_stats_foreach(hv, hv_stats_print_one, &pr);
+	if (pr.group[0])
+		fputc('\n', f);
 }

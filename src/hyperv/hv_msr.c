@@ -36,21 +36,57 @@ _Static_assert(HV_HYPERCALL_PORT < 0x100, "port must fit out imm8, al");
 
 /* ---- Counter slots --------------------------------------------------- */
 
+/*
+ * Counter slots: one per MSR of these ranges, in order, then "other".
+ * @names name each MSR of the range (TLFS names in lower case); NULL =
+ * @name followed by the MSR's position in the range ("sint3").
+ */
+static const char *const msr_names_base[] = {
+	"guest_os_id", "hypercall", "vp_index", "reset",
+};
+static const char *const msr_names_time[] = {
+	"time_ref_count", "reference_tsc", "tsc_frequency", "apic_frequency",
+};
+static const char *const msr_names_apic[] = {
+	"eoi", "icr", "tpr", "vp_assist_page",
+};
+static const char *const msr_names_synic[] = {
+	"scontrol", "sversion", "siefp", "simp", "eom",
+};
+static const char *const msr_names_crash[] = {
+	"crash_p0", "crash_p1", "crash_p2", "crash_p3", "crash_p4",
+	"crash_ctl",
+};
+_Static_assert(ARRAY_SIZE(msr_names_base) ==
+	       HV_X64_MSR_RESET - HV_X64_MSR_GUEST_OS_ID + 1, "base names");
+_Static_assert(ARRAY_SIZE(msr_names_time) ==
+	       HV_X64_MSR_APIC_FREQUENCY - HV_X64_MSR_TIME_REF_COUNT + 1,
+	       "time names");
+_Static_assert(ARRAY_SIZE(msr_names_apic) ==
+	       HV_X64_MSR_VP_ASSIST_PAGE - HV_X64_MSR_EOI + 1, "apic names");
+_Static_assert(ARRAY_SIZE(msr_names_synic) ==
+	       HV_X64_MSR_EOM - HV_X64_MSR_SCONTROL + 1, "synic names");
+_Static_assert(ARRAY_SIZE(msr_names_crash) ==
+	       HV_X64_MSR_CRASH_CTL - HV_X64_MSR_CRASH_P0 + 1, "crash names");
+
 static const struct {
 	uint32_t first, last;
 	const char *name;
+	const char *const *names;	/* [last - first + 1] or NULL */
 } msr_stat_ranges[] = {
-	{ HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_RESET, "base" },
-	{ HV_X64_MSR_VP_RUNTIME, HV_X64_MSR_VP_RUNTIME, "runtime" },
-	{ HV_X64_MSR_TIME_REF_COUNT, HV_X64_MSR_APIC_FREQUENCY, "time" },
-	{ HV_X64_MSR_EOI, HV_X64_MSR_VP_ASSIST_PAGE, "apic" },
-	{ HV_X64_MSR_SCONTROL, HV_X64_MSR_EOM, "synic" },
-	{ HV_X64_MSR_SINT0, HV_X64_MSR_SINT15, "sint" },
-	{ HV_X64_MSR_STIMER0_CONFIG, HV_X64_MSR_STIMER3_COUNT, "stimer" },
-	{ HV_X64_MSR_GUEST_IDLE, HV_X64_MSR_GUEST_IDLE, "idle" },
-	{ HV_X64_MSR_CRASH_P0, HV_X64_MSR_CRASH_CTL, "crash" },
+	{ HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_RESET, NULL, msr_names_base },
+	{ HV_X64_MSR_VP_RUNTIME, HV_X64_MSR_VP_RUNTIME, "vp_runtime", NULL },
+	{ HV_X64_MSR_TIME_REF_COUNT, HV_X64_MSR_APIC_FREQUENCY, NULL,
+	  msr_names_time },
+	{ HV_X64_MSR_EOI, HV_X64_MSR_VP_ASSIST_PAGE, NULL, msr_names_apic },
+	{ HV_X64_MSR_SCONTROL, HV_X64_MSR_EOM, NULL, msr_names_synic },
+	{ HV_X64_MSR_SINT0, HV_X64_MSR_SINT15, "sint", NULL },
+	{ HV_X64_MSR_STIMER0_CONFIG, HV_X64_MSR_STIMER3_COUNT, "stimer",
+	  NULL },
+	{ HV_X64_MSR_GUEST_IDLE, HV_X64_MSR_GUEST_IDLE, "guest_idle", NULL },
+	{ HV_X64_MSR_CRASH_P0, HV_X64_MSR_CRASH_CTL, NULL, msr_names_crash },
 	{ HV_X64_MSR_TSC_INVARIANT_CONTROL, HV_X64_MSR_TSC_INVARIANT_CONTROL,
-	  "tscinv" },
+	  "tsc_invariant_control", NULL },
 };
 
 int hv_msr_stat_index(uint32_t msr)
@@ -70,19 +106,28 @@ int hv_msr_stat_index(uint32_t msr)
 
 const char *hv_msr_stat_name(int idx, char *buf, unsigned int len)
 {
-	unsigned int i;
+	unsigned int i, n, pos;
 	int base = 0;
 
 	for (i = 0; i < ARRAY_SIZE(msr_stat_ranges); i++) {
-		int n = (int)(msr_stat_ranges[i].last -
-			      msr_stat_ranges[i].first + 1);
-
-		if (idx < base + n) {
-			snprintf(buf, len, "%#x",
-				 msr_stat_ranges[i].first + (idx - base));
-			return buf;
+		n = msr_stat_ranges[i].last - msr_stat_ranges[i].first + 1;
+		if (idx >= base + (int)n) {
+			base += (int)n;
+			continue;
 		}
-		base += n;
+		pos = (unsigned int)(idx - base);
+		if (msr_stat_ranges[i].names)
+			snprintf(buf, len, "%s", msr_stat_ranges[i].names[pos]);
+		else if (msr_stat_ranges[i].first ==
+			 HV_X64_MSR_STIMER0_CONFIG)
+			snprintf(buf, len, "stimer%u_%s", pos / 2,
+				 pos % 2 ? "count" : "config");
+		else if (n > 1)
+			snprintf(buf, len, "%s%u", msr_stat_ranges[i].name,
+				 pos);
+		else
+			snprintf(buf, len, "%s", msr_stat_ranges[i].name);
+		return buf;
 	}
 	snprintf(buf, len, "other");
 	return buf;

@@ -23,6 +23,9 @@
 #include "hvkvm/util.h"
 
 #include "test_hyperv_fixture.h"
+#include "test_stats_find.h"
+
+#define HV_STAT(f, path) STAT_FIND(hv_stats_foreach, (f)->hv, path)
 
 /* ---- Hypercalls ------------------------------------------------------ */
 
@@ -314,9 +317,72 @@ static void test_stats_print_counts(void **state)
 	assert_int_equal(hc64(f, 0x99, 0, 0), HV_STATUS_INVALID_HYPERCALL_CODE);
 	hv_stats_print(f->hv, m);
 	fclose(m);
-	assert_non_null(strstr(buf, "other=1 errors=1"));
-	assert_non_null(strstr(buf, "0x40000001=0r/1w"));
+	assert_non_null(strstr(buf, "\nhyperv: vp0 hypercalls: "
+				    "NotifyLongSpinWait=0 GetVpRegisters=0 "
+				    "PostMessage=0 SignalEvent=0 other=1\n"));
+	assert_non_null(strstr(buf, "hyperv: vp0: msr_gp=0 "
+				    "hypercall_errors=1\n"));
+	assert_non_null(strstr(buf, "hyperv: vp0 msr: guest_os_id.reads=0 "
+				    "guest_os_id.writes=1 hypercall.reads=0 "
+				    "hypercall.writes=1\n"));
+	assert_non_null(strstr(buf, "hyperv: vp1 synic: posted=0"));
 	free(buf);
+	fx_free(f);
+}
+
+/* The enumeration behind ctl "stats": MSRs by name, calls, SynIC. */
+static void test_stats_foreach_values(void **state)
+{
+	struct fx *f = fx_hc();
+	uint64_t v;
+
+	assert_int_equal(HV_STAT(f, "hyperv.vp0.msr.hypercall.writes"), 1);
+	assert_int_equal(HV_STAT(f, "hyperv.vp0.msr.hypercall.reads"), 0);
+	/* Never touched: not reported at all. */
+	assert_int_equal(HV_STAT(f, "hyperv.vp0.msr.scontrol.reads"),
+			 UINT64_MAX);
+	rd(f, HV_X64_MSR_VP_INDEX);
+	rd(f, HV_X64_MSR_VP_INDEX);
+	wr(f, HV_X64_MSR_SINT0 + 3, 0x10000 | 0x40);
+	wr(f, HV_X64_MSR_STIMER0_CONFIG + 2, 0);	/* STIMER1_CONFIG */
+	assert_int_equal(hv_msr_read(f->hv, 1, HV_X64_MSR_EOI, &v), -EINVAL);
+	assert_int_equal(hv_msr_write(f->hv, 1, 0x40000150, 1), -EINVAL);
+	assert_int_equal(HV_STAT(f, "hyperv.vp0.msr.vp_index.reads"), 2);
+	assert_int_equal(HV_STAT(f, "hyperv.vp0.msr.sint3.writes"), 1);
+	assert_int_equal(HV_STAT(f, "hyperv.vp0.msr.stimer1_config.writes"),
+			 1);
+	assert_int_equal(HV_STAT(f, "hyperv.vp1.msr.eoi.reads"), 1);
+	assert_int_equal(HV_STAT(f, "hyperv.vp1.msr.other.writes"), 1);
+	assert_int_equal(HV_STAT(f, "hyperv.vp1.msr_gp"), 2);
+	assert_int_equal(HV_STAT(f, "hyperv.vp0.msr_gp"), 0);
+
+	put_post(f, 0x3000, 4, 1, 64);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, 0x3000, 0), 0);
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, 0x3000, 0), 0);
+	assert_int_equal(hc64(f, HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT,
+			      0x22, 0), 0);
+	assert_int_equal(hc64(f, 0x99, 0, 0),
+			 HV_STATUS_INVALID_HYPERCALL_CODE);
+	assert_int_equal(HV_STAT(f, "hyperv.vp0.hypercalls.PostMessage"), 2);
+	assert_int_equal(HV_STAT(f, "hyperv.vp0.hypercalls.SignalEvent"), 1);
+	assert_int_equal(HV_STAT(f, "hyperv.vp0.hypercalls.other"), 1);
+	assert_int_equal(HV_STAT(f, "hyperv.vp0.hypercalls.GetVpRegisters"),
+			 0);
+	assert_int_equal(HV_STAT(f, "hyperv.vp0.hypercall_errors"), 1);
+	assert_int_equal(HV_STAT(f, "hyperv.vp1.hypercalls.PostMessage"), 0);
+
+	/* SynIC: post into VP 0's SINT 2, then once more into a busy slot. */
+	wr(f, HV_X64_MSR_SIMP, 0x10000 | 1);
+	wr(f, HV_X64_MSR_SINT0 + 2, 0xf3);
+	wr(f, HV_X64_MSR_SCONTROL, 1);
+	assert_int_equal(hv_synic_post_message(f->hv, 0, 2, 1, "x", 1), 0);
+	assert_int_equal(hv_synic_post_message(f->hv, 0, 2, 1, "y", 1), 0);
+	assert_int_equal(HV_STAT(f, "hyperv.vp0.synic.posted"), 1);
+	assert_int_equal(HV_STAT(f, "hyperv.vp0.synic.queued"), 1);
+	assert_int_equal(HV_STAT(f, "hyperv.vp0.synic.irqs"), 1);
+	assert_int_equal(HV_STAT(f, "hyperv.vp0.synic.eom"), 0);
+	assert_int_equal(HV_STAT(f, "hyperv.vp0.stimer.expired"), 0);
+	assert_int_equal(HV_STAT(f, "hyperv.vp0.msr.scontrol.writes"), 1);
 	fx_free(f);
 }
 
@@ -329,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_hypercall_32bit_abi),
 		cmocka_unit_test(test_hypercall_rep_accounting),
 		cmocka_unit_test(test_stats_print_counts),
+		cmocka_unit_test(test_stats_foreach_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

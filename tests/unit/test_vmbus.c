@@ -13,6 +13,7 @@
 #include <pthread.h>
 
 #include "test_vmbus_guest.h"
+#include "test_stats_find.h"
 
 /* An echo VSP: answers every inband packet with a COMP of the same data. */
 struct echo {
@@ -628,6 +629,62 @@ static void test_server_inbox_full_and_outbox_retry(void **state)
 	tg_fini(&t);
 }
 
+#define VB_STAT(t, path) STAT_FIND(vmbus_server_stats_foreach, (t)->srv, path)
+
+/* The counters behind ctl "stats" follow a Linux session. */
+static void test_server_stats_foreach(void **state)
+{
+	struct vmbus_msg_hdr h = {.msgtype = VMBUS_MSG_REQUESTOFFERS};
+	uint8_t junk[16] = {99};
+	struct echo e = {0};
+	struct tg_chan c;
+	struct tg t;
+	unsigned int i;
+
+	tg_init(&t, 1);
+	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
+	assert_int_equal(VB_STAT(&t, "vmbus.messages_in.InitiateContact"), 0);
+	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
+	tg_request_offers(&t, NULL, 0);
+	tg_open(&t, &c, 1, 2, 2);
+	roundtrip(&t, &c, 1);
+	roundtrip(&t, &c, 2);
+	assert_int_equal(VB_STAT(&t, "vmbus.messages_in.InitiateContact"), 1);
+	assert_int_equal(VB_STAT(&t, "vmbus.messages_in.RequestOffers"), 1);
+	assert_int_equal(VB_STAT(&t, "vmbus.messages_in.GpadlHeader"), 1);
+	assert_int_equal(VB_STAT(&t, "vmbus.messages_in.OpenChannel"), 1);
+	assert_int_equal(VB_STAT(&t, "vmbus.messages_in.Unload"), 0);
+	/* VersionResponse, offer, AllOffersDelivered, GpadlCreated, Open. */
+	assert_int_equal(VB_STAT(&t, "vmbus.messages_out"), 5);
+	assert_int_equal(VB_STAT(&t, "vmbus.messages_out_dropped"), 0);
+	assert_int_equal(VB_STAT(&t, "vmbus.packets_in"), 2);
+	assert_int_equal(VB_STAT(&t, "vmbus.packets_out"), 2);
+	assert_int_equal(VB_STAT(&t, "vmbus.signals_in"), 2);
+	assert_int_equal(VB_STAT(&t, "vmbus.interrupts_out"), t.nsigs);
+	assert_int_equal(VB_STAT(&t, "vmbus.messages_rejected"), 0);
+
+	/* Short, unknown type, truncated OpenChannel: rejected. */
+	tg_post_raw(&t, t.conn_id, junk, 2);
+	tg_post_raw(&t, t.conn_id, junk, sizeof(junk));
+	junk[0] = VMBUS_MSG_OPENCHANNEL;
+	tg_post_raw(&t, t.conn_id, junk, sizeof(junk));
+	assert_int_equal(VB_STAT(&t, "vmbus.messages_in.other"), 2);
+	assert_int_equal(VB_STAT(&t, "vmbus.messages_in.OpenChannel"), 2);
+	assert_int_equal(VB_STAT(&t, "vmbus.messages_rejected"), 3);
+
+	/* Ring corruption closes the channel. */
+	c.out.ctrl->write_index = 0x10000;
+	tg_signal_conn(&t, VMBUS_CHANNEL_CONN_BASE + 1);
+	assert_int_equal(VB_STAT(&t, "vmbus.channels_broken"), 1);
+	assert_int_equal(VB_STAT(&t, "vmbus.signals_in"), 3);
+
+	/* Inbox full: the guest is told to retry. */
+	for (i = 0; i < 64 + 2; i++) /* VMBUS_INBOX_LEN + 2 */
+		t.h[0].msg(t.h[0].arg, 0, 1, &h, sizeof(h));
+	assert_int_equal(VB_STAT(&t, "vmbus.messages_inbox_full"), 2);
+	tg_fini(&t);
+}
+
 static void test_server_reset(void **state)
 {
 	struct echo e = {0};
@@ -905,6 +962,7 @@ int main(void)
 	    cmocka_unit_test(test_server_stream_no_lost_wakeup),
 	    cmocka_unit_test(test_server_linear_rings),
 	    cmocka_unit_test(test_server_packet_is_private_copy),
+	    cmocka_unit_test(test_server_stats_foreach),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
