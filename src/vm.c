@@ -784,6 +784,14 @@ static int vm_vmbus_reg_event(void *opaque, uint32_t conn_id,
 	return hv_register_event_handler(vm->hv, conn_id, fn, arg);
 }
 
+/* Time sync 4.0 samples: the clock behind the guest's TIME_REF_COUNT. */
+static uint64_t vm_vmbus_ref_time(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	return hv_reference_time(vm->hv);
+}
+
 static void vm_vmbus_ready(void *opaque, uint32_t events)
 {
 	struct vm *vm = opaque;
@@ -819,6 +827,8 @@ static int st_vmbus_init(struct vm *vm, char *err, size_t errlen)
 		.signal_event = vm_vmbus_signal,
 		.register_message = vm_vmbus_reg_message,
 		.register_event = vm_vmbus_reg_event,
+		.ref_time = vm->hv && hv_reference_time_available(vm->hv) ?
+				    vm_vmbus_ref_time : NULL,
 		.opaque = vm,
 	};
 	memset(&p, 0, sizeof(p));

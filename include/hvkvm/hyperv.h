@@ -150,6 +150,16 @@ int hv_synic_signal_event(struct hv *hv, unsigned int vp, unsigned int sint,
 uint64_t hv_stimer_poll(struct hv *hv, uint64_t now_ns);
 
 /*
+ * The partition reference time: 100 ns units since VM start (or the last
+ * hv_reset()), the value the guest reads from TIME_REF_COUNT and computes
+ * from the reference TSC page. Any thread. Meaningful to the guest only
+ * when hv_reference_time_available().
+ */
+uint64_t hv_reference_time(struct hv *hv);
+/* True when the guest is offered TIME_REF_COUNT (hypervclock enabled). */
+bool hv_reference_time_available(struct hv *hv);
+
+/*
  * Rewrite the reference TSC page (new scale/offset from a fresh
  * sample_tsc(), sequence protocol) after the guest TSC was changed behind
  * the module's back (e.g. KVM_SET_TSC_KHZ or a TSC write on resume).

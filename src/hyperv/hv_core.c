@@ -42,6 +42,16 @@ uint64_t hv_ref_time(struct hv *hv)
 	return hv_ref_time_at(hv, hv_clock_ns(hv));
 }
 
+uint64_t hv_reference_time(struct hv *hv)
+{
+	return hv_ref_time(hv);
+}
+
+bool hv_reference_time_available(struct hv *hv)
+{
+	return hv->f.time_ref;
+}
+
 bool hv_hypercall_enabled(struct hv *hv)
 {
 	return __atomic_load_n(&hv->hypercall, __ATOMIC_ACQUIRE) &

@@ -338,6 +338,31 @@ static void test_msr_vp_and_time(void **state)
 	fx_free(f);
 }
 
+/* hv_reference_time(): the TIME_REF_COUNT clock, for time sync 4.0. */
+static void test_reference_time_getter(void **state)
+{
+	struct config_hyperv c;
+	struct fx *f = fx_new_all();
+
+	assert_true(hv_reference_time_available(f->hv));
+	assert_int_equal(hv_reference_time(f->hv), 0);
+	f->now_ns += 2500000;	/* 2.5 ms */
+	assert_int_equal(hv_reference_time(f->hv), 25000);
+	assert_int_equal(hv_reference_time(f->hv),
+			 rd(f, HV_X64_MSR_TIME_REF_COUNT));
+	/* A guest reset restarts the partition's reference time. */
+	hv_reset(f->hv);
+	f->now_ns += 100;
+	assert_int_equal(hv_reference_time(f->hv), 1);
+	fx_free(f);
+
+	memset(&c, 0, sizeof(c));
+	c.enabled = c.vpindex = c.synic = true;	/* no hypervclock */
+	f = fx_new(&c);
+	assert_false(hv_reference_time_available(f->hv));
+	fx_free(f);
+}
+
 static void test_msr_unimplemented_gp(void **state)
 {
 	static const uint32_t gp[] = {
@@ -511,6 +536,7 @@ int main(void)
 		cmocka_unit_test(test_msr_hypercall_page),
 		cmocka_unit_test(test_msr_guest_os_id_zero_disables_hypercall),
 		cmocka_unit_test(test_msr_vp_and_time),
+		cmocka_unit_test(test_reference_time_getter),
 		cmocka_unit_test(test_msr_unimplemented_gp),
 		cmocka_unit_test(test_msr_vp_assist_stored),
 		cmocka_unit_test(test_msr_reset_and_crash),
