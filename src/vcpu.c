@@ -21,6 +21,7 @@
 #include "hvkvm/hyperv.h"
 #include "hvkvm/insn_assist.h"
 #include "hvkvm/util.h"
+#include "hvkvm/vcpu.h"
 #include "hvkvm/vm.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
@@ -34,6 +35,8 @@
 #define X86_EFER_LME BIT(8)
 #define X86_EFER_LMA BIT(10)
 #define X86_BP_VECTOR 3
+#define MSR_IA32_TSC 0x10
+#define MSR_IA32_TSC_DEADLINE 0x6e0
 #define INSN_INT3 0xcc
 
 static const char *const exit_names[] = {
@@ -506,6 +509,76 @@ static bool vcpu_handle_exit(struct vcpu *v)
 static bool vcpu_should_stop(struct vcpu *v)
 {
 	return __atomic_load_n(&v->vm->stopping, __ATOMIC_ACQUIRE);
+}
+
+/* ---- Hyper-V GUEST_IDLE: poll our own in-kernel LAPIC ---- */
+
+/* A TSC-deadline timer that has fired but waits outside IRR. */
+static bool vcpu_tsc_deadline_due(struct vcpu *v)
+{
+	_Alignas(8) uint8_t buf[sizeof(struct kvm_msrs) +
+				2 * sizeof(struct kvm_msr_entry)];
+	struct kvm_msrs *m = (struct kvm_msrs *)buf;
+
+	memset(buf, 0, sizeof(buf));
+	m->nmsrs = 2;
+	m->entries[0].index = MSR_IA32_TSC_DEADLINE;
+	m->entries[1].index = MSR_IA32_TSC;
+	if (ioctl(v->fd, KVM_GET_MSRS, m) != 2)
+		return true;	/* cannot tell: do not sleep through it */
+	return m->entries[0].data && m->entries[1].data >= m->entries[0].data;
+}
+
+static bool vcpu_idle_wake(void *opaque)
+{
+	struct vcpu *v = opaque;
+	struct kvm_lapic_state la;
+	struct kvm_vcpu_events ev;
+	const uint8_t *regs = (const uint8_t *)la.regs;
+
+	_Static_assert(sizeof(la.regs) == HV_LAPIC_REGS_SIZE, "LAPIC image");
+	if (ioctl(v->fd, KVM_GET_LAPIC, &la) < 0)
+		return true;
+	if (hv_idle_lapic_irr(regs) || hv_idle_lapic_timer_due(regs))
+		return true;
+	if (hv_idle_lapic_tsc_deadline(regs) && vcpu_tsc_deadline_due(v))
+		return true;
+	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return true;
+	return ev.nmi.pending || ev.nmi.injected;
+}
+
+/* What the run loop checks before KVM_RUN: stop (also reset) and pause. */
+static bool vcpu_idle_cancel(void *opaque)
+{
+	struct vcpu *v = opaque;
+
+	return vcpu_should_stop(v) ||
+	       __atomic_load_n(&v->vm->paused, __ATOMIC_ACQUIRE);
+}
+
+/* vcpu_kick()'s signal ends the sleep early (no SA_RESTART). */
+static void vcpu_idle_sleep(void *opaque, uint64_t ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(ns / 1000000000ULL),
+		.tv_nsec = (long)(ns % 1000000000ULL),
+	};
+
+	(void)opaque;
+	nanosleep(&ts, NULL);
+}
+
+void vcpu_guest_idle(struct vcpu *v)
+{
+	const struct hv_idle_poll poll = {
+		.wake = vcpu_idle_wake,
+		.cancel = vcpu_idle_cancel,
+		.sleep_ns = vcpu_idle_sleep,
+		.opaque = v,
+	};
+
+	hv_idle_wait(&poll);
 }
 
 static void *vcpu_thread(void *opaque)

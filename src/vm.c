@@ -32,6 +32,7 @@
 #include "hvkvm/rtc.h"
 #include "hvkvm/uart.h"
 #include "hvkvm/util.h"
+#include "hvkvm/vcpu.h"
 #include "hvkvm/vmbus.h"
 
 #define VM_TSS_ADDR		0xfffbd000ULL
@@ -460,6 +461,15 @@ static void vm_hv_yield(void *opaque, unsigned int vp)
 	sched_yield();
 }
 
+/* GUEST_IDLE read, on vCPU @vp's thread. */
+static void vm_hv_idle(void *opaque, unsigned int vp)
+{
+	struct vm *vm = opaque;
+
+	if (vp < vm->nr_vcpus)
+		vcpu_guest_idle(&vm->vcpus[vp]);
+}
+
 static int st_cpuid_init(struct vm *vm, char *err, size_t errlen)
 {
 	unsigned int i;
@@ -520,6 +530,7 @@ static int st_hyperv_init(struct vm *vm, char *err, size_t errlen)
 		.reset = vm_hv_reset,
 		.crash = vm_hv_crash,
 		.yield = vm_hv_yield,
+		.idle = vm_hv_idle,
 		.opaque = vm,
 	};
 	r = hv_create(&p, &vm->hv);

@@ -53,6 +53,14 @@ struct hv_host_ops {
 	void (*crash)(void *opaque, unsigned int vp, const uint64_t p[5]);
 	/* HvNotifyLongSpinWait: yield the vCPU thread. */
 	void (*yield)(void *opaque, unsigned int vp);
+	/*
+	 * Optional: a read of GUEST_IDLE. Called on vCPU @vp's own thread;
+	 * returns when an interrupt (or NMI) is pending for it, the VMM
+	 * wants the thread back (stop, pause, reset) or after a bounded time
+	 * (a spurious wake-up the guest tolerates), e.g. with hv_idle_wait().
+	 * NULL: GUEST_IDLE is not offered.
+	 */
+	void (*idle)(void *opaque, unsigned int vp);
 	void *opaque;
 };
 
@@ -167,6 +175,41 @@ bool hv_reference_time_available(struct hv *hv);
 void hv_tsc_page_update(struct hv *hv);
 
 /*
+ * Guest idle (GUEST_IDLE) helper for host_ops.idle: poll @wake with
+ * exponential backoff from HV_IDLE_POLL_MIN_NS to HV_IDLE_POLL_MAX_NS
+ * between polls until it says the VP has work, @cancel says the VMM wants
+ * the thread, or about HV_IDLE_MAX_NS of sleep have passed.
+ */
+#define HV_IDLE_POLL_MIN_NS	20000ULL	/* 20 us */
+#define HV_IDLE_POLL_MAX_NS	1000000ULL	/* 1 ms */
+#define HV_IDLE_MAX_NS		10000000ULL	/* 10 ms, then wake anyway */
+struct hv_idle_poll {
+	bool (*wake)(void *opaque);	/* interrupt/NMI pending for the VP */
+	bool (*cancel)(void *opaque);	/* stop, pause or reset requested */
+	void (*sleep_ns)(void *opaque, uint64_t ns); /* may end early */
+	void *opaque;
+};
+enum hv_idle_result {
+	HV_IDLE_WOKEN,		/* wake() said so */
+	HV_IDLE_CANCELLED,	/* cancel() said so */
+	HV_IDLE_TIMEOUT,	/* HV_IDLE_MAX_NS of sleep */
+};
+enum hv_idle_result hv_idle_wait(const struct hv_idle_poll *p);
+
+/*
+ * Decoding a KVM_GET_LAPIC register image (struct kvm_lapic_state.regs)
+ * for the wake test: any IRR bit set; a one-shot LAPIC timer that ran
+ * down (TMICT != 0, TMCCT == 0, unmasked; KVM holds an expired timer
+ * outside IRR until the vCPU runs again); the timer is unmasked in
+ * TSC-deadline mode (then compare IA32_TSC_DEADLINE with the guest TSC).
+ */
+#define HV_LAPIC_REGS_SIZE	1024
+#define HV_APIC_LVTT_TSC_DEADLINE 2
+bool hv_idle_lapic_irr(const uint8_t regs[HV_LAPIC_REGS_SIZE]);
+bool hv_idle_lapic_timer_due(const uint8_t regs[HV_LAPIC_REGS_SIZE]);
+bool hv_idle_lapic_tsc_deadline(const uint8_t regs[HV_LAPIC_REGS_SIZE]);
+
+/*
  * Counters, one callback per counter with a dotted path (the same data
  * hv_stats_print() prints). Paths, N = VP index (docs/hyperv.md):
  *   hyperv.vpN.msr.<name>.reads / .writes  synthetic MSR accesses by MSR
@@ -178,6 +221,7 @@ void hv_tsc_page_update(struct hv *hv);
  *   hyperv.vpN.hypercall_errors             status != HV_STATUS_SUCCESS
  *   hyperv.vpN.synic.{posted,queued,dropped,redelivered,eom,events,irqs}
  *   hyperv.vpN.stimer.{expired,direct_irqs,messages,deferred}
+ *   hyperv.vpN.idle.entries / .time_ns      GUEST_IDLE reads, time idle
  * Values are relaxed atomic loads: safe from any thread, each counter
  * exact on its own, not a snapshot of all of them at one instant.
  */

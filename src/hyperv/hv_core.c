@@ -367,6 +367,8 @@ static const struct hv_stat_field hv_stat_fields[] = {
 	HV_STAT("stimer.direct_irqs", stimer_direct_irq),
 	HV_STAT("stimer.messages", stimer_msg),
 	HV_STAT("stimer.deferred", stimer_msg_deferred),
+	HV_STAT("idle.entries", idle_entries),
+	HV_STAT("idle.time_ns", idle_ns),
 };
 #undef HV_STAT
 
@@ -453,10 +455,11 @@ void hv_stats_print(struct hv *hv, FILE *f)
 	fprintf(f,
 		"hyperv: features: relaxed=%d vpindex=%d runtime=%d synic=%d "
 		"stimer=%d direct=%d reset=%d freq=%d timeref=%d tscpage=%d "
-		"crash=%d\n",
+		"crash=%d idle=%d\n",
 		hv->f.relaxed, hv->f.vpindex, hv->f.runtime, hv->f.synic,
 		hv->f.stimer, hv->f.stimer_direct, hv->f.reset,
-		hv->f.frequencies, hv->f.time_ref, hv->f.tsc_page, hv->f.crash);
+		hv->f.frequencies, hv->f.time_ref, hv->f.tsc_page, hv->f.crash,
+		hv->f.idle);
 	hv_stats_foreach(hv, hv_stats_print_one, &pr);
 	if (pr.group[0])
 		fputc('\n', f);

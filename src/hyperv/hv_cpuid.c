@@ -54,6 +54,11 @@ void hv_feat_compute(struct hv *hv)
 	f->frequencies = (all || c->frequencies) && hv->p.tsc_khz &&
 			 hv->p.apic_khz;
 	f->crash = (all || c->crash) && h->crash;
+	/*
+	 * No libvirt element: on with Hyper-V whenever the VMM can idle a
+	 * VP (docs/hyperv.md). Guests only use it when they choose to.
+	 */
+	f->idle = h->idle != NULL;
 	if (all || c->spinlocks)
 		f->spinlock_retries = c->spinlock_retries ? c->spinlock_retries
 							  : 0xfff;
@@ -88,6 +93,8 @@ static uint32_t hv_features_eax(const struct hv_feat *f)
 		v |= HV_ACCESS_FREQUENCY_MSRS;
 	if (f->tsc_invariant)
 		v |= HV_ACCESS_TSC_INVARIANT;
+	if (f->idle)
+		v |= HV_MSR_GUEST_IDLE_AVAILABLE;
 	return v;
 }
 
@@ -101,6 +108,8 @@ static uint32_t hv_features_edx(const struct hv_feat *f)
 		v |= HV_FEATURE_GUEST_CRASH_MSR_AVAILABLE;
 	if (f->stimer_direct)
 		v |= HV_STIMER_DIRECT_MODE_AVAILABLE;
+	if (f->idle)
+		v |= HV_X64_GUEST_IDLE_STATE_AVAILABLE;
 	return v;
 }
 

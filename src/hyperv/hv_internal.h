@@ -38,6 +38,7 @@ struct hv_feat {
 	bool tsc_page;		/* REFERENCE_TSC */
 	bool tsc_invariant;	/* TSC_INVARIANT_CONTROL */
 	bool crash;		/* CRASH_P0..4, CRASH_CTL */
+	bool idle;		/* GUEST_IDLE */
 	uint32_t spinlock_retries; /* CPUID 0x40000004 EBX */
 	char vendor[12];	/* CPUID 0x40000000 EBX/ECX/EDX */
 };
@@ -71,6 +72,8 @@ struct hv_vp_stats {
 	uint64_t stimer_direct_irq;		/* direct-mode interrupts */
 	uint64_t stimer_msg;			/* expiry messages written */
 	uint64_t stimer_msg_deferred;		/* expiry message slot busy */
+	uint64_t idle_entries;			/* GUEST_IDLE reads */
+	uint64_t idle_ns;			/* time in host_ops.idle */
 };
 
 static inline void hv_count(uint64_t *c)

@@ -15,8 +15,11 @@
  * access is not advertised: Linux 6.1's hv_cpu_init() writes it on every
  * CPU unconditionally. Its only content the hypervisor would write is the
  * EOI-avoidance bit, which we never set, so the guest always EOIs.
- * Not implemented (#GP): EOI/ICR/TPR, GUEST_IDLE, reenlightenment, TSC
- * emulation, debug and statistics MSRs.
+ * GUEST_IDLE (read-only; offered when the VMM provides host_ops.idle):
+ * a read calls host_ops.idle() on the vCPU thread, which returns once an
+ * interrupt is pending for the VP, and reads 0; a write is #GP.
+ * Not implemented (#GP): EOI/ICR/TPR, reenlightenment, TSC emulation,
+ * debug and statistics MSRs.
  */
 #include "hvkvm/hyperv.h"
 
@@ -342,6 +345,19 @@ static int hv_vp_locked_access(struct hv_vp *vp, uint32_t msr, uint64_t *val,
 	return r;
 }
 
+/* GUEST_IDLE read: no lock held while the VP sleeps. */
+static void hv_guest_idle(struct hv *hv, struct hv_vp *vp)
+{
+	uint64_t t0 = hv_clock_ns(hv), t1;
+
+	hv_count(&vp->stats.idle_entries);
+	hv->p.host.idle(hv->p.host.opaque, vp->index);
+	t1 = hv_clock_ns(hv);
+	if (t1 > t0)
+		__atomic_fetch_add(&vp->stats.idle_ns, t1 - t0,
+				   __ATOMIC_RELAXED);
+}
+
 static int hv_vp_read(struct hv *hv, struct hv_vp *vp, uint32_t msr,
 		      uint64_t *val)
 {
@@ -373,6 +389,12 @@ static int hv_vp_read(struct hv *hv, struct hv_vp *vp, uint32_t msr,
 		if (!f->frequencies)
 			return -EINVAL;
 		*val = hv->p.apic_khz * 1000;
+		return 0;
+	case HV_X64_MSR_GUEST_IDLE:
+		if (!f->idle)
+			return -EINVAL;
+		hv_guest_idle(hv, vp);
+		*val = 0;
 		return 0;
 	default:
 		return hv_vp_locked_access(vp, msr, val, false);

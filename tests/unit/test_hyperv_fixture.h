@@ -20,7 +20,9 @@ struct fx {
 	uint32_t apic_ids[2];
 	uint64_t now_ns;	/* fake host clock */
 	bool sample_fail;
-	unsigned int resets, crashes, yields;
+	unsigned int resets, crashes, yields, idles;
+	unsigned int idle_vp;
+	uint64_t idle_ns;	/* fake time one idle takes */
 	uint64_t crash_p[5];
 	unsigned int crash_vp;
 	/* handler records */
@@ -77,6 +79,15 @@ static void fx_yield(void *o, unsigned int vp)
 	((struct fx *)o)->yields++;
 }
 
+static void fx_idle(void *o, unsigned int vp)
+{
+	struct fx *f = o;
+
+	f->idles++;
+	f->idle_vp = vp;
+	f->now_ns += f->idle_ns;
+}
+
 static void fx_all(struct config_hyperv *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -84,7 +95,8 @@ static void fx_all(struct config_hyperv *c)
 	c->passthrough = true;
 }
 
-static struct fx *fx_new(const struct config_hyperv *cfg)
+/* @idle: offer host_ops.idle (GUEST_IDLE). */
+static struct fx *fx_new_host(const struct config_hyperv *cfg, bool idle)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
@@ -101,10 +113,16 @@ static struct fx *fx_new(const struct config_hyperv *cfg)
 		.apic_khz = 1000000, .manual_timers = true,
 		.host = { .clock_ns = fx_clock, .sample_tsc = fx_sample,
 			  .vp_runtime_ns = fx_runtime, .reset = fx_reset,
-			  .crash = fx_crash, .yield = fx_yield, .opaque = f },
+			  .crash = fx_crash, .yield = fx_yield,
+			  .idle = idle ? fx_idle : NULL, .opaque = f },
 	};
 	assert_int_equal(hv_create(&f->p, &f->hv), 0);
 	return f;
+}
+
+static struct fx *fx_new(const struct config_hyperv *cfg)
+{
+	return fx_new_host(cfg, false);
 }
 
 static struct fx *fx_new_all(void)
