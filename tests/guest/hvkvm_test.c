@@ -21,6 +21,7 @@
  * add it to hvt_checks[] below. Document it in docs/test-guest.md.
  */
 #include <linux/async.h>
+#include <linux/cpu.h>
 #include <linux/cpumask.h>
 #include <linux/ctype.h>
 #include <linux/delay.h>
@@ -31,6 +32,7 @@
 #include <linux/init_syscalls.h>
 #include <linux/initrd.h>
 #include <linux/jiffies.h>
+#include <linux/kthread.h>
 #include <linux/kdev_t.h>
 #include <linux/kernel.h>
 #include <linux/kmsg_dump.h>
@@ -42,16 +44,22 @@
 #include <linux/mount.h>
 #include <linux/printk.h>
 #include <linux/reboot.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/sysrq.h>
 #include <linux/timekeeping.h>
 #include <asm/e820/api.h>
+#include <asm/hardirq.h>
 #include <asm/hypervisor.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
 #if IS_ENABLED(CONFIG_HYPERV)
 #include <linux/hyperv.h>
 #include <asm/mshyperv.h>
+#include <clocksource/hyperv_timer.h>
 #endif
 
 #define HVT_TAG		"HVKVM-TEST: "
@@ -92,6 +100,21 @@ MODULE_PARM_DESC(timer_tol_pct, "allowed disagreement between time sources");
 static unsigned int timer_late_ms = 1000;
 module_param(timer_late_ms, uint, 0444);
 MODULE_PARM_DESC(timer_late_ms, "how late the msleep() wake-up may be");
+static char *clockevent;
+module_param(clockevent, charp, 0444);
+MODULE_PARM_DESC(clockevent, "expected clock event device of every CPU");
+static unsigned int drift_secs = 10;
+module_param(drift_secs, uint, 0444);
+MODULE_PARM_DESC(drift_secs, "length of the reference-time drift check");
+static unsigned int drift_max_us = 1000;
+module_param(drift_max_us, uint, 0444);
+MODULE_PARM_DESC(drift_max_us, "allowed drift of the TSC page from the host");
+static unsigned int spin_secs = 5;
+module_param(spin_secs, uint, 0444);
+MODULE_PARM_DESC(spin_secs, "length of the spinlock stress check");
+static char *vmbus_devs;
+module_param(vmbus_devs, charp, 0444);
+MODULE_PARM_DESC(vmbus_devs, "expected VMBus devices: CLASS-GUID[:DRIVER],...");
 
 struct hvt_check {
 	const char *name;
@@ -105,6 +128,10 @@ static int __init hvt_check_hyperv(char *d, size_t n);
 static int __init hvt_check_clocksource(char *d, size_t n);
 static int __init hvt_check_timer(char *d, size_t n);
 static int __init hvt_check_console(char *d, size_t n);
+static int __init hvt_check_clockevent(char *d, size_t n);
+static int __init hvt_check_refdrift(char *d, size_t n);
+static int __init hvt_check_spinlock(char *d, size_t n);
+static int __init hvt_check_vmbus_devices(char *d, size_t n);
 
 static const struct hvt_check hvt_checks[] __initconst = {
 	{ "cpus", hvt_check_cpus, "online CPUs == hvkvm_test.cpus" },
@@ -113,6 +140,14 @@ static const struct hvt_check hvt_checks[] __initconst = {
 	{ "clocksource", hvt_check_clocksource,
 	  "current clocksource == hvkvm_test.clocksource" },
 	{ "timer", hvt_check_timer, "ktime, jiffies, Hyper-V reference time agree" },
+	{ "clockevent", hvt_check_clockevent,
+	  "every CPU's clock event device == hvkvm_test.clockevent" },
+	{ "refdrift", hvt_check_refdrift,
+	  "TSC page vs host reference counter drift <= drift_max_us" },
+	{ "spinlock", hvt_check_spinlock,
+	  "all CPUs hammer one spinlock (plus IPIs) for spin_secs" },
+	{ "vmbus_devices", hvt_check_vmbus_devices,
+	  "/sys/bus/vmbus/devices has hvkvm_test.vmbus_devs, bound" },
 	{ "console", hvt_check_console, "interactive shell on /dev/console" },
 };
 
@@ -161,30 +196,33 @@ static int __init hvt_run(const char *name)
 }
 
 /*
- * Reads a sysfs attribute through a private sysfs mount: no file system is
- * mounted anywhere while initcalls run. Returns the length, trailing
- * newline stripped, or -errno.
+ * A private sysfs mount: no file system is mounted anywhere while
+ * initcalls run. kern_unmount() it when done.
  */
-static ssize_t __init hvt_read_sysfs(const char *path, char *buf, size_t size)
+static struct vfsmount __init *hvt_sysfs_mount(void)
 {
 	struct file_system_type *type;
 	struct vfsmount *mnt;
+
+	type = get_fs_type("sysfs");
+	if (!type)
+		return ERR_PTR(-ENODEV);
+	mnt = vfs_kern_mount(type, SB_KERNMOUNT, "sysfs", NULL);
+	put_filesystem(type);
+	return mnt;
+}
+
+/* Reads @path below @mnt; returns the length, whitespace trimmed, or -errno. */
+static ssize_t __init hvt_read_at(struct vfsmount *mnt, const char *path,
+				  char *buf, size_t size)
+{
 	struct file *f;
 	loff_t pos = 0;
 	ssize_t len;
 
-	type = get_fs_type("sysfs");
-	if (!type)
-		return -ENODEV;
-	mnt = vfs_kern_mount(type, SB_KERNMOUNT, "sysfs", NULL);
-	put_filesystem(type);
-	if (IS_ERR(mnt))
-		return PTR_ERR(mnt);
 	f = file_open_root_mnt(mnt, path, O_RDONLY, 0);
-	if (IS_ERR(f)) {
-		len = PTR_ERR(f);
-		goto err_unmount;
-	}
+	if (IS_ERR(f))
+		return PTR_ERR(f);
 	len = kernel_read(f, buf, size - 1, &pos);
 	fput(f);
 	if (len >= 0) {
@@ -192,7 +230,18 @@ static ssize_t __init hvt_read_sysfs(const char *path, char *buf, size_t size)
 		len = strlen(strim(buf));
 		memmove(buf, strim(buf), len + 1);
 	}
-err_unmount:
+	return len;
+}
+
+/* Reads one sysfs attribute, e.g. "devices/system/cpu/online". */
+static ssize_t __init hvt_read_sysfs(const char *path, char *buf, size_t size)
+{
+	struct vfsmount *mnt = hvt_sysfs_mount();
+	ssize_t len;
+
+	if (IS_ERR(mnt))
+		return PTR_ERR(mnt);
+	len = hvt_read_at(mnt, path, buf, size);
 	kern_unmount(mnt);
 	return len;
 }
@@ -390,6 +439,331 @@ static int __init hvt_check_timer(char *d, size_t n)
 	return ret;
 }
 
+static int __init hvt_check_clockevent(char *d, size_t n)
+{
+	char path[96], cur[64];
+	unsigned int cpu, ok = 0, bad = 0;
+	size_t len = 0;
+	ssize_t ret;
+
+	for_each_online_cpu(cpu) {
+		unsigned int irqs = 0;
+
+		snprintf(path, sizeof(path),
+			 "devices/system/clockevents/clockevent%u/current_device",
+			 cpu);
+		ret = hvt_read_sysfs(path, cur, sizeof(cur));
+		if (ret < 0)
+			scnprintf(cur, sizeof(cur), "error%zd", ret);
+#if IS_ENABLED(CONFIG_HYPERV)
+		irqs = per_cpu(irq_stat, cpu).hyperv_stimer0_count;
+#endif
+		if (!clockevent || !strcmp(cur, clockevent))
+			ok++;
+		else
+			bad++;
+		/* Only the first CPUs' names fit the line; all are judged. */
+		if (cpu < 4)
+			len += scnprintf(d + len, n - len,
+					 "cpu%u=\"%s\" stimer0_irqs=%u ", cpu,
+					 cur, irqs);
+		/* Direct-mode stimer0 ticks count in HVS of /proc/interrupts. */
+#if IS_ENABLED(CONFIG_HYPERV)
+		if (clockevent && !strcmp(clockevent, "Hyper-V clockevent") &&
+		    ms_hyperv.misc_features & HV_STIMER_DIRECT_MODE_AVAILABLE &&
+		    !irqs)
+			bad++;
+#endif
+	}
+	scnprintf(d + len, n - len, "ok=%u bad=%u expected=\"%s\"", ok, bad,
+		  clockevent ? clockevent : "(any)");
+	return bad ? -EINVAL : 0;
+}
+
+#if IS_ENABLED(CONFIG_HYPERV)
+/*
+ * One (TSC page, host counter) pair: the MSR read exits to the VMM, which
+ * answers from the host clock; it is bracketed by two TSC page reads and
+ * paired with their midpoint. *width is the bracket, in 100 ns units.
+ */
+static int __init hvt_ref_pair(s64 *offset, u64 *width)
+{
+	u64 best = U64_MAX, a, b, msr;
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		unsigned long flags;
+
+		local_irq_save(flags);
+		a = hv_read_reference_counter();
+		if (rdmsrl_safe(HV_X64_MSR_TIME_REF_COUNT, &msr)) {
+			local_irq_restore(flags);
+			return -EIO;
+		}
+		b = hv_read_reference_counter();
+		local_irq_restore(flags);
+		if (b < a)
+			return -ERANGE;	/* the TSC page went backwards */
+		if (b - a < best) {
+			best = b - a;
+			*offset = (s64)(msr - (a + (b - a) / 2));
+		}
+		if (best <= 500)	/* 50 us is as good as it gets here */
+			break;
+	}
+	*width = best;
+	return 0;
+}
+#endif
+
+static int __init hvt_check_refdrift(char *d, size_t n)
+{
+#if IS_ENABLED(CONFIG_HYPERV)
+	s64 off0, off1, drift;
+	u64 w0, w1, k0, k1;
+	int ret;
+
+	if (!hypervisor_is_type(X86_HYPER_MS_HYPERV) || !hv_get_tsc_page() ||
+	    !(ms_hyperv.features & HV_MSR_TIME_REF_COUNT_AVAILABLE)) {
+		scnprintf(d, n, "no TSC page or reference counter");
+		return -ENODEV;
+	}
+	ret = hvt_ref_pair(&off0, &w0);
+	k0 = ktime_get_ns();
+	if (!ret) {
+		msleep(drift_secs * 1000U);
+		ret = hvt_ref_pair(&off1, &w1);
+	}
+	k1 = ktime_get_ns();
+	if (ret) {
+		scnprintf(d, n, "sampling failed: %d", ret);
+		return ret;
+	}
+	/* 100 ns units; the sampling error is at most half of each bracket. */
+	drift = off1 - off0;
+	scnprintf(d, n,
+		  "over_ms=%llu drift_ns=%lld bracket_us=%llu,%llu max_us=%u",
+		  div_u64(k1 - k0, NSEC_PER_MSEC), drift * 100,
+		  div_u64(w0, 10), div_u64(w1, 10), drift_max_us);
+	if (abs(drift) > (s64)drift_max_us * 10)
+		return -ETIME;
+	return 0;
+#else
+	scnprintf(d, n, "kernel without CONFIG_HYPERV");
+	return -EOPNOTSUPP;
+#endif
+}
+
+/* ---- spinlock stress ------------------------------------------------------ */
+
+struct hvt_spin {
+	spinlock_t lock;
+	unsigned long shared;		/* under lock */
+	unsigned long deadline;		/* jiffies */
+	atomic_t running;
+	atomic_t ipis;
+	struct completion done;
+	unsigned long count[NR_CPUS];
+};
+
+static void hvt_spin_ipi(void *arg)
+{
+	struct hvt_spin *sp = arg;
+
+	atomic_inc(&sp->ipis);
+}
+
+static int hvt_spin_thread(void *arg)
+{
+	struct hvt_spin *sp = arg;
+	unsigned int cpu = smp_processor_id(), next;
+	unsigned long n = 0, flags;
+	int i;
+
+	while (time_before(jiffies, sp->deadline)) {
+		/* Half the time with interrupts off, as drivers do. */
+		if (n & 1)
+			spin_lock_irqsave(&sp->lock, flags);
+		else
+			spin_lock(&sp->lock);
+		sp->shared++;
+		for (i = 0; i < 20; i++)
+			cpu_relax();
+		if (n & 1)
+			spin_unlock_irqrestore(&sp->lock, flags);
+		else
+			spin_unlock(&sp->lock);
+		n++;
+		if (!(n % 64)) {
+			next = cpumask_next_wrap(cpu, cpu_online_mask, cpu,
+						 false);
+			if (next < nr_cpu_ids && next != cpu)
+				smp_call_function_single(next, hvt_spin_ipi,
+							 sp, 1);
+			cond_resched();
+		}
+	}
+	sp->count[cpu] = n;
+	if (atomic_dec_and_test(&sp->running))
+		complete(&sp->done);
+	return 0;
+}
+
+static int __init hvt_check_spinlock(char *d, size_t n)
+{
+	unsigned long total = 0, lo = ULONG_MAX, hi = 0, left;
+	unsigned int cpu, nr = 0, idle = 0;
+	struct task_struct *t;
+	struct hvt_spin *sp;
+	int ret = 0;
+
+	sp = kzalloc(sizeof(*sp), GFP_KERNEL);
+	if (!sp)
+		return -ENOMEM;
+	spin_lock_init(&sp->lock);
+	init_completion(&sp->done);
+	cpus_read_lock();
+	atomic_set(&sp->running, num_online_cpus());
+	sp->deadline = jiffies + msecs_to_jiffies(spin_secs * 1000U);
+	for_each_online_cpu(cpu) {
+		t = kthread_create_on_cpu(hvt_spin_thread, sp, cpu,
+					  "hvkvm-spin/%u");
+		if (IS_ERR(t)) {
+			ret = PTR_ERR(t);
+			atomic_dec(&sp->running);
+			continue;
+		}
+		wake_up_process(t);
+		nr++;
+	}
+	cpus_read_unlock();
+	/* Threads stop at the deadline; a hang shows as a time-out here. */
+	left = wait_for_completion_timeout(&sp->done,
+					   msecs_to_jiffies((spin_secs + 300) * 1000U));
+	if (!left) {
+		scnprintf(d, n, "threads did not finish: %d of %u running",
+			  atomic_read(&sp->running), nr);
+		return -ETIMEDOUT;	/* sp stays: the threads may still use it */
+	}
+	for_each_online_cpu(cpu) {
+		total += sp->count[cpu];
+		lo = min(lo, sp->count[cpu]);
+		hi = max(hi, sp->count[cpu]);
+		if (!sp->count[cpu])
+			idle++;
+	}
+	scnprintf(d, n,
+		  "threads=%u secs=%u acquisitions=%lu shared=%lu min=%lu max=%lu ipis=%d starved=%u",
+		  nr, spin_secs, total, sp->shared, lo, hi,
+		  atomic_read(&sp->ipis), idle);
+	if (!ret && (total != sp->shared || idle || nr != num_online_cpus()))
+		ret = -EINVAL;
+	kfree(sp);
+	return ret;
+}
+
+/* ---- VMBus devices -------------------------------------------------------- */
+
+#define HVT_MAX_VMBUS_DEVS 32
+
+struct hvt_dirlist {
+	struct dir_context ctx;
+	unsigned int nr;
+	char names[HVT_MAX_VMBUS_DEVS][40];
+};
+
+static bool hvt_dir_actor(struct dir_context *ctx, const char *name, int len,
+			  loff_t off, u64 ino, unsigned int type)
+{
+	struct hvt_dirlist *l = container_of(ctx, struct hvt_dirlist, ctx);
+
+	if (name[0] == '.' || l->nr >= HVT_MAX_VMBUS_DEVS)
+		return true;
+	strscpy(l->names[l->nr], name,
+		min_t(size_t, len + 1, sizeof(l->names[0])));
+	l->nr++;
+	return true;
+}
+
+static int __init hvt_check_vmbus_devices(char *d, size_t n)
+{
+	struct hvt_dirlist *l;
+	struct vfsmount *mnt;
+	char *want, *p, *item, path[128], cls[64];
+	unsigned int i, found = 0, missing = 0;
+	size_t len = 0;
+	struct file *f;
+	int ret;
+
+	l = kzalloc(sizeof(*l), GFP_KERNEL);
+	want = kstrdup(vmbus_devs ? vmbus_devs : "", GFP_KERNEL);
+	mnt = hvt_sysfs_mount();
+	if (!l || !want || IS_ERR(mnt)) {
+		ret = IS_ERR(mnt) ? PTR_ERR(mnt) : -ENOMEM;
+		goto out_free;
+	}
+	f = file_open_root_mnt(mnt, "bus/vmbus/devices", O_RDONLY | O_DIRECTORY,
+			       0);
+	if (IS_ERR(f)) {
+		ret = PTR_ERR(f);
+		scnprintf(d, n, "no /sys/bus/vmbus/devices: %d", ret);
+		goto out_umount;
+	}
+	l->ctx.actor = hvt_dir_actor;
+	ret = iterate_dir(f, &l->ctx);
+	fput(f);
+	if (ret) {
+		scnprintf(d, n, "cannot list /sys/bus/vmbus/devices: %d", ret);
+		goto out_umount;
+	}
+	len = scnprintf(d, n, "devices=%u", l->nr);
+	/* Each expected CLASS[:DRIVER]: some device of that class, bound. */
+	p = want;
+	while ((item = strsep(&p, ",")) != NULL) {
+		char *drv = item;
+		bool ok = false;
+
+		strsep(&drv, ":");
+		if (!*item)
+			continue;
+		for (i = 0; i < l->nr && !ok; i++) {
+			snprintf(path, sizeof(path), "bus/vmbus/devices/%s/class_id",
+				 l->names[i]);
+			if (hvt_read_at(mnt, path, cls, sizeof(cls)) < 0)
+				continue;
+			/* sysfs prints the GUID in braces */
+			if (strlen(cls) < 2 || strncasecmp(cls + 1, item,
+							   strlen(item)))
+				continue;
+			if (drv && *drv) {
+				snprintf(path, sizeof(path),
+					 "bus/vmbus/drivers/%s/%s", drv,
+					 l->names[i]);
+				f = file_open_root_mnt(mnt, path, O_PATH, 0);
+				if (IS_ERR(f))
+					continue;
+				fput(f);
+			}
+			ok = true;
+		}
+		len += scnprintf(d + len, n - len, " %.8s%s%s=%s", item,
+				 drv && *drv ? ":" : "", drv ? drv : "",
+				 ok ? "ok" : "MISSING");
+		if (ok)
+			found++;
+		else
+			missing++;
+	}
+	ret = (missing || !found) ? -ENODEV : 0;
+out_umount:
+	if (!IS_ERR(mnt))
+		kern_unmount(mnt);
+out_free:
+	kfree(want);
+	kfree(l);
+	return ret;
+}
+
 /* ---- console shell -------------------------------------------------------- */
 
 struct hvt_shell {
@@ -470,6 +844,7 @@ static void __init hvt_cmd_help(struct hvt_shell *sh, char *args)
 		"dmesg [N]         last N kernel log lines (default 20)",
 		"checks            list checks",
 		"run CHECK         run one check, print its HVKVM-TEST lines",
+		"sysrq KEY         magic SysRq KEY (sysrq c: crash the guest)",
 		"exit              leave the shell, continue booting",
 		"poweroff          power off (ACPI)",
 		"reboot            reboot",
@@ -571,6 +946,17 @@ static void __init hvt_cmd_run(struct hvt_shell *sh, char *args)
 	hvt_run(args);
 }
 
+static void __init hvt_cmd_sysrq(struct hvt_shell *sh, char *args)
+{
+	if (strlen(args) != 1) {
+		hvt_say(sh, "usage: sysrq KEY\n");
+		return;
+	}
+	pr_info(HVT_TAG "console sysrq %c\n", args[0]);
+	/* Like echo KEY > /proc/sysrq-trigger: no enable-mask check. */
+	__handle_sysrq(args[0], false);
+}
+
 static void __init hvt_cmd_exit(struct hvt_shell *sh, char *args)
 {
 	sh->done = true;
@@ -600,6 +986,7 @@ static const struct {
 	{ "dmesg", hvt_cmd_dmesg },
 	{ "checks", hvt_cmd_checks },
 	{ "run", hvt_cmd_run },
+	{ "sysrq", hvt_cmd_sysrq },
 	{ "exit", hvt_cmd_exit },
 	{ "poweroff", hvt_cmd_poweroff },
 	{ "reboot", hvt_cmd_reboot },

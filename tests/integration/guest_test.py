@@ -187,29 +187,50 @@ def ctl(hvkvm, *args, timeout=60):
     return p.returncode, p.stdout + p.stderr
 
 
+# The integration services hvkvm offers, each bound to hv_utils.
+IC_CLASSES = ("57164f39-9115-4e78-ab55-382f3bd5422d",   # heartbeat
+              "0e0b6031-5213-4934-818b-38d90ced39db",   # shutdown
+              "9527e630-d0ae-497b-adce-e80ab0175caf",   # time sync
+              "a9a0f4e7-5a45-4d96-b827-8a841e8c03e6")   # KVP
+HV_APPEND = ("hvkvm_test.clocksource=hyperv_clocksource_tsc_page "
+             "hvkvm_test.vmbus=1 "
+             "hvkvm_test.vmbus_devs=" +
+             ",".join(c + ":hv_utils" for c in IC_CLASSES))
+# Not tsc=reliable: that makes Linux prefer the raw TSC over the Hyper-V
+# reference TSC page these tests are about.
+HV_BASE = BASE_APPEND.replace("tsc=reliable ", "")
+HV_LOG_WORDS = ("Hyper-V", "hv_vmbus", "IC version", "clocksource",
+                "hv_stimer", "VMBus", "Kernel panic", "crash")
+
+
+def print_hv_lines(g):
+    for l in g.buf.decode(errors="replace").splitlines():
+        if any(k in l for k in HV_LOG_WORDS) and "HVKVM-TEST" not in l:
+            print("  | " + l.strip())
+
+
 def case_hyperv_vmbus(a):
     """2 vCPUs, 512 MiB, every enlightenment: the guest detects Hyper-V,
-    runs on the TSC page clocksource and stimer0, its reference time keeps
-    up with the host; hv_vmbus connects and hv_utils binds the ICs; then
+    runs on the TSC page clocksource and the stimer0 clock event device on
+    every CPU; its reference time drifts < 1 ms over 10 s from the host's;
+    hv_vmbus connects, /sys/bus/vmbus lists our ICs bound to hv_utils; then
     'hvkvm ctl VM shutdown' powers it off through the Shutdown IC."""
     name = f"guest-hv-{os.getpid()}"
     g = Guest(a.hvkvm, a.kernel, 2, 512,
-              "cpus,mem,hyperv,clocksource,timer,console",
+              "cpus,mem,hyperv,clocksource,clockevent,timer,refdrift,"
+              "vmbus_devices,console",
               extra_args=("--hyperv", "all", "--name", name),
-              append="hvkvm_test.clocksource=hyperv_clocksource_tsc_page "
-                     "hvkvm_test.vmbus=1",
-              # Not tsc=reliable: that makes Linux prefer the raw TSC over
-              # the Hyper-V reference TSC page this test is about.
-              base=BASE_APPEND.replace("tsc=reliable ", ""),
-              log=a.log)
+              append=HV_APPEND +
+              ' hvkvm_test.clockevent="Hyper-V clockevent"',
+              base=HV_BASE, log=a.log)
     if not g.wait_for(b"hvkvm# ", a.timeout):
         rc, err = g.finish(5)
         raise AssertionError(f"no shell prompt (status {rc}): {err[-3000:]}")
     text = g.buf.decode(errors="replace")
     problems = []
     for want in ("Hypervisor detected: Microsoft Hyper-V",
-                 "Hyper-V: ",
-                 "hv_vmbus: Vmbus version:",
+                 "Hyper-V: privilege flags low",
+                 "hv_vmbus: Vmbus version:5.3",
                  "Heartbeat IC version", "Shutdown IC version",
                  "TimeSync IC version"):
         if want not in text and not g.wait_for(want.encode(), 300):
@@ -227,20 +248,85 @@ def case_hyperv_vmbus(a):
         problems.append(f"exit status {rc} after shutdown, want 0")
     if b"Shutdown request received" not in g.buf:
         problems.append("guest did not see the Shutdown IC request")
-    for l in g.buf.decode(errors="replace").splitlines():
-        if any(k in l for k in ("Hyper-V", "hv_vmbus", "IC version",
-                                "clocksource", "hv_stimer")):
-            print("  | " + l.strip())
+    print_hv_lines(g)
     if problems:
         print("stderr:\n" + err[-3000:])
         raise AssertionError("; ".join(problems))
     # The shell never returns: the Shutdown IC ends the boot, so no DONE.
     check_all_pass(g, rc, err, ["cpus", "mem", "hyperv", "clocksource",
-                                "timer"], need_done=False)
+                                "clockevent", "timer", "refdrift",
+                                "vmbus_devices"], need_done=False)
+
+
+def case_hyperv_crash(a):
+    """4 vCPUs, every enlightenment, on_crash=restart: all CPUs hammer one
+    spinlock (and IPI each other) and stay stable; then 'sysrq c' panics the
+    guest: it reports the crash through the Hyper-V crash MSRs (hvkvm logs
+    P0-P4, P1 = the guest OS ID), unloads VMBus, and resets; hvkvm restarts
+    it, and the new boot reconnects VMBus and binds the ICs again."""
+    g = Guest(a.hvkvm, a.kernel, 4, 512, "cpus,hyperv,spinlock,console",
+              extra_args=("--hyperv", "all", "--on-crash", "restart", "-v"),
+              append=HV_APPEND, base=HV_BASE, log=a.log)
+    if not g.wait_for(b"hvkvm# ", a.timeout):
+        rc, err = g.finish(5)
+        raise AssertionError(f"no shell prompt (status {rc}): {err[-3000:]}")
+    first = dict(g.results)
+    problems = [f"boot 1: {n}: {st} {d}" for n, (st, d) in first.items()
+                if st != "PASS"]
+    for n in ("cpus", "hyperv", "spinlock"):
+        if n not in first:
+            problems.append(f"boot 1: {n}: no result")
+    mark = len(g.buf)
+    g.send(b"sysrq c\r")
+    if not g.wait_for(b"Kernel panic - not syncing: sysrq triggered crash",
+                      300):
+        problems.append("no panic after sysrq c")
+    # The second boot's prompt: search after the first one.
+    end = time.time() + a.timeout
+    while time.time() < end and g.buf.count(b"hvkvm# ") < 2 and \
+            g.proc.poll() is None:
+        g._pump(1.0)
+    if g.buf.count(b"hvkvm# ") < 2:
+        problems.append("the guest did not come back after the crash")
+    after = g.buf[mark:].decode(errors="replace")
+    for want in ("hv_vmbus: Vmbus version:5.3", "Heartbeat IC version",
+                 "HVKVM-TEST: hyperv PASS"):
+        if want not in after:
+            problems.append(f"boot 2 lacks '{want}'")
+    if "VMBus UNLOAD did not complete" in after:
+        problems.append("the guest's VMBus Unload got no answer")
+    g.send(b"poweroff\r")
+    rc, err = g.finish(600)
+    m = re.search(r"guest crash reported by vCPU (\d+): P0=(\S+) P1=(\S+) "
+                  r"P2=(\S+) P3=(\S+) P4=(\S+) \(on_crash=restart\)", err)
+    if not m:
+        problems.append("hvkvm did not log the crash MSRs")
+    else:
+        print(f"  crash report: vCPU {m.group(1)} P0={m.group(2)} "
+              f"P1={m.group(3)} P2={m.group(4)} P3={m.group(5)} "
+              f"P4={m.group(6)}")
+        # Linux reports P0 = the die/panic code, P1 = its guest OS ID
+        # (vendor 0x8100 = Linux), P2-P4 = RIP, RAX, RSP of the task's
+        # saved user registers (zero for a kernel thread like this one).
+        if not m.group(3).startswith("0x81"):
+            problems.append(f"P1={m.group(3)} is not a Linux guest OS ID")
+    if "guest crashed: restarting" not in err:
+        problems.append("hvkvm did not restart the crashed guest")
+    if "vmbus: guest unloaded" not in err:
+        problems.append("hvkvm saw no VMBus Unload from the panicking guest")
+    if rc != 0:
+        problems.append(f"exit status {rc} after poweroff, want 0")
+    for name, (st, detail) in sorted(first.items()):
+        print(f"  boot 1 {name}: {st} {detail}")
+    print_hv_lines(g)
+    if problems:
+        print("stderr:\n" + err[-4000:])
+        raise AssertionError("; ".join(problems))
+    check_all_pass(g, rc, err, ["cpus", "hyperv", "spinlock"])
 
 
 CASES = {"smp1_console": case_smp1_console, "smp4_1g": case_smp4_1g,
-         "hyperv_vmbus": case_hyperv_vmbus}
+         "hyperv_vmbus": case_hyperv_vmbus, "hyperv_crash": case_hyperv_crash}
 
 
 def main():
