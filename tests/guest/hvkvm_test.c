@@ -51,6 +51,7 @@
 #include <linux/string.h>
 #include <linux/sysrq.h>
 #include <linux/timekeeping.h>
+#include <asm/apic.h>
 #include <asm/e820/api.h>
 #include <asm/hardirq.h>
 #include <asm/hypervisor.h>
@@ -132,6 +133,7 @@ static int __init hvt_check_clockevent(char *d, size_t n);
 static int __init hvt_check_refdrift(char *d, size_t n);
 static int __init hvt_check_spinlock(char *d, size_t n);
 static int __init hvt_check_vmbus_devices(char *d, size_t n);
+static int __init hvt_check_guest_idle(char *d, size_t n);
 
 static const struct hvt_check hvt_checks[] __initconst = {
 	{ "cpus", hvt_check_cpus, "online CPUs == hvkvm_test.cpus" },
@@ -146,6 +148,8 @@ static const struct hvt_check hvt_checks[] __initconst = {
 	  "TSC page vs host reference counter drift <= drift_max_us" },
 	{ "spinlock", hvt_check_spinlock,
 	  "all CPUs hammer one spinlock (plus IPIs) for spin_secs" },
+	{ "guest_idle", hvt_check_guest_idle,
+	  "reading GUEST_IDLE with IRQs off returns once one is pending" },
 	{ "vmbus_devices", hvt_check_vmbus_devices,
 	  "/sys/bus/vmbus/devices has hvkvm_test.vmbus_devs, bound" },
 	{ "console", hvt_check_console, "interactive shell on /dev/console" },
@@ -546,6 +550,69 @@ static int __init hvt_check_refdrift(char *d, size_t n)
 		  div_u64(k1 - k0, NSEC_PER_MSEC), drift * 100,
 		  div_u64(w0, 10), div_u64(w1, 10), drift_max_us);
 	if (abs(drift) > (s64)drift_max_us * 10)
+		return -ETIME;
+	return 0;
+#else
+	scnprintf(d, n, "kernel without CONFIG_HYPERV");
+	return -EOPNOTSUPP;
+#endif
+}
+
+#define HVT_IDLE_ROUNDS 20
+
+/* Any vector requested in this CPU's LAPIC IRR (interrupts are off). */
+static bool __init hvt_irr_pending(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < 8; i++)
+		if (apic_read(APIC_IRR + i * 0x10))
+			return true;
+	return false;
+}
+
+/*
+ * TLFS: a read of HV_X64_MSR_GUEST_IDLE idles the VP until an interrupt
+ * arrives, even with RFLAGS.IF = 0. With interrupts off here, each read
+ * must come back, mostly with the next tick already pending in the IRR
+ * (hvkvm may also end an idle early: a spurious wake-up is allowed).
+ */
+static int __init hvt_check_guest_idle(char *d, size_t n)
+{
+#if IS_ENABLED(CONFIG_HYPERV)
+	u64 t0, t1, v, sum = 0, lo = U64_MAX, hi = 0;
+	unsigned int i, pending = 0;
+	unsigned long flags;
+
+	if (!(ms_hyperv.features & HV_MSR_GUEST_IDLE_AVAILABLE)) {
+		scnprintf(d, n, "GUEST_IDLE not offered (features=%#x)",
+			  ms_hyperv.features);
+		return -ENODEV;
+	}
+	for (i = 0; i < HVT_IDLE_ROUNDS; i++) {
+		local_irq_save(flags);
+		t0 = hv_read_reference_counter();
+		if (rdmsrl_safe(HV_X64_MSR_GUEST_IDLE, &v)) {
+			local_irq_restore(flags);
+			scnprintf(d, n, "rdmsr GUEST_IDLE faulted");
+			return -EIO;
+		}
+		t1 = hv_read_reference_counter();
+		if (hvt_irr_pending())
+			pending++;
+		local_irq_restore(flags);
+		sum += t1 - t0;
+		lo = min(lo, t1 - t0);
+		hi = max(hi, t1 - t0);
+	}
+	/* 100 ns units -> us */
+	scnprintf(d, n,
+		  "rounds=%u woke_with_irq_pending=%u idle_us_min=%llu avg=%llu max=%llu tick_us=%lu",
+		  HVT_IDLE_ROUNDS, pending, div_u64(lo, 10),
+		  div_u64(sum, 10 * HVT_IDLE_ROUNDS), div_u64(hi, 10),
+		  TICK_NSEC / NSEC_PER_USEC);
+	/* A tick (4 ms at HZ=250) must end most idles; 1 s means a hang. */
+	if (!pending || hi > 10 * 1000 * 1000)
 		return -ETIME;
 	return 0;
 #else

@@ -218,7 +218,7 @@ def case_hyperv_vmbus(a):
     name = f"guest-hv-{os.getpid()}"
     g = Guest(a.hvkvm, a.kernel, 2, 512,
               "cpus,mem,hyperv,clocksource,clockevent,timer,refdrift,"
-              "vmbus_devices,console",
+              "guest_idle,vmbus_devices,console",
               extra_args=("--hyperv", "all", "--name", name),
               append=HV_APPEND +
               ' hvkvm_test.clockevent="Hyper-V clockevent"',
@@ -232,7 +232,7 @@ def case_hyperv_vmbus(a):
                  "Hyper-V: privilege flags low",
                  "hv_vmbus: Vmbus version:5.3",
                  "Heartbeat IC version", "Shutdown IC version",
-                 "TimeSync IC version"):
+                 "TimeSync IC version 4.0"):
         if want not in text and not g.wait_for(want.encode(), 300):
             problems.append(f"console lacks '{want}'")
     rc, out = ctl(a.hvkvm, name, "status")
@@ -255,7 +255,8 @@ def case_hyperv_vmbus(a):
     # The shell never returns: the Shutdown IC ends the boot, so no DONE.
     check_all_pass(g, rc, err, ["cpus", "mem", "hyperv", "clocksource",
                                 "clockevent", "timer", "refdrift",
-                                "vmbus_devices"], need_done=False)
+                                "guest_idle", "vmbus_devices"],
+                    need_done=False)
 
 
 def case_hyperv_crash(a):
