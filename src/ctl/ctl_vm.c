@@ -65,13 +65,37 @@ static int ctl_vm_status(void *opaque, struct ctl_req *req)
 {
 	struct ctl_vm *cv = opaque;
 	struct vm *vm = cv->vm;
-	struct json_object *o = req->result;
-	char uuid[37];
+	struct json_object *o = req->result, *crash = NULL, *p;
+	uint64_t crash_p[5];
+	unsigned int i, crashes, crash_vp;
+	char uuid[37], hex[24];
+
+	pthread_mutex_lock(&vm->stop_lock);
+	crashes = vm->crashes;
+	crash_vp = vm->crash_vp;
+	memcpy(crash_p, vm->crash_p, sizeof(crash_p));
+	pthread_mutex_unlock(&vm->stop_lock);
+	if (crashes) {
+		/* The last Hyper-V crash report: P0-P4 as hex strings. */
+		crash = json_object_new_object();
+		p = json_object_new_array();
+		for (i = 0; i < 5; i++) {
+			snprintf(hex, sizeof(hex), "%#llx",
+				 (unsigned long long)crash_p[i]);
+			json_object_array_add(p, json_object_new_string(hex));
+		}
+		json_object_object_add(crash, "vp", json_object_new_int(
+			(int)crash_vp));
+		json_object_object_add(crash, "p", p);
+		json_object_object_add(crash, "reports", json_object_new_int(
+			(int)crashes));
+	}
 
 	uuid_unparse(vm->cfg->uuid, uuid);
 	json_object_object_add(o, "uuid", json_object_new_string(uuid));
 	json_object_object_add(o, "state", json_object_new_string(
 		__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE) ? "stopping" :
+		crashes && vm_is_paused(vm) ? "crashed" :
 		vm_is_paused(vm) ? "paused" : "running"));
 	json_object_object_add(o, "uptime", json_object_new_double(
 		(double)(time_now_ns() - vm->start_ns) / 1e9));
@@ -85,6 +109,7 @@ static int ctl_vm_status(void *opaque, struct ctl_req *req)
 		vm->cfg->hyperv.enabled));
 	json_object_object_add(o, "vmbus", json_object_new_boolean(
 		vm->vmbus_enabled));
+	json_object_object_add(o, "crash", crash);
 	return 0;
 }
 

@@ -56,14 +56,14 @@ class Case:
         self.expect(len(lines) == 1, f"{args}: want one error line, got {lines}")
         self.expect(needle in err, f"{args}: '{needle}' not in '{err.strip()}'")
 
-    def start(self, name, *extra, cpus="2", memory="128M"):
+    def start(self, name, *extra, cpus="2", memory="128M", append="echo"):
         """Boot mbtest in the background; returns (pid, pidfile, log)."""
         pidfile = os.path.join(self.tmp, name + ".pid")
         log = os.path.join(self.tmp, name + ".log")
         t0 = time.time()
         rc, out, err = self.run("run", "--daemon", "--name", name,
                                 "--pidfile", pidfile, "--log", log,
-                                "--kernel", self.mb, "--append", "echo",
+                                "--kernel", self.mb, "--append", append,
                                 "--cpus", cpus, "--memory", memory, *extra)
         self.expect(rc == 0, f"--daemon: status {rc}: {err}")
         self.expect(time.time() - t0 < 30, "--daemon took over 30 s")
@@ -295,8 +295,35 @@ def case_shutdown(c):
     c.expect(wait_gone(pid), "poweroff")
 
 
+def case_crash_status(c):
+    # on_crash=preserve: mbtest reports a crash through the Hyper-V crash
+    # MSRs; the VM stays with its vCPUs stopped, status shows the report,
+    # and poweroff ends it.
+    pid, _, log = c.start("cr", "--hyperv", "all", "--on-crash", "preserve",
+                          cpus="1", append="crash")
+    end = time.time() + 20
+    r = {}
+    while time.time() < end:
+        r = c.ctl_json("cr", "status")
+        if r.get("state") == "crashed":
+            break
+        time.sleep(0.1)
+    c.expect(r.get("state") == "crashed", f"status after the crash: {r}")
+    crash = r.get("crash") or {}
+    c.expect(crash.get("vp") == 0 and crash.get("reports") == 1,
+             f"crash report: {crash}")
+    c.expect(crash.get("p") == ["0x1e", "0xc0de00000011", "0xc0de00000022",
+                                "0xc0de00000033", "0xc0de00000044"],
+             f"crash MSR values: {crash}")
+    c.ctl("cr", "poweroff", "--wait")
+    c.expect(wait_gone(pid), "poweroff after the crash")
+    text = open(log, errors="replace").read()
+    c.expect("guest crash reported by vCPU 0: P0=0x1e" in text,
+             f"no crash line in the log: {text[-1000:]}")
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
-NEEDS_KVM = {"daemon_ctl", "name_clash", "shutdown"}
+NEEDS_KVM = {"daemon_ctl", "name_clash", "shutdown", "crash_status"}
 
 
 def main():
