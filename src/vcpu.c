@@ -284,6 +284,56 @@ static bool vcpu_hypercall(struct vcpu *v)
 	return true;
 }
 
+/*
+ * A 4-byte write of connection ID @conn to HV_SIGNAL_PORT that no KVM
+ * ioeventfd took (channel not open, unknown ID, or a guest writing the port
+ * itself): HvSignalEvent(@conn, flag 0) for a 64-bit caller at CPL 0 with
+ * the hypercall page enabled. Returns false when it cannot be one (the
+ * write then goes to the bus and is dropped like any unclaimed port).
+ *
+ * The status must reach the stub's caller in RAX. Success needs nothing:
+ * the stub's "xor eax, eax" after the OUT makes RAX 0. A failure must skip
+ * that xor, so RAX = status and RIP = the stub's "ret". KVM completes an
+ * OUT that exited to userspace on the next KVM_RUN: on the fast PIO path
+ * (complete_fast_pio_out() in arch/x86/kvm/x86.c) it skips the instruction
+ * only if RIP is still the OUT's (kvm_is_linear_rip()), so a RIP we moved
+ * stays where we put it; when the instruction emulator ran the OUT, RIP
+ * already points after it at the exit and no completion follows. Hence we
+ * set an absolute RIP, accepting either, and only when RIP really is in
+ * the hypercall page at the OUT or right after it: a guest that wrote the
+ * port from its own code keeps its registers (its signal was a hint).
+ */
+static bool vcpu_signal_port(struct vcpu *v, uint32_t conn)
+{
+	struct kvm_translation tr;
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	uint64_t page, off;
+	uint16_t st;
+
+	if (!hv_hypercall_page(v->vm->hv, &page) ||
+	    ioctl(v->fd, KVM_GET_SREGS, &s) < 0 ||
+	    !(s.cs.l && (s.efer & X86_EFER_LMA)) || (s.cs.selector & 3))
+		return false;
+	v->stats.hypercalls++;
+	st = hv_signal_event(v->vm->hv, v->index, conn, 0);
+	if (!st /* success */ || ioctl(v->fd, KVM_GET_REGS, &r) < 0)
+		return true;
+	memset(&tr, 0, sizeof(tr));
+	tr.linear_address = r.rip;	/* 64-bit: CS base is 0 */
+	if (ioctl(v->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid ||
+	    (tr.physical_address & ~4095ULL) != page)
+		return true;
+	off = tr.physical_address & 4095;
+	if (off != HV_HYPERCALL_PAGE_SIGNAL_OUT &&
+	    off != HV_HYPERCALL_PAGE_SIGNAL_XOR)
+		return true;
+	r.rax = st;
+	r.rip += HV_HYPERCALL_PAGE_SIGNAL_RET - off;
+	ioctl(v->fd, KVM_SET_REGS, &r);
+	return true;
+}
+
 static int vcpu_handle_io(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
@@ -301,6 +351,10 @@ static int vcpu_handle_io(struct vcpu *v)
 			memcpy(&val, data, size);
 			if (v->vm->hv && run->io.port == HV_HYPERCALL_PORT &&
 			    size == 1 && run->io.count == 1 && vcpu_hypercall(v))
+				continue;
+			if (v->vm->hv && run->io.port == HV_SIGNAL_PORT &&
+			    size == HV_SIGNAL_PORT_LEN && run->io.count == 1 &&
+			    vcpu_signal_port(v, (uint32_t)val))
 				continue;
 			bus_write(&v->vm->pio, run->io.port, size, val);
 		} else {

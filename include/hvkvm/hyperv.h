@@ -25,15 +25,37 @@ struct kvm_cpuid2;
 struct hv;
 
 /*
- * The hypercall page stub is "out HV_HYPERCALL_PORT, al; ret" (E6 E8 C3):
- * the imm8 form of OUT needs a port below 0x100 and touches no register but
- * AL, so every hypercall argument register (RCX/RDX/R8, or EDX:EAX, EBX:ECX,
- * EDI:ESI) reaches the VMM intact. The VMM sees a 1-byte PIO write to this
- * port and calls hv_hypercall() with the vCPU's registers. 0xE8 is unused
- * on a PC (0x80 POST, 0xE9 Bochs debug console, 0xED/0xF0 delay and FPU
- * ports are all avoided). The port is reserved in the PIO bus.
+ * The hypercall page's general trap is "out HV_HYPERCALL_PORT, al; ret"
+ * (E6 E8 C3): the imm8 form of OUT needs a port below 0x100 and touches no
+ * register but AL, so every hypercall argument register (RCX/RDX/R8, or
+ * EDX:EAX, EBX:ECX, EDI:ESI) reaches the VMM intact. The VMM sees a 1-byte
+ * PIO write to this port and calls hv_hypercall() with the vCPU's
+ * registers. 0xE8 is unused on a PC (0x80 POST, 0xE9 Bochs debug console,
+ * 0xED/0xF0 delay and FPU ports are all avoided). The vCPU loop takes the
+ * port before the PIO bus sees it.
  */
 #define HV_HYPERCALL_PORT 0xe8
+/*
+ * Signal port, 4 bytes (0xE4-0xE7, just below HV_HYPERCALL_PORT, as unused
+ * on a PC). A 64-bit caller's fast HvSignalEvent with flag 0 (control
+ * exactly HVCALL_SIGNAL_EVENT | fast, RDX bits 32-63 zero) does "out
+ * HV_SIGNAL_PORT, eax" with EAX = connection ID instead of the general
+ * trap: the VMM registers a KVM ioeventfd per open VMBus channel with the
+ * connection ID as datamatch, so that signal completes inside KVM. A write
+ * no ioeventfd took exits to the VMM, which runs hv_signal_event() (the
+ * vCPU loop takes the port before the PIO bus sees it).
+ */
+#define HV_SIGNAL_PORT 0xe4
+#define HV_SIGNAL_PORT_LEN 4
+/*
+ * Offsets in the hypercall page (docs/hyperv.md): the signal port's OUT
+ * (2 bytes, E7 imm8), the "xor eax, eax" after it and the "ret" that
+ * follows; a failed signal through the port resumes at the ret with the
+ * status in RAX.
+ */
+#define HV_HYPERCALL_PAGE_SIGNAL_OUT 0x1e
+#define HV_HYPERCALL_PAGE_SIGNAL_XOR 0x20
+#define HV_HYPERCALL_PAGE_SIGNAL_RET 0x22
 
 /* Services the VM provides to the hyperv module. */
 struct hv_host_ops {
@@ -119,6 +141,20 @@ struct hv_hypercall_regs {
  */
 int hv_hypercall(struct hv *hv, unsigned int vp,
 		 struct hv_hypercall_regs *regs);
+
+/*
+ * HvSignalEvent(@conn, @flag) from VP @vp, as the hypercall performs it
+ * (counted as a SignalEvent hypercall): HV_STATUS_SUCCESS, or
+ * INVALID_HYPERCALL_CODE (SynIC off), INVALID_HYPERCALL_INPUT (@conn
+ * beyond the 24-bit connection ID), INVALID_PARAMETER (@flag >= 2048),
+ * INVALID_CONNECTION_ID (no handler). The vCPU loop calls it for a write
+ * to HV_SIGNAL_PORT that no ioeventfd took, after checking
+ * hv_hypercall_page() (page enabled), a 64-bit caller and CPL 0.
+ */
+uint16_t hv_signal_event(struct hv *hv, unsigned int vp, uint32_t conn,
+			 uint16_t flag);
+/* True, and the page's GPA, when the hypercall page is enabled. Any thread. */
+bool hv_hypercall_page(struct hv *hv, uint64_t *gpa);
 
 /* HvPostMessage handler for a connection ID: returns an HV_STATUS_* code. */
 typedef uint16_t (*hv_post_message_fn)(void *opaque, unsigned int vp,

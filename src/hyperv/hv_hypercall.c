@@ -81,20 +81,28 @@ static uint16_t hv_call_post_message(struct hv *hv, struct hv_vp *vp,
 	return status;
 }
 
+/* HvSignalEvent after decoding, both for the hypercall and the port. */
+static uint16_t hv_do_signal_event(struct hv *hv, unsigned int vp,
+				   uint32_t conn, uint16_t flag)
+{
+	if (conn & ~HV_CONNECTION_ID_MASK)
+		return HV_STATUS_INVALID_HYPERCALL_INPUT;
+	if (flag >= HV_EVENT_FLAGS_COUNT)
+		return HV_STATUS_INVALID_PARAMETER;
+	if (hv_handler_signal(hv, vp, conn, flag))
+		return HV_STATUS_INVALID_CONNECTION_ID;
+	return HV_STATUS_SUCCESS;
+}
+
 static uint16_t hv_call_signal_event(struct hv *hv, struct hv_vp *vp,
 				     struct hv_call *c)
 {
 	uint64_t in = get_le64(c->in);
-	uint32_t conn = (uint32_t)in;
-	uint16_t flag = (uint16_t)(in >> 32);
 
-	if ((in >> 48) || (conn & ~HV_CONNECTION_ID_MASK))
-		return HV_STATUS_INVALID_HYPERCALL_INPUT;
-	if (flag >= HV_EVENT_FLAGS_COUNT)
-		return HV_STATUS_INVALID_PARAMETER;
-	if (hv_handler_signal(hv, vp->index, conn, flag))
-		return HV_STATUS_INVALID_CONNECTION_ID;
-	return HV_STATUS_SUCCESS;
+	if (in >> 48)
+		return HV_STATUS_INVALID_HYPERCALL_INPUT;	/* RsvdZ */
+	return hv_do_signal_event(hv, vp->index, (uint32_t)in,
+				  (uint16_t)(in >> 32));
 }
 
 /* Value of register @name of the calling VP; false if unknown. */
@@ -280,6 +288,29 @@ static uint16_t hv_hypercall_run(struct hv *hv, struct hv_vp *vp,
 	return st;
 }
 
+/* Count one call on @vp's counters. */
+static void hv_call_count(struct hv_vp *vp, enum hv_call_stat stat,
+			  uint16_t st)
+{
+	hv_count(&vp->stats.hypercall[stat]);
+	if (st)
+		hv_count(&vp->stats.hypercall_err);
+}
+
+uint16_t hv_signal_event(struct hv *hv, unsigned int vpi, uint32_t conn,
+			 uint16_t flag)
+{
+	uint16_t st;
+
+	if (vpi >= hv->p.nr_vcpus)
+		return HV_STATUS_INVALID_VP_INDEX;
+	st = hv_call_lookup(hv, HVCALL_SIGNAL_EVENT) ?
+		     hv_do_signal_event(hv, vpi, conn, flag) :
+		     HV_STATUS_INVALID_HYPERCALL_CODE;
+	hv_call_count(&hv->vps[vpi], HV_CALL_STAT_SIGNAL_EVENT, st);
+	return st;
+}
+
 int hv_hypercall(struct hv *hv, unsigned int vpi,
 		 struct hv_hypercall_regs *regs)
 {
@@ -303,9 +334,7 @@ int hv_hypercall(struct hv *hv, unsigned int vpi,
 		out_gpa = (regs->rdi << 32) | (uint32_t)regs->rsi;
 	}
 	st = hv_hypercall_run(hv, vp, control, in_gpa, out_gpa, &reps, &stat);
-	hv_count(&vp->stats.hypercall[stat]);
-	if (st)
-		hv_count(&vp->stats.hypercall_err);
+	hv_call_count(vp, stat, st);
 	result = st | (uint64_t)reps << HV_HYPERCALL_REP_COMP_SHIFT;
 	if (regs->long_mode) {
 		regs->rax = result;

@@ -33,9 +33,61 @@
 #define HV_HYPERCALL_RSVD	0xffcULL	/* bits 2..11 */
 #define HV_REF_TSC_RSVD		0xffeULL	/* bits 1..11 */
 
-/* The hypercall page: "out HV_HYPERCALL_PORT, al; ret", then int3s. */
-static const uint8_t hv_hypercall_stub[] = { 0xe6, HV_HYPERCALL_PORT, 0xc3 };
-_Static_assert(HV_HYPERCALL_PORT < 0x100, "port must fit out imm8, al");
+/*
+ * The hypercall page, then int3s. One page serves 32-bit and 64-bit
+ * callers, so it starts with a prologue that decodes in both modes and
+ * tells them apart: 0x48 is "dec eax" in 32-bit mode (EAX = -1) but a REX.W
+ * prefix (of a nop) in 64-bit mode (EAX stays 0). 32-bit callers, and
+ * every 64-bit call but a fast HvSignalEvent with flag 0, take the general
+ * trap at "slow" (out HV_HYPERCALL_PORT, al: hv_hypercall()). That one
+ * signal writes its connection ID to HV_SIGNAL_PORT, where a KVM
+ * ioeventfd per open VMBus channel completes it in the kernel; a write no
+ * ioeventfd takes reaches the vCPU loop (hv_signal_event()). Clobbers only
+ * RAX and flags, which both ABIs leave to the callee; EAX, an input of the
+ * 32-bit ABI, is restored by the pop before the trap.
+ *
+ *   00 50                    push rax / push eax
+ *   01 31 C0                 xor eax, eax
+ *   03 48 90                 64: nop (REX.W)  | 32: dec eax; nop
+ *   05 85 C0                 test eax, eax    (64: ZF=1, 32: ZF=0)
+ *   07 58                    pop rax / pop eax
+ *   08 75 19                 jnz slow         (32-bit mode)
+ *   0a 48 81 F9 5D 00 01 00  cmp rcx, 0x1005d (HvSignalEvent, fast; no rep,
+ *   11 75 10                 jne slow          no variable header)
+ *   13 48 89 D0              mov rax, rdx
+ *   16 48 C1 E8 20           shr rax, 32      (flag number and RsvdZ)
+ *   1a 75 07                 jnz slow
+ *   1c 89 D0                 mov eax, edx     (connection ID)
+ *   1e E7 E4                 out HV_SIGNAL_PORT, eax
+ *   20 31 C0                 xor eax, eax     (HV_STATUS_SUCCESS)
+ *   22 C3                    ret
+ *   23 E6 E8     slow:       out HV_HYPERCALL_PORT, al
+ *   25 C3                    ret
+ */
+#define HV_STUB_SLOW 0x23
+static const uint8_t hv_hypercall_stub[] = {
+	0x50, 0x31, 0xc0, 0x48, 0x90, 0x85, 0xc0, 0x58,
+	0x75, HV_STUB_SLOW - 0x0a,
+	0x48, 0x81, 0xf9,
+	HVCALL_SIGNAL_EVENT & 0xff, HVCALL_SIGNAL_EVENT >> 8,
+	(HV_HYPERCALL_FAST_BIT >> 16) & 0xff, 0x00,
+	0x75, HV_STUB_SLOW - 0x13,
+	0x48, 0x89, 0xd0,
+	0x48, 0xc1, 0xe8, 0x20,
+	0x75, HV_STUB_SLOW - 0x1c,
+	0x89, 0xd0,
+	[HV_HYPERCALL_PAGE_SIGNAL_OUT] = 0xe7, HV_SIGNAL_PORT,
+	[HV_HYPERCALL_PAGE_SIGNAL_XOR] = 0x31, 0xc0,
+	[HV_HYPERCALL_PAGE_SIGNAL_RET] = 0xc3,
+	[HV_STUB_SLOW] = 0xe6, HV_HYPERCALL_PORT,
+	0xc3,
+};
+_Static_assert(HV_HYPERCALL_PORT < 0x100 && HV_SIGNAL_PORT < 0x100,
+	       "ports must fit out imm8");
+_Static_assert(HV_SIGNAL_PORT + HV_SIGNAL_PORT_LEN <= HV_HYPERCALL_PORT,
+	       "signal port overlaps the hypercall port");
+_Static_assert(sizeof(hv_hypercall_stub) == HV_STUB_SLOW + 3,
+	       "hypercall page layout");
 
 /* ---- Counter slots --------------------------------------------------- */
 
@@ -158,6 +210,14 @@ static int hv_hypercall_write(struct hv *hv, uint64_t val)
 	}
 	__atomic_store_n(&hv->hypercall, val, __ATOMIC_RELEASE);
 	return 0;
+}
+
+bool hv_hypercall_page(struct hv *hv, uint64_t *gpa)
+{
+	uint64_t v = __atomic_load_n(&hv->hypercall, __ATOMIC_ACQUIRE);
+
+	*gpa = v & HV_MSR_PAGE_MASK;
+	return hv->f.enabled && (v & HV_MSR_ENABLE);
 }
 
 static int hv_ref_tsc_write(struct hv *hv, uint64_t val)

@@ -201,6 +201,20 @@ def bad(c, args, needle, want_rc=1):
     c.expect(needle in err, f"{args}: '{needle}' not in '{err.strip()}'")
 
 
+def case_hypercall(c):
+    """32-bit protected mode through the hypercall page: its prologue sends
+    a 32-bit caller to the general trap, which answers fast HvSignalEvent
+    on an unknown connection and an unknown call code."""
+    rc, out, err = c.boot("hypercall", "--hyperv", "all",
+                          "--debug-exit", "0xf4")
+    c.expect(rc == (0x21 << 1) | 1, f"status {rc}, want 67; stderr: {err}")
+    # HV_STATUS_INVALID_CONNECTION_ID, HV_STATUS_INVALID_HYPERCALL_CODE
+    c.expect("hypercall signal-event status 0x00000012" in out,
+             f"HvSignalEvent status: {out}")
+    c.expect("hypercall bad-code status 0x00000002" in out,
+             f"bad code status: {out}")
+
+
 def case_bad_input(c):
     tmp = tempfile.mkdtemp()
     notk = os.path.join(tmp, "notakernel")
@@ -250,7 +264,8 @@ def case_help(c):
 
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 NEEDS_KVM = {"debug_exit", "acpi_s5", "reset_exit", "reset_reboots",
-             "triple_fault", "console_pty", "console_quit", "crash"}
+             "triple_fault", "console_pty", "console_quit", "crash",
+             "hypercall"}
 
 
 def main():

@@ -256,6 +256,45 @@ static void test_cpuid_enospc_leaves_table(void **state)
 
 /* ---- MSRs ------------------------------------------------------------ */
 
+/*
+ * The hypercall page (docs/hyperv.md): the exact bytes, every conditional
+ * jump landing on the general trap, the signal port's OUT, xor and ret at
+ * the offsets the vCPU loop relies on, int3 for the rest.
+ */
+static void check_hypercall_page(const uint8_t *page)
+{
+	static const uint8_t want[] = {
+		0x50, 0x31, 0xc0, 0x48, 0x90, 0x85, 0xc0, 0x58, 0x75, 0x19,
+		0x48, 0x81, 0xf9, 0x5d, 0x00, 0x01, 0x00, 0x75, 0x10,
+		0x48, 0x89, 0xd0, 0x48, 0xc1, 0xe8, 0x20, 0x75, 0x07,
+		0x89, 0xd0, 0xe7, 0xe4, 0x31, 0xc0, 0xc3, 0xe6, 0xe8, 0xc3,
+	};
+	static const unsigned int jcc[] = { 0x08, 0x11, 0x1a };
+	unsigned int i;
+
+	assert_memory_equal(page, want, sizeof(want));
+	for (i = 0; i < ARRAY_SIZE(jcc); i++) {
+		unsigned int to = jcc[i] + 2 + (int8_t)page[jcc[i] + 1];
+
+		assert_int_equal(page[jcc[i]], 0x75);	/* jnz rel8 */
+		assert_int_equal(to, 0x23);
+	}
+	/* cmp rcx, imm32 compares with exactly a fast HvSignalEvent. */
+	assert_int_equal(get_le32(page + 0x0d),
+			 HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT);
+	assert_int_equal(page[0x23], 0xe6);	/* out imm8, al */
+	assert_int_equal(page[0x24], HV_HYPERCALL_PORT);
+	assert_int_equal(page[0x25], 0xc3);
+	assert_int_equal(page[HV_HYPERCALL_PAGE_SIGNAL_OUT], 0xe7);
+	assert_int_equal(page[HV_HYPERCALL_PAGE_SIGNAL_OUT + 1], HV_SIGNAL_PORT);
+	assert_int_equal(page[HV_HYPERCALL_PAGE_SIGNAL_XOR], 0x31);
+	assert_int_equal(page[HV_HYPERCALL_PAGE_SIGNAL_RET], 0xc3);
+	for (i = sizeof(want); i < 4096; i++)
+		assert_int_equal(page[i], 0xcc);
+	assert_true(HV_HYPERCALL_PORT < 0x100 && HV_SIGNAL_PORT < 0x100);
+	assert_true(HV_SIGNAL_PORT + HV_SIGNAL_PORT_LEN <= HV_HYPERCALL_PORT);
+}
+
 static void test_msr_hypercall_page(void **state)
 {
 	struct fx *f = fx_new_all();
@@ -276,12 +315,7 @@ static void test_msr_hypercall_page(void **state)
 			 -EINVAL);
 	wr(f, HV_X64_MSR_HYPERCALL, 0x5001);
 	assert_int_equal(rd(f, HV_X64_MSR_HYPERCALL), 0x5001);
-	assert_int_equal(page[0], 0xe6);
-	assert_int_equal(page[1], HV_HYPERCALL_PORT);
-	assert_int_equal(page[2], 0xc3);
-	assert_int_equal(page[3], 0xcc);
-	assert_int_equal(page[4095], 0xcc);
-	assert_true(HV_HYPERCALL_PORT < 0x100);
+	check_hypercall_page(page);
 	/* No VMCALL (0f 01 c1) / VMMCALL (0f 01 d9) anywhere in the page. */
 	assert_null(memmem(page, 4096, "\x0f\x01", 2));
 	/* Lock: later writes are ignored. */

@@ -212,6 +212,56 @@ static void test_hypercall_signal_and_spin(void **state)
 	fx_free(f);
 }
 
+/*
+ * hv_signal_event(): the signal port's fallback runs the same checks and
+ * handler as the hypercall, on the same counters.
+ */
+static void test_signal_event_port_path(void **state)
+{
+	struct fx *f = fx_hc();
+	struct config_hyperv c;
+	uint64_t gpa = 0;
+
+	assert_true(hv_hypercall_page(f->hv, &gpa));
+	assert_int_equal(gpa, 0x1000);
+	assert_int_equal(hv_signal_event(f->hv, 1, 0x22, 0), HV_STATUS_SUCCESS);
+	assert_int_equal(f->signals, 1);
+	assert_int_equal(f->signal_flag, 0);
+	assert_int_equal(hv_signal_event(f->hv, 0, 0x22, 2047),
+			 HV_STATUS_SUCCESS);
+	assert_int_equal(f->signal_flag, 2047);
+	assert_int_equal(hv_signal_event(f->hv, 0, 0x7777, 0),
+			 HV_STATUS_INVALID_CONNECTION_ID);
+	assert_int_equal(hv_signal_event(f->hv, 0, 0x22, 2048),
+			 HV_STATUS_INVALID_PARAMETER);
+	assert_int_equal(hv_signal_event(f->hv, 0, 0x1000022, 0),
+			 HV_STATUS_INVALID_HYPERCALL_INPUT);
+	assert_int_equal(hv_signal_event(f->hv, 2, 0x22, 0),
+			 HV_STATUS_INVALID_VP_INDEX);
+	assert_int_equal(f->signals, 2);
+	/* Same counters as the hypercall. */
+	assert_int_equal(HV_STAT(f, "hyperv.vp0.hypercalls.SignalEvent"), 4);
+	assert_int_equal(HV_STAT(f, "hyperv.vp0.hypercall_errors"), 3);
+	assert_int_equal(HV_STAT(f, "hyperv.vp1.hypercalls.SignalEvent"), 1);
+	/* Disabling the page: the vCPU loop then ignores the port. */
+	wr(f, HV_X64_MSR_HYPERCALL, 0);
+	assert_false(hv_hypercall_page(f->hv, &gpa));
+	fx_free(f);
+
+	/* Without SynIC there is no HvSignalEvent at all. */
+	fx_all(&c);
+	c.synic = false;
+	c.stimer = false;
+	c.stimer_direct = false;
+	c.passthrough = false;
+	f = fx_new(&c);
+	wr(f, HV_X64_MSR_GUEST_OS_ID, 1);
+	wr(f, HV_X64_MSR_HYPERCALL, 0x1001);
+	assert_int_equal(hv_signal_event(f->hv, 0, 0x22, 0),
+			 HV_STATUS_INVALID_HYPERCALL_CODE);
+	fx_free(f);
+}
+
 static void test_hypercall_32bit_abi(void **state)
 {
 	struct fx *f = fx_hc();
@@ -392,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_hypercall_post_message),
 		cmocka_unit_test(test_hypercall_input_checks),
 		cmocka_unit_test(test_hypercall_signal_and_spin),
+		cmocka_unit_test(test_signal_event_port_path),
 		cmocka_unit_test(test_hypercall_32bit_abi),
 		cmocka_unit_test(test_hypercall_rep_accounting),
 		cmocka_unit_test(test_stats_print_counts),

@@ -532,7 +532,7 @@ static void test_linux61_boot_sequence(void **state)
 	wr(f, 0, HV_X64_MSR_GUEST_OS_ID, 0x8100000000060100ULL);
 	v = rd(f, 0, HV_X64_MSR_HYPERCALL);
 	wr(f, 0, HV_X64_MSR_HYPERCALL, v | 1 | 0x30000);
-	assert_int_equal(f->mem.ram[0x30000], 0xe6);
+	assert_int_equal(f->mem.ram[0x30000], 0x50);	/* push rax */
 	/* hv_cpu_init(): VP index, VP assist page (always written) */
 	assert_int_equal(rd(f, 0, HV_X64_MSR_VP_INDEX), 0);
 	wr(f, 0, HV_X64_MSR_VP_ASSIST_PAGE, 0x31000 | 1);

@@ -6,7 +6,9 @@
  * (0xCF9 <- 6), "kbdreset" (i8042 0xFE), "triple" (load an empty IDT and
  * fault), "echo" (echo COM1 input until 'q'), "crash" (report a crash
  * through the Hyper-V crash MSRs, then halt), "crashreset" (report it, then
- * reset through 0xCF9), otherwise the debug-exit port 0xf4 with value 0x21.
+ * reset through 0xCF9), "hypercall" (enable the Hyper-V hypercall page, make
+ * two 32-bit-ABI calls through it and print their status, then leave like
+ * the default), otherwise the debug-exit port 0xf4 with value 0x21.
  * Checks printed: multiboot magic, fw_cfg signature and CPU count, CMOS
  * seconds register readable, e820-style memory from the multiboot info.
  */
@@ -100,7 +102,12 @@ _start:
 	movl $kw_crash, %edi
 	call startswith
 	jz do_crash
-	movl $msg_exit, %esi
+	movl cmdline, %esi
+	movl $kw_hypercall, %edi
+	call startswith
+	jnz 1f
+	call do_hypercall
+1:	movl $msg_exit, %esi
 	call puts
 	movw $0xf4, %dx
 	movl $0x21, %eax
@@ -162,6 +169,45 @@ report_crash:
 	xorl %eax, %eax			/* CRASH_CTL (0x40000105) */
 	movl $0x80000000, %edx
 	wrmsr
+	ret
+/*
+ * The hypercall page from 32-bit protected mode (32-bit ABI: EDX:EAX =
+ * control, EBX:ECX = input, EDI:ESI = output, status in EDX:EAX). The
+ * page's prologue must send a 32-bit caller to the general trap even for
+ * what a 64-bit caller would take the signal port for: a fast
+ * HvSignalEvent (0x1005d) on an unregistered connection (0x7777) answers
+ * INVALID_CONNECTION_ID (0x12); an unknown call code (0xffff) answers
+ * INVALID_HYPERCALL_CODE (2).
+ */
+do_hypercall:
+	movl $0x40000000, %ecx		/* HV_X64_MSR_GUEST_OS_ID */
+	movl $0x1, %eax
+	movl $0x81000000, %edx		/* open source, any OS */
+	wrmsr
+	movl $0x40000001, %ecx		/* HV_X64_MSR_HYPERCALL */
+	movl $(hcpage + 1), %eax	/* GPA | Enable */
+	xorl %edx, %edx
+	wrmsr
+	movl $0x1005d, %eax		/* HvSignalEvent | fast */
+	xorl %edx, %edx
+	movl $0x7777, %ecx		/* connection ID */
+	xorl %ebx, %ebx			/* flag 0 */
+	call hcpage
+	movl $msg_hc_signal, %esi
+	call puts
+	call puthex32
+	call newline
+	movl $0xffff, %eax		/* no such call */
+	xorl %edx, %edx
+	xorl %ecx, %ecx
+	xorl %ebx, %ebx
+	xorl %esi, %esi
+	xorl %edi, %edi
+	call hcpage
+	movl $msg_hc_bad, %esi
+	call puts
+	call puthex32
+	call newline
 	ret
 do_crash:
 	call report_crash
@@ -280,6 +326,9 @@ msg_echo:	.asciz "mbtest: echo> "
 msg_crash:	.asciz "mbtest: crash\n"
 kw_crash:	.asciz "crash"
 kw_crashreset:	.asciz "crashreset"
+kw_hypercall:	.asciz "hypercall"
+msg_hc_signal:	.asciz "mbtest: hypercall signal-event status 0x"
+msg_hc_bad:	.asciz "mbtest: hypercall bad-code status 0x"
 	.align 8
 null_idt:	.word 0
 		.long 0
@@ -290,3 +339,5 @@ cmdline:	.long 0
 	.align 16
 	.space 4096
 stack_top:
+	.align 4096
+hcpage:	.space 4096			/* the Hyper-V hypercall page */
