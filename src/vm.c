@@ -795,6 +795,28 @@ static int vm_vmbus_reg_event(void *opaque, uint32_t conn_id,
 	return hv_register_event_handler(vm->hv, conn_id, fn, arg);
 }
 
+/*
+ * A channel's HvSignalEvent straight to its eventfd: the hypercall page
+ * writes the connection ID to HV_SIGNAL_PORT (4 bytes) and KVM completes
+ * a write matching this ioeventfd in the kernel. Deassigning needs the
+ * same addr/len/datamatch/fd; KVM drops its reference to the eventfd then.
+ */
+static int vm_vmbus_set_signal_fd(void *opaque, uint32_t conn_id, int efd,
+				  bool assign)
+{
+	struct vm *vm = opaque;
+	struct kvm_ioeventfd io = {
+		.datamatch = conn_id,
+		.addr = HV_SIGNAL_PORT,
+		.len = HV_SIGNAL_PORT_LEN,
+		.fd = efd,
+		.flags = KVM_IOEVENTFD_FLAG_PIO | KVM_IOEVENTFD_FLAG_DATAMATCH |
+			 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	};
+
+	return ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
+}
+
 /* Time sync 4.0 samples: the clock behind the guest's TIME_REF_COUNT. */
 static uint64_t vm_vmbus_ref_time(void *opaque)
 {
@@ -838,6 +860,7 @@ static int st_vmbus_init(struct vm *vm, char *err, size_t errlen)
 		.signal_event = vm_vmbus_signal,
 		.register_message = vm_vmbus_reg_message,
 		.register_event = vm_vmbus_reg_event,
+		.set_signal_fd = vm->hv ? vm_vmbus_set_signal_fd : NULL,
 		.ref_time = vm->hv && hv_reference_time_available(vm->hv) ?
 				    vm_vmbus_ref_time : NULL,
 		.opaque = vm,

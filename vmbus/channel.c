@@ -437,6 +437,7 @@ uint32_t chan_open(struct vmbus_channel *ch, uint32_t handle,
 	}
 	g->users++;
 	ch->open = true;
+	server_slot_route(ch->srv, ch->relid, true);
 	return 0;
 }
 
@@ -447,6 +448,7 @@ void chan_close(struct vmbus_channel *ch)
 	if (!ch->open)
 		return;
 	ch->open = false;
+	server_slot_route(ch->srv, ch->relid, false);
 	if (ch->dev->p.ops->close)
 		ch->dev->p.ops->close(ch);
 	chan_unmap(ch);

@@ -3,9 +3,9 @@
  * device: VMBus devices and their channels on the host side — registration
  * (vmbus_device_add), offers, sub-channels, hot-unplug (rescind) and
  * freeing. Each channel gets the lowest free relid and the connection ID
- * VMBUS_CHANNEL_CONN_BASE + relid, whose HvSignalEvent handler is
- * registered once and kept for the server's lifetime (a vCPU may be inside
- * it at any time).
+ * VMBUS_CHANNEL_CONN_BASE + relid, whose HvSignalEvent handler (and, with
+ * set_signal_fd, eventfd) is set up once and kept for the server's lifetime
+ * (a vCPU may be inside the handler at any time).
  */
 #include "vmbus_internal.h"
 
@@ -45,7 +45,6 @@ static int device_alloc_channel(struct vmbus_device *dev, uint16_t subidx,
 {
 	struct vmbus_server *s = dev->srv;
 	struct vmbus_channel *ch;
-	struct vmbus_sig_slot *slot;
 	uint32_t relid;
 	int r;
 
@@ -53,17 +52,9 @@ static int device_alloc_channel(struct vmbus_device *dev, uint16_t subidx,
 		;
 	if (relid == VMBUS_MAX_RELID)
 		return -ENOSPC;
-	slot = &s->slots[relid];
-	if (!slot->registered) {
-		slot->srv = s;
-		slot->relid = relid;
-		r = s->ops.register_event(s->ops.opaque,
-					  VMBUS_CHANNEL_CONN_BASE + relid,
-					  server_on_event, slot);
-		if (r)
-			return r;
-		slot->registered = true;
-	}
+	r = server_slot_init(s, relid);
+	if (r)
+		return r;
 	ch = calloc(1, sizeof(*ch));
 	if (!ch)
 		return -ENOMEM;

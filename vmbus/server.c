@@ -19,6 +19,15 @@
  * relid bit in the target VP's SIEF slot; before, the relid bit in the
  * interrupt page's receive half plus SIEF bit 0.
  *
+ * Signal eventfds: with ops.set_signal_fd every channel slot owns an
+ * eventfd the VM routes the channel's HvSignalEvent to while the channel
+ * is open (a KVM ioeventfd: the signal never leaves the kernel). The slot
+ * eventfds and the server's own kick eventfd sit in one epoll set, which
+ * is what vmbus_server_fd() returns; vmbus_server_process() drains the
+ * ready ones into the pending bitmap. Routing is undone before a channel
+ * closes and before an eventfd is closed; unrouted signals (closed
+ * channels, connection 2) keep going through server_on_event().
+ *
  * Not implemented: hv_sock (TlConnectRequest is ignored), monitor pages,
  * protocol 6.0 feature flags, confidential/redirected channels.
  */
@@ -28,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -127,12 +137,17 @@ void server_kick(struct vmbus_server *s)
 		return; /* counter saturated: a wakeup is pending anyway */
 }
 
+static void server_set_pending(struct vmbus_server *s, uint32_t relid)
+{
+	__atomic_fetch_or(&s->pending[relid / 64], 1ULL << (relid % 64),
+			  __ATOMIC_SEQ_CST);
+}
+
 void server_mark_pending(struct vmbus_server *s, uint32_t relid)
 {
 	if (relid >= VMBUS_MAX_RELID)
 		return;
-	__atomic_fetch_or(&s->pending[relid / 64], 1ULL << (relid % 64),
-			  __ATOMIC_SEQ_CST);
+	server_set_pending(s, relid);
 	server_kick(s);
 }
 
@@ -173,6 +188,100 @@ void server_on_event(void *opaque, unsigned int vp, uint16_t flag)
 	}
 	__atomic_store_n(&slot->srv->scan_int_page, 1, __ATOMIC_SEQ_CST);
 	server_kick(slot->srv);
+}
+
+/* ---- channel signal slots ---- */
+
+/*
+ * Set up @relid's connection (VMBUS_CHANNEL_CONN_BASE + relid) once per
+ * server lifetime: the HvSignalEvent handler and, with set_signal_fd, the
+ * slot's eventfd in the epoll set. Without that eventfd (no op, or no fd
+ * to spare) the channel's signals simply stay on the handler path.
+ */
+int server_slot_init(struct vmbus_server *s, uint32_t relid)
+{
+	struct vmbus_sig_slot *slot = &s->slots[relid];
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = slot};
+	int r;
+
+	if (slot->registered)
+		return 0;
+	slot->srv = s;
+	slot->relid = relid;
+	r = s->ops.register_event(s->ops.opaque,
+				  VMBUS_CHANNEL_CONN_BASE + relid,
+				  server_on_event, slot);
+	if (r)
+		return r;
+	slot->registered = true;
+	if (!s->ops.set_signal_fd)
+		return 0;
+	slot->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (slot->efd >= 0 &&
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, slot->efd, &ev) < 0) {
+		close(slot->efd);
+		slot->efd = -1;
+	}
+	if (slot->efd < 0)
+		pr_warn("vmbus: relid %u: no signal eventfd: %s", relid,
+			strerror(errno));
+	return 0;
+}
+
+/*
+ * Route @relid's signals to its eventfd (@assign) or back to the handler.
+ * A failed assign leaves the handler path; a failed deassign keeps the
+ * slot marked assigned so that its eventfd stays polled (and is not routed
+ * twice).
+ */
+void server_slot_route(struct vmbus_server *s, uint32_t relid, bool assign)
+{
+	struct vmbus_sig_slot *slot = &s->slots[relid];
+	int r;
+
+	if (slot->efd < 0 || slot->assigned == assign)
+		return;
+	r = s->ops.set_signal_fd(s->ops.opaque,
+				 VMBUS_CHANNEL_CONN_BASE + relid, slot->efd,
+				 assign);
+	if (r) {
+		pr_warn("vmbus: relid %u: %s the signal eventfd: %s", relid,
+			assign ? "cannot route" : "cannot unroute",
+			strerror(-r));
+		return;
+	}
+	slot->assigned = assign;
+}
+
+/*
+ * Everything ready in the epoll set: the kick eventfd (data NULL) and the
+ * slot eventfds, whose counts are signals the kernel took for us.
+ */
+static void server_drain_fds(struct vmbus_server *s)
+{
+	struct epoll_event evs[32];
+	unsigned int rounds = VMBUS_MAX_RELID / ARRAY_SIZE(evs) + 1;
+	uint64_t v;
+	int i, n;
+
+	do {
+		n = epoll_wait(s->epfd, evs, ARRAY_SIZE(evs), 0);
+		for (i = 0; i < n; i++) {
+			struct vmbus_sig_slot *slot = evs[i].data.ptr;
+
+			if (!slot) {
+				if (read(s->efd, &v, sizeof(v)) < 0)
+					v = 0; /* EAGAIN: raced, harmless */
+				continue;
+			}
+			if (read(slot->efd, &v, sizeof(v)) != sizeof(v))
+				continue;
+			__atomic_fetch_add(&s->stats.signals_in, v,
+					   __ATOMIC_RELAXED);
+			s->stats.signals_in_fd += v;
+			server_set_pending(s, slot->relid);
+		}
+	} while (n == (int)ARRAY_SIZE(evs) && --rounds);
 }
 
 /* WS2008 signals: relid bits in the interrupt page's send half. */
@@ -515,10 +624,8 @@ void vmbus_server_process(struct vmbus_server *s)
 {
 	struct vmbus_wire_msg m;
 	unsigned int i, budget = 2 * VMBUS_INBOX_LEN;
-	uint64_t v;
 
-	if (read(s->efd, &v, sizeof(v)) < 0)
-		v = 0; /* EAGAIN: nothing signalled, poll anyway */
+	server_drain_fds(s);
 	for (;;) {
 		pthread_mutex_lock(&s->inbox_lock);
 		if (!s->inbox_count || !budget--) {
@@ -625,6 +732,7 @@ void vmbus_server_stats_foreach(struct vmbus_server *s, vmbus_stats_fn fn,
 	fn(opaque, "vmbus.messages_out_dropped", st->msgs_out_dropped);
 	fn(opaque, "vmbus.signals_in",
 	   __atomic_load_n(&st->signals_in, __ATOMIC_RELAXED));
+	fn(opaque, "vmbus.signals_in_fd", st->signals_in_fd);
 	fn(opaque, "vmbus.interrupts_out", st->interrupts_out);
 	fn(opaque, "vmbus.packets_in", st->packets_in);
 	fn(opaque, "vmbus.packets_out", st->packets_out);
@@ -633,7 +741,7 @@ void vmbus_server_stats_foreach(struct vmbus_server *s, vmbus_stats_fn fn,
 
 int vmbus_server_fd(struct vmbus_server *s)
 {
-	return s->efd;
+	return s->epfd;
 }
 
 /* ---- lifecycle ---- */
@@ -641,7 +749,9 @@ int vmbus_server_fd(struct vmbus_server *s)
 int vmbus_server_create(const struct vmbus_server_params *p,
 			struct vmbus_server **out)
 {
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
 	struct vmbus_server *s;
+	unsigned int i;
 	int r;
 
 	if (!p->gm || !p->ops || !p->nr_vcpus || !p->ops->post_message ||
@@ -658,10 +768,17 @@ int vmbus_server_create(const struct vmbus_server_params *p,
 	    p->max_version ? p->max_version : VMBUS_VERSION_WIN10_V5_3;
 	s->msg_sint = VMBUS_MESSAGE_SINT;
 	pthread_mutex_init(&s->inbox_lock, NULL);
-	s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->efd < 0) {
+	for (i = 0; i < ARRAY_SIZE(s->slots); i++)
+		s->slots[i].efd = -1;
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0) {
 		r = -errno;
 		goto err_free;
+	}
+	s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->efd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->efd, &ev) < 0) {
+		r = -errno;
+		goto err_close;
 	}
 	s->slots[0].srv = s;
 	r = s->ops.register_message(s->ops.opaque, VMBUS_MESSAGE_CONNECTION_ID,
@@ -680,7 +797,9 @@ int vmbus_server_create(const struct vmbus_server_params *p,
 	return 0;
 
 err_close:
-	close(s->efd);
+	if (s->efd >= 0)
+		close(s->efd);
+	close(s->epfd);
 err_free:
 	pthread_mutex_destroy(&s->inbox_lock);
 	free(s);
@@ -689,11 +808,21 @@ err_free:
 
 void vmbus_server_destroy(struct vmbus_server *s)
 {
+	unsigned int i;
+
 	if (!s)
 		return;
 	while (s->devices)
-		device_free(s->devices);
+		device_free(s->devices); /* closes: signals unrouted */
 	chan_gpadl_drop(s, 0);
+	/* Unroute before closing: nothing may still signal a closed fd. */
+	for (i = 0; i < ARRAY_SIZE(s->slots); i++) {
+		if (s->slots[i].efd < 0)
+			continue;
+		server_slot_route(s, i, false);
+		close(s->slots[i].efd);
+	}
+	close(s->epfd);
 	close(s->efd);
 	pthread_mutex_destroy(&s->inbox_lock);
 	free(s);

@@ -93,16 +93,23 @@ struct vmbus_server_stats {
 	uint64_t msgs_out;	  /* host messages sent */
 	uint64_t msgs_out_dropped; /* outbox full or post failed */
 	uint64_t signals_in;	  /* vCPU: HvSignalEvent on our connections */
+	uint64_t signals_in_fd;	  /* of those, drained from a slot's efd */
 	uint64_t interrupts_out;  /* signal_event calls to the guest */
 	uint64_t packets_in, packets_out; /* ring packets, all channels */
 	uint64_t channels_broken; /* closed by the host for ring faults */
 };
 
-/* Argument block for one HvSignalEvent connection ID. */
+/*
+ * Argument block for one HvSignalEvent connection ID. With
+ * ops.set_signal_fd a channel slot also owns an eventfd in the server's
+ * epoll set, routed to (assigned) while the channel is open.
+ */
 struct vmbus_sig_slot {
 	struct vmbus_server *srv;
 	uint32_t relid;
 	bool registered;
+	bool assigned; /* set_signal_fd(efd, true) in force */
+	int efd;       /* -1: signals only through the handler */
 };
 
 struct vmbus_server {
@@ -110,7 +117,8 @@ struct vmbus_server {
 	unsigned int nr_vcpus;
 	struct vmbus_host_ops ops;
 	uint32_t max_version;
-	int efd; /* kicks the processing thread */
+	int efd;  /* kicks the processing thread */
+	int epfd; /* epoll set: efd + slot eventfds (vmbus_server_fd) */
 
 	/* vCPU -> processing thread */
 	pthread_mutex_t inbox_lock;
@@ -143,6 +151,8 @@ void server_signal_guest(struct vmbus_channel *ch);
 void server_kick(struct vmbus_server *s);
 void server_mark_pending(struct vmbus_server *s, uint32_t relid);
 void server_on_event(void *opaque, unsigned int vp, uint16_t flag);
+int server_slot_init(struct vmbus_server *s, uint32_t relid);
+void server_slot_route(struct vmbus_server *s, uint32_t relid, bool assign);
 
 /* device.c */
 void device_send_offer(struct vmbus_server *s, struct vmbus_channel *ch);

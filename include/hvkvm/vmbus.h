@@ -8,17 +8,19 @@
  *   - struct vmbus_host_ops maps to the hyperv module: post_message ->
  *     hv_synic_post_message, signal_event -> hv_synic_signal_event,
  *     register_message -> hv_register_message_handler, register_event ->
- *     hv_register_event_handler.
- *   - vmbus_server_fd() is an eventfd: add it to an evloop (EPOLLIN) and
- *     call vmbus_server_process() from the callback.
+ *     hv_register_event_handler, set_signal_fd (optional) -> a KVM
+ *     ioeventfd on HV_SIGNAL_PORT.
+ *   - vmbus_server_fd() is pollable (an epoll set of the server's eventfds):
+ *     add it to an evloop (EPOLLIN) and call vmbus_server_process() from
+ *     the callback.
  *   - call vmbus_server_tick() about once a second (timerfd) for the ICs.
  *   - vmbus_server_reset() on VM reset (before vCPUs run again).
  *
  * Threading: the handlers registered through register_message /
  * register_event run on vCPU threads; they only queue work (a bounded
  * inbox and an atomic pending bitmap) and write the eventfd. Everything
- * else — vmbus_server_process(), tick, device add/remove and the IC host
- * API — runs on the one processing thread.
+ * else — vmbus_server_process(), tick, device add/remove, set_signal_fd
+ * calls and the IC host API — runs on the one processing thread.
  */
 #ifndef HVKVM_VMBUS_H
 #define HVKVM_VMBUS_H
@@ -56,6 +58,17 @@ struct vmbus_host_ops {
 	int (*register_event)(void *opaque, uint32_t conn_id,
 			      vmbus_signal_event_fn fn, void *arg);
 	/*
+	 * Optional: route HvSignalEvent on @conn_id straight to eventfd @efd
+	 * (@assign), or stop doing so (!@assign), e.g. with a KVM ioeventfd
+	 * on HV_SIGNAL_PORT matching @conn_id. The server assigns a channel's
+	 * connection while the channel is open and deassigns it before it
+	 * closes @efd; signals not routed keep coming through the handler
+	 * registered with register_event. 0 or -errno (then the handler path
+	 * stays in use). NULL = every signal goes through the handler.
+	 */
+	int (*set_signal_fd)(void *opaque, uint32_t conn_id, int efd,
+			     bool assign);
+	/*
 	 * Optional: the partition reference time (TIME_REF_COUNT, 100 ns) for
 	 * time sync v4; NULL = derived from CLOCK_MONOTONIC.
 	 */
@@ -79,7 +92,7 @@ struct vmbus_server_params {
 int vmbus_server_create(const struct vmbus_server_params *p,
 			struct vmbus_server **out);
 void vmbus_server_destroy(struct vmbus_server *s);
-/* The eventfd to poll for EPOLLIN. */
+/* The fd to poll for EPOLLIN (the server's and the channels' eventfds). */
 int vmbus_server_fd(struct vmbus_server *s);
 /* Run queued messages and channel signals; returns when idle. */
 void vmbus_server_process(struct vmbus_server *s);
@@ -102,6 +115,8 @@ uint32_t vmbus_server_version(struct vmbus_server *s);
  *   vmbus.messages_out          host messages sent
  *   vmbus.messages_out_dropped  lost: outbox full or posting failed
  *   vmbus.signals_in            HvSignalEvent from the guest
+ *   vmbus.signals_in_fd         of those, through a channel's eventfd
+ *                               (set_signal_fd: never left the kernel)
  *   vmbus.interrupts_out        event-flag interrupts to the guest
  *   vmbus.packets_in / packets_out   ring packets over all channels
  *   vmbus.channels_broken       channels closed for ring corruption

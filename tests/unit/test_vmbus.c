@@ -15,6 +15,8 @@
 #include "test_vmbus_guest.h"
 #include "test_stats_find.h"
 
+#define VB_STAT(t, path) STAT_FIND(vmbus_server_stats_foreach, (t)->srv, path)
+
 /* An echo VSP: answers every inband packet with a COMP of the same data. */
 struct echo {
 	unsigned int opens, closes, packets, readies;
@@ -521,7 +523,7 @@ static void test_server_subchannels(void **state)
 	tg_fini(&t);
 }
 
-static void test_server_old_protocol_signalling(void **state)
+static void old_protocol_signalling(bool sigfd)
 {
 	struct vmbus_msg_initiate_contact ic = {0};
 	struct echo e = {0};
@@ -529,7 +531,7 @@ static void test_server_old_protocol_signalling(void **state)
 	struct tg t;
 	uint64_t *recv_bits, *send_bits, intpage;
 
-	tg_init(&t, 1);
+	tg_init_opts(&t, 1, false, false, sigfd);
 	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
 	intpage = tg_alloc_pages(&t, 1);
 	ic.hdr.msgtype = VMBUS_MSG_INITIATE_CONTACT;
@@ -556,7 +558,20 @@ static void test_server_old_protocol_signalling(void **state)
 	assert_int_equal(t.sigs[t.nsigs - 1].flag, 0);
 	/* Sub-channels need WIN8. */
 	assert_int_equal(vmbus_device_offer_subchannels(e.dev, 1), -EOPNOTSUPP);
+	/* A channel signal in the old protocol (per-channel connections). */
+	assert_int_equal(
+	    tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 2, "abcdefgh", 8), 0);
+	tg_signal_port(&t, VMBUS_CHANNEL_CONN_BASE + 1);
+	assert_int_equal(e.packets, 2);
+	assert_int_equal(VB_STAT(&t, "vmbus.signals_in_fd"), sigfd ? 1 : 0);
 	tg_fini(&t);
+}
+
+static void test_server_old_protocol_signalling(void **state)
+{
+	old_protocol_signalling(false);
+	/* The routed eventfds change nothing for connection 2. */
+	old_protocol_signalling(true);
 }
 
 static void test_server_modify_channel(void **state)
@@ -629,8 +644,6 @@ static void test_server_inbox_full_and_outbox_retry(void **state)
 	tg_fini(&t);
 }
 
-#define VB_STAT(t, path) STAT_FIND(vmbus_server_stats_foreach, (t)->srv, path)
-
 /* The counters behind ctl "stats" follow a Linux session. */
 static void test_server_stats_foreach(void **state)
 {
@@ -683,6 +696,132 @@ static void test_server_stats_foreach(void **state)
 		t.h[0].msg(t.h[0].arg, 0, 1, &h, sizeof(h));
 	assert_int_equal(VB_STAT(&t, "vmbus.messages_inbox_full"), 2);
 	tg_fini(&t);
+}
+
+/* Guest packet on @c, signalled through the signal port; echo answers. */
+static void port_roundtrip(struct tg *t, struct tg_chan *c, uint64_t tid)
+{
+	struct vmbus_pkt_desc d;
+	uint8_t out[64];
+
+	assert_int_equal(tg_write(&c->out, VMBUS_PKT_DATA_INBAND, tid,
+				  "port signal 16 b", 16),
+			 0);
+	tg_signal_port(t, VMBUS_CHANNEL_CONN_BASE + c->relid);
+	assert_int_equal(tg_read(&c->in, &d, out, sizeof(out)), 16);
+	assert_int_equal(d.trans_id, tid);
+	assert_int_equal(c->out.ctrl->read_index, c->out.ctrl->write_index);
+}
+
+/*
+ * set_signal_fd: a channel's connection is routed to its eventfd exactly
+ * while it is open (open/close, broken ring, Unload, reset, destroy), a
+ * write to that eventfd makes the channel process its ring, and signals
+ * that are not routed still arrive through the handler.
+ */
+static void test_server_signal_fd(void **state)
+{
+	const uint32_t conn1 = VMBUS_CHANNEL_CONN_BASE + 1;
+	struct echo e1 = {0}, e2 = {0};
+	struct vmbus_pkt_desc d;
+	struct tg_chan c, c2;
+	uint8_t buf[64];
+	uint64_t one = 1;
+	struct tg t;
+	int efd;
+
+	tg_init_sigfd(&t, 2);
+	echo_add(&t, &e1, "11111111-2222-3333-4444-555555555555");
+	echo_add(&t, &e2, "11111111-2222-3333-4444-666666666666");
+	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, VMBUS_MESSAGE_SINT, true);
+	tg_request_offers(&t, NULL, 0);
+	/* Offered is not open: nothing routed. */
+	assert_int_equal(t.sigfd_assigns, 0);
+	tg_open(&t, &c, 1, 4, 4);
+	efd = t.sigfd[1];
+	assert_true(efd >= 0);
+	assert_int_equal(t.sigfd_assigns, 1);
+	assert_int_equal(t.sigfd[2], -1);
+	port_roundtrip(&t, &c, 1);
+	assert_int_equal(e1.packets, 1);
+	assert_int_equal(VB_STAT(&t, "vmbus.signals_in"), 1);
+	assert_int_equal(VB_STAT(&t, "vmbus.signals_in_fd"), 1);
+	/* Several signals before the thread runs: one pass, all counted. */
+	assert_int_equal(tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 2, "x", 1), 0);
+	assert_int_equal(write(efd, &one, sizeof(one)), sizeof(one));
+	assert_int_equal(write(efd, &one, sizeof(one)), sizeof(one));
+	assert_int_equal(write(efd, &one, sizeof(one)), sizeof(one));
+	assert_true(poll(&(struct pollfd){.fd = vmbus_server_fd(t.srv),
+					  .events = POLLIN},
+			 1, 0) == 1);
+	vmbus_server_process(t.srv);
+	assert_int_equal(e1.packets, 2);
+	assert_int_equal(tg_read(&c.in, &d, buf, sizeof(buf)), 8);
+	assert_int_equal(VB_STAT(&t, "vmbus.signals_in_fd"), 4);
+	assert_int_equal(poll(&(struct pollfd){.fd = vmbus_server_fd(t.srv),
+					       .events = POLLIN},
+			      1, 0),
+			 0);
+	/* The handler path still works while routed (a guest's own OUT). */
+	roundtrip(&t, &c, 3);
+	assert_int_equal(VB_STAT(&t, "vmbus.signals_in"), 5);
+	assert_int_equal(VB_STAT(&t, "vmbus.signals_in_fd"), 4);
+
+	/* Close: unrouted; a signal now takes the handler and is ignored. */
+	tg_close(&t, 1);
+	assert_int_equal(t.sigfd[1], -1);
+	assert_int_equal(t.sigfd_deassigns, 1);
+	tg_signal_port(&t, conn1);
+	assert_int_equal(e1.packets, 3);
+	/* Reopen: the same eventfd routed again. */
+	tg_open(&t, &c, 1, 4, 4);
+	assert_int_equal(t.sigfd[1], efd);
+	port_roundtrip(&t, &c, 4);
+	tg_open(&t, &c2, 2, 4, 4);
+	assert_true(t.sigfd[2] >= 0 && t.sigfd[2] != efd);
+	port_roundtrip(&t, &c2, 5);
+	assert_int_equal(e2.packets, 1);
+
+	/* Unload closes everything: everything unrouted. */
+	tg_simple(&t, VMBUS_MSG_UNLOAD);
+	tg_expect(&t, VMBUS_MSG_UNLOAD_RESPONSE);
+	assert_int_equal(t.sigfd[1], -1);
+	assert_int_equal(t.sigfd[2], -1);
+	assert_int_equal(t.sigfd_assigns, t.sigfd_deassigns);
+
+	/* A broken ring closes the host side: unrouted too. */
+	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, VMBUS_MESSAGE_SINT, true);
+	tg_request_offers(&t, NULL, 0);
+	tg_open(&t, &c, 1, 4, 4);
+	c.out.ctrl->write_index = 0x10000;
+	tg_signal_port(&t, conn1);
+	assert_int_equal(VB_STAT(&t, "vmbus.channels_broken"), 1);
+	assert_int_equal(t.sigfd[1], -1);
+	tg_close(&t, 1);
+
+	/* Routing refused: the handler path carries the channel. */
+	t.sigfd_fail = 1;
+	tg_open(&t, &c, 1, 4, 4);
+	assert_int_equal(t.sigfd[1], -1);
+	port_roundtrip(&t, &c, 6);
+	tg_close(&t, 1);
+	assert_int_equal(t.sigfd_assigns, t.sigfd_deassigns);
+
+	/* Reset, then destroy with a channel open: unrouted before close. */
+	tg_open(&t, &c, 1, 4, 4);
+	assert_true(t.sigfd[1] >= 0);
+	vmbus_server_reset(t.srv);
+	assert_int_equal(t.sigfd[1], -1);
+	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, VMBUS_MESSAGE_SINT, true);
+	tg_request_offers(&t, NULL, 0);
+	tg_open(&t, &c, 1, 4, 4);
+	tg_open(&t, &c2, 2, 4, 4);
+	tg_fini(&t);
+	assert_int_equal(t.sigfd[1], -1);
+	assert_int_equal(t.sigfd[2], -1);
+	assert_int_equal(t.sigfd_assigns, t.sigfd_deassigns);
+	/* The server closed its eventfds after unrouting them. */
+	assert_true(fcntl(efd, F_GETFD) < 0);
 }
 
 static void test_server_reset(void **state)
@@ -761,6 +900,7 @@ struct stream {
 	unsigned int n;
 	vmbus_signal_event_fn ev;
 	void *ev_arg;
+	int efd; /* routed eventfd (KVM ioeventfd), or -1: the handler */
 	unsigned int received;
 	volatile int abort; /* host gave up: stop spinning */
 };
@@ -822,13 +962,19 @@ static void *stream_guest(void *arg)
 		if (!__atomic_load_n(&r->ctrl->interrupt_mask,
 				     __ATOMIC_ACQUIRE) &&
 		    __atomic_load_n(&r->ctrl->read_index, __ATOMIC_ACQUIRE) ==
-			w)
-			st->ev(st->ev_arg, 0, 0);
+			w) {
+			uint64_t one = 1;
+
+			if (st->efd < 0)
+				st->ev(st->ev_arg, 0, 0);
+			else if (write(st->efd, &one, sizeof(one)) < 0)
+				return NULL;
+		}
 	}
 	return NULL;
 }
 
-static void stream_run(bool memfd, unsigned int n)
+static void stream_run(bool memfd, unsigned int n, bool sigfd)
 {
 	struct vmbus_device_params p = {0};
 	struct stream st = {0};
@@ -838,7 +984,7 @@ static void stream_run(bool memfd, unsigned int n)
 	pthread_t g;
 	unsigned int i, stuck = 0;
 
-	tg_init_full(&t, 1, false, memfd);
+	tg_init_opts(&t, 1, false, memfd, sigfd);
 	p.name = "sink";
 	p.ops = &sink_ops;
 	assert_int_equal(vmbus_device_add(t.srv, &p, NULL), 0);
@@ -852,6 +998,8 @@ static void stream_run(bool memfd, unsigned int n)
 		if (t.h[i].conn == VMBUS_CHANNEL_CONN_BASE + 1 && t.h[i].ev)
 			st.ev = t.h[i].ev, st.ev_arg = t.h[i].arg;
 	assert_non_null(st.ev);
+	st.efd = t.sigfd[1];
+	assert_true(sigfd == (st.efd >= 0));
 	stream_ctx = &st;
 	pthread_create(&g, NULL, stream_guest, &st);
 	pf.fd = vmbus_server_fd(t.srv);
@@ -875,9 +1023,10 @@ static void test_server_stream_no_lost_wakeup(void **state)
 {
 	unsigned int i;
 
-	stream_run(false, 20000);
+	stream_run(false, 20000, false);
+	stream_run(false, 20000, true);
 	for (i = 0; i < 10; i++)
-		stream_run(true, 2000);
+		stream_run(true, 2000, i & 1);
 }
 
 static void test_server_linear_rings(void **state)
@@ -958,6 +1107,7 @@ int main(void)
 	    cmocka_unit_test(test_server_modify_channel),
 	    cmocka_unit_test(test_server_inbox_full_and_outbox_retry),
 	    cmocka_unit_test(test_server_reset),
+	    cmocka_unit_test(test_server_signal_fd),
 	    cmocka_unit_test(test_server_gpa_direct_parse),
 	    cmocka_unit_test(test_server_stream_no_lost_wakeup),
 	    cmocka_unit_test(test_server_linear_rings),

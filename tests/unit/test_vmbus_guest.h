@@ -11,8 +11,10 @@
 #define HVKVM_TEST_VMBUS_GUEST_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fake_gmem.h"
 #include "hvkvm/ring.h"
@@ -63,6 +65,13 @@ struct tg {
 	uint32_t next_gpadl;
 	uint32_t conn_id; /* guest's message connection */
 	bool memfd;	  /* RAM from gmem_create_ram() */
+	/*
+	 * Fake set_signal_fd (tg_init_sigfd), KVM's view: the eventfd each
+	 * channel connection is routed to, -1 = none.
+	 */
+	int sigfd[VMBUS_MAX_RELID];
+	unsigned int sigfd_assigns, sigfd_deassigns;
+	int sigfd_fail; /* fail this many calls with -ENOSPC */
 };
 
 static int tg_post(void *o, unsigned int vp, unsigned int sint, uint32_t type,
@@ -117,17 +126,45 @@ static int tg_reg_ev(void *o, uint32_t conn, vmbus_signal_event_fn fn,
 	return 0;
 }
 
+/* Like KVM_IOEVENTFD: no double assign, deassign only what is there. */
+static int tg_set_signal_fd(void *o, uint32_t conn, int efd, bool assign)
+{
+	struct tg *t = o;
+	uint32_t relid = conn - VMBUS_CHANNEL_CONN_BASE;
+
+	assert_true(conn > VMBUS_CHANNEL_CONN_BASE && relid < VMBUS_MAX_RELID);
+	/* The fd is open: nobody closes it while it is routed. */
+	assert_true(fcntl(efd, F_GETFD) >= 0);
+	if (t->sigfd_fail > 0) {
+		t->sigfd_fail--;
+		return -ENOSPC;
+	}
+	if (assign) {
+		assert_int_equal(t->sigfd[relid], -1);
+		t->sigfd[relid] = efd;
+		t->sigfd_assigns++;
+	} else {
+		assert_int_equal(t->sigfd[relid], efd);
+		t->sigfd[relid] = -1;
+		t->sigfd_deassigns++;
+	}
+	return 0;
+}
+
 static UNUSED uint64_t tg_ref_time(void *o)
 {
 	return 123456789;
 }
 
-static UNUSED void tg_init_full(struct tg *t, unsigned int nr_vcpus,
-				bool ref_time, bool memfd)
+static UNUSED void tg_init_opts(struct tg *t, unsigned int nr_vcpus,
+				bool ref_time, bool memfd, bool sigfd)
 {
 	struct vmbus_server_params p = {0};
+	unsigned int i;
 
 	memset(t, 0, sizeof(*t));
+	for (i = 0; i < VMBUS_MAX_RELID; i++)
+		t->sigfd[i] = -1;
 	if (memfd) {
 		/* Real memfd RAM: the server double-maps the rings. */
 		assert_int_equal(gmem_create_ram(&t->fg.gm, TG_RAM, 0), 0);
@@ -142,6 +179,7 @@ static UNUSED void tg_init_full(struct tg *t, unsigned int nr_vcpus,
 	    .signal_event = tg_signal,
 	    .register_message = tg_reg_msg,
 	    .register_event = tg_reg_ev,
+	    .set_signal_fd = sigfd ? tg_set_signal_fd : NULL,
 	    .ref_time = ref_time ? tg_ref_time : NULL,
 	    .opaque = t,
 	};
@@ -152,6 +190,18 @@ static UNUSED void tg_init_full(struct tg *t, unsigned int nr_vcpus,
 	t->next_page = 1 << 20;
 	t->next_gpadl = 0xe1e10;
 	t->conn_id = VMBUS_MESSAGE_CONNECTION_ID;
+}
+
+static UNUSED void tg_init_full(struct tg *t, unsigned int nr_vcpus,
+				bool ref_time, bool memfd)
+{
+	tg_init_opts(t, nr_vcpus, ref_time, memfd, false);
+}
+
+/* With the set_signal_fd op (per-channel eventfds). */
+static UNUSED void tg_init_sigfd(struct tg *t, unsigned int nr_vcpus)
+{
+	tg_init_opts(t, nr_vcpus, false, false, true);
 }
 
 static UNUSED void tg_init_ref(struct tg *t, unsigned int nr_vcpus,
@@ -209,6 +259,26 @@ static UNUSED void tg_signal_conn(struct tg *t, uint32_t conn)
 		}
 	}
 	fail_msg("no event handler for connection %u", conn);
+}
+
+/*
+ * The guest's fast HvSignalEvent through the hypercall page's signal port:
+ * the routed eventfd if the connection has one (KVM's ioeventfd), else the
+ * handler (the vCPU loop's fallback); then the processing thread runs.
+ */
+static UNUSED void tg_signal_port(struct tg *t, uint32_t conn)
+{
+	uint32_t relid = conn - VMBUS_CHANNEL_CONN_BASE;
+	uint64_t one = 1;
+
+	if (conn > VMBUS_CHANNEL_CONN_BASE && relid < VMBUS_MAX_RELID &&
+	    t->sigfd[relid] >= 0) {
+		assert_int_equal(write(t->sigfd[relid], &one, sizeof(one)),
+				 sizeof(one));
+		vmbus_server_process(t->srv);
+		return;
+	}
+	tg_signal_conn(t, conn);
 }
 
 static UNUSED unsigned int tg_pending(struct tg *t)
