@@ -886,7 +886,7 @@ static void test_server_many_clients(void **state)
 	/* A client leaving mid-line frees its slot. */
 	cli_send(c[0], "{\"cmd\":\"sta", 11);
 	cli_close(c[0]);
-	usleep(50000);
+	usleep(200000);
 	c[0] = cli_open(f->path);
 	r = cli_req(c[0], "{\"cmd\":\"status\",\"id\":1000}");
 	assert_int_equal(json_object_get_int(get(r, "id")), 1000);
@@ -1029,7 +1029,7 @@ static void run_on_loop(struct srv_fix *f, struct complete_arg *a)
 	a->f = f;
 	a->done = false;
 	assert_int_equal(evloop_call(f->loop, do_complete, a), 0);
-	for (i = 0; i < 500 && !__atomic_load_n(&a->done, __ATOMIC_ACQUIRE); i++)
+	for (i = 0; i < 20000 && !__atomic_load_n(&a->done, __ATOMIC_ACQUIRE); i++)
 		usleep(1000);
 	assert_true(a->done);
 }
@@ -1069,11 +1069,11 @@ static void test_server_deferred(void **state)
 	run_on_loop(f, &a);
 	assert_int_equal(a.r, -ENOENT);
 	cli_sends(c, "{\"cmd\":\"shutdown\"}\n");
-	for (i = 0; i < 500 && f->vm.shutdowns < 3; i++)
+	for (i = 0; i < 20000 && f->vm.shutdowns < 3; i++)
 		usleep(1000);
 	assert_int_equal(f->vm.shutdowns, 3);
 	cli_close(c);
-	usleep(50000);
+	usleep(200000);
 	run_on_loop(f, &a);
 	assert_int_equal(a.r, -ENOENT);
 }
@@ -1100,7 +1100,7 @@ static void test_server_half_close(void **state)
 	c = cli_open(f->path);
 	cli_sends(c, "{\"cmd\":\"shutdown\",\"id\":2}\n");
 	assert_int_equal(shutdown(c->fd, SHUT_WR), 0);
-	for (i = 0; i < 500 && f->vm.shutdowns < 1; i++)
+	for (i = 0; i < 20000 && f->vm.shutdowns < 1; i++)
 		usleep(1000);
 	usleep(20000);
 	run_on_loop(f, &a);
@@ -1117,7 +1117,7 @@ static void test_server_half_close(void **state)
 	c = cli_open(f->path);
 	cli_sends(c, "{\"cmd\":\"poweroff\"}\n");
 	cli_close(c);
-	for (i = 0; i < 500 && f->vm.poweroffs < 1; i++)
+	for (i = 0; i < 20000 && f->vm.poweroffs < 1; i++)
 		usleep(1000);
 	assert_int_equal(f->vm.poweroffs, 1);
 }
@@ -1128,11 +1128,13 @@ static void test_server_destroy_pending(void **state)
 	struct srv_fix *f = *state;
 	struct cli *c = cli_open(f->path);
 	struct json_object *r;
+	int i;
 
 	f->vm.defer = true;
 	cli_send(c, "{\"cmd\":\"shutdown\",\"id\":9}\n",
 		 strlen("{\"cmd\":\"shutdown\",\"id\":9}\n"));
-	usleep(100000);
+	for (i = 0; i < 20000 && f->vm.shutdowns < 1; i++)
+		usleep(1000);
 	assert_int_equal(f->vm.shutdowns, 1);
 	evloop_stop(f->loop);
 	ctl_server_destroy(f->srv);
@@ -1355,6 +1357,9 @@ static char *slurp(const char *path, char *buf, size_t len)
 	return buf;
 }
 
+/* 10 ms steps: up to 60 s, for loaded CI machines (loops end early). */
+#define DMN_WAIT_STEPS 6000
+
 static void test_daemon_start(void **state)
 {
 	char pidfile[128], log[128], stop[128], errf[128], buf[512];
@@ -1376,7 +1381,7 @@ static void test_daemon_start(void **state)
 	assert_true(pid > 1 && pid != getpid());
 	assert_int_equal(kill((pid_t)pid, 0), 0);
 	assert_non_null(strstr(slurp(errf, buf, sizeof(buf)), "before-ready"));
-	for (i = 0; i < 200 && !strstr(slurp(log, buf, sizeof(buf)),
+	for (i = 0; i < DMN_WAIT_STEPS && !strstr(slurp(log, buf, sizeof(buf)),
 				       "daemon-up"); i++)
 		usleep(10000);
 	assert_non_null(strstr(buf, "daemon-up"));
@@ -1396,7 +1401,7 @@ static void test_daemon_start(void **state)
 
 	/* Stop it: the pidfile goes with it. */
 	unlink(stop);
-	for (i = 0; i < 500 && (kill((pid_t)pid, 0) == 0 ||
+	for (i = 0; i < DMN_WAIT_STEPS && (kill((pid_t)pid, 0) == 0 ||
 				access(pidfile, F_OK) == 0); i++)
 		usleep(10000);
 	assert_int_equal(access(pidfile, F_OK), -1);
@@ -1411,7 +1416,7 @@ static void test_daemon_start(void **state)
 	pid = strtol(slurp(pidfile, buf, sizeof(buf)), NULL, 10);
 	assert_true(pid != 12345 && kill((pid_t)pid, 0) == 0);
 	unlink(stop);
-	for (i = 0; i < 500 && access(pidfile, F_OK) == 0; i++)
+	for (i = 0; i < DMN_WAIT_STEPS && access(pidfile, F_OK) == 0; i++)
 		usleep(10000);
 	assert_int_equal(access(pidfile, F_OK), -1);
 
