@@ -525,5 +525,15 @@ int config_validate(const struct vm_config *cfg, char *err, size_t errlen)
 		if (ret)
 			return ret;
 	}
+	/*
+	 * The Hyper-V hypercall page traps through ports 0xE4-0xE8
+	 * (HV_SIGNAL_PORT, HV_HYPERCALL_PORT in hyperv.h); the debug-exit
+	 * device takes 4 ports from its base.
+	 */
+	if (cfg->hyperv.enabled && cfg->debug_exit_port &&
+	    cfg->debug_exit_port <= 0xe8 && cfg->debug_exit_port + 3 >= 0xe4)
+		return config_err(err, errlen,
+				  "debug-exit port %#x: ports 0xe4-0xe8 belong to the Hyper-V hypercall page (use e.g. 0xf4)",
+				  cfg->debug_exit_port);
 	return validate_hyperv(&cfg->hyperv, err, errlen);
 }

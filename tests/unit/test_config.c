@@ -942,6 +942,18 @@ static void test_config_validate_rules(void **state)
 	char err[CONFIG_ERR_MAX];
 	struct vm_config cfg;
 
+	/* Next to the hypercall page's ports, or without Hyper-V: fine. */
+	valid_config(&cfg);
+	cfg.hyperv.enabled = true;
+	cfg.debug_exit_port = 0xe0;
+	assert_int_equal(config_validate(&cfg, err, sizeof(err)), 0);
+	cfg.debug_exit_port = 0xe9;
+	assert_int_equal(config_validate(&cfg, err, sizeof(err)), 0);
+	cfg.hyperv.enabled = false;
+	cfg.debug_exit_port = 0xe4;
+	assert_int_equal(config_validate(&cfg, err, sizeof(err)), 0);
+	config_free(&cfg);
+
 #define EXPECT_INVALID(mutation, want)                                     \
 	do {                                                               \
 		valid_config(&cfg);                                        \
@@ -979,6 +991,10 @@ static void test_config_validate_rules(void **state)
 		       "hyperv: stimer needs <timer name='hypervclock'>");
 	EXPECT_INVALID(cfg.hyperv.stimer_direct = true,
 		       "hyperv: stimer direct mode needs stimer");
+	EXPECT_INVALID((cfg.hyperv.enabled = true, cfg.debug_exit_port = 0xe1),
+		       "debug-exit port 0xe1: ports 0xe4-0xe8 belong to the Hyper-V hypercall page (use e.g. 0xf4)");
+	EXPECT_INVALID((cfg.hyperv.enabled = true, cfg.debug_exit_port = 0xe8),
+		       "debug-exit port 0xe8: ports 0xe4-0xe8");
 	EXPECT_INVALID((cfg.hyperv.spinlocks = true,
 			cfg.hyperv.spinlock_retries = 100),
 		       "hyperv: spinlocks retries=100 is below 4095");
