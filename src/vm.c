@@ -412,21 +412,60 @@ static void vm_hv_reset(void *opaque)
 	vm_request_stop(opaque, VM_STOP_RESET, VM_STATUS_RESET);
 }
 
-static void vm_hv_crash(void *opaque, unsigned int vp, const uint64_t p[5])
+/*
+ * The guest's crash message (untrusted bytes) as printable text: tabs and
+ * newlines kept, other control and non-ASCII bytes shown as '?', NULs and
+ * trailing newlines dropped. Caller frees.
+ */
+static char *vm_crash_text(const char *msg, size_t len)
+{
+	char *t = malloc(len + 1);
+	size_t i, n = 0;
+
+	if (!t)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)msg[i];
+
+		if (!c)
+			continue;
+		t[n++] = (c == '\n' || c == '\t' || (c >= 0x20 && c < 0x7f)) ?
+				 (char)c : '?';
+	}
+	while (n && t[n - 1] == '\n')
+		n--;
+	t[n] = '\0';
+	return t;
+}
+
+static void vm_hv_crash(void *opaque, unsigned int vp, const uint64_t p[5],
+			const char *msg, size_t msg_len)
 {
 	struct vm *vm = opaque;
 	enum config_action act = vm->cfg->on_crash;
+	char *text = msg ? vm_crash_text(msg, msg_len) : NULL, *line, *save;
 	unsigned int i;
 
 	pr_err("guest crash reported by vCPU %u: P0=%#llx P1=%#llx P2=%#llx P3=%#llx P4=%#llx (on_crash=%s)",
 	       vp, (unsigned long long)p[0], (unsigned long long)p[1],
 	       (unsigned long long)p[2], (unsigned long long)p[3],
 	       (unsigned long long)p[4], config_action_name(act));
+	if (text) {
+		char *copy = strdup(text);
+
+		pr_err("guest crash message (%zu bytes):", msg_len);
+		for (line = copy ? strtok_r(copy, "\n", &save) : NULL; line;
+		     line = strtok_r(NULL, "\n", &save))
+			pr_err("guest| %s", line);
+		free(copy);
+	}
 	pthread_mutex_lock(&vm->stop_lock);
 	vm->crashes++;
 	vm->crash_vp = vp;
 	for (i = 0; i < 5; i++)
 		vm->crash_p[i] = p[i];
+	free(vm->crash_msg);
+	vm->crash_msg = text;
 	if (act == CONFIG_ACTION_RESTART && !vm->crash_deadline_ns) {
 		/* Let the guest finish its panic path; vm_run() times it. */
 		vm->crash_deadline_ns = time_now_ns() + VM_CRASH_GRACE_NS;
@@ -991,6 +1030,7 @@ void vm_destroy(struct vm *vm)
 		if (vm_stages[vm->stage].exit)
 			vm_stages[vm->stage].exit(vm);
 	}
+	free(vm->crash_msg);
 	pthread_cond_destroy(&vm->stop_cond);
 	pthread_mutex_destroy(&vm->stop_lock);
 	pthread_cond_destroy(&vm->pause_cond);

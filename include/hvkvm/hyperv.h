@@ -35,6 +35,9 @@ struct hv;
  * port before the PIO bus sees it.
  */
 #define HV_HYPERCALL_PORT 0xe8
+
+/* The longest crash message a guest can hand over (one page). */
+#define HV_CRASH_MSG_MAX 4096
 /*
  * Signal port, 4 bytes (0xE4-0xE7, just below HV_HYPERCALL_PORT, as unused
  * on a PC). A 64-bit caller's fast HvSignalEvent with flag 0 (control
@@ -71,8 +74,14 @@ struct hv_host_ops {
 	uint64_t (*vp_runtime_ns)(void *opaque, unsigned int vp);
 	/* HV_X64_MSR_RESET written with 1. */
 	void (*reset)(void *opaque);
-	/* Guest crash reported through CRASH_CTL: P0..P4. */
-	void (*crash)(void *opaque, unsigned int vp, const uint64_t p[5]);
+	/*
+	 * Guest crash reported through CRASH_CTL: P0..P4, and with
+	 * CrashNotifyMsg the guest's message (P3 = its GPA, P4 = its length,
+	 * at most HV_CRASH_MSG_MAX bytes, copied out of guest RAM; not NUL
+	 * terminated, untrusted text), else @msg is NULL.
+	 */
+	void (*crash)(void *opaque, unsigned int vp, const uint64_t p[5],
+		      const char *msg, size_t msg_len);
 	/* HvNotifyLongSpinWait: yield the vCPU thread. */
 	void (*yield)(void *opaque, unsigned int vp);
 	/*

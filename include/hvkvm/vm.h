@@ -135,6 +135,7 @@ struct vm {
 	unsigned int crash_vp;
 	uint64_t crash_p[5];		/* CRASH_P0..P4 */
 	uint64_t crash_deadline_ns;	/* on_crash=restart: reset by then */
+	char *crash_msg;		/* the last report's message, or NULL */
 
 	/* Pausing (control socket): vCPUs park outside KVM_RUN. */
 	pthread_mutex_t pause_lock;

@@ -65,12 +65,13 @@ static int ctl_vm_status(void *opaque, struct ctl_req *req)
 {
 	struct ctl_vm *cv = opaque;
 	struct vm *vm = cv->vm;
-	struct json_object *o = req->result, *crash = NULL, *p;
+	struct json_object *o = req->result, *crash = NULL, *p, *msg;
 	uint64_t crash_p[5];
 	unsigned int i, crashes, crash_vp;
 	char uuid[37], hex[24];
 
 	pthread_mutex_lock(&vm->stop_lock);
+	msg = vm->crash_msg ? json_object_new_string(vm->crash_msg) : NULL;
 	crashes = vm->crashes;
 	crash_vp = vm->crash_vp;
 	memcpy(crash_p, vm->crash_p, sizeof(crash_p));
@@ -89,6 +90,9 @@ static int ctl_vm_status(void *opaque, struct ctl_req *req)
 		json_object_object_add(crash, "p", p);
 		json_object_object_add(crash, "reports", json_object_new_int(
 			(int)crashes));
+		json_object_object_add(crash, "message", msg);
+	} else {
+		json_object_put(msg);
 	}
 
 	uuid_unparse(vm->cfg->uuid, uuid);

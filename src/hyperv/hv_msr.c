@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hv_internal.h"
@@ -237,19 +238,43 @@ static int hv_ref_tsc_write(struct hv *hv, uint64_t val)
 	return 0;
 }
 
+/*
+ * CRASH_CTL.CrashNotify: report P0..P4. With CrashNotifyMsg too, P3 is the
+ * GPA and P4 the length of a message (Linux: the tail of its kernel log;
+ * the other parameters are then 0). A message outside guest RAM, or
+ * longer than a page, is cut to one page; one not wholly in guest RAM is
+ * dropped (and logged): the report still goes.
+ */
 static int hv_crash_ctl_write(struct hv *hv, unsigned int vp, uint64_t val)
 {
+	const uint64_t ok = HV_CRASH_CTL_CRASH_NOTIFY |
+			    HV_CRASH_CTL_CRASH_NOTIFY_MSG;
+	char *msg = NULL;
+	size_t len = 0;
 	uint64_t p[5];
 
-	if (val & ~HV_CRASH_CTL_CRASH_NOTIFY)
+	if (val & ~ok)
 		return -EINVAL;
 	hv->crash_ctl = val;
 	if (!(val & HV_CRASH_CTL_CRASH_NOTIFY))
 		return 0;
 	memcpy(p, hv->crash_p, sizeof(p));
+	if ((val & HV_CRASH_CTL_CRASH_NOTIFY_MSG) && p[4]) {
+		len = p[4] > HV_CRASH_MSG_MAX ? HV_CRASH_MSG_MAX : (size_t)p[4];
+		msg = malloc(len);
+		if (msg && gmem_read(hv->p.gm, p[3], msg, len)) {
+			guest_err("hyperv: crash message at %#llx (+%zu) is not in guest RAM",
+				  (unsigned long long)p[3], len);
+			free(msg);
+			msg = NULL;
+		}
+		if (!msg)
+			len = 0;
+	}
 	pthread_mutex_unlock(&hv->lock);
-	hv->p.host.crash(hv->p.host.opaque, vp, p);
+	hv->p.host.crash(hv->p.host.opaque, vp, p, msg, len);
 	pthread_mutex_lock(&hv->lock);
+	free(msg);
 	return 0;
 }
 
@@ -324,7 +349,8 @@ static int hv_partition_read(struct hv *hv, uint32_t msr, uint64_t *val)
 	case HV_X64_MSR_CRASH_CTL:
 		if (!f->crash)
 			return -EINVAL;
-		*val = HV_CRASH_CTL_CRASH_NOTIFY;	/* what we support */
+		/* what we support */
+		*val = HV_CRASH_CTL_CRASH_NOTIFY | HV_CRASH_CTL_CRASH_NOTIFY_MSG;
 		return 0;
 	case HV_X64_MSR_TSC_INVARIANT_CONTROL:
 		if (!f->tsc_invariant)

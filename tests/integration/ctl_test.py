@@ -315,6 +315,8 @@ def case_crash_status(c):
     c.expect(crash.get("p") == ["0x1e", "0xc0de00000011", "0xc0de00000022",
                                 "0xc0de00000033", "0xc0de00000044"],
              f"crash MSR values: {crash}")
+    c.expect("message" in crash and crash["message"] is None,
+             f"a message without CrashNotifyMsg: {crash}")
     c.ctl("cr", "poweroff", "--wait")
     c.expect(wait_gone(pid), "poweroff after the crash")
     text = open(log, errors="replace").read()

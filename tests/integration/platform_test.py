@@ -138,6 +138,12 @@ def case_crash(c):
     c.expect(out.count("multiboot magic ok") == 1,
              "on_crash=preserve: the guest ran on (it reset)")
     c.expect("on_crash=preserve" in err, f"no preserve message: {err}")
+    # CrashNotifyMsg: the guest's message is logged, sanitised, line by line
+    rc, out, err = c.boot("crashmsg", "--hyperv", "all")
+    c.expect(rc == 4, f"crashmsg: status {rc}, want 4; {err}")
+    c.expect("guest crash message (41 bytes):" in err, f"no message: {err}")
+    c.expect("guest| mbtest panic: first line" in err and
+             "guest| \tsecond line ??" in err, f"message lines: {err}")
     # bad flag value
     rc, out, err = c.boot("crash", "--on-crash", "explode")
     c.expect(rc == 1 and "--on-crash explode" in err,

@@ -459,14 +459,17 @@ static void test_msr_reset_and_crash(void **state)
 	assert_int_equal(hv_msr_write(f->hv, 0, HV_X64_MSR_RESET, 2), -EINVAL);
 
 	assert_int_equal(rd(f, HV_X64_MSR_CRASH_CTL),
-			 HV_CRASH_CTL_CRASH_NOTIFY);
+			 HV_CRASH_CTL_CRASH_NOTIFY | HV_CRASH_CTL_CRASH_NOTIFY_MSG);
 	for (i = 0; i < 5; i++)
 		wr(f, HV_X64_MSR_CRASH_P0 + i, 0x100 + i);
 	assert_int_equal(rd(f, HV_X64_MSR_CRASH_P0 + 3), 0x103);
+	/* Unknown CRASH_CTL bits: #GP, nothing reported. */
 	assert_int_equal(hv_msr_write(f->hv, 1, HV_X64_MSR_CRASH_CTL,
-				      HV_CRASH_CTL_CRASH_NOTIFY_MSG |
-					      HV_CRASH_CTL_CRASH_NOTIFY),
+				      HV_CRASH_CTL_CRASH_NOTIFY | 1),
 			 -EINVAL);
+	assert_int_equal(f->crashes, 0);
+	/* The message bit alone reports nothing. */
+	wr(f, HV_X64_MSR_CRASH_CTL, HV_CRASH_CTL_CRASH_NOTIFY_MSG);
 	assert_int_equal(f->crashes, 0);
 	assert_int_equal(hv_msr_write(f->hv, 1, HV_X64_MSR_CRASH_CTL,
 				      HV_CRASH_CTL_CRASH_NOTIFY),
@@ -475,6 +478,57 @@ static void test_msr_reset_and_crash(void **state)
 	assert_int_equal(f->crash_vp, 1);
 	assert_int_equal(f->crash_p[0], 0x100);
 	assert_int_equal(f->crash_p[4], 0x104);
+	assert_false(f->crash_has_msg);
+	fx_free(f);
+}
+
+/* CrashNotifyMsg: P3 = message GPA, P4 = length, read from guest RAM. */
+static void test_msr_crash_message(void **state)
+{
+	static const char text[] = "Kernel panic - not syncing: test\n";
+	struct fx *f = fx_new_all();
+	const uint64_t both = HV_CRASH_CTL_CRASH_NOTIFY |
+			      HV_CRASH_CTL_CRASH_NOTIFY_MSG;
+
+	assert_int_equal(gmem_write(&f->mem.gm, 0x8000, text, sizeof(text) - 1),
+			 0);
+	wr(f, (HV_X64_MSR_CRASH_P0 + 3), 0x8000);
+	wr(f, (HV_X64_MSR_CRASH_P0 + 4), sizeof(text) - 1);
+	wr(f, HV_X64_MSR_CRASH_CTL, both);
+	assert_int_equal(f->crashes, 1);
+	assert_true(f->crash_has_msg);
+	assert_int_equal(f->crash_msg_len, sizeof(text) - 1);
+	assert_memory_equal(f->crash_msg, text, sizeof(text) - 1);
+
+	/* Longer than a page: cut to one page. */
+	wr(f, (HV_X64_MSR_CRASH_P0 + 4), 1ULL << 40);
+	wr(f, HV_X64_MSR_CRASH_CTL, both);
+	assert_int_equal(f->crashes, 2);
+	assert_int_equal(f->crash_msg_len, HV_CRASH_MSG_MAX);
+
+	/* Outside guest RAM, or running off its end: reported, no message. */
+	wr(f, (HV_X64_MSR_CRASH_P0 + 3), 1ULL << 50);
+	wr(f, (HV_X64_MSR_CRASH_P0 + 4), 16);
+	wr(f, HV_X64_MSR_CRASH_CTL, both);
+	assert_int_equal(f->crashes, 3);
+	assert_false(f->crash_has_msg);
+	wr(f, (HV_X64_MSR_CRASH_P0 + 3), RAM_SIZE - 8);
+	wr(f, (HV_X64_MSR_CRASH_P0 + 4), 16);
+	wr(f, HV_X64_MSR_CRASH_CTL, both);
+	assert_int_equal(f->crashes, 4);
+	assert_false(f->crash_has_msg);
+	wr(f, (HV_X64_MSR_CRASH_P0 + 3), ~0ULL);
+	wr(f, (HV_X64_MSR_CRASH_P0 + 4), ~0ULL);
+	wr(f, HV_X64_MSR_CRASH_CTL, both);
+	assert_int_equal(f->crashes, 5);
+	assert_false(f->crash_has_msg);
+
+	/* Length 0: a report without a message. */
+	wr(f, (HV_X64_MSR_CRASH_P0 + 3), 0x8000);
+	wr(f, (HV_X64_MSR_CRASH_P0 + 4), 0);
+	wr(f, HV_X64_MSR_CRASH_CTL, both);
+	assert_int_equal(f->crashes, 6);
+	assert_false(f->crash_has_msg);
 	fx_free(f);
 }
 
@@ -574,6 +628,7 @@ int main(void)
 		cmocka_unit_test(test_msr_unimplemented_gp),
 		cmocka_unit_test(test_msr_vp_assist_stored),
 		cmocka_unit_test(test_msr_reset_and_crash),
+		cmocka_unit_test(test_msr_crash_message),
 		cmocka_unit_test(test_tsc_page_matches_ref_counter),
 		cmocka_unit_test(test_tsc_page_sequence),
 	};

@@ -25,6 +25,9 @@ struct fx {
 	uint64_t idle_ns;	/* fake time one idle takes */
 	uint64_t crash_p[5];
 	unsigned int crash_vp;
+	char crash_msg[HV_CRASH_MSG_MAX];
+	size_t crash_msg_len;
+	bool crash_has_msg;
 	/* handler records */
 	unsigned int posts, signals;
 	uint32_t post_type, post_len;
@@ -65,13 +68,20 @@ static void fx_reset(void *o)
 	((struct fx *)o)->resets++;
 }
 
-static void fx_crash(void *o, unsigned int vp, const uint64_t p[5])
+static void fx_crash(void *o, unsigned int vp, const uint64_t p[5],
+		     const char *msg, size_t msg_len)
 {
 	struct fx *f = o;
 
 	f->crashes++;
 	f->crash_vp = vp;
 	memcpy(f->crash_p, p, sizeof(f->crash_p));
+	f->crash_msg_len = msg ? msg_len : 0;
+	f->crash_has_msg = msg != NULL;
+	if (msg)
+		memcpy(f->crash_msg, msg,
+		       msg_len < sizeof(f->crash_msg) ? msg_len
+						       : sizeof(f->crash_msg));
 }
 
 static void fx_yield(void *o, unsigned int vp)

@@ -99,6 +99,10 @@ _start:
 	call startswith
 	jz do_crashreset
 	movl cmdline, %esi
+	movl $kw_crashmsg, %edi
+	call startswith
+	jz do_crashmsg
+	movl cmdline, %esi
 	movl $kw_crash, %edi
 	call startswith
 	jz do_crash
@@ -209,6 +213,27 @@ do_hypercall:
 	call puthex32
 	call newline
 	ret
+/* CrashNotifyMsg: P3 = the message's address, P4 = its length. */
+do_crashmsg:
+	movl $msg_crash, %esi
+	call puts
+	xorl %eax, %eax
+	xorl %edx, %edx
+	movl $0x40000100, %ecx		/* P0..P2 = 0, as Linux sends them */
+1:	wrmsr
+	incl %ecx
+	cmpl $0x40000103, %ecx
+	jne 1b
+	movl $crash_text, %eax		/* P3 */
+	wrmsr
+	incl %ecx
+	movl $(crash_text_end - crash_text), %eax	/* P4 */
+	wrmsr
+	incl %ecx			/* CRASH_CTL: Notify | NotifyMsg */
+	xorl %eax, %eax
+	movl $0xc0000000, %edx
+	wrmsr
+	jmp halt
 do_crash:
 	call report_crash
 	jmp halt
@@ -325,6 +350,9 @@ kw_echo:	.asciz "echo"
 msg_echo:	.asciz "mbtest: echo> "
 msg_crash:	.asciz "mbtest: crash\n"
 kw_crash:	.asciz "crash"
+kw_crashmsg:	.asciz "crashmsg"
+crash_text:	.ascii "mbtest panic: first line\n\tsecond line \x01\x7f\n"
+crash_text_end:
 kw_crashreset:	.asciz "crashreset"
 kw_hypercall:	.asciz "hypercall"
 msg_hc_signal:	.asciz "mbtest: hypercall signal-event status 0x"
