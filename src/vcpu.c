@@ -497,7 +497,7 @@ static void vcpu_fail(struct vcpu *v, const char *what)
 {
 	pr_err("vCPU %u: %s", v->index, what);
 	vcpu_dump(v, stderr);
-	vm_request_stop(v->vm, VM_STOP_FAILURE, VM_STATUS_FAILURE);
+	vm_guest_stop(v->vm, VM_STOP_FAILURE, VM_STATUS_FAILURE);
 }
 
 /* Returns false when the loop must end. */
@@ -531,9 +531,9 @@ static bool vcpu_handle_exit(struct vcpu *v)
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
 		if (run->system_event.type == KVM_SYSTEM_EVENT_RESET)
-			vm_request_stop(v->vm, VM_STOP_RESET, VM_STATUS_RESET);
+			vm_guest_stop(v->vm, VM_STOP_RESET, VM_STATUS_RESET);
 		else
-			vm_request_stop(v->vm, VM_STOP_POWEROFF,
+			vm_guest_stop(v->vm, VM_STOP_POWEROFF,
 					VM_STATUS_POWEROFF);
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:

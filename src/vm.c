@@ -79,12 +79,12 @@ static const struct irq_sink_ops vm_irq_ops = {
 
 static void vm_ev_poweroff(void *opaque)
 {
-	vm_request_stop(opaque, VM_STOP_POWEROFF, VM_STATUS_POWEROFF);
+	vm_guest_stop(opaque, VM_STOP_POWEROFF, VM_STATUS_POWEROFF);
 }
 
 static void vm_ev_reset(void *opaque)
 {
-	vm_request_stop(opaque, VM_STOP_RESET, VM_STATUS_RESET);
+	vm_guest_stop(opaque, VM_STOP_RESET, VM_STATUS_RESET);
 }
 
 static void vm_ev_debug_exit(void *opaque, int status)
@@ -92,19 +92,26 @@ static void vm_ev_debug_exit(void *opaque, int status)
 	vm_request_stop(opaque, VM_STOP_DEBUG_EXIT, status);
 }
 
+void vm_guest_stop(struct vm *vm, enum vm_stop_reason reason, int status)
+{
+	/*
+	 * After a crash with on_crash=restart, the guest's own reset,
+	 * power-off or triple fault (the end of its panic path) restarts it.
+	 */
+	pthread_mutex_lock(&vm->stop_lock);
+	if (vm->crash_deadline_ns) {
+		reason = VM_STOP_CRASH_RESTART;
+		status = VM_STATUS_CRASH;
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+	vm_request_stop(vm, reason, status);
+}
+
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status)
 {
 	unsigned int i;
 
 	pthread_mutex_lock(&vm->stop_lock);
-	/* After a crash with on_crash=restart, the guest's own reset or
-	 * power-off (the end of its panic path) restarts it. */
-	if (vm->crash_deadline_ns &&
-	    (reason == VM_STOP_RESET || reason == VM_STOP_POWEROFF ||
-	     reason == VM_STOP_FAILURE)) {
-		reason = VM_STOP_CRASH_RESTART;
-		status = VM_STATUS_CRASH;
-	}
 	if (vm->stop_reason == VM_STOP_NONE) {
 		vm->stop_reason = reason;
 		vm->stop_status = status;
@@ -409,7 +416,7 @@ static uint64_t vm_hv_vp_runtime_ns(void *opaque, unsigned int vp)
 
 static void vm_hv_reset(void *opaque)
 {
-	vm_request_stop(opaque, VM_STOP_RESET, VM_STATUS_RESET);
+	vm_guest_stop(opaque, VM_STOP_RESET, VM_STATUS_RESET);
 }
 
 /*

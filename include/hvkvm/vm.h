@@ -153,6 +153,12 @@ enum vm_stop_reason vm_run(struct vm *vm);
 void vm_destroy(struct vm *vm);
 /* Any thread: stop the VM with @reason (first caller wins). */
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status);
+/*
+ * The same for a stop the guest caused (its reset, power-off, triple
+ * fault): after a crash report with on_crash=restart it restarts the VM.
+ * Host requests (ctl poweroff, signals) use vm_request_stop().
+ */
+void vm_guest_stop(struct vm *vm, enum vm_stop_reason reason, int status);
 /* Park every vCPU outside KVM_RUN (returns once they are) / let them go. */
 int vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);

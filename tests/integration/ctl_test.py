@@ -322,6 +322,19 @@ def case_crash_status(c):
     text = open(log, errors="replace").read()
     c.expect("guest crash reported by vCPU 0: P0=0x1e" in text,
              f"no crash line in the log: {text[-1000:]}")
+    # on_crash=restart waits for the guest's own reset (mbtest halts
+    # instead); a poweroff from the host in that time is a poweroff.
+    pid, _, log = c.start("cr2", "--hyperv", "all", "--on-crash", "restart", "-v",
+                          cpus="1", append="crash")
+    end = time.time() + 20
+    while time.time() < end and not (c.ctl_json("cr2", "status")
+                                     .get("crash")):
+        time.sleep(0.1)
+    c.ctl("cr2", "poweroff", "--wait")
+    c.expect(wait_gone(pid), "poweroff during the crash grace period")
+    text = open(log, errors="replace").read()
+    c.expect("on_crash=restart" in text and "restarting (on_crash" not in text and "at most 30 s" in text,
+             f"poweroff became a restart: {text[-1500:]}")
 
 
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
