@@ -107,10 +107,27 @@ void vm_guest_stop(struct vm *vm, enum vm_stop_reason reason, int status)
 	vm_request_stop(vm, reason, status);
 }
 
-void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status)
+/* Kick every vCPU out of KVM_RUN but the calling one (it sees for itself). */
+static void vm_kick_others(struct vm *vm)
 {
 	unsigned int i;
 
+	for (i = 0; i < vm->nr_vcpus; i++)
+		if (!pthread_equal(pthread_self(), vm->vcpus[i].thread))
+			vcpu_kick(&vm->vcpus[i]);
+}
+
+/* Any thread: ask the vCPUs to park; returns at once. */
+static void vm_pause_request(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	__atomic_store_n(&vm->paused, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&vm->pause_lock);
+	vm_kick_others(vm);
+}
+
+void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status)
+{
 	pthread_mutex_lock(&vm->stop_lock);
 	if (vm->stop_reason == VM_STOP_NONE) {
 		vm->stop_reason = reason;
@@ -123,9 +140,7 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status)
 	pthread_mutex_lock(&vm->pause_lock);
 	pthread_cond_broadcast(&vm->pause_cond);
 	pthread_mutex_unlock(&vm->pause_lock);
-	for (i = 0; i < vm->nr_vcpus; i++)
-		if (!pthread_equal(pthread_self(), vm->vcpus[i].thread))
-			vcpu_kick(&vm->vcpus[i]);
+	vm_kick_others(vm);
 }
 
 /* ---- stages ---- */
@@ -487,12 +502,7 @@ static void vm_hv_crash(void *opaque, unsigned int vp, const uint64_t p[5],
 	case CONFIG_ACTION_PRESERVE:
 		/* Keep the crashed guest for inspection: vCPUs parked. */
 		pr_err("on_crash=preserve: vCPUs stopped; 'hvkvm ctl' status shows the crash, poweroff ends the VM");
-		pthread_mutex_lock(&vm->pause_lock);
-		__atomic_store_n(&vm->paused, true, __ATOMIC_RELEASE);
-		pthread_mutex_unlock(&vm->pause_lock);
-		for (i = 0; i < vm->nr_vcpus; i++)
-			if (i != vp)
-				vcpu_kick(&vm->vcpus[i]);
+		vm_pause_request(vm);
 		break;
 	case CONFIG_ACTION_DESTROY:
 		vm_request_stop(vm, VM_STOP_CRASH, VM_STATUS_CRASH);
@@ -1097,14 +1107,10 @@ int vm_pause(struct vm *vm)
 {
 	unsigned int i, started = 0;
 
-	pthread_mutex_lock(&vm->pause_lock);
-	vm->paused = true;
-	pthread_mutex_unlock(&vm->pause_lock);
-	for (i = 0; i < vm->nr_vcpus; i++) {
+	vm_pause_request(vm);
+	for (i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i].thread_started)
 			started++;
-		vcpu_kick(&vm->vcpus[i]);
-	}
 	pthread_mutex_lock(&vm->pause_lock);
 	while (vm->parked < started &&
 	       !__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE))
