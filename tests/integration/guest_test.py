@@ -13,6 +13,7 @@ One boot covers many checks (boots take minutes on an emulating KVM).
 
 Exit 0 = pass, 1 = fail, 77 = skipped (no /dev/kvm)."""
 import argparse
+import json
 import os
 import pty
 import re
@@ -238,6 +239,21 @@ def case_hyperv_vmbus(a):
     rc, out = ctl(a.hvkvm, name, "status")
     if rc != 0:
         problems.append(f"ctl status failed: {out}")
+    # The ICs have signalled the host by now: every signal on an open
+    # channel should have come through its ioeventfd, none as an exit.
+    rc, out = ctl(a.hvkvm, "--json", name, "stats")
+    try:
+        st = json.loads(out)["result"]
+        fd = st["vmbus"]["signals_in_fd"]
+        exits = sum(st["hyperv"][vp]["hypercalls"]["SignalEvent"]
+                    for vp in st["hyperv"] if vp.startswith("vp"))
+        print(f"  guest->host signals: {st['vmbus']['signals_in']}, "
+              f"via ioeventfd {fd}, SignalEvent exits {exits}")
+        if not fd or exits:
+            problems.append(f"signals not on the ioeventfd path: {fd} via "
+                            f"eventfd, {exits} SignalEvent exits")
+    except (ValueError, KeyError, TypeError) as e:
+        problems.append(f"ctl stats: {e!r}: {out[:500]}")
     t0 = time.time()
     rc, out = ctl(a.hvkvm, name, "shutdown", "timeout=300", timeout=400)
     if rc != 0:
