@@ -24,7 +24,8 @@ import subprocess
 import sys
 import time
 
-CACHE = "/var/cache/hvkvm/guest/current"
+CACHE = os.path.join(os.environ.get("HVKVM_CACHE") or "/var/cache/hvkvm",
+                     "guest", "current")
 APPEND = ("console=ttyS0 tsc=reliable noxsave mitigations=off i8042.noaux "
           "no_timer_check 8250.nr_uarts=1 hvkvm_test.checks=cpus")
 if os.path.exists("/sys/module/kvm_pvm"):

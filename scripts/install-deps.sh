@@ -16,7 +16,13 @@ if [ -n "$missing" ]; then
 	echo "install-deps: installing:$missing"
 	SUDO=""
 	[ "$(id -u)" = 0 ] || SUDO=sudo
-	$SUDO apt-get update -qq
+	$SUDO apt-get update -qq || {
+		echo "install-deps: error: apt-get update failed (is the Debian archive reachable?)" >&2
+		exit 1
+	}
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-		--no-install-recommends $missing
+		--no-install-recommends $missing || {
+		echo "install-deps: error: apt-get install failed for:$missing" >&2
+		exit 1
+	}
 fi

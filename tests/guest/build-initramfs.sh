@@ -7,11 +7,14 @@
 #
 # Output: $CACHE/initramfs/<key>/{initramfs.cpio,stamp}; <key> hashes this
 # script and the busybox-static version; $CACHE/initramfs/current points at
-# the newest. The last line printed is the output directory.
+# the newest. On success the output directory is printed on stdout, and
+# nothing else is (progress goes to stderr); on failure stdout stays empty,
+# one "build-initramfs: error:" line says what failed, and the status is
+# non-zero.
 #
 # usage: build-initramfs.sh [--print-path] [--force]
 # environment: HVKVM_CACHE (default /var/cache/hvkvm)
-set -euo pipefail
+set -Eeuo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SELF="$HERE/$(basename "${BASH_SOURCE[0]}")"
@@ -22,14 +25,20 @@ PKG=busybox-static
 print_path=0
 force=0
 
+exec 3>&1 1>&2
+# shellcheck source=cache-lib.sh
+source "$HERE/cache-lib.sh"
+trap 'cache_on_error build-initramfs' ERR
+
 msg() { echo "build-initramfs: $*" >&2; }
+result() { echo "$1" >&3; }
 fail() { echo "build-initramfs: error: $*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--print-path) print_path=1 ;;
 	--force) force=1 ;;
-	-h|--help) sed -n '2,/^set -e/p' "$SELF" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,/^set -E/p' "$SELF" | sed '$d; s/^# \{0,1\}//' >&3; exit 0 ;;
 	*) fail "unknown argument: $1" ;;
 	esac
 	shift
@@ -53,7 +62,7 @@ pkg_version() {
 		echo "$v"
 		return
 	fi
-	deb=$(ls -1 "$OUTROOT"/dl/*/"${PKG}"_*.deb 2>/dev/null | tail -1)
+	deb=$(ls -1 "$OUTROOT"/dl/*/"${PKG}"_*.deb 2>/dev/null | tail -1 || true)
 	[ -n "$deb" ] || fail "$PKG is unknown to apt (run apt-get update)"
 	dpkg-deb -f "$deb" Version
 }
@@ -62,24 +71,27 @@ ver=$(pkg_version)
 key=$({ echo "$PKG $ver"; cat "$SELF"; } | sha256sum | cut -c1-16)
 out=$OUTROOT/$key
 
-valid() { [ -f "$out/stamp" ] && [ -f "$out/initramfs.cpio" ] &&
-	grep -qx "key $key" "$out/stamp"; }
+valid() { cache_entry_valid "$out" "$key" initramfs.cpio; }
 
 if [ $print_path = 1 ]; then
 	valid || { msg "not built yet: $out"; exit 1; }
-	echo "$out"
+	result "$out"
 	exit 0
 fi
 if [ $force = 0 ] && valid; then
-	ln -sfn "$key" "$OUTROOT/current"
-	echo "$out"
+	cache_set_current "$OUTROOT" "$key"
+	result "$out"
 	exit 0
 fi
 
 [ "$(id -u)" = 0 ] || fail "must run as root (creates device nodes)"
 mkdir -p "$OUTROOT"
-exec 9>"$OUTROOT/.lock"
-flock 9
+cache_lock "$OUTROOT/.lock" build-initramfs
+if [ $force = 0 ] && valid; then
+	cache_set_current "$OUTROOT" "$key"
+	result "$out"
+	exit 0
+fi
 
 # The .deb name carries the epoch URL-encoded; keep one directory per version.
 dl=$OUTROOT/dl/$(echo "$ver" | tr -c 'A-Za-z0-9.+~\n-' '_')
@@ -87,7 +99,8 @@ deb=$(ls -1 "$dl"/"${PKG}"_*.deb 2>/dev/null | head -1 || true)
 if [ -z "$deb" ]; then
 	mkdir -p "$dl"
 	msg "downloading $PKG $ver"
-	(cd "$dl" && apt-get download "$PKG=$ver")
+	(cd "$dl" && apt-get download "$PKG=$ver") ||
+		fail "apt-get download $PKG=$ver failed"
 	deb=$(ls -1 "$dl"/"${PKG}"_*.deb 2>/dev/null | head -1 || true)
 	[ -n "$deb" ] || fail "apt-get download did not produce a .deb"
 fi
@@ -126,14 +139,7 @@ rm -rf "$tmp/deb" "$tmp/root"
 	echo "package $PKG $ver"
 	echo "built $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 } > "$tmp/stamp"
-rm -rf "$out"
-mv "$tmp" "$out"
-ln -sfn "$key" "$OUTROOT/current"
-# Keep the three newest old entries.
-ls -1dt "$OUTROOT"/*/ 2>/dev/null | sed "s:/\$::" |
-	grep -v -e "/$key\$" -e "/current\$" -e "/dl\$" | tail -n +4 |
-	while read -r d; do
-	[ -f "$d/stamp" ] && rm -rf "$d"
-done
+cache_commit "$OUTROOT" "$key" "$tmp"
+cache_prune "$OUTROOT" 3 "$key"
 msg "$(stat -c %s "$out/initramfs.cpio") bytes"
-echo "$out"
+result "$out"

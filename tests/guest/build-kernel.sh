@@ -8,7 +8,10 @@
 #
 # Output: $CACHE/guest/<key>/{vmlinux,bzImage,config,stamp}, where <key>
 # hashes everything that goes into the kernel; $CACHE/guest/current points
-# at the newest one. The last line printed is the output directory.
+# at the newest one. On success the output directory is printed on stdout,
+# and nothing else is: progress and the build's own output go to stderr.
+# On failure stdout stays empty, one "build-kernel: error:" line says what
+# failed, and the status is non-zero. Callers: KDIR=$(build-kernel.sh).
 #
 # usage: build-kernel.sh [--print-path] [--force] [-j N]
 #   --print-path  print the cache directory for the current inputs and exit
@@ -16,7 +19,10 @@
 #   --force       rebuild even if the cache entry is valid
 #   -j N          parallel make jobs (default: nproc)
 # environment: HVKVM_CACHE (default /var/cache/hvkvm)
-set -euo pipefail
+#   HVKVM_KBUILD_FAKE=ok|fail  (tests only) replace package install, source
+#                 and make by writing stub files, or by failing; exercises
+#                 the cache bookkeeping without building a kernel
+set -Eeuo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SELF="$HERE/$(basename "${BASH_SOURCE[0]}")"
@@ -30,8 +36,20 @@ print_path=0
 force=0
 jobs=$(nproc 2>/dev/null || echo 2)
 
+# stdout carries only the result; everything else goes to stderr.
+exec 3>&1 1>&2
+# shellcheck source=cache-lib.sh
+source "$HERE/cache-lib.sh"
+trap 'cache_on_error build-kernel' ERR
+
 msg() { echo "build-kernel: $*" >&2; }
 fail() { echo "build-kernel: error: $*" >&2; exit 1; }
+result() { echo "$1" >&3; }
+fake=${HVKVM_KBUILD_FAKE:-}
+case "$fake" in
+""|ok|fail) ;;
+*) fail "HVKVM_KBUILD_FAKE must be ok or fail, not '$fake'" ;;
+esac
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -39,7 +57,7 @@ while [ $# -gt 0 ]; do
 	--force) force=1 ;;
 	-j) shift; jobs=${1:?-j needs a number} ;;
 	-j*) jobs=${1#-j} ;;
-	-h|--help) sed -n '2,/^set -e/p' "$SELF" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,/^set -E/p' "$SELF" | sed '$d; s/^# \{0,1\}//' >&3; exit 0 ;;
 	*) fail "unknown argument: $1" ;;
 	esac
 	shift
@@ -48,6 +66,10 @@ done
 # The package version: what apt would fetch, or else a .deb we already have.
 pkg_version() {
 	local v deb sig memo=$BUILDROOT/.version-$PKG
+	if [ -n "$fake" ]; then
+		echo "0fake"
+		return
+	fi
 	# apt-cache takes over a second here (no pkgcache.bin): remember its
 	# answer for as long as the package lists stay the same.
 	sig=$(stat -c '%n %s %Y' /var/lib/apt/lists/*Packages* 2>/dev/null |
@@ -64,7 +86,7 @@ pkg_version() {
 		echo "$v"
 		return
 	fi
-	deb=$(ls -1 "$BUILDROOT"/dl/"${PKG}"_*_all.deb 2>/dev/null | sort -V | tail -1)
+	deb=$(ls -1 "$BUILDROOT"/dl/"${PKG}"_*_all.deb 2>/dev/null | sort -V | tail -1 || true)
 	[ -n "$deb" ] || fail "$PKG is unknown to apt (run apt-get update)"
 	dpkg-deb -f "$deb" Version
 }
@@ -95,8 +117,7 @@ tree_key() {
 }
 
 entry_valid() {
-	[ -f "$1/stamp" ] && [ -f "$1/vmlinux" ] && [ -f "$1/bzImage" ] &&
-		grep -qx "key $2" "$1/stamp"
+	cache_entry_valid "$1" "$2" vmlinux bzImage
 }
 
 ver=$(pkg_version)
@@ -105,21 +126,30 @@ out=$OUTROOT/$key
 
 if [ $print_path = 1 ]; then
 	entry_valid "$out" "$key" || { msg "not built yet: $out"; exit 1; }
-	echo "$out"
+	result "$out"
 	exit 0
 fi
 
 if [ $force = 0 ] && entry_valid "$out" "$key"; then
-	ln -sfn "$key" "$OUTROOT/current"
-	echo "$out"
+	cache_set_current "$OUTROOT" "$key"
+	result "$out"
 	exit 0
 fi
 
-[ "$(id -u)" = 0 ] || msg "warning: not root; package installs will fail"
+[ -n "$fake" ] || [ "$(id -u)" = 0 ] ||
+	msg "warning: not root; package installs will fail"
 mkdir -p "$OUTROOT" "$BUILDROOT/dl"
-exec 9>"$BUILDROOT/.lock"
-flock 9
+cache_lock "$BUILDROOT/.lock" build-kernel
+# Another build may have finished this entry while we waited for the lock.
+if [ $force = 0 ] && entry_valid "$out" "$key"; then
+	cache_set_current "$OUTROOT" "$key"
+	result "$out"
+	exit 0
+fi
 
+# build_tree: leaves vmlinux, arch/x86/boot/bzImage, .config and System.map
+# in $obj and the make time in $make_seconds.
+build_tree() {
 # Build dependencies (the same list as scripts/install-deps.sh).
 need=""
 for p in build-essential bc flex bison libelf-dev libssl-dev cpio xz-utils; do
@@ -129,18 +159,20 @@ done
 if [ -n "$need" ]; then
 	msg "installing:$need"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends $need
+		--no-install-recommends $need ||
+		fail "could not install the kernel build tools:$need"
 fi
 
-# Source tree: extracted once per (package version, patches).
 tk=$(tree_key "$ver")
 src=$BUILDROOT/src-$tk
 obj=$BUILDROOT/obj-$tk
+# Source tree: extracted once per (package version, patches).
 if [ ! -f "$src/.hvkvm-prepared" ]; then
 	deb=$BUILDROOT/dl/${PKG}_${ver}_all.deb
 	if [ ! -f "$deb" ]; then
 		msg "downloading $PKG $ver"
-		(cd "$BUILDROOT/dl" && apt-get download "$PKG=$ver")
+		(cd "$BUILDROOT/dl" && apt-get download "$PKG=$ver") ||
+			fail "apt-get download $PKG=$ver failed"
 		[ -f "$deb" ] || fail "apt-get download did not produce $deb"
 	fi
 	tmp=$BUILDROOT/src-$tk.tmp
@@ -212,11 +244,33 @@ rm -rf "$cfg"
 
 msg "building in $obj with -j$jobs"
 t0=$(date +%s)
-make -C "$src" O="$obj" -j"$jobs" vmlinux bzImage
+make -C "$src" O="$obj" -j"$jobs" vmlinux bzImage ||
+	fail "make vmlinux bzImage failed in $obj (output above)"
 t1=$(date +%s)
+make_seconds=$((t1 - t0))
 
 readelf -n "$obj/vmlinux" | grep -A1 -w Xen | grep -q '0x00000012\|PHYS32_ENTRY' ||
 	fail "vmlinux has no Xen PVH entry note (is CONFIG_PVH set?)"
+}
+
+# The stand-in for build_tree in the script's own tests (HVKVM_KBUILD_FAKE).
+build_tree_fake() {
+	obj=$BUILDROOT/obj-fake
+	mkdir -p "$obj/arch/x86/boot"
+	[ "$fake" = ok ] || fail "fake build failed (HVKVM_KBUILD_FAKE=$fake)"
+	echo "fake vmlinux $key" > "$obj/vmlinux"
+	echo "fake bzImage $key" > "$obj/arch/x86/boot/bzImage"
+	echo "# fake config" > "$obj/.config"
+	echo "fake" > "$obj/System.map"
+	make_seconds=0
+	echo "$key" >> "$BUILDROOT/fake-builds"
+}
+
+if [ -n "$fake" ]; then
+	build_tree_fake
+else
+	build_tree
+fi
 
 tmp=$out.tmp
 rm -rf "$tmp"
@@ -229,18 +283,11 @@ cp "$obj/System.map" "$tmp/System.map"
 	echo "key $key"
 	echo "package $PKG $ver"
 	echo "built $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-	echo "make_seconds $((t1 - t0))"
+	echo "make_seconds $make_seconds"
 	echo "cc $(gcc --version | head -1)"
 } > "$tmp/stamp"
-rm -rf "$out"
-mv "$tmp" "$out"
-ln -sfn "$key" "$OUTROOT/current"
+cache_commit "$OUTROOT" "$key" "$tmp"
+cache_prune "$OUTROOT" "$KEEP" "$key"
 
-# Prune old entries: keep the current one and the $KEEP newest others.
-ls -1dt "$OUTROOT"/*/ 2>/dev/null | sed "s:/\$::" | grep -v -e "/$key\$" -e "/current\$" |
-	tail -n +$((KEEP + 1)) | while read -r d; do
-	[ -f "$d/stamp" ] && rm -rf "$d"
-done
-
-msg "done in $((t1 - t0)) s"
-echo "$out"
+msg "done in $make_seconds s"
+result "$out"

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Guest integration tests: boot the real Linux test kernel (tests/guest/,
-cached under /var/cache/hvkvm/guest/current) through hvkvm and assert the
-lines its built-in test module prints on the serial console:
+cached under $HVKVM_CACHE/guest/current, /var/cache/hvkvm by default)
+through hvkvm and assert the lines its built-in test module prints on the
+serial console:
 
     HVKVM-TEST: <check> PASS|FAIL <detail>
     HVKVM-TEST: DONE pass=N fail=M
@@ -23,7 +24,8 @@ import sys
 import time
 
 SKIP = 77
-CACHE = "/var/cache/hvkvm/guest/current"
+CACHE = os.path.join(os.environ.get("HVKVM_CACHE") or "/var/cache/hvkvm",
+                     "guest", "current")
 BASE_APPEND = ("console=ttyS0 earlyprintk=serial,ttyS0 tsc=reliable noxsave "
                "mitigations=off i8042.noaux no_timer_check 8250.nr_uarts=1 "
                "panic=-1")
