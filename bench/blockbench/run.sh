@@ -15,7 +15,7 @@ B=$1
 W=${2:-/tmp/hvkvm-blockbench}
 REPS=${3:-5}
 IMG=$B/vhd/hvkvm-img
-BB=$B/vhd/blockbench
+BB=$B/bench/blockbench
 SIZE=104865792
 STRIDE=$((7919 * 4096))
 rm -rf "$W"
