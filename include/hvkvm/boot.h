@@ -127,5 +127,13 @@ int boot_setup_page_tables(struct gmem *gm);
 /* Place @len bytes as high as possible below @limit in RAM, page aligned. */
 int boot_place_high(struct gmem *gm, const struct e820_map *map, size_t len,
 		    uint64_t limit, uint64_t *gpa);
+/*
+ * Place the initrd of @in as high as possible below @limit and at or above
+ * @floor (the end of the kernel), and copy it there. 0 and *@gpa, or
+ * -ENOSPC / -EFAULT with one line in @err. Every loader's initrd goes here.
+ */
+int boot_load_initrd(struct gmem *gm, const struct boot_params_in *in,
+		     uint64_t floor, uint64_t limit, uint64_t *gpa, char *err,
+		     size_t errlen);
 
 #endif /* HVKVM_BOOT_H */

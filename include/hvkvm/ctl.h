@@ -112,7 +112,6 @@ typedef void (*ctl_stats_fn)(void *opaque, struct ctl_stats *st);
 
 /* ---- protocol core (no sockets; what the fuzzer drives) ---- */
 
-const char *ctl_cmd_name(enum ctl_cmd cmd);
 const char *ctl_kvp_pool_name(enum ctl_kvp_pool pool);
 
 struct ctl_dispatch {

@@ -39,7 +39,6 @@ enum log_level {
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Send log lines to @fd instead of stderr (e.g. a log file for --daemon). */
-void log_set_fd(int fd);
 
 void log_msg(enum log_level level, const char *fmt, ...) PRINTF(2, 3);
 

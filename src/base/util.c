@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 static enum log_level log_level = LOG_WARN;
-static int log_fd = STDERR_FILENO;
+static const int log_fd = STDERR_FILENO;
 
 void log_set_level(enum log_level level)
 {
@@ -20,11 +20,6 @@ void log_set_level(enum log_level level)
 enum log_level log_get_level(void)
 {
 	return log_level;
-}
-
-void log_set_fd(int fd)
-{
-	log_fd = fd;
 }
 
 static const char *const log_names[] = {

@@ -120,3 +120,26 @@ int boot_place_high(struct gmem *gm, const struct e820_map *map, size_t len,
 	}
 	return -ENOSPC;
 }
+
+int boot_load_initrd(struct gmem *gm, const struct boot_params_in *in,
+		     uint64_t floor, uint64_t limit, uint64_t *gpa, char *err,
+		     size_t errlen)
+{
+	uint64_t addr;
+
+	if (boot_place_high(gm, in->e820, in->initrd_len, limit, &addr) ||
+	    addr < floor) {
+		snprintf(err, errlen,
+			 "initrd of %zu bytes does not fit in guest RAM between %#llx and %#llx",
+			 in->initrd_len, (unsigned long long)floor,
+			 (unsigned long long)(limit - 1));
+		return -ENOSPC;
+	}
+	if (gmem_write(gm, addr, in->initrd, in->initrd_len)) {
+		snprintf(err, errlen, "initrd: cannot write %zu bytes at %#llx",
+			 in->initrd_len, (unsigned long long)addr);
+		return -EFAULT;
+	}
+	*gpa = addr;
+	return 0;
+}

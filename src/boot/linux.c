@@ -30,6 +30,7 @@ int boot_load_bzimage(struct gmem *gm, const struct boot_params_in *in,
 	uint64_t load_addr, initrd_addr, limit;
 	unsigned int setup_sects, i;
 	uint16_t version;
+	int r;
 
 	memset(&bp, 0, sizeof(bp));
 	if (in->kernel_len < 0x206) {
@@ -69,7 +70,11 @@ int boot_load_bzimage(struct gmem *gm, const struct boot_params_in *in,
 			 bp.hdr.init_size, (unsigned long long)load_addr);
 		return -ENOSPC;
 	}
-	gmem_write(gm, load_addr, k + setup_len, pm_len);
+	if (gmem_write(gm, load_addr, k + setup_len, pm_len)) {
+		snprintf(err, errlen, "kernel: cannot write %zu bytes at %#llx",
+			 pm_len, (unsigned long long)load_addr);
+		return -EFAULT;
+	}
 
 	/* Command line. */
 	cmdlen = in->cmdline ? strlen(in->cmdline) : 0;
@@ -89,16 +94,12 @@ int boot_load_bzimage(struct gmem *gm, const struct boot_params_in *in,
 	if (in->initrd && in->initrd_len) {
 		limit = bp.hdr.initrd_addr_max ? bp.hdr.initrd_addr_max
 					       : INITRD_DEFAULT_MAX;
-		if (boot_place_high(gm, in->e820, in->initrd_len, limit + 1,
-				    &initrd_addr) ||
-		    initrd_addr < load_addr + MAX(pm_len,
-						  (size_t)bp.hdr.init_size)) {
-			snprintf(err, errlen,
-				 "initrd of %zu bytes does not fit in guest RAM below %#llx",
-				 in->initrd_len, (unsigned long long)limit);
-			return -ENOSPC;
-		}
-		gmem_write(gm, initrd_addr, in->initrd, in->initrd_len);
+		r = boot_load_initrd(gm, in,
+				     load_addr + MAX(pm_len,
+						     (size_t)bp.hdr.init_size),
+				     limit + 1, &initrd_addr, err, errlen);
+		if (r)
+			return r;
 		bp.hdr.ramdisk_image = (uint32_t)initrd_addr;
 		bp.hdr.ramdisk_size = (uint32_t)in->initrd_len;
 	}

@@ -140,15 +140,11 @@ static int mb_write_info(struct gmem *gm, const struct boot_params_in *in,
 	put_le32(mbi + 48, (uint32_t)MBI_MMAP_ADDR);
 	put_le32(mbi + 64, (uint32_t)MBI_NAME_ADDR);
 	if (in->initrd && in->initrd_len) {
-		if (boot_place_high(gm, in->e820, in->initrd_len, 4 * GiB,
-				    &initrd_addr) ||
-		    initrd_addr < kernel_end) {
-			snprintf(err, errlen,
-				 "initrd of %zu bytes does not fit in guest RAM above the kernel",
-				 in->initrd_len);
-			return -ENOSPC;
-		}
-		gmem_write(gm, initrd_addr, in->initrd, in->initrd_len);
+		int r = boot_load_initrd(gm, in, kernel_end, 4 * GiB,
+					 &initrd_addr, err, errlen);
+
+		if (r)
+			return r;
 		memset(mod, 0, sizeof(mod));
 		put_le32(mod, (uint32_t)initrd_addr);
 		put_le32(mod + 4, (uint32_t)(initrd_addr + in->initrd_len));

@@ -257,15 +257,10 @@ int boot_load_pvh(struct gmem *gm, const struct boot_params_in *in,
 	put_le64(si + SI_OFF_MEMMAP, PVH_MEMMAP_ADDR);
 	put_le32(si + SI_OFF_MEMMAP_ENTRIES, in->e820->nr);
 	if (in->initrd && in->initrd_len) {
-		if (boot_place_high(gm, in->e820, in->initrd_len, 4 * GiB,
-				    &initrd_addr) ||
-		    initrd_addr < kernel_end) {
-			snprintf(err, errlen,
-				 "initrd of %zu bytes does not fit in guest RAM above the kernel",
-				 in->initrd_len);
-			return -ENOSPC;
-		}
-		gmem_write(gm, initrd_addr, in->initrd, in->initrd_len);
+		r = boot_load_initrd(gm, in, kernel_end, 4 * GiB, &initrd_addr,
+				     err, errlen);
+		if (r)
+			return r;
 		memset(mod, 0, sizeof(mod));
 		put_le64(mod, initrd_addr);
 		put_le64(mod + 8, in->initrd_len);

@@ -9,7 +9,5 @@
  * (sent as a string; the server then names the mistake).
  */
 char ctl_arg_kind(const char *cmd, const char *arg);
-/* Command names, NULL-terminated, for --help. */
-const char *ctl_cmd_list(unsigned int i);
 
 #endif /* HVKVM_CTL_INTERNAL_H */

@@ -75,11 +75,6 @@ struct ctl_stats {
 	struct json_object *root;	/* the stats result object */
 };
 
-const char *ctl_cmd_name(enum ctl_cmd cmd)
-{
-	return (unsigned int)cmd < CTL_CMD_COUNT ? ctl_cmds[cmd].name : "?";
-}
-
 const char *ctl_kvp_pool_name(enum ctl_kvp_pool pool)
 {
 	return (unsigned int)pool < CTL_KVP_POOLS ? ctl_pool_names[pool] : "?";
@@ -543,9 +538,4 @@ char ctl_arg_kind(const char *cmd, const char *arg)
 		return 0;
 	a = ctl_find_arg(&ctl_cmds[c], arg);
 	return a ? kinds[a->type] : 0;
-}
-
-const char *ctl_cmd_list(unsigned int i)
-{
-	return i < CTL_CMD_COUNT ? ctl_cmds[i].name : NULL;
 }

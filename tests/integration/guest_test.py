@@ -12,7 +12,7 @@ One boot covers many checks (boots take minutes on an emulating KVM).
 
     guest_test.py CASE --hvkvm PATH [--kernel vmlinux] [--log FILE]
 
-Exit 0 = pass, 1 = fail, 77 = skipped (no /dev/kvm)."""
+Exit 0 = pass, 1 = fail, 77 = skipped (no usable /dev/kvm)."""
 import argparse
 import json
 import os
@@ -362,6 +362,9 @@ def main():
     a = ap.parse_args()
     if not os.path.exists("/dev/kvm"):
         print("SKIPPED: no /dev/kvm on this host")
+        return SKIP
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        print("SKIPPED: /dev/kvm is not accessible to this user")
         return SKIP
     if not os.path.exists(a.kernel):
         print(f"FAIL: test kernel {a.kernel} missing: run "

@@ -375,6 +375,43 @@ static void test_page_tables_identity(void **state)
 					   false)), 0x00af9b000000ffffULL);
 }
 
+/* The one initrd helper every loader uses: top of RAM, floor, limit. */
+static void test_initrd_placement(void **state)
+{
+	struct fixture *fx = *state;
+	static uint8_t initrd[3 * 4096 + 100];
+	struct boot_params_in in = {
+		.initrd = initrd, .initrd_len = sizeof(initrd), .e820 = &fx->map,
+	};
+	uint64_t gpa = 0;
+
+	memset(initrd, 0x5a, sizeof(initrd));
+	/* As high as possible, page aligned, copied intact. */
+	assert_int_equal(boot_load_initrd(&fx->f.gm, &in, BOOT_HIGH_START,
+					  4 * GiB, &gpa, fx->err,
+					  sizeof(fx->err)), 0);
+	assert_int_equal(gpa % 4096, 0);
+	assert_true(gpa + sizeof(initrd) <= RAM);
+	assert_true(gpa + sizeof(initrd) + 4096 > RAM);
+	assert_memory_equal(gmem_map(&fx->f.gm, gpa, sizeof(initrd), false),
+			    initrd, sizeof(initrd));
+	/* Below a limit (the bzImage's initrd_addr_max + 1). */
+	assert_int_equal(boot_load_initrd(&fx->f.gm, &in, BOOT_HIGH_START,
+					  32 * MiB, &gpa, fx->err,
+					  sizeof(fx->err)), 0);
+	assert_true(gpa + sizeof(initrd) <= 32 * MiB);
+	/* Above the kernel's end, or not at all. */
+	assert_int_equal(boot_load_initrd(&fx->f.gm, &in, RAM - 4096, 4 * GiB,
+					  &gpa, fx->err, sizeof(fx->err)),
+			 -ENOSPC);
+	assert_non_null(strstr(fx->err, "initrd of 12388 bytes does not fit"));
+	/* Larger than RAM. */
+	in.initrd_len = RAM;
+	assert_int_equal(boot_load_initrd(&fx->f.gm, &in, BOOT_HIGH_START,
+					  4 * GiB, &gpa, fx->err,
+					  sizeof(fx->err)), -ENOSPC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +430,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_page_tables_identity,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_initrd_placement, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

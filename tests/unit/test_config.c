@@ -477,11 +477,19 @@ static void test_config_xml_truncated(void **state)
 	snprintf(path, sizeof(path), "%s/windows-server.xml", examples_dir);
 	buf = read_whole(path, &len);
 	end = (size_t)(strstr(buf, "</domain>") - buf) + strlen("</domain>");
-	for (i = 0; i < len; i++) {
+	for (i = 0; i < end; i++) {
 		config_init(&cfg);
 		if (config_parse_buffer(&cfg, buf, i, "t.xml", err,
-					sizeof(err)) == 0 && i < end)
+					sizeof(err)) == 0)
 			fail_msg("prefix of %zu bytes accepted", i);
+		config_free(&cfg);
+	}
+	/* The whole file, and the file up to its closing tag, parse. */
+	for (i = end; i <= len; i += len - end ? len - end : 1) {
+		config_init(&cfg);
+		if (config_parse_buffer(&cfg, buf, i, "t.xml", err,
+					sizeof(err)))
+			fail_msg("%zu of %zu bytes rejected: %s", i, len, err);
 		config_free(&cfg);
 	}
 	free(buf);

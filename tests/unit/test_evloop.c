@@ -12,11 +12,19 @@
 #include "hvkvm/evloop.h"
 #include "hvkvm/util.h"
 
+/*
+ * Callbacks run on the loop's thread, where cmocka must not assert (its
+ * failures longjmp on the calling thread): they record what they saw and
+ * the test thread asserts on it.
+ */
 struct ctx {
 	struct evloop *loop;
 	int fd;
-	int fired;
-	int calls;
+	int fired;		/* on_fd calls (atomic) */
+	int calls;		/* on_call calls (atomic) */
+	uint32_t events;	/* events of the last on_fd (atomic) */
+	ssize_t got;		/* its read() result (atomic) */
+	int del_ret;		/* its evloop_del_fd() result (atomic) */
 };
 
 static void on_fd(void *opaque, uint32_t events)
@@ -24,11 +32,17 @@ static void on_fd(void *opaque, uint32_t events)
 	struct ctx *c = opaque;
 	uint64_t v;
 
-	assert_true(events & EPOLLIN);
-	assert_int_equal(read(c->fd, &v, sizeof(v)), sizeof(v));
-	c->fired++;
+	__atomic_store_n(&c->events, events, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->got, read(c->fd, &v, sizeof(v)), __ATOMIC_RELAXED);
 	/* Deleting itself from inside its callback must be safe. */
-	evloop_del_fd(c->loop, c->fd);
+	__atomic_store_n(&c->del_ret, evloop_del_fd(c->loop, c->fd),
+			 __ATOMIC_RELAXED);
+	__atomic_add_fetch(&c->fired, 1, __ATOMIC_RELEASE);
+}
+
+static int fired(struct ctx *c)
+{
+	return __atomic_load_n(&c->fired, __ATOMIC_ACQUIRE);
 }
 
 static void on_call(void *opaque)
@@ -54,16 +68,19 @@ static void test_evloop_fd_and_calls(void **state)
 	assert_int_equal(write(c.fd, &one, sizeof(one)), sizeof(one));
 	for (i = 0; i < 100; i++)
 		assert_int_equal(evloop_call(c.loop, on_call, &c), 0);
-	for (i = 0; i < 500 && (c.fired < 1 ||
-				__atomic_load_n(&c.calls, __ATOMIC_RELAXED) < 100);
+	for (i = 0; i < 2500 && (fired(&c) < 1 ||
+				 __atomic_load_n(&c.calls, __ATOMIC_RELAXED) < 100);
 	     i++)
 		usleep(2000);
-	assert_int_equal(c.fired, 1);
-	assert_int_equal(c.calls, 100);
+	assert_int_equal(fired(&c), 1);
+	assert_int_equal(__atomic_load_n(&c.calls, __ATOMIC_RELAXED), 100);
+	assert_true(__atomic_load_n(&c.events, __ATOMIC_RELAXED) & EPOLLIN);
+	assert_int_equal(__atomic_load_n(&c.got, __ATOMIC_RELAXED), sizeof(one));
+	assert_int_equal(__atomic_load_n(&c.del_ret, __ATOMIC_RELAXED), 0);
 	/* Deleted: a second event is not delivered. */
 	assert_int_equal(write(c.fd, &one, sizeof(one)), sizeof(one));
 	usleep(20000);
-	assert_int_equal(c.fired, 1);
+	assert_int_equal(fired(&c), 1);
 	assert_int_equal(evloop_del_fd(c.loop, c.fd), -2);	/* ENOENT */
 	evloop_stop(c.loop);
 	evloop_destroy(c.loop);
