@@ -186,8 +186,17 @@ int boot_load_multiboot(struct gmem *gm, const struct boot_params_in *in,
 				  err, errlen);
 	if (r)
 		return r;
-	if (in->e820->nr * MBI_MMAP_ENTRY > BOOT_START_INFO_ADDR - MBI_MMAP_ADDR)
+	if (!gmem_map(gm, ent, 1, false)) {
+		snprintf(err, errlen,
+			 "multiboot: entry point %#llx is not in guest RAM",
+			 (unsigned long long)ent);
+		return -EINVAL;
+	}
+	if (in->e820->nr * MBI_MMAP_ENTRY > BOOT_START_INFO_ADDR - MBI_MMAP_ADDR) {
+		snprintf(err, errlen, "multiboot: memory map of %u entries is too large",
+			 in->e820->nr);
 		return -E2BIG;
+	}
 	r = mb_write_info(gm, in, end, err, errlen);
 	if (r)
 		return r;

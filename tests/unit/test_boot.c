@@ -359,6 +359,14 @@ static void test_multiboot_aout_kludge(void **state)
 	assert_int_equal(boot_load(&fx->f.gm, &in, &e, fx->err,
 				   sizeof(fx->err)), -EINVAL);
 	assert_non_null(strstr(fx->err, "video"));
+	/* An entry point outside guest RAM is refused (found by fuzz_boot). */
+	flags &= ~BIT(2);
+	put_le32(k + 0x44, flags);
+	put_le32(k + 0x48, (uint32_t)-(0x1badb002 + flags));
+	put_le32(k + 0x5c, 0xfff00000);
+	assert_int_equal(boot_load(&fx->f.gm, &in, &e, fx->err,
+				   sizeof(fx->err)), -EINVAL);
+	assert_non_null(strstr(fx->err, "entry point 0xfff00000"));
 }
 
 static void test_page_tables_identity(void **state)
