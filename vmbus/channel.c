@@ -712,3 +712,12 @@ struct gmem *vmbus_channel_gmem(struct vmbus_channel *ch)
 {
 	return ch->srv->gm;
 }
+
+uint64_t vmbus_channel_ref_time(struct vmbus_channel *ch)
+{
+	struct vmbus_server *s = ch->srv;
+
+	if (s->ops.ref_time)
+		return s->ops.ref_time(s->ops.opaque);
+	return time_now_ns() / 100;
+}

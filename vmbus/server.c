@@ -695,6 +695,16 @@ uint32_t vmbus_server_version(struct vmbus_server *s)
 	return s->connected ? s->version : 0;
 }
 
+bool vmbus_server_has_ref_time(struct vmbus_server *s)
+{
+	return s->ops.ref_time != NULL;
+}
+
+uint64_t vmbus_server_last_tick(struct vmbus_server *s)
+{
+	return s->now_ns;
+}
+
 /* Path names of the guest -> host message types (server_min_len). */
 static const char *const server_msg_names[VMBUS_MSG_COUNT] = {
     [VMBUS_MSG_REQUESTOFFERS] = "RequestOffers",

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * channel: what a VMBus device (a VSP: storvsp, netvsp, the integration
- * services) sees of VMBus. A device is registered with the server
- * (vmbus_device_add() in vmbus.h) and offered to the guest; each time the
- * guest opens one of its channels the device's ops run on the VMBus
- * processing thread:
+ * services) sees of VMBus, and all it sees: VSPs live in vmbus/vsp/, build
+ * as their own library and cannot include the server's internals
+ * (docs/vmbus.md, "Writing a VSP"). A device is registered with the server
+ * (vmbus_device_add()) and offered to the guest; each time the guest opens
+ * one of its channels the device's ops run on the VMBus processing thread:
  *
  *   open(ch, user_data)  guest opened the channel; return 0 or fail it
  *   ready(ch)            the guest has been told the open succeeded: a
@@ -32,6 +33,7 @@
 
 struct vmbus_channel;
 struct vmbus_device;
+struct vmbus_server;
 
 /*
  * A packet received from the guest; valid during the packet() call. It is a
@@ -57,6 +59,29 @@ struct vmbus_device_ops {
 	void (*tick)(struct vmbus_device *dev, uint64_t now_ns);
 	void (*destroy)(struct vmbus_device *dev);
 };
+
+/* ---- registration ---- */
+
+struct vmbus_device_params {
+	const char *name;     /* for logs ("heartbeat", "scsi0") */
+	uint8_t class_id[16]; /* wire (Windows) byte order */
+	uint8_t instance_id[16];
+	uint16_t offer_flags; /* VMBUS_OFFER_FLAG_* */
+	uint16_t mmio_megabytes;
+	uint8_t user_def[VMBUS_MAX_USER_DEFINED_BYTES];
+	const struct vmbus_device_ops *ops;
+	void *priv;
+};
+
+/* Register and offer (now, or when the guest asks for offers). */
+int vmbus_device_add(struct vmbus_server *s,
+		     const struct vmbus_device_params *p,
+		     struct vmbus_device **out);
+/* Hot-unplug: close, rescind the offers, free once the guest released. */
+void vmbus_device_remove(struct vmbus_device *dev);
+
+/* "xxxxxxxx-xxxx-..." -> wire byte order. 0 or -EINVAL. */
+int vmbus_guid_parse(const char *str, uint8_t out[16]);
 
 /* ---- sending ---- */
 
@@ -96,6 +121,18 @@ struct gmem *vmbus_channel_gmem(struct vmbus_channel *ch);
  */
 int vmbus_device_offer_subchannels(struct vmbus_device *dev,
 				   unsigned int count);
+
+/* ---- time ---- */
+
+/*
+ * The VM's reference time (TIME_REF_COUNT, 100 ns units) now: from
+ * vmbus_host_ops.ref_time, or derived from CLOCK_MONOTONIC without one.
+ */
+uint64_t vmbus_channel_ref_time(struct vmbus_channel *ch);
+/* True if the reference time is the guest's own clock (ops.ref_time). */
+bool vmbus_server_has_ref_time(struct vmbus_server *s);
+/* The now_ns of the last vmbus_server_tick(), 0 before the first. */
+uint64_t vmbus_server_last_tick(struct vmbus_server *s);
 
 /* ---- buffers the guest describes ---- */
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vmbus: the host side of VMBus — the channel-management server (versions,
- * offers, GPADLs, open/close, rescind, unload) and the integration-service
- * devices built on it (heartbeat, shutdown, time sync, KVP).
+ * offers, GPADLs, open/close, rescind, unload) and the host API of the
+ * integration-service devices built on it (heartbeat, shutdown, time sync,
+ * KVP). Devices register through channel.h (included here), the one
+ * header the VSPs themselves see.
  *
  * Wiring (done by the VM):
  *   - struct vmbus_host_ops maps to the hyperv module: post_message ->
@@ -125,27 +127,6 @@ typedef void (*vmbus_stats_fn)(void *opaque, const char *path,
 			       uint64_t value);
 void vmbus_server_stats_foreach(struct vmbus_server *s, vmbus_stats_fn fn,
 				void *opaque);
-
-struct vmbus_device_params {
-	const char *name;     /* for logs ("heartbeat", "scsi0") */
-	uint8_t class_id[16]; /* wire (Windows) byte order */
-	uint8_t instance_id[16];
-	uint16_t offer_flags; /* VMBUS_OFFER_FLAG_* */
-	uint16_t mmio_megabytes;
-	uint8_t user_def[VMBUS_MAX_USER_DEFINED_BYTES];
-	const struct vmbus_device_ops *ops;
-	void *priv;
-};
-
-/* Register and offer (now, or when the guest asks for offers). */
-int vmbus_device_add(struct vmbus_server *s,
-		     const struct vmbus_device_params *p,
-		     struct vmbus_device **out);
-/* Hot-unplug: close, rescind the offers, free once the guest released. */
-void vmbus_device_remove(struct vmbus_device *dev);
-
-/* "xxxxxxxx-xxxx-..." -> wire byte order. 0 or -EINVAL. */
-int vmbus_guid_parse(const char *str, uint8_t out[16]);
 
 /* ---- integration services ---- */
 

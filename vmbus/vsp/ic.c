@@ -15,7 +15,6 @@
 #include <time.h>
 
 #include "hvkvm/util.h"
-#include "vmbus_internal.h"
 
 #define IC_FW_VERSION_3 VMBUS_MAKE_VERSION(3, 0)
 #define IC_FW_VERSION_1 VMBUS_MAKE_VERSION(1, 0)
@@ -34,17 +33,10 @@ uint64_t ic_wall_time(void)
 	       (uint64_t)ts.tv_nsec / 100;
 }
 
-bool ic_has_ref_time(struct vmbus_server *s)
-{
-	return s->ops.ref_time != NULL;
-}
-
 uint64_t ic_ref_time(struct ic_base *ic)
 {
-	struct vmbus_server *s = ic->ch ? ic->ch->srv : NULL;
-
-	if (s && s->ops.ref_time)
-		return s->ops.ref_time(s->ops.opaque);
+	if (ic->ch)
+		return vmbus_channel_ref_time(ic->ch);
 	return time_now_ns() / 100;
 }
 
@@ -302,6 +294,6 @@ int ic_register(struct vmbus_server *s, const struct ic_desc *desc,
 	p.ops = &ic_ops;
 	p.priv = ic;
 	ic->desc = desc;
-	ic->now_ns = s->now_ns;
+	ic->now_ns = vmbus_server_last_tick(s);
 	return vmbus_device_add(s, &p, &ic->dev);
 }

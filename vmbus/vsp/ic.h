@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hvkvm/channel.h"
 #include "hvkvm/vmbus.h"
 
 #define IC_TIMEOUT_NS (60ULL * 1000000000)
@@ -72,6 +73,5 @@ void ic_kick(struct ic_base *ic);
 /* Windows time (100 ns since 1601) now; reference time of the VM. */
 uint64_t ic_wall_time(void);
 uint64_t ic_ref_time(struct ic_base *ic);
-bool ic_has_ref_time(struct vmbus_server *s);
 
 #endif /* HVKVM_VMBUS_IC_H */

@@ -350,8 +350,9 @@ int ic_timesync_create(struct vmbus_server *s, struct ic_timesync **out)
 	if (!ts)
 		return -ENOMEM;
 	ts->next_flags = 0xff;
-	r = ic_register(s, ic_has_ref_time(s) ? &ts_desc_ref : &ts_desc_noref,
-			&ts->ic);
+	r = ic_register(
+	    s, vmbus_server_has_ref_time(s) ? &ts_desc_ref : &ts_desc_noref,
+	    &ts->ic);
 	if (r) {
 		free(ts);
 		return r;
