@@ -426,28 +426,31 @@ uint32_t chan_open(struct vmbus_channel *ch, uint32_t handle,
 		return VMBUS_STATUS_UNSUCCESSFUL;
 	}
 	ch->ring_gpadl = handle;
-	ch->broken = ch->stalled = ch->want_writable = false;
+	ch->want_writable = false;
 	ch->priv = NULL;
 	if (ch->dev->p.ops->open) {
 		r = ch->dev->p.ops->open(ch, user_data);
 		if (r) {
+			chan_transition(ch, CHAN_EV_REFUSE);
 			chan_unmap(ch);
 			return VMBUS_STATUS_UNSUCCESSFUL;
 		}
 	}
 	g->users++;
-	ch->open = true;
+	chan_transition(ch, CHAN_EV_OPEN);
 	server_slot_route(ch->srv, ch->relid, true);
 	return 0;
 }
 
-void chan_close(struct vmbus_channel *ch)
+/* Close on @ev (CHAN_EV_CLOSE or CHAN_EV_FAULT): VSP close(), unmap. */
+static void chan_shut(struct vmbus_channel *ch, enum chan_event ev)
 {
+	bool was_open = chan_is_open(ch);
 	struct vmbus_gpadl *g;
 
-	if (!ch->open)
+	chan_transition(ch, ev);
+	if (!was_open)
 		return;
-	ch->open = false;
 	server_slot_route(ch->srv, ch->relid, false);
 	if (ch->dev->p.ops->close)
 		ch->dev->p.ops->close(ch);
@@ -457,14 +460,18 @@ void chan_close(struct vmbus_channel *ch)
 		gpadl_put(ch->srv, g);
 }
 
+void chan_close(struct vmbus_channel *ch)
+{
+	chan_shut(ch, CHAN_EV_CLOSE);
+}
+
 /* The guest corrupted a ring: close our side, keep the VM running. */
 static void chan_broken(struct vmbus_channel *ch)
 {
 	pr_warn("vmbus: %s relid %u: ring corrupted by the guest, channel "
 		"closed",
 		ch->dev->name, ch->relid);
-	chan_close(ch);
-	ch->broken = true;
+	chan_shut(ch, CHAN_EV_FAULT);
 	ch->srv->stats.channels_broken++;
 }
 
@@ -506,10 +513,10 @@ void chan_process(struct vmbus_channel *ch)
 	struct ring_pkt rp;
 	int r;
 
-	if (!ch->open)
+	if (!chan_is_open(ch))
 		return;
 	chan_check_writable(ch);
-	if (!ch->open || ch->stalled)
+	if (ch->state != CHAN_OPEN) /* closed, or stalled by the VSP */
 		return;
 	ring_set_interrupt_mask(&ch->in, true);
 	for (;;) {
@@ -537,10 +544,10 @@ void chan_process(struct vmbus_channel *ch)
 			break;
 		}
 		r = chan_deliver(ch, &rp);
-		if (!ch->open)
+		if (!chan_is_open(ch))
 			return;
 		if (r == -EAGAIN) {
-			ch->stalled = true;
+			chan_transition(ch, CHAN_EV_STALL);
 			break;
 		}
 		ring_skip(&ch->in, &rp);
@@ -552,7 +559,7 @@ void chan_process(struct vmbus_channel *ch)
 
 void vmbus_channel_kick(struct vmbus_channel *ch)
 {
-	ch->stalled = false;
+	chan_transition(ch, CHAN_EV_KICK);
 	server_mark_pending(ch->srv, ch->relid);
 }
 
@@ -571,7 +578,7 @@ int vmbus_channel_sendv(struct vmbus_channel *ch, uint16_t type, uint16_t flags,
 	unsigned int i;
 	int r;
 
-	if (!ch->open)
+	if (!chan_is_open(ch))
 		return -ENOTCONN;
 	r = ring_write(&ch->out, &h, iov, iovcnt, &signal);
 	if (r == -EAGAIN) {

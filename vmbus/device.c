@@ -36,7 +36,7 @@ void device_send_offer(struct vmbus_server *s, struct vmbus_channel *ch)
 	m.monitor_allocated = 0;
 	m.is_dedicated_interrupt = 0;
 	m.connection_id = VMBUS_CHANNEL_CONN_BASE + ch->relid;
-	ch->offer_sent = true;
+	chan_transition(ch, CHAN_EV_OFFER);
 	server_send(s, &m, sizeof(m));
 }
 
@@ -62,6 +62,7 @@ static int device_alloc_channel(struct vmbus_device *dev, uint16_t subidx,
 	ch->dev = dev;
 	ch->relid = relid;
 	ch->subidx = subidx;
+	ch->state = CHAN_NEW;
 	s->chans[relid] = ch;
 	*out = ch;
 	return 0;
@@ -184,13 +185,13 @@ void vmbus_device_remove(struct vmbus_device *dev)
 			continue;
 		chan_close(ch);
 		chan_gpadl_drop(s, ch->relid);
-		if (!s->connected || !ch->offer_sent) {
+		if (!s->connected || ch->state == CHAN_NEW) {
 			device_free_channel(ch);
 			continue;
 		}
 		m.hdr.msgtype = VMBUS_MSG_RESCIND_CHANNELOFFER;
 		m.child_relid = ch->relid;
-		ch->rescinded = true;
+		chan_transition(ch, CHAN_EV_RESCIND);
 		server_send(s, &m, sizeof(m));
 	}
 	if (!device_has_channels(dev))

@@ -322,12 +322,11 @@ static void server_disconnect(struct vmbus_server *s)
 			if (!ch)
 				continue;
 			chan_close(ch);
-			if (i || ch->rescinded || dev->removed) {
+			if (i || ch->state == CHAN_RESCINDED || dev->removed) {
 				device_free_channel(ch);
 				continue;
 			}
-			ch->offer_sent = false;
-			ch->broken = false;
+			chan_transition(ch, CHAN_EV_DISCONNECT);
 		}
 		if (dev->removed)
 			device_free(dev);
@@ -413,7 +412,8 @@ static void server_request_offers(struct vmbus_server *s)
 		if (dev->removed)
 			continue;
 		for (i = 0; i < ARRAY_SIZE(dev->chans); i++)
-			if (dev->chans[i] && !dev->chans[i]->rescinded)
+			if (dev->chans[i] &&
+			    dev->chans[i]->state != CHAN_RESCINDED)
 				device_send_offer(s, dev->chans[i]);
 	}
 	server_send_type(s, VMBUS_MSG_ALLOFFERS_DELIVERED);
@@ -427,7 +427,7 @@ static struct vmbus_channel *server_channel(struct vmbus_server *s,
 
 	if (relid < VMBUS_MAX_RELID)
 		ch = s->chans[relid];
-	if (!ch || !ch->offer_sent || ch->rescinded) {
+	if (!ch || !chan_is_offered(ch)) {
 		guest_err("vmbus: %s for unknown relid %u", what, relid);
 		return NULL;
 	}
@@ -447,7 +447,7 @@ static void server_open_channel(struct vmbus_server *s, const uint8_t *msg)
 	rsp.hdr.msgtype = VMBUS_MSG_OPENCHANNEL_RESULT;
 	rsp.child_relid = ch->relid;
 	rsp.openid = get_le32(&o->openid);
-	if (ch->open) {
+	if (chan_is_open(ch)) {
 		guest_err("vmbus: relid %u opened twice", ch->relid);
 		rsp.status = VMBUS_STATUS_UNSUCCESSFUL;
 	} else if (s->version >= VMBUS_VERSION_WIN8 && vp >= s->nr_vcpus &&
@@ -463,9 +463,9 @@ static void server_open_channel(struct vmbus_server *s, const uint8_t *msg)
 				       o->user_data);
 	}
 	server_send(s, &rsp, sizeof(rsp));
-	if (ch->open && ch->dev->p.ops->ready)
+	if (chan_is_open(ch) && ch->dev->p.ops->ready)
 		ch->dev->p.ops->ready(ch);
-	if (ch->open)
+	if (chan_is_open(ch))
 		server_mark_pending(s, ch->relid);
 }
 
@@ -477,10 +477,9 @@ static void server_close_channel(struct vmbus_server *s, const uint8_t *msg)
 	ch = server_channel(s, get_le32(&c->child_relid), "CloseChannel");
 	if (!ch)
 		return;
-	if (!ch->open && !ch->broken)
+	if (!chan_is_open(ch) && ch->state != CHAN_BROKEN)
 		guest_err("vmbus: close of closed relid %u", ch->relid);
-	chan_close(ch);
-	ch->broken = false;
+	chan_close(ch); /* a broken channel is closed for good now */
 }
 
 static void server_modify_channel(struct vmbus_server *s, const uint8_t *msg)
@@ -516,7 +515,7 @@ static void server_relid_released(struct vmbus_server *s, const uint8_t *msg)
 
 	if (relid < VMBUS_MAX_RELID)
 		ch = s->chans[relid];
-	if (!ch || !ch->rescinded) {
+	if (!ch || ch->state != CHAN_RESCINDED) {
 		guest_err("vmbus: RelidReleased for relid %u not rescinded",
 			  relid);
 		return;
@@ -653,7 +652,7 @@ void vmbus_server_process(struct vmbus_server *s)
 			struct vmbus_channel *ch = s->chans[relid];
 
 			w &= w - 1;
-			if (ch && ch->open) {
+			if (ch && chan_is_open(ch)) {
 				ch->signals_in++;
 				chan_process(ch);
 			}

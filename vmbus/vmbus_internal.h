@@ -48,17 +48,42 @@ struct vmbus_gpadl {
 	struct vmbus_gpadl *next;
 };
 
+/*
+ * A channel's state; chan_transition() (channel.c) is the one place it
+ * changes, by the table there. Values start at 1: 0 in the table means
+ * "not a transition".
+ */
+enum chan_state {
+	CHAN_NEW = 1,	/* not offered (yet, or since the guest left) */
+	CHAN_OFFERED,	/* the guest has seen the offer; closed */
+	CHAN_OPEN,	/* rings mapped, VSP opened */
+	CHAN_STALLED,	/* open; VSP back-pressure, ring unread until kick */
+	CHAN_BROKEN,	/* closed by the host after a ring fault */
+	CHAN_RESCINDED, /* offer withdrawn, waiting for RelidReleased */
+	CHAN_NR_STATES,
+};
+
+/* What happens to a channel (the columns of the transition table). */
+enum chan_event {
+	CHAN_EV_OFFER,	    /* OfferChannel sent */
+	CHAN_EV_OPEN,	    /* rings mapped and the VSP accepted */
+	CHAN_EV_REFUSE,	    /* rings mapped but the VSP refused the open */
+	CHAN_EV_STALL,	    /* packet() returned -EAGAIN */
+	CHAN_EV_KICK,	    /* vmbus_channel_kick() */
+	CHAN_EV_CLOSE,	    /* closed: CloseChannel, rescind, unload, free */
+	CHAN_EV_FAULT,	    /* the guest corrupted a ring */
+	CHAN_EV_RESCIND,    /* RescindChannelOffer sent */
+	CHAN_EV_DISCONNECT, /* Unload, reconnect or reset: offer forgotten */
+	CHAN_NR_EVENTS,
+};
+
 struct vmbus_channel {
 	struct vmbus_server *srv;
 	struct vmbus_device *dev;
 	uint32_t relid;
 	uint16_t subidx;
-	bool offer_sent;    /* guest has seen the offer */
-	bool open;	    /* rings mapped, VSP opened */
-	bool broken;	    /* closed by the host after a ring fault */
-	bool rescinded;	    /* waiting for RelidReleased */
-	bool stalled;	    /* VSP back-pressure */
-	bool want_writable; /* VSP waits for ring space */
+	enum chan_state state; /* only through chan_transition() */
+	bool want_writable;    /* VSP waits for ring space */
 	uint32_t want_bytes;
 	uint32_t openid;
 	uint32_t target_vp; /* VP for host -> guest signals */
@@ -161,6 +186,11 @@ void device_free(struct vmbus_device *dev);
 bool device_has_channels(struct vmbus_device *dev);
 
 /* channel.c */
+void chan_transition(struct vmbus_channel *ch, enum chan_event ev);
+/* Rings mapped and the VSP opened (CHAN_OPEN or CHAN_STALLED). */
+bool chan_is_open(const struct vmbus_channel *ch);
+/* Offered and not rescinded: the guest may name it in messages. */
+bool chan_is_offered(const struct vmbus_channel *ch);
 void chan_gpadl_header(struct vmbus_server *s, const uint8_t *msg,
 		       uint32_t len);
 void chan_gpadl_body(struct vmbus_server *s, const uint8_t *msg, uint32_t len);
