@@ -17,6 +17,12 @@
 #define V(maj, min) VMBUS_MAKE_VERSION(maj, min)
 #define SEC 1000000000ULL
 
+/* Class GUIDs of the services. */
+#define GUID_HB "57164f39-9115-4e78-ab55-382f3bd5422d"
+#define GUID_SD "0e0b6031-5213-4934-818b-38d90ced39db"
+#define GUID_TS "9527e630-d0ae-497b-adce-e80ab0175caf"
+#define GUID_KVP "a9a0f4e7-5a45-4d96-b827-8a841e8c03e6"
+
 /* Windows time now: 100 ns units since 1601. */
 static uint64_t wall_time(void)
 {
@@ -190,7 +196,7 @@ static void test_ic_negotiate_heartbeat(void **state)
 	assert_int_equal(ic_heartbeat_create(g.t.srv, &hb), 0);
 	ic_heartbeat_get(hb, &st);
 	assert_int_equal(st.status, IC_HEARTBEAT_NO_CONTACT);
-	gic_open(&g, "57164f39-9115-4e78-ab55-382f3bd5422d");
+	gic_open(&g, GUID_HB);
 	/* The host speaks first: NEGOTIATE with fw {3.0, 1.0}. */
 	assert_int_equal(gic_serve(&g), 2); /* negotiate, 1st heartbeat */
 	n = g.last + IC_HDR_SIZE;
@@ -230,7 +236,7 @@ static void test_ic_negotiate_no_common_version(void **state)
 
 	gic_up(&g, none, 1, false);
 	assert_int_equal(ic_heartbeat_create(g.t.srv, &hb), 0);
-	gic_open(&g, "57164f39-9115-4e78-ab55-382f3bd5422d");
+	gic_open(&g, GUID_HB);
 	assert_int_equal(gic_serve(&g), 1);
 	assert_int_equal(g.last_type, ICMSGTYPE_NEGOTIATE);
 	/* Host offered fw 3.0 and 1.0, heartbeat 3.0 and 1.0. */
@@ -252,7 +258,7 @@ static void test_ic_negotiate_answered_late(void **state)
 	gic_up(&g, kvp_v, 1, false);
 	assert_int_equal(ic_kvp_create(g.t.srv, &kvp), 0);
 	assert_int_equal(ic_kvp_set(kvp, KVP_POOL_EXTERNAL, "k", "v"), 0);
-	gic_open(&g, "a9a0f4e7-5a45-4d96-b827-8a841e8c03e6");
+	gic_open(&g, GUID_KVP);
 	/* Linux without hv_kvp_daemon leaves NEGOTIATE unanswered. */
 	g.mute = true;
 	assert_int_equal(gic_serve(&g), 1);
@@ -289,7 +295,7 @@ static void test_ic_ignores_unsolicited(void **state)
 
 	gic_up(&g, hb_v, 1, false);
 	assert_int_equal(ic_heartbeat_create(g.t.srv, &hb), 0);
-	gic_open(&g, "57164f39-9115-4e78-ab55-382f3bd5422d");
+	gic_open(&g, GUID_HB);
 	g.mute = true;
 	gic_serve(&g);
 	/* Wrong transaction ID, not a response, too short: ignored. */
@@ -338,7 +344,7 @@ static void test_ic_shutdown(void **state)
 	assert_int_equal(ic_shutdown_request(sd, IC_SHUTDOWN_POWEROFF, false,
 					     NULL, done_cb, &d),
 			 -EBUSY);
-	gic_open(&g, "0e0b6031-5213-4934-818b-38d90ced39db");
+	gic_open(&g, GUID_SD);
 	assert_int_equal(gic_serve(&g), 2);
 	assert_int_equal(g.last_type, ICMSGTYPE_SHUTDOWN);
 	/* Linux requires the whole struct shutdown_msg_data. */
@@ -383,7 +389,7 @@ static void test_ic_shutdown_reboot_needs_3_2(void **state)
 
 	gic_up(&g, sd_v, 1, false);
 	assert_int_equal(ic_shutdown_create(g.t.srv, &sd), 0);
-	gic_open(&g, "0e0b6031-5213-4934-818b-38d90ced39db");
+	gic_open(&g, GUID_SD);
 	gic_serve(&g);
 	assert_int_equal(ic_shutdown_request(sd, IC_SHUTDOWN_REBOOT, false,
 					     NULL, done_cb, &d),
@@ -404,7 +410,7 @@ static void test_ic_timesync_v4(void **state)
 
 	gic_up(&g, ts_v, 3, true);
 	assert_int_equal(ic_timesync_create(g.t.srv, &ts), 0);
-	gic_open(&g, "9527e630-d0ae-497b-adce-e80ab0175caf");
+	gic_open(&g, GUID_TS);
 	now = wall_time();
 	assert_int_equal(gic_serve(&g), 2);
 	assert_int_equal(g.last_type, ICMSGTYPE_TIMESYNC);
@@ -437,7 +443,7 @@ static void test_ic_timesync_without_ref_time(void **state)
 
 	gic_up(&g, ts_v, 3, false);
 	assert_int_equal(ic_timesync_create(g.t.srv, &ts), 0);
-	gic_open(&g, "9527e630-d0ae-497b-adce-e80ab0175caf");
+	gic_open(&g, GUID_TS);
 	assert_int_equal(gic_serve(&g), 2);
 	/* 4.0 not offered: the older sample format. */
 	assert_int_equal(g.last_len, ALIGN_UP(IC_HDR_SIZE + sizeof(*m), 8));
@@ -470,7 +476,7 @@ static void test_ic_kvp(void **state)
 	    ic_kvp_set(kvp, KVP_POOL_EXTERNAL, "VmName", "t\xc3\xa9st"), 0);
 	assert_int_equal(ic_kvp_set(kvp, 9, "a", "b"), -EINVAL);
 	assert_int_equal(ic_kvp_set(kvp, 0, "bad\xff", "b"), -EINVAL);
-	gic_open(&g, "a9a0f4e7-5a45-4d96-b827-8a841e8c03e6");
+	gic_open(&g, GUID_KVP);
 	/* Negotiate, then the remembered value is pushed. */
 	assert_int_equal(gic_serve(&g), 2);
 	assert_int_equal(g.last_type, ICMSGTYPE_KVPEXCHANGE);

@@ -17,9 +17,15 @@
 
 #define VB_STAT(t, path) STAT_FIND(vmbus_server_stats_foreach, (t)->srv, path)
 
+/* Instance GUIDs of the echo devices. */
+#define ECHO_A "11111111-2222-3333-4444-555555555555"
+#define ECHO_B "11111111-2222-3333-4444-666666666666"
+#define ECHO_C "11111111-2222-3333-4444-777777777777"
+
 /* An echo VSP: answers every inband packet with a COMP of the same data. */
 struct echo {
 	unsigned int opens, closes, packets, readies;
+	unsigned int eagain; /* packet() answers -EAGAIN this many times */
 	int open_rc;
 	int subchannels; /* offer this many on first open */
 	struct vmbus_device *dev;
@@ -51,6 +57,10 @@ static int echo_packet(struct vmbus_channel *ch, const struct vmbus_packet *pkt)
 	struct echo *e = vmbus_device_priv(vmbus_channel_device(ch));
 
 	e->packets++;
+	if (e->eagain) {
+		e->eagain--;
+		return -EAGAIN;
+	}
 	return vmbus_channel_send(ch, VMBUS_PKT_COMP, 0, pkt->trans_id,
 				  pkt->data, pkt->data_len);
 }
@@ -90,6 +100,18 @@ static void echo_add(struct tg *t, struct echo *e, const char *instance)
 	p.ops = &echo_ops;
 	p.priv = e;
 	assert_int_equal(vmbus_device_add(t->srv, &p, &e->dev), 0);
+}
+
+/*
+ * The fixture most tests start from, on a server from tg_init*(): echo
+ * device @e (ECHO_A) as relid 1, Linux connected (tg_connect()), and relid
+ * 1 open as @c with one-page rings.
+ */
+static void echo_up(struct tg *t, struct echo *e, struct tg_chan *c)
+{
+	echo_add(t, e, ECHO_A);
+	tg_connect(t);
+	tg_open(t, c, 1, 2, 2);
 }
 
 static void roundtrip(struct tg *t, struct tg_chan *c, uint64_t tid)
@@ -187,8 +209,8 @@ static void test_server_linux_sequence(void **state)
 	const struct vmbus_msg_gpadl_torndown *td;
 
 	tg_init(&t, 2);
-	echo_add(&t, &e1, "11111111-2222-3333-4444-555555555555");
-	echo_add(&t, &e2, "11111111-2222-3333-4444-666666666666");
+	echo_add(&t, &e1, ECHO_A);
+	echo_add(&t, &e2, ECHO_B);
 	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, VMBUS_MESSAGE_SINT, true);
 	assert_int_equal(tg_request_offers(&t, offers, 4), 2);
 	assert_int_equal(offers[0].child_relid, 1);
@@ -242,7 +264,7 @@ static void test_server_teardown_deferred_while_open(void **state)
 	struct tg t;
 
 	tg_init(&t, 1);
-	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
+	echo_add(&t, &e, ECHO_A);
 	tg_contact(&t, VMBUS_VERSION_WIN10, 2, true);
 	tg_request_offers(&t, NULL, 0);
 	tg_open(&t, &c, 1, 2, 2);
@@ -270,7 +292,7 @@ static void test_server_rejects_malformed(void **state)
 	uint32_t h;
 
 	tg_init(&t, 1);
-	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
+	echo_add(&t, &e, ECHO_A);
 	/* Before InitiateContact nothing but contact/unload is accepted. */
 	tg_simple(&t, VMBUS_MSG_REQUESTOFFERS);
 	assert_int_equal(tg_pending(&t), 0);
@@ -279,8 +301,7 @@ static void test_server_rejects_malformed(void **state)
 			 VMBUS_HV_STATUS_INVALID_PARAMETER);
 	assert_int_equal(tg_post_raw(&t, 1, msg, 0), 0);
 	assert_int_equal(tg_post_raw(&t, 1, msg, 3), 0);
-	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
-	tg_request_offers(&t, NULL, 0);
+	tg_connect(&t);
 	/* Replayed RequestOffers: no duplicate offers. */
 	tg_simple(&t, VMBUS_MSG_REQUESTOFFERS);
 	assert_int_equal(tg_pending(&t), 0);
@@ -386,10 +407,7 @@ static void test_server_replayed_contact_resets(void **state)
 	struct tg t;
 
 	tg_init(&t, 1);
-	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
-	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
-	tg_request_offers(&t, NULL, 0);
-	tg_open(&t, &c, 1, 2, 2);
+	echo_up(&t, &e, &c);
 	/* Guest rebooted without Unload: a new InitiateContact. */
 	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
 	assert_int_equal(e.closes, 1);
@@ -406,10 +424,7 @@ static void test_server_ring_corruption_closes_channel(void **state)
 	struct tg t;
 
 	tg_init(&t, 1);
-	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
-	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
-	tg_request_offers(&t, NULL, 0);
-	tg_open(&t, &c, 1, 2, 2);
+	echo_up(&t, &e, &c);
 	c.out.ctrl->write_index = 0x10000; /* beyond the 4 KiB ring */
 	tg_signal_conn(&t, VMBUS_CHANNEL_CONN_BASE + 1);
 	assert_int_equal(e.closes, 1);
@@ -436,6 +451,51 @@ static void test_server_ring_corruption_closes_channel(void **state)
 	tg_fini(&t);
 }
 
+/* A VSP's -EAGAIN leaves the packet in the ring until it kicks. */
+static void test_server_backpressure_kick(void **state)
+{
+	const uint32_t conn1 = VMBUS_CHANNEL_CONN_BASE + 1;
+	struct vmbus_pkt_desc d;
+	struct echo e = {0};
+	uint8_t out[64];
+	struct tg_chan c;
+	struct tg t;
+
+	tg_init(&t, 1);
+	echo_up(&t, &e, &c);
+	e.eagain = 1;
+	assert_int_equal(
+	    tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 1, "stalled!", 8), 0);
+	tg_signal_conn(&t, conn1);
+	assert_int_equal(e.packets, 1);
+	assert_int_not_equal(c.out.ctrl->read_index, c.out.ctrl->write_index);
+	/* Stalled: more signals do not hand it over again. */
+	tg_signal_conn(&t, conn1);
+	assert_int_equal(e.packets, 1);
+	/* Still open: a second OpenChannel is refused. */
+	assert_int_not_equal(tg_open_msg(&t, 1, c.gpadl, 2, 0), 0);
+	/* The kick: handed over again and answered. */
+	vmbus_channel_kick(e.ch);
+	vmbus_server_process(t.srv);
+	assert_int_equal(e.packets, 2);
+	assert_int_equal(tg_read(&c.in, &d, out, sizeof(out)), 8);
+	assert_int_equal(d.trans_id, 1);
+	assert_int_equal(c.out.ctrl->read_index, c.out.ctrl->write_index);
+	/* A stalled channel closes like an open one and reopens unstalled. */
+	e.eagain = 1;
+	assert_int_equal(
+	    tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 2, "stalled!", 8), 0);
+	tg_signal_conn(&t, conn1);
+	assert_int_equal(e.packets, 3);
+	tg_close(&t, 1);
+	assert_int_equal(e.closes, 1);
+	tg_teardown(&t, 1, c.gpadl);
+	tg_expect(&t, VMBUS_MSG_GPADL_TORNDOWN);
+	tg_open(&t, &c, 1, 2, 2);
+	roundtrip(&t, &c, 3);
+	tg_fini(&t);
+}
+
 static void test_server_rescind_and_release(void **state)
 {
 	struct vmbus_msg_offer_channel o[2];
@@ -446,10 +506,7 @@ static void test_server_rescind_and_release(void **state)
 	struct tg t;
 
 	tg_init(&t, 1);
-	echo_add(&t, &e1, "11111111-2222-3333-4444-555555555555");
-	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
-	tg_request_offers(&t, NULL, 0);
-	tg_open(&t, &c, 1, 2, 2);
+	echo_up(&t, &e1, &c);
 	vmbus_device_remove(e1.dev);
 	assert_int_equal(e1.closes, 1);
 	r = (const void *)tg_expect(&t, VMBUS_MSG_RESCIND_CHANNELOFFER);
@@ -474,7 +531,7 @@ static void test_server_rescind_and_release(void **state)
 	/* Releasing again is harmless. */
 	tg_send(&t, &rel, sizeof(rel));
 	/* Hot-add: offered at once, reusing relid 1. */
-	echo_add(&t, &e2, "11111111-2222-3333-4444-777777777777");
+	echo_add(&t, &e2, ECHO_C);
 	memcpy(&o[0], tg_expect(&t, VMBUS_MSG_OFFERCHANNEL), sizeof(o[0]));
 	assert_int_equal(o[0].child_relid, 1);
 	tg_open(&t, &c, 1, 2, 2);
@@ -490,7 +547,7 @@ static void test_server_subchannels(void **state)
 	struct tg t;
 
 	tg_init(&t, 4);
-	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
+	echo_add(&t, &e, ECHO_A);
 	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
 	assert_int_equal(tg_request_offers(&t, o, 1), 1);
 	tg_open(&t, &c, 1, 2, 2);
@@ -518,8 +575,7 @@ static void test_server_subchannels(void **state)
 	/* Unload forgets the sub-channels; reconnect offers the primary. */
 	tg_simple(&t, VMBUS_MSG_UNLOAD);
 	tg_expect(&t, VMBUS_MSG_UNLOAD_RESPONSE);
-	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
-	assert_int_equal(tg_request_offers(&t, NULL, 0), 1);
+	assert_int_equal(tg_connect(&t), 1);
 	tg_fini(&t);
 }
 
@@ -532,7 +588,7 @@ static void old_protocol_signalling(bool sigfd)
 	uint64_t *recv_bits, *send_bits, intpage;
 
 	tg_init_opts(&t, 1, false, false, sigfd);
-	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
+	echo_add(&t, &e, ECHO_A);
 	intpage = tg_alloc_pages(&t, 1);
 	ic.hdr.msgtype = VMBUS_MSG_INITIATE_CONTACT;
 	ic.version_requested = VMBUS_VERSION_WS2008;
@@ -583,10 +639,7 @@ static void test_server_modify_channel(void **state)
 	struct tg t;
 
 	tg_init(&t, 2);
-	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
-	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
-	tg_request_offers(&t, NULL, 0);
-	tg_open(&t, &c, 1, 2, 2);
+	echo_up(&t, &e, &c);
 	m.hdr.msgtype = VMBUS_MSG_MODIFYCHANNEL;
 	m.child_relid = 1;
 	m.target_vp = 1;
@@ -655,10 +708,9 @@ static void test_server_stats_foreach(void **state)
 	unsigned int i;
 
 	tg_init(&t, 1);
-	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
+	echo_add(&t, &e, ECHO_A);
 	assert_int_equal(VB_STAT(&t, "vmbus.messages_in.InitiateContact"), 0);
-	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
-	tg_request_offers(&t, NULL, 0);
+	tg_connect(&t);
 	tg_open(&t, &c, 1, 2, 2);
 	roundtrip(&t, &c, 1);
 	roundtrip(&t, &c, 2);
@@ -731,10 +783,9 @@ static void test_server_signal_fd(void **state)
 	int efd;
 
 	tg_init_sigfd(&t, 2);
-	echo_add(&t, &e1, "11111111-2222-3333-4444-555555555555");
-	echo_add(&t, &e2, "11111111-2222-3333-4444-666666666666");
-	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, VMBUS_MESSAGE_SINT, true);
-	tg_request_offers(&t, NULL, 0);
+	echo_add(&t, &e1, ECHO_A);
+	echo_add(&t, &e2, ECHO_B);
+	tg_connect(&t);
 	/* Offered is not open: nothing routed. */
 	assert_int_equal(t.sigfd_assigns, 0);
 	tg_open(&t, &c, 1, 4, 4);
@@ -790,8 +841,7 @@ static void test_server_signal_fd(void **state)
 	assert_int_equal(t.sigfd_assigns, t.sigfd_deassigns);
 
 	/* A broken ring closes the host side: unrouted too. */
-	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, VMBUS_MESSAGE_SINT, true);
-	tg_request_offers(&t, NULL, 0);
+	tg_connect(&t);
 	tg_open(&t, &c, 1, 4, 4);
 	c.out.ctrl->write_index = 0x10000;
 	tg_signal_port(&t, conn1);
@@ -812,8 +862,7 @@ static void test_server_signal_fd(void **state)
 	assert_true(t.sigfd[1] >= 0);
 	vmbus_server_reset(t.srv);
 	assert_int_equal(t.sigfd[1], -1);
-	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, VMBUS_MESSAGE_SINT, true);
-	tg_request_offers(&t, NULL, 0);
+	tg_connect(&t);
 	tg_open(&t, &c, 1, 4, 4);
 	tg_open(&t, &c2, 2, 4, 4);
 	tg_fini(&t);
@@ -831,15 +880,11 @@ static void test_server_reset(void **state)
 	struct tg t;
 
 	tg_init(&t, 1);
-	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
-	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
-	tg_request_offers(&t, NULL, 0);
-	tg_open(&t, &c, 1, 2, 2);
+	echo_up(&t, &e, &c);
 	vmbus_server_reset(t.srv);
 	assert_int_equal(e.closes, 1);
 	assert_int_equal(vmbus_server_version(t.srv), 0);
-	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
-	assert_int_equal(tg_request_offers(&t, NULL, 0), 1);
+	assert_int_equal(tg_connect(&t), 1);
 	tg_fini(&t);
 }
 
@@ -853,10 +898,7 @@ static void test_server_gpa_direct_parse(void **state)
 	struct tg t;
 
 	tg_init(&t, 1);
-	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
-	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
-	tg_request_offers(&t, NULL, 0);
-	tg_open(&t, &c, 1, 2, 2);
+	echo_up(&t, &e, &c);
 	memset(raw, 0, sizeof(raw));
 	put_le32(raw + 20, 1);	  /* rangecount */
 	put_le32(raw + 24, 5000); /* byte_count: 2 pages */
@@ -988,8 +1030,7 @@ static void stream_run(bool memfd, unsigned int n, bool sigfd)
 	p.name = "sink";
 	p.ops = &sink_ops;
 	assert_int_equal(vmbus_device_add(t.srv, &p, NULL), 0);
-	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
-	tg_request_offers(&t, NULL, 0);
+	tg_connect(&t);
 	tg_open(&t, &c, 1, 65, 2); /* 256 KiB, like the bench */
 	st.t = &t;
 	st.c = &c;
@@ -1037,10 +1078,7 @@ static void test_server_linear_rings(void **state)
 	unsigned int i;
 
 	tg_init_full(&t, 1, false, true);
-	echo_add(&t, &e, "11111111-2222-3333-4444-555555555555");
-	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
-	tg_request_offers(&t, NULL, 0);
-	tg_open(&t, &c, 1, 2, 2);
+	echo_up(&t, &e, &c);
 	/* Enough round trips to wrap both 4 KiB rings several times. */
 	for (i = 0; i < 300; i++)
 		roundtrip(&t, &c, i);
@@ -1079,8 +1117,7 @@ static void test_server_packet_is_private_copy(void **state)
 	p.name = "tamper";
 	p.ops = &tamper_ops;
 	assert_int_equal(vmbus_device_add(t.srv, &p, NULL), 0);
-	tg_contact(&t, VMBUS_VERSION_WIN10_V5_3, 2, true);
-	tg_request_offers(&t, NULL, 0);
+	tg_connect(&t);
 	tg_open(&t, &c, 1, 2, 2);
 	tamper_chan = &c;
 	memset(buf, 'x', sizeof(buf));
@@ -1101,6 +1138,7 @@ int main(void)
 	    cmocka_unit_test(test_server_rejects_malformed),
 	    cmocka_unit_test(test_server_replayed_contact_resets),
 	    cmocka_unit_test(test_server_ring_corruption_closes_channel),
+	    cmocka_unit_test(test_server_backpressure_kick),
 	    cmocka_unit_test(test_server_rescind_and_release),
 	    cmocka_unit_test(test_server_subchannels),
 	    cmocka_unit_test(test_server_old_protocol_signalling),

@@ -563,4 +563,14 @@ static UNUSED unsigned int tg_request_offers(struct tg *t,
 	return n;
 }
 
+/*
+ * Linux connects with protocol 5.3 on SINT 2 and reads the offers;
+ * returns how many there were.
+ */
+static UNUSED unsigned int tg_connect(struct tg *t)
+{
+	tg_contact(t, VMBUS_VERSION_WIN10_V5_3, VMBUS_MESSAGE_SINT, true);
+	return tg_request_offers(t, NULL, 0);
+}
+
 #endif /* HVKVM_TEST_VMBUS_GUEST_H */
