@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * block: the asynchronous block backend core. One io_uring per open disk
- * with an eventfd for completions, requests split into io_uring operations,
- * O_DIRECT bouncing, the data path of raw files, host block devices and
- * VHD fixed disks (a raw file with a footer), and the synchronous helpers
- * used by tools. Sparse VHD (dynamic/differencing) I/O is in block_vhd.c,
- * opening and closing in block_open.c.
+ * block: the generic block layer. Requests (validation, O_DIRECT bounce
+ * buffers, reference counting), submission through the disk's data path
+ * (struct block_ops, set by its driver), callbacks run from
+ * block_process_completions(), and the synchronous helpers used by tools.
+ * No format is named here: the engine is block_uring.c, the drivers are
+ * listed in block_drivers.c, opening and closing is block_open.c.
  */
 #include "block_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -82,153 +81,9 @@ void block_iov_zero(const struct iovec *iov, int iovcnt, size_t off, size_t len)
 	}
 }
 
-/* ---- io_uring operations ---- */
+/* ---- requests ---- */
 
-struct block_io *block_io_new(struct block_dev *bd, enum block_io_kind kind,
-			      int fd, uint64_t off, uint64_t len)
-{
-	struct block_io *io = calloc(1, sizeof(*io));
-
-	if (!io)
-		return NULL;
-	io->bd = bd;
-	io->kind = kind;
-	io->fd = fd;
-	io->off = off;
-	io->len = len;
-	io->done = block_io_done_req;
-	return io;
-}
-
-/* Point @io at bytes [off, off+len) of @iov. */
-int block_io_set_iov(struct block_io *io, const struct iovec *iov, int iovcnt,
-		     size_t off, size_t len)
-{
-	struct iovec *out = io->iov_inline;
-	int i, n = 0;
-
-	if (iovcnt > IO_INLINE_IOV) {
-		out = calloc((size_t)iovcnt, sizeof(*out));
-		if (!out)
-			return -ENOMEM;
-	}
-	for (i = 0; i < iovcnt && len; i++) {
-		size_t take;
-
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		take = MIN(len, iov[i].iov_len - off);
-		out[n].iov_base = (uint8_t *)iov[i].iov_base + off;
-		out[n].iov_len = take;
-		n++;
-		len -= take;
-		off = 0;
-	}
-	io->iov = out;
-	io->iovcnt = n;
-	return 0;
-}
-
-static void block_io_free(struct block_io *io)
-{
-	if (io->iov && io->iov != io->iov_inline)
-		free(io->iov);
-	free(io->buf);
-	free(io);
-}
-
-static void block_io_fake_complete(struct block_io *io, int res)
-{
-	struct block_dev *bd = io->bd;
-	uint64_t one = 1;
-
-	io->res = res;
-	io->next = NULL;
-	if (bd->fake_tail)
-		bd->fake_tail->next = io;
-	else
-		bd->fake = io;
-	bd->fake_tail = io;
-	if (write(bd->efd, &one, sizeof(one)) < 0) {
-		/* The counter is already non-zero. */
-	}
-}
-
-static bool block_io_to_ring(struct block_io *io)
-{
-	struct block_dev *bd = io->bd;
-	struct io_uring_sqe *sqe;
-
-	if (bd->inflight >= bd->ring_entries)
-		return false;
-	sqe = io_uring_get_sqe(&bd->ring);
-	if (!sqe) {
-		io_uring_submit(&bd->ring);
-		bd->queued = 0;
-		sqe = io_uring_get_sqe(&bd->ring);
-		if (!sqe)
-			return false;
-	}
-	switch (io->kind) {
-	case IO_READ:
-		io_uring_prep_readv(sqe, io->fd, io->iov, (unsigned)io->iovcnt,
-				    io->off);
-		break;
-	case IO_WRITE:
-		io_uring_prep_writev(sqe, io->fd, io->iov, (unsigned)io->iovcnt,
-				     io->off);
-		break;
-	case IO_FSYNC:
-		io_uring_prep_fsync(sqe, io->fd, IORING_FSYNC_DATASYNC);
-		break;
-	case IO_PUNCH:
-		io_uring_prep_fallocate(
-		    sqe, io->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		    (off_t)io->off, (off_t)io->len);
-		break;
-	}
-	io_uring_sqe_set_data(sqe, io);
-	bd->inflight++;
-	bd->queued++;
-	return true;
-}
-
-/* Hand an operation to the ring (or the backlog when it is full). */
-void block_io_queue(struct block_io *io)
-{
-	struct block_dev *bd = io->bd;
-
-	if (bd->crash_after >= 0 && !bd->crashed && bd->crash_after-- == 0)
-		bd->crashed = true;
-	if (bd->crashed || (bd->fail_nth >= 0 && bd->fail_nth-- == 0)) {
-		block_io_fake_complete(io, -EIO);
-		return;
-	}
-	if (!bd->backlog && block_io_to_ring(io))
-		return;
-	io->next = NULL;
-	if (bd->backlog_tail)
-		bd->backlog_tail->next = io;
-	else
-		bd->backlog = io;
-	bd->backlog_tail = io;
-}
-
-static void block_io_kick(struct block_dev *bd)
-{
-	while (bd->backlog && block_io_to_ring(bd->backlog)) {
-		bd->backlog = bd->backlog->next;
-		if (!bd->backlog)
-			bd->backlog_tail = NULL;
-	}
-	if (bd->queued) {
-		io_uring_submit(&bd->ring);
-		bd->queued = 0;
-	}
-}
-
+/* Drop one reference; the last queues the request for its callback. */
 void block_req_put(struct block_req *req, int ret)
 {
 	struct block_dev *bd = req->bd;
@@ -239,37 +94,8 @@ void block_req_put(struct block_req *req, int ret)
 		return;
 	if (req->bounce && req->op == REQ_READ && !req->ret)
 		block_iov_copy(req->uiov, req->uiovcnt, req->bounce, true);
-	req->next = NULL;
-	if (bd->done_tail)
-		bd->done_tail->next = req;
-	else
-		bd->done = req;
-	bd->done_tail = req;
+	STAILQ_INSERT_TAIL(&bd->done, req, link);
 }
-
-/* Default completion: account the result to the request. */
-void block_io_done_req(struct block_io *io, int res)
-{
-	int ret = 0;
-
-	if (res < 0)
-		ret = res;
-	else if (io->kind != IO_FSYNC && io->kind != IO_PUNCH &&
-		 (uint64_t)res != io->len)
-		ret = -EIO;
-	if (io->kind == IO_PUNCH && (res == -EOPNOTSUPP || res == -ENOTTY))
-		ret = 0;
-	if (io->req)
-		block_req_put(io->req, ret);
-}
-
-static void block_io_complete(struct block_io *io, int res)
-{
-	io->done(io, res);
-	block_io_free(io);
-}
-
-/* ---- requests ---- */
 
 static struct block_req *block_req_new(struct block_dev *bd,
 				       enum block_req_op op, uint64_t sector,
@@ -349,85 +175,36 @@ static int block_req_check(struct block_dev *bd, uint64_t sector,
 	return 0;
 }
 
-static void block_dispatch_plain(struct block_dev *bd, struct block_req *req)
-{
-	struct block_io *io;
-	enum block_io_kind kind = req->op == REQ_READ ? IO_READ : IO_WRITE;
-	uint64_t bytes = req->nsec * BLOCK_SECTOR_SIZE;
-
-	if (!bytes)
-		return;
-	io = block_io_new(bd, kind, bd->fd, req->sector * BLOCK_SECTOR_SIZE,
-			  bytes);
-	if (!io || block_io_set_iov(io, req->iov, req->iovcnt, 0, bytes)) {
-		free(io);
-		req->ret = -ENOMEM;
-		return;
-	}
-	io->req = req;
-	req->pending++;
-	block_io_queue(io);
-}
-
 static int block_submit(struct block_dev *bd, struct block_req *req)
 {
-	uint64_t one = 1;
+	const struct block_ops *ops = bd->ops;
 
 	pthread_mutex_lock(&bd->lock);
 	bd->reqs++;
 	switch (req->op) {
 	case REQ_READ:
-		if (bd->kind == BLOCK_KIND_VHD_SPARSE)
-			vhd_dispatch_read(bd, req);
-		else
-			block_dispatch_plain(bd, req);
+		if (req->nsec)
+			ops->read(bd, req);
 		break;
 	case REQ_WRITE:
-		if (bd->kind == BLOCK_KIND_VHD_SPARSE)
-			vhd_dispatch_write(bd, req);
-		else
-			block_dispatch_plain(bd, req);
+		if (req->nsec)
+			ops->write(bd, req);
 		break;
 	case REQ_FLUSH:
-		if (bd->kind == BLOCK_KIND_VHD_SPARSE) {
-			vhd_dispatch_flush(bd, req);
-		} else if (!bd->readonly) {
-			struct block_io *io =
-			    block_io_new(bd, IO_FSYNC, bd->fd, 0, 0);
-
-			if (!io) {
-				req->ret = -ENOMEM;
-				break;
-			}
-			io->req = req;
-			req->pending++;
-			block_io_queue(io);
-		}
+		if (!bd->readonly)
+			ops->flush(bd, req);
 		break;
 	case REQ_DISCARD:
-		if (bd->kind != BLOCK_KIND_VHD_SPARSE && req->nsec) {
-			struct block_io *io =
-			    block_io_new(bd, IO_PUNCH, bd->fd,
-					 req->sector * BLOCK_SECTOR_SIZE,
-					 req->nsec * BLOCK_SECTOR_SIZE);
-
-			if (!io) {
-				req->ret = -ENOMEM;
-				break;
-			}
-			io->req = req;
-			req->pending++;
-			block_io_queue(io);
-		}
+		if (req->nsec && ops->discard)
+			ops->discard(bd, req);
 		break;
 	}
 	/* Drop the dispatch reference; a finished request is called back
 	 * from block_process_completions(), never from here. */
 	block_req_put(req, 0);
 	block_io_kick(bd);
-	if (bd->done && write(bd->efd, &one, sizeof(one)) < 0) {
-		/* Already signalled. */
-	}
+	if (!STAILQ_EMPTY(&bd->done))
+		block_uring_signal(bd);
 	pthread_mutex_unlock(&bd->lock);
 	return 0;
 }
@@ -487,6 +264,16 @@ int block_discard(struct block_dev *bd, uint64_t sector, uint64_t nsec,
 	return block_submit(bd, req);
 }
 
+uint64_t block_size(const struct block_dev *bd)
+{
+	return bd->size;
+}
+
+const char *block_format_name(const struct block_dev *bd)
+{
+	return bd->ops->format_name(bd);
+}
+
 int block_completion_fd(const struct block_dev *bd)
 {
 	return bd->efd;
@@ -494,8 +281,8 @@ int block_completion_fd(const struct block_dev *bd)
 
 int block_process_completions(struct block_dev *bd)
 {
-	struct io_uring_cqe *cqe;
-	struct block_req *done, *next;
+	struct block_req_list done = STAILQ_HEAD_INITIALIZER(done);
+	struct block_req *req;
 	uint64_t cnt;
 	int n = 0;
 
@@ -503,39 +290,14 @@ int block_process_completions(struct block_dev *bd)
 		/* EAGAIN: nothing signalled; still look at the ring. */
 	}
 	pthread_mutex_lock(&bd->lock);
-	for (;;) {
-		bool any = false;
-
-		while (io_uring_peek_cqe(&bd->ring, &cqe) == 0) {
-			struct block_io *io = io_uring_cqe_get_data(cqe);
-			int res = cqe->res;
-
-			io_uring_cqe_seen(&bd->ring, cqe);
-			bd->inflight--;
-			block_io_complete(io, res);
-			any = true;
-		}
-		while (bd->fake) {
-			struct block_io *io = bd->fake;
-
-			bd->fake = io->next;
-			if (!bd->fake)
-				bd->fake_tail = NULL;
-			block_io_complete(io, io->res);
-			any = true;
-		}
-		block_io_kick(bd);
-		if (!any)
-			break;
-	}
-	done = bd->done;
-	bd->done = bd->done_tail = NULL;
+	block_uring_reap(bd);
+	STAILQ_CONCAT(&done, &bd->done);
 	pthread_mutex_unlock(&bd->lock);
 
-	for (; done; done = next) {
-		next = done->next;
-		done->cb(done->opaque, done->ret);
-		block_req_free(done);
+	while ((req = STAILQ_FIRST(&done))) {
+		STAILQ_REMOVE_HEAD(&done, link);
+		req->cb(req->opaque, req->ret);
+		block_req_free(req);
 		n++;
 	}
 	if (n) {
@@ -614,19 +376,4 @@ int block_discard_sync(struct block_dev *bd, uint64_t sector, uint64_t nsec)
 	int ret = block_discard(bd, sector, nsec, block_sync_done, &w);
 
 	return ret ? ret : block_sync_wait(bd, &w);
-}
-
-void block_debug_fail_nth(struct block_dev *bd, long n)
-{
-	pthread_mutex_lock(&bd->lock);
-	bd->fail_nth = n;
-	pthread_mutex_unlock(&bd->lock);
-}
-
-void block_debug_crash_after(struct block_dev *bd, long n)
-{
-	pthread_mutex_lock(&bd->lock);
-	bd->crash_after = n;
-	bd->crashed = false;
-	pthread_mutex_unlock(&bd->lock);
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * block_vhd: the asynchronous data path of dynamic and differencing VHDs.
+ * block_vhd: the VHD block driver. Fixed disks take the raw data path
+ * (data at offset 0, the footer after it is never in range); this file is
+ * otherwise the asynchronous data path of dynamic and differencing VHDs.
  *
  * Reads resolve each sector run through the chain (in-memory BAT and
  * bitmaps, see vhd_resolve) and become one io_uring read per run, or zeros.
@@ -25,12 +27,39 @@
  */
 #include "block_int.h"
 
+#include "hvkvm/vhd.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
 #define BAT_PER_SECTOR (VHD_SECTOR / 4)
 #define META_BAT_FLAG (1ULL << 63)
+
+/* A write to a sparse VHD waiting for a block allocation to finish. */
+struct vhd_wait {
+	struct block_req *req;
+	uint64_t sector;
+	uint32_t nsec;
+	size_t byte_off; /* into req->iov */
+	STAILQ_ENTRY(vhd_wait) link;
+};
+
+STAILQ_HEAD(vhd_wait_list, vhd_wait);
+
+/* The driver's state (bd->priv), under bd->lock. */
+struct vhd_bdev {
+	struct vhd *vhd;      /* the chain, top first */
+	uint8_t *allocating;  /* per block: allocation in flight */
+	uint64_t reserve_end; /* file extended (footer written) to */
+	bool extending;	      /* a footer write extending it in flight */
+	uint32_t ext_blocks;  /* blocks added per extension (grows) */
+	struct vhd_wait_list waiters; /* writes waiting for room or a block */
+	struct block_req_list flushq; /* head = running flush */
+	bool flush_busy;
+	int flush_pending; /* ios of the current phase */
+	int flush_ret;
+};
 
 struct vhd_alloc {
 	struct block_req *req; /* the write that needed the block */
@@ -47,9 +76,10 @@ static void vhd_write_seg(struct block_dev *bd, struct block_req *req,
 
 /* ---- reads ---- */
 
-void vhd_dispatch_read(struct block_dev *bd, struct block_req *req)
+static void vhd_dispatch_read(struct block_dev *bd, struct block_req *req)
 {
-	struct vhd *v = bd->vhd;
+	struct vhd_bdev *vb = bd->priv;
+	struct vhd *v = vb->vhd;
 	uint64_t s = req->sector, end = req->sector + req->nsec;
 	size_t off = 0;
 
@@ -87,7 +117,8 @@ void vhd_dispatch_read(struct block_dev *bd, struct block_req *req)
 /* Set bitmap bits after data landed; the bitmap goes out at flush. */
 static void vhd_mark_bits(struct block_dev *bd, uint64_t sector, uint32_t nsec)
 {
-	struct vhd *v = bd->vhd;
+	struct vhd_bdev *vb = bd->priv;
+	struct vhd *v = vb->vhd;
 	uint32_t blk = (uint32_t)(sector / v->block_sectors);
 	uint32_t in = (uint32_t)(sector % v->block_sectors), i;
 	uint8_t *bm = v->bitmaps[blk];
@@ -120,7 +151,8 @@ static void vhd_seg_done(struct block_io *io, int res)
 static void vhd_wait(struct block_dev *bd, struct block_req *req,
 		     uint64_t sector, uint32_t nsec, size_t byte_off)
 {
-	struct block_wait *w = calloc(1, sizeof(*w));
+	struct vhd_bdev *vb = bd->priv;
+	struct vhd_wait *w = calloc(1, sizeof(*w));
 
 	if (!w) {
 		block_req_put(req, -ENOMEM);
@@ -130,20 +162,19 @@ static void vhd_wait(struct block_dev *bd, struct block_req *req,
 	w->sector = sector;
 	w->nsec = nsec;
 	w->byte_off = byte_off;
-	if (bd->waiters_tail)
-		bd->waiters_tail->next = w;
-	else
-		bd->waiters = w;
-	bd->waiters_tail = w;
+	STAILQ_INSERT_TAIL(&vb->waiters, w, link);
 }
 
 static void vhd_wake(struct block_dev *bd, int err)
 {
-	struct block_wait *w = bd->waiters, *next;
+	struct vhd_wait_list woken = STAILQ_HEAD_INITIALIZER(woken);
+	struct vhd_bdev *vb = bd->priv;
+	struct vhd_wait *w;
 
-	bd->waiters = bd->waiters_tail = NULL;
-	for (; w; w = next) {
-		next = w->next;
+	/* Segments that must wait again queue themselves anew. */
+	STAILQ_CONCAT(&woken, &vb->waiters);
+	while ((w = STAILQ_FIRST(&woken))) {
+		STAILQ_REMOVE_HEAD(&woken, link);
 		if (err)
 			block_req_put(w->req, err);
 		else
@@ -155,7 +186,8 @@ static void vhd_wake(struct block_dev *bd, int err)
 
 static void vhd_alloc_finish(struct block_dev *bd, struct vhd_alloc *a, int ret)
 {
-	struct vhd *v = bd->vhd;
+	struct vhd_bdev *vb = bd->priv;
+	struct vhd *v = vb->vhd;
 
 	if (ret) {
 		/* Forget the block; its space stays unused (orphaned). */
@@ -167,7 +199,7 @@ static void vhd_alloc_finish(struct block_dev *bd, struct vhd_alloc *a, int ret)
 		vhd_mark_bits(bd, a->sector, a->nsec);
 		v->bat_dirty[a->blk / BAT_PER_SECTOR] = 1;
 	}
-	bd->allocating[a->blk] = 0;
+	vb->allocating[a->blk] = 0;
 	block_req_put(a->req, ret);
 	free(a);
 	vhd_wake(bd, 0);
@@ -209,7 +241,8 @@ static struct block_io *vhd_meta_io(struct block_dev *bd, const void *src,
 static void vhd_alloc_start(struct block_dev *bd, struct block_req *req,
 			    uint64_t sector, uint32_t nsec, size_t byte_off)
 {
-	struct vhd *v = bd->vhd;
+	struct vhd_bdev *vb = bd->priv;
+	struct vhd *v = vb->vhd;
 	uint32_t blk = (uint32_t)(sector / v->block_sectors);
 	uint64_t in = sector % v->block_sectors;
 	struct block_io *bm = NULL, *data = NULL;
@@ -232,7 +265,7 @@ static void vhd_alloc_start(struct block_dev *bd, struct block_req *req,
 		block_req_put(req, ret);
 		return;
 	}
-	bd->allocating[blk] = 1;
+	vb->allocating[blk] = 1;
 	bm = vhd_meta_io(bd, v->bitmaps[blk], v->bitmap_bytes,
 			 (uint64_t)v->bat[blk] * VHD_SECTOR);
 	data = block_io_new(bd, IO_WRITE, bd->fd,
@@ -261,13 +294,14 @@ static void vhd_alloc_start(struct block_dev *bd, struct block_req *req,
 static void vhd_extend_done(struct block_io *io, int res)
 {
 	struct block_dev *bd = io->bd;
+	struct vhd_bdev *vb = bd->priv;
 	int ret = res < 0 ? res : ((uint64_t)res != io->len ? -EIO : 0);
 
-	bd->extending = false;
+	vb->extending = false;
 	if (!ret) {
-		bd->reserve_end = io->off;
-		if (bd->ext_blocks < 32)
-			bd->ext_blocks *= 2;
+		vb->reserve_end = io->off;
+		if (vb->ext_blocks < 32)
+			vb->ext_blocks *= 2;
 	}
 	vhd_wake(bd, ret);
 }
@@ -280,14 +314,15 @@ static void vhd_extend_done(struct block_io *io, int res)
  */
 static void vhd_extend(struct block_dev *bd)
 {
-	struct vhd *v = bd->vhd;
+	struct vhd_bdev *vb = bd->priv;
+	struct vhd *v = vb->vhd;
 	uint64_t total = (uint64_t)v->bitmap_bytes + v->header.block_size;
 	uint8_t footer[VHD_FOOTER_SIZE];
 	uint64_t end = v->next_free;
 	struct block_io *io;
 	uint32_t i;
 
-	for (i = 0; i < bd->ext_blocks; i++)
+	for (i = 0; i < vb->ext_blocks; i++)
 		end = vhd_slot(v, end) + total;
 	vhd_footer_build(&v->footer, footer);
 	io = vhd_meta_io(bd, footer, sizeof(footer), end);
@@ -295,7 +330,7 @@ static void vhd_extend(struct block_dev *bd)
 		vhd_wake(bd, -ENOMEM);
 		return;
 	}
-	bd->extending = true;
+	vb->extending = true;
 	io->done = vhd_extend_done;
 	block_io_queue(io);
 }
@@ -304,12 +339,13 @@ static void vhd_extend(struct block_dev *bd)
 static void vhd_write_seg(struct block_dev *bd, struct block_req *req,
 			  uint64_t sector, uint32_t nsec, size_t byte_off)
 {
-	struct vhd *v = bd->vhd;
+	struct vhd_bdev *vb = bd->priv;
+	struct vhd *v = vb->vhd;
 	uint32_t blk = (uint32_t)(sector / v->block_sectors);
 	uint64_t in = sector % v->block_sectors;
 	struct block_io *io;
 
-	if (bd->allocating[blk]) {
+	if (vb->allocating[blk]) {
 		vhd_wait(bd, req, sector, nsec, byte_off);
 		return;
 	}
@@ -317,12 +353,12 @@ static void vhd_write_seg(struct block_dev *bd, struct block_req *req,
 		uint64_t total =
 		    (uint64_t)v->bitmap_bytes + v->header.block_size;
 
-		if (vhd_slot(v, v->next_free) + total <= bd->reserve_end) {
+		if (vhd_slot(v, v->next_free) + total <= vb->reserve_end) {
 			vhd_alloc_start(bd, req, sector, nsec, byte_off);
 			return;
 		}
 		vhd_wait(bd, req, sector, nsec, byte_off);
-		if (!bd->extending)
+		if (!vb->extending)
 			vhd_extend(bd);
 		return;
 	}
@@ -341,9 +377,10 @@ static void vhd_write_seg(struct block_dev *bd, struct block_req *req,
 	block_io_queue(io);
 }
 
-void vhd_dispatch_write(struct block_dev *bd, struct block_req *req)
+static void vhd_dispatch_write(struct block_dev *bd, struct block_req *req)
 {
-	struct vhd *v = bd->vhd;
+	struct vhd_bdev *vb = bd->priv;
+	struct vhd *v = vb->vhd;
 	uint64_t s = req->sector, end = req->sector + req->nsec;
 	size_t off = 0;
 
@@ -364,14 +401,13 @@ static void vhd_flush_start(struct block_dev *bd);
 
 static void vhd_flush_end(struct block_dev *bd, int ret)
 {
-	struct block_req *req = bd->flushq;
+	struct vhd_bdev *vb = bd->priv;
+	struct block_req *req = STAILQ_FIRST(&vb->flushq);
 
-	bd->flushq = req->next;
-	if (!bd->flushq)
-		bd->flushq_tail = NULL;
-	bd->flush_busy = false;
+	STAILQ_REMOVE_HEAD(&vb->flushq, link);
+	vb->flush_busy = false;
 	block_req_put(req, ret);
-	if (bd->flushq)
+	if (!STAILQ_EMPTY(&vb->flushq))
 		vhd_flush_start(bd);
 }
 
@@ -383,22 +419,23 @@ static void vhd_flush_sync2_done(struct block_io *io, int res)
 static void vhd_flush_meta_done(struct block_io *io, int res)
 {
 	struct block_dev *bd = io->bd;
-	struct vhd *v = bd->vhd;
+	struct vhd_bdev *vb = bd->priv;
+	struct vhd *v = vb->vhd;
 	struct block_io *sync;
 
 	if (res < 0 || (uint64_t)res != io->len) {
-		if (!bd->flush_ret)
-			bd->flush_ret = res < 0 ? res : -EIO;
+		if (!vb->flush_ret)
+			vb->flush_ret = res < 0 ? res : -EIO;
 		/* Try again at the next flush. */
 		if (io->arg & META_BAT_FLAG)
 			v->bat_dirty[io->arg & ~META_BAT_FLAG] = 1;
 		else
 			v->bm_dirty[io->arg] = 1;
 	}
-	if (--bd->flush_pending)
+	if (--vb->flush_pending)
 		return;
-	if (bd->flush_ret) {
-		vhd_flush_end(bd, bd->flush_ret);
+	if (vb->flush_ret) {
+		vhd_flush_end(bd, vb->flush_ret);
 		return;
 	}
 	sync = block_io_new(bd, IO_FSYNC, bd->fd, 0, 0);
@@ -413,14 +450,15 @@ static void vhd_flush_meta_done(struct block_io *io, int res)
 /* Build BAT sector @s as it may go to disk now. */
 static void vhd_bat_sector(struct block_dev *bd, uint32_t s, uint8_t *buf)
 {
-	struct vhd *v = bd->vhd;
+	struct vhd_bdev *vb = bd->priv;
+	struct vhd *v = vb->vhd;
 	uint32_t i;
 
 	for (i = 0; i < BAT_PER_SECTOR; i++) {
 		uint64_t e = (uint64_t)s * BAT_PER_SECTOR + i;
 		uint32_t val = VHD_BAT_UNUSED;
 
-		if (e < v->header.max_entries && !bd->allocating[e])
+		if (e < v->header.max_entries && !vb->allocating[e])
 			val = v->bat[e];
 		put_be32(buf + 4 * i, val);
 	}
@@ -429,13 +467,14 @@ static void vhd_bat_sector(struct block_dev *bd, uint32_t s, uint8_t *buf)
 static int vhd_flush_queue_meta(struct block_dev *bd, const void *src,
 				size_t len, uint64_t off, uint64_t arg)
 {
+	struct vhd_bdev *vb = bd->priv;
 	struct block_io *io = vhd_meta_io(bd, src, len, off);
 
 	if (!io)
 		return -ENOMEM;
 	io->done = vhd_flush_meta_done;
 	io->arg = arg;
-	bd->flush_pending++;
+	vb->flush_pending++;
 	block_io_queue(io);
 	return 0;
 }
@@ -443,7 +482,8 @@ static int vhd_flush_queue_meta(struct block_dev *bd, const void *src,
 static void vhd_flush_sync1_done(struct block_io *io, int res)
 {
 	struct block_dev *bd = io->bd;
-	struct vhd *v = bd->vhd;
+	struct vhd_bdev *vb = bd->priv;
+	struct vhd *v = vb->vhd;
 	uint32_t nsect =
 	    (uint32_t)(ALIGN_UP((uint64_t)v->header.max_entries * 4,
 				VHD_SECTOR) /
@@ -455,7 +495,7 @@ static void vhd_flush_sync1_done(struct block_io *io, int res)
 		vhd_flush_end(bd, res);
 		return;
 	}
-	bd->flush_pending = 1; /* held while queueing */
+	vb->flush_pending = 1; /* held while queueing */
 	for (i = 0; i < v->header.max_entries; i++) {
 		if (!v->bm_dirty[i])
 			continue;
@@ -463,7 +503,7 @@ static void vhd_flush_sync1_done(struct block_io *io, int res)
 		if (vhd_flush_queue_meta(bd, v->bitmaps[i], v->bitmap_bytes,
 					 (uint64_t)v->bat[i] * VHD_SECTOR, i)) {
 			v->bm_dirty[i] = 1;
-			bd->flush_ret = -ENOMEM;
+			vb->flush_ret = -ENOMEM;
 		}
 	}
 	for (i = 0; i < nsect; i++) {
@@ -476,13 +516,13 @@ static void vhd_flush_sync1_done(struct block_io *io, int res)
 					     (uint64_t)i * VHD_SECTOR,
 					 META_BAT_FLAG | i)) {
 			v->bat_dirty[i] = 1;
-			bd->flush_ret = -ENOMEM;
+			vb->flush_ret = -ENOMEM;
 		}
 	}
-	if (bd->flush_pending == 1) {
+	if (vb->flush_pending == 1) {
 		/* Nothing was dirty: one fdatasync was enough. */
-		bd->flush_pending = 0;
-		vhd_flush_end(bd, bd->flush_ret);
+		vb->flush_pending = 0;
+		vhd_flush_end(bd, vb->flush_ret);
 		return;
 	}
 	/* Drop the queueing reference like a completed metadata write. */
@@ -492,10 +532,11 @@ static void vhd_flush_sync1_done(struct block_io *io, int res)
 
 static void vhd_flush_start(struct block_dev *bd)
 {
+	struct vhd_bdev *vb = bd->priv;
 	struct block_io *io = block_io_new(bd, IO_FSYNC, bd->fd, 0, 0);
 
-	bd->flush_busy = true;
-	bd->flush_ret = 0;
+	vb->flush_busy = true;
+	vb->flush_ret = 0;
 	if (!io) {
 		vhd_flush_end(bd, -ENOMEM);
 		return;
@@ -504,41 +545,23 @@ static void vhd_flush_start(struct block_dev *bd)
 	block_io_queue(io);
 }
 
-void vhd_dispatch_flush(struct block_dev *bd, struct block_req *req)
+static void vhd_dispatch_flush(struct block_dev *bd, struct block_req *req)
 {
-	if (bd->readonly)
-		return;
+	struct vhd_bdev *vb = bd->priv;
+
 	req->pending++;
-	req->next = NULL;
-	if (bd->flushq_tail)
-		bd->flushq_tail->next = req;
-	else
-		bd->flushq = req;
-	bd->flushq_tail = req;
-	if (!bd->flush_busy)
+	STAILQ_INSERT_TAIL(&vb->flushq, req, link);
+	if (!vb->flush_busy)
 		vhd_flush_start(bd);
 }
 
-/* ---- lifecycle ---- */
-
-int vhd_block_init(struct block_dev *bd)
-{
-	struct vhd *v = bd->vhd;
-
-	bd->allocating =
-	    calloc(v->header.max_entries ? v->header.max_entries : 1, 1);
-	if (!bd->allocating)
-		return -ENOMEM;
-	/* The footer sits at next_free: no room until the first extension. */
-	bd->reserve_end = v->next_free;
-	bd->ext_blocks = 2;
-	return 0;
-}
+/* ---- the driver ---- */
 
 /* After the final flush: cut unused reserve so the file ends at its data. */
-void vhd_block_fini(struct block_dev *bd)
+static void vhd_sparse_trim(struct block_dev *bd)
 {
-	struct vhd *v = bd->vhd;
+	struct vhd_bdev *vb = bd->priv;
+	struct vhd *v = vb->vhd;
 	struct stat st;
 	int ret;
 
@@ -549,6 +572,115 @@ void vhd_block_fini(struct block_dev *bd)
 			pr_err("%s: trimming the file: %s", bd->path,
 			       strerror(-ret));
 	}
-	free(bd->allocating);
-	bd->allocating = NULL;
+}
+
+static void vhd_bdev_free(struct vhd_bdev *vb)
+{
+	vhd_close(vb->vhd);
+	free(vb->allocating);
+	free(vb);
+}
+
+static void vhd_drv_close(struct block_dev *bd)
+{
+	struct vhd_bdev *vb = bd->priv;
+
+	if (vhd_is_sparse(vb->vhd))
+		vhd_sparse_trim(bd);
+	vhd_bdev_free(vb);
+	bd->priv = NULL;
+}
+
+static const char *vhd_drv_name(const struct block_dev *bd)
+{
+	const struct vhd_bdev *vb = bd->priv;
+
+	switch (vb->vhd->footer.disk_type) {
+	case VHD_TYPE_FIXED:
+		return "vhd-fixed";
+	case VHD_TYPE_DIFF:
+		return "vhd-differencing";
+	default:
+		return "vhd-dynamic";
+	}
+}
+
+static const struct block_ops vhd_fixed_ops = {
+    .format_name = vhd_drv_name,
+    .read = block_raw_rw,
+    .write = block_raw_rw,
+    .flush = block_raw_flush,
+    .discard = block_raw_discard,
+    .close = vhd_drv_close,
+};
+
+/* Discard on a sparse disk is advisory and does nothing: NULL. */
+static const struct block_ops vhd_sparse_ops = {
+    .format_name = vhd_drv_name,
+    .read = vhd_dispatch_read,
+    .write = vhd_dispatch_write,
+    .flush = vhd_dispatch_flush,
+    .close = vhd_drv_close,
+};
+
+static int vhd_sparse_init(struct vhd_bdev *vb)
+{
+	struct vhd *v = vb->vhd;
+
+	vb->allocating =
+	    calloc(v->header.max_entries ? v->header.max_entries : 1, 1);
+	if (!vb->allocating)
+		return -ENOMEM;
+	/* The footer sits at next_free: no room until the first extension. */
+	vb->reserve_end = v->next_free;
+	vb->ext_blocks = 2;
+	return 0;
+}
+
+static int vhd_drv_open(struct block_dev *bd, bool direct)
+{
+	unsigned int flags =
+	    (bd->readonly ? 0 : VHD_OPEN_RDWR) | (direct ? VHD_OPEN_DIRECT : 0);
+	struct vhd_bdev *vb = calloc(1, sizeof(*vb));
+	int ret;
+
+	if (!vb)
+		return -ENOMEM;
+	STAILQ_INIT(&vb->waiters);
+	STAILQ_INIT(&vb->flushq);
+	ret = vhd_open(bd->path, flags, &vb->vhd);
+	if (ret) {
+		free(vb);
+		return ret;
+	}
+	if (vhd_is_sparse(vb->vhd)) {
+		ret = vhd_sparse_init(vb);
+		if (ret) {
+			vhd_bdev_free(vb);
+			return ret;
+		}
+	}
+	bd->priv = vb;
+	bd->fd = vb->vhd->fd;
+	bd->direct = vb->vhd->direct;
+	bd->size = vb->vhd->size;
+	bd->ops = vhd_is_sparse(vb->vhd) ? &vhd_sparse_ops : &vhd_fixed_ops;
+	if (vb->vhd->footer.saved_state)
+		pr_warn("%s: image is marked as in a saved state", bd->path);
+	return 0;
+}
+
+const struct block_driver block_driver_vhd = {
+    .name = "vhd",
+    .alias = "vpc",
+    .format = BLOCK_FORMAT_VHD,
+    .probe = vhd_probe,
+    .open = vhd_drv_open,
+};
+
+struct vhd *block_vhd(const struct block_dev *bd)
+{
+	const struct vhd_bdev *vb = bd->priv;
+
+	return bd->driver == &block_driver_vhd ? vb->vhd : NULL;
 }

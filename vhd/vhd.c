@@ -776,11 +776,3 @@ int vhd_write_bat(struct vhd *v)
 		ret = -errno;
 	return ret;
 }
-
-int vhd_write_bitmap(struct vhd *v, uint32_t blk)
-{
-	if (blk >= v->header.max_entries || v->bat[blk] == VHD_BAT_UNUSED)
-		return -EINVAL;
-	return vhd_pwrite(v, v->bitmaps[blk], v->bitmap_bytes,
-			  (uint64_t)v->bat[blk] * VHD_SECTOR);
-}

@@ -78,7 +78,6 @@ static inline uint32_t block_sector_size(const struct block_dev *bd)
 	(void)bd;
 	return BLOCK_SECTOR_SIZE;
 }
-bool block_readonly(const struct block_dev *bd);
 /* "raw", "host_device", "vhd-fixed", "vhd-dynamic", "vhd-differencing". */
 const char *block_format_name(const struct block_dev *bd);
 /* The VHD behind @bd, or NULL (for `hvkvm img`). */

@@ -172,7 +172,6 @@ int vhd_create(const char *path, const struct vhd_create_opts *o);
 int vhd_write_footer(struct vhd *v); /* end copy and, if dynamic, copy at 0 */
 int vhd_write_header(struct vhd *v);
 int vhd_write_bat(struct vhd *v); /* the whole table */
-int vhd_write_bitmap(struct vhd *v, uint32_t blk);
 /* pwrite/pread that cope with O_DIRECT alignment. 0 or -errno. */
 int vhd_pwrite(struct vhd *v, const void *buf, size_t len, uint64_t off);
 int vhd_pread(struct vhd *v, void *buf, size_t len, uint64_t off);
