@@ -4,8 +4,11 @@
  * and MMIO accesses to the buses, synthetic MSRs and the hypercall trap to
  * the Hyper-V module, triple faults and unhandled exits to a register dump.
  * APs start in wait-for-SIPI: the in-kernel LAPIC brings them up when the
- * guest sends INIT/SIPI.
+ * guest sends INIT/SIPI. The machine is reached only through struct
+ * vcpu_host (see vcpu.h).
  */
+#include "hvkvm/vcpu.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -17,12 +20,9 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
-#include "hvkvm/cpuid.h"
 #include "hvkvm/hyperv.h"
 #include "hvkvm/insn_assist.h"
 #include "hvkvm/util.h"
-#include "hvkvm/vcpu.h"
-#include "hvkvm/vm.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 #define X86_CR0_PE BIT(0)
@@ -67,23 +67,110 @@ const char *vcpu_exit_name(unsigned int reason)
 	return "other";
 }
 
+/* ---- run state: one enum, changed under the lock, read without it ---- */
+
+void vcpu_runstate_init(struct vcpu_runstate *rs)
+{
+	pthread_mutex_init(&rs->lock, NULL);
+	pthread_cond_init(&rs->cond, NULL);
+	rs->state = VCPU_RUNNING;
+	rs->parked = 0;
+}
+
+void vcpu_runstate_destroy(struct vcpu_runstate *rs)
+{
+	pthread_cond_destroy(&rs->cond);
+	pthread_mutex_destroy(&rs->lock);
+}
+
+enum vcpu_state vcpu_runstate_get(struct vcpu_runstate *rs)
+{
+	return __atomic_load_n(&rs->state, __ATOMIC_ACQUIRE);
+}
+
+/* @from -> @to if the state is @from now; STOPPED is never left. */
+static bool vcpu_runstate_move(struct vcpu_runstate *rs, enum vcpu_state from,
+			       enum vcpu_state to)
+{
+	bool moved = false;
+
+	pthread_mutex_lock(&rs->lock);
+	if (rs->state == from) {
+		__atomic_store_n(&rs->state, to, __ATOMIC_RELEASE);
+		pthread_cond_broadcast(&rs->cond);
+		moved = true;
+	}
+	pthread_mutex_unlock(&rs->lock);
+	return moved;
+}
+
+bool vcpu_runstate_pause(struct vcpu_runstate *rs)
+{
+	return vcpu_runstate_move(rs, VCPU_RUNNING, VCPU_PAUSED);
+}
+
+bool vcpu_runstate_resume(struct vcpu_runstate *rs)
+{
+	return vcpu_runstate_move(rs, VCPU_PAUSED, VCPU_RUNNING);
+}
+
+void vcpu_runstate_stop(struct vcpu_runstate *rs)
+{
+	pthread_mutex_lock(&rs->lock);
+	__atomic_store_n(&rs->state, VCPU_STOPPED, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&rs->cond);
+	pthread_mutex_unlock(&rs->lock);
+}
+
+int vcpu_runstate_wait_parked(struct vcpu_runstate *rs, unsigned int n)
+{
+	int r;
+
+	pthread_mutex_lock(&rs->lock);
+	while (rs->parked < n && rs->state != VCPU_STOPPED)
+		pthread_cond_wait(&rs->cond, &rs->lock);
+	r = rs->state == VCPU_STOPPED ? -ESHUTDOWN : 0;
+	pthread_mutex_unlock(&rs->lock);
+	return r;
+}
+
+void vcpu_runstate_park(struct vcpu_runstate *rs)
+{
+	pthread_mutex_lock(&rs->lock);
+	rs->parked++;
+	pthread_cond_broadcast(&rs->cond);
+	while (rs->state == VCPU_PAUSED)
+		pthread_cond_wait(&rs->cond, &rs->lock);
+	rs->parked--;
+	pthread_mutex_unlock(&rs->lock);
+}
+
+/* ---- the vCPU ---- */
+
 static void vcpu_kick_handler(int sig)
 {
 	(void)sig;
 }
 
-int vcpu_init(struct vm *vm, struct vcpu *v, unsigned int index)
+/* Single writer (the vCPU thread): a plain increment, stored atomically. */
+static void vcpu_stat_inc(uint64_t *counter)
+{
+	__atomic_store_n(counter, *counter + 1, __ATOMIC_RELAXED);
+}
+
+int vcpu_init(struct vcpu *v, const struct vcpu_host *host, int kvm_fd,
+	      int vm_fd, unsigned int index, uint32_t apic_id)
 {
 	int mmap_size, r;
 
 	memset(v, 0, sizeof(*v));
-	v->vm = vm;
+	v->host = host;
 	v->index = index;
-	v->apic_id = vm->apic_ids[index];
-	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)v->apic_id);
+	v->apic_id = apic_id;
+	v->fd = ioctl(vm_fd, KVM_CREATE_VCPU, (unsigned long)v->apic_id);
 	if (v->fd < 0)
 		return -errno;
-	mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	mmap_size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (mmap_size < (int)sizeof(struct kvm_run)) {
 		r = -EINVAL;
 		goto err_close;
@@ -103,35 +190,9 @@ err_close:
 	return r;
 }
 
-int vcpu_configure(struct vcpu *v)
+int vcpu_set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *cpuid)
 {
-	struct vm *vm = v->vm;
-	struct kvm_cpuid2 *cpuid = cpuid_dup(vm->cpuid);
-	int r;
-
-	if (!cpuid)
-		return -ENOMEM;
-	cpuid_apply(cpuid, v->apic_id, vm->nr_vcpus,
-		    vm->opts.conservative_cpu);
-	if (vm->opts.conservative_cpu)
-		cpuid_set_tsc_khz(cpuid, (uint32_t)vm->tsc_khz);
-	if (vm->hv) {
-		r = hv_cpuid_patch(vm->hv, cpuid, CPUID_MAX_ENTRIES);
-		if (r)
-			goto out;
-	}
-	{
-		struct kvm_cpuid_entry2 *e1 = cpuid_find(cpuid, 1, 0);
-
-		if (e1)
-			pr_dbg("vCPU %u: CPUID.1 eax=%#x ebx=%#x ecx=%#x edx=%#x (%u leaves)",
-			       v->index, e1->eax, e1->ebx, e1->ecx, e1->edx,
-			       cpuid->nent);
-	}
-	r = ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0 ? -errno : 0;
-out:
-	free(cpuid);
-	return r;
+	return ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0 ? -errno : 0;
 }
 
 void vcpu_destroy(struct vcpu *v)
@@ -213,7 +274,7 @@ static void vcpu_dump_code(struct vcpu *v, uint64_t rip, FILE *f)
 	if (ioctl(v->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid)
 		return;
 	n = (unsigned int)MIN((uint64_t)n, 4096 - (tr.physical_address & 4095));
-	p = gmem_map(&v->vm->gm, tr.physical_address, n, false);
+	p = gmem_map(v->host->gm, tr.physical_address, n, false);
 	if (!p)
 		return;
 	fprintf(f, " code at RIP:");
@@ -274,9 +335,9 @@ static bool vcpu_hypercall(struct vcpu *v)
 		.rax = r.rax, .rbx = r.rbx, .rcx = r.rcx, .rdx = r.rdx,
 		.rsi = r.rsi, .rdi = r.rdi, .r8 = r.r8,
 	};
-	if (hv_hypercall(v->vm->hv, v->index, &hr))
+	if (hv_hypercall(v->host->hv, v->index, &hr))
 		return false;
-	v->stats.hypercalls++;
+	vcpu_stat_inc(&v->stats.hypercalls);
 	r.rax = hr.rax;
 	if (!hr.long_mode)
 		r.rdx = hr.rdx;
@@ -311,12 +372,12 @@ static bool vcpu_signal_port(struct vcpu *v, uint32_t conn)
 	uint64_t page, off;
 	uint16_t st;
 
-	if (!hv_hypercall_page(v->vm->hv, &page) ||
+	if (!hv_hypercall_page(v->host->hv, &page) ||
 	    ioctl(v->fd, KVM_GET_SREGS, &s) < 0 ||
 	    !(s.cs.l && (s.efer & X86_EFER_LMA)) || (s.cs.selector & 3))
 		return false;
-	v->stats.hypercalls++;
-	st = hv_signal_event(v->vm->hv, v->index, conn, 0);
+	vcpu_stat_inc(&v->stats.hypercalls);
+	st = hv_signal_event(v->host->hv, v->index, conn, 0);
 	if (!st /* success */ || ioctl(v->fd, KVM_GET_REGS, &r) < 0)
 		return true;
 	memset(&tr, 0, sizeof(tr));
@@ -336,6 +397,7 @@ static bool vcpu_signal_port(struct vcpu *v, uint32_t conn)
 
 static int vcpu_handle_io(struct vcpu *v)
 {
+	const struct vcpu_host *h = v->host;
 	struct kvm_run *run = v->run;
 	unsigned int size = run->io.size, i;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
@@ -344,21 +406,23 @@ static int vcpu_handle_io(struct vcpu *v)
 	if (run->io.data_offset >= v->run_size ||
 	    (uint64_t)size * run->io.count > v->run_size - run->io.data_offset)
 		return -EINVAL;
-	v->stats.pio_exits++;
+	if (size != 1 && size != 2 && size != 4)
+		return -EINVAL;
+	vcpu_stat_inc(&v->stats.pio_exits);
 	for (i = 0; i < run->io.count; i++, data += size) {
 		if (run->io.direction == KVM_EXIT_IO_OUT) {
 			val = 0;
 			memcpy(&val, data, size);
-			if (v->vm->hv && run->io.port == HV_HYPERCALL_PORT &&
+			if (h->hv && run->io.port == HV_HYPERCALL_PORT &&
 			    size == 1 && run->io.count == 1 && vcpu_hypercall(v))
 				continue;
-			if (v->vm->hv && run->io.port == HV_SIGNAL_PORT &&
+			if (h->hv && run->io.port == HV_SIGNAL_PORT &&
 			    size == HV_SIGNAL_PORT_LEN && run->io.count == 1 &&
 			    vcpu_signal_port(v, (uint32_t)val))
 				continue;
-			bus_write(&v->vm->pio, run->io.port, size, val);
+			bus_write(h->pio, run->io.port, size, val);
 		} else {
-			bus_read(&v->vm->pio, run->io.port, size, &val);
+			bus_read(h->pio, run->io.port, size, &val);
 			memcpy(data, &val, size);
 		}
 	}
@@ -371,14 +435,14 @@ static void vcpu_handle_mmio(struct vcpu *v)
 	unsigned int len = run->mmio.len;
 	uint64_t val = 0;
 
-	v->stats.mmio_exits++;
+	vcpu_stat_inc(&v->stats.mmio_exits);
 	if (len == 0 || len > 8)
 		return;
 	if (run->mmio.is_write) {
 		memcpy(&val, run->mmio.data, len);
-		bus_write(&v->vm->mmio, run->mmio.phys_addr, len, val);
+		bus_write(v->host->mmio, run->mmio.phys_addr, len, val);
 	} else {
-		bus_read(&v->vm->mmio, run->mmio.phys_addr, len, &val);
+		bus_read(v->host->mmio, run->mmio.phys_addr, len, &val);
 		memcpy(run->mmio.data, &val, len);
 	}
 }
@@ -386,10 +450,10 @@ static void vcpu_handle_mmio(struct vcpu *v)
 static void vcpu_handle_msr(struct vcpu *v, bool write)
 {
 	struct kvm_run *run = v->run;
-	struct hv *hv = v->vm->hv;
+	struct hv *hv = v->host->hv;
 	int r = -EINVAL;
 
-	v->stats.msr_exits++;
+	vcpu_stat_inc(&v->stats.msr_exits);
 	if (hv && hv_msr_is_synthetic(run->msr.index)) {
 		if (write)
 			r = hv_msr_write(hv, v->index, run->msr.index,
@@ -467,7 +531,7 @@ static bool vcpu_insn_assist(struct vcpu *v)
 	if (ioctl(v->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid)
 		return false;
 	n = MIN((size_t)15, 4096 - (size_t)(tr.physical_address & 4095));
-	insn = gmem_map(&v->vm->gm, tr.physical_address, n, false);
+	insn = gmem_map(v->host->gm, tr.physical_address, n, false);
 	if (!insn)
 		return false;
 	regs_to_insn(&kr, &ir);
@@ -489,7 +553,7 @@ static bool vcpu_insn_assist(struct vcpu *v)
 		if (ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
 			return false;
 	}
-	v->stats.assists[kind]++;
+	vcpu_stat_inc(&v->stats.assists[kind]);
 	return true;
 }
 
@@ -497,11 +561,10 @@ static void vcpu_fail(struct vcpu *v, const char *what)
 {
 	pr_err("vCPU %u: %s", v->index, what);
 	vcpu_dump(v, stderr);
-	vm_guest_stop(v->vm, VM_STOP_FAILURE, VM_STATUS_FAILURE);
+	v->host->stop(v->host->opaque, VCPU_STOP_GUEST_FAILURE);
 }
 
-/* Returns false when the loop must end. */
-static bool vcpu_handle_exit(struct vcpu *v)
+bool vcpu_handle_exit(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	char what[128];
@@ -530,11 +593,9 @@ static bool vcpu_handle_exit(struct vcpu *v)
 		vcpu_fail(v, "triple fault (KVM_EXIT_SHUTDOWN)");
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
-		if (run->system_event.type == KVM_SYSTEM_EVENT_RESET)
-			vm_guest_stop(v->vm, VM_STOP_RESET, VM_STATUS_RESET);
-		else
-			vm_guest_stop(v->vm, VM_STOP_POWEROFF,
-					VM_STATUS_POWEROFF);
+		v->host->stop(v->host->opaque,
+			      run->system_event.type == KVM_SYSTEM_EVENT_RESET ?
+				      VCPU_STOP_RESET : VCPU_STOP_POWEROFF);
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
 		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
@@ -560,9 +621,9 @@ static bool vcpu_handle_exit(struct vcpu *v)
 	}
 }
 
-static bool vcpu_should_stop(struct vcpu *v)
+static enum vcpu_state vcpu_state(struct vcpu *v)
 {
-	return __atomic_load_n(&v->vm->stopping, __ATOMIC_ACQUIRE);
+	return vcpu_runstate_get(v->host->rs);
 }
 
 /* ---- Hyper-V GUEST_IDLE: poll our own in-kernel LAPIC ---- */
@@ -607,8 +668,7 @@ static bool vcpu_idle_cancel(void *opaque)
 {
 	struct vcpu *v = opaque;
 
-	return vcpu_should_stop(v) ||
-	       __atomic_load_n(&v->vm->paused, __ATOMIC_ACQUIRE);
+	return vcpu_state(v) != VCPU_RUNNING;
 }
 
 /* vcpu_kick()'s signal ends the sleep early (no SA_RESTART). */
@@ -643,11 +703,11 @@ static void *vcpu_thread(void *opaque)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	while (!vcpu_should_stop(v)) {
+	while (vcpu_state(v) != VCPU_STOPPED) {
 		int r;
 
-		if (__atomic_load_n(&v->vm->paused, __ATOMIC_ACQUIRE)) {
-			vcpu_park(v);
+		if (vcpu_state(v) == VCPU_PAUSED) {
+			vcpu_runstate_park(v->host->rs);
 			continue;
 		}
 		r = ioctl(v->fd, KVM_RUN, 0);
@@ -655,34 +715,20 @@ static void *vcpu_thread(void *opaque)
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;
-				v->stats.exits[KVM_EXIT_INTR]++;
+				vcpu_stat_inc(&v->stats.exits[KVM_EXIT_INTR]);
 				continue;
 			}
 			pr_err("vCPU %u: KVM_RUN: %s", v->index,
 			       strerror(errno));
-			vm_request_stop(v->vm, VM_STOP_FAILURE,
-					VM_STATUS_FAILURE);
+			v->host->stop(v->host->opaque, VCPU_STOP_HOST_FAILURE);
 			break;
 		}
 		if (v->run->exit_reason < VCPU_EXIT_REASONS)
-			v->stats.exits[v->run->exit_reason]++;
+			vcpu_stat_inc(&v->stats.exits[v->run->exit_reason]);
 		if (!vcpu_handle_exit(v))
 			break;
 	}
 	return NULL;
-}
-
-void vcpu_park(struct vcpu *v)
-{
-	struct vm *vm = v->vm;
-
-	pthread_mutex_lock(&vm->pause_lock);
-	vm->parked++;
-	pthread_cond_broadcast(&vm->pause_cond);
-	while (vm->paused && !vcpu_should_stop(v))
-		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
-	vm->parked--;
-	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 int vcpu_start(struct vcpu *v)

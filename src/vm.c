@@ -2,51 +2,34 @@
 /*
  * vm: builds one VM from a struct vm_config through an ordered table of
  * start-up stages (unwound in reverse from the one that failed), runs its
- * vCPUs and stops it when a device, a vCPU or the user asks.
+ * vCPUs and stops it when a device, a vCPU or the user asks. This file has
+ * the KVM stages, the table and the run/pause/stop logic; the devices, the
+ * Hyper-V services, the boot loader glue and VMBus have files of their own
+ * (vm_devices.c, vm_hyperv.c, vm_boot.c, vm_vmbus.c).
  */
-#include "hvkvm/vm.h"
+#include "vm_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/epoll.h>
-#include <sys/timerfd.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/kvm.h>
 
-#include "hvkvm/acpi.h"
-#include "hvkvm/acpi_pm.h"
 #include "hvkvm/console.h"
 #include "hvkvm/cpuid.h"
-#include "hvkvm/debug_exit.h"
 #include "hvkvm/evloop.h"
-#include "hvkvm/fw_cfg.h"
 #include "hvkvm/hyperv.h"
-#include "hvkvm/i8042.h"
-#include "hvkvm/pci.h"
-#include "hvkvm/rtc.h"
-#include "hvkvm/uart.h"
-#include "hvkvm/util.h"
 #include "hvkvm/vcpu.h"
 #include "hvkvm/vmbus.h"
 
 #define VM_TSS_ADDR		0xfffbd000ULL
 #define VM_IDENTITY_MAP_ADDR	0xfffbc000ULL
-#define VM_LOW_RAM_MAX		(3 * GiB)
 #define HV_MSR_FILTER_BASE	0x40000000u
 #define HV_MSR_FILTER_COUNT	0x200u
-
-/* Stage helpers report one line of context for the user. */
-struct vm_stage {
-	const char *name;
-	int (*init)(struct vm *vm, char *err, size_t errlen);
-	void (*exit)(struct vm *vm);
-};
 
 /* ---- interrupts through the in-kernel irqchip ---- */
 
@@ -75,23 +58,6 @@ static const struct irq_sink_ops vm_irq_ops = {
 	.msi = vm_irq_msi,
 };
 
-/* ---- platform events from devices ---- */
-
-static void vm_ev_poweroff(void *opaque)
-{
-	vm_guest_stop(opaque, VM_STOP_POWEROFF, VM_STATUS_POWEROFF);
-}
-
-static void vm_ev_reset(void *opaque)
-{
-	vm_guest_stop(opaque, VM_STOP_RESET, VM_STATUS_RESET);
-}
-
-static void vm_ev_debug_exit(void *opaque, int status)
-{
-	vm_request_stop(opaque, VM_STOP_DEBUG_EXIT, status);
-}
-
 void vm_guest_stop(struct vm *vm, enum vm_stop_reason reason, int status)
 {
 	/*
@@ -117,12 +83,9 @@ static void vm_kick_others(struct vm *vm)
 			vcpu_kick(&vm->vcpus[i]);
 }
 
-/* Any thread: ask the vCPUs to park; returns at once. */
-static void vm_pause_request(struct vm *vm)
+void vm_pause_request(struct vm *vm)
 {
-	pthread_mutex_lock(&vm->pause_lock);
-	__atomic_store_n(&vm->paused, true, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&vm->pause_lock);
+	vcpu_runstate_pause(&vm->runstate);
 	vm_kick_others(vm);
 }
 
@@ -133,14 +96,32 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status)
 		vm->stop_reason = reason;
 		vm->stop_status = status;
 	}
-	__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
+	/* STOPPED before vm_run() sees the reason; parked vCPUs wake too. */
+	vcpu_runstate_stop(&vm->runstate);
 	pthread_cond_broadcast(&vm->stop_cond);
 	pthread_mutex_unlock(&vm->stop_lock);
-	/* Parked vCPUs must see the stop too. */
-	pthread_mutex_lock(&vm->pause_lock);
-	pthread_cond_broadcast(&vm->pause_cond);
-	pthread_mutex_unlock(&vm->pause_lock);
 	vm_kick_others(vm);
+}
+
+/* struct vcpu_host's stop: what a vCPU's exit means for the VM. */
+static void vm_vcpu_stop(void *opaque, enum vcpu_stop why)
+{
+	struct vm *vm = opaque;
+
+	switch (why) {
+	case VCPU_STOP_POWEROFF:
+		vm_guest_stop(vm, VM_STOP_POWEROFF, VM_STATUS_POWEROFF);
+		break;
+	case VCPU_STOP_RESET:
+		vm_guest_stop(vm, VM_STOP_RESET, VM_STATUS_RESET);
+		break;
+	case VCPU_STOP_GUEST_FAILURE:
+		vm_guest_stop(vm, VM_STOP_FAILURE, VM_STATUS_FAILURE);
+		break;
+	case VCPU_STOP_HOST_FAILURE:
+		vm_request_stop(vm, VM_STOP_FAILURE, VM_STATUS_FAILURE);
+		break;
+	}
 }
 
 /* ---- stages ---- */
@@ -275,257 +256,6 @@ static int st_irqchip_init(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-/* RTC interrupts (UIE/AIE/PIE) on time: a one-shot timerfd -> rtc_poll(). */
-static void vm_rtc_arm(void *opaque, uint64_t delay_ns)
-{
-	struct vm *vm = opaque;
-	struct itimerspec its = { 0 };
-
-	if (delay_ns) {
-		its.it_value.tv_sec = (time_t)(delay_ns / 1000000000ULL);
-		its.it_value.tv_nsec = (long)(delay_ns % 1000000000ULL);
-	}
-	timerfd_settime(vm->rtc_timer_fd, 0, &its, NULL);
-}
-
-static void vm_rtc_fire(void *opaque, uint32_t events)
-{
-	struct vm *vm = opaque;
-	uint64_t n;
-
-	(void)events;
-	if (read(vm->rtc_timer_fd, &n, sizeof(n)) > 0)
-		rtc_poll(vm->rtc);
-}
-
-static int st_devices_init(struct vm *vm, char *err, size_t errlen)
-{
-	const struct vm_config *cfg = vm->cfg;
-	uint64_t below = MIN(cfg->memory, VM_LOW_RAM_MAX);
-	int r;
-
-	vm->events = (struct platform_events){
-		.poweroff = vm_ev_poweroff,
-		.reset = vm_ev_reset,
-		.debug_exit = vm_ev_debug_exit,
-		.opaque = vm,
-	};
-	r = uart_create(&vm->pio, &vm->irq, UART_COM1_BASE, UART_COM1_IRQ,
-			console_output_fd(vm->console), &vm->uart);
-	if (!r)
-		r = rtc_create(&vm->pio, &vm->irq, RTC_IRQ, below,
-			       cfg->memory - below, vm->nr_vcpus,
-			       cfg->clock_utc, &vm->rtc);
-	if (!r)
-		r = i8042_create(&vm->pio, &vm->irq, &vm->events, &vm->i8042);
-	if (!r)
-		r = pci_create(&vm->pio, &vm->irq, &vm->events, &vm->pci);
-	if (!r)
-		r = fw_cfg_create(&vm->pio, &vm->fw_cfg);
-	if (!r && cfg->acpi)
-		r = acpi_pm_create(&vm->pio, &vm->irq, ACPI_PM_BASE,
-				   ACPI_PM_SCI_IRQ, ACPI_PM_SLP_TYP_S5,
-				   &vm->events, &vm->acpi_pm);
-	if (!r && cfg->debug_exit_port)
-		r = debug_exit_create(&vm->pio, cfg->debug_exit_port, 4,
-				      &vm->events, &vm->debug_exit);
-	if (!r) {
-		vm->rtc_timer_fd = timerfd_create(CLOCK_MONOTONIC,
-						  TFD_CLOEXEC | TFD_NONBLOCK);
-		if (vm->rtc_timer_fd < 0)
-			r = -errno;
-		else
-			rtc_set_timer(vm->rtc, vm_rtc_arm, vm);
-	}
-	if (r) {
-		snprintf(err, errlen, "platform devices: %s", strerror(-r));
-		return r;
-	}
-	fw_cfg_add_u16(vm->fw_cfg, FW_CFG_NB_CPUS, (uint16_t)vm->nr_vcpus);
-	fw_cfg_add_u16(vm->fw_cfg, FW_CFG_MAX_CPUS, (uint16_t)vm->nr_vcpus);
-	fw_cfg_add_u64(vm->fw_cfg, FW_CFG_RAM_SIZE, cfg->memory);
-	fw_cfg_add_item(vm->fw_cfg, FW_CFG_UUID, cfg->uuid, 16);
-	if (cfg->cmdline) {
-		size_t n = strlen(cfg->cmdline) + 1;
-
-		fw_cfg_add_u32(vm->fw_cfg, FW_CFG_CMDLINE_ADDR,
-			       (uint32_t)BOOT_CMDLINE_ADDR);
-		fw_cfg_add_u32(vm->fw_cfg, FW_CFG_CMDLINE_SIZE, (uint32_t)n);
-		fw_cfg_add_item(vm->fw_cfg, FW_CFG_CMDLINE_DATA, cfg->cmdline,
-				n);
-	}
-	return 0;
-}
-
-static void st_devices_exit(struct vm *vm)
-{
-	if (vm->rtc_timer_fd >= 0)
-		close(vm->rtc_timer_fd);
-	vm->rtc_timer_fd = -1;
-	if (vm->debug_exit)
-		debug_exit_destroy(vm->debug_exit);
-	if (vm->acpi_pm)
-		acpi_pm_destroy(vm->acpi_pm);
-	if (vm->fw_cfg)
-		fw_cfg_destroy(vm->fw_cfg);
-	if (vm->pci)
-		pci_destroy(vm->pci);
-	if (vm->i8042)
-		i8042_destroy(vm->i8042);
-	if (vm->rtc)
-		rtc_destroy(vm->rtc);
-	if (vm->uart)
-		uart_destroy(vm->uart);
-	vm->debug_exit = NULL;
-	vm->acpi_pm = NULL;
-	vm->fw_cfg = NULL;
-	vm->pci = NULL;
-	vm->i8042 = NULL;
-	vm->rtc = NULL;
-	vm->uart = NULL;
-}
-
-/* ---- Hyper-V host services ---- */
-
-static uint64_t vm_hv_clock_ns(void *opaque)
-{
-	(void)opaque;
-	return time_now_ns();
-}
-
-/* Called on vCPU @vp's own thread (from its MSR handler). */
-static int vm_hv_sample_tsc(void *opaque, unsigned int vp, uint64_t *tsc,
-			    uint64_t *ns)
-{
-	struct vm *vm = opaque;
-	uint8_t buf[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
-	struct kvm_msrs *m = (struct kvm_msrs *)buf;
-	uint64_t t0, t1;
-
-	if (vp >= vm->nr_vcpus)
-		return -EINVAL;
-	t0 = time_now_ns();
-	memset(buf, 0, sizeof(buf));
-	m->nmsrs = 1;
-	m->entries[0].index = 0x10;	/* IA32_TSC */
-	if (ioctl(vm->vcpus[vp].fd, KVM_GET_MSRS, m) != 1)
-		return -EIO;
-	t1 = time_now_ns();
-	*tsc = m->entries[0].data;
-	*ns = t0 + (t1 - t0) / 2;
-	return 0;
-}
-
-static uint64_t vm_hv_vp_runtime_ns(void *opaque, unsigned int vp)
-{
-	struct vm *vm = opaque;
-	struct timespec ts;
-	clockid_t cid;
-
-	if (vp >= vm->nr_vcpus || !vm->vcpus[vp].thread_started ||
-	    pthread_getcpuclockid(vm->vcpus[vp].thread, &cid) ||
-	    clock_gettime(cid, &ts))
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static void vm_hv_reset(void *opaque)
-{
-	vm_guest_stop(opaque, VM_STOP_RESET, VM_STATUS_RESET);
-}
-
-/*
- * The guest's crash message (untrusted bytes) as printable text: tabs and
- * newlines kept, other control and non-ASCII bytes shown as '?', NULs and
- * trailing newlines dropped. Caller frees.
- */
-static char *vm_crash_text(const char *msg, size_t len)
-{
-	char *t = malloc(len + 1);
-	size_t i, n = 0;
-
-	if (!t)
-		return NULL;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)msg[i];
-
-		if (!c)
-			continue;
-		t[n++] = (c == '\n' || c == '\t' || (c >= 0x20 && c < 0x7f)) ?
-				 (char)c : '?';
-	}
-	while (n && t[n - 1] == '\n')
-		n--;
-	t[n] = '\0';
-	return t;
-}
-
-static void vm_hv_crash(void *opaque, unsigned int vp, const uint64_t p[5],
-			const char *msg, size_t msg_len)
-{
-	struct vm *vm = opaque;
-	enum config_action act = vm->cfg->on_crash;
-	char *text = msg ? vm_crash_text(msg, msg_len) : NULL, *line, *save;
-	unsigned int i;
-
-	pr_err("guest crash reported by vCPU %u: P0=%#llx P1=%#llx P2=%#llx P3=%#llx P4=%#llx (on_crash=%s)",
-	       vp, (unsigned long long)p[0], (unsigned long long)p[1],
-	       (unsigned long long)p[2], (unsigned long long)p[3],
-	       (unsigned long long)p[4], config_action_name(act));
-	if (text) {
-		char *copy = strdup(text);
-
-		pr_err("guest crash message (%zu bytes):", msg_len);
-		for (line = copy ? strtok_r(copy, "\n", &save) : NULL; line;
-		     line = strtok_r(NULL, "\n", &save))
-			pr_err("guest| %s", line);
-		free(copy);
-	}
-	pthread_mutex_lock(&vm->stop_lock);
-	vm->crashes++;
-	vm->crash_vp = vp;
-	for (i = 0; i < 5; i++)
-		vm->crash_p[i] = p[i];
-	free(vm->crash_msg);
-	vm->crash_msg = text;
-	if (act == CONFIG_ACTION_RESTART && !vm->crash_deadline_ns) {
-		/* Let the guest finish its panic path; vm_run() times it. */
-		vm->crash_deadline_ns = time_now_ns() + VM_CRASH_GRACE_NS;
-		pthread_cond_broadcast(&vm->stop_cond);
-	}
-	pthread_mutex_unlock(&vm->stop_lock);
-	switch (act) {
-	case CONFIG_ACTION_RESTART:
-		pr_info("on_crash=restart: restarting when the guest resets, at most %llu s from now",
-			VM_CRASH_GRACE_NS / 1000000000ULL);
-		break;
-	case CONFIG_ACTION_PRESERVE:
-		/* Keep the crashed guest for inspection: vCPUs parked. */
-		pr_err("on_crash=preserve: vCPUs stopped; 'hvkvm ctl' status shows the crash, poweroff ends the VM");
-		vm_pause_request(vm);
-		break;
-	case CONFIG_ACTION_DESTROY:
-		vm_request_stop(vm, VM_STOP_CRASH, VM_STATUS_CRASH);
-		break;
-	}
-}
-
-static void vm_hv_yield(void *opaque, unsigned int vp)
-{
-	(void)opaque;
-	(void)vp;
-	sched_yield();
-}
-
-/* GUEST_IDLE read, on vCPU @vp's thread. */
-static void vm_hv_idle(void *opaque, unsigned int vp)
-{
-	struct vm *vm = opaque;
-
-	if (vp < vm->nr_vcpus)
-		vcpu_guest_idle(&vm->vcpus[vp]);
-}
-
 static int st_cpuid_init(struct vm *vm, char *err, size_t errlen)
 {
 	unsigned int i;
@@ -558,60 +288,14 @@ static void st_cpuid_exit(struct vm *vm)
 	vm->apic_ids = NULL;
 }
 
-static int st_hyperv_init(struct vm *vm, char *err, size_t errlen)
-{
-	struct hv_params p;
-	int r;
-
-	if (!vm->cfg->hyperv.enabled)
-		return 0;
-	memset(&p, 0, sizeof(p));
-	p.cfg = &vm->cfg->hyperv;
-	p.nr_vcpus = vm->nr_vcpus;
-	p.apic_ids = vm->apic_ids;
-	p.gm = &vm->gm;
-	p.irq = &vm->irq;
-	p.tsc_khz = vm->tsc_khz;
-	p.apic_khz = 1000000;	/* KVM's LAPIC timer runs at 1 GHz */
-	/*
-	 * Like Hyper-V's default, no "invariant TSC" (HV_ACCESS_TSC_INVARIANT):
-	 * guests then time through the reference TSC page, which stays right
-	 * when the guest's TSC frequency differs from the host's (migration).
-	 */
-	p.tsc_invariant = false;
-	p.host = (struct hv_host_ops){
-		.clock_ns = vm_hv_clock_ns,
-		.sample_tsc = vm_hv_sample_tsc,
-		.vp_runtime_ns = vm_hv_vp_runtime_ns,
-		.reset = vm_hv_reset,
-		.crash = vm_hv_crash,
-		.yield = vm_hv_yield,
-		.idle = vm_hv_idle,
-		.opaque = vm,
-	};
-	r = hv_create(&p, &vm->hv);
-	if (r) {
-		snprintf(err, errlen, "Hyper-V enlightenments: %s",
-			 strerror(-r));
-		return r;
-	}
-	return 0;
-}
-
-static void st_hyperv_exit(struct vm *vm)
-{
-	if (vm->hv)
-		hv_destroy(vm->hv);
-	vm->hv = NULL;
-}
-
 static int st_vcpus_init(struct vm *vm, char *err, size_t errlen)
 {
 	unsigned int i;
 	int r, khz;
 
 	for (i = 0; i < vm->nr_vcpus; i++) {
-		r = vcpu_init(vm, &vm->vcpus[i], i);
+		r = vcpu_init(&vm->vcpus[i], &vm->vcpu_host, vm->kvm_fd,
+			      vm->vm_fd, i, vm->apic_ids[i]);
 		if (r) {
 			snprintf(err, errlen, "vCPU %u: KVM_CREATE_VCPU: %s", i,
 				 strerror(-r));
@@ -632,13 +316,41 @@ static void st_vcpus_exit(struct vm *vm)
 			vcpu_destroy(&vm->vcpus[i]);
 }
 
+/* The CPU model (and Hyper-V leaves) as vCPU @v sees it. */
+static int vm_vcpu_cpuid(struct vm *vm, struct vcpu *v)
+{
+	struct kvm_cpuid2 *cpuid = cpuid_dup(vm->cpuid);
+	struct kvm_cpuid_entry2 *e1;
+	int r = 0;
+
+	if (!cpuid)
+		return -ENOMEM;
+	cpuid_apply(cpuid, v->apic_id, vm->nr_vcpus,
+		    vm->opts.conservative_cpu);
+	if (vm->opts.conservative_cpu)
+		cpuid_set_tsc_khz(cpuid, (uint32_t)vm->tsc_khz);
+	if (vm->hv)
+		r = hv_cpuid_patch(vm->hv, cpuid, CPUID_MAX_ENTRIES);
+	if (r)
+		goto out;
+	e1 = cpuid_find(cpuid, 1, 0);
+	if (e1)
+		pr_dbg("vCPU %u: CPUID.1 eax=%#x ebx=%#x ecx=%#x edx=%#x (%u leaves)",
+		       v->index, e1->eax, e1->ebx, e1->ecx, e1->edx,
+		       cpuid->nent);
+	r = vcpu_set_cpuid(v, cpuid);
+out:
+	free(cpuid);
+	return r;
+}
+
 static int st_cpu_model_init(struct vm *vm, char *err, size_t errlen)
 {
 	unsigned int i;
 	int r;
 
 	for (i = 0; i < vm->nr_vcpus; i++) {
-		r = vcpu_configure(&vm->vcpus[i]);
+		r = vm_vcpu_cpuid(vm, &vm->vcpus[i]);
 		if (r) {
 			snprintf(err, errlen, "vCPU %u: KVM_SET_CPUID2: %s", i,
 				 strerror(-r));
@@ -646,143 +358,6 @@ static int st_cpu_model_init(struct vm *vm, char *err, size_t errlen)
 		}
 	}
 	return 0;
-}
-
-/* Read a whole file the user named; errors name the file and the role. */
-static int vm_read_file(const char *role, const char *path, uint64_t max,
-			uint8_t **buf, size_t *len, char *err, size_t errlen)
-{
-	struct stat st;
-	size_t done = 0;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s %s: %s", role, path, strerror(errno));
-		return -errno;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s %s: not a regular file", role, path);
-		close(fd);
-		return -EINVAL;
-	}
-	if ((uint64_t)st.st_size > max) {
-		snprintf(err, errlen,
-			 "%s %s: %llu bytes do not fit in %llu MiB of guest RAM",
-			 role, path, (unsigned long long)st.st_size,
-			 (unsigned long long)(max / MiB));
-		close(fd);
-		return -EFBIG;
-	}
-	if (st.st_size == 0) {
-		snprintf(err, errlen, "%s %s: empty file", role, path);
-		close(fd);
-		return -EINVAL;
-	}
-	*buf = malloc((size_t)st.st_size);
-	if (!*buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, *buf + done, (size_t)st.st_size - done);
-
-		if (n <= 0) {
-			snprintf(err, errlen, "%s %s: read error: %s", role,
-				 path, n ? strerror(errno) : "short file");
-			free(*buf);
-			*buf = NULL;
-			close(fd);
-			return -EIO;
-		}
-		done += (size_t)n;
-	}
-	close(fd);
-	*len = done;
-	return 0;
-}
-
-static int st_kernel_init(struct vm *vm, char *err, size_t errlen)
-{
-	const struct vm_config *cfg = vm->cfg;
-	struct acpi_params ap;
-	struct boot_params_in in;
-	uint8_t *kernel = NULL, *initrd = NULL;
-	size_t klen = 0, ilen = 0;
-	char e2[CONFIG_ERR_MAX];
-	int r;
-
-	if (!cfg->kernel) {
-		snprintf(err, errlen,
-			 "no kernel given (--kernel or <os><kernel>); firmware boot is not supported yet");
-		return -EINVAL;
-	}
-	r = e820_build(&vm->gm, &vm->e820);
-	if (r) {
-		snprintf(err, errlen, "e820 map: %s", strerror(-r));
-		return r;
-	}
-	if (cfg->acpi) {
-		memset(&ap, 0, sizeof(ap));
-		ap.nr_vcpus = vm->nr_vcpus;
-		ap.apic_ids = vm->apic_ids;
-		ap.ioapic_id = (uint8_t)vm->nr_vcpus;
-		ap.pm1a_evt = ACPI_PM_BASE + ACPI_PM1_EVT_OFF;
-		ap.pm1a_cnt = ACPI_PM_BASE + ACPI_PM1_CNT_OFF;
-		ap.pm_tmr = ACPI_PM_BASE + ACPI_PM_TMR_OFF;
-		ap.pm_tmr_32bit = ACPI_PM_TMR_32BIT;
-		ap.gpe0_blk = ACPI_PM_BASE + ACPI_GPE0_OFF;
-		ap.gpe0_len = ACPI_GPE0_LEN;
-		ap.reset_port = ACPI_RESET_PORT;
-		ap.reset_value = ACPI_RESET_VALUE;
-		if (vm->vmbus_enabled) {
-			ap.extra_ssdt = acpi_vmbus_ssdt_aml;
-			ap.extra_ssdt_len = acpi_vmbus_ssdt_aml_len;
-		}
-		r = acpi_build(&vm->gm, BOOT_ACPI_START, BOOT_ACPI_END, &ap,
-			       &vm->rsdp_addr);
-		if (r) {
-			snprintf(err, errlen, "ACPI tables: %s", strerror(-r));
-			return r;
-		}
-	}
-	r = vm_read_file("kernel", cfg->kernel, cfg->memory, &kernel, &klen,
-			 err, errlen);
-	if (r)
-		return r;
-	if (cfg->initrd) {
-		r = vm_read_file("initrd", cfg->initrd, cfg->memory, &initrd,
-				 &ilen, err, errlen);
-		if (r)
-			goto out;
-	}
-	in = (struct boot_params_in){
-		.kernel = kernel, .kernel_len = klen,
-		.initrd = initrd, .initrd_len = ilen,
-		.cmdline = cfg->cmdline, .rsdp_addr = vm->rsdp_addr,
-		.e820 = &vm->e820,
-	};
-	r = boot_setup_gdt(&vm->gm);
-	if (!r)
-		r = boot_setup_page_tables(&vm->gm);
-	if (r) {
-		snprintf(err, errlen, "boot page tables: %s", strerror(-r));
-		goto out;
-	}
-	r = boot_load(&vm->gm, &in, &vm->entry, e2, sizeof(e2));
-	if (r) {
-		snprintf(err, errlen, "%s: %s", cfg->kernel, e2);
-		goto out;
-	}
-	r = vcpu_set_boot_state(&vm->vcpus[0], &vm->entry);
-	if (r)
-		snprintf(err, errlen, "boot CPU state: %s", strerror(-r));
-	pr_info("kernel %s loaded as %s, entry %#llx", cfg->kernel,
-		vm->entry.format, (unsigned long long)vm->entry.rip);
-out:
-	free(kernel);
-	free(initrd);
-	return r;
 }
 
 static void vm_console_quit(void *opaque)
@@ -798,7 +373,7 @@ static int st_io_init(struct vm *vm, char *err, size_t errlen)
 		r = evloop_start(vm->io, "io");
 	if (!r)
 		r = evloop_add_fd(vm->io, vm->rtc_timer_fd, EPOLLIN,
-				  vm_rtc_fire, vm);
+				  vm_devices_rtc_fire, vm);
 	if (!r)
 		r = console_attach(vm->console, vm->io, vm->uart,
 				   vm_console_quit, vm);
@@ -817,168 +392,18 @@ static void st_io_exit(struct vm *vm)
 	vm->io = NULL;
 }
 
-/* ---- VMBus: the server on the I/O thread, SynIC through the hv module ---- */
-
-static int vm_vmbus_post(void *opaque, unsigned int vp, unsigned int sint,
-			 uint32_t msg_type, const void *payload, uint32_t len)
-{
-	struct vm *vm = opaque;
-
-	return hv_synic_post_message(vm->hv, vp, sint, msg_type, payload, len);
-}
-
-static int vm_vmbus_signal(void *opaque, unsigned int vp, unsigned int sint,
-			   unsigned int flag)
-{
-	struct vm *vm = opaque;
-
-	return hv_synic_signal_event(vm->hv, vp, sint, flag);
-}
-
-static int vm_vmbus_reg_message(void *opaque, uint32_t conn_id,
-				vmbus_post_message_fn fn, void *arg)
-{
-	struct vm *vm = opaque;
-
-	return hv_register_message_handler(vm->hv, conn_id, fn, arg);
-}
-
-static int vm_vmbus_reg_event(void *opaque, uint32_t conn_id,
-			      vmbus_signal_event_fn fn, void *arg)
-{
-	struct vm *vm = opaque;
-
-	return hv_register_event_handler(vm->hv, conn_id, fn, arg);
-}
-
-/*
- * A channel's HvSignalEvent straight to its eventfd: the hypercall page
- * writes the connection ID to HV_SIGNAL_PORT (4 bytes) and KVM completes
- * a write matching this ioeventfd in the kernel. Deassigning needs the
- * same addr/len/datamatch/fd; KVM drops its reference to the eventfd then.
- */
-static int vm_vmbus_set_signal_fd(void *opaque, uint32_t conn_id, int efd,
-				  bool assign)
-{
-	struct vm *vm = opaque;
-	struct kvm_ioeventfd io = {
-		.datamatch = conn_id,
-		.addr = HV_SIGNAL_PORT,
-		.len = HV_SIGNAL_PORT_LEN,
-		.fd = efd,
-		.flags = KVM_IOEVENTFD_FLAG_PIO | KVM_IOEVENTFD_FLAG_DATAMATCH |
-			 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
-	};
-
-	return ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
-}
-
-/* Time sync 4.0 samples: the clock behind the guest's TIME_REF_COUNT. */
-static uint64_t vm_vmbus_ref_time(void *opaque)
-{
-	struct vm *vm = opaque;
-
-	return hv_reference_time(vm->hv);
-}
-
-static void vm_vmbus_ready(void *opaque, uint32_t events)
-{
-	struct vm *vm = opaque;
-
-	(void)events;
-	vmbus_server_process(vm->vmbus);
-}
-
-static void vm_vmbus_tick(void *opaque, uint32_t events)
-{
-	struct vm *vm = opaque;
-	uint64_t n;
-
-	(void)events;
-	if (read(vm->vmbus_tick_fd, &n, sizeof(n)) < 0)
-		return;
-	vmbus_server_tick(vm->vmbus, time_now_ns());
-}
-
-static int st_vmbus_init(struct vm *vm, char *err, size_t errlen)
-{
-	static const struct itimerspec second = {
-		.it_interval = { 1, 0 }, .it_value = { 1, 0 },
-	};
-	struct vmbus_server_params p;
-	int r;
-
-	vm->vmbus_tick_fd = -1;
-	if (!vm->vmbus_enabled)
-		return 0;
-	vm->vmbus_ops = (struct vmbus_host_ops){
-		.post_message = vm_vmbus_post,
-		.signal_event = vm_vmbus_signal,
-		.register_message = vm_vmbus_reg_message,
-		.register_event = vm_vmbus_reg_event,
-		.set_signal_fd = vm->hv ? vm_vmbus_set_signal_fd : NULL,
-		.ref_time = vm->hv && hv_reference_time_available(vm->hv) ?
-				    vm_vmbus_ref_time : NULL,
-		.opaque = vm,
-	};
-	memset(&p, 0, sizeof(p));
-	p.gm = &vm->gm;
-	p.nr_vcpus = vm->nr_vcpus;
-	p.ops = &vm->vmbus_ops;
-	r = vmbus_server_create(&p, &vm->vmbus);
-	if (!r)
-		r = ic_heartbeat_create(vm->vmbus, &vm->ic_heartbeat);
-	if (!r)
-		r = ic_shutdown_create(vm->vmbus, &vm->ic_shutdown);
-	if (!r)
-		r = ic_timesync_create(vm->vmbus, &vm->ic_timesync);
-	if (!r)
-		r = ic_kvp_create(vm->vmbus, &vm->ic_kvp);
-	if (!r)
-		r = evloop_add_fd(vm->io, vmbus_server_fd(vm->vmbus), EPOLLIN,
-				  vm_vmbus_ready, vm);
-	if (!r) {
-		vm->vmbus_tick_fd = timerfd_create(CLOCK_MONOTONIC,
-						   TFD_CLOEXEC | TFD_NONBLOCK);
-		if (vm->vmbus_tick_fd < 0 ||
-		    timerfd_settime(vm->vmbus_tick_fd, 0, &second, NULL) < 0)
-			r = -errno;
-	}
-	if (!r)
-		r = evloop_add_fd(vm->io, vm->vmbus_tick_fd, EPOLLIN,
-				  vm_vmbus_tick, vm);
-	if (r)
-		snprintf(err, errlen, "VMBus: %s", strerror(-r));
-	return r;
-}
-
-static void st_vmbus_exit(struct vm *vm)
-{
-	/* The I/O thread is stopped by now (the io stage unwinds later). */
-	if (vm->io && vm->vmbus)
-		evloop_del_fd(vm->io, vmbus_server_fd(vm->vmbus));
-	if (vm->io && vm->vmbus_tick_fd >= 0)
-		evloop_del_fd(vm->io, vm->vmbus_tick_fd);
-	if (vm->vmbus_tick_fd >= 0)
-		close(vm->vmbus_tick_fd);
-	vm->vmbus_tick_fd = -1;
-	if (vm->vmbus)
-		vmbus_server_destroy(vm->vmbus);
-	vm->vmbus = NULL;
-}
-
 static const struct vm_stage vm_stages[] = {
 	{ "kvm", st_kvm_init, st_kvm_exit },
 	{ "memory", st_memory_init, st_memory_exit },
 	{ "irqchip", st_irqchip_init, NULL },
 	{ "cpuid", st_cpuid_init, st_cpuid_exit },
 	{ "vcpus", st_vcpus_init, st_vcpus_exit },
-	{ "hyperv", st_hyperv_init, st_hyperv_exit },
+	{ "hyperv", vm_hyperv_init, vm_hyperv_exit },
 	{ "cpu-model", st_cpu_model_init, NULL },
-	{ "devices", st_devices_init, st_devices_exit },
-	{ "kernel", st_kernel_init, NULL },
+	{ "devices", vm_devices_init, vm_devices_exit },
+	{ "kernel", vm_boot_init, NULL },
 	{ "io", st_io_init, st_io_exit },
-	{ "vmbus", st_vmbus_init, st_vmbus_exit },
+	{ "vmbus", vm_vmbus_init, vm_vmbus_exit },
 };
 
 int vm_create(const struct vm_config *cfg, const struct vm_options *opts,
@@ -1011,17 +436,27 @@ int vm_create(const struct vm_config *cfg, const struct vm_options *opts,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&vm->stop_cond, &ca);
 	pthread_condattr_destroy(&ca);
-	pthread_mutex_init(&vm->pause_lock, NULL);
-	pthread_cond_init(&vm->pause_cond, NULL);
+	vcpu_runstate_init(&vm->runstate);
+	vm->vcpu_host = (struct vcpu_host){
+		.pio = &vm->pio,
+		.mmio = &vm->mmio,
+		.gm = &vm->gm,
+		.hv = NULL,	/* the hyperv stage fills it in */
+		.rs = &vm->runstate,
+		.stop = vm_vcpu_stop,
+		.opaque = vm,
+	};
 	for (i = 0; i < ARRAY_SIZE(vm_stages); i++) {
+		/* Entered: a failing stage's exit undoes its partial work. */
+		vm->stage = i + 1;
 		err[0] = '\0';
 		r = vm_stages[i].init(vm, err, sizeof(err));
 		if (r)
 			break;
-		vm->stage = i + 1;
 	}
 	if (r) {
-		pr_err("%s", err[0] ? err : strerror(-r));
+		pr_err("vm: stage '%s' failed: %s", vm_stages[i].name,
+		       err[0] ? err : strerror(-r));
 		vm_destroy(vm);
 		return r;
 	}
@@ -1050,8 +485,7 @@ void vm_destroy(struct vm *vm)
 	free(vm->crash_msg);
 	pthread_cond_destroy(&vm->stop_cond);
 	pthread_mutex_destroy(&vm->stop_lock);
-	pthread_cond_destroy(&vm->pause_cond);
-	pthread_mutex_destroy(&vm->pause_lock);
+	vcpu_runstate_destroy(&vm->runstate);
 	free(vm);
 }
 
@@ -1111,27 +545,24 @@ int vm_pause(struct vm *vm)
 	for (i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i].thread_started)
 			started++;
-	pthread_mutex_lock(&vm->pause_lock);
-	while (vm->parked < started &&
-	       !__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE))
-		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
-	pthread_mutex_unlock(&vm->pause_lock);
-	return __atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE) ? -ESHUTDOWN : 0;
+	return vcpu_runstate_wait_parked(&vm->runstate, started);
 }
 
 void vm_resume(struct vm *vm)
 {
-	pthread_mutex_lock(&vm->pause_lock);
-	vm->paused = false;
-	pthread_cond_broadcast(&vm->pause_cond);
-	pthread_mutex_unlock(&vm->pause_lock);
+	vcpu_runstate_resume(&vm->runstate);
 	if (vm->ic_timesync)
 		ic_timesync_resume(vm->ic_timesync);
 }
 
 bool vm_is_paused(struct vm *vm)
 {
-	return __atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE);
+	return vcpu_runstate_get(&vm->runstate) == VCPU_PAUSED;
+}
+
+bool vm_is_stopping(struct vm *vm)
+{
+	return vcpu_runstate_get(&vm->runstate) == VCPU_STOPPED;
 }
 
 void vm_stats_print(struct vm *vm, FILE *f)

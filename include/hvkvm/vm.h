@@ -17,9 +17,9 @@
 #include "hvkvm/bus.h"
 #include "hvkvm/config.h"
 #include "hvkvm/gmem.h"
-#include "hvkvm/insn_assist.h"
 #include "hvkvm/irq.h"
 #include "hvkvm/platform.h"
+#include "hvkvm/vcpu.h"
 #include "hvkvm/vmbus.h"
 
 /* Process exit statuses (documented in README and --help). */
@@ -51,31 +51,6 @@ enum vm_stop_reason {
  */
 #define VM_CRASH_GRACE_NS (30ULL * 1000000000)
 
-#define VCPU_EXIT_REASONS 64
-
-struct vcpu_stats {
-	uint64_t exits[VCPU_EXIT_REASONS];	/* by KVM_EXIT_* */
-	uint64_t pio_exits;			/* port accesses */
-	uint64_t mmio_exits;
-	uint64_t msr_exits;
-	uint64_t hypercalls;
-	uint64_t assists[INSN_ASSIST_KINDS];	/* insn_assist by kind */
-};
-
-struct vm;
-
-struct vcpu {
-	struct vm *vm;			/* owner */
-	unsigned int index;		/* 0 = boot CPU; also the VP index */
-	uint32_t apic_id;
-	int fd;				/* KVM vCPU fd */
-	struct kvm_run *run;		/* shared run page */
-	size_t run_size;
-	pthread_t thread;
-	bool thread_started;
-	struct vcpu_stats stats;	/* written by the vCPU thread only */
-};
-
 struct vm_options {
 	bool stats;			/* print counters at exit */
 	bool conservative_cpu;		/* emulating KVM: safe CPU model */
@@ -92,6 +67,7 @@ struct vm {
 	struct bus mmio;		/* MMIO space */
 	struct irq_sink irq;		/* in-kernel irqchip */
 	struct platform_events events;	/* device -> machine requests */
+	struct vcpu_host vcpu_host;	/* what the vCPUs see of the VM */
 	struct vcpu *vcpus;		/* [nr_vcpus] */
 	unsigned int nr_vcpus;
 	uint32_t *apic_ids;		/* [nr_vcpus] */
@@ -127,8 +103,7 @@ struct vm {
 	pthread_cond_t stop_cond;
 	enum vm_stop_reason stop_reason; /* first reason wins */
 	int stop_status;		/* process exit status */
-	bool stopping;			/* vCPUs should leave KVM_RUN */
-	unsigned int stage;		/* start-up stages completed */
+	unsigned int stage;		/* start-up stages entered */
 
 	/* Guest crash (stop_lock): the last report and the restart timer. */
 	unsigned int crashes;		/* reports since this VM started */
@@ -137,11 +112,8 @@ struct vm {
 	uint64_t crash_deadline_ns;	/* on_crash=restart: reset by then */
 	char *crash_msg;		/* the last report's message, or NULL */
 
-	/* Pausing (control socket): vCPUs park outside KVM_RUN. */
-	pthread_mutex_t pause_lock;
-	pthread_cond_t pause_cond;
-	bool paused;			/* vCPUs should park */
-	unsigned int parked;		/* vCPUs parked now */
+	/* Running, paused (vCPUs parked outside KVM_RUN) or stopped. */
+	struct vcpu_runstate runstate;
 	uint64_t start_ns;		/* process start, for timings */
 };
 
@@ -163,21 +135,9 @@ void vm_guest_stop(struct vm *vm, enum vm_stop_reason reason, int status);
 int vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
 bool vm_is_paused(struct vm *vm);
+/* A stop was requested (vCPUs are leaving or have left). */
+bool vm_is_stopping(struct vm *vm);
 /* Counters for --stats and the control socket. */
 void vm_stats_print(struct vm *vm, FILE *f);
-
-/* vCPU side (vcpu.c). */
-int vcpu_init(struct vm *vm, struct vcpu *v, unsigned int index);
-/* CPUID (model, topology, Hyper-V leaves) for this vCPU. */
-int vcpu_configure(struct vcpu *v);
-void vcpu_destroy(struct vcpu *v);
-int vcpu_set_boot_state(struct vcpu *v, const struct boot_entry *entry);
-int vcpu_start(struct vcpu *v);
-void vcpu_kick(struct vcpu *v);
-void vcpu_join(struct vcpu *v);
-/* vCPU thread: wait while the VM is paused. */
-void vcpu_park(struct vcpu *v);
-void vcpu_dump(struct vcpu *v, FILE *f);
-const char *vcpu_exit_name(unsigned int reason);
 
 #endif /* HVKVM_VM_H */

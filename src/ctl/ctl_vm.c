@@ -98,7 +98,7 @@ static int ctl_vm_status(void *opaque, struct ctl_req *req)
 	uuid_unparse(vm->cfg->uuid, uuid);
 	json_object_object_add(o, "uuid", json_object_new_string(uuid));
 	json_object_object_add(o, "state", json_object_new_string(
-		__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE) ? "stopping" :
+		vm_is_stopping(vm) ? "stopping" :
 		crashes && vm_is_paused(vm) ? "crashed" :
 		vm_is_paused(vm) ? "paused" : "running"));
 	json_object_object_add(o, "uptime", json_object_new_double(

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vm_boot: what the boot CPU starts on — the e820 map, the ACPI tables
+ * (with the VMBus SSDT when VMBus is on), the kernel and initrd the user
+ * named (bzImage, PVH ELF or Multiboot, see src/boot/) and the boot CPU's
+ * registers. Firmware boot is not supported yet.
+ */
+#include "vm_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hvkvm/acpi.h"
+#include "hvkvm/acpi_pm.h"
+#include "hvkvm/boot.h"
+#include "hvkvm/vcpu.h"
+
+/* Read a whole file the user named; errors name the file and the role. */
+static int vm_read_file(const char *role, const char *path, uint64_t max,
+			uint8_t **buf, size_t *len, char *err, size_t errlen)
+{
+	struct stat st;
+	size_t done = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s %s: %s", role, path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s %s: not a regular file", role, path);
+		close(fd);
+		return -EINVAL;
+	}
+	if ((uint64_t)st.st_size > max) {
+		snprintf(err, errlen,
+			 "%s %s: %llu bytes do not fit in %llu MiB of guest RAM",
+			 role, path, (unsigned long long)st.st_size,
+			 (unsigned long long)(max / MiB));
+		close(fd);
+		return -EFBIG;
+	}
+	if (st.st_size == 0) {
+		snprintf(err, errlen, "%s %s: empty file", role, path);
+		close(fd);
+		return -EINVAL;
+	}
+	*buf = malloc((size_t)st.st_size);
+	if (!*buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (done < (size_t)st.st_size) {
+		ssize_t n = read(fd, *buf + done, (size_t)st.st_size - done);
+
+		if (n <= 0) {
+			snprintf(err, errlen, "%s %s: read error: %s", role,
+				 path, n ? strerror(errno) : "short file");
+			free(*buf);
+			*buf = NULL;
+			close(fd);
+			return -EIO;
+		}
+		done += (size_t)n;
+	}
+	close(fd);
+	*len = done;
+	return 0;
+}
+
+int vm_boot_init(struct vm *vm, char *err, size_t errlen)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct acpi_params ap;
+	struct boot_params_in in;
+	uint8_t *kernel = NULL, *initrd = NULL;
+	size_t klen = 0, ilen = 0;
+	char e2[CONFIG_ERR_MAX];
+	int r;
+
+	if (!cfg->kernel) {
+		snprintf(err, errlen,
+			 "no kernel given (--kernel or <os><kernel>); firmware boot is not supported yet");
+		return -EINVAL;
+	}
+	r = e820_build(&vm->gm, &vm->e820);
+	if (r) {
+		snprintf(err, errlen, "e820 map: %s", strerror(-r));
+		return r;
+	}
+	if (cfg->acpi) {
+		memset(&ap, 0, sizeof(ap));
+		ap.nr_vcpus = vm->nr_vcpus;
+		ap.apic_ids = vm->apic_ids;
+		ap.ioapic_id = (uint8_t)vm->nr_vcpus;
+		ap.pm1a_evt = ACPI_PM_BASE + ACPI_PM1_EVT_OFF;
+		ap.pm1a_cnt = ACPI_PM_BASE + ACPI_PM1_CNT_OFF;
+		ap.pm_tmr = ACPI_PM_BASE + ACPI_PM_TMR_OFF;
+		ap.pm_tmr_32bit = ACPI_PM_TMR_32BIT;
+		ap.gpe0_blk = ACPI_PM_BASE + ACPI_GPE0_OFF;
+		ap.gpe0_len = ACPI_GPE0_LEN;
+		ap.reset_port = ACPI_RESET_PORT;
+		ap.reset_value = ACPI_RESET_VALUE;
+		if (vm->vmbus_enabled) {
+			ap.extra_ssdt = acpi_vmbus_ssdt_aml;
+			ap.extra_ssdt_len = acpi_vmbus_ssdt_aml_len;
+		}
+		r = acpi_build(&vm->gm, BOOT_ACPI_START, BOOT_ACPI_END, &ap,
+			       &vm->rsdp_addr);
+		if (r) {
+			snprintf(err, errlen, "ACPI tables: %s", strerror(-r));
+			return r;
+		}
+	}
+	r = vm_read_file("kernel", cfg->kernel, cfg->memory, &kernel, &klen,
+			 err, errlen);
+	if (r)
+		return r;
+	if (cfg->initrd) {
+		r = vm_read_file("initrd", cfg->initrd, cfg->memory, &initrd,
+				 &ilen, err, errlen);
+		if (r)
+			goto out;
+	}
+	in = (struct boot_params_in){
+		.kernel = kernel, .kernel_len = klen,
+		.initrd = initrd, .initrd_len = ilen,
+		.cmdline = cfg->cmdline, .rsdp_addr = vm->rsdp_addr,
+		.e820 = &vm->e820,
+	};
+	r = boot_setup_gdt(&vm->gm);
+	if (!r)
+		r = boot_setup_page_tables(&vm->gm);
+	if (r) {
+		snprintf(err, errlen, "boot page tables: %s", strerror(-r));
+		goto out;
+	}
+	r = boot_load(&vm->gm, &in, &vm->entry, e2, sizeof(e2));
+	if (r) {
+		snprintf(err, errlen, "%s: %s", cfg->kernel, e2);
+		goto out;
+	}
+	r = vcpu_set_boot_state(&vm->vcpus[0], &vm->entry);
+	if (r)
+		snprintf(err, errlen, "boot CPU state: %s", strerror(-r));
+	pr_info("kernel %s loaded as %s, entry %#llx", cfg->kernel,
+		vm->entry.format, (unsigned long long)vm->entry.rip);
+out:
+	free(kernel);
+	free(initrd);
+	return r;
+}
