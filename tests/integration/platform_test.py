@@ -258,6 +258,30 @@ def case_bad_input(c):
                  f"no-permission case: {rc} {err}")
 
 
+def case_stage_errors(c):
+    """A start-up stage that fails names itself in one line, and unwinds
+    what it and the stages before it made (the sanitizer build reports
+    leaks as more lines and another status)."""
+    # devices: the debug-exit port clashes with COM1 after uart, rtc,
+    # i8042, pci, fw_cfg and acpi-pm were made.
+    bad(c, ["run", "--kernel", c.mb, "--debug-exit", "0x3f8"],
+        "hvkvm: error: vm: stage 'devices' failed: debug-exit: File exists")
+    # kernel: everything up to the devices stands when the file is missing.
+    bad(c, ["run", "--kernel", "/nonexistent/vmlinux"],
+        "vm: stage 'kernel' failed: kernel /nonexistent/vmlinux: "
+        "No such file or directory")
+    bad(c, ["run", "--kernel", c.mb, "--hyperv", "all", "--cpus", "2",
+            "--initrd", "/nonexistent/initrd"],
+        "vm: stage 'kernel' failed: initrd /nonexistent/initrd")
+    if os.geteuid() == 0:
+        rc, out, err = run(["setpriv", "--reuid=65534", "--regid=65534",
+                            "--clear-groups", c.hv, "run", "--kernel", c.mb])
+        lines = err.strip().splitlines()
+        c.expect(rc == 1 and len(lines) == 1 and
+                 "vm: stage 'kvm' failed: /dev/kvm: Permission denied"
+                 in lines[0], f"no-permission case: {rc} {err}")
+
+
 def case_help(c):
     for args in (["--help"], ["run", "--help"], ["--version"]):
         rc, out, err = run([c.hv] + args)
@@ -271,7 +295,7 @@ def case_help(c):
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 NEEDS_KVM = {"debug_exit", "acpi_s5", "reset_exit", "reset_reboots",
              "triple_fault", "console_pty", "console_quit", "crash",
-             "hypercall"}
+             "hypercall", "stage_errors"}
 
 
 def main():
