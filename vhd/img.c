@@ -24,9 +24,11 @@ static const char usage_create[] =
     "usage: hvkvm img create -f vhd|raw [--type fixed|dynamic|differencing]\n"
     "                        [--parent PARENT] [--block-size SIZE] FILE "
     "[SIZE]\n"
-    "  Create an image. SIZE takes K/M/G suffixes (binary). A differencing\n"
-    "  disk takes its size from PARENT. Dynamic is the default VHD type;\n"
-    "  blocks are 2M unless --block-size says otherwise.\n";
+    "  Create an image. SIZE takes K/M/G suffixes (binary). A VHD's SIZE is\n"
+    "  rounded up to whole CHS cylinders (up to ~127G) so that QEMU sees\n"
+    "  all of it. A differencing disk takes its size from PARENT. Dynamic\n"
+    "  is the default VHD type; blocks are 2M unless --block-size says\n"
+    "  otherwise.\n";
 
 static const char usage_info[] =
     "usage: hvkvm img info [--json] FILE\n"
@@ -73,6 +75,18 @@ bool img_wants_help(int argc, char **argv)
 void img_usage(const struct img_cmd *c, FILE *f)
 {
 	fputs(c->usage, f);
+}
+
+uint64_t img_vhd_size(const char *cmd, const char *file, uint64_t size)
+{
+	uint64_t exact = vhd_chs_size(size);
+
+	if (exact != size)
+		printf("%s: %s: size rounded up from %" PRIu64 " to %" PRIu64
+		       " bytes (whole CHS cylinders: QEMU sizes a VHD by its"
+		       " geometry)\n",
+		       cmd, file, size, exact);
+	return exact;
 }
 
 bool img_is_zero(const void *buf, size_t len)
@@ -247,6 +261,8 @@ static int img_cmd_create(int argc, char **argv)
 			file, o.size);
 		return 1;
 	}
+	if (o.type != VHD_TYPE_DIFF)
+		o.size = img_vhd_size("create", file, o.size);
 	return vhd_create(file, &o) ? 1 : 0;
 }
 

@@ -22,6 +22,8 @@ void img_err(const char *cmd, const char *fmt, ...) PRINTF(2, 3);
 /* Parse a size argument; on error prints a line naming @what. */
 int img_parse_size(const char *cmd, const char *what, const char *s,
 		   uint64_t *out);
+/* @size rounded up to a CHS-exact VHD size, saying so on stdout. */
+uint64_t img_vhd_size(const char *cmd, const char *file, uint64_t size);
 bool img_wants_help(int argc, char **argv);
 void img_usage(const struct img_cmd *c, FILE *f);
 

@@ -30,7 +30,8 @@ const char img_usage_compact[] =
 const char img_usage_resize[] =
     "usage: hvkvm img resize [--shrink] FILE [+|-]SIZE\n"
     "  Change the virtual size. Shrinking discards data past the new end\n"
-    "  and needs --shrink.\n";
+    "  and needs --shrink. A VHD's new size is rounded up to whole CHS\n"
+    "  cylinders (up to ~127G), as at create.\n";
 const char img_usage_commit[] =
     "usage: hvkvm img commit [-p] FILE\n"
     "  Write the sectors a differencing disk holds into its parent. FILE\n"
@@ -509,6 +510,8 @@ int img_cmd_resize(int argc, char **argv)
 		ret = -EINVAL;
 		goto out;
 	}
+	if (vhd)
+		size = img_vhd_size("resize", file, size);
 	if (size < cur && !shrink) {
 		img_err("resize",
 			"%s: SIZE '%s': shrinking loses data; pass "

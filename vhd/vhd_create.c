@@ -3,9 +3,10 @@
  * vhd_create: new fixed, dynamic and differencing VHD images. Layout of a
  * sparse image: footer copy (0), dynamic header (512), BAT (1536), parent
  * locator data (differencing), then blocks, then the footer. The creator
- * application is "hvkv"; the size is exactly what was asked for (readers
- * that derive the size from CHS geometry, like QEMU for unknown creators,
- * need `force_size_calc=current_size` unless the size is CHS-exact).
+ * application is "hvkv"; the size is exactly what was asked for. Readers
+ * that derive the size from CHS geometry (QEMU for unknown creators) see
+ * all of it only if it is CHS-exact: `hvkvm img create` rounds it up with
+ * vhd_chs_size() first.
  */
 #include "hvkvm/vhd.h"
 

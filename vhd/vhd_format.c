@@ -86,8 +86,8 @@ void vhd_geometry(uint64_t sectors, uint16_t *cyls, uint8_t *heads,
 	uint64_t cth;
 	uint32_t h, s;
 
-	if (sectors > 65535ULL * 16 * 255)
-		sectors = 65535ULL * 16 * 255;
+	if (sectors > VHD_MAX_CHS_SECTORS)
+		sectors = VHD_MAX_CHS_SECTORS;
 	if (sectors >= 65535ULL * 16 * 63) {
 		s = 255;
 		h = 16;
@@ -112,6 +112,23 @@ void vhd_geometry(uint64_t sectors, uint16_t *cyls, uint8_t *heads,
 	*cyls = (uint16_t)(cth / h);
 	*heads = (uint8_t)h;
 	*spt = (uint8_t)s;
+}
+
+uint64_t vhd_chs_size(uint64_t size)
+{
+	uint64_t n = ALIGN_UP(size, VHD_SECTOR) / VHD_SECTOR;
+	uint16_t c;
+	uint8_t h, s;
+
+	if (n >= VHD_MAX_CHS_SECTORS)
+		return n * VHD_SECTOR;
+	/* Exact sizes are multiples of heads x sectors (at most 16 x 255)
+	 * and the largest geometry is exact: a few thousand steps at most. */
+	for (;; n++) {
+		vhd_geometry(n, &c, &h, &s);
+		if ((uint64_t)c * h * s == n)
+			return n * VHD_SECTOR;
+	}
 }
 
 bool vhd_is_pow2(uint64_t v)

@@ -30,6 +30,8 @@
 #define VHD_MAX_BLOCK_SIZE (256u * 1024 * 1024)
 /* The spec's limit for a VHD: 2040 GiB. */
 #define VHD_MAX_SIZE (2040ULL * 1024 * 1024 * 1024)
+/* The largest CHS geometry, 65535 cylinders x 16 heads x 255 sectors. */
+#define VHD_MAX_CHS_SECTORS (65535ULL * 16 * 255)
 #define VHD_NUM_LOCATORS 8
 /* Seconds between the Unix epoch and 2000-01-01 00:00:00 UTC. */
 #define VHD_EPOCH_OFFSET 946684800ULL
@@ -96,6 +98,14 @@ uint32_t vhd_checksum(const uint8_t *buf, size_t len, size_t skip);
 /* CHS geometry for @sectors per the spec's algorithm (capped at max CHS). */
 void vhd_geometry(uint64_t sectors, uint16_t *cyls, uint8_t *heads,
 		  uint8_t *spt);
+/*
+ * The smallest size >= @size (bytes, rounded to 512) whose geometry covers
+ * it exactly, so readers that size a VHD by its CHS geometry (QEMU for
+ * creators it does not know, Virtual PC) see the whole disk. From the
+ * largest geometry (65535/16/255, ~127 GiB) on, readers use the footer's
+ * size and @size is returned as it is.
+ */
+uint64_t vhd_chs_size(uint64_t size);
 /*
  * Parse a 512-byte footer. @file names the image in error messages. Returns
  * 0 or -EINVAL after logging "FILE: footer: FIELD ..." (unless QUIET).

@@ -8,11 +8,13 @@
 #    read and written by us and still pass check and compare afterwards;
 #  - a host block device (loop device, if one can be set up) works as a
 #    pass-through disk.
-# QEMU derives the size of a non-"win "/"qem2" VHD from its CHS geometry;
-# our images carry the exact size, so compare uses force_size_calc, except
-# for one image whose size is CHS-exact where plain `-f vpc` must work too.
-# (For fixed images QEMU 7.2 also counts the footer sector into the size
-# unless force_size_calc=current_size is given.)
+# QEMU derives the size of a non-"win "/"qem2" VHD from its CHS geometry.
+# `img create`/`resize` round sizes up to whole cylinders (checked below at
+# a size that is not CHS-exact); `img convert` keeps the source's size, so
+# compare uses force_size_calc, except for one image whose size is
+# CHS-exact where plain `-f vpc` must work too.
+# (QEMU probes a fixed VHD, whose only footer is at the end, as raw: the
+# footer sector then counts into its size. Always give -f vpc.)
 # usage: vhd_interop.sh HVKVM_IMG VHD_INTEROP_IO WORKDIR
 set -u
 IMG=$1
@@ -70,6 +72,45 @@ dd if=/dev/urandom of=chs.raw bs=1M seek=7 count=3 conv=notrunc 2>/dev/null
 "$IMG" convert -O vhd chs.raw chs.vhd || fail "convert chs"
 qemu-img compare -q -f raw -F vpc chs.raw chs.vhd || fail "plain compare (CHS-exact size)"
 ok
+
+# A size that is not CHS-exact: `img create` and `img resize` round it up
+# to whole cylinders, so QEMU (which sizes our VHDs by their geometry) and
+# libvhdi (which reads the footer's size) see our size, and the last
+# sector we write reads back through QEMU. Fixed and dynamic.
+head -c 512 /dev/urandom >last.raw
+vsize() { # hvkvm-img info --json output -> the first virtual size
+	grep -o '"virtual-size": [0-9]*' | head -1 | sed 's/.*: //'
+}
+for t in fixed dynamic; do
+	odd=odd-$t.vhd
+	"$IMG" create -f vhd --type $t $odd 50000384 >create.out ||
+		fail "create $odd"
+	grep -q "rounded up from 50000384" create.out ||
+		{ cat create.out; fail "create $odd: no rounding reported"; }
+	for step in create resize; do
+		if [ $step = resize ]; then
+			"$IMG" resize $odd +1000448 >/dev/null || fail "resize $odd"
+		fi
+		ours=$("$IMG" info --json $odd | vsize)
+		qsize=$(qemu-img info --output=json -f vpc $odd | vsize)
+		[ -n "$ours" ] && [ "$qsize" = "$ours" ] ||
+			fail "$step $odd: qemu-img sees $qsize bytes, we $ours"
+		# libvhdi reports the footer's *original* size, which per
+		# the spec stays what it was at creation: no check after resize.
+		if [ $step = create ] && command -v vhdiinfo >/dev/null 2>&1; then
+			vhdiinfo $odd >vi.out 2>&1 || { cat vi.out; fail "vhdiinfo $odd"; }
+			grep -q "($ours bytes)" vi.out ||
+				{ cat vi.out; fail "$step $odd: vhdiinfo size"; }
+		fi
+		"$IO" $odd $((ours / 512 - 1)) last.raw || fail "write last sector of $odd"
+		rm -f odd.raw
+		qemu-img convert -f vpc -O raw $odd odd.raw || fail "qemu-img convert $odd"
+		[ "$(stat -c %s odd.raw)" = "$ours" ] || fail "$step $odd: converted size"
+		tail -c 512 odd.raw | cmp -s - last.raw ||
+			fail "$step $odd: QEMU reads other data in the last sector"
+		ok
+	done
+done
 
 # Differencing: vhdiinfo reads it and finds the parent.
 "$IMG" create -f vhd --type differencing --parent our-dynamic.vhd diff.vhd ||

@@ -167,6 +167,40 @@ static void test_geometry_spec_algorithm(void **state)
 	assert_int_equal(s, 255);
 }
 
+static bool chs_exact(uint64_t bytes)
+{
+	uint16_t c;
+	uint8_t h, s;
+
+	vhd_geometry(bytes / 512, &c, &h, &s);
+	return (uint64_t)c * h * s * 512 == bytes;
+}
+
+/* Sizes round up (never down) to the next size the geometry covers. */
+static void test_chs_size_rounds_up_to_exact(void **state)
+{
+	uint64_t x, r, y;
+
+	(void)state;
+	/* What qemu-img create picks for 100M; exact sizes stay. */
+	assert_int_equal(vhd_chs_size(100 * MiB), 104865792);
+	assert_int_equal(vhd_chs_size(104865792), 104865792);
+	assert_int_equal(vhd_chs_size(64 * MiB), 67125248);
+	/* Past the largest geometry readers use the footer's size. */
+	assert_int_equal(vhd_chs_size(2000 * GiB), 2000 * GiB);
+	assert_int_equal(vhd_chs_size(VHD_MAX_CHS_SECTORS * 512),
+			 VHD_MAX_CHS_SECTORS * 512);
+	for (x = 512; x < 127 * GiB; x = x * 5 / 4 + 512 * 7) {
+		x = ALIGN_UP(x, 512);
+		r = vhd_chs_size(x);
+		assert_true(r >= x);
+		assert_true(chs_exact(r));
+		/* The smallest such size. */
+		for (y = x; y < r; y += 512)
+			assert_false(chs_exact(y));
+	}
+}
+
 static void test_utf16_roundtrip_and_bad_surrogate(void **state)
 {
 	uint8_t u16[64];
@@ -457,7 +491,8 @@ static void test_resize_grow_and_shrink(void **state)
 	assert_int_equal(tv_run_img(3, grow), 0); /* BAT must move */
 	assert_int_equal(tv_run_img(2, chk), 0);
 	bd = tv_open(p, true);
-	assert_int_equal(block_size(bd), 64 * MiB);
+	/* Resize rounds up to whole CHS cylinders. */
+	assert_int_equal(block_size(bd), vhd_chs_size(64 * MiB));
 	block_close(bd);
 	write_pattern(p, 60 * 2048, 8, 0x35);
 	bd = tv_open(p, true);
@@ -469,7 +504,8 @@ static void test_resize_grow_and_shrink(void **state)
 	assert_int_equal(tv_run_img(4, shrink), 0);
 	assert_int_equal(tv_run_img(2, chk), 0);
 	bd = tv_open(p, true);
-	assert_int_equal(block_size(bd), 4 * MiB);
+	assert_int_equal(block_size(bd),
+			 vhd_chs_size(vhd_chs_size(64 * MiB) - 60 * MiB));
 	expect_pattern(bd, 10, 4, 0x33);
 	block_close(bd);
 
@@ -478,7 +514,7 @@ static void test_resize_grow_and_shrink(void **state)
 	assert_int_equal(tv_run_img(3, fgrow), 0);
 	assert_int_equal(tv_run_img(2, fchk), 0);
 	bd = tv_open(f, true);
-	assert_int_equal(block_size(bd), 2 * MiB);
+	assert_int_equal(block_size(bd), vhd_chs_size(2 * MiB));
 	expect_pattern(bd, 2047, 1, 0x36);
 	expect_pattern(bd, 2048, 2048, -1); /* old footer was cleared */
 	block_close(bd);
@@ -544,6 +580,7 @@ int main(void)
 	    cmocka_unit_test(test_footer_rejects_bad_fields),
 	    cmocka_unit_test(test_header_roundtrip_and_rejects),
 	    cmocka_unit_test(test_geometry_spec_algorithm),
+	    cmocka_unit_test(test_chs_size_rounds_up_to_exact),
 	    cmocka_unit_test(test_utf16_roundtrip_and_bad_surrogate),
 	    cmocka_unit_test(test_open_truncated_file),
 	    cmocka_unit_test(test_open_bat_beyond_eof_and_repair),
