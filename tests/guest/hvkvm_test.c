@@ -21,6 +21,8 @@
  * add it to hvt_checks[] below. Document it in docs/test-guest.md.
  */
 #include <linux/async.h>
+#include <linux/bio.h>
+#include <linux/blkdev.h>
 #include <linux/cpu.h>
 #include <linux/cpumask.h>
 #include <linux/ctype.h>
@@ -52,6 +54,7 @@
 #include <linux/sysrq.h>
 #include <linux/timekeeping.h>
 #include <asm/apic.h>
+#include <asm/unaligned.h>
 #include <asm/e820/api.h>
 #include <asm/hardirq.h>
 #include <asm/hypervisor.h>
@@ -116,6 +119,18 @@ MODULE_PARM_DESC(spin_secs, "length of the spinlock stress check");
 static char *vmbus_devs;
 module_param(vmbus_devs, charp, 0444);
 MODULE_PARM_DESC(vmbus_devs, "expected VMBus devices: CLASS-GUID[:DRIVER],...");
+static char *blk_disks;
+module_param(blk_disks, charp, 0444);
+MODULE_PARM_DESC(blk_disks, "blk: disks to check, NAME[:ro],... (e.g. sda,sr0:ro)");
+static unsigned int blk_seed = 1;
+module_param(blk_seed, uint, 0444);
+MODULE_PARM_DESC(blk_seed, "blk: pattern seed of the first disk (+16 per disk)");
+static unsigned int blk_write_lba = 2048;
+module_param(blk_write_lba, uint, 0444);
+MODULE_PARM_DESC(blk_write_lba, "blk: first sector the guest writes");
+static unsigned int blk_wait_secs = 120;
+module_param(blk_wait_secs, uint, 0444);
+MODULE_PARM_DESC(blk_wait_secs, "blk: how long to wait for each disk to appear");
 
 struct hvt_check {
 	const char *name;
@@ -134,6 +149,7 @@ static int __init hvt_check_refdrift(char *d, size_t n);
 static int __init hvt_check_spinlock(char *d, size_t n);
 static int __init hvt_check_vmbus_devices(char *d, size_t n);
 static int __init hvt_check_guest_idle(char *d, size_t n);
+static int __init hvt_check_blk(char *d, size_t n);
 
 static const struct hvt_check hvt_checks[] __initconst = {
 	{ "cpus", hvt_check_cpus, "online CPUs == hvkvm_test.cpus" },
@@ -152,6 +168,8 @@ static const struct hvt_check hvt_checks[] __initconst = {
 	  "reading GUEST_IDLE with IRQs off returns once one is pending" },
 	{ "vmbus_devices", hvt_check_vmbus_devices,
 	  "/sys/bus/vmbus/devices has hvkvm_test.vmbus_devs, bound" },
+	{ "blk", hvt_check_blk,
+	  "hvkvm_test.blk_disks: host patterns read, guest patterns written, flushed, read back" },
 	{ "console", hvt_check_console, "interactive shell on /dev/console" },
 };
 
@@ -1120,6 +1138,240 @@ out_close:
 	}
 out_free:
 	kfree(sh);
+	return ret;
+}
+
+/* ---- blk: block I/O through the real driver stack ------------------------ */
+
+/*
+ * The pattern both sides know (tests/integration/guest_test.py writes it
+ * into the image on the host): each 512-byte sector at LBA l with seed s is
+ * "HVKVMPAT", le64 l, le64 s, then byte i = (l * 31 + s * 17 + i) & 0xff.
+ * The host fills disk k with seed blk_seed + 16 * k; the guest writes its
+ * ranges with that seed + 1, so after power-off the host can tell every
+ * sector's author and find stray or lost writes.
+ */
+#define HVT_BLK_MAX_IO	128		/* sectors per request: 64 KiB */
+
+static void hvt_pat_fill(u8 *p, u64 lba, u64 seed, unsigned int nsec)
+{
+	unsigned int s, i;
+
+	for (s = 0; s < nsec; s++, lba++, p += 512) {
+		memcpy(p, "HVKVMPAT", 8);
+		put_unaligned_le64(lba, p + 8);
+		put_unaligned_le64(seed, p + 16);
+		for (i = 24; i < 512; i++)
+			p[i] = (u8)(lba * 31 + seed * 17 + i);
+	}
+}
+
+/* The first sector of @p that differs from the pattern, or -1. */
+static long hvt_pat_check(const u8 *p, u64 lba, u64 seed, unsigned int nsec,
+			  u8 *tmp)
+{
+	unsigned int s;
+
+	for (s = 0; s < nsec; s++) {
+		hvt_pat_fill(tmp, lba + s, seed, 1);
+		if (memcmp(p + s * 512, tmp, 512))
+			return s;
+	}
+	return -1;
+}
+
+static int __init hvt_blk_io(struct block_device *bdev, enum req_op op,
+			     sector_t lba, u8 *buf, unsigned int nsec)
+{
+	unsigned int bytes = nsec * 512, off = 0;
+	struct bio *bio;
+	int ret;
+
+	bio = bio_alloc(bdev, DIV_ROUND_UP(bytes, PAGE_SIZE) + 1, op,
+			GFP_KERNEL);
+	bio->bi_iter.bi_sector = lba;
+	while (off < bytes) {
+		unsigned int len = min_t(unsigned int, bytes - off,
+					 PAGE_SIZE - offset_in_page(buf + off));
+
+		if (bio_add_page(bio, virt_to_page(buf + off), len,
+				 offset_in_page(buf + off)) != len) {
+			bio_put(bio);
+			return -EIO;
+		}
+		off += len;
+	}
+	ret = submit_bio_wait(bio);
+	bio_put(bio);
+	return ret;
+}
+
+static struct block_device *__init hvt_blk_open(const char *name, bool rw,
+						char *d, size_t n)
+{
+	unsigned long deadline = jiffies + blk_wait_secs * HZ;
+	struct block_device *bdev;
+	struct device *dev;
+	dev_t devt;
+
+	for (;;) {
+		dev = class_find_device_by_name(&block_class, name);
+		if (dev)
+			break;
+		if (time_after(jiffies, deadline)) {
+			scnprintf(d, n, "%s: no such disk after %u s", name,
+				  blk_wait_secs);
+			return ERR_PTR(-ENODEV);
+		}
+		msleep(200);
+	}
+	devt = dev->devt;
+	put_device(dev);
+	bdev = blkdev_get_by_dev(devt, FMODE_READ | (rw ? FMODE_WRITE : 0),
+				 NULL);
+	if (IS_ERR(bdev))
+		scnprintf(d, n, "%s: open failed: %ld", name, PTR_ERR(bdev));
+	return bdev;
+}
+
+/* Read @nsec host-pattern sectors at @lba; 0 or -EIO with the detail. */
+static int __init hvt_blk_verify(struct block_device *bdev, const char *name,
+				 u64 lba, unsigned int nsec, u64 seed, u8 *buf,
+				 u8 *tmp, char *d, size_t n)
+{
+	long bad;
+	int ret;
+
+	ret = hvt_blk_io(bdev, REQ_OP_READ, lba, buf, nsec);
+	if (ret) {
+		scnprintf(d, n, "%s: read of %u at %llu failed: %d", name, nsec,
+			  lba, ret);
+		return ret;
+	}
+	bad = hvt_pat_check(buf, lba, seed, nsec, tmp);
+	if (bad >= 0) {
+		scnprintf(d, n, "%s: sector %llu (seed %llu) has wrong data: %*phN",
+			  name, lba + bad, seed, 24, buf + bad * 512);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* The guest's writes: mixed sizes, from one sector to 64 KiB. */
+static const unsigned int hvt_blk_writes[] __initconst = {
+	1, 8, 128, 3, 64, 16, 7, 128, 1, 32,
+};
+
+static int __init hvt_blk_disk(const char *name, bool rw, u64 seed, u8 *buf,
+			       u8 *tmp, char *d, size_t n, size_t *len)
+{
+	unsigned int lbs, step, i, nsec, wrote = 0;
+	struct block_device *bdev;
+	u64 cap, lba;
+	int ret;
+
+	bdev = hvt_blk_open(name, rw, d + *len, n - *len);
+	if (IS_ERR(bdev))
+		return PTR_ERR(bdev);
+	cap = bdev_nr_sectors(bdev);
+	lbs = bdev_logical_block_size(bdev);
+	step = lbs / 512;		/* 4 for a CD's 2048-byte sectors */
+	ret = -ENOSPC;
+	if (!cap || cap < blk_write_lba + 1024 || step > 8) {
+		scnprintf(d + *len, n - *len, "%s: %llu sectors of %u bytes: too small",
+			  name, cap, lbs);
+		goto out_put;
+	}
+	/* Host patterns: the start, a 64 KiB read mid-disk, the very end. */
+	ret = hvt_blk_verify(bdev, name, 0, 64, seed, buf, tmp, d + *len,
+			     n - *len);
+	if (!ret)
+		ret = hvt_blk_verify(bdev, name, round_down(cap / 2, 8),
+				     HVT_BLK_MAX_IO, seed, buf, tmp, d + *len,
+				     n - *len);
+	if (!ret)
+		ret = hvt_blk_verify(bdev, name, cap - 8, 8, seed, buf, tmp,
+				     d + *len, n - *len);
+	if (ret || !rw)
+		goto out_done;
+	/* Guest patterns, then a flush, then everything read back. */
+	lba = blk_write_lba;
+	for (i = 0; i < ARRAY_SIZE(hvt_blk_writes); i++) {
+		nsec = round_up(hvt_blk_writes[i], step);
+		hvt_pat_fill(buf, lba, seed + 1, nsec);
+		ret = hvt_blk_io(bdev, REQ_OP_WRITE, lba, buf, nsec);
+		if (ret) {
+			scnprintf(d + *len, n - *len,
+				  "%s: write of %u at %llu failed: %d", name,
+				  nsec, lba, ret);
+			goto out_put;
+		}
+		lba += nsec;
+		wrote += nsec;
+	}
+	ret = blkdev_issue_flush(bdev);
+	if (ret) {
+		scnprintf(d + *len, n - *len, "%s: flush failed: %d", name, ret);
+		goto out_put;
+	}
+	for (lba = blk_write_lba; lba < blk_write_lba + wrote; lba += nsec) {
+		nsec = min_t(u64, HVT_BLK_MAX_IO, blk_write_lba + wrote - lba);
+		ret = hvt_blk_verify(bdev, name, lba, nsec, seed + 1, buf, tmp,
+				     d + *len, n - *len);
+		if (ret)
+			goto out_put;
+	}
+	/* The sector after the last write still holds the host's pattern. */
+	ret = hvt_blk_verify(bdev, name, lba, 1, seed, buf, tmp, d + *len,
+			     n - *len);
+out_done:
+	if (!ret)
+		*len += scnprintf(d + *len, n - *len,
+				  "%s%s=%llux%u:%s", *len ? " " : "", name, cap,
+				  lbs, rw ? "rw" : "ro");
+	if (!ret && rw)
+		*len += scnprintf(d + *len, n - *len, ",wrote=%u@%u,flushed",
+				  wrote, blk_write_lba);
+out_put:
+	blkdev_put(bdev, FMODE_READ | (rw ? FMODE_WRITE : 0));
+	return ret;
+}
+
+static int __init hvt_check_blk(char *d, size_t n)
+{
+	char *list, *p, *item;
+	unsigned int k = 0;
+	size_t len = 0;
+	u8 *buf, *tmp;
+	int ret = 0;
+
+	if (!blk_disks || !*blk_disks) {
+		scnprintf(d, n, "no hvkvm_test.blk_disks given");
+		return -EINVAL;
+	}
+	buf = kmalloc(HVT_BLK_MAX_IO * 512, GFP_KERNEL);
+	tmp = kmalloc(512, GFP_KERNEL);
+	list = kstrdup(blk_disks, GFP_KERNEL);
+	if (!buf || !tmp || !list) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	p = list;
+	while ((item = strsep(&p, ",")) != NULL && !ret) {
+		char *mode = item;
+		bool rw;
+
+		strsep(&mode, ":");
+		if (!*item)
+			continue;
+		rw = !mode || strcmp(mode, "ro");
+		ret = hvt_blk_disk(item, rw, blk_seed + 16ULL * k++, buf, tmp, d,
+				   n, &len);
+	}
+out_free:
+	kfree(list);
+	kfree(tmp);
+	kfree(buf);
 	return ret;
 }
 
