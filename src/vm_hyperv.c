@@ -8,6 +8,7 @@
 #include "vm_internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,19 @@ static void vm_hv_crash(void *opaque, unsigned int vp, const uint64_t p[5],
 		vm_request_stop(vm, VM_STOP_CRASH, VM_STATUS_CRASH);
 		break;
 	}
+}
+
+void vm_crash_get(struct vm *vm, struct vm_crash_report *out)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&vm->stop_lock);
+	out->reports = vm->crashes;
+	out->vp = vm->crash_vp;
+	for (i = 0; i < 5; i++)
+		out->p[i] = vm->crash_p[i];
+	out->msg = vm->crash_msg ? strdup(vm->crash_msg) : NULL;
+	pthread_mutex_unlock(&vm->stop_lock);
 }
 
 static void vm_hv_yield(void *opaque, unsigned int vp)

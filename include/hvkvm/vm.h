@@ -137,6 +137,15 @@ void vm_resume(struct vm *vm);
 bool vm_is_paused(struct vm *vm);
 /* A stop was requested (vCPUs are leaving or have left). */
 bool vm_is_stopping(struct vm *vm);
+/* The guest's last crash report (Hyper-V CRASH_CTL), for ctl status. */
+struct vm_crash_report {
+	unsigned int reports;		/* since this VM started; 0 = none */
+	unsigned int vp;		/* the vCPU that reported */
+	uint64_t p[5];			/* CRASH_P0..P4 */
+	char *msg;			/* its message as text, or NULL; caller frees */
+};
+/* Any thread: a copy of the last report (all zero and NULL if none). */
+void vm_crash_get(struct vm *vm, struct vm_crash_report *out);
 /* Counters for --stats and the control socket. */
 void vm_stats_print(struct vm *vm, FILE *f);
 

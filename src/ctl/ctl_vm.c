@@ -66,30 +66,27 @@ static int ctl_vm_status(void *opaque, struct ctl_req *req)
 	struct ctl_vm *cv = opaque;
 	struct vm *vm = cv->vm;
 	struct json_object *o = req->result, *crash = NULL, *p, *msg;
-	uint64_t crash_p[5];
-	unsigned int i, crashes, crash_vp;
+	struct vm_crash_report cr;
+	unsigned int i;
 	char uuid[37], hex[24];
 
-	pthread_mutex_lock(&vm->stop_lock);
-	msg = vm->crash_msg ? json_object_new_string(vm->crash_msg) : NULL;
-	crashes = vm->crashes;
-	crash_vp = vm->crash_vp;
-	memcpy(crash_p, vm->crash_p, sizeof(crash_p));
-	pthread_mutex_unlock(&vm->stop_lock);
-	if (crashes) {
+	vm_crash_get(vm, &cr);
+	msg = cr.msg ? json_object_new_string(cr.msg) : NULL;
+	free(cr.msg);
+	if (cr.reports) {
 		/* The last Hyper-V crash report: P0-P4 as hex strings. */
 		crash = json_object_new_object();
 		p = json_object_new_array();
 		for (i = 0; i < 5; i++) {
 			snprintf(hex, sizeof(hex), "%#llx",
-				 (unsigned long long)crash_p[i]);
+				 (unsigned long long)cr.p[i]);
 			json_object_array_add(p, json_object_new_string(hex));
 		}
 		json_object_object_add(crash, "vp", json_object_new_int(
-			(int)crash_vp));
+			(int)cr.vp));
 		json_object_object_add(crash, "p", p);
 		json_object_object_add(crash, "reports", json_object_new_int(
-			(int)crashes));
+			(int)cr.reports));
 		json_object_object_add(crash, "message", msg);
 	} else {
 		json_object_put(msg);
@@ -99,7 +96,7 @@ static int ctl_vm_status(void *opaque, struct ctl_req *req)
 	json_object_object_add(o, "uuid", json_object_new_string(uuid));
 	json_object_object_add(o, "state", json_object_new_string(
 		vm_is_stopping(vm) ? "stopping" :
-		crashes && vm_is_paused(vm) ? "crashed" :
+		cr.reports && vm_is_paused(vm) ? "crashed" :
 		vm_is_paused(vm) ? "paused" : "running"));
 	json_object_object_add(o, "uptime", json_object_new_double(
 		(double)(time_now_ns() - vm->start_ns) / 1e9));
