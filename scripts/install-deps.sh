@@ -3,7 +3,7 @@
 # Only what is missing is installed. Run as root (or through sudo).
 set -e
 PKGS="build-essential cmake pkg-config clang
-linux-libc-dev libxml2-dev libxml2-utils uuid-dev liburing-dev libcmocka-dev libjson-c-dev
+linux-libc-dev libxml2-dev libxml2-utils uuid-dev liburing-dev liburcu-dev libcmocka-dev libjson-c-dev
 acpica-tools libvirt-clients
 qemu-utils libvhdi-utils qemu-system-x86
 bc flex bison libelf-dev libssl-dev cpio xz-utils python3 util-linux iproute2"

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <pthread.h>
 
 #include "fake_gmem.h"
 #include "hvkvm/bus.h"
@@ -54,8 +55,21 @@ static void test_bus_register_rejects_overlap(void **state)
 			 -EINVAL);
 	assert_int_equal(bus_register(&bus, ~0ULL, 2, &rec_ops, &b, "b"),
 			 -EINVAL);
-	assert_int_equal(bus.nr_ranges, 2);
-	assert_true(bus.ranges[0].base < bus.ranges[1].base);
+	assert_int_equal(bus_count(&bus), 2);
+	assert_int_equal(bus_register(&bus, 0x3e8, 8, &rec_ops, &b, "c"), 0);
+	/* Sorted: every range is found through the binary search. */
+	struct bus_range r;
+	assert_true(bus_lookup(&bus, 0x3e8, &r));
+	assert_string_equal(r.name, "c");
+	assert_true(bus_lookup(&bus, 0x3f7, &r));
+	assert_int_equal(r.base, 0x3f0);
+	assert_true(bus_lookup(&bus, 0x3ff, &r));
+	assert_string_equal(r.name, "a");
+	assert_false(bus_lookup(&bus, 0x400, &r));
+	assert_int_equal(bus_unregister(&bus, 0x3f0), 0);
+	assert_int_equal(bus_unregister(&bus, 0x3f0), -ENOENT);
+	assert_int_equal(bus_count(&bus), 2);
+	bus_destroy(&bus);
 }
 
 static void test_bus_dispatch_offset_and_unclaimed(void **state)
@@ -78,6 +92,105 @@ static void test_bus_dispatch_offset_and_unclaimed(void **state)
 	assert_int_equal(bus_unregister(&bus, 0x3f8), 0);
 	assert_false(bus_read(&bus, 0x3f8, 1, &v));
 	assert_int_equal(v, 0xff);
+	bus_destroy(&bus);
+}
+
+/*
+ * A guest moving a BAR while other vCPUs dispatch: reader threads hammer
+ * both the old and the new address while a writer moves a range back and
+ * forth, and a handler moves its own range from inside a dispatch. Every
+ * access must either reach the device with an offset inside its range or
+ * be unclaimed (all-ones) — never a stale or torn table.
+ */
+#define MOVE_A 0xc000
+#define MOVE_B 0xd000
+#define MOVE_LEN 16
+
+struct mover {
+	struct bus *bus;
+	uint64_t base;			/* where the range is now (writer) */
+	unsigned long bad;		/* offsets out of range (atomic) */
+	unsigned long hits;		/* handler calls (atomic) */
+	int stop;			/* readers stop (atomic) */
+};
+
+static uint64_t mover_read(void *opaque, uint64_t off, unsigned int size)
+{
+	struct mover *m = opaque;
+
+	__atomic_add_fetch(&m->hits, 1, __ATOMIC_RELAXED);
+	if (off >= MOVE_LEN)
+		__atomic_add_fetch(&m->bad, 1, __ATOMIC_RELAXED);
+	return 0xab;
+}
+
+static const struct bus_ops mover_ops;
+
+/* A write moves the range to the other base (a BAR write). */
+static void mover_write(void *opaque, uint64_t off, unsigned int size,
+			uint64_t val)
+{
+	struct mover *m = opaque;
+	uint64_t to = m->base == MOVE_A ? MOVE_B : MOVE_A;
+
+	if (off >= MOVE_LEN)
+		__atomic_add_fetch(&m->bad, 1, __ATOMIC_RELAXED);
+	if (bus_unregister(m->bus, m->base) == 0 &&
+	    bus_register(m->bus, to, MOVE_LEN, &mover_ops, m, "mover") == 0)
+		m->base = to;
+}
+
+static const struct bus_ops mover_ops = { .read = mover_read,
+					  .write = mover_write };
+
+static void *mover_reader(void *opaque)
+{
+	struct mover *m = opaque;
+	unsigned long n = 0, wrong = 0;
+	uint64_t v;
+
+	while (!__atomic_load_n(&m->stop, __ATOMIC_RELAXED)) {
+		uint64_t addr = (n & 1 ? MOVE_A : MOVE_B) + (n % MOVE_LEN);
+		bool claimed = bus_read(m->bus, addr, 1, &v);
+
+		if ((claimed && v != 0xab) || (!claimed && v != 0xff))
+			wrong++;
+		n++;
+	}
+	return (void *)wrong;
+}
+
+static void test_bus_move_while_dispatching(void **state)
+{
+	struct mover m = { 0 };
+	pthread_t readers[3];
+	struct bus bus;
+	void *wrong;
+	unsigned int i;
+
+	assert_int_equal(bus_init(&bus, "pio"), 0);
+	m.bus = &bus;
+	m.base = MOVE_A;
+	assert_int_equal(bus_register(&bus, 0x80, 1, &rec_ops, NULL, "other"),
+			 0);
+	assert_int_equal(bus_register(&bus, MOVE_A, MOVE_LEN, &mover_ops, &m,
+				      "mover"), 0);
+	for (i = 0; i < ARRAY_SIZE(readers); i++)
+		assert_int_equal(pthread_create(&readers[i], NULL,
+						mover_reader, &m), 0);
+	/* 20000 moves from inside a dispatch, as a vCPU's BAR write. */
+	for (i = 0; i < 20000; i++)
+		assert_true(bus_write(&bus, m.base, 4, 0));
+	__atomic_store_n(&m.stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < ARRAY_SIZE(readers); i++) {
+		assert_int_equal(pthread_join(readers[i], &wrong), 0);
+		assert_ptr_equal(wrong, NULL);
+	}
+	assert_int_equal(m.bad, 0);
+	assert_true(m.hits > 0);
+	assert_int_equal(m.base, MOVE_A);	/* an even number of moves */
+	assert_int_equal(bus_count(&bus), 2);
+	bus_destroy(&bus);
 }
 
 static void test_gmem_map_checks_whole_range(void **state)
@@ -150,6 +263,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bus_register_rejects_overlap),
 		cmocka_unit_test(test_bus_dispatch_offset_and_unclaimed),
+		cmocka_unit_test(test_bus_move_while_dispatching),
 		cmocka_unit_test(test_gmem_map_checks_whole_range),
 		cmocka_unit_test(test_gmem_readonly_region),
 		cmocka_unit_test(test_util_parse_size),
