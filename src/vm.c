@@ -126,6 +126,28 @@ static void vm_vcpu_stop(void *opaque, enum vcpu_stop why)
 
 /* ---- stages ---- */
 
+/* The PIO and MMIO spaces (devices register on them from stage devices). */
+static int st_bus_init(struct vm *vm, char *err, size_t errlen)
+{
+	int r = bus_init(&vm->pio, "pio");
+
+	if (!r)
+		r = bus_init(&vm->mmio, "mmio");
+	if (r)
+		snprintf(err, errlen, "buses: %s", strerror(-r));
+	return r;
+}
+
+/* After the vCPUs were joined: nothing dispatches any more. */
+static void st_bus_exit(struct vm *vm)
+{
+	/* A bus that bus_init() reached has its name (vm is calloc'd). */
+	if (vm->mmio.name)
+		bus_destroy(&vm->mmio);
+	if (vm->pio.name)
+		bus_destroy(&vm->pio);
+}
+
 static int st_kvm_init(struct vm *vm, char *err, size_t errlen)
 {
 	int api, type = 0;
@@ -393,6 +415,7 @@ static void st_io_exit(struct vm *vm)
 }
 
 static const struct vm_stage vm_stages[] = {
+	{ "bus", st_bus_init, st_bus_exit },
 	{ "kvm", st_kvm_init, st_kvm_exit },
 	{ "memory", st_memory_init, st_memory_exit },
 	{ "irqchip", st_irqchip_init, NULL },
@@ -428,8 +451,6 @@ int vm_create(const struct vm_config *cfg, const struct vm_options *opts,
 			    cfg->acpi;
 	vm->start_ns = time_now_ns();
 	gmem_init(&vm->gm);
-	bus_init(&vm->pio, "pio");
-	bus_init(&vm->mmio, "mmio");
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	/* vm_run() times the crash grace period on CLOCK_MONOTONIC. */
 	pthread_condattr_init(&ca);

@@ -104,8 +104,8 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	bus_init(&f->pio, "pio");
-	bus_init(&f->mmio, "mmio");
+	if (bus_init(&f->pio, "pio") || bus_init(&f->mmio, "mmio"))
+		return -1;
 	gmem_init(&f->gm);
 	vcpu_runstate_init(&f->rs);
 	if (bus_register(&f->pio, DEV_PIO_BASE, 8, &rec_ops, &f->pio_dev,
@@ -136,6 +136,8 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	vcpu_runstate_destroy(&f->rs);
+	bus_destroy(&f->pio);
+	bus_destroy(&f->mmio);
 	free(f);
 	return 0;
 }
