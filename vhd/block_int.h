@@ -16,8 +16,10 @@
 #include "hvkvm/block.h"
 #include "hvkvm/util.h"
 
+#include <errno.h>
 #include <liburing.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <sys/queue.h>
 
 struct block_req;
@@ -158,12 +160,57 @@ void block_uring_signal(struct block_dev *bd);
 void block_uring_reap(struct block_dev *bd);
 /* Submit what was queued and what the backlog can now fit. */
 void block_io_kick(struct block_dev *bd);
-struct block_io *block_io_new(struct block_dev *bd, enum block_io_kind kind,
-			      int fd, uint64_t off, uint64_t len);
-int block_io_set_iov(struct block_io *io, const struct iovec *iov, int iovcnt,
-		     size_t off, size_t len);
 void block_io_queue(struct block_io *io);
 void block_io_done_req(struct block_io *io, int res);
+
+/* Inline: on the data path of every request. */
+static inline struct block_io *block_io_new(struct block_dev *bd,
+					    enum block_io_kind kind, int fd,
+					    uint64_t off, uint64_t len)
+{
+	struct block_io *io = calloc(1, sizeof(*io));
+
+	if (!io)
+		return NULL;
+	io->bd = bd;
+	io->kind = kind;
+	io->fd = fd;
+	io->off = off;
+	io->len = len;
+	io->done = block_io_done_req;
+	return io;
+}
+
+/* Point @io at bytes [off, off+len) of @iov. */
+static inline int block_io_set_iov(struct block_io *io, const struct iovec *iov,
+				   int iovcnt, size_t off, size_t len)
+{
+	struct iovec *out = io->iov_inline;
+	int i, n = 0;
+
+	if (iovcnt > IO_INLINE_IOV) {
+		out = calloc((size_t)iovcnt, sizeof(*out));
+		if (!out)
+			return -ENOMEM;
+	}
+	for (i = 0; i < iovcnt && len; i++) {
+		size_t take;
+
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		take = MIN(len, iov[i].iov_len - off);
+		out[n].iov_base = (uint8_t *)iov[i].iov_base + off;
+		out[n].iov_len = take;
+		n++;
+		len -= take;
+		off = 0;
+	}
+	io->iov = out;
+	io->iovcnt = n;
+	return 0;
+}
 
 /* The raw data path (block_raw.c), shared with fixed VHDs. */
 void block_raw_rw(struct block_dev *bd, struct block_req *req);

@@ -18,53 +18,6 @@
 
 /* ---- operations ---- */
 
-struct block_io *block_io_new(struct block_dev *bd, enum block_io_kind kind,
-			      int fd, uint64_t off, uint64_t len)
-{
-	struct block_io *io = calloc(1, sizeof(*io));
-
-	if (!io)
-		return NULL;
-	io->bd = bd;
-	io->kind = kind;
-	io->fd = fd;
-	io->off = off;
-	io->len = len;
-	io->done = block_io_done_req;
-	return io;
-}
-
-/* Point @io at bytes [off, off+len) of @iov. */
-int block_io_set_iov(struct block_io *io, const struct iovec *iov, int iovcnt,
-		     size_t off, size_t len)
-{
-	struct iovec *out = io->iov_inline;
-	int i, n = 0;
-
-	if (iovcnt > IO_INLINE_IOV) {
-		out = calloc((size_t)iovcnt, sizeof(*out));
-		if (!out)
-			return -ENOMEM;
-	}
-	for (i = 0; i < iovcnt && len; i++) {
-		size_t take;
-
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		take = MIN(len, iov[i].iov_len - off);
-		out[n].iov_base = (uint8_t *)iov[i].iov_base + off;
-		out[n].iov_len = take;
-		n++;
-		len -= take;
-		off = 0;
-	}
-	io->iov = out;
-	io->iovcnt = n;
-	return 0;
-}
-
 static void block_io_free(struct block_io *io)
 {
 	if (io->iov && io->iov != io->iov_inline)
