@@ -58,10 +58,10 @@ struct gring {
 static struct bench B;
 static bool quiet;
 
-#define say(...)                                                               \
-	do {                                                                   \
-		if (!quiet)                                                    \
-			printf(__VA_ARGS__);                                   \
+#define say(...)                             \
+	do {                                 \
+		if (!quiet)                  \
+			printf(__VA_ARGS__); \
 	} while (0)
 
 /* ---- fake SynIC ---- */
@@ -118,8 +118,8 @@ static int vsp_packet(struct vmbus_channel *ch, const struct vmbus_packet *p)
 }
 
 static const struct vmbus_device_ops vsp_ops = {
-    .open = vsp_open,
-    .packet = vsp_packet,
+	.open = vsp_open,
+	.packet = vsp_packet,
 };
 
 /* ---- guest side ---- */
@@ -141,10 +141,10 @@ static int g_write(struct gring *r, uint64_t tid, const void *buf, uint32_t len,
 	uint32_t total = ring_pkt_size(len);
 	uint32_t avail = w >= rd ? r->size - (w - rd) : rd - w;
 	struct vmbus_pkt_desc d = {
-	    .type = VMBUS_PKT_DATA_INBAND,
-	    .offset8 = 2,
-	    .len8 = (uint16_t)((total - 8) / 8),
-	    .trans_id = tid,
+		.type = VMBUS_PKT_DATA_INBAND,
+		.offset8 = 2,
+		.len8 = (uint16_t)((total - 8) / 8),
+		.trans_id = tid,
 	};
 	uint64_t trailer = (uint64_t)w << 32;
 
@@ -157,8 +157,8 @@ static int g_write(struct gring *r, uint64_t tid, const void *buf, uint32_t len,
 			 __ATOMIC_RELEASE);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	*signal =
-	    !__atomic_load_n(&r->ctrl->interrupt_mask, __ATOMIC_ACQUIRE) &&
-	    __atomic_load_n(&r->ctrl->read_index, __ATOMIC_ACQUIRE) == w;
+		!__atomic_load_n(&r->ctrl->interrupt_mask, __ATOMIC_ACQUIRE) &&
+		__atomic_load_n(&r->ctrl->read_index, __ATOMIC_ACQUIRE) == w;
 	return 0;
 }
 
@@ -242,7 +242,7 @@ static void *guest_pingpong(void *arg)
 
 static void *host_loop(void *arg)
 {
-	struct pollfd p = {.fd = vmbus_server_fd(B.srv), .events = POLLIN};
+	struct pollfd p = { .fd = vmbus_server_fd(B.srv), .events = POLLIN };
 
 	while (!B.stop) {
 		if (poll(&p, 1, 100) > 0)
@@ -262,16 +262,16 @@ static void b_send(const void *m, uint32_t len)
 static void b_setup(bool copy_mode, struct gjob *j)
 {
 	static const struct vmbus_host_ops ops = {
-	    .post_message = b_post,
-	    .signal_event = b_signal,
-	    .register_message = b_reg_msg,
-	    .register_event = b_reg_ev,
+		.post_message = b_post,
+		.signal_event = b_signal,
+		.register_message = b_reg_msg,
+		.register_event = b_reg_ev,
 	};
-	struct vmbus_server_params p = {0};
-	struct vmbus_device_params dp = {0};
-	struct vmbus_msg_initiate_contact c = {0};
-	struct vmbus_msg_hdr h = {.msgtype = VMBUS_MSG_REQUESTOFFERS};
-	struct vmbus_msg_open_channel o = {0};
+	struct vmbus_server_params p = { 0 };
+	struct vmbus_device_params dp = { 0 };
+	struct vmbus_msg_initiate_contact c = { 0 };
+	struct vmbus_msg_hdr h = { .msgtype = VMBUS_MSG_REQUESTOFFERS };
+	struct vmbus_msg_open_channel o = { 0 };
 	uint8_t m[VMBUS_MAX_MESSAGE_SIZE];
 	const unsigned int n = 2 * RING_PAGES;
 	unsigned int i, done = 0;
@@ -345,7 +345,7 @@ static void b_teardown(void)
 
 static double run_g2h(bool copy_mode, uint32_t size, uint64_t n)
 {
-	struct gjob j = {.size = size, .n = n};
+	struct gjob j = { .size = size, .n = n };
 	pthread_t g, h;
 	uint64_t t0;
 	double secs;
@@ -385,7 +385,7 @@ static void *guest_drain(void *arg)
 
 static double run_h2g(uint32_t size, uint64_t n)
 {
-	struct gjob j = {.size = size, .n = n};
+	struct gjob j = { .size = size, .n = n };
 	uint8_t buf[8192];
 	pthread_t g;
 	uint64_t t0, i;
@@ -410,7 +410,7 @@ static double run_h2g(uint32_t size, uint64_t n)
 
 static double run_rtt(uint32_t size, uint64_t n)
 {
-	struct gjob j = {.size = size, .n = n};
+	struct gjob j = { .size = size, .n = n };
 	pthread_t g, h;
 
 	b_setup(false, &j);
@@ -446,8 +446,8 @@ static void *pipe_peer(void *arg)
 
 static double run_pipe(uint32_t size, uint64_t n)
 {
-	struct pp p = {.size = size, .n = n};
-	uint8_t buf[8192] = {0};
+	struct pp p = { .size = size, .n = n };
+	uint8_t buf[8192] = { 0 };
 	pthread_t t;
 	uint64_t i, t0;
 	double us;
@@ -487,7 +487,7 @@ static double run_memcpy(uint32_t size, uint64_t n)
 
 int main(int argc, char **argv)
 {
-	static const uint32_t sizes[] = {64, 256, 1024, 4096};
+	static const uint32_t sizes[] = { 64, 256, 1024, 4096 };
 	uint64_t n = 200000, rtt_n;
 	unsigned int i, k, reps = 3;
 	double v[4], best[4];

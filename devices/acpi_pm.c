@@ -26,8 +26,9 @@
 #include "hvkvm/util.h"
 
 /* Status bits that may raise the SCI (with their enable). */
-#define PM1_SCI_EVENTS (ACPI_PM1_TMR | ACPI_PM1_GBL | ACPI_PM1_PWRBTN | \
-			ACPI_PM1_SLPBTN | ACPI_PM1_RTC)
+#define PM1_SCI_EVENTS                                                     \
+	(ACPI_PM1_TMR | ACPI_PM1_GBL | ACPI_PM1_PWRBTN | ACPI_PM1_SLPBTN | \
+	 ACPI_PM1_RTC)
 /* Status bits the guest clears by writing 1. */
 #define PM1_STS_W1C (PM1_SCI_EVENTS | ACPI_PM1_BM | ACPI_PM1_WAK)
 #define PM1_EN_MASK PM1_SCI_EVENTS
@@ -44,11 +45,11 @@ struct acpi_pm {
 	/* Guest-visible registers. */
 	uint16_t pm1_sts;
 	uint16_t pm1_en;
-	uint16_t pm1_cnt;		/* SCI_EN always set */
+	uint16_t pm1_cnt; /* SCI_EN always set */
 	uint32_t gpe0_sts;
 	uint32_t gpe0_en;
 	/* Internal state. */
-	uint64_t tmr_start_ns;		/* monotonic time of count 0 */
+	uint64_t tmr_start_ns; /* monotonic time of count 0 */
 	bool sci_level;
 	/* Host plumbing. */
 	pthread_mutex_t lock;
@@ -116,16 +117,15 @@ static uint8_t acpi_pm_read_byte(struct acpi_pm *pm, unsigned int off,
 }
 
 /* One byte of a write; returns true if it requested S5. */
-static bool acpi_pm_write_byte(struct acpi_pm *pm, unsigned int off,
-			       uint8_t b)
+static bool acpi_pm_write_byte(struct acpi_pm *pm, unsigned int off, uint8_t b)
 {
 	unsigned int i;
 	uint16_t cnt;
 
 	if (off < ACPI_PM1_EVT_OFF + 2) {
 		i = off - ACPI_PM1_EVT_OFF;
-		pm->pm1_sts &= (uint16_t)~((uint32_t)b << (8 * i) &
-					  PM1_STS_W1C);
+		pm->pm1_sts &=
+			(uint16_t) ~((uint32_t)b << (8 * i) & PM1_STS_W1C);
 	} else if (off < ACPI_PM1_EVT_OFF + ACPI_PM1_EVT_LEN) {
 		i = off - ACPI_PM1_EVT_OFF - 2;
 		pm->pm1_en = (uint16_t)(acpi_pm_reg_merge(pm->pm1_en, i, b) &
@@ -134,8 +134,8 @@ static bool acpi_pm_write_byte(struct acpi_pm *pm, unsigned int off,
 		   off < ACPI_PM1_CNT_OFF + ACPI_PM1_CNT_LEN) {
 		i = off - ACPI_PM1_CNT_OFF;
 		cnt = (uint16_t)acpi_pm_reg_merge(pm->pm1_cnt, i, b);
-		pm->pm1_cnt = (uint16_t)((cnt & PM1_CNT_RW) |
-					 ACPI_PM1_CNT_SCI_EN);
+		pm->pm1_cnt =
+			(uint16_t)((cnt & PM1_CNT_RW) | ACPI_PM1_CNT_SCI_EN);
 		if (cnt & ACPI_PM1_CNT_SLP_EN) {
 			unsigned int typ = (cnt & ACPI_PM1_CNT_SLP_TYP_MASK) >>
 					   ACPI_PM1_CNT_SLP_TYP_SHIFT;

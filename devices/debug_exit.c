@@ -17,7 +17,7 @@
 struct debug_exit {
 	/* Host plumbing; no guest-visible state. */
 	struct bus *pio;
-	uint16_t port;			/* first port */
+	uint16_t port; /* first port */
 	const struct platform_events *events;
 };
 

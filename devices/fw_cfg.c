@@ -31,7 +31,7 @@
 #include "hvkvm/util.h"
 
 #define FW_CFG_SIG "QEMU"
-#define FW_CFG_DIR_ENTRY_SIZE 64	/* size, select, reserved, name */
+#define FW_CFG_DIR_ENTRY_SIZE 64 /* size, select, reserved, name */
 #define FW_CFG_SEL_OFF 0
 #define FW_CFG_DATA_OFF 1
 
@@ -48,24 +48,24 @@ _Static_assert(FW_CFG_DIR_ENTRY_SIZE == 4 + 2 + 2 + FW_CFG_MAX_FILE_PATH,
 	       "fw_cfg directory entry layout");
 
 struct fw_cfg_item {
-	uint16_t key;			/* selector without the write bit */
-	uint8_t *data;			/* owned copy */
+	uint16_t key;  /* selector without the write bit */
+	uint8_t *data; /* owned copy */
 	uint32_t len;
-	char name[FW_CFG_MAX_FILE_PATH];/* files only; "" for plain items */
+	char name[FW_CFG_MAX_FILE_PATH]; /* files only; "" for plain items */
 };
 
 struct fw_cfg {
 	/* Guest-visible state. */
-	uint16_t selector;		/* last value written to 0x510 */
-	uint32_t offset;		/* next byte of the selected item */
-	const struct fw_cfg_item *cur;	/* selected item, or NULL */
+	uint16_t selector;	       /* last value written to 0x510 */
+	uint32_t offset;	       /* next byte of the selected item */
+	const struct fw_cfg_item *cur; /* selected item, or NULL */
 	/* Items, fixed once vCPUs run. */
 	struct fw_cfg_item items[FW_CFG_MAX_ITEMS];
 	unsigned int nr_items;
 	unsigned int nr_files;
 	/* DMA interface. */
-	uint32_t dma_addr_hi;		/* last write to 0x514 */
-	struct gmem *gm;		/* NULL: no DMA interface */
+	uint32_t dma_addr_hi; /* last write to 0x514 */
+	struct gmem *gm;      /* NULL: no DMA interface */
 	/* Host plumbing. */
 	pthread_mutex_t lock;
 	struct bus *pio;
@@ -197,8 +197,8 @@ static const struct bus_ops fw_cfg_ops = {
 /* ---- DMA -------------------------------------------------------------- */
 
 /* Run one READ or SKIP of @len bytes to @gpa; false on a bad address. */
-static bool fw_cfg_dma_copy(struct fw_cfg *fw, uint32_t control,
-			    uint32_t len, uint64_t gpa)
+static bool fw_cfg_dma_copy(struct fw_cfg *fw, uint32_t control, uint32_t len,
+			    uint64_t gpa)
 {
 	const struct fw_cfg_item *it = fw->cur;
 	uint32_t avail = 0, n;
@@ -213,7 +213,7 @@ static bool fw_cfg_dma_copy(struct fw_cfg *fw, uint32_t control,
 			return false;
 		if (n)
 			memcpy(dst, it->data + fw->offset, n);
-		memset(dst + n, 0, len - n);	/* past the end: zeros */
+		memset(dst + n, 0, len - n); /* past the end: zeros */
 	}
 	fw->offset += n;
 	return true;
@@ -238,7 +238,7 @@ static void fw_cfg_dma_run(struct fw_cfg *fw, uint64_t desc_gpa)
 	if (control & FW_CFG_DMA_CTL_SELECT)
 		fw_cfg_select(fw, (uint16_t)(control >> 16));
 	if (control & FW_CFG_DMA_CTL_WRITE)
-		ok = false;		/* no writable items */
+		ok = false; /* no writable items */
 	else if (control & (FW_CFG_DMA_CTL_READ | FW_CFG_DMA_CTL_SKIP))
 		ok = fw_cfg_dma_copy(fw, control, len, gpa);
 	if (!ok)

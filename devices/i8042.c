@@ -30,12 +30,12 @@
 #include "hvkvm/util.h"
 
 /* Status register (read 0x64). */
-#define STR_OBF 0x01			/* output buffer full */
-#define STR_IBF 0x02			/* input buffer full (never) */
-#define STR_SYSFLAG 0x04		/* self-test passed (CTR copy) */
-#define STR_CMDDAT 0x08			/* last write went to 0x64 */
-#define STR_KEYLOCK 0x10		/* 1 = keyboard not inhibited */
-#define STR_AUXDATA 0x20		/* output byte is from AUX */
+#define STR_OBF 0x01	 /* output buffer full */
+#define STR_IBF 0x02	 /* input buffer full (never) */
+#define STR_SYSFLAG 0x04 /* self-test passed (CTR copy) */
+#define STR_CMDDAT 0x08	 /* last write went to 0x64 */
+#define STR_KEYLOCK 0x10 /* 1 = keyboard not inhibited */
+#define STR_AUXDATA 0x20 /* output byte is from AUX */
 
 /* Controller command byte (CTR). */
 #define CTR_KBDINT 0x01
@@ -65,14 +65,14 @@
 #define CMD_A20_DISABLE 0xdd
 #define CMD_A20_ENABLE 0xdf
 #define CMD_READ_TEST 0xe0
-#define CMD_PULSE_FIRST 0xf0		/* 0xf0..0xff: low nibble = lines */
+#define CMD_PULSE_FIRST 0xf0 /* 0xf0..0xff: low nibble = lines */
 
 #define SELF_TEST_OK 0x55
 #define PORT_TEST_OK 0x00
 #define PORT_TEST_CLOCK_LOW 0x01
 
 /* Output port (0xd0/0xd1). */
-#define OUT_RESET 0x01			/* 0 = hold the CPU in reset */
+#define OUT_RESET 0x01 /* 0 = hold the CPU in reset */
 #define OUT_A20 0x02
 #define OUT_DEFAULT (OUT_RESET | OUT_A20)
 
@@ -88,7 +88,7 @@
 #define KBD_CMD_RESEND 0xfe
 #define KBD_CMD_RESET 0xff
 #define KBD_REPLY_ACK 0xfa
-#define KBD_REPLY_POR 0xaa		/* power-on reset (BAT) passed */
+#define KBD_REPLY_POR 0xaa /* power-on reset (BAT) passed */
 #define KBD_REPLY_RESEND 0xfe
 #define KBD_ID_MF2 0xab
 
@@ -100,21 +100,21 @@
 
 struct i8042 {
 	/* Guest-visible registers. */
-	uint8_t ctr;			/* controller command byte */
-	uint8_t status;			/* STR_SYSFLAG | STR_CMDDAT bits */
-	uint8_t out_port;		/* output port */
-	uint8_t port_a;			/* 0x92 */
+	uint8_t ctr;	  /* controller command byte */
+	uint8_t status;	  /* STR_SYSFLAG | STR_CMDDAT bits */
+	uint8_t out_port; /* output port */
+	uint8_t port_a;	  /* 0x92 */
 	/* Internal state. */
-	uint8_t outq[OUTQ_SIZE];	/* bytes for the guest to read */
-	bool outq_aux[OUTQ_SIZE];	/* ... from the AUX side */
+	uint8_t outq[OUTQ_SIZE];  /* bytes for the guest to read */
+	bool outq_aux[OUTQ_SIZE]; /* ... from the AUX side */
 	unsigned int outq_head;
 	unsigned int outq_count;
-	uint8_t pending_cmd;		/* controller cmd awaiting data, or 0 */
-	uint8_t kbd_pending;		/* keyboard cmd awaiting arg, or 0 */
-	bool kbd_scanning;		/* keyboard enabled (F4) */
+	uint8_t pending_cmd; /* controller cmd awaiting data, or 0 */
+	uint8_t kbd_pending; /* keyboard cmd awaiting arg, or 0 */
+	bool kbd_scanning;   /* keyboard enabled (F4) */
 	uint8_t kbd_leds;
-	uint8_t kbd_scanset;		/* 1..3 */
-	bool irq_kbd;			/* levels we drive */
+	uint8_t kbd_scanset; /* 1..3 */
+	bool irq_kbd;	     /* levels we drive */
 	bool irq_aux;
 	/* Host plumbing. */
 	pthread_mutex_t lock;
@@ -130,7 +130,7 @@ static void i8042_queue(struct i8042 *k, uint8_t b, bool aux)
 	unsigned int pos;
 
 	if (k->outq_count == OUTQ_SIZE)
-		return;			/* a real 8042 would have waited */
+		return; /* a real 8042 would have waited */
 	pos = (k->outq_head + k->outq_count) % OUTQ_SIZE;
 	k->outq[pos] = b;
 	k->outq_aux[pos] = aux;
@@ -197,16 +197,18 @@ static void i8042_kbd_write_arg(struct i8042 *k, uint8_t cmd, uint8_t b)
 		if (b == 0) {
 			i8042_kbd_reply(k, KBD_REPLY_ACK);
 			/* Sets as seen through translation: 43, 41, 3f. */
-			i8042_kbd_reply(k, (k->ctr & CTR_XLATE) ?
-				  (uint8_t)(0x45 - 2 * k->kbd_scanset) :
-				  k->kbd_scanset);
+			i8042_kbd_reply(
+				k,
+				(k->ctr & CTR_XLATE) ?
+					(uint8_t)(0x45 - 2 * k->kbd_scanset) :
+					k->kbd_scanset);
 			return;
 		}
 		if (b <= 3)
 			k->kbd_scanset = b;
 		break;
 	default:
-		break;		/* typematic rate/delay: not kept */
+		break; /* typematic rate/delay: not kept */
 	}
 	i8042_kbd_reply(k, KBD_REPLY_ACK);
 }
@@ -254,8 +256,8 @@ static void i8042_kbd_write(struct i8042 *k, uint8_t b)
 	case KBD_CMD_RESEND:
 	default:
 		/* 0xf7..0xfd (set-3 key modes) are ACKed; others refused. */
-		i8042_kbd_reply(k, b >= 0xf7 ? KBD_REPLY_ACK :
-					       KBD_REPLY_RESEND);
+		i8042_kbd_reply(k,
+				b >= 0xf7 ? KBD_REPLY_ACK : KBD_REPLY_RESEND);
 		break;
 	}
 }
@@ -281,8 +283,7 @@ static void i8042_command(struct i8042 *k, uint8_t cmd, bool *reset)
 		return;
 	}
 	if ((cmd >= CMD_WRITE_CTR && cmd < 0x80) || cmd == CMD_WRITE_OUTPUT ||
-	    cmd == CMD_KBD_LOOP || cmd == CMD_AUX_LOOP ||
-	    cmd == CMD_AUX_SEND) {
+	    cmd == CMD_KBD_LOOP || cmd == CMD_AUX_LOOP || cmd == CMD_AUX_SEND) {
 		k->pending_cmd = cmd;
 		return;
 	}
@@ -316,7 +317,7 @@ static void i8042_command(struct i8042 *k, uint8_t cmd, bool *reset)
 		k->ctr &= (uint8_t)~CTR_KBDDIS;
 		break;
 	case CMD_READ_INPUT:
-		i8042_queue(k, 0x80, false);	/* keyboard not inhibited */
+		i8042_queue(k, 0x80, false); /* keyboard not inhibited */
 		break;
 	case CMD_READ_OUTPUT:
 		i8042_queue(k, k->out_port, false);
@@ -356,9 +357,9 @@ static void i8042_command_data(struct i8042 *k, uint8_t cmd, uint8_t b,
 		i8042_queue(k, b, false);
 		break;
 	case CMD_AUX_SEND:
-		break;			/* nobody on the AUX port */
+		break; /* nobody on the AUX port */
 	default:
-		break;			/* 0x61..0x7f: controller RAM */
+		break; /* 0x61..0x7f: controller RAM */
 	}
 }
 
@@ -472,7 +473,7 @@ static uint64_t i8042_porta_read(void *opaque, uint64_t off, unsigned int size)
 }
 
 static void i8042_porta_write(void *opaque, uint64_t off, unsigned int size,
-			uint64_t value)
+			      uint64_t value)
 {
 	struct i8042 *k = opaque;
 	bool reset = false;

@@ -23,33 +23,33 @@
 #include "hvkvm/platform.h"
 #include "hvkvm/util.h"
 
-#define CFG_ADDR_ENABLE 0x80000000u	/* 0xcf8 bit 31 */
+#define CFG_ADDR_ENABLE 0x80000000u /* 0xcf8 bit 31 */
 #define CFG_ADDR_BUS(a) (((a) >> 16) & 0xff)
 #define CFG_ADDR_DEVFN(a) (((a) >> 8) & 0xff)
-#define CFG_ADDR_REG(a) ((a) & 0xfc)
+#define CFG_ADDR_REG(a) ((a)&0xfc)
 
-#define RC_SYS_RST 0x02			/* 0xcf9: full vs soft reset */
-#define RC_RST_CPU 0x04			/* 0xcf9: 0->1 starts the reset */
+#define RC_SYS_RST 0x02 /* 0xcf9: full vs soft reset */
+#define RC_RST_CPU 0x04 /* 0xcf9: 0->1 starts the reset */
 #define RC_FULL_RST 0x08
 
 #define NR_DEVFN 256
-#define NR_GSIS 24			/* IOAPIC pins */
-#define BAR_IO_LIMIT 0x10000ULL		/* x86 port space */
+#define NR_GSIS 24		/* IOAPIC pins */
+#define BAR_IO_LIMIT 0x10000ULL /* x86 port space */
 
 struct pci_host {
 	/* Guest-visible registers. */
-	uint32_t config_address;	/* 0xcf8 latch */
-	uint8_t reset_control;		/* 0xcf9 */
+	uint32_t config_address; /* 0xcf8 latch */
+	uint8_t reset_control;	 /* 0xcf9 */
 	/* Devices. */
-	struct pci_device *devs[NR_DEVFN];	/* by devfn; bus 0 only */
-	struct pci_device i440fx;	/* 00:00.0 */
-	struct pci_device piix4;	/* 00:01.0 */
+	struct pci_device *devs[NR_DEVFN]; /* by devfn; bus 0 only */
+	struct pci_device i440fx;	   /* 00:00.0 */
+	struct pci_device piix4;	   /* 00:01.0 */
 	/* INTx: leaf lock, never held while calling out except irq_set_line. */
 	pthread_mutex_t irq_lock;
-	unsigned int pirq_count[PCI_NUM_PIRQS];	/* devices asserting */
-	uint32_t gsi_level;		/* bitmap of GSIs we drive high */
+	unsigned int pirq_count[PCI_NUM_PIRQS]; /* devices asserting */
+	uint32_t gsi_level; /* bitmap of GSIs we drive high */
 	/* Plumbing. */
-	pthread_mutex_t lock;		/* config space and 0xcf8/0xcf9 */
+	pthread_mutex_t lock; /* config space and 0xcf8/0xcf9 */
 	struct bus *pio;
 	struct irq_sink *irq;
 	const struct platform_events *events;
@@ -69,8 +69,8 @@ static uint32_t pci_cfg_get32(const struct pci_device *dev, unsigned int off)
 
 uint16_t pci_command(const struct pci_device *dev)
 {
-	uint8_t lo = __atomic_load_n(&dev->config[PCI_COMMAND],
-				     __ATOMIC_RELAXED);
+	uint8_t lo =
+		__atomic_load_n(&dev->config[PCI_COMMAND], __ATOMIC_RELAXED);
 	uint8_t hi = __atomic_load_n(&dev->config[PCI_COMMAND + 1],
 				     __ATOMIC_RELAXED);
 
@@ -183,7 +183,7 @@ void pci_set_irq(struct pci_device *dev, bool level)
 
 /* Where BAR @i decodes now, per command register and BAR value. */
 static bool pci_bar_decode(const struct pci_device *dev, unsigned int i,
-		       uint64_t *addr)
+			   uint64_t *addr)
 {
 	const struct pci_bar *bar = &dev->bars[i];
 	uint16_t cmd = pci_cfg_get16(dev, PCI_COMMAND);
@@ -204,7 +204,7 @@ static bool pci_bar_decode(const struct pci_device *dev, unsigned int i,
 		a = v & ~0xfu;
 		/* All-ones left behind by sizing: not a real address. */
 		if (a + bar->size > (1ULL << 32) ||
-		    a == (uint32_t)~(bar->size - 1))
+		    a == (uint32_t) ~(bar->size - 1))
 			return false;
 		break;
 	default:
@@ -258,7 +258,7 @@ static uint8_t pci_config_read_byte(struct pci_host *host,
 }
 
 static uint32_t pci_config_read_locked(struct pci_host *host, uint8_t devfn,
-				   unsigned int off, unsigned int size)
+				       unsigned int off, unsigned int size)
 {
 	struct pci_device *dev = host->devs[devfn];
 	uint32_t v = 0;
@@ -268,7 +268,8 @@ static uint32_t pci_config_read_locked(struct pci_host *host, uint8_t devfn,
 		return size >= 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
 	for (i = 0; i < size; i++) {
 		uint8_t b = off + i < PCI_CONFIG_SIZE ?
-			pci_config_read_byte(host, dev, off + i) : 0xff;
+				    pci_config_read_byte(host, dev, off + i) :
+				    0xff;
 
 		v |= (uint32_t)b << (8 * i);
 	}
@@ -276,8 +277,8 @@ static uint32_t pci_config_read_locked(struct pci_host *host, uint8_t devfn,
 }
 
 static void pci_config_write_locked(struct pci_host *host, uint8_t devfn,
-				unsigned int off, unsigned int size,
-				uint32_t value)
+				    unsigned int off, unsigned int size,
+				    uint32_t value)
 {
 	struct pci_device *dev = host->devs[devfn];
 	bool cmd_touched = false, bar_touched = false, route_touched = false;
@@ -291,7 +292,7 @@ static void pci_config_write_locked(struct pci_host *host, uint8_t devfn,
 		uint8_t wm = dev->wmask[o], w1c = dev->w1cmask[o];
 		uint8_t nv = (uint8_t)((dev->config[o] & ~wm) | (b & wm));
 
-		nv &= (uint8_t)~(b & w1c);
+		nv &= (uint8_t) ~(b & w1c);
 		__atomic_store_n(&dev->config[o], nv, __ATOMIC_RELAXED);
 		if (o == PCI_COMMAND || o == PCI_COMMAND + 1)
 			cmd_touched = true;
@@ -317,8 +318,8 @@ static void pci_config_write_locked(struct pci_host *host, uint8_t devfn,
 		dev->ops->config_write(dev, off, size, value);
 }
 
-uint32_t pci_config_read(struct pci_host *host, uint8_t devfn,
-			 unsigned int off, unsigned int size)
+uint32_t pci_config_read(struct pci_host *host, uint8_t devfn, unsigned int off,
+			 unsigned int size)
 {
 	uint32_t v;
 
@@ -364,8 +365,8 @@ static void pci_addr_write(void *opaque, uint64_t off, unsigned int size,
 	} else if (off == 1 && size == 1) {
 		reset = !(host->reset_control & RC_RST_CPU) &&
 			(value & RC_RST_CPU);
-		host->reset_control = (uint8_t)(value & (RC_SYS_RST |
-							 RC_FULL_RST));
+		host->reset_control =
+			(uint8_t)(value & (RC_SYS_RST | RC_FULL_RST));
 	}
 	pthread_mutex_unlock(&host->lock);
 	if (reset && host->events && host->events->reset) {
@@ -415,7 +416,7 @@ static void pci_data_write(void *opaque, uint64_t off, unsigned int size,
 	pthread_mutex_lock(&host->lock);
 	if (pci_data_target(host, &devfn, &reg))
 		pci_config_write_locked(host, devfn, reg + (unsigned int)off, n,
-				    (uint32_t)value);
+					(uint32_t)value);
 	pthread_mutex_unlock(&host->lock);
 }
 
@@ -431,9 +432,8 @@ static const struct bus_ops pci_data_ops = {
 
 /* ---- device API ------------------------------------------------------- */
 
-void pci_device_init(struct pci_device *dev, const char *name,
-		     uint16_t vendor, uint16_t device, uint32_t class_code,
-		     uint8_t revision)
+void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor,
+		     uint16_t device, uint32_t class_code, uint8_t revision)
 {
 	memset(dev->config, 0, sizeof(dev->config));
 	memset(dev->wmask, 0, sizeof(dev->wmask));
@@ -451,8 +451,8 @@ void pci_device_init(struct pci_device *dev, const char *name,
 	put_le16(&dev->config[PCI_STATUS], PCI_STATUS_DEVSEL_MEDIUM);
 	put_le16(&dev->wmask[PCI_COMMAND],
 		 PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
-		 PCI_COMMAND_PARITY | PCI_COMMAND_SERR |
-		 PCI_COMMAND_INTX_DISABLE);
+			 PCI_COMMAND_PARITY | PCI_COMMAND_SERR |
+			 PCI_COMMAND_INTX_DISABLE);
 	put_le16(&dev->w1cmask[PCI_STATUS], PCI_STATUS_W1C);
 	dev->wmask[PCI_CACHE_LINE_SIZE] = 0xff;
 	dev->wmask[PCI_LATENCY_TIMER] = 0xff;
@@ -481,8 +481,8 @@ int pci_device_set_bar(struct pci_device *dev, unsigned int bar,
 	dev->bars[bar] = (struct pci_bar){ .type = type, .size = size };
 	put_le32(&dev->config[off], flags);
 	/* Address bits above the size are writable; sizing reads ~(size-1). */
-	put_le32(&dev->wmask[off], ~(size - 1) & (type == PCI_BAR_IO ?
-						  ~3u : ~0xfu));
+	put_le32(&dev->wmask[off],
+		 ~(size - 1) & (type == PCI_BAR_IO ? ~3u : ~0xfu));
 	return 0;
 }
 
@@ -543,8 +543,8 @@ static void pci_piix4_init(struct pci_device *dev)
 	/* Class 0601: ISA bridge. Multi-function bit comes from fn 1..7. */
 	pci_device_init(dev, "piix4-isa", PCI_I440FX_VENDOR,
 			PCI_PIIX4_ISA_DEVICE, 0x060100, 0x00);
-	put_le16(&dev->config[PCI_COMMAND], PCI_COMMAND_IO |
-		 PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	put_le16(&dev->config[PCI_COMMAND],
+		 PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	/* Chipset registers: plain storage except PIRQ routing. */
 	memset(&dev->wmask[0x40], 0xff, PCI_CONFIG_SIZE - 0x40);
 	for (i = 0; i < PCI_NUM_PIRQS; i++) {
@@ -558,8 +558,8 @@ static void pci_i440fx_init(struct pci_device *dev)
 	/* Class 0600: host bridge; rev 02 as on real boards. */
 	pci_device_init(dev, "i440fx", PCI_I440FX_VENDOR, PCI_I440FX_DEVICE,
 			0x060000, 0x02);
-	put_le16(&dev->config[PCI_COMMAND], PCI_COMMAND_IO |
-		 PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	put_le16(&dev->config[PCI_COMMAND],
+		 PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	/* PMC config, PAM0-6 (0x59-0x5f), DRB, SMRAM (0x72): storage only. */
 	memset(&dev->wmask[0x50], 0xff, 0x80 - 0x50);
 }
@@ -636,8 +636,9 @@ void pci_reset(struct pci_host *host)
 		for (i = 0; i < PCI_NUM_BARS; i++) {
 			unsigned int off = PCI_BASE_ADDRESS_0 + 4 * i;
 
-			put_le32(&dev->config[off], pci_cfg_get32(dev, off) &
-				 ~get_le32(&dev->wmask[off]));
+			put_le32(&dev->config[off],
+				 pci_cfg_get32(dev, off) &
+					 ~get_le32(&dev->wmask[off]));
 		}
 		pci_device_update_bars(dev);
 		pthread_mutex_lock(&host->irq_lock);

@@ -71,11 +71,11 @@
 #define REG_C_AF 0x20
 #define REG_C_UF 0x10
 #define REG_D_VRT 0x80
-#define HOUR_PM 0x80			/* 12-hour mode */
-#define ALARM_DONT_CARE 0xc0		/* 0xc0..0xff in an alarm byte */
+#define HOUR_PM 0x80	     /* 12-hour mode */
+#define ALARM_DONT_CARE 0xc0 /* 0xc0..0xff in an alarm byte */
 
-#define CMOS_INDEX_MASK 0x7f		/* bit 7 of port 0x70 is NMI disable */
-#define UIP_NS 244000			/* update-in-progress window */
+#define CMOS_INDEX_MASK 0x7f /* bit 7 of port 0x70 is NMI disable */
+#define UIP_NS 244000	     /* update-in-progress window */
 #define NSEC 1000000000LL
 
 /* SeaBIOS / IBM AT CMOS layout. */
@@ -92,13 +92,13 @@
 
 struct rtc {
 	/* Guest-visible registers. */
-	uint8_t cmos[RTC_CMOS_SIZE];	/* RAM + A/B/D + time while SET */
-	uint8_t index;			/* last value written to 0x70 */
-	uint8_t reg_c;			/* flags not yet read */
+	uint8_t cmos[RTC_CMOS_SIZE]; /* RAM + A/B/D + time while SET */
+	uint8_t index;		     /* last value written to 0x70 */
+	uint8_t reg_c;		     /* flags not yet read */
 	/* Clock. */
-	int64_t offset;			/* guest wall time - host, seconds */
-	int64_t last_sec;		/* guest second last seen (for UF) */
-	int64_t last_period;		/* periodic tick last seen (for PF) */
+	int64_t offset;	     /* guest wall time - host, seconds */
+	int64_t last_sec;    /* guest second last seen (for UF) */
+	int64_t last_period; /* periodic tick last seen (for PF) */
 	bool irq_level;
 	/* Host plumbing. */
 	pthread_mutex_t lock;
@@ -107,9 +107,9 @@ struct rtc {
 	unsigned int irq_line;
 	bool utc;
 	rtc_clock_fn clock;
-	rtc_timer_fn timer;		/* optional: arms the VM's timer */
+	rtc_timer_fn timer; /* optional: arms the VM's timer */
 	void *timer_opaque;
-	uint64_t timer_armed;		/* last delay asked for, 0 = none */
+	uint64_t timer_armed; /* last delay asked for, 0 = none */
 };
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -157,8 +157,8 @@ static unsigned int rtc_from_bcd(uint8_t v)
 /* Encode @v per register B (binary or BCD). */
 static uint8_t rtc_enc(const struct rtc *rtc, unsigned int v)
 {
-	return (rtc->cmos[RTC_REG_B] & REG_B_DM_BINARY) ? (uint8_t)v
-							: rtc_to_bcd(v);
+	return (rtc->cmos[RTC_REG_B] & REG_B_DM_BINARY) ? (uint8_t)v :
+							  rtc_to_bcd(v);
 }
 
 static unsigned int rtc_dec(const struct rtc *rtc, uint8_t v)
@@ -221,8 +221,9 @@ static int64_t rtc_regs_time(struct rtc *rtc)
 	tm.tm_mon = (int)rtc_dec(rtc, rtc->cmos[RTC_MONTH]) - 1;
 	if (century < 19 || century > 99)
 		century = 20;
-	tm.tm_year = (int)(century * 100 +
-			   rtc_dec(rtc, rtc->cmos[RTC_YEAR]) % 100) - 1900;
+	tm.tm_year =
+		(int)(century * 100 + rtc_dec(rtc, rtc->cmos[RTC_YEAR]) % 100) -
+		1900;
 	return (int64_t)timegm(&tm);
 }
 
@@ -243,7 +244,7 @@ static int64_t rtc_period_ns(const struct rtc *rtc)
 	if (!rs)
 		return 0;
 	if (rs <= 2)
-		rs += 7;		/* 1 and 2 alias 8 and 9 (3.90625 ms) */
+		rs += 7; /* 1 and 2 alias 8 and 9 (3.90625 ms) */
 	/* 32768 >> (rs - 1) Hz. */
 	return (NSEC << (rs - 1)) / 32768;
 }
@@ -366,8 +367,7 @@ static uint8_t rtc_read_data(struct rtc *rtc)
 	case RTC_REG_A:
 		v = rtc->cmos[RTC_REG_A] & (uint8_t)~REG_A_UIP;
 		rtc_guest_now(rtc, &ns);
-		if (!(rtc->cmos[RTC_REG_B] & REG_B_SET) &&
-		    ns >= NSEC - UIP_NS)
+		if (!(rtc->cmos[RTC_REG_B] & REG_B_SET) && ns >= NSEC - UIP_NS)
 			v |= REG_A_UIP;
 		return v;
 	case RTC_REG_C:
@@ -428,7 +428,7 @@ static void rtc_write_data(struct rtc *rtc, uint8_t v)
 		break;
 	case RTC_REG_C:
 	case RTC_REG_D:
-		break;			/* read-only */
+		break; /* read-only */
 	default:
 		rtc->cmos[idx] = v;
 		break;
@@ -472,7 +472,7 @@ void rtc_poll(struct rtc *rtc)
 	pthread_mutex_lock(&rtc->lock);
 	rtc_update_flags(rtc);
 	rtc_update_irq(rtc);
-	rtc->timer_armed = 0;		/* a one-shot timer just fired */
+	rtc->timer_armed = 0; /* a one-shot timer just fired */
 	rtc_rearm(rtc);
 	pthread_mutex_unlock(&rtc->lock);
 }
@@ -550,8 +550,8 @@ void rtc_reset(struct rtc *rtc)
 {
 	pthread_mutex_lock(&rtc->lock);
 	/* MC146818A RESET: PIE, AIE, UIE, SQWE and all flags cleared. */
-	rtc->cmos[RTC_REG_B] &= (uint8_t)~(REG_B_PIE | REG_B_AIE | REG_B_UIE |
-					   REG_B_SQWE);
+	rtc->cmos[RTC_REG_B] &=
+		(uint8_t) ~(REG_B_PIE | REG_B_AIE | REG_B_UIE | REG_B_SQWE);
 	rtc->reg_c = 0;
 	rtc->index = 0;
 	rtc_update_irq(rtc);
@@ -575,7 +575,7 @@ int rtc_create(struct bus *pio, struct irq_sink *irq, unsigned int irq_line,
 	rtc->irq_line = irq_line;
 	rtc->utc = utc;
 	rtc->clock = rtc_clock_realtime;
-	rtc->cmos[RTC_REG_A] = 0x26;	/* 32.768 kHz base, 1024 Hz rate */
+	rtc->cmos[RTC_REG_A] = 0x26; /* 32.768 kHz base, 1024 Hz rate */
 	rtc->cmos[RTC_REG_B] = REG_B_24H;
 	rtc->cmos[RTC_REG_D] = REG_D_VRT;
 	rtc->last_sec = rtc_guest_now(rtc, NULL);

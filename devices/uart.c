@@ -29,23 +29,23 @@
 #include "hvkvm/util.h"
 
 /* Register offsets (DLAB = LCR bit 7 selects DLL/DLM at 0/1). */
-#define UART_RBR 0			/* read, DLAB 0 */
-#define UART_THR 0			/* write, DLAB 0 */
-#define UART_DLL 0			/* DLAB 1 */
-#define UART_IER 1			/* DLAB 0 */
-#define UART_DLM 1			/* DLAB 1 */
-#define UART_IIR 2			/* read */
-#define UART_FCR 2			/* write */
+#define UART_RBR 0 /* read, DLAB 0 */
+#define UART_THR 0 /* write, DLAB 0 */
+#define UART_DLL 0 /* DLAB 1 */
+#define UART_IER 1 /* DLAB 0 */
+#define UART_DLM 1 /* DLAB 1 */
+#define UART_IIR 2 /* read */
+#define UART_FCR 2 /* write */
 #define UART_LCR 3
 #define UART_MCR 4
 #define UART_LSR 5
 #define UART_MSR 6
 #define UART_SCR 7
 
-#define IER_ERBFI 0x01			/* received data available */
-#define IER_ETBEI 0x02			/* THR empty */
-#define IER_ELSI 0x04			/* receiver line status */
-#define IER_EDSSI 0x08			/* modem status */
+#define IER_ERBFI 0x01 /* received data available */
+#define IER_ETBEI 0x02 /* THR empty */
+#define IER_ELSI 0x04  /* receiver line status */
+#define IER_EDSSI 0x08 /* modem status */
 #define IER_MASK 0x0f
 
 #define IIR_NO_INT 0x01
@@ -53,7 +53,7 @@
 #define IIR_THRI 0x02
 #define IIR_RDI 0x04
 #define IIR_RLSI 0x06
-#define IIR_CTI 0x0c			/* character timeout */
+#define IIR_CTI 0x0c /* character timeout */
 #define IIR_FIFO_ENABLED 0xc0
 
 #define FCR_FIFO_ENABLE 0x01
@@ -77,7 +77,7 @@
 #define LSR_BI 0x10
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
-#define LSR_FIFOE 0x80			/* error in RX FIFO */
+#define LSR_FIFOE 0x80 /* error in RX FIFO */
 #define LSR_ERRORS (LSR_OE | LSR_PE | LSR_FE | LSR_BI)
 
 #define MSR_DCTS 0x01
@@ -94,30 +94,30 @@ static const uint8_t rx_trigger[4] = { 1, 4, 8, 14 };
 
 struct uart {
 	/* Guest-visible registers. */
-	uint8_t ier;			/* low 4 bits */
+	uint8_t ier; /* low 4 bits */
 	uint8_t lcr;
-	uint8_t mcr;			/* low 5 bits */
-	uint8_t lsr_errors;		/* OE (PE/FE/BI never) until LSR read */
-	uint8_t msr;			/* lines (high nibble) + deltas */
+	uint8_t mcr;	    /* low 5 bits */
+	uint8_t lsr_errors; /* OE (PE/FE/BI never) until LSR read */
+	uint8_t msr;	    /* lines (high nibble) + deltas */
 	uint8_t scr;
-	uint8_t fcr;			/* FIFO enable + trigger bits */
-	uint16_t divisor;		/* DLM:DLL */
+	uint8_t fcr;	  /* FIFO enable + trigger bits */
+	uint16_t divisor; /* DLM:DLL */
 	/* Internal state. */
-	uint8_t rx_fifo[UART_FIFO_SIZE];/* ring */
-	unsigned int rx_head;		/* index of the oldest byte */
-	unsigned int rx_count;		/* bytes queued */
-	bool thre_pending;		/* THRE interrupt not yet acknowledged */
-	bool irq_level;			/* what we last drove on the line */
-	bool rx_refused;		/* uart_receive() had to say no */
+	uint8_t rx_fifo[UART_FIFO_SIZE]; /* ring */
+	unsigned int rx_head;		 /* index of the oldest byte */
+	unsigned int rx_count;		 /* bytes queued */
+	bool thre_pending; /* THRE interrupt not yet acknowledged */
+	bool irq_level;	   /* what we last drove on the line */
+	bool rx_refused;   /* uart_receive() had to say no */
 	struct uart_stats stats;
 	/* Host plumbing. */
-	pthread_mutex_t lock;		/* everything above */
+	pthread_mutex_t lock; /* everything above */
 	struct bus *pio;
 	struct irq_sink *irq;
 	uint16_t base;
 	unsigned int irq_line;
 	int out_fd;
-	uart_rx_ready_fn rx_ready;	/* may be NULL */
+	uart_rx_ready_fn rx_ready; /* may be NULL */
 	void *rx_ready_opaque;
 };
 
@@ -154,8 +154,8 @@ static uint8_t uart_pending(const struct uart *u)
 /* The one place the IRQ line is derived. Lock held. */
 static void uart_update_irq(struct uart *u)
 {
-	bool level = uart_pending(u) != IIR_NO_INT &&
-		     (u->mcr & MCR_OUT2) && !uart_loopback(u);
+	bool level = uart_pending(u) != IIR_NO_INT && (u->mcr & MCR_OUT2) &&
+		     !uart_loopback(u);
 
 	if (level == u->irq_level)
 		return;
@@ -192,7 +192,7 @@ static void uart_update_msr(struct uart *u)
 	if (changed & MSR_DSR)
 		u->msr |= MSR_DDSR;
 	if ((changed & MSR_RI) && !(now & MSR_RI))
-		u->msr |= MSR_TERI;	/* trailing edge only */
+		u->msr |= MSR_TERI; /* trailing edge only */
 	if (changed & MSR_DCD)
 		u->msr |= MSR_DDCD;
 	u->msr = (uint8_t)((u->msr & MSR_DELTAS) | now);
@@ -401,7 +401,7 @@ static const struct bus_ops uart_ops = {
 static size_t uart_rx_space_locked(const struct uart *u)
 {
 	if (uart_loopback(u))
-		return 0;	/* the receiver listens to the transmitter */
+		return 0; /* the receiver listens to the transmitter */
 	return uart_rx_capacity(u) - u->rx_count;
 }
 
@@ -456,7 +456,7 @@ static void uart_reset_locked(struct uart *u)
 	u->lsr_errors = 0;
 	u->fcr = 0;
 	u->scr = 0;
-	u->divisor = 12;		/* 9600 baud */
+	u->divisor = 12; /* 9600 baud */
 	uart_rx_clear(u);
 	u->thre_pending = false;
 	u->msr = uart_msr_lines(u);

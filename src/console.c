@@ -22,20 +22,20 @@
 #include "hvkvm/uart.h"
 #include "hvkvm/util.h"
 
-#define CONSOLE_ESCAPE 0x01	/* Ctrl-A */
+#define CONSOLE_ESCAPE 0x01 /* Ctrl-A */
 #define CONSOLE_BUF 256
-#define CONSOLE_RETRY_NS 2000000	/* re-poll a full RX FIFO every 2 ms */
+#define CONSOLE_RETRY_NS 2000000 /* re-poll a full RX FIFO every 2 ms */
 
 struct console {
-	enum config_serial kind;	/* backend */
-	int in_fd;			/* input (-1: none) */
-	int out_fd;			/* output (-1: discard) */
-	int pty_slave;			/* kept open so the pty stays usable */
-	int retry_fd;			/* timerfd for backpressure */
+	enum config_serial kind; /* backend */
+	int in_fd;		 /* input (-1: none) */
+	int out_fd;		 /* output (-1: discard) */
+	int pty_slave;		 /* kept open so the pty stays usable */
+	int retry_fd;		 /* timerfd for backpressure */
 	struct evloop *loop;
 	struct uart *uart;
-	bool escape;			/* last byte was Ctrl-A */
-	uint8_t pending[CONSOLE_BUF];	/* input not yet taken by the UART */
+	bool escape;		      /* last byte was Ctrl-A */
+	uint8_t pending[CONSOLE_BUF]; /* input not yet taken by the UART */
 	size_t pending_len;
 	void (*quit)(void *opaque);
 	void *quit_opaque;
@@ -62,8 +62,8 @@ static void console_fatal_signal(int sig)
 static void console_make_raw(void)
 {
 	struct termios tio;
-	static const int sigs[] = { SIGTERM, SIGHUP, SIGQUIT, SIGSEGV,
-				    SIGBUS, SIGABRT, SIGFPE, SIGILL };
+	static const int sigs[] = { SIGTERM, SIGHUP,  SIGQUIT, SIGSEGV,
+				    SIGBUS,  SIGABRT, SIGFPE,  SIGILL };
 	unsigned int i;
 
 	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tio))
@@ -77,17 +77,17 @@ static void console_make_raw(void)
 		sa.sa_handler = console_fatal_signal;
 		sa.sa_flags = SA_RESETHAND;
 		if (sigs[i] == SIGTERM || sigs[i] == SIGHUP)
-			continue;	/* main.c turns these into a stop */
+			continue; /* main.c turns these into a stop */
 		sigaction(sigs[i], &sa, NULL);
 	}
 	tio = saved_tio;
 	cfmakeraw(&tio);
-	tio.c_oflag |= OPOST | ONLCR;	/* keep \n -> \r\n for our logs */
+	tio.c_oflag |= OPOST | ONLCR; /* keep \n -> \r\n for our logs */
 	tcsetattr(STDIN_FILENO, TCSANOW, &tio);
 }
 
-int console_create(const struct vm_config *cfg, struct console **out,
-		   char *err, size_t errlen)
+int console_create(const struct vm_config *cfg, struct console **out, char *err,
+		   size_t errlen)
 {
 	struct console *c = calloc(1, sizeof(*c));
 	char name[256];
@@ -209,8 +209,8 @@ static void console_input(void *opaque, uint32_t events)
 	}
 	n = read(c->in_fd, buf, sizeof(buf) - c->pending_len);
 	if (n <= 0) {
-		if (n == 0 || (errno != EAGAIN && errno != EINTR &&
-			       errno != EIO))
+		if (n == 0 ||
+		    (errno != EAGAIN && errno != EINTR && errno != EIO))
 			evloop_mod_fd(c->loop, c->in_fd, 0);
 		return;
 	}
@@ -248,8 +248,8 @@ int console_attach(struct console *c, struct evloop *loop, struct uart *uart,
 	c->uart = uart;
 	c->quit = quit;
 	c->quit_opaque = opaque;
-	c->retry_fd = timerfd_create(CLOCK_MONOTONIC,
-				     TFD_CLOEXEC | TFD_NONBLOCK);
+	c->retry_fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (c->retry_fd < 0)
 		return -errno;
 	r = evloop_add_fd(loop, c->retry_fd, EPOLLIN, console_retry, c);
@@ -258,7 +258,7 @@ int console_attach(struct console *c, struct evloop *loop, struct uart *uart,
 	if (c->kind == CONFIG_SERIAL_STDIO)
 		console_make_raw();
 	r = evloop_add_fd(loop, c->in_fd, EPOLLIN, console_input, c);
-	if (r == -EPERM)	/* stdin is a regular file: no input */
+	if (r == -EPERM) /* stdin is a regular file: no input */
 		r = 0;
 	return r;
 }

@@ -17,49 +17,49 @@
 #include "hvkvm/util.h"
 
 /* Leaf 1 ECX. */
-#define F1C_SSE3	BIT(0)
-#define F1C_PCLMUL	BIT(1)
-#define F1C_MONITOR	BIT(3)
-#define F1C_VMX		BIT(5)
-#define F1C_SSSE3	BIT(9)
-#define F1C_FMA		BIT(12)
-#define F1C_CX16	BIT(13)
-#define F1C_PDCM	BIT(15)
-#define F1C_PCID	BIT(17)
-#define F1C_SSE41	BIT(19)
-#define F1C_SSE42	BIT(20)
-#define F1C_X2APIC	BIT(21)
-#define F1C_MOVBE	BIT(22)
-#define F1C_POPCNT	BIT(23)
-#define F1C_AES		BIT(25)
-#define F1C_XSAVE	BIT(26)
-#define F1C_OSXSAVE	BIT(27)
-#define F1C_AVX		BIT(28)
-#define F1C_F16C	BIT(29)
-#define F1C_RDRAND	BIT(30)
-#define F1C_HYPERVISOR	BIT(31)
+#define F1C_SSE3 BIT(0)
+#define F1C_PCLMUL BIT(1)
+#define F1C_MONITOR BIT(3)
+#define F1C_VMX BIT(5)
+#define F1C_SSSE3 BIT(9)
+#define F1C_FMA BIT(12)
+#define F1C_CX16 BIT(13)
+#define F1C_PDCM BIT(15)
+#define F1C_PCID BIT(17)
+#define F1C_SSE41 BIT(19)
+#define F1C_SSE42 BIT(20)
+#define F1C_X2APIC BIT(21)
+#define F1C_MOVBE BIT(22)
+#define F1C_POPCNT BIT(23)
+#define F1C_AES BIT(25)
+#define F1C_XSAVE BIT(26)
+#define F1C_OSXSAVE BIT(27)
+#define F1C_AVX BIT(28)
+#define F1C_F16C BIT(29)
+#define F1C_RDRAND BIT(30)
+#define F1C_HYPERVISOR BIT(31)
 /* Leaf 1 EDX. */
-#define F1D_HTT		BIT(28)
+#define F1D_HTT BIT(28)
 /* Leaf 7.0 EBX. */
-#define F7B_BMI1	BIT(3)
-#define F7B_HLE		BIT(4)
-#define F7B_AVX2	BIT(5)
-#define F7B_SMEP	BIT(7)
-#define F7B_BMI2	BIT(8)
-#define F7B_INVPCID	BIT(10)
-#define F7B_RTM		BIT(11)
-#define F7B_MPX		BIT(14)
-#define F7B_AVX512F	BIT(16)
-#define F7B_RDSEED	BIT(18)
-#define F7B_ADX		BIT(19)
-#define F7B_SMAP	BIT(20)
+#define F7B_BMI1 BIT(3)
+#define F7B_HLE BIT(4)
+#define F7B_AVX2 BIT(5)
+#define F7B_SMEP BIT(7)
+#define F7B_BMI2 BIT(8)
+#define F7B_INVPCID BIT(10)
+#define F7B_RTM BIT(11)
+#define F7B_MPX BIT(14)
+#define F7B_AVX512F BIT(16)
+#define F7B_RDSEED BIT(18)
+#define F7B_ADX BIT(19)
+#define F7B_SMAP BIT(20)
 /* Leaf 0x80000001 ECX. */
-#define F81C_LAHF	BIT(0)
-#define F81C_ABM	BIT(5)		/* LZCNT */
-#define F81C_SSE4A	BIT(6)
-#define F81C_XOP	BIT(11)
-#define F81C_FMA4	BIT(16)
-#define F81C_TBM	BIT(21)
+#define F81C_LAHF BIT(0)
+#define F81C_ABM BIT(5) /* LZCNT */
+#define F81C_SSE4A BIT(6)
+#define F81C_XOP BIT(11)
+#define F81C_FMA4 BIT(16)
+#define F81C_TBM BIT(21)
 
 bool cpuid_host_is_emulating(void)
 {
@@ -76,8 +76,8 @@ int cpuid_get_supported(int kvm_fd, struct kvm_cpuid2 **out)
 {
 	struct kvm_cpuid2 *c;
 
-	c = calloc(1, sizeof(*c) +
-			      CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2));
+	c = calloc(1, sizeof(*c) + CPUID_MAX_ENTRIES *
+					   sizeof(struct kvm_cpuid_entry2));
 	if (!c)
 		return -ENOMEM;
 	c->nent = CPUID_MAX_ENTRIES;
@@ -215,7 +215,7 @@ static void cpuid_conservative(struct kvm_cpuid2 *c)
 	 */
 	for (i = 0x40000000; i < 0x40000100; i++)
 		cpuid_remove(c, i);
-	cpuid_remove(c, 0xd);		/* XSAVE state enumeration */
+	cpuid_remove(c, 0xd); /* XSAVE state enumeration */
 	cpuid_remove(c, 0x14);
 	cpuid_remove(c, 0x1f);
 	/* AMD-only extended leaves make no sense with an Intel vendor. */

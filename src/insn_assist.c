@@ -17,14 +17,10 @@
 #include "hvkvm/util.h"
 
 static const char *const kind_names[] = {
-	[INSN_ASSIST_NONE] = "none",
-	[INSN_ASSIST_INT3] = "int3",
-	[INSN_ASSIST_CLAC] = "clac",
-	[INSN_ASSIST_STAC] = "stac",
-	[INSN_ASSIST_POPCNT] = "popcnt",
-	[INSN_ASSIST_RDRAND] = "rdrand",
-	[INSN_ASSIST_RDSEED] = "rdseed",
-	[INSN_ASSIST_FWAIT] = "fwait",
+	[INSN_ASSIST_NONE] = "none",	 [INSN_ASSIST_INT3] = "int3",
+	[INSN_ASSIST_CLAC] = "clac",	 [INSN_ASSIST_STAC] = "stac",
+	[INSN_ASSIST_POPCNT] = "popcnt", [INSN_ASSIST_RDRAND] = "rdrand",
+	[INSN_ASSIST_RDSEED] = "rdseed", [INSN_ASSIST_FWAIT] = "fwait",
 };
 
 const char *insn_assist_name(enum insn_assist_kind kind)
@@ -33,10 +29,10 @@ const char *insn_assist_name(enum insn_assist_kind kind)
 }
 
 struct insn_prefixes {
-	bool rep;		/* F3 */
-	bool opsize;		/* 66 */
-	uint8_t rex;		/* 0x40..0x4f, or 0 */
-	size_t len;		/* bytes of prefixes */
+	bool rep;    /* F3 */
+	bool opsize; /* 66 */
+	uint8_t rex; /* 0x40..0x4f, or 0 */
+	size_t len;  /* bytes of prefixes */
 };
 
 static void insn_prefixes(const uint8_t *c, size_t len, bool long_mode,
@@ -67,7 +63,7 @@ static void set_reg(struct insn_regs *r, unsigned int reg, unsigned int bytes,
 		r->gpr[reg] = (r->gpr[reg] & ~0xffffULL) | (val & 0xffff);
 		break;
 	case 4:
-		r->gpr[reg] = (uint32_t)val;	/* zero-extends in 64-bit */
+		r->gpr[reg] = (uint32_t)val; /* zero-extends in 64-bit */
 		break;
 	default:
 		r->gpr[reg] = val;
@@ -79,7 +75,8 @@ static uint64_t get_reg(const struct insn_regs *r, unsigned int reg,
 			unsigned int bytes)
 {
 	return bytes == 8 ? r->gpr[reg] :
-	       bytes == 4 ? (uint32_t)r->gpr[reg] : (uint16_t)r->gpr[reg];
+	       bytes == 4 ? (uint32_t)r->gpr[reg] :
+			    (uint16_t)r->gpr[reg];
 }
 
 static unsigned int op_bytes(const struct insn_prefixes *p)
@@ -124,7 +121,7 @@ enum insn_assist_kind insn_assist(const uint8_t *code, size_t len,
 	if (n < 3 || c[0] != 0x0f)
 		return INSN_ASSIST_NONE;
 	modrm = c[2];
-	if ((modrm >> 6) != 3)		/* memory operand: not handled */
+	if ((modrm >> 6) != 3) /* memory operand: not handled */
 		return INSN_ASSIST_NONE;
 	reg = ((modrm >> 3) & 7) | ((p.rex & 0x04) ? 8 : 0);
 	rm = (modrm & 7) | ((p.rex & 0x01) ? 8 : 0);
@@ -141,15 +138,15 @@ enum insn_assist_kind insn_assist(const uint8_t *code, size_t len,
 		r->rip += p.len + 3;
 		return INSN_ASSIST_POPCNT;
 	}
-	if (c[1] == 0xc7 && !p.rep && (((modrm >> 3) & 7) == 6 ||
-				       ((modrm >> 3) & 7) == 7)) {
+	if (c[1] == 0xc7 && !p.rep &&
+	    (((modrm >> 3) & 7) == 6 || ((modrm >> 3) & 7) == 7)) {
 		bool seed = ((modrm >> 3) & 7) == 7;
 
 		set_reg(r, rm, bytes, random ? random() : 0);
 		r->rflags &= ~(X86_RFLAGS_CF | X86_RFLAGS_PF | X86_RFLAGS_AF |
 			       X86_RFLAGS_ZF | X86_RFLAGS_SF | X86_RFLAGS_OF);
 		if (random)
-			r->rflags |= X86_RFLAGS_CF;	/* value valid */
+			r->rflags |= X86_RFLAGS_CF; /* value valid */
 		r->rip += p.len + 3;
 		return seed ? INSN_ASSIST_RDSEED : INSN_ASSIST_RDRAND;
 	}

@@ -215,19 +215,34 @@ static int run_parse_flags(int argc, char **argv, struct run_flags *f)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":c:k:i:a:m:p:s:n:dvqh", run_options,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:k:i:a:m:p:s:n:dvqh",
+				run_options, NULL)) != -1) {
 		switch (c) {
-		case 'c': f->config = optarg; break;
-		case 'k': f->kernel = optarg; break;
-		case 'i': f->initrd = optarg; break;
-		case 'a': f->append = optarg; break;
-		case 'm': f->memory = optarg; break;
-		case 'p': f->cpus = optarg; break;
-		case 's': f->serial = optarg; break;
+		case 'c':
+			f->config = optarg;
+			break;
+		case 'k':
+			f->kernel = optarg;
+			break;
+		case 'i':
+			f->initrd = optarg;
+			break;
+		case 'a':
+			f->append = optarg;
+			break;
+		case 'm':
+			f->memory = optarg;
+			break;
+		case 'p':
+			f->cpus = optarg;
+			break;
+		case 's':
+			f->serial = optarg;
+			break;
 		case OPT_DISK:
 			if (f->nr_disks == CONFIG_MAX_DISKS)
-				die("--disk: at most %d disks", CONFIG_MAX_DISKS);
+				die("--disk: at most %d disks",
+				    CONFIG_MAX_DISKS);
 			f->disks[f->nr_disks++] = optarg;
 			break;
 		case OPT_NIC:
@@ -235,18 +250,42 @@ static int run_parse_flags(int argc, char **argv, struct run_flags *f)
 				die("--nic: at most %d NICs", CONFIG_MAX_NICS);
 			f->nics[f->nr_nics++] = optarg;
 			break;
-		case OPT_HYPERV: f->hyperv = optarg; break;
-		case OPT_DEBUG_EXIT: f->debug_exit = optarg; break;
-		case OPT_NO_REBOOT: f->no_reboot = true; break;
-		case OPT_ON_CRASH: f->on_crash = optarg; break;
-		case OPT_CPU_MODEL: f->cpu_model = optarg; break;
-		case OPT_STATS: f->stats = true; break;
-		case 'n': f->name = optarg; break;
-		case 'd': f->daemon = true; break;
-		case OPT_PIDFILE: f->pidfile = optarg; break;
-		case OPT_LOG: f->log = optarg; break;
-		case 'v': f->verbose++; break;
-		case 'q': f->verbose = -1; break;
+		case OPT_HYPERV:
+			f->hyperv = optarg;
+			break;
+		case OPT_DEBUG_EXIT:
+			f->debug_exit = optarg;
+			break;
+		case OPT_NO_REBOOT:
+			f->no_reboot = true;
+			break;
+		case OPT_ON_CRASH:
+			f->on_crash = optarg;
+			break;
+		case OPT_CPU_MODEL:
+			f->cpu_model = optarg;
+			break;
+		case OPT_STATS:
+			f->stats = true;
+			break;
+		case 'n':
+			f->name = optarg;
+			break;
+		case 'd':
+			f->daemon = true;
+			break;
+		case OPT_PIDFILE:
+			f->pidfile = optarg;
+			break;
+		case OPT_LOG:
+			f->log = optarg;
+			break;
+		case 'v':
+			f->verbose++;
+			break;
+		case 'q':
+			f->verbose = -1;
+			break;
 		case 'h':
 			fputs(run_usage, stdout);
 			exit(0);
@@ -284,7 +323,7 @@ static void run_apply_flags(struct vm_config *cfg, const struct run_flags *f)
 			die("--memory %s: not a size (e.g. 512M, 2G)",
 			    f->memory);
 		if (v < 1024 * 1024 && !strpbrk(f->memory, "kKmMgGtT"))
-			v *= MiB;	/* bare numbers are MiB, as in QEMU */
+			v *= MiB; /* bare numbers are MiB, as in QEMU */
 		cfg->memory = v;
 		cfg->current_memory = 0;
 	}
@@ -293,8 +332,8 @@ static void run_apply_flags(struct vm_config *cfg, const struct run_flags *f)
 			die("--cpus %s: not a number", f->cpus);
 		cfg->vcpus = (unsigned int)v;
 	}
-	if (f->serial && config_parse_serial_arg(cfg, f->serial, err,
-						 sizeof(err)))
+	if (f->serial &&
+	    config_parse_serial_arg(cfg, f->serial, err, sizeof(err)))
 		die("%s", err);
 	for (i = 0; i < f->nr_disks; i++)
 		if (config_parse_disk_arg(cfg, f->disks[i], err, sizeof(err)))
@@ -302,8 +341,8 @@ static void run_apply_flags(struct vm_config *cfg, const struct run_flags *f)
 	for (i = 0; i < f->nr_nics; i++)
 		if (config_parse_nic_arg(cfg, f->nics[i], err, sizeof(err)))
 			die("%s", err);
-	if (f->hyperv && config_parse_hyperv_arg(cfg, f->hyperv, err,
-						 sizeof(err)))
+	if (f->hyperv &&
+	    config_parse_hyperv_arg(cfg, f->hyperv, err, sizeof(err)))
 		die("%s", err);
 	if (f->on_crash) {
 		if (!strcmp(f->on_crash, "destroy"))
@@ -399,7 +438,7 @@ static int cmd_run(int argc, char **argv)
 		die("%s", err);
 	if (named)
 		snprintf(name, sizeof(name), "%s", cfg.name);
-	else	/* after daemon_start(): the daemon's pid */
+	else /* after daemon_start(): the daemon's pid */
 		snprintf(name, sizeof(name), "hvkvm-%d", (int)getpid());
 	if (console_create(&cfg, &console, err, sizeof(err)))
 		die("%s", err);

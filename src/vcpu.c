@@ -205,8 +205,8 @@ void vcpu_destroy(struct vcpu *v)
 	v->fd = -1;
 }
 
-static void seg_flat(struct kvm_segment *s, uint16_t sel, uint8_t type,
-		     bool l, bool db)
+static void seg_flat(struct kvm_segment *s, uint16_t sel, uint8_t type, bool l,
+		     bool db)
 {
 	memset(s, 0, sizeof(*s));
 	s->base = 0;
@@ -299,8 +299,8 @@ void vcpu_dump(struct vcpu *v, FILE *f)
 		r.rax, r.rbx, r.rcx, r.rdx);
 	fprintf(f, " RSI=%016llx RDI=%016llx RBP=%016llx RSP=%016llx\r\n",
 		r.rsi, r.rdi, r.rbp, r.rsp);
-	fprintf(f, " R8 =%016llx R9 =%016llx R10=%016llx R11=%016llx\r\n",
-		r.r8, r.r9, r.r10, r.r11);
+	fprintf(f, " R8 =%016llx R9 =%016llx R10=%016llx R11=%016llx\r\n", r.r8,
+		r.r9, r.r10, r.r11);
 	fprintf(f, " R12=%016llx R13=%016llx R14=%016llx R15=%016llx\r\n",
 		r.r12, r.r13, r.r14, r.r15);
 	fprintf(f, " RIP=%016llx RFL=%08llx\r\n", r.rip, r.rflags);
@@ -332,8 +332,13 @@ static bool vcpu_hypercall(struct vcpu *v)
 	hr = (struct hv_hypercall_regs){
 		.long_mode = s.cs.l && (s.efer & X86_EFER_LMA),
 		.cpl = (uint8_t)(s.cs.selector & 3),
-		.rax = r.rax, .rbx = r.rbx, .rcx = r.rcx, .rdx = r.rdx,
-		.rsi = r.rsi, .rdi = r.rdi, .r8 = r.r8,
+		.rax = r.rax,
+		.rbx = r.rbx,
+		.rcx = r.rcx,
+		.rdx = r.rdx,
+		.rsi = r.rsi,
+		.rdi = r.rdi,
+		.r8 = r.r8,
 	};
 	if (hv_hypercall(v->host->hv, v->index, &hr))
 		return false;
@@ -381,7 +386,7 @@ static bool vcpu_signal_port(struct vcpu *v, uint32_t conn)
 	if (!st /* success */ || ioctl(v->fd, KVM_GET_REGS, &r) < 0)
 		return true;
 	memset(&tr, 0, sizeof(tr));
-	tr.linear_address = r.rip;	/* 64-bit: CS base is 0 */
+	tr.linear_address = r.rip; /* 64-bit: CS base is 0 */
 	if (ioctl(v->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid ||
 	    (tr.physical_address & ~4095ULL) != page)
 		return true;
@@ -414,7 +419,8 @@ static int vcpu_handle_io(struct vcpu *v)
 			val = 0;
 			memcpy(&val, data, size);
 			if (h->hv && run->io.port == HV_HYPERCALL_PORT &&
-			    size == 1 && run->io.count == 1 && vcpu_hypercall(v))
+			    size == 1 && run->io.count == 1 &&
+			    vcpu_hypercall(v))
 				continue;
 			if (h->hv && run->io.port == HV_SIGNAL_PORT &&
 			    size == HV_SIGNAL_PORT_LEN && run->io.count == 1 &&
@@ -485,9 +491,9 @@ static uint64_t vcpu_random(void)
 
 static void regs_to_insn(const struct kvm_regs *k, struct insn_regs *r)
 {
-	const uint64_t g[16] = { k->rax, k->rcx, k->rdx, k->rbx, k->rsp,
-				 k->rbp, k->rsi, k->rdi, k->r8, k->r9, k->r10,
-				 k->r11, k->r12, k->r13, k->r14, k->r15 };
+	const uint64_t g[16] = { k->rax, k->rcx, k->rdx, k->rbx, k->rsp, k->rbp,
+				 k->rsi, k->rdi, k->r8,	 k->r9,	 k->r10, k->r11,
+				 k->r12, k->r13, k->r14, k->r15 };
 
 	memcpy(r->gpr, g, sizeof(g));
 	r->rip = k->rip;
@@ -496,11 +502,21 @@ static void regs_to_insn(const struct kvm_regs *k, struct insn_regs *r)
 
 static void insn_to_regs(const struct insn_regs *r, struct kvm_regs *k)
 {
-	k->rax = r->gpr[0];  k->rcx = r->gpr[1];  k->rdx = r->gpr[2];
-	k->rbx = r->gpr[3];  k->rsp = r->gpr[4];  k->rbp = r->gpr[5];
-	k->rsi = r->gpr[6];  k->rdi = r->gpr[7];  k->r8 = r->gpr[8];
-	k->r9 = r->gpr[9];   k->r10 = r->gpr[10]; k->r11 = r->gpr[11];
-	k->r12 = r->gpr[12]; k->r13 = r->gpr[13]; k->r14 = r->gpr[14];
+	k->rax = r->gpr[0];
+	k->rcx = r->gpr[1];
+	k->rdx = r->gpr[2];
+	k->rbx = r->gpr[3];
+	k->rsp = r->gpr[4];
+	k->rbp = r->gpr[5];
+	k->rsi = r->gpr[6];
+	k->rdi = r->gpr[7];
+	k->r8 = r->gpr[8];
+	k->r9 = r->gpr[9];
+	k->r10 = r->gpr[10];
+	k->r11 = r->gpr[11];
+	k->r12 = r->gpr[12];
+	k->r13 = r->gpr[13];
+	k->r14 = r->gpr[14];
 	k->r15 = r->gpr[15];
 	k->rip = r->rip;
 	k->rflags = r->rflags;
@@ -595,22 +611,24 @@ bool vcpu_handle_exit(struct vcpu *v)
 	case KVM_EXIT_SYSTEM_EVENT:
 		v->host->stop(v->host->opaque,
 			      run->system_event.type == KVM_SYSTEM_EVENT_RESET ?
-				      VCPU_STOP_RESET : VCPU_STOP_POWEROFF);
+				      VCPU_STOP_RESET :
+				      VCPU_STOP_POWEROFF);
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
 		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
 		    vcpu_insn_assist(v))
 			return true;
-		snprintf(what, sizeof(what),
-			 "KVM internal error, suberror %u (emulation failure: the host KVM cannot run this instruction)",
-			 run->internal.suberror);
+		snprintf(
+			what, sizeof(what),
+			"KVM internal error, suberror %u (emulation failure: the host KVM cannot run this instruction)",
+			run->internal.suberror);
 		vcpu_fail(v, what);
 		return false;
 	case KVM_EXIT_FAIL_ENTRY:
 		snprintf(what, sizeof(what),
 			 "VM entry failed, hardware reason %#llx",
-			 (unsigned long long)run->fail_entry
-				 .hardware_entry_failure_reason);
+			 (unsigned long long)
+				 run->fail_entry.hardware_entry_failure_reason);
 		vcpu_fail(v, what);
 		return false;
 	default:
@@ -631,8 +649,8 @@ static enum vcpu_state vcpu_state(struct vcpu *v)
 /* A TSC-deadline timer that has fired but waits outside IRR. */
 static bool vcpu_tsc_deadline_due(struct vcpu *v)
 {
-	_Alignas(8) uint8_t buf[sizeof(struct kvm_msrs) +
-				2 * sizeof(struct kvm_msr_entry)];
+	_Alignas(8) uint8_t
+		buf[sizeof(struct kvm_msrs) + 2 * sizeof(struct kvm_msr_entry)];
 	struct kvm_msrs *m = (struct kvm_msrs *)buf;
 
 	memset(buf, 0, sizeof(buf));
@@ -640,7 +658,7 @@ static bool vcpu_tsc_deadline_due(struct vcpu *v)
 	m->entries[0].index = MSR_IA32_TSC_DEADLINE;
 	m->entries[1].index = MSR_IA32_TSC;
 	if (ioctl(v->fd, KVM_GET_MSRS, m) != 2)
-		return true;	/* cannot tell: do not sleep through it */
+		return true; /* cannot tell: do not sleep through it */
 	return m->entries[0].data && m->entries[1].data >= m->entries[0].data;
 }
 

@@ -26,10 +26,10 @@
 #include "hvkvm/vcpu.h"
 #include "hvkvm/vmbus.h"
 
-#define VM_TSS_ADDR		0xfffbd000ULL
-#define VM_IDENTITY_MAP_ADDR	0xfffbc000ULL
-#define HV_MSR_FILTER_BASE	0x40000000u
-#define HV_MSR_FILTER_COUNT	0x200u
+#define VM_TSS_ADDR 0xfffbd000ULL
+#define VM_IDENTITY_MAP_ADDR 0xfffbc000ULL
+#define HV_MSR_FILTER_BASE 0x40000000u
+#define HV_MSR_FILTER_COUNT 0x200u
 
 /* ---- interrupts through the in-kernel irqchip ---- */
 
@@ -156,9 +156,12 @@ static int st_kvm_init(struct vm *vm, char *err, size_t errlen)
 	if (vm->kvm_fd < 0) {
 		int e = errno;
 
-		snprintf(err, errlen, "/dev/kvm: %s%s", strerror(e),
-			 e == EACCES ? " (add yourself to the kvm group or run as root)" :
-			 e == ENOENT ? " (KVM is not available on this host)" : "");
+		snprintf(
+			err, errlen, "/dev/kvm: %s%s", strerror(e),
+			e == EACCES ?
+				" (add yourself to the kvm group or run as root)" :
+			e == ENOENT ? " (KVM is not available on this host)" :
+				      "");
 		return -e;
 	}
 	api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
@@ -174,7 +177,8 @@ static int st_kvm_init(struct vm *vm, char *err, size_t errlen)
 	}
 	if (!ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP) ||
 	    !ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY)) {
-		snprintf(err, errlen, "KVM lacks the in-kernel irqchip or user memory");
+		snprintf(err, errlen,
+			 "KVM lacks the in-kernel irqchip or user memory");
 		return -ENOTSUP;
 	}
 	return 0;
@@ -196,7 +200,8 @@ static int st_memory_init(struct vm *vm, char *err, size_t errlen)
 
 	r = gmem_create_ram(&vm->gm, vm->cfg->memory, VM_LOW_RAM_MAX);
 	if (r) {
-		snprintf(err, errlen, "cannot allocate %llu MiB of guest RAM: %s",
+		snprintf(err, errlen,
+			 "cannot allocate %llu MiB of guest RAM: %s",
 			 (unsigned long long)(vm->cfg->memory / MiB),
 			 strerror(-r));
 		return r;
@@ -237,7 +242,8 @@ static int st_irqchip_init(struct vm *vm, char *err, size_t errlen)
 		return -errno;
 	}
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
-		snprintf(err, errlen, "KVM_CREATE_IRQCHIP: %s", strerror(errno));
+		snprintf(err, errlen, "KVM_CREATE_IRQCHIP: %s",
+			 strerror(errno));
 		return -errno;
 	}
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
@@ -253,8 +259,9 @@ static int st_irqchip_init(struct vm *vm, char *err, size_t errlen)
 
 		if (!ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
 			   KVM_CAP_X86_USER_SPACE_MSR)) {
-			snprintf(err, errlen,
-				 "Hyper-V enlightenments need KVM_CAP_X86_USER_SPACE_MSR (Linux 5.10+)");
+			snprintf(
+				err, errlen,
+				"Hyper-V enlightenments need KVM_CAP_X86_USER_SPACE_MSR (Linux 5.10+)");
 			return -ENOTSUP;
 		}
 		cap.args[0] = KVM_MSR_EXIT_REASON_UNKNOWN |
@@ -347,8 +354,7 @@ static int vm_vcpu_cpuid(struct vm *vm, struct vcpu *v)
 
 	if (!cpuid)
 		return -ENOMEM;
-	cpuid_apply(cpuid, v->apic_id, vm->nr_vcpus,
-		    vm->opts.conservative_cpu);
+	cpuid_apply(cpuid, v->apic_id, vm->nr_vcpus, vm->opts.conservative_cpu);
 	if (vm->opts.conservative_cpu)
 		cpuid_set_tsc_khz(cpuid, (uint32_t)vm->tsc_khz);
 	if (vm->hv)
@@ -462,7 +468,7 @@ int vm_create(const struct vm_config *cfg, const struct vm_options *opts,
 		.pio = &vm->pio,
 		.mmio = &vm->mmio,
 		.gm = &vm->gm,
-		.hv = NULL,	/* the hyperv stage fills it in */
+		.hv = NULL, /* the hyperv stage fills it in */
 		.rs = &vm->runstate,
 		.stop = vm_vcpu_stop,
 		.opaque = vm,
@@ -590,7 +596,8 @@ void vm_stats_print(struct vm *vm, FILE *f)
 {
 	unsigned int i, r;
 
-	fprintf(f, "hvkvm: stats: run time %.3f s, guest RAM %llu MiB, vCPUs %u\n",
+	fprintf(f,
+		"hvkvm: stats: run time %.3f s, guest RAM %llu MiB, vCPUs %u\n",
 		(double)(time_now_ns() - vm->start_ns) / 1e9,
 		(unsigned long long)(vm->cfg->memory / MiB), vm->nr_vcpus);
 	for (i = 0; i < vm->nr_vcpus; i++) {
@@ -601,10 +608,12 @@ void vm_stats_print(struct vm *vm, FILE *f)
 			if (s->exits[r])
 				fprintf(f, " %s=%llu", vcpu_exit_name(r),
 					(unsigned long long)s->exits[r]);
-		fprintf(f, " hypercalls=%llu", (unsigned long long)s->hypercalls);
+		fprintf(f, " hypercalls=%llu",
+			(unsigned long long)s->hypercalls);
 		for (r = 1; r < INSN_ASSIST_KINDS; r++)
 			if (s->assists[r])
-				fprintf(f, " assist_%s=%llu", insn_assist_name(r),
+				fprintf(f, " assist_%s=%llu",
+					insn_assist_name(r),
 					(unsigned long long)s->assists[r]);
 		fprintf(f, "\n");
 	}

@@ -39,10 +39,11 @@ static int vm_read_file(const char *role, const char *path, uint64_t max,
 		return -EINVAL;
 	}
 	if ((uint64_t)st.st_size > max) {
-		snprintf(err, errlen,
-			 "%s %s: %llu bytes do not fit in %llu MiB of guest RAM",
-			 role, path, (unsigned long long)st.st_size,
-			 (unsigned long long)(max / MiB));
+		snprintf(
+			err, errlen,
+			"%s %s: %llu bytes do not fit in %llu MiB of guest RAM",
+			role, path, (unsigned long long)st.st_size,
+			(unsigned long long)(max / MiB));
 		close(fd);
 		return -EFBIG;
 	}
@@ -85,8 +86,9 @@ int vm_boot_init(struct vm *vm, char *err, size_t errlen)
 	int r;
 
 	if (!cfg->kernel) {
-		snprintf(err, errlen,
-			 "no kernel given (--kernel or <os><kernel>); firmware boot is not supported yet");
+		snprintf(
+			err, errlen,
+			"no kernel given (--kernel or <os><kernel>); firmware boot is not supported yet");
 		return -EINVAL;
 	}
 	r = e820_build(&vm->gm, &vm->e820);
@@ -129,9 +131,12 @@ int vm_boot_init(struct vm *vm, char *err, size_t errlen)
 			goto out;
 	}
 	in = (struct boot_params_in){
-		.kernel = kernel, .kernel_len = klen,
-		.initrd = initrd, .initrd_len = ilen,
-		.cmdline = cfg->cmdline, .rsdp_addr = vm->rsdp_addr,
+		.kernel = kernel,
+		.kernel_len = klen,
+		.initrd = initrd,
+		.initrd_len = ilen,
+		.cmdline = cfg->cmdline,
+		.rsdp_addr = vm->rsdp_addr,
 		.e820 = &vm->e820,
 	};
 	r = boot_setup_gdt(&vm->gm);

@@ -99,8 +99,8 @@ static int vm_rtc_create(struct vm *vm)
 		       vm->nr_vcpus, cfg->clock_utc, &vm->rtc);
 	if (r)
 		return r;
-	vm->rtc_timer_fd = timerfd_create(CLOCK_MONOTONIC,
-					  TFD_CLOEXEC | TFD_NONBLOCK);
+	vm->rtc_timer_fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (vm->rtc_timer_fd < 0)
 		return -errno;
 	rtc_set_timer(vm->rtc, vm_rtc_arm, vm);
@@ -185,9 +185,8 @@ static int vm_acpi_pm_create(struct vm *vm)
 {
 	if (!vm->cfg->acpi)
 		return 0;
-	return acpi_pm_create(&vm->pio, &vm->irq, ACPI_PM_BASE,
-			      ACPI_PM_SCI_IRQ, ACPI_PM_SLP_TYP_S5, &vm->events,
-			      &vm->acpi_pm);
+	return acpi_pm_create(&vm->pio, &vm->irq, ACPI_PM_BASE, ACPI_PM_SCI_IRQ,
+			      ACPI_PM_SLP_TYP_S5, &vm->events, &vm->acpi_pm);
 }
 
 static void vm_acpi_pm_destroy(struct vm *vm)

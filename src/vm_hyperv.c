@@ -39,7 +39,7 @@ static int vm_hv_sample_tsc(void *opaque, unsigned int vp, uint64_t *tsc,
 	t0 = time_now_ns();
 	memset(buf, 0, sizeof(buf));
 	m->nmsrs = 1;
-	m->entries[0].index = 0x10;	/* IA32_TSC */
+	m->entries[0].index = 0x10; /* IA32_TSC */
 	if (ioctl(vm->vcpus[vp].fd, KVM_GET_MSRS, m) != 1)
 		return -EIO;
 	t1 = time_now_ns();
@@ -84,7 +84,8 @@ static char *vm_crash_text(const char *msg, size_t len)
 		if (!c)
 			continue;
 		t[n++] = (c == '\n' || c == '\t' || (c >= 0x20 && c < 0x7f)) ?
-				 (char)c : '?';
+				 (char)c :
+				 '?';
 	}
 	while (n && t[n - 1] == '\n')
 		n--;
@@ -185,7 +186,7 @@ int vm_hyperv_init(struct vm *vm, char *err, size_t errlen)
 	p.gm = &vm->gm;
 	p.irq = &vm->irq;
 	p.tsc_khz = vm->tsc_khz;
-	p.apic_khz = 1000000;	/* KVM's LAPIC timer runs at 1 GHz */
+	p.apic_khz = 1000000; /* KVM's LAPIC timer runs at 1 GHz */
 	/*
 	 * Like Hyper-V's default, no "invariant TSC" (HV_ACCESS_TSC_INVARIANT):
 	 * guests then time through the reference TSC page, which stays right

@@ -105,7 +105,8 @@ static void vm_vmbus_tick(void *opaque, uint32_t events)
 int vm_vmbus_init(struct vm *vm, char *err, size_t errlen)
 {
 	static const struct itimerspec second = {
-		.it_interval = { 1, 0 }, .it_value = { 1, 0 },
+		.it_interval = { 1, 0 },
+		.it_value = { 1, 0 },
 	};
 	struct vmbus_server_params p;
 	int r;
@@ -120,7 +121,8 @@ int vm_vmbus_init(struct vm *vm, char *err, size_t errlen)
 		.register_event = vm_vmbus_reg_event,
 		.set_signal_fd = vm->hv ? vm_vmbus_set_signal_fd : NULL,
 		.ref_time = vm->hv && hv_reference_time_available(vm->hv) ?
-				    vm_vmbus_ref_time : NULL,
+				    vm_vmbus_ref_time :
+				    NULL,
 		.opaque = vm,
 	};
 	memset(&p, 0, sizeof(p));

@@ -67,21 +67,21 @@ static const uint8_t chan_next[CHAN_NR_STATES][CHAN_NR_EVENTS] = {
 };
 
 static const char *const chan_state_names[CHAN_NR_STATES] = {
-    [CHAN_NEW] = "new",	      [CHAN_OFFERED] = "offered",
-    [CHAN_OPEN] = "open",     [CHAN_STALLED] = "stalled",
-    [CHAN_BROKEN] = "broken", [CHAN_RESCINDED] = "rescinded",
+	[CHAN_NEW] = "new",	  [CHAN_OFFERED] = "offered",
+	[CHAN_OPEN] = "open",	  [CHAN_STALLED] = "stalled",
+	[CHAN_BROKEN] = "broken", [CHAN_RESCINDED] = "rescinded",
 };
 
 static const char *const chan_event_names[CHAN_NR_EVENTS] = {
-    [CHAN_EV_OFFER] = "offer",
-    [CHAN_EV_OPEN] = "open",
-    [CHAN_EV_REFUSE] = "refuse",
-    [CHAN_EV_STALL] = "stall",
-    [CHAN_EV_KICK] = "kick",
-    [CHAN_EV_CLOSE] = "close",
-    [CHAN_EV_FAULT] = "fault",
-    [CHAN_EV_RESCIND] = "rescind",
-    [CHAN_EV_DISCONNECT] = "disconnect",
+	[CHAN_EV_OFFER] = "offer",
+	[CHAN_EV_OPEN] = "open",
+	[CHAN_EV_REFUSE] = "refuse",
+	[CHAN_EV_STALL] = "stall",
+	[CHAN_EV_KICK] = "kick",
+	[CHAN_EV_CLOSE] = "close",
+	[CHAN_EV_FAULT] = "fault",
+	[CHAN_EV_RESCIND] = "rescind",
+	[CHAN_EV_DISCONNECT] = "disconnect",
 };
 
 void chan_transition(struct vmbus_channel *ch, enum chan_event ev)

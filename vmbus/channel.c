@@ -62,7 +62,7 @@ static void gpadl_unlink_free(struct vmbus_server *s, struct vmbus_gpadl *g)
 static void gpadl_send_created(struct vmbus_server *s, uint32_t relid,
 			       uint32_t handle, uint32_t status)
 {
-	struct vmbus_msg_gpadl_created m = {0};
+	struct vmbus_msg_gpadl_created m = { 0 };
 
 	m.hdr.msgtype = VMBUS_MSG_GPADL_CREATED;
 	m.child_relid = relid;
@@ -217,7 +217,7 @@ void chan_gpadl_body(struct vmbus_server *s, const uint8_t *msg, uint32_t len)
 
 static void gpadl_send_torndown(struct vmbus_server *s, uint32_t handle)
 {
-	struct vmbus_msg_gpadl_torndown m = {0};
+	struct vmbus_msg_gpadl_torndown m = { 0 };
 
 	m.hdr.msgtype = VMBUS_MSG_GPADL_TORNDOWN;
 	m.gpadl = handle;
@@ -298,7 +298,7 @@ static int chan_map_pages(struct gmem *gm, uint8_t *dst, const uint64_t *pfns,
 			return -EFAULT;
 		while (i + run < n &&
 		       chan_memfd_off(gm, get_le64(&pfns[i + run])) ==
-			   off + (int64_t)run * PAGE)
+			       off + (int64_t)run * PAGE)
 			run++;
 		p = mmap(dst + (size_t)i * PAGE, (size_t)run * PAGE,
 			 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
@@ -322,7 +322,7 @@ static void chan_unmap_ring(struct chan_ringmap *m)
 static int chan_map_ring(struct gmem *gm, const uint64_t *pfns, uint32_t n,
 			 struct chan_ringmap *m, struct ring *ring)
 {
-	struct ring_mem rm = {0};
+	struct ring_mem rm = { 0 };
 	uint32_t k = n - 1, i;
 	int r;
 
@@ -330,9 +330,9 @@ static int chan_map_ring(struct gmem *gm, const uint64_t *pfns, uint32_t n,
 	rm.size = k * PAGE;
 	if (gm->memfd >= 0) {
 		m->va_len = (size_t)(1 + 2 * k) * PAGE;
-		m->va =
-		    mmap(NULL, m->va_len, PROT_NONE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		m->va = mmap(NULL, m->va_len, PROT_NONE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+			     0);
 		if (m->va == MAP_FAILED) {
 			m->va = NULL;
 			return -errno;
@@ -353,8 +353,8 @@ static int chan_map_ring(struct gmem *gm, const uint64_t *pfns, uint32_t n,
 				   PAGE, true);
 		for (i = 0; i < k; i++) {
 			m->pages[i] = gmem_map(
-			    gm, get_le64(&pfns[1 + i]) << VMBUS_PAGE_SHIFT,
-			    PAGE, true);
+				gm, get_le64(&pfns[1 + i]) << VMBUS_PAGE_SHIFT,
+				PAGE, true);
 			if (!m->pages[i])
 				rm.ctrl = NULL;
 		}
@@ -402,7 +402,7 @@ uint32_t chan_open(struct vmbus_channel *ch, uint32_t handle,
 	    rg->nr_pfns < page_offset + 2 ||
 	    (uint64_t)(page_offset - 1) * PAGE > RING_MAX_DATA_SIZE ||
 	    (uint64_t)(rg->nr_pfns - page_offset - 1) * PAGE >
-		RING_MAX_DATA_SIZE) {
+		    RING_MAX_DATA_SIZE) {
 		guest_err("vmbus: open relid %u: bad ring layout (%u pages, "
 			  "offset %u)",
 			  ch->relid, rg->nr_pfns, page_offset);
@@ -568,10 +568,10 @@ int vmbus_channel_sendv(struct vmbus_channel *ch, uint16_t type, uint16_t flags,
 			const struct iovec *iov, unsigned int iovcnt)
 {
 	struct ring_pkt_out h = {
-	    .type = type,
-	    .flags = flags,
-	    .trans_id = trans_id,
-	    .hdr_extra = hdr_extra,
+		.type = type,
+		.flags = flags,
+		.trans_id = trans_id,
+		.hdr_extra = hdr_extra,
 	};
 	uint64_t payload = 0;
 	bool signal;
@@ -608,7 +608,7 @@ int vmbus_channel_sendv(struct vmbus_channel *ch, uint16_t type, uint16_t flags,
 int vmbus_channel_send(struct vmbus_channel *ch, uint16_t type, uint16_t flags,
 		       uint64_t trans_id, const void *buf, uint32_t len)
 {
-	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 
 	return vmbus_channel_sendv(ch, type, flags, trans_id, 0, &iov,
 				   len ? 1 : 0);

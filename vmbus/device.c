@@ -179,7 +179,7 @@ void vmbus_device_remove(struct vmbus_device *dev)
 	dev->removed = true;
 	for (i = 0; i < ARRAY_SIZE(dev->chans); i++) {
 		struct vmbus_channel *ch = dev->chans[i];
-		struct vmbus_msg_rescind_offer m = {0};
+		struct vmbus_msg_rescind_offer m = { 0 };
 
 		if (!ch)
 			continue;

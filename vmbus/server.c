@@ -44,11 +44,11 @@
 #include "hvkvm/util.h"
 
 static const uint32_t vmbus_versions[] = {
-    VMBUS_VERSION_WIN10_V5_3, VMBUS_VERSION_WIN10_V5_2,
-    VMBUS_VERSION_WIN10_V5_1, VMBUS_VERSION_WIN10_V5,
-    VMBUS_VERSION_WIN10_V4_1, VMBUS_VERSION_WIN10,
-    VMBUS_VERSION_WIN8_1,     VMBUS_VERSION_WIN8,
-    VMBUS_VERSION_WIN7,	      VMBUS_VERSION_WS2008,
+	VMBUS_VERSION_WIN10_V5_3, VMBUS_VERSION_WIN10_V5_2,
+	VMBUS_VERSION_WIN10_V5_1, VMBUS_VERSION_WIN10_V5,
+	VMBUS_VERSION_WIN10_V4_1, VMBUS_VERSION_WIN10,
+	VMBUS_VERSION_WIN8_1,	  VMBUS_VERSION_WIN8,
+	VMBUS_VERSION_WIN7,	  VMBUS_VERSION_WS2008,
 };
 
 /* ---- outgoing messages and signals ---- */
@@ -99,7 +99,7 @@ void server_send(struct vmbus_server *s, const void *msg, uint32_t len)
 
 static void server_send_type(struct vmbus_server *s, uint32_t type)
 {
-	struct vmbus_msg_hdr h = {.msgtype = type};
+	struct vmbus_msg_hdr h = { .msgtype = type };
 
 	server_send(s, &h, sizeof(h));
 }
@@ -201,7 +201,7 @@ void server_on_event(void *opaque, unsigned int vp, uint16_t flag)
 int server_slot_init(struct vmbus_server *s, uint32_t relid)
 {
 	struct vmbus_sig_slot *slot = &s->slots[relid];
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = slot};
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = slot };
 	int r;
 
 	if (slot->registered)
@@ -241,9 +241,8 @@ void server_slot_route(struct vmbus_server *s, uint32_t relid, bool assign)
 
 	if (slot->efd < 0 || slot->assigned == assign)
 		return;
-	r = s->ops.set_signal_fd(s->ops.opaque,
-				 VMBUS_CHANNEL_CONN_BASE + relid, slot->efd,
-				 assign);
+	r = s->ops.set_signal_fd(s->ops.opaque, VMBUS_CHANNEL_CONN_BASE + relid,
+				 slot->efd, assign);
 	if (r) {
 		pr_warn("vmbus: relid %u: %s the signal eventfd: %s", relid,
 			assign ? "cannot route" : "cannot unroute",
@@ -355,7 +354,7 @@ static bool server_version_known(struct vmbus_server *s, uint32_t v)
 static void server_initiate_contact(struct vmbus_server *s, const uint8_t *msg)
 {
 	const struct vmbus_msg_initiate_contact *c = (const void *)msg;
-	struct vmbus_msg_version_response rsp = {0};
+	struct vmbus_msg_version_response rsp = { 0 };
 	uint32_t v = get_le32(&c->version_requested);
 	uint32_t vp = get_le32(&c->target_vcpu);
 	uint8_t sint = VMBUS_MESSAGE_SINT;
@@ -437,7 +436,7 @@ static struct vmbus_channel *server_channel(struct vmbus_server *s,
 static void server_open_channel(struct vmbus_server *s, const uint8_t *msg)
 {
 	const struct vmbus_msg_open_channel *o = (const void *)msg;
-	struct vmbus_msg_open_result rsp = {0};
+	struct vmbus_msg_open_result rsp = { 0 };
 	struct vmbus_channel *ch;
 	uint32_t vp = get_le32(&o->target_vp);
 
@@ -456,8 +455,8 @@ static void server_open_channel(struct vmbus_server *s, const uint8_t *msg)
 		rsp.status = VMBUS_STATUS_UNSUCCESSFUL;
 	} else {
 		ch->openid = rsp.openid;
-		ch->target_vp =
-		    s->version >= VMBUS_VERSION_WIN8 ? vp : s->msg_vp;
+		ch->target_vp = s->version >= VMBUS_VERSION_WIN8 ? vp :
+								   s->msg_vp;
 		rsp.status = chan_open(ch, get_le32(&o->ringbuffer_gpadl),
 				       get_le32(&o->downstream_page_offset),
 				       o->user_data);
@@ -485,7 +484,7 @@ static void server_close_channel(struct vmbus_server *s, const uint8_t *msg)
 static void server_modify_channel(struct vmbus_server *s, const uint8_t *msg)
 {
 	const struct vmbus_msg_modify_channel *m = (const void *)msg;
-	struct vmbus_msg_modify_channel_response rsp = {0};
+	struct vmbus_msg_modify_channel_response rsp = { 0 };
 	struct vmbus_channel *ch;
 	uint32_t vp = get_le32(&m->target_vp);
 
@@ -537,17 +536,18 @@ static void server_unload(struct vmbus_server *s)
 
 /* Minimum payload per message type the guest may send. */
 static const uint32_t server_min_len[VMBUS_MSG_COUNT] = {
-    [VMBUS_MSG_REQUESTOFFERS] = sizeof(struct vmbus_msg_hdr),
-    [VMBUS_MSG_OPENCHANNEL] = sizeof(struct vmbus_msg_open_channel),
-    [VMBUS_MSG_CLOSECHANNEL] = sizeof(struct vmbus_msg_close_channel),
-    [VMBUS_MSG_GPADL_HEADER] = sizeof(struct vmbus_msg_gpadl_header),
-    [VMBUS_MSG_GPADL_BODY] = sizeof(struct vmbus_msg_gpadl_body),
-    [VMBUS_MSG_GPADL_TEARDOWN] = sizeof(struct vmbus_msg_gpadl_teardown),
-    [VMBUS_MSG_RELID_RELEASED] = sizeof(struct vmbus_msg_relid_released),
-    [VMBUS_MSG_INITIATE_CONTACT] = sizeof(struct vmbus_msg_initiate_contact),
-    [VMBUS_MSG_UNLOAD] = sizeof(struct vmbus_msg_hdr),
-    [VMBUS_MSG_TL_CONNECT_REQUEST] = sizeof(struct vmbus_msg_hdr) + 32,
-    [VMBUS_MSG_MODIFYCHANNEL] = sizeof(struct vmbus_msg_modify_channel),
+	[VMBUS_MSG_REQUESTOFFERS] = sizeof(struct vmbus_msg_hdr),
+	[VMBUS_MSG_OPENCHANNEL] = sizeof(struct vmbus_msg_open_channel),
+	[VMBUS_MSG_CLOSECHANNEL] = sizeof(struct vmbus_msg_close_channel),
+	[VMBUS_MSG_GPADL_HEADER] = sizeof(struct vmbus_msg_gpadl_header),
+	[VMBUS_MSG_GPADL_BODY] = sizeof(struct vmbus_msg_gpadl_body),
+	[VMBUS_MSG_GPADL_TEARDOWN] = sizeof(struct vmbus_msg_gpadl_teardown),
+	[VMBUS_MSG_RELID_RELEASED] = sizeof(struct vmbus_msg_relid_released),
+	[VMBUS_MSG_INITIATE_CONTACT] =
+		sizeof(struct vmbus_msg_initiate_contact),
+	[VMBUS_MSG_UNLOAD] = sizeof(struct vmbus_msg_hdr),
+	[VMBUS_MSG_TL_CONNECT_REQUEST] = sizeof(struct vmbus_msg_hdr) + 32,
+	[VMBUS_MSG_MODIFYCHANNEL] = sizeof(struct vmbus_msg_modify_channel),
 };
 
 static void server_dispatch(struct vmbus_server *s, const uint8_t *msg,
@@ -644,8 +644,8 @@ void vmbus_server_process(struct vmbus_server *s)
 	if (__atomic_exchange_n(&s->scan_int_page, 0, __ATOMIC_SEQ_CST))
 		server_scan_int_page(s);
 	for (i = 0; i < ARRAY_SIZE(s->pending); i++) {
-		uint64_t w =
-		    __atomic_exchange_n(&s->pending[i], 0, __ATOMIC_SEQ_CST);
+		uint64_t w = __atomic_exchange_n(&s->pending[i], 0,
+						 __ATOMIC_SEQ_CST);
 
 		while (w) {
 			uint32_t relid = i * 64 + (uint32_t)__builtin_ctzll(w);
@@ -706,17 +706,17 @@ uint64_t vmbus_server_last_tick(struct vmbus_server *s)
 
 /* Path names of the guest -> host message types (server_min_len). */
 static const char *const server_msg_names[VMBUS_MSG_COUNT] = {
-    [VMBUS_MSG_REQUESTOFFERS] = "RequestOffers",
-    [VMBUS_MSG_OPENCHANNEL] = "OpenChannel",
-    [VMBUS_MSG_CLOSECHANNEL] = "CloseChannel",
-    [VMBUS_MSG_GPADL_HEADER] = "GpadlHeader",
-    [VMBUS_MSG_GPADL_BODY] = "GpadlBody",
-    [VMBUS_MSG_GPADL_TEARDOWN] = "GpadlTeardown",
-    [VMBUS_MSG_RELID_RELEASED] = "RelidReleased",
-    [VMBUS_MSG_INITIATE_CONTACT] = "InitiateContact",
-    [VMBUS_MSG_UNLOAD] = "Unload",
-    [VMBUS_MSG_TL_CONNECT_REQUEST] = "TlConnectRequest",
-    [VMBUS_MSG_MODIFYCHANNEL] = "ModifyChannel",
+	[VMBUS_MSG_REQUESTOFFERS] = "RequestOffers",
+	[VMBUS_MSG_OPENCHANNEL] = "OpenChannel",
+	[VMBUS_MSG_CLOSECHANNEL] = "CloseChannel",
+	[VMBUS_MSG_GPADL_HEADER] = "GpadlHeader",
+	[VMBUS_MSG_GPADL_BODY] = "GpadlBody",
+	[VMBUS_MSG_GPADL_TEARDOWN] = "GpadlTeardown",
+	[VMBUS_MSG_RELID_RELEASED] = "RelidReleased",
+	[VMBUS_MSG_INITIATE_CONTACT] = "InitiateContact",
+	[VMBUS_MSG_UNLOAD] = "Unload",
+	[VMBUS_MSG_TL_CONNECT_REQUEST] = "TlConnectRequest",
+	[VMBUS_MSG_MODIFYCHANNEL] = "ModifyChannel",
 };
 
 void vmbus_server_stats_foreach(struct vmbus_server *s, vmbus_stats_fn fn,
@@ -758,7 +758,7 @@ int vmbus_server_fd(struct vmbus_server *s)
 int vmbus_server_create(const struct vmbus_server_params *p,
 			struct vmbus_server **out)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 	struct vmbus_server *s;
 	unsigned int i;
 	int r;
@@ -773,8 +773,8 @@ int vmbus_server_create(const struct vmbus_server_params *p,
 	s->gm = p->gm;
 	s->nr_vcpus = p->nr_vcpus;
 	s->ops = *p->ops;
-	s->max_version =
-	    p->max_version ? p->max_version : VMBUS_VERSION_WIN10_V5_3;
+	s->max_version = p->max_version ? p->max_version :
+					  VMBUS_VERSION_WIN10_V5_3;
 	s->msg_sint = VMBUS_MESSAGE_SINT;
 	pthread_mutex_init(&s->inbox_lock, NULL);
 	for (i = 0; i < ARRAY_SIZE(s->slots); i++)

@@ -112,14 +112,14 @@ struct vmbus_device {
  */
 struct vmbus_server_stats {
 	uint64_t msgs_in[VMBUS_MSG_COUNT]; /* guest messages by type */
-	uint64_t msgs_in_other;	  /* unknown or host-only type */
-	uint64_t msgs_rejected;	  /* malformed / unexpected, not acted on */
-	uint64_t inbox_full;	  /* vCPU: INSUFFICIENT_BUFFERS answered */
-	uint64_t msgs_out;	  /* host messages sent */
+	uint64_t msgs_in_other;		   /* unknown or host-only type */
+	uint64_t msgs_rejected;	   /* malformed / unexpected, not acted on */
+	uint64_t inbox_full;	   /* vCPU: INSUFFICIENT_BUFFERS answered */
+	uint64_t msgs_out;	   /* host messages sent */
 	uint64_t msgs_out_dropped; /* outbox full or post failed */
-	uint64_t signals_in;	  /* vCPU: HvSignalEvent on our connections */
-	uint64_t signals_in_fd;	  /* of those, drained from a slot's efd */
-	uint64_t interrupts_out;  /* signal_event calls to the guest */
+	uint64_t signals_in;	   /* vCPU: HvSignalEvent on our connections */
+	uint64_t signals_in_fd;	   /* of those, drained from a slot's efd */
+	uint64_t interrupts_out;   /* signal_event calls to the guest */
 	uint64_t packets_in, packets_out; /* ring packets, all channels */
 	uint64_t channels_broken; /* closed by the host for ring faults */
 };

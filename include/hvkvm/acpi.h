@@ -14,24 +14,24 @@
 
 #include "hvkvm/gmem.h"
 
-#define ACPI_IOAPIC_ADDR	0xfec00000u
-#define ACPI_LAPIC_ADDR		0xfee00000u
-#define ACPI_SCI_IRQ		9
+#define ACPI_IOAPIC_ADDR 0xfec00000u
+#define ACPI_LAPIC_ADDR 0xfee00000u
+#define ACPI_SCI_IRQ 9
 
 struct acpi_params {
 	unsigned int nr_vcpus;
-	const uint32_t *apic_ids;	/* [nr_vcpus] */
+	const uint32_t *apic_ids; /* [nr_vcpus] */
 	uint8_t ioapic_id;
 	/* Fixed-hardware register blocks (I/O ports); 0 = absent. */
-	uint16_t pm1a_evt;		/* PM1a_EVT_BLK, 4 bytes */
-	uint16_t pm1a_cnt;		/* PM1a_CNT_BLK, 2 bytes */
-	uint16_t pm_tmr;		/* PM_TMR_BLK, 4 bytes */
-	bool pm_tmr_32bit;		/* FADT TMR_VAL_EXT */
-	uint16_t gpe0_blk;		/* GPE0_BLK */
-	uint8_t gpe0_len;		/* bytes (STS + EN) */
-	uint16_t reset_port;		/* RESET_REG (I/O), 0 = none */
+	uint16_t pm1a_evt;   /* PM1a_EVT_BLK, 4 bytes */
+	uint16_t pm1a_cnt;   /* PM1a_CNT_BLK, 2 bytes */
+	uint16_t pm_tmr;     /* PM_TMR_BLK, 4 bytes */
+	bool pm_tmr_32bit;   /* FADT TMR_VAL_EXT */
+	uint16_t gpe0_blk;   /* GPE0_BLK */
+	uint8_t gpe0_len;    /* bytes (STS + EN) */
+	uint16_t reset_port; /* RESET_REG (I/O), 0 = none */
 	uint8_t reset_value;
-	const uint8_t *extra_ssdt;	/* optional extra table (e.g. VMBus) */
+	const uint8_t *extra_ssdt; /* optional extra table (e.g. VMBus) */
 	size_t extra_ssdt_len;
 };
 

@@ -18,16 +18,16 @@ struct acpi_pm;
 
 /* PIO layout: FADT fields in brackets. */
 #define ACPI_PM_BASE 0x600
-#define ACPI_PM_LEN 0x20			/* bytes claimed at the base */
-#define ACPI_PM1_EVT_OFF 0x00			/* [PM1a_EVT_BLK] */
-#define ACPI_PM1_EVT_LEN 4			/* [PM1_EVT_LEN] STS + EN */
-#define ACPI_PM1_CNT_OFF 0x04			/* [PM1a_CNT_BLK] */
-#define ACPI_PM1_CNT_LEN 2			/* [PM1_CNT_LEN] */
-#define ACPI_PM_TMR_OFF 0x08			/* [PM_TMR_BLK] */
-#define ACPI_PM_TMR_LEN 4			/* [PM_TMR_LEN] */
-#define ACPI_GPE0_OFF 0x10			/* [GPE0_BLK] */
-#define ACPI_GPE0_LEN 8				/* [GPE0_BLK_LEN]: 4 STS + 4 EN */
-#define ACPI_PM_SCI_IRQ 9			/* [SCI_INT], level, active high */
+#define ACPI_PM_LEN 0x20      /* bytes claimed at the base */
+#define ACPI_PM1_EVT_OFF 0x00 /* [PM1a_EVT_BLK] */
+#define ACPI_PM1_EVT_LEN 4    /* [PM1_EVT_LEN] STS + EN */
+#define ACPI_PM1_CNT_OFF 0x04 /* [PM1a_CNT_BLK] */
+#define ACPI_PM1_CNT_LEN 2    /* [PM1_CNT_LEN] */
+#define ACPI_PM_TMR_OFF 0x08  /* [PM_TMR_BLK] */
+#define ACPI_PM_TMR_LEN 4     /* [PM_TMR_LEN] */
+#define ACPI_GPE0_OFF 0x10    /* [GPE0_BLK] */
+#define ACPI_GPE0_LEN 8	      /* [GPE0_BLK_LEN]: 4 STS + 4 EN */
+#define ACPI_PM_SCI_IRQ 9     /* [SCI_INT], level, active high */
 /* PM timer is 32 bits wide: set TMR_VAL_EXT (FADT flags bit 8). */
 #define ACPI_PM_TMR_32BIT 1
 #define ACPI_PM_TMR_HZ 3579545
@@ -44,12 +44,12 @@ struct acpi_pm;
 
 /* PM1_STS / PM1_EN bits. */
 #define ACPI_PM1_TMR 0x0001
-#define ACPI_PM1_BM 0x0010			/* STS only */
+#define ACPI_PM1_BM 0x0010 /* STS only */
 #define ACPI_PM1_GBL 0x0020
 #define ACPI_PM1_PWRBTN 0x0100
 #define ACPI_PM1_SLPBTN 0x0200
 #define ACPI_PM1_RTC 0x0400
-#define ACPI_PM1_WAK 0x8000			/* STS only */
+#define ACPI_PM1_WAK 0x8000 /* STS only */
 /* PM1_CNT bits. */
 #define ACPI_PM1_CNT_SCI_EN 0x0001
 #define ACPI_PM1_CNT_SLP_TYP_SHIFT 10

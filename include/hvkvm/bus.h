@@ -30,11 +30,11 @@ struct bus_ops {
 };
 
 struct bus_range {
-	uint64_t base;			/* first address */
-	uint64_t len;			/* bytes */
-	const struct bus_ops *ops;	/* handlers */
-	void *opaque;			/* handler context */
-	const char *name;		/* for logs and dumps */
+	uint64_t base;		   /* first address */
+	uint64_t len;		   /* bytes */
+	const struct bus_ops *ops; /* handlers */
+	void *opaque;		   /* handler context */
+	const char *name;	   /* for logs and dumps */
 };
 
 #define BUS_MAX_RANGES 128
@@ -42,10 +42,10 @@ struct bus_range {
 struct bus_table;
 
 struct bus {
-	const char *name;		/* "pio" or "mmio" */
-	struct bus_table *table;	/* current ranges, sorted (RCU) */
-	pthread_mutex_t lock;		/* serialises writers */
-	uint64_t unclaimed;		/* accesses nobody claimed (atomic) */
+	const char *name;	 /* "pio" or "mmio" */
+	struct bus_table *table; /* current ranges, sorted (RCU) */
+	pthread_mutex_t lock;	 /* serialises writers */
+	uint64_t unclaimed;	 /* accesses nobody claimed (atomic) */
 };
 
 /* 0 or -ENOMEM. */

@@ -22,45 +22,48 @@
 enum config_action {
 	CONFIG_ACTION_DESTROY,	/* end the process */
 	CONFIG_ACTION_RESTART,	/* reset the guest and run on */
-	CONFIG_ACTION_PRESERVE,	/* stop the vCPUs, keep the process */
+	CONFIG_ACTION_PRESERVE, /* stop the vCPUs, keep the process */
 };
 
 enum config_serial {
-	CONFIG_SERIAL_STDIO,	/* the terminal (raw mode) */
-	CONFIG_SERIAL_FILE,	/* output appended to a file */
-	CONFIG_SERIAL_PTY,	/* a new pseudo-terminal; its path is logged */
-	CONFIG_SERIAL_NONE,	/* no COM1 backend (device still present) */
+	CONFIG_SERIAL_STDIO, /* the terminal (raw mode) */
+	CONFIG_SERIAL_FILE,  /* output appended to a file */
+	CONFIG_SERIAL_PTY,   /* a new pseudo-terminal; its path is logged */
+	CONFIG_SERIAL_NONE,  /* no COM1 backend (device still present) */
 };
 
 enum config_disk_bus { CONFIG_DISK_IDE, CONFIG_DISK_SCSI };
-enum config_disk_format { CONFIG_FORMAT_AUTO, CONFIG_FORMAT_RAW,
-			  CONFIG_FORMAT_VHD };
+enum config_disk_format {
+	CONFIG_FORMAT_AUTO,
+	CONFIG_FORMAT_RAW,
+	CONFIG_FORMAT_VHD
+};
 enum config_disk_media { CONFIG_MEDIA_DISK, CONFIG_MEDIA_CDROM };
 enum config_cache { CONFIG_CACHE_NONE, CONFIG_CACHE_WRITEBACK };
 
 struct config_disk {
 	char *path;			/* image file or block device */
 	enum config_disk_bus bus;	/* ide (emulated) or scsi (storvsc) */
-	enum config_disk_format format;	/* raw, vhd, or probe */
+	enum config_disk_format format; /* raw, vhd, or probe */
 	enum config_disk_media media;	/* disk or cdrom */
 	enum config_cache cache;	/* none = O_DIRECT (default) */
 	bool readonly;
-	char target[16];		/* libvirt target dev ("hda", "sda") */
+	char target[16]; /* libvirt target dev ("hda", "sda") */
 };
 
 enum config_nic_model { CONFIG_NIC_DEC21140, CONFIG_NIC_NETVSC };
 
 struct config_nic {
-	char tap[16];			/* host TAP interface name */
+	char tap[16]; /* host TAP interface name */
 	enum config_nic_model model;
 	uint8_t mac[6];
-	bool mac_set;			/* false: generate one */
+	bool mac_set; /* false: generate one */
 };
 
 /* libvirt <features><hyperv>, <clock><timer name='hypervclock'>, <panic>. */
 struct config_hyperv {
-	bool enabled;			/* any enlightenment at all */
-	bool passthrough;		/* mode='passthrough': all we implement */
+	bool enabled;	  /* any enlightenment at all */
+	bool passthrough; /* mode='passthrough': all we implement */
 	bool relaxed;
 	bool vpindex;
 	bool runtime;
@@ -70,16 +73,16 @@ struct config_hyperv {
 	bool reset;
 	bool frequencies;
 	bool spinlocks;
-	uint32_t spinlock_retries;	/* 0xffffffff = never notify */
+	uint32_t spinlock_retries; /* 0xffffffff = never notify */
 	bool vendor_id_set;
-	char vendor_id[13];		/* up to 12 characters */
-	bool hypervclock;		/* reference TSC page + TIME_REF_COUNT */
-	bool crash;			/* <panic model='hyperv'/>: crash MSRs */
+	char vendor_id[13]; /* up to 12 characters */
+	bool hypervclock;   /* reference TSC page + TIME_REF_COUNT */
+	bool crash;	    /* <panic model='hyperv'/>: crash MSRs */
 };
 
 struct vm_config {
-	char name[CONFIG_NAME_MAX];	/* <name>; default "hvkvm" */
-	uint8_t uuid[16];		/* <uuid>; generated when absent */
+	char name[CONFIG_NAME_MAX]; /* <name>; default "hvkvm" */
+	uint8_t uuid[16];	    /* <uuid>; generated when absent */
 	bool uuid_set;
 	uint64_t memory;		/* bytes; default 512 MiB */
 	uint64_t current_memory;	/* bytes; 0 = same as memory */
@@ -90,7 +93,7 @@ struct vm_config {
 	char *cmdline;			/* <os><cmdline> / --append */
 	bool acpi;			/* <features><acpi/>; default on */
 	bool apic;			/* <features><apic/>; default on */
-	enum config_action on_poweroff;	/* default destroy */
+	enum config_action on_poweroff; /* default destroy */
 	enum config_action on_reboot;	/* default restart */
 	enum config_action on_crash;	/* default destroy */
 	enum config_serial serial;	/* default stdio */
@@ -100,9 +103,9 @@ struct vm_config {
 	struct config_nic nics[CONFIG_MAX_NICS];
 	unsigned int nr_nics;
 	struct config_hyperv hyperv;
-	uint16_t debug_exit_port;	/* 0 = no debug-exit device */
-	bool clock_utc;			/* <clock offset='utc'> (default) */
-	char *source;			/* file the XML came from, or NULL */
+	uint16_t debug_exit_port; /* 0 = no debug-exit device */
+	bool clock_utc;		  /* <clock offset='utc'> (default) */
+	char *source;		  /* file the XML came from, or NULL */
 };
 
 /* Defaults as documented above. */

@@ -15,8 +15,8 @@ struct evloop;
 struct uart;
 
 /* Opens the backend; the terminal goes raw only at console_attach(). */
-int console_create(const struct vm_config *cfg, struct console **out,
-		   char *err, size_t errlen);
+int console_create(const struct vm_config *cfg, struct console **out, char *err,
+		   size_t errlen);
 void console_destroy(struct console *c);
 /* fd the UART writes guest output to (-1: discard). */
 int console_output_fd(struct console *c);

@@ -19,21 +19,21 @@
 #include <stdint.h>
 
 struct evloop;
-struct json_object;		/* json-c; only the server's user needs it */
+struct json_object; /* json-c; only the server's user needs it */
 struct ctl_server;
 struct ctl_stats;
 
-#define CTL_NAME_MAX		64		/* VM name length limit */
-#define CTL_LINE_MAX		(64 * 1024)	/* request line limit */
-#define CTL_MAX_CLIENTS		16		/* default connection limit */
-#define CTL_SHUTDOWN_TIMEOUT	30		/* seconds, default */
+#define CTL_NAME_MAX 64		 /* VM name length limit */
+#define CTL_LINE_MAX (64 * 1024) /* request line limit */
+#define CTL_MAX_CLIENTS 16	 /* default connection limit */
+#define CTL_SHUTDOWN_TIMEOUT 30	 /* seconds, default */
 #define CTL_SHUTDOWN_TIMEOUT_MAX 3600
-#define CTL_KVP_KEY_MAX		255		/* bytes of UTF-8, no NUL */
-#define CTL_KVP_VALUE_MAX	1023
-#define CTL_ERR_MAX		256
+#define CTL_KVP_KEY_MAX 255 /* bytes of UTF-8, no NUL */
+#define CTL_KVP_VALUE_MAX 1023
+#define CTL_ERR_MAX 256
 
 /* An op may answer later with ctl_server_complete(). */
-#define CTL_DEFERRED		1
+#define CTL_DEFERRED 1
 
 enum ctl_cmd {
 	CTL_CMD_STATUS,
@@ -64,14 +64,14 @@ enum ctl_kvp_pool {
  */
 struct ctl_req {
 	enum ctl_cmd cmd;
-	unsigned int timeout;		/* shutdown: seconds before ACPI */
-	enum ctl_kvp_pool pool;		/* kvp-get, kvp-set */
-	const char *key;		/* kvp-get, kvp-set */
-	const char *value;		/* kvp-set */
-	struct json_object *result;	/* op adds its result members here */
-	char *err;			/* op's error message on failure */
+	unsigned int timeout;	    /* shutdown: seconds before ACPI */
+	enum ctl_kvp_pool pool;	    /* kvp-get, kvp-set */
+	const char *key;	    /* kvp-get, kvp-set */
+	const char *value;	    /* kvp-set */
+	struct json_object *result; /* op adds its result members here */
+	char *err;		    /* op's error message on failure */
 	size_t errlen;
-	uint64_t token;			/* for ctl_server_complete() */
+	uint64_t token; /* for ctl_server_complete() */
 };
 
 /*
@@ -117,8 +117,8 @@ const char *ctl_kvp_pool_name(enum ctl_kvp_pool pool);
 struct ctl_dispatch {
 	const struct ctl_ops *ops;
 	void *opaque;
-	const char *name;		/* VM name for status */
-	ctl_stats_fn *stats_fns;	/* [nr_stats] providers */
+	const char *name;	 /* VM name for status */
+	ctl_stats_fn *stats_fns; /* [nr_stats] providers */
 	void **stats_opaque;
 	unsigned int nr_stats;
 };
@@ -135,8 +135,8 @@ int ctl_dispatch_line(const struct ctl_dispatch *d, const char *line,
 /* Build a response; @id and @result references are taken (may be NULL). */
 struct json_object *ctl_response_ok(struct json_object *id,
 				    struct json_object *result);
-struct json_object *ctl_response_err(struct json_object *id,
-				     const char *code, const char *msg);
+struct json_object *ctl_response_err(struct json_object *id, const char *code,
+				     const char *msg);
 
 /* ---- naming and the runtime directory (shared by server and client) ---- */
 
@@ -153,9 +153,9 @@ int ctl_socket_path(const char *name, char *buf, size_t len);
 /* ---- server ---- */
 
 struct ctl_server_params {
-	const char *name;		/* VM name (ctl_name_valid) */
-	const char *path;		/* socket path; NULL: the runtime dir */
-	unsigned int max_clients;	/* 0: CTL_MAX_CLIENTS */
+	const char *name;	  /* VM name (ctl_name_valid) */
+	const char *path;	  /* socket path; NULL: the runtime dir */
+	unsigned int max_clients; /* 0: CTL_MAX_CLIENTS */
 	const struct ctl_ops *ops;
 	void *opaque;
 };
@@ -175,8 +175,7 @@ int ctl_server_create(struct evloop *loop, const struct ctl_server_params *p,
 void ctl_server_destroy(struct ctl_server *srv);
 const char *ctl_server_path(const struct ctl_server *srv);
 /* Before the loop runs: add a stats provider (at most 16). */
-int ctl_server_add_stats(struct ctl_server *srv, ctl_stats_fn fn,
-			 void *opaque);
+int ctl_server_add_stats(struct ctl_server *srv, ctl_stats_fn fn, void *opaque);
 /*
  * On the loop thread: answer the deferred request @token. @err 0 sends
  * @result (reference taken; NULL = {}), else an error with @msg (NULL:

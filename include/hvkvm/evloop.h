@@ -17,8 +17,8 @@ typedef void (*evloop_fn)(void *opaque);
 
 int evloop_create(struct evloop **out);
 void evloop_destroy(struct evloop *loop);
-int evloop_add_fd(struct evloop *loop, int fd, uint32_t events,
-		  evloop_fd_cb cb, void *opaque);
+int evloop_add_fd(struct evloop *loop, int fd, uint32_t events, evloop_fd_cb cb,
+		  void *opaque);
 int evloop_mod_fd(struct evloop *loop, int fd, uint32_t events);
 int evloop_del_fd(struct evloop *loop, int fd);
 /* Run @fn on the loop thread soon; safe from any thread. 0 or -ENOMEM. */

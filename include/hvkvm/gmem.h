@@ -13,19 +13,19 @@
 #define GMEM_MAX_REGIONS 8
 
 struct gmem_region {
-	uint64_t gpa;	/* first guest-physical address */
-	uint64_t size;	/* bytes */
-	uint8_t *hva;	/* host mapping of the first byte */
-	bool readonly;	/* ROM: gmem_map(.., write=true) fails */
+	uint64_t gpa;  /* first guest-physical address */
+	uint64_t size; /* bytes */
+	uint8_t *hva;  /* host mapping of the first byte */
+	bool readonly; /* ROM: gmem_map(.., write=true) fails */
 };
 
 struct gmem {
 	struct gmem_region regions[GMEM_MAX_REGIONS]; /* sorted by gpa */
 	unsigned int nr_regions;
-	uint64_t ram_size;	/* total guest RAM in bytes (not ROM) */
-	int memfd;		/* backing memfd, -1 for test memory */
-	uint8_t *base;		/* host mapping of the whole memfd */
-	uint64_t base_size;	/* bytes mapped at @base */
+	uint64_t ram_size;  /* total guest RAM in bytes (not ROM) */
+	int memfd;	    /* backing memfd, -1 for test memory */
+	uint8_t *base;	    /* host mapping of the whole memfd */
+	uint64_t base_size; /* bytes mapped at @base */
 };
 
 /* Empty map (no regions); tests add their own. */

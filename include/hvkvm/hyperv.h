@@ -98,11 +98,11 @@ struct hv_host_ops {
 struct hv_params {
 	const struct config_hyperv *cfg; /* what to enable */
 	unsigned int nr_vcpus;
-	const uint32_t *apic_ids;	/* [nr_vcpus]: VP index -> APIC ID */
-	struct gmem *gm;		/* guest RAM (SIMP/SIEFP/TSC page) */
-	struct irq_sink *irq;		/* SINT / stimer interrupts as MSIs */
-	uint64_t tsc_khz;		/* guest TSC frequency */
-	uint64_t apic_khz;		/* LAPIC timer frequency */
+	const uint32_t *apic_ids; /* [nr_vcpus]: VP index -> APIC ID */
+	struct gmem *gm;	  /* guest RAM (SIMP/SIEFP/TSC page) */
+	struct irq_sink *irq;	  /* SINT / stimer interrupts as MSIs */
+	uint64_t tsc_khz;	  /* guest TSC frequency */
+	uint64_t apic_khz;	  /* LAPIC timer frequency */
 	/*
 	 * Advertise HV_ACCESS_TSC_INVARIANT (and CPUID.80000007:EDX[8]):
 	 * only when the host TSC is invariant and KVM keeps the guest TSC
@@ -137,8 +137,8 @@ int hv_msr_write(struct hv *hv, unsigned int vp, uint32_t msr, uint64_t val);
 
 /* Register state at the hypercall trap (both ABIs). */
 struct hv_hypercall_regs {
-	bool long_mode;		/* 64-bit: RCX/RDX/R8; else EDX:EAX etc. */
-	uint8_t cpl;		/* CPL at the trap (CS.RPL); 0 expected */
+	bool long_mode; /* 64-bit: RCX/RDX/R8; else EDX:EAX etc. */
+	uint8_t cpl;	/* CPL at the trap (CS.RPL); 0 expected */
 	uint64_t rax, rbx, rcx, rdx, rsi, rdi, r8;
 };
 /*
@@ -188,8 +188,7 @@ int hv_unregister_message_handler(struct hv *hv, uint32_t connection_id);
  * -EAGAIN (queue full).
  */
 int hv_synic_post_message(struct hv *hv, unsigned int vp, unsigned int sint,
-			  uint32_t msg_type, const void *payload,
-			  uint32_t len);
+			  uint32_t msg_type, const void *payload, uint32_t len);
 /* Set event flag @flag in @vp's SIEF page for @sint; interrupt if newly set. */
 int hv_synic_signal_event(struct hv *hv, unsigned int vp, unsigned int sint,
 			  unsigned int flag);
@@ -225,19 +224,19 @@ void hv_tsc_page_update(struct hv *hv);
  * between polls until it says the VP has work, @cancel says the VMM wants
  * the thread, or about HV_IDLE_MAX_NS of sleep have passed.
  */
-#define HV_IDLE_POLL_MIN_NS	20000ULL	/* 20 us */
-#define HV_IDLE_POLL_MAX_NS	1000000ULL	/* 1 ms */
-#define HV_IDLE_MAX_NS		10000000ULL	/* 10 ms, then wake anyway */
+#define HV_IDLE_POLL_MIN_NS 20000ULL   /* 20 us */
+#define HV_IDLE_POLL_MAX_NS 1000000ULL /* 1 ms */
+#define HV_IDLE_MAX_NS 10000000ULL     /* 10 ms, then wake anyway */
 struct hv_idle_poll {
-	bool (*wake)(void *opaque);	/* interrupt/NMI pending for the VP */
-	bool (*cancel)(void *opaque);	/* stop, pause or reset requested */
+	bool (*wake)(void *opaque);   /* interrupt/NMI pending for the VP */
+	bool (*cancel)(void *opaque); /* stop, pause or reset requested */
 	void (*sleep_ns)(void *opaque, uint64_t ns); /* may end early */
 	void *opaque;
 };
 enum hv_idle_result {
-	HV_IDLE_WOKEN,		/* wake() said so */
-	HV_IDLE_CANCELLED,	/* cancel() said so */
-	HV_IDLE_TIMEOUT,	/* HV_IDLE_MAX_NS of sleep */
+	HV_IDLE_WOKEN,	   /* wake() said so */
+	HV_IDLE_CANCELLED, /* cancel() said so */
+	HV_IDLE_TIMEOUT,   /* HV_IDLE_MAX_NS of sleep */
 };
 enum hv_idle_result hv_idle_wait(const struct hv_idle_poll *p);
 
@@ -248,7 +247,7 @@ enum hv_idle_result hv_idle_wait(const struct hv_idle_poll *p);
  * outside IRR until the vCPU runs again); the timer is unmasked in
  * TSC-deadline mode (then compare IA32_TSC_DEADLINE with the guest TSC).
  */
-#define HV_LAPIC_REGS_SIZE	1024
+#define HV_LAPIC_REGS_SIZE 1024
 #define HV_APIC_LVTT_TSC_DEADLINE 2
 bool hv_idle_lapic_irr(const uint8_t regs[HV_LAPIC_REGS_SIZE]);
 bool hv_idle_lapic_timer_due(const uint8_t regs[HV_LAPIC_REGS_SIZE]);

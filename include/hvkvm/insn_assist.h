@@ -17,14 +17,14 @@
 #include "hvkvm/util.h"
 
 enum insn_assist_kind {
-	INSN_ASSIST_NONE,	/* not ours: the failure stands */
-	INSN_ASSIST_INT3,	/* RIP advanced; inject #BP */
+	INSN_ASSIST_NONE, /* not ours: the failure stands */
+	INSN_ASSIST_INT3, /* RIP advanced; inject #BP */
 	INSN_ASSIST_CLAC,
 	INSN_ASSIST_STAC,
 	INSN_ASSIST_POPCNT,
 	INSN_ASSIST_RDRAND,
 	INSN_ASSIST_RDSEED,
-	INSN_ASSIST_FWAIT,	/* x87 wait: no-op (no x87 exception pending) */
+	INSN_ASSIST_FWAIT, /* x87 wait: no-op (no x87 exception pending) */
 	INSN_ASSIST_KINDS,
 };
 

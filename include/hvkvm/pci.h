@@ -18,9 +18,9 @@ struct platform_events;
 struct pci_host;
 struct pci_device;
 
-#define PCI_CONFIG_ADDRESS 0xcf8	/* 32-bit, claims 0xcf8..0xcfb */
-#define PCI_RESET_CONTROL 0xcf9		/* 8-bit, inside the above */
-#define PCI_CONFIG_DATA 0xcfc		/* 0xcfc..0xcff */
+#define PCI_CONFIG_ADDRESS 0xcf8 /* 32-bit, claims 0xcf8..0xcfb */
+#define PCI_RESET_CONTROL 0xcf9	 /* 8-bit, inside the above */
+#define PCI_CONFIG_DATA 0xcfc	 /* 0xcfc..0xcff */
 
 /* Config header (type 0) offsets. */
 #define PCI_VENDOR_ID 0x00
@@ -52,10 +52,10 @@ struct pci_device;
 #define PCI_COMMAND_SERR 0x0100
 #define PCI_COMMAND_INTX_DISABLE 0x0400
 
-#define PCI_STATUS_INTERRUPT 0x0008	/* INTx asserted (read-only) */
+#define PCI_STATUS_INTERRUPT 0x0008 /* INTx asserted (read-only) */
 #define PCI_STATUS_CAP_LIST 0x0010
 #define PCI_STATUS_DEVSEL_MEDIUM 0x0200
-#define PCI_STATUS_W1C 0xf900		/* error bits: write 1 to clear */
+#define PCI_STATUS_W1C 0xf900 /* error bits: write 1 to clear */
 #define PCI_STATUS_SIG_TARGET_ABORT 0x0800
 #define PCI_STATUS_REC_MASTER_ABORT 0x2000
 
@@ -66,15 +66,15 @@ struct pci_device;
 
 #define PCI_DEVFN(slot, fn) ((uint8_t)(((slot) << 3) | (fn)))
 #define PCI_SLOT(devfn) (((devfn) >> 3) & 0x1f)
-#define PCI_FUNC(devfn) ((devfn) & 7)
+#define PCI_FUNC(devfn) ((devfn)&7)
 
 /* Built-in devices. */
 #define PCI_I440FX_VENDOR 0x8086
 #define PCI_I440FX_DEVICE 0x1237
 #define PCI_PIIX4_ISA_DEVICE 0x7110
-#define PCI_PIIX4_SLOT 1		/* 00:01.x: ISA .0, IDE .1, ... */
-#define PCI_PIIX4_PIRQRC 0x60		/* PIRQA..D route control, 4 bytes */
-#define PCI_PIRQRC_DISABLE 0x80		/* IRQEN#: 1 = not routed */
+#define PCI_PIIX4_SLOT 1	/* 00:01.x: ISA .0, IDE .1, ... */
+#define PCI_PIIX4_PIRQRC 0x60	/* PIRQA..D route control, 4 bytes */
+#define PCI_PIRQRC_DISABLE 0x80 /* IRQEN#: 1 = not routed */
 
 /*
  * INTx routing. A device in @slot using pin @pin (1 = INTA .. 4 = INTD)
@@ -105,8 +105,8 @@ static inline unsigned int pci_intx_gsi(unsigned int slot, unsigned int pin)
 
 enum pci_bar_type {
 	PCI_BAR_UNUSED,
-	PCI_BAR_IO,			/* I/O space, 16-bit decode */
-	PCI_BAR_MEM32,			/* 32-bit memory space */
+	PCI_BAR_IO,    /* I/O space, 16-bit decode */
+	PCI_BAR_MEM32, /* 32-bit memory space */
 };
 
 struct pci_device_ops {
@@ -128,25 +128,25 @@ struct pci_device_ops {
 };
 
 struct pci_bar {
-	enum pci_bar_type type;		/* unused, IO or MEM32 */
-	uint32_t size;			/* power of two */
-	bool mapped;			/* last state told to bar_update */
-	uint64_t addr;			/* ... and its address */
+	enum pci_bar_type type; /* unused, IO or MEM32 */
+	uint32_t size;		/* power of two */
+	bool mapped;		/* last state told to bar_update */
+	uint64_t addr;		/* ... and its address */
 };
 
 struct pci_device {
-	const char *name;		/* for logs */
+	const char *name;		 /* for logs */
 	uint8_t config[PCI_CONFIG_SIZE]; /* config space as the guest sees it */
-	uint8_t wmask[PCI_CONFIG_SIZE];	/* bits the guest may write */
+	uint8_t wmask[PCI_CONFIG_SIZE];	 /* bits the guest may write */
 	uint8_t w1cmask[PCI_CONFIG_SIZE]; /* bits cleared by writing 1 */
 	struct pci_bar bars[PCI_NUM_BARS];
 	const struct pci_device_ops *ops; /* may be NULL */
-	void *opaque;			/* for the device's callbacks */
+	void *opaque;			  /* for the device's callbacks */
 	/* Set by pci_register_device(): */
 	struct pci_host *host;
 	uint8_t devfn;
-	bool intx_level;		/* INTx input as driven by the device */
-	bool intx_asserted;		/* ... and as counted on its PIRQ */
+	bool intx_level;    /* INTx input as driven by the device */
+	bool intx_asserted; /* ... and as counted on its PIRQ */
 };
 
 /*
@@ -168,9 +168,8 @@ void pci_reset(struct pci_host *host);
  * revision; standard write masks (command, cache line, latency, interrupt
  * line, W1C status bits). Call before pci_device_set_bar() etc.
  */
-void pci_device_init(struct pci_device *dev, const char *name,
-		     uint16_t vendor, uint16_t device, uint32_t class_code,
-		     uint8_t revision);
+void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor,
+		     uint16_t device, uint32_t class_code, uint8_t revision);
 /* Declare BAR @bar of @size bytes (power of two; IO >= 4, MEM >= 16). */
 int pci_device_set_bar(struct pci_device *dev, unsigned int bar,
 		       enum pci_bar_type type, uint32_t size, bool prefetch);
@@ -198,8 +197,8 @@ int pci_device_gsi(const struct pci_device *dev);
 int pci_device_isa_irq(const struct pci_device *dev);
 
 /* Host-side access to 00:devfn config space, as 0xcf8/0xcfc would. */
-uint32_t pci_config_read(struct pci_host *host, uint8_t devfn,
-			 unsigned int off, unsigned int size);
+uint32_t pci_config_read(struct pci_host *host, uint8_t devfn, unsigned int off,
+			 unsigned int size);
 void pci_config_write(struct pci_host *host, uint8_t devfn, unsigned int off,
 		      unsigned int size, uint32_t value);
 

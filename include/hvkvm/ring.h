@@ -122,9 +122,9 @@ void ring_set_pending_send(struct ring *r, uint32_t bytes);
 /* Bytes a packet with @payload bytes occupies in the ring. */
 static inline uint32_t ring_pkt_size(uint32_t payload)
 {
-	return (
-	    uint32_t)(((sizeof(struct vmbus_pkt_desc) + payload + 7) & ~7u) +
-		      8);
+	return (uint32_t)(((sizeof(struct vmbus_pkt_desc) + payload + 7) &
+			   ~7u) +
+			  8);
 }
 
 #endif /* HVKVM_RING_H */

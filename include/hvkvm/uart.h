@@ -18,7 +18,7 @@ struct uart;
 #define UART_COM1_IRQ 4
 #define UART_COM2_BASE 0x2f8
 #define UART_COM2_IRQ 3
-#define UART_NR_PORTS 8			/* I/O ports claimed at @base */
+#define UART_NR_PORTS 8 /* I/O ports claimed at @base */
 #define UART_FIFO_SIZE 16
 
 /*
@@ -51,10 +51,10 @@ size_t uart_rx_space(struct uart *u);
 void uart_set_rx_ready(struct uart *u, uart_rx_ready_fn fn, void *opaque);
 
 struct uart_stats {
-	uint64_t tx_bytes;		/* written to the output fd */
-	uint64_t tx_dropped;		/* EAGAIN or write error */
-	uint64_t rx_bytes;		/* accepted from uart_receive() */
-	uint64_t rx_overruns;		/* bytes lost to a full FIFO (OE) */
+	uint64_t tx_bytes;    /* written to the output fd */
+	uint64_t tx_dropped;  /* EAGAIN or write error */
+	uint64_t rx_bytes;    /* accepted from uart_receive() */
+	uint64_t rx_overruns; /* bytes lost to a full FIFO (OE) */
 };
 void uart_get_stats(struct uart *u, struct uart_stats *st);
 

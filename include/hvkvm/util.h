@@ -14,12 +14,12 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
-#define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((__typeof__(x))(a) - 1))
-#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
-#define IS_ALIGNED(x, a) (((x) & ((__typeof__(x))(a) - 1)) == 0)
+#define ALIGN_UP(x, a) (((x) + (a)-1) & ~((__typeof__(x))(a)-1))
+#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a)-1))
+#define IS_ALIGNED(x, a) (((x) & ((__typeof__(x))(a)-1)) == 0)
 #define BIT(n) (1ULL << (n))
 #define container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
+	((type *)((char *)(ptr)-offsetof(type, member)))
 #define UNUSED __attribute__((unused))
 #define PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define NORETURN __attribute__((noreturn))
@@ -45,9 +45,9 @@ void log_msg(enum log_level level, const char *fmt, ...) PRINTF(2, 3);
 #define pr_err(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define pr_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define pr_info(...) log_msg(LOG_INFO, __VA_ARGS__)
-#define pr_dbg(...)                                   \
-	do {                                          \
-		if (log_get_level() >= LOG_DBG)       \
+#define pr_dbg(...)                                    \
+	do {                                           \
+		if (log_get_level() >= LOG_DBG)        \
 			log_msg(LOG_DBG, __VA_ARGS__); \
 	} while (0)
 #define dev_err(name, fmt, ...) pr_err("%s: " fmt, name, ##__VA_ARGS__)
@@ -65,10 +65,10 @@ struct ratelimit {
 	unsigned int suppressed;
 };
 bool ratelimit_ok(struct ratelimit *rl);
-#define guest_err(...)                                   \
-	do {                                             \
-		static struct ratelimit rl__;            \
-		if (ratelimit_ok(&rl__))                 \
+#define guest_err(...)                                            \
+	do {                                                      \
+		static struct ratelimit rl__;                     \
+		if (ratelimit_ok(&rl__))                          \
 			log_msg(LOG_WARN, "guest: " __VA_ARGS__); \
 	} while (0)
 
@@ -102,8 +102,8 @@ static inline uint32_t get_le32(const void *p)
 
 static inline uint64_t get_le64(const void *p)
 {
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32((const uint8_t *)p + 4)
-					       << 32;
+	return (uint64_t)get_le32(p) |
+	       (uint64_t)get_le32((const uint8_t *)p + 4) << 32;
 }
 
 static inline void put_le16(void *p, uint16_t v)
@@ -137,8 +137,7 @@ static inline uint32_t get_be32(const void *p)
 
 static inline uint64_t get_be64(const void *p)
 {
-	return (uint64_t)get_be32(p) << 32 |
-	       get_be32((const uint8_t *)p + 4);
+	return (uint64_t)get_be32(p) << 32 | get_be32((const uint8_t *)p + 4);
 }
 
 static inline uint16_t get_be16(const void *p)

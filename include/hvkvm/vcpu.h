@@ -28,16 +28,16 @@ struct kvm_run;
 
 /* RUNNING <-> PAUSED, either -> STOPPED (final). */
 enum vcpu_state {
-	VCPU_PAUSED,			/* vCPUs park outside KVM_RUN */
-	VCPU_RUNNING,			/* vCPUs run the guest */
-	VCPU_STOPPED,			/* vCPUs leave their loops */
+	VCPU_PAUSED,  /* vCPUs park outside KVM_RUN */
+	VCPU_RUNNING, /* vCPUs run the guest */
+	VCPU_STOPPED, /* vCPUs leave their loops */
 };
 
 struct vcpu_runstate {
-	pthread_mutex_t lock;		/* orders changes, guards @parked */
-	pthread_cond_t cond;		/* state changed or a vCPU parked */
-	enum vcpu_state state;		/* atomic: read without the lock */
-	unsigned int parked;		/* vCPUs parked now (lock) */
+	pthread_mutex_t lock;  /* orders changes, guards @parked */
+	pthread_cond_t cond;   /* state changed or a vCPU parked */
+	enum vcpu_state state; /* atomic: read without the lock */
+	unsigned int parked;   /* vCPUs parked now (lock) */
 };
 
 /* Starts RUNNING. */
@@ -60,21 +60,21 @@ void vcpu_runstate_park(struct vcpu_runstate *rs);
 
 /* Why a vCPU asks its machine to stop. */
 enum vcpu_stop {
-	VCPU_STOP_POWEROFF,		/* guest: KVM system event power-off */
-	VCPU_STOP_RESET,		/* guest: KVM system event reset */
-	VCPU_STOP_GUEST_FAILURE,	/* guest: triple fault, unhandled exit */
-	VCPU_STOP_HOST_FAILURE,		/* host: KVM_RUN itself failed */
+	VCPU_STOP_POWEROFF,	 /* guest: KVM system event power-off */
+	VCPU_STOP_RESET,	 /* guest: KVM system event reset */
+	VCPU_STOP_GUEST_FAILURE, /* guest: triple fault, unhandled exit */
+	VCPU_STOP_HOST_FAILURE,	 /* host: KVM_RUN itself failed */
 };
 
 struct vcpu_host {
-	struct bus *pio;		/* port I/O space */
-	struct bus *mmio;		/* MMIO space */
-	struct gmem *gm;		/* guest RAM: code bytes for assists */
-	struct hv *hv;			/* Hyper-V, or NULL when off */
-	struct vcpu_runstate *rs;	/* the VM's run state */
+	struct bus *pio;	  /* port I/O space */
+	struct bus *mmio;	  /* MMIO space */
+	struct gmem *gm;	  /* guest RAM: code bytes for assists */
+	struct hv *hv;		  /* Hyper-V, or NULL when off */
+	struct vcpu_runstate *rs; /* the VM's run state */
 	/* Any vCPU thread; the vCPU that asks leaves its loop itself. */
 	void (*stop)(void *opaque, enum vcpu_stop why);
-	void *opaque;			/* for @stop */
+	void *opaque; /* for @stop */
 };
 
 /* ---- one vCPU ---- */
@@ -83,20 +83,20 @@ struct vcpu_host {
 
 /* Written by the vCPU thread only (relaxed atomic stores), read by any. */
 struct vcpu_stats {
-	uint64_t exits[VCPU_EXIT_REASONS];	/* by KVM_EXIT_* */
-	uint64_t pio_exits;			/* port accesses */
+	uint64_t exits[VCPU_EXIT_REASONS]; /* by KVM_EXIT_* */
+	uint64_t pio_exits;		   /* port accesses */
 	uint64_t mmio_exits;
 	uint64_t msr_exits;
 	uint64_t hypercalls;
-	uint64_t assists[INSN_ASSIST_KINDS];	/* insn_assist by kind */
+	uint64_t assists[INSN_ASSIST_KINDS]; /* insn_assist by kind */
 };
 
 struct vcpu {
-	const struct vcpu_host *host;	/* the machine, shared by all vCPUs */
-	unsigned int index;		/* 0 = boot CPU; also the VP index */
+	const struct vcpu_host *host; /* the machine, shared by all vCPUs */
+	unsigned int index;	      /* 0 = boot CPU; also the VP index */
 	uint32_t apic_id;
-	int fd;				/* KVM vCPU fd */
-	struct kvm_run *run;		/* shared run page */
+	int fd;		     /* KVM vCPU fd */
+	struct kvm_run *run; /* shared run page */
 	size_t run_size;
 	pthread_t thread;
 	bool thread_started;

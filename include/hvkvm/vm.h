@@ -24,7 +24,7 @@
 
 /* Process exit statuses (documented in README and --help). */
 enum vm_exit_status {
-	VM_STATUS_POWEROFF = 0,	/* guest powered off (ACPI S5 / ctl) */
+	VM_STATUS_POWEROFF = 0, /* guest powered off (ACPI S5 / ctl) */
 	VM_STATUS_ERROR = 1,	/* bad input or start-up failure */
 	VM_STATUS_RESET = 2,	/* guest reset and on_reboot=destroy */
 	VM_STATUS_CRASH = 4,	/* guest crash reported (Hyper-V crash MSRs) */
@@ -52,28 +52,28 @@ enum vm_stop_reason {
 #define VM_CRASH_GRACE_NS (30ULL * 1000000000)
 
 struct vm_options {
-	bool stats;			/* print counters at exit */
-	bool conservative_cpu;		/* emulating KVM: safe CPU model */
-	bool exit_on_reset;		/* reset ends the process (status 2) */
+	bool stats;	       /* print counters at exit */
+	bool conservative_cpu; /* emulating KVM: safe CPU model */
+	bool exit_on_reset;    /* reset ends the process (status 2) */
 };
 
 struct vm {
-	const struct vm_config *cfg;	/* what to build */
+	const struct vm_config *cfg; /* what to build */
 	struct vm_options opts;
-	int kvm_fd;			/* /dev/kvm */
-	int vm_fd;			/* KVM VM */
-	struct gmem gm;			/* guest RAM */
-	struct bus pio;			/* port I/O space */
-	struct bus mmio;		/* MMIO space */
-	struct irq_sink irq;		/* in-kernel irqchip */
-	struct platform_events events;	/* device -> machine requests */
-	struct vcpu_host vcpu_host;	/* what the vCPUs see of the VM */
-	struct vcpu *vcpus;		/* [nr_vcpus] */
+	int kvm_fd;		       /* /dev/kvm */
+	int vm_fd;		       /* KVM VM */
+	struct gmem gm;		       /* guest RAM */
+	struct bus pio;		       /* port I/O space */
+	struct bus mmio;	       /* MMIO space */
+	struct irq_sink irq;	       /* in-kernel irqchip */
+	struct platform_events events; /* device -> machine requests */
+	struct vcpu_host vcpu_host;    /* what the vCPUs see of the VM */
+	struct vcpu *vcpus;	       /* [nr_vcpus] */
 	unsigned int nr_vcpus;
-	uint32_t *apic_ids;		/* [nr_vcpus] */
-	struct kvm_cpuid2 *cpuid;	/* base model before per-vCPU fixes */
+	uint32_t *apic_ids;	  /* [nr_vcpus] */
+	struct kvm_cpuid2 *cpuid; /* base model before per-vCPU fixes */
 	uint64_t tsc_khz;
-	struct boot_entry entry;	/* how the boot CPU starts */
+	struct boot_entry entry; /* how the boot CPU starts */
 	uint64_t rsdp_addr;
 	struct e820_map e820;
 
@@ -86,35 +86,35 @@ struct vm {
 	struct acpi_pm *acpi_pm;
 	struct debug_exit *debug_exit;
 	struct hv *hv;
-	bool vmbus_enabled;		/* SynIC on: VMBus + ICs offered */
+	bool vmbus_enabled; /* SynIC on: VMBus + ICs offered */
 	struct vmbus_server *vmbus;
-	struct vmbus_host_ops vmbus_ops;	/* SynIC glue */
+	struct vmbus_host_ops vmbus_ops; /* SynIC glue */
 	struct ic_heartbeat *ic_heartbeat;
 	struct ic_shutdown *ic_shutdown;
 	struct ic_timesync *ic_timesync;
 	struct ic_kvp *ic_kvp;
-	int vmbus_tick_fd;		/* 1 s timerfd for IC periodic work */
-	int rtc_timer_fd;		/* one-shot timerfd for RTC IRQ 8 */
-	struct evloop *io;		/* I/O thread */
+	int vmbus_tick_fd; /* 1 s timerfd for IC periodic work */
+	int rtc_timer_fd;  /* one-shot timerfd for RTC IRQ 8 */
+	struct evloop *io; /* I/O thread */
 	struct console *console;
 
 	/* Stopping. */
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	enum vm_stop_reason stop_reason; /* first reason wins */
-	int stop_status;		/* process exit status */
-	unsigned int stage;		/* start-up stages entered */
+	int stop_status;		 /* process exit status */
+	unsigned int stage;		 /* start-up stages entered */
 
 	/* Guest crash (stop_lock): the last report and the restart timer. */
-	unsigned int crashes;		/* reports since this VM started */
+	unsigned int crashes; /* reports since this VM started */
 	unsigned int crash_vp;
-	uint64_t crash_p[5];		/* CRASH_P0..P4 */
-	uint64_t crash_deadline_ns;	/* on_crash=restart: reset by then */
-	char *crash_msg;		/* the last report's message, or NULL */
+	uint64_t crash_p[5];	    /* CRASH_P0..P4 */
+	uint64_t crash_deadline_ns; /* on_crash=restart: reset by then */
+	char *crash_msg;	    /* the last report's message, or NULL */
 
 	/* Running, paused (vCPUs parked outside KVM_RUN) or stopped. */
 	struct vcpu_runstate runstate;
-	uint64_t start_ns;		/* process start, for timings */
+	uint64_t start_ns; /* process start, for timings */
 };
 
 /* Build the VM from @cfg (stages in order, unwound on failure). */
@@ -139,10 +139,10 @@ bool vm_is_paused(struct vm *vm);
 bool vm_is_stopping(struct vm *vm);
 /* The guest's last crash report (Hyper-V CRASH_CTL), for ctl status. */
 struct vm_crash_report {
-	unsigned int reports;		/* since this VM started; 0 = none */
-	unsigned int vp;		/* the vCPU that reported */
-	uint64_t p[5];			/* CRASH_P0..P4 */
-	char *msg;			/* its message as text, or NULL; caller frees */
+	unsigned int reports; /* since this VM started; 0 = none */
+	unsigned int vp;      /* the vCPU that reported */
+	uint64_t p[5];	      /* CRASH_P0..P4 */
+	char *msg;	      /* its message as text, or NULL; caller frees */
 };
 /* Any thread: a copy of the last report (all zero and NULL if none). */
 void vm_crash_get(struct vm *vm, struct vm_crash_report *out);

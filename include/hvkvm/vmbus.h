@@ -123,8 +123,7 @@ uint32_t vmbus_server_version(struct vmbus_server *s);
  *   vmbus.packets_in / packets_out   ring packets over all channels
  *   vmbus.channels_broken       channels closed for ring corruption
  */
-typedef void (*vmbus_stats_fn)(void *opaque, const char *path,
-			       uint64_t value);
+typedef void (*vmbus_stats_fn)(void *opaque, const char *path, uint64_t value);
 void vmbus_server_stats_foreach(struct vmbus_server *s, vmbus_stats_fn fn,
 				void *opaque);
 

@@ -93,7 +93,7 @@ struct vmbus_msg_offer_channel {
 } VMBUS_PACKED;
 static_assert(sizeof(struct vmbus_msg_offer_channel) == 196, "offer size");
 static_assert(offsetof(struct vmbus_msg_offer_channel, sub_channel_index) ==
-		  180,
+		      180,
 	      "offer sub_channel_index");
 static_assert(offsetof(struct vmbus_msg_offer_channel, child_relid) == 184,
 	      "offer child_relid");
@@ -117,7 +117,7 @@ struct vmbus_msg_open_channel {
 } VMBUS_PACKED;
 static_assert(sizeof(struct vmbus_msg_open_channel) == 148, "open size");
 static_assert(offsetof(struct vmbus_msg_open_channel, downstream_page_offset) ==
-		  24,
+		      24,
 	      "open offset");
 
 struct vmbus_msg_open_result {

@@ -11,65 +11,65 @@
 
 #include "hvkvm/util.h"
 
-#define ACPI_HDR_LEN		36
-#define ACPI_OEM_ID		"HVKVM "
-#define ACPI_OEM_TABLE		"HVKVM   "
-#define ACPI_CREATOR		"HVKV"
+#define ACPI_HDR_LEN 36
+#define ACPI_OEM_ID "HVKVM "
+#define ACPI_OEM_TABLE "HVKVM   "
+#define ACPI_CREATOR "HVKV"
 
-#define RSDP_LEN		36
-#define FADT_LEN		276
-#define FACS_LEN		64
-#define MADT_LAPIC_LEN		8
-#define MADT_IOAPIC_LEN		12
-#define MADT_ISO_LEN		10
-#define MADT_NMI_LEN		6
+#define RSDP_LEN 36
+#define FADT_LEN 276
+#define FACS_LEN 64
+#define MADT_LAPIC_LEN 8
+#define MADT_IOAPIC_LEN 12
+#define MADT_ISO_LEN 10
+#define MADT_NMI_LEN 6
 
 /* FADT field offsets (ACPI 6.4 table 5.9). */
-#define FADT_FIRMWARE_CTRL	36
-#define FADT_DSDT		40
-#define FADT_PM_PROFILE		45
-#define FADT_SCI_INT		46
-#define FADT_SMI_CMD		48
-#define FADT_PM1A_EVT_BLK	56
-#define FADT_PM1A_CNT_BLK	64
-#define FADT_PM_TMR_BLK		76
-#define FADT_GPE0_BLK		80
-#define FADT_PM1_EVT_LEN	88
-#define FADT_PM1_CNT_LEN	89
-#define FADT_PM_TMR_LEN		91
-#define FADT_GPE0_BLK_LEN	92
-#define FADT_P_LVL2_LAT		96
-#define FADT_P_LVL3_LAT		98
-#define FADT_CENTURY		108
-#define FADT_IAPC_BOOT_ARCH	109
-#define FADT_FLAGS		112
-#define FADT_RESET_REG		116
-#define FADT_RESET_VALUE	128
-#define FADT_MINOR_VERSION	131
-#define FADT_X_FIRMWARE_CTRL	132
-#define FADT_X_DSDT		140
-#define FADT_X_PM1A_EVT_BLK	148
-#define FADT_X_PM1A_CNT_BLK	172
-#define FADT_X_PM_TMR_BLK	208
-#define FADT_X_GPE0_BLK		220
-#define FADT_HYPERVISOR_ID	268
+#define FADT_FIRMWARE_CTRL 36
+#define FADT_DSDT 40
+#define FADT_PM_PROFILE 45
+#define FADT_SCI_INT 46
+#define FADT_SMI_CMD 48
+#define FADT_PM1A_EVT_BLK 56
+#define FADT_PM1A_CNT_BLK 64
+#define FADT_PM_TMR_BLK 76
+#define FADT_GPE0_BLK 80
+#define FADT_PM1_EVT_LEN 88
+#define FADT_PM1_CNT_LEN 89
+#define FADT_PM_TMR_LEN 91
+#define FADT_GPE0_BLK_LEN 92
+#define FADT_P_LVL2_LAT 96
+#define FADT_P_LVL3_LAT 98
+#define FADT_CENTURY 108
+#define FADT_IAPC_BOOT_ARCH 109
+#define FADT_FLAGS 112
+#define FADT_RESET_REG 116
+#define FADT_RESET_VALUE 128
+#define FADT_MINOR_VERSION 131
+#define FADT_X_FIRMWARE_CTRL 132
+#define FADT_X_DSDT 140
+#define FADT_X_PM1A_EVT_BLK 148
+#define FADT_X_PM1A_CNT_BLK 172
+#define FADT_X_PM_TMR_BLK 208
+#define FADT_X_GPE0_BLK 220
+#define FADT_HYPERVISOR_ID 268
 
-#define FADT_F_WBINVD		BIT(0)
-#define FADT_F_PROC_C1		BIT(2)
-#define FADT_F_SLP_BUTTON	BIT(5)	/* no fixed sleep button */
-#define FADT_F_TMR_VAL_EXT	BIT(8)
-#define FADT_F_RESET_REG_SUP	BIT(10)
-#define IAPC_LEGACY_DEVICES	BIT(0)
-#define IAPC_8042		BIT(1)
-#define IAPC_VGA_NOT_PRESENT	BIT(2)
+#define FADT_F_WBINVD BIT(0)
+#define FADT_F_PROC_C1 BIT(2)
+#define FADT_F_SLP_BUTTON BIT(5) /* no fixed sleep button */
+#define FADT_F_TMR_VAL_EXT BIT(8)
+#define FADT_F_RESET_REG_SUP BIT(10)
+#define IAPC_LEGACY_DEVICES BIT(0)
+#define IAPC_8042 BIT(1)
+#define IAPC_VGA_NOT_PRESENT BIT(2)
 
-#define GAS_SPACE_IO		1
-#define GAS_ACCESS_BYTE		1
-#define GAS_ACCESS_WORD		2
-#define GAS_ACCESS_DWORD	3
+#define GAS_SPACE_IO 1
+#define GAS_ACCESS_BYTE 1
+#define GAS_ACCESS_WORD 2
+#define GAS_ACCESS_DWORD 3
 
-#define MADT_PCAT_COMPAT	BIT(0)
-#define MADT_ISO_LEVEL_HIGH	0x000d	/* active high, level */
+#define MADT_PCAT_COMPAT BIT(0)
+#define MADT_ISO_LEVEL_HIGH 0x000d /* active high, level */
 
 _Static_assert(FADT_HYPERVISOR_ID + 8 == FADT_LEN, "FADT layout");
 
@@ -81,9 +81,9 @@ void acpi_header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev)
 	t[8] = rev;
 	memcpy(t + 10, ACPI_OEM_ID, 6);
 	memcpy(t + 16, ACPI_OEM_TABLE, 8);
-	put_le32(t + 24, 1);			/* OEM revision */
+	put_le32(t + 24, 1); /* OEM revision */
 	memcpy(t + 28, ACPI_CREATOR, 4);
-	put_le32(t + 32, 1);			/* creator revision */
+	put_le32(t + 32, 1); /* creator revision */
 }
 
 void acpi_checksum(uint8_t *t, size_t len, size_t csum_off)
@@ -92,8 +92,7 @@ void acpi_checksum(uint8_t *t, size_t len, size_t csum_off)
 	t[csum_off] = (uint8_t)(0x100 - sum8(t, len));
 }
 
-static void acpi_gas_io(uint8_t *g, uint16_t port, uint8_t bits,
-			uint8_t access)
+static void acpi_gas_io(uint8_t *g, uint16_t port, uint8_t bits, uint8_t access)
 {
 	memset(g, 0, 12);
 	if (!port)
@@ -106,16 +105,15 @@ static void acpi_gas_io(uint8_t *g, uint16_t port, uint8_t bits,
 
 size_t acpi_madt_len(unsigned int nr_vcpus)
 {
-	return ACPI_HDR_LEN + 8 + nr_vcpus * MADT_LAPIC_LEN +
-	       MADT_IOAPIC_LEN + 2 * MADT_ISO_LEN + MADT_NMI_LEN;
+	return ACPI_HDR_LEN + 8 + nr_vcpus * MADT_LAPIC_LEN + MADT_IOAPIC_LEN +
+	       2 * MADT_ISO_LEN + MADT_NMI_LEN;
 }
 
-static uint8_t *madt_iso(uint8_t *e, uint8_t irq, uint32_t gsi,
-			 uint16_t flags)
+static uint8_t *madt_iso(uint8_t *e, uint8_t irq, uint32_t gsi, uint16_t flags)
 {
 	e[0] = 2;
 	e[1] = MADT_ISO_LEN;
-	e[2] = 0;		/* ISA */
+	e[2] = 0; /* ISA */
 	e[3] = irq;
 	put_le32(e + 4, gsi);
 	put_le16(e + 8, flags);
@@ -136,25 +134,25 @@ int acpi_build_madt(uint8_t *buf, size_t len, const struct acpi_params *p)
 	put_le32(buf + 40, MADT_PCAT_COMPAT);
 	e = buf + 44;
 	for (i = 0; i < p->nr_vcpus; i++, e += MADT_LAPIC_LEN) {
-		e[0] = 0;			/* processor local APIC */
+		e[0] = 0; /* processor local APIC */
 		e[1] = MADT_LAPIC_LEN;
-		e[2] = (uint8_t)i;		/* ACPI processor UID */
+		e[2] = (uint8_t)i; /* ACPI processor UID */
 		e[3] = (uint8_t)p->apic_ids[i];
-		put_le32(e + 4, 1);		/* enabled */
+		put_le32(e + 4, 1); /* enabled */
 	}
-	e[0] = 1;				/* I/O APIC */
+	e[0] = 1; /* I/O APIC */
 	e[1] = MADT_IOAPIC_LEN;
 	e[2] = p->ioapic_id;
 	put_le32(e + 4, ACPI_IOAPIC_ADDR);
-	put_le32(e + 8, 0);			/* GSI base */
+	put_le32(e + 8, 0); /* GSI base */
 	e += MADT_IOAPIC_LEN;
-	e = madt_iso(e, 0, 2, 0);		/* PIT on pin 2 */
+	e = madt_iso(e, 0, 2, 0); /* PIT on pin 2 */
 	e = madt_iso(e, ACPI_SCI_IRQ, ACPI_SCI_IRQ, MADT_ISO_LEVEL_HIGH);
-	e[0] = 4;				/* local APIC NMI */
+	e[0] = 4; /* local APIC NMI */
 	e[1] = MADT_NMI_LEN;
-	e[2] = 0xff;				/* all processors */
+	e[2] = 0xff; /* all processors */
 	put_le16(e + 3, 0);
-	e[5] = 1;				/* LINT1 */
+	e[5] = 1; /* LINT1 */
 	acpi_checksum(buf, need, 9);
 	return 0;
 }
@@ -188,23 +186,23 @@ int acpi_build_cpu_ssdt(uint8_t *buf, size_t len, unsigned int nr_vcpus,
 	acpi_header(buf, "SSDT", (uint32_t)total, 2);
 	memcpy(buf + 16, "HVKVMCPU", 8);
 	p = buf + ACPI_HDR_LEN;
-	*p++ = 0x10;				/* ScopeOp */
+	*p++ = 0x10; /* ScopeOp */
 	p += aml_pkglen(p, scope_len);
 	memcpy(p, "\\_SB_", name_len);
 	p += name_len;
 	for (i = 0; i < nr_vcpus; i++) {
 		*p++ = 0x5b;			/* ExtOpPrefix */
 		*p++ = 0x83;			/* ProcessorOp */
-		*p++ = (uint8_t)(proc_len - 2);	/* PkgLength */
+		*p++ = (uint8_t)(proc_len - 2); /* PkgLength */
 		p[0] = 'C';
 		p[1] = (uint8_t)hex[(i >> 8) & 0xf];
 		p[2] = (uint8_t)hex[(i >> 4) & 0xf];
 		p[3] = (uint8_t)hex[i & 0xf];
 		p += 4;
-		*p++ = (uint8_t)i;		/* ProcID = MADT UID */
-		put_le32(p, 0);			/* PblkAddress */
+		*p++ = (uint8_t)i; /* ProcID = MADT UID */
+		put_le32(p, 0);	   /* PblkAddress */
 		p += 4;
-		*p++ = 0;			/* PblkLength */
+		*p++ = 0; /* PblkLength */
 	}
 	acpi_checksum(buf, total, 9);
 	*out_len = total;
@@ -220,9 +218,9 @@ static void acpi_build_fadt(uint8_t *f, const struct acpi_params *p,
 	acpi_header(f, "FACP", FADT_LEN, 6);
 	put_le32(f + FADT_FIRMWARE_CTRL, (uint32_t)facs);
 	put_le32(f + FADT_DSDT, (uint32_t)dsdt);
-	f[FADT_PM_PROFILE] = 4;		/* enterprise server */
+	f[FADT_PM_PROFILE] = 4; /* enterprise server */
 	put_le16(f + FADT_SCI_INT, ACPI_SCI_IRQ);
-	put_le32(f + FADT_SMI_CMD, 0);	/* ACPI always enabled */
+	put_le32(f + FADT_SMI_CMD, 0); /* ACPI always enabled */
 	put_le32(f + FADT_PM1A_EVT_BLK, p->pm1a_evt);
 	put_le32(f + FADT_PM1A_CNT_BLK, p->pm1a_cnt);
 	put_le32(f + FADT_PM_TMR_BLK, p->pm_tmr);
@@ -231,8 +229,8 @@ static void acpi_build_fadt(uint8_t *f, const struct acpi_params *p,
 	f[FADT_PM1_CNT_LEN] = p->pm1a_cnt ? 2 : 0;
 	f[FADT_PM_TMR_LEN] = p->pm_tmr ? 4 : 0;
 	f[FADT_GPE0_BLK_LEN] = p->gpe0_blk ? p->gpe0_len : 0;
-	put_le16(f + FADT_P_LVL2_LAT, 101);	/* C2 not supported */
-	put_le16(f + FADT_P_LVL3_LAT, 1001);	/* C3 not supported */
+	put_le16(f + FADT_P_LVL2_LAT, 101);  /* C2 not supported */
+	put_le16(f + FADT_P_LVL3_LAT, 1001); /* C3 not supported */
 	f[FADT_CENTURY] = 0x32;
 	put_le16(f + FADT_IAPC_BOOT_ARCH,
 		 IAPC_LEGACY_DEVICES | IAPC_8042 | IAPC_VGA_NOT_PRESENT);
@@ -246,7 +244,7 @@ static void acpi_build_fadt(uint8_t *f, const struct acpi_params *p,
 	}
 	put_le32(f + FADT_FLAGS, flags);
 	f[FADT_MINOR_VERSION] = 4;
-	put_le64(f + FADT_X_FIRMWARE_CTRL, 0);	/* 32-bit field is used */
+	put_le64(f + FADT_X_FIRMWARE_CTRL, 0); /* 32-bit field is used */
 	put_le64(f + FADT_X_DSDT, dsdt);
 	acpi_gas_io(f + FADT_X_PM1A_EVT_BLK, p->pm1a_evt, 32, GAS_ACCESS_WORD);
 	acpi_gas_io(f + FADT_X_PM1A_CNT_BLK, p->pm1a_cnt, 16, GAS_ACCESS_WORD);
@@ -309,7 +307,7 @@ int acpi_build(struct gmem *gm, uint64_t base, uint64_t limit,
 	memcpy(ssdt, tmp, ssdt_len);
 	memcpy(facs, "FACS", 4);
 	put_le32(facs + 4, FACS_LEN);
-	facs[32] = 2;				/* version */
+	facs[32] = 2; /* version */
 	memcpy(dsdt, acpi_dsdt_aml, acpi_dsdt_aml_len);
 	if (acpi_build_madt(madt, madt_len, p))
 		return -ENOSPC;
@@ -339,12 +337,12 @@ int acpi_build(struct gmem *gm, uint64_t base, uint64_t limit,
 
 	memcpy(rsdp, "RSD PTR ", 8);
 	memcpy(rsdp + 9, ACPI_OEM_ID, 6);
-	rsdp[15] = 2;				/* revision: ACPI 2.0+ */
+	rsdp[15] = 2; /* revision: ACPI 2.0+ */
 	put_le32(rsdp + 16, (uint32_t)rsdt_gpa);
 	put_le32(rsdp + 20, RSDP_LEN);
 	put_le64(rsdp + 24, xsdt_gpa);
-	acpi_checksum(rsdp, 20, 8);		/* ACPI 1.0 part */
-	acpi_checksum(rsdp, RSDP_LEN, 32);	/* extended checksum */
+	acpi_checksum(rsdp, 20, 8);	   /* ACPI 1.0 part */
+	acpi_checksum(rsdp, RSDP_LEN, 32); /* extended checksum */
 	*rsdp_addr = rsdp_gpa;
 	return 0;
 }

@@ -15,9 +15,9 @@
 #include "hvkvm/util.h"
 
 struct bus_table {
-	struct rcu_head rcu;		/* for call_rcu() once replaced */
-	unsigned int nr;		/* ranges in use */
-	struct bus_range ranges[];	/* sorted by base, disjoint */
+	struct rcu_head rcu;	   /* for call_rcu() once replaced */
+	unsigned int nr;	   /* ranges in use */
+	struct bus_range ranges[]; /* sorted by base, disjoint */
 };
 
 /* What an empty bus points at: never freed, never written. */
@@ -51,7 +51,7 @@ void bus_destroy(struct bus *bus)
 	pthread_mutex_lock(&bus->lock);
 	bus_publish(bus, NULL);
 	pthread_mutex_unlock(&bus->lock);
-	rcu_barrier();		/* run the call_rcu() frees now */
+	rcu_barrier(); /* run the call_rcu() frees now */
 	pthread_mutex_destroy(&bus->lock);
 }
 
@@ -105,7 +105,10 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t len,
 	}
 	memcpy(t->ranges, cur->ranges, pos * sizeof(t->ranges[0]));
 	t->ranges[pos] = (struct bus_range){
-		.base = base, .len = len, .ops = ops, .opaque = opaque,
+		.base = base,
+		.len = len,
+		.ops = ops,
+		.opaque = opaque,
 		.name = name ? name : "?",
 	};
 	memcpy(&t->ranges[pos + 1], &cur->ranges[pos],
@@ -134,7 +137,8 @@ int bus_unregister(struct bus *bus, uint64_t base)
 				r = -ENOMEM;
 				break;
 			}
-			memcpy(t->ranges, cur->ranges, i * sizeof(t->ranges[0]));
+			memcpy(t->ranges, cur->ranges,
+			       i * sizeof(t->ranges[0]));
 			memcpy(&t->ranges[i], &cur->ranges[i + 1],
 			       (cur->nr - i - 1) * sizeof(t->ranges[0]));
 		}

@@ -18,8 +18,8 @@
 #define EVLOOP_MAX_EVENTS 32
 
 struct evloop_watch {
-	int fd;			/* watched fd */
-	evloop_fd_cb cb;	/* called with ready events */
+	int fd;		 /* watched fd */
+	evloop_fd_cb cb; /* called with ready events */
 	void *opaque;
 	struct evloop_watch *next;
 };
@@ -31,14 +31,14 @@ struct evloop_call {
 };
 
 struct evloop {
-	int epfd;			/* epoll instance */
-	int wakefd;			/* eventfd: calls queued / stop */
-	pthread_mutex_t lock;		/* guards watches and calls */
-	struct evloop_watch *watches;	/* registered fds */
-	struct evloop_call *calls;	/* queued calls, newest first */
-	struct evloop_watch *dead;	/* deleted, freed after the batch */
-	bool stop;			/* ask the loop to return */
-	bool thread_started;		/* @thread is valid */
+	int epfd;		      /* epoll instance */
+	int wakefd;		      /* eventfd: calls queued / stop */
+	pthread_mutex_t lock;	      /* guards watches and calls */
+	struct evloop_watch *watches; /* registered fds */
+	struct evloop_call *calls;    /* queued calls, newest first */
+	struct evloop_watch *dead;    /* deleted, freed after the batch */
+	bool stop;		      /* ask the loop to return */
+	bool thread_started;	      /* @thread is valid */
 	pthread_t thread;
 };
 
@@ -103,8 +103,8 @@ void evloop_destroy(struct evloop *loop)
 	free(loop);
 }
 
-int evloop_add_fd(struct evloop *loop, int fd, uint32_t events,
-		  evloop_fd_cb cb, void *opaque)
+int evloop_add_fd(struct evloop *loop, int fd, uint32_t events, evloop_fd_cb cb,
+		  void *opaque)
 {
 	struct evloop_watch *w = calloc(1, sizeof(*w));
 	struct epoll_event ev = { .events = events };
@@ -224,7 +224,7 @@ static void evloop_run_calls(struct evloop *loop)
 	list = loop->calls;
 	loop->calls = NULL;
 	pthread_mutex_unlock(&loop->lock);
-	while (list) {		/* oldest first */
+	while (list) { /* oldest first */
 		c = list;
 		list = c->next;
 		c->next = rev;
@@ -303,7 +303,8 @@ void evloop_stop(struct evloop *loop)
 {
 	__atomic_store_n(&loop->stop, true, __ATOMIC_RELEASE);
 	evloop_wake(loop);
-	if (loop->thread_started && !pthread_equal(pthread_self(), loop->thread)) {
+	if (loop->thread_started &&
+	    !pthread_equal(pthread_self(), loop->thread)) {
 		pthread_join(loop->thread, NULL);
 		loop->thread_started = false;
 	}

@@ -39,7 +39,10 @@ int gmem_add_region(struct gmem *gm, uint64_t gpa, uint64_t size, void *hva,
 	memmove(&gm->regions[pos + 1], &gm->regions[pos],
 		(gm->nr_regions - pos) * sizeof(gm->regions[0]));
 	gm->regions[pos] = (struct gmem_region){
-		.gpa = gpa, .size = size, .hva = hva, .readonly = readonly,
+		.gpa = gpa,
+		.size = size,
+		.hva = hva,
+		.readonly = readonly,
 	};
 	gm->nr_regions++;
 	if (!readonly)

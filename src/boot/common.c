@@ -26,7 +26,8 @@ enum boot_format boot_probe(const uint8_t *buf, size_t len)
 		if (boot_pvh_entry(buf, len, &pvh_entry) == 0)
 			return BOOT_FORMAT_PVH;
 	}
-	for (off = 0; off + 12 <= MIN(len, (size_t)MULTIBOOT_SEARCH); off += 4) {
+	for (off = 0; off + 12 <= MIN(len, (size_t)MULTIBOOT_SEARCH);
+	     off += 4) {
 		uint32_t magic = get_le32(buf + off);
 		uint32_t flags = get_le32(buf + off + 4);
 		uint32_t sum = get_le32(buf + off + 8);
@@ -50,8 +51,9 @@ int boot_load(struct gmem *gm, const struct boot_params_in *in,
 	case BOOT_FORMAT_MULTIBOOT:
 		return boot_load_multiboot(gm, in, entry, err, errlen);
 	case BOOT_FORMAT_ELF_NO_PVH:
-		snprintf(err, errlen,
-			 "ELF kernel has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY); build with CONFIG_PVH=y or use a bzImage");
+		snprintf(
+			err, errlen,
+			"ELF kernel has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY); build with CONFIG_PVH=y or use a bzImage");
 		return -EINVAL;
 	default:
 		snprintf(err, errlen,
@@ -64,10 +66,9 @@ int boot_setup_gdt(struct gmem *gm)
 {
 	/* null, code32, code64, data: base 0, limit 4 GiB. */
 	static const uint64_t gdt[] = {
-		0,
-		0x00cf9b000000ffffULL,	/* 0x08: 32-bit code */
-		0x00af9b000000ffffULL,	/* 0x10: 64-bit code */
-		0x00cf93000000ffffULL,	/* 0x18: data */
+		0, 0x00cf9b000000ffffULL, /* 0x08: 32-bit code */
+		0x00af9b000000ffffULL,	  /* 0x10: 64-bit code */
+		0x00cf93000000ffffULL,	  /* 0x18: data */
 	};
 	uint8_t buf[sizeof(gdt)];
 	unsigned int i;
@@ -88,10 +89,10 @@ int boot_setup_page_tables(struct gmem *gm)
 		return -EFAULT;
 	memset(pml4, 0, 4096);
 	memset(pdpt, 0, 4096);
-	put_le64(pml4, BOOT_PDPT_ADDR | 0x3);		/* present, rw */
+	put_le64(pml4, BOOT_PDPT_ADDR | 0x3); /* present, rw */
 	for (i = 0; i < 4; i++)
 		put_le64(pdpt + i * 8, (BOOT_PD_ADDR + i * 4096) | 0x3);
-	for (i = 0; i < 4 * 512; i++)			/* 2 MiB pages */
+	for (i = 0; i < 4 * 512; i++) /* 2 MiB pages */
 		put_le64(pd + i * 8, ((uint64_t)i << 21) | 0x83);
 	return 0;
 }
@@ -129,10 +130,11 @@ int boot_load_initrd(struct gmem *gm, const struct boot_params_in *in,
 
 	if (boot_place_high(gm, in->e820, in->initrd_len, limit, &addr) ||
 	    addr < floor) {
-		snprintf(err, errlen,
-			 "initrd of %zu bytes does not fit in guest RAM between %#llx and %#llx",
-			 in->initrd_len, (unsigned long long)floor,
-			 (unsigned long long)(limit - 1));
+		snprintf(
+			err, errlen,
+			"initrd of %zu bytes does not fit in guest RAM between %#llx and %#llx",
+			in->initrd_len, (unsigned long long)floor,
+			(unsigned long long)(limit - 1));
 		return -ENOSPC;
 	}
 	if (gmem_write(gm, addr, in->initrd, in->initrd_len)) {

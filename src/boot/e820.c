@@ -6,8 +6,7 @@
 #include "hvkvm/boot.h"
 #include "hvkvm/util.h"
 
-int e820_add(struct e820_map *map, uint64_t addr, uint64_t size,
-	     uint32_t type)
+int e820_add(struct e820_map *map, uint64_t addr, uint64_t size, uint32_t type)
 {
 	unsigned int pos;
 
@@ -74,6 +73,6 @@ int e820_build(const struct gmem *gm, struct e820_map *map)
 	if (!map->nr || map->entries[0].addr != 0 ||
 	    gm->ram_size < BOOT_HIGH_START)
 		return -EINVAL;
-	return e820_add(map, BOOT_EBDA_START,
-			BOOT_HIGH_START - BOOT_EBDA_START, E820_RESERVED);
+	return e820_add(map, BOOT_EBDA_START, BOOT_HIGH_START - BOOT_EBDA_START,
+			E820_RESERVED);
 }

@@ -13,9 +13,9 @@
 #include "hvkvm/boot.h"
 #include "hvkvm/util.h"
 
-#define SETUP_HDR_OFF		0x1f1
-#define KERNEL_DEFAULT_ADDR	0x100000ULL
-#define INITRD_DEFAULT_MAX	0x37ffffffULL
+#define SETUP_HDR_OFF 0x1f1
+#define KERNEL_DEFAULT_ADDR 0x100000ULL
+#define INITRD_DEFAULT_MAX 0x37ffffffULL
 
 _Static_assert(sizeof(struct boot_params) == 4096, "zero page size");
 _Static_assert(offsetof(struct boot_params, hdr) == SETUP_HDR_OFF,
@@ -49,9 +49,10 @@ int boot_load_bzimage(struct gmem *gm, const struct boot_params_in *in,
 	       hdr_end - SETUP_HDR_OFF);
 	version = bp.hdr.version;
 	if (version < 0x20c || !(bp.hdr.xloadflags & XLF_KERNEL_64)) {
-		snprintf(err, errlen,
-			 "bzImage boot protocol %u.%02u has no 64-bit entry point (need 2.12+)",
-			 version >> 8, version & 0xff);
+		snprintf(
+			err, errlen,
+			"bzImage boot protocol %u.%02u has no 64-bit entry point (need 2.12+)",
+			version >> 8, version & 0xff);
 		return -EINVAL;
 	}
 	if (!(bp.hdr.loadflags & LOADED_HIGH)) {
@@ -61,8 +62,8 @@ int boot_load_bzimage(struct gmem *gm, const struct boot_params_in *in,
 
 	/* Protected-mode kernel at its preferred address. */
 	pm_len = in->kernel_len - setup_len;
-	load_addr = bp.hdr.pref_address ? bp.hdr.pref_address
-					: KERNEL_DEFAULT_ADDR;
+	load_addr = bp.hdr.pref_address ? bp.hdr.pref_address :
+					  KERNEL_DEFAULT_ADDR;
 	if (!gmem_map(gm, load_addr, MAX(pm_len, (size_t)bp.hdr.init_size),
 		      true)) {
 		snprintf(err, errlen,
@@ -80,9 +81,10 @@ int boot_load_bzimage(struct gmem *gm, const struct boot_params_in *in,
 	cmdlen = in->cmdline ? strlen(in->cmdline) : 0;
 	if (cmdlen >= BOOT_CMDLINE_MAX ||
 	    (bp.hdr.cmdline_size && cmdlen > bp.hdr.cmdline_size)) {
-		snprintf(err, errlen,
-			 "command line of %zu bytes exceeds the kernel's limit of %u",
-			 cmdlen, bp.hdr.cmdline_size);
+		snprintf(
+			err, errlen,
+			"command line of %zu bytes exceeds the kernel's limit of %u",
+			cmdlen, bp.hdr.cmdline_size);
 		return -E2BIG;
 	}
 	if (gmem_write(gm, BOOT_CMDLINE_ADDR, in->cmdline ? in->cmdline : "",
@@ -92,8 +94,8 @@ int boot_load_bzimage(struct gmem *gm, const struct boot_params_in *in,
 
 	/* Initrd, as high as the kernel allows. */
 	if (in->initrd && in->initrd_len) {
-		limit = bp.hdr.initrd_addr_max ? bp.hdr.initrd_addr_max
-					       : INITRD_DEFAULT_MAX;
+		limit = bp.hdr.initrd_addr_max ? bp.hdr.initrd_addr_max :
+						 INITRD_DEFAULT_MAX;
 		r = boot_load_initrd(gm, in,
 				     load_addr + MAX(pm_len,
 						     (size_t)bp.hdr.init_size),

@@ -14,25 +14,25 @@
 #include "hvkvm/boot.h"
 #include "hvkvm/util.h"
 
-#define MB_HEADER_MAGIC		0x1badb002u
-#define MB_BOOT_MAGIC		0x2badb002u
-#define MB_SEARCH		8192
-#define MB_FLAG_PAGE_ALIGN	BIT(0)
-#define MB_FLAG_MEMORY_INFO	BIT(1)
-#define MB_FLAG_VIDEO		BIT(2)
-#define MB_FLAG_ADDRESS		BIT(16)
-#define MB_SUPPORTED_REQ	(MB_FLAG_PAGE_ALIGN | MB_FLAG_MEMORY_INFO)
+#define MB_HEADER_MAGIC 0x1badb002u
+#define MB_BOOT_MAGIC 0x2badb002u
+#define MB_SEARCH 8192
+#define MB_FLAG_PAGE_ALIGN BIT(0)
+#define MB_FLAG_MEMORY_INFO BIT(1)
+#define MB_FLAG_VIDEO BIT(2)
+#define MB_FLAG_ADDRESS BIT(16)
+#define MB_SUPPORTED_REQ (MB_FLAG_PAGE_ALIGN | MB_FLAG_MEMORY_INFO)
 
-#define MBI_MEM			BIT(0)
-#define MBI_CMDLINE		BIT(2)
-#define MBI_MODS		BIT(3)
-#define MBI_MMAP		BIT(6)
-#define MBI_LOADER_NAME		BIT(9)
-#define MBI_SIZE		88
-#define MBI_MODS_ADDR		(BOOT_MBI_ADDR + 0x100)
-#define MBI_NAME_ADDR		(BOOT_MBI_ADDR + 0x140)
-#define MBI_MMAP_ADDR		(BOOT_MBI_ADDR + 0x200)
-#define MBI_MMAP_ENTRY		24
+#define MBI_MEM BIT(0)
+#define MBI_CMDLINE BIT(2)
+#define MBI_MODS BIT(3)
+#define MBI_MMAP BIT(6)
+#define MBI_LOADER_NAME BIT(9)
+#define MBI_SIZE 88
+#define MBI_MODS_ADDR (BOOT_MBI_ADDR + 0x100)
+#define MBI_NAME_ADDR (BOOT_MBI_ADDR + 0x140)
+#define MBI_MMAP_ADDR (BOOT_MBI_ADDR + 0x200)
+#define MBI_MMAP_ENTRY 24
 
 static int mb_find_header(const uint8_t *buf, size_t len, size_t *off)
 {
@@ -42,7 +42,8 @@ static int mb_find_header(const uint8_t *buf, size_t len, size_t *off)
 		uint32_t magic = get_le32(buf + o);
 
 		if (magic == MB_HEADER_MAGIC &&
-		    magic + get_le32(buf + o + 4) + get_le32(buf + o + 8) == 0) {
+		    magic + get_le32(buf + o + 4) + get_le32(buf + o + 8) ==
+			    0) {
 			*off = o;
 			return 0;
 		}
@@ -75,11 +76,13 @@ static int mb_load_aout(struct gmem *gm, const uint8_t *buf, size_t len,
 	file_off = hoff - (header_addr - load_addr);
 	load_len = load_end ? (uint64_t)load_end - load_addr : len - file_off;
 	if (load_end && load_end < load_addr) {
-		snprintf(err, errlen, "multiboot: load_end_addr below load_addr");
+		snprintf(err, errlen,
+			 "multiboot: load_end_addr below load_addr");
 		return -EINVAL;
 	}
 	if (file_off > len || load_len > len - file_off) {
-		snprintf(err, errlen, "multiboot: image shorter than load range");
+		snprintf(err, errlen,
+			 "multiboot: image shorter than load range");
 		return -EINVAL;
 	}
 	mem_len = bss_end ? (uint64_t)bss_end - load_addr : load_len;
@@ -89,7 +92,8 @@ static int mb_load_aout(struct gmem *gm, const uint8_t *buf, size_t len,
 	}
 	dst = gmem_map(gm, load_addr, mem_len ? mem_len : 1, true);
 	if (!dst) {
-		snprintf(err, errlen, "multiboot: image at %#x does not fit in guest RAM",
+		snprintf(err, errlen,
+			 "multiboot: image at %#x does not fit in guest RAM",
 			 load_addr);
 		return -ENOSPC;
 	}
@@ -110,7 +114,8 @@ static int mb_write_info(struct gmem *gm, const struct boot_params_in *in,
 	unsigned int i;
 
 	if (cmdlen >= BOOT_CMDLINE_MAX) {
-		snprintf(err, errlen, "command line too long (%zu bytes)", cmdlen);
+		snprintf(err, errlen, "command line too long (%zu bytes)",
+			 cmdlen);
 		return -E2BIG;
 	}
 	if (gmem_write(gm, BOOT_CMDLINE_ADDR, in->cmdline ? in->cmdline : "",
@@ -173,9 +178,10 @@ int boot_load_multiboot(struct gmem *gm, const struct boot_params_in *in,
 	}
 	flags = get_le32(in->kernel + hoff + 4);
 	if ((flags & 0xffff) & ~MB_SUPPORTED_REQ) {
-		snprintf(err, errlen,
-			 "multiboot: kernel requires unsupported features (flags %#x%s)",
-			 flags, flags & MB_FLAG_VIDEO ? ": video mode" : "");
+		snprintf(
+			err, errlen,
+			"multiboot: kernel requires unsupported features (flags %#x%s)",
+			flags, flags & MB_FLAG_VIDEO ? ": video mode" : "");
 		return -EINVAL;
 	}
 	if (flags & MB_FLAG_ADDRESS)
@@ -192,8 +198,10 @@ int boot_load_multiboot(struct gmem *gm, const struct boot_params_in *in,
 			 (unsigned long long)ent);
 		return -EINVAL;
 	}
-	if (in->e820->nr * MBI_MMAP_ENTRY > BOOT_START_INFO_ADDR - MBI_MMAP_ADDR) {
-		snprintf(err, errlen, "multiboot: memory map of %u entries is too large",
+	if (in->e820->nr * MBI_MMAP_ENTRY >
+	    BOOT_START_INFO_ADDR - MBI_MMAP_ADDR) {
+		snprintf(err, errlen,
+			 "multiboot: memory map of %u entries is too large",
 			 in->e820->nr);
 		return -E2BIG;
 	}

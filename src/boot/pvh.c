@@ -20,19 +20,19 @@
 #define PVH_MAX_PHDRS 64
 
 /* Guest structures, written field by field (little endian). */
-#define SI_SIZE			56
-#define SI_OFF_MAGIC		0
-#define SI_OFF_VERSION		4
-#define SI_OFF_NR_MODULES	12
-#define SI_OFF_MODLIST		16
-#define SI_OFF_CMDLINE		24
-#define SI_OFF_RSDP		32
-#define SI_OFF_MEMMAP		40
-#define SI_OFF_MEMMAP_ENTRIES	48
-#define MOD_SIZE		32
-#define MEMMAP_ENTRY_SIZE	24
-#define PVH_MODLIST_ADDR	(BOOT_START_INFO_ADDR + 0x40)
-#define PVH_MEMMAP_ADDR		(BOOT_START_INFO_ADDR + 0x80)
+#define SI_SIZE 56
+#define SI_OFF_MAGIC 0
+#define SI_OFF_VERSION 4
+#define SI_OFF_NR_MODULES 12
+#define SI_OFF_MODLIST 16
+#define SI_OFF_CMDLINE 24
+#define SI_OFF_RSDP 32
+#define SI_OFF_MEMMAP 40
+#define SI_OFF_MEMMAP_ENTRIES 48
+#define MOD_SIZE 32
+#define MEMMAP_ENTRY_SIZE 24
+#define PVH_MODLIST_ADDR (BOOT_START_INFO_ADDR + 0x40)
+#define PVH_MEMMAP_ADDR (BOOT_START_INFO_ADDR + 0x80)
 
 static bool range_ok(size_t off, size_t len, size_t total)
 {
@@ -114,15 +114,19 @@ static int elf_segments(const uint8_t *buf, size_t len, struct elf_seg *segs,
 
 		if (is64) {
 			s->type = get_le32(p + offsetof(Elf64_Phdr, p_type));
-			s->offset = get_le64(p + offsetof(Elf64_Phdr, p_offset));
+			s->offset =
+				get_le64(p + offsetof(Elf64_Phdr, p_offset));
 			s->paddr = get_le64(p + offsetof(Elf64_Phdr, p_paddr));
-			s->filesz = get_le64(p + offsetof(Elf64_Phdr, p_filesz));
+			s->filesz =
+				get_le64(p + offsetof(Elf64_Phdr, p_filesz));
 			s->memsz = get_le64(p + offsetof(Elf64_Phdr, p_memsz));
 		} else {
 			s->type = get_le32(p + offsetof(Elf32_Phdr, p_type));
-			s->offset = get_le32(p + offsetof(Elf32_Phdr, p_offset));
+			s->offset =
+				get_le32(p + offsetof(Elf32_Phdr, p_offset));
 			s->paddr = get_le32(p + offsetof(Elf32_Phdr, p_paddr));
-			s->filesz = get_le32(p + offsetof(Elf32_Phdr, p_filesz));
+			s->filesz =
+				get_le32(p + offsetof(Elf32_Phdr, p_filesz));
 			s->memsz = get_le32(p + offsetof(Elf32_Phdr, p_memsz));
 		}
 		if ((s->type == PT_LOAD || s->type == PT_NOTE) &&
@@ -178,7 +182,8 @@ int boot_elf_load(struct gmem *gm, const uint8_t *buf, size_t len,
 	unsigned int nr, i;
 
 	if (elf_segments(buf, len, segs, &nr)) {
-		snprintf(err, errlen, "ELF kernel: bad or truncated program headers");
+		snprintf(err, errlen,
+			 "ELF kernel: bad or truncated program headers");
 		return -EINVAL;
 	}
 	for (i = 0; i < nr; i++) {
@@ -195,10 +200,11 @@ int boot_elf_load(struct gmem *gm, const uint8_t *buf, size_t len,
 		}
 		dst = gmem_map(gm, s->paddr, s->memsz, true);
 		if (!dst) {
-			snprintf(err, errlen,
-				 "ELF kernel: segment %u (%#llx, %llu bytes) is outside guest RAM",
-				 i, (unsigned long long)s->paddr,
-				 (unsigned long long)s->memsz);
+			snprintf(
+				err, errlen,
+				"ELF kernel: segment %u (%#llx, %llu bytes) is outside guest RAM",
+				i, (unsigned long long)s->paddr,
+				(unsigned long long)s->memsz);
 			return -ENOSPC;
 		}
 		memcpy(dst, buf + s->offset, s->filesz);
@@ -234,8 +240,10 @@ int boot_load_pvh(struct gmem *gm, const struct boot_params_in *in,
 	if (r)
 		return r;
 	if (!kernel_end || !gmem_map(gm, pvh_entry, 1, false)) {
-		snprintf(err, errlen, "ELF kernel: PVH entry %#llx is not in a loaded segment",
-			 (unsigned long long)pvh_entry);
+		snprintf(
+			err, errlen,
+			"ELF kernel: PVH entry %#llx is not in a loaded segment",
+			(unsigned long long)pvh_entry);
 		return -EINVAL;
 	}
 

@@ -229,7 +229,7 @@ int config_add_disk(struct vm_config *cfg, struct config_disk *d, char *err,
 		    size_t errlen)
 {
 	int slots = d->bus == CONFIG_DISK_IDE ? CONFIG_IDE_SLOTS :
-						 CONFIG_SCSI_SLOTS;
+						CONFIG_SCSI_SLOTS;
 	int i;
 
 	if (cfg->nr_disks >= CONFIG_MAX_DISKS) {
@@ -260,11 +260,12 @@ int config_add_disk(struct vm_config *cfg, struct config_disk *d, char *err,
 	return 0;
 }
 
-int config_add_nic(struct vm_config *cfg, const struct config_nic *n,
-		   char *err, size_t errlen)
+int config_add_nic(struct vm_config *cfg, const struct config_nic *n, char *err,
+		   size_t errlen)
 {
 	if (cfg->nr_nics >= CONFIG_MAX_NICS) {
-		config_err(err, errlen, "too many network interfaces (at most %d)",
+		config_err(err, errlen,
+			   "too many network interfaces (at most %d)",
 			   CONFIG_MAX_NICS);
 		return -E2BIG;
 	}
@@ -356,38 +357,43 @@ static int validate_memory(const struct vm_config *cfg, char *err,
 			   size_t errlen)
 {
 	if (cfg->memory < CONFIG_MIN_MEMORY)
-		return config_err(err, errlen,
-				  "memory: %llu bytes is below the minimum of 1 MiB",
-				  (unsigned long long)cfg->memory);
+		return config_err(
+			err, errlen,
+			"memory: %llu bytes is below the minimum of 1 MiB",
+			(unsigned long long)cfg->memory);
 	if (cfg->memory > CONFIG_MAX_MEMORY)
-		return config_err(err, errlen,
-				  "memory: %llu MiB is above the maximum of 1 TiB",
-				  (unsigned long long)(cfg->memory / MiB));
+		return config_err(
+			err, errlen,
+			"memory: %llu MiB is above the maximum of 1 TiB",
+			(unsigned long long)(cfg->memory / MiB));
 	if (!IS_ALIGNED(cfg->memory, 4 * KiB))
-		return config_err(err, errlen,
-				  "memory: %llu bytes is not a multiple of 4 KiB",
-				  (unsigned long long)cfg->memory);
+		return config_err(
+			err, errlen,
+			"memory: %llu bytes is not a multiple of 4 KiB",
+			(unsigned long long)cfg->memory);
 	if (!cfg->current_memory)
 		return 0;
 	if (cfg->current_memory > cfg->memory)
-		return config_err(err, errlen,
-				  "currentMemory (%llu KiB) is larger than memory (%llu KiB)",
-				  (unsigned long long)(cfg->current_memory / KiB),
-				  (unsigned long long)(cfg->memory / KiB));
+		return config_err(
+			err, errlen,
+			"currentMemory (%llu KiB) is larger than memory (%llu KiB)",
+			(unsigned long long)(cfg->current_memory / KiB),
+			(unsigned long long)(cfg->memory / KiB));
 	if (cfg->current_memory < CONFIG_MIN_MEMORY ||
 	    !IS_ALIGNED(cfg->current_memory, 4 * KiB))
-		return config_err(err, errlen,
-				  "currentMemory: %llu bytes is below 1 MiB or not a multiple of 4 KiB",
-				  (unsigned long long)cfg->current_memory);
+		return config_err(
+			err, errlen,
+			"currentMemory: %llu bytes is below 1 MiB or not a multiple of 4 KiB",
+			(unsigned long long)cfg->current_memory);
 	return 0;
 }
 
-static int validate_boot(const struct vm_config *cfg, char *err,
-			 size_t errlen)
+static int validate_boot(const struct vm_config *cfg, char *err, size_t errlen)
 {
 	if (!cfg->kernel && !cfg->loader)
-		return config_err(err, errlen,
-				  "nothing to boot: give <os><kernel> (--kernel) or <os><loader>");
+		return config_err(
+			err, errlen,
+			"nothing to boot: give <os><kernel> (--kernel) or <os><loader>");
 	if (cfg->kernel && !cfg->kernel[0])
 		return config_err(err, errlen, "kernel: empty path");
 	if (cfg->loader && !cfg->loader[0])
@@ -404,8 +410,8 @@ static int validate_boot(const struct vm_config *cfg, char *err,
 	return 0;
 }
 
-static int validate_disk(const struct vm_config *cfg, unsigned int i,
-			 char *err, size_t errlen)
+static int validate_disk(const struct vm_config *cfg, unsigned int i, char *err,
+			 size_t errlen)
 {
 	const struct config_disk *d = &cfg->disks[i];
 	int idx = config_target_index(d->target);
@@ -415,9 +421,10 @@ static int validate_disk(const struct vm_config *cfg, unsigned int i,
 		return config_err(err, errlen, "disk %s: no source path",
 				  d->target);
 	if (idx < 0 || config_target_bus(d->target) != (int)d->bus)
-		return config_err(err, errlen,
-				  "disk %s: target must be hd[a-d] on IDE, sd[a-z]+ on SCSI",
-				  d->target);
+		return config_err(
+			err, errlen,
+			"disk %s: target must be hd[a-d] on IDE, sd[a-z]+ on SCSI",
+			d->target);
 	if (d->bus == CONFIG_DISK_IDE && idx >= CONFIG_IDE_SLOTS)
 		return config_err(err, errlen,
 				  "disk %s: IDE has 4 slots, hda..hdd",
@@ -431,9 +438,10 @@ static int validate_disk(const struct vm_config *cfg, unsigned int i,
 				  "disk %s: a cdrom is always read-only",
 				  d->target);
 	if (d->media == CONFIG_MEDIA_CDROM && d->bus != CONFIG_DISK_IDE)
-		return config_err(err, errlen,
-				  "disk %s: Hyper-V Gen1 attaches DVD drives to IDE only",
-				  d->target);
+		return config_err(
+			err, errlen,
+			"disk %s: Hyper-V Gen1 attaches DVD drives to IDE only",
+			d->target);
 	for (j = 0; j < i; j++)
 		if (!strcmp(cfg->disks[j].target, d->target))
 			return config_err(err, errlen,
@@ -442,22 +450,23 @@ static int validate_disk(const struct vm_config *cfg, unsigned int i,
 	return 0;
 }
 
-static int validate_nic(const struct vm_config *cfg, unsigned int i,
-			char *err, size_t errlen)
+static int validate_nic(const struct vm_config *cfg, unsigned int i, char *err,
+			size_t errlen)
 {
 	static const uint8_t zero[6];
 	const struct config_nic *n = &cfg->nics[i];
 	unsigned int j;
 
 	if (!n->tap[0] || strnlen(n->tap, sizeof(n->tap)) >= CONFIG_TAP_MAX)
-		return config_err(err, errlen,
-				  "interface %u: TAP name empty or longer than 15",
-				  i);
+		return config_err(
+			err, errlen,
+			"interface %u: TAP name empty or longer than 15", i);
 	if (n->mac_set && (n->mac[0] & 1))
-		return config_err(err, errlen,
-				  "interface %s: MAC %02x:%02x:%02x:%02x:%02x:%02x is multicast",
-				  n->tap, n->mac[0], n->mac[1], n->mac[2],
-				  n->mac[3], n->mac[4], n->mac[5]);
+		return config_err(
+			err, errlen,
+			"interface %s: MAC %02x:%02x:%02x:%02x:%02x:%02x is multicast",
+			n->tap, n->mac[0], n->mac[1], n->mac[2], n->mac[3],
+			n->mac[4], n->mac[5]);
 	if (n->mac_set && !memcmp(n->mac, zero, 6))
 		return config_err(err, errlen, "interface %s: MAC is all zero",
 				  n->tap);
@@ -480,14 +489,17 @@ static int validate_hyperv(const struct config_hyperv *hv, char *err,
 			   size_t errlen)
 {
 	if (hv->synic && !hv->vpindex)
-		return config_err(err, errlen,
-				  "hyperv: synic needs vpindex (SynIC messages target VP indexes)");
+		return config_err(
+			err, errlen,
+			"hyperv: synic needs vpindex (SynIC messages target VP indexes)");
 	if (hv->stimer && !hv->synic)
-		return config_err(err, errlen,
-				  "hyperv: stimer needs synic (timers signal through SINTs)");
+		return config_err(
+			err, errlen,
+			"hyperv: stimer needs synic (timers signal through SINTs)");
 	if (hv->stimer && !hv->hypervclock)
-		return config_err(err, errlen,
-				  "hyperv: stimer needs <timer name='hypervclock'> (timers count reference time)");
+		return config_err(
+			err, errlen,
+			"hyperv: stimer needs <timer name='hypervclock'> (timers count reference time)");
 	if (hv->stimer_direct && !hv->stimer)
 		return config_err(err, errlen,
 				  "hyperv: stimer direct mode needs stimer");
@@ -497,8 +509,9 @@ static int validate_hyperv(const struct config_hyperv *hv, char *err,
 				  hv->spinlock_retries);
 	if (hv->vendor_id_set &&
 	    strnlen(hv->vendor_id, sizeof(hv->vendor_id)) > 12)
-		return config_err(err, errlen,
-				  "hyperv: vendor_id longer than 12 characters");
+		return config_err(
+			err, errlen,
+			"hyperv: vendor_id longer than 12 characters");
 	return 0;
 }
 
@@ -532,8 +545,9 @@ int config_validate(const struct vm_config *cfg, char *err, size_t errlen)
 	 */
 	if (cfg->hyperv.enabled && cfg->debug_exit_port &&
 	    cfg->debug_exit_port <= 0xe8 && cfg->debug_exit_port + 3 >= 0xe4)
-		return config_err(err, errlen,
-				  "debug-exit port %#x: ports 0xe4-0xe8 belong to the Hyper-V hypercall page (use e.g. 0xf4)",
-				  cfg->debug_exit_port);
+		return config_err(
+			err, errlen,
+			"debug-exit port %#x: ports 0xe4-0xe8 belong to the Hyper-V hypercall page (use e.g. 0xf4)",
+			cfg->debug_exit_port);
 	return validate_hyperv(&cfg->hyperv, err, errlen);
 }

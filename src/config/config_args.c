@@ -19,14 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ARG_VALUE_MAX 4096		/* PATH_MAX */
+#define ARG_VALUE_MAX 4096 /* PATH_MAX */
 
 /*
  * Next "key=value" of a list at *@p into @key/@val; ",," is a literal ','.
  * Returns 1 for an item, 0 at the end, -EINVAL if malformed or too long.
  */
-static int kv_next(const char **p, char *key, size_t ksz, char *val,
-		   size_t vsz)
+static int kv_next(const char **p, char *key, size_t ksz, char *val, size_t vsz)
 {
 	const char *s = *p;
 	size_t k = 0, v = 0;
@@ -56,7 +55,7 @@ static int kv_next(const char **p, char *key, size_t ksz, char *val,
 	key[k] = '\0';
 	val[v] = '\0';
 	if (*s == ',' && !s[1])
-		return -EINVAL;		/* trailing comma */
+		return -EINVAL; /* trailing comma */
 	*p = *s ? s + 1 : s;
 	return in_val && k ? 1 : -EINVAL;
 }
@@ -97,8 +96,7 @@ static int bad_value(const char *opt, const char *key, const char *val,
 
 /* ---- --disk -------------------------------------------------------------- */
 
-enum { DK_FILE, DK_BUS, DK_FORMAT, DK_READONLY, DK_MEDIA, DK_CACHE,
-       DK_TARGET };
+enum { DK_FILE, DK_BUS, DK_FORMAT, DK_READONLY, DK_MEDIA, DK_CACHE, DK_TARGET };
 
 static int disk_key(struct config_disk *d, int k, const char *val,
 		    int *readonly, char *err, size_t errlen)
@@ -166,7 +164,8 @@ static int disk_check(struct config_disk *d, unsigned int seen, int readonly,
 	if (!(seen & (1u << DK_FILE)))
 		return config_err(err, errlen, "--disk: file= missing");
 	if (!(seen & (1u << DK_BUS)) && !d->target[0])
-		return config_err(err, errlen, "--disk: bus= missing (ide, scsi)");
+		return config_err(err, errlen,
+				  "--disk: bus= missing (ide, scsi)");
 	if (!(seen & (1u << DK_BUS)))
 		d->bus = (enum config_disk_bus)config_target_bus(d->target);
 	if (d->target[0] && config_target_bus(d->target) != (int)d->bus)
@@ -176,11 +175,13 @@ static int disk_check(struct config_disk *d, unsigned int seen, int readonly,
 				  d->bus == CONFIG_DISK_IDE ? "ide" : "scsi");
 	if (d->media == CONFIG_MEDIA_CDROM) {
 		if (readonly == 0)
-			return config_err(err, errlen,
-					  "--disk: a cdrom is read-only (drop readonly=off)");
+			return config_err(
+				err, errlen,
+				"--disk: a cdrom is read-only (drop readonly=off)");
 		if (d->bus != CONFIG_DISK_IDE)
-			return config_err(err, errlen,
-					  "--disk: Hyper-V Gen1 attaches cdrom drives to IDE only");
+			return config_err(
+				err, errlen,
+				"--disk: Hyper-V Gen1 attaches cdrom drives to IDE only");
 		readonly = 1;
 	}
 	d->readonly = readonly == 1;
@@ -190,9 +191,9 @@ static int disk_check(struct config_disk *d, unsigned int seen, int readonly,
 int config_parse_disk_arg(struct vm_config *cfg, const char *arg, char *err,
 			  size_t errlen)
 {
-	static const char *const keys[] = { "file", "bus", "format",
+	static const char *const keys[] = { "file",	"bus",	 "format",
 					    "readonly", "media", "cache",
-					    "target", NULL };
+					    "target",	NULL };
 	struct config_disk d = { .format = CONFIG_FORMAT_AUTO };
 	char key[32], val[ARG_VALUE_MAX];
 	const char *p = arg ? arg : "";
@@ -210,9 +211,10 @@ int config_parse_disk_arg(struct vm_config *cfg, const char *arg, char *err,
 			goto out;
 	}
 	if (ret < 0) {
-		config_err(err, errlen,
-			   "--disk: expected key=value[,key=value...] near '%.32s'",
-			   p);
+		config_err(
+			err, errlen,
+			"--disk: expected key=value[,key=value...] near '%.32s'",
+			p);
 		goto out;
 	}
 	ret = disk_check(&d, seen, readonly, err, errlen);
@@ -246,9 +248,10 @@ int config_parse_nic_arg(struct vm_config *cfg, const char *arg, char *err,
 		if (k == 0) {
 			if (!*val || strlen(val) >= CONFIG_TAP_MAX ||
 			    strchr(val, '/'))
-				return config_err(err, errlen,
-						  "--nic: tap='%.32s' is not an interface name (1..15 characters)",
-						  val);
+				return config_err(
+					err, errlen,
+					"--nic: tap='%.32s' is not an interface name (1..15 characters)",
+					val);
 			config_copy(nic.tap, sizeof(nic.tap), val);
 		} else if (k == 1) {
 			m = str_index(val, models);
@@ -259,9 +262,10 @@ int config_parse_nic_arg(struct vm_config *cfg, const char *arg, char *err,
 			nic.model = m ? CONFIG_NIC_DEC21140 : CONFIG_NIC_NETVSC;
 		} else {
 			if (config_parse_mac(val, nic.mac))
-				return config_err(err, errlen,
-						  "--nic: mac='%.32s' is not a MAC address",
-						  val);
+				return config_err(
+					err, errlen,
+					"--nic: mac='%.32s' is not a MAC address",
+					val);
 			if (nic.mac[0] & 1)
 				return config_err(err, errlen,
 						  "--nic: mac=%s is multicast",
@@ -270,9 +274,10 @@ int config_parse_nic_arg(struct vm_config *cfg, const char *arg, char *err,
 		}
 	}
 	if (ret < 0)
-		return config_err(err, errlen,
-				  "--nic: expected key=value[,key=value...] near '%.32s'",
-				  p);
+		return config_err(
+			err, errlen,
+			"--nic: expected key=value[,key=value...] near '%.32s'",
+			p);
 	if (!nic.tap[0])
 		return config_err(err, errlen, "--nic: tap= missing");
 	return config_add_nic(cfg, &nic, err, errlen) ? -EINVAL : 0;
@@ -286,7 +291,9 @@ int config_parse_serial_arg(struct vm_config *cfg, const char *arg, char *err,
 	static const char *const simple[] = { "stdio", "pty", "none", "null",
 					      NULL };
 	static const enum config_serial kinds[] = {
-		CONFIG_SERIAL_STDIO, CONFIG_SERIAL_PTY, CONFIG_SERIAL_NONE,
+		CONFIG_SERIAL_STDIO,
+		CONFIG_SERIAL_PTY,
+		CONFIG_SERIAL_NONE,
 		CONFIG_SERIAL_NONE,
 	};
 	int i;
@@ -304,9 +311,10 @@ int config_parse_serial_arg(struct vm_config *cfg, const char *arg, char *err,
 	}
 	i = str_index(arg, simple);
 	if (i < 0)
-		return config_err(err, errlen,
-				  "--serial: '%.64s' not supported (stdio, pty, none, file:PATH)",
-				  arg);
+		return config_err(
+			err, errlen,
+			"--serial: '%.64s' not supported (stdio, pty, none, file:PATH)",
+			arg);
 	cfg->serial = kinds[i];
 	return config_set_str(&cfg->serial_path, NULL);
 }
@@ -324,7 +332,8 @@ static bool *hv_item(struct config_hyperv *hv, const char *name)
 		{ "runtime", offsetof(struct config_hyperv, runtime) },
 		{ "synic", offsetof(struct config_hyperv, synic) },
 		{ "stimer", offsetof(struct config_hyperv, stimer) },
-		{ "stimer-direct", offsetof(struct config_hyperv, stimer_direct) },
+		{ "stimer-direct",
+		  offsetof(struct config_hyperv, stimer_direct) },
 		{ "reset", offsetof(struct config_hyperv, reset) },
 		{ "frequencies", offsetof(struct config_hyperv, frequencies) },
 		{ "crash", offsetof(struct config_hyperv, crash) },
@@ -375,21 +384,25 @@ static int hv_token(struct config_hyperv *hv, char *tok, char *err,
 		return 0;
 	}
 	if (!val || !*val)
-		return config_err(err, errlen, "--hyperv: %s needs =VALUE", tok);
+		return config_err(err, errlen, "--hyperv: %s needs =VALUE",
+				  tok);
 	if (!strcmp(tok, "vendor-id")) {
 		if (strlen(val) > 12)
-			return config_err(err, errlen,
-					  "--hyperv: vendor-id is at most 12 characters");
+			return config_err(
+				err, errlen,
+				"--hyperv: vendor-id is at most 12 characters");
 		config_copy(hv->vendor_id, sizeof(hv->vendor_id), val);
 	} else {
 		if (config_parse_num(val, UINT32_MAX, true, &v))
-			return config_err(err, errlen,
-					  "--hyperv: spinlocks='%.32s' is not a 32-bit number",
-					  val);
+			return config_err(
+				err, errlen,
+				"--hyperv: spinlocks='%.32s' is not a 32-bit number",
+				val);
 		if (v < CONFIG_SPINLOCK_MIN)
-			return config_err(err, errlen,
-					  "--hyperv: spinlocks=%llu is below 4095",
-					  (unsigned long long)v);
+			return config_err(
+				err, errlen,
+				"--hyperv: spinlocks=%llu is below 4095",
+				(unsigned long long)v);
 		hv->spinlock_retries = (uint32_t)v;
 	}
 	*flag = true;
@@ -404,8 +417,9 @@ int config_parse_hyperv_arg(struct vm_config *cfg, const char *arg, char *err,
 	int ret;
 
 	if (!arg || !*arg || strlen(arg) >= sizeof(buf))
-		return config_err(err, errlen,
-				  "--hyperv: expected all, off or a list like relaxed,vpindex,synic");
+		return config_err(
+			err, errlen,
+			"--hyperv: expected all, off or a list like relaxed,vpindex,synic");
 	config_copy(buf, sizeof(buf), arg);
 	if (buf[0] == ',' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,"))
 		return config_err(err, errlen, "--hyperv: empty item in '%s'",

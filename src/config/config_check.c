@@ -15,8 +15,7 @@
 
 static void config_print(const struct vm_config *cfg)
 {
-	static const char *const serials[] = { "stdio", "file", "pty",
-					       "none" };
+	static const char *const serials[] = { "stdio", "file", "pty", "none" };
 	const struct config_hyperv *hv = &cfg->hyperv;
 	char uuid[37];
 	unsigned int i;
@@ -34,18 +33,18 @@ static void config_print(const struct vm_config *cfg)
 		printf("  disk %s %s %s%s\n", cfg->disks[i].target,
 		       cfg->disks[i].path,
 		       cfg->disks[i].format == CONFIG_FORMAT_VHD ? "vhd" :
-							   "raw/auto",
+								   "raw/auto",
 		       cfg->disks[i].readonly ? " ro" : "");
 	for (i = 0; i < cfg->nr_nics; i++)
 		printf("  nic %s %s\n", cfg->nics[i].tap,
 		       cfg->nics[i].model == CONFIG_NIC_NETVSC ? "netvsc" :
-								  "dec21140");
+								 "dec21140");
 	if (hv->enabled)
 		printf("  hyperv%s%s%s%s%s%s%s%s%s%s%s%s\n",
 		       hv->relaxed ? " relaxed" : "",
 		       hv->vpindex ? " vpindex" : "",
-		       hv->runtime ? " runtime" : "",
-		       hv->synic ? " synic" : "", hv->stimer ? " stimer" : "",
+		       hv->runtime ? " runtime" : "", hv->synic ? " synic" : "",
+		       hv->stimer ? " stimer" : "",
 		       hv->stimer_direct ? " stimer-direct" : "",
 		       hv->reset ? " reset" : "",
 		       hv->frequencies ? " frequencies" : "",

@@ -13,13 +13,13 @@
 #include "hvkvm/util.h"
 
 /* Limits that are ours rather than the interface's. */
-#define CONFIG_XML_MAX (1024 * 1024)	/* biggest XML file we read */
-#define CONFIG_MIN_MEMORY MiB		/* the legacy PC first megabyte */
-#define CONFIG_MAX_MEMORY (1024 * GiB)	/* Hyper-V Gen1 limit: 1 TiB */
-#define CONFIG_IDE_SLOTS 4		/* 2 channels x master/slave */
-#define CONFIG_SCSI_SLOTS 64		/* storvsc targets we number */
-#define CONFIG_SPINLOCK_MIN 0xfff	/* libvirt: retries >= 4095 */
-#define CONFIG_TAP_MAX 16		/* IFNAMSIZ */
+#define CONFIG_XML_MAX (1024 * 1024)   /* biggest XML file we read */
+#define CONFIG_MIN_MEMORY MiB	       /* the legacy PC first megabyte */
+#define CONFIG_MAX_MEMORY (1024 * GiB) /* Hyper-V Gen1 limit: 1 TiB */
+#define CONFIG_IDE_SLOTS 4	       /* 2 channels x master/slave */
+#define CONFIG_SCSI_SLOTS 64	       /* storvsc targets we number */
+#define CONFIG_SPINLOCK_MIN 0xfff      /* libvirt: retries >= 4095 */
+#define CONFIG_TAP_MAX 16	       /* IFNAMSIZ */
 
 /* Write one line into @err (if any); returns -EINVAL for convenience. */
 int config_err(char *err, size_t errlen, const char *fmt, ...) PRINTF(3, 4);
@@ -63,8 +63,8 @@ int config_scale_size(const char *num, const char *unit, uint64_t dflt_scale,
  */
 int config_add_disk(struct vm_config *cfg, struct config_disk *d, char *err,
 		    size_t errlen);
-int config_add_nic(struct vm_config *cfg, const struct config_nic *n,
-		   char *err, size_t errlen);
+int config_add_nic(struct vm_config *cfg, const struct config_nic *n, char *err,
+		   size_t errlen);
 
 /* Bus a target name belongs to ("hdb" -> IDE, "sdc" -> SCSI); -1 if none. */
 int config_target_bus(const char *target);

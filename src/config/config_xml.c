@@ -147,9 +147,10 @@ const char *xml_attr(struct xml_ctx *x, xmlNode *n, const char *name)
 
 	for (a = n->properties; a; a = a->next)
 		if (!a->ns && !strcmp((const char *)a->name, name))
-			return xml_keep(x, xmlNodeListGetString(n->doc,
-							       a->children, 1)
-					    ?: xmlStrdup((const xmlChar *)""));
+			return xml_keep(
+				x,
+				xmlNodeListGetString(n->doc, a->children, 1) ?:
+					xmlStrdup((const xmlChar *)""));
 	return NULL;
 }
 
@@ -228,7 +229,8 @@ int xml_text(struct xml_ctx *x, xmlNode *n, const char **out)
 	for (c = n->children; c; c = c->next) {
 		if (c->type == XML_ELEMENT_NODE)
 			return xml_fail(x, c, "element not supported here");
-		if (c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE &&
+		if (c->type != XML_TEXT_NODE &&
+		    c->type != XML_CDATA_SECTION_NODE &&
 		    c->type != XML_COMMENT_NODE && c->type != XML_PI_NODE)
 			return xml_fail(x, n, "unexpected XML node");
 	}
@@ -341,9 +343,10 @@ static int xml_syntax_error(struct xml_ctx *x, xmlParserCtxtPtr pctx)
 	size_t len, i;
 
 	if (x->doctype)
-		return config_err(x->err, x->errlen,
-				  "%s:%ld: <!DOCTYPE>: DTDs and entity declarations are not accepted",
-				  x->name, x->doctype_line);
+		return config_err(
+			x->err, x->errlen,
+			"%s:%ld: <!DOCTYPE>: DTDs and entity declarations are not accepted",
+			x->name, x->doctype_line);
 	if (e && e->message) {
 		snprintf(msg, sizeof(msg), "%s", e->message);
 		len = strlen(msg);
@@ -405,7 +408,8 @@ int config_parse_buffer(struct vm_config *cfg, const char *buf, size_t len,
 	if (err && errlen)
 		err[0] = '\0';
 	if (!buf || !len)
-		return config_err(err, errlen, "%s:1: malformed XML: empty document",
+		return config_err(err, errlen,
+				  "%s:1: malformed XML: empty document",
 				  x.name);
 	if (len > CONFIG_XML_MAX)
 		return config_err(err, errlen,
@@ -432,8 +436,9 @@ int config_parse_file(struct vm_config *cfg, const char *path, char *err,
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
 	    st.st_size > CONFIG_XML_MAX) {
-		config_err(err, errlen, "%s: not a regular file of at most %d bytes",
-			   path, CONFIG_XML_MAX);
+		config_err(err, errlen,
+			   "%s: not a regular file of at most %d bytes", path,
+			   CONFIG_XML_MAX);
 		ret = -EINVAL;
 		goto err_close;
 	}

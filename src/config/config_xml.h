@@ -18,17 +18,17 @@
 enum xml_serial_src { XML_SERIAL_UNSET, XML_SERIAL_CONSOLE, XML_SERIAL_SET };
 
 struct xml_ctx {
-	struct vm_config *cfg;		/* what we fill */
-	const char *name;		/* file name for messages */
-	char *err;			/* one-line message out */
+	struct vm_config *cfg; /* what we fill */
+	const char *name;      /* file name for messages */
+	char *err;	       /* one-line message out */
 	size_t errlen;
-	xmlChar **strs;			/* attribute/text copies to free */
+	xmlChar **strs; /* attribute/text copies to free */
 	size_t nr_strs;
 	size_t cap_strs;
-	bool nomem;			/* a copy could not be kept */
-	bool doctype;			/* the document had a <!DOCTYPE> */
+	bool nomem;   /* a copy could not be kept */
+	bool doctype; /* the document had a <!DOCTYPE> */
 	long doctype_line;
-	enum xml_serial_src serial_src;	/* <serial>/<console> seen so far */
+	enum xml_serial_src serial_src; /* <serial>/<console> seen so far */
 	char label[128];		/* scratch for xml_label() */
 };
 
@@ -36,7 +36,7 @@ struct xml_ctx {
 struct xml_handler {
 	const char *name;
 	int (*fn)(struct xml_ctx *x, xmlNode *n);
-	bool multi;			/* may appear more than once */
+	bool multi; /* may appear more than once */
 };
 
 /* "FILE:LINE: <parent><elem>: " + message; returns -EINVAL (or -ENOMEM). */

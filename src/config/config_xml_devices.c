@@ -18,9 +18,11 @@
 static const char *const no_attrs[] = { NULL };
 
 /* Children every device may carry from `virsh dumpxml`. */
-#define PLACEMENT_HANDLERS            \
-	{ "address", NULL, false },   \
-	{ "alias", NULL, false }
+#define PLACEMENT_HANDLERS           \
+	{ "address", NULL, false },  \
+	{                            \
+		"alias", NULL, false \
+	}
 
 static const struct xml_handler placement_tab[] = {
 	PLACEMENT_HANDLERS,
@@ -32,7 +34,7 @@ static const struct xml_handler placement_tab[] = {
 struct xml_chardev {
 	enum config_serial type;
 	const char *path;
-	bool console_serial;		/* <console><target type='serial'> */
+	bool console_serial; /* <console><target type='serial'> */
 };
 
 static int xml_chardev_source(struct xml_ctx *x, xmlNode *n,
@@ -42,13 +44,15 @@ static int xml_chardev_source(struct xml_ctx *x, xmlNode *n,
 	static const char *const onoff[] = { "off", "on", NULL };
 	int ret, append;
 
-	ret = xml_check_attrs(x, n, attrs) ?:
-	      xml_enum(x, n, "append", onoff, 1, &append) ?:
-	      xml_walk(x, n, NULL);
+	ret = xml_check_attrs(x, n, attrs)			  ?:
+		      xml_enum(x, n, "append", onoff, 1, &append) ?:
+		      xml_walk(x, n, NULL);
 	if (ret)
 		return ret;
 	if (cd->type == CONFIG_SERIAL_FILE && !append)
-		return xml_fail(x, n, "append='off' not supported (the file is appended to)");
+		return xml_fail(
+			x, n,
+			"append='off' not supported (the file is appended to)");
 	cd->path = xml_attr(x, n, "path");
 	return 0;
 }
@@ -66,20 +70,21 @@ static int xml_chardev_target(struct xml_ctx *x, xmlNode *n,
 	int ret, v;
 
 	ret = xml_check_attrs(x, n, attrs) ?:
-	      xml_enum(x, n, "type", console ? console_types : serial_types, 0,
-		       &v);
+					     xml_enum(x, n, "type",
+				      console ? console_types : serial_types, 0, &v);
 	if (ret)
 		return ret;
 	port = xml_attr(x, n, "port");
 	if (port && strcmp(port, "0"))
-		return xml_fail(x, n, "port='%.16s': hvkvm has one serial port (0)",
+		return xml_fail(x, n,
+				"port='%.16s': hvkvm has one serial port (0)",
 				port);
 	for (c = n->children; c; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE || c->ns ||
 		    strcmp((const char *)c->name, "model"))
 			continue;
 		ret = xml_check_attrs(x, c, model_attrs) ?:
-		      xml_enum(x, c, "name", models, 0, &v);
+			      xml_enum(x, c, "name", models, 0, &v);
 		if (ret)
 			return ret;
 	}
@@ -105,8 +110,9 @@ static int xml_chardev(struct xml_ctx *x, xmlNode *n, struct xml_chardev *cd,
 	xmlNode *c;
 	int ret, type;
 
-	ret = xml_check_attrs(x, n, attrs) ?:
-	      xml_enum(x, n, "type", types, -1, &type) ?: xml_walk(x, n, tab);
+	ret = xml_check_attrs(x, n, attrs)		       ?:
+		      xml_enum(x, n, "type", types, -1, &type) ?:
+		      xml_walk(x, n, tab);
 	if (ret)
 		return ret;
 	/* enum config_serial has the same order as types[]. */
@@ -118,7 +124,7 @@ static int xml_chardev(struct xml_ctx *x, xmlNode *n, struct xml_chardev *cd,
 			ret = xml_chardev_source(x, c, cd);
 		else if (!strcmp((const char *)c->name, "target"))
 			ret = xml_chardev_target(x, c, cd, console) ?:
-			      xml_walk(x, c, target_tab);
+				      xml_walk(x, c, target_tab);
 		if (ret)
 			return ret;
 	}
@@ -177,11 +183,11 @@ static int xml_disk_driver(struct xml_ctx *x, xmlNode *n, struct config_disk *d)
 	static const char *const caches[] = { "none", "writeback", NULL };
 	int ret, v, type, cache;
 
-	ret = xml_check_attrs(x, n, attrs) ?:
-	      xml_enum(x, n, "name", names, 0, &v) ?:
-	      xml_enum(x, n, "type", types, -1, &type) ?:
-	      xml_enum(x, n, "cache", caches, 0, &cache) ?:
-	      xml_walk(x, n, NULL);
+	ret = xml_check_attrs(x, n, attrs)			 ?:
+		      xml_enum(x, n, "name", names, 0, &v)	 ?:
+		      xml_enum(x, n, "type", types, -1, &type)	 ?:
+		      xml_enum(x, n, "cache", caches, 0, &cache) ?:
+		      xml_walk(x, n, NULL);
 	if (ret)
 		return ret;
 	d->format = type ? CONFIG_FORMAT_VHD : CONFIG_FORMAT_RAW;
@@ -189,17 +195,17 @@ static int xml_disk_driver(struct xml_ctx *x, xmlNode *n, struct config_disk *d)
 	return 0;
 }
 
-static int xml_disk_source(struct xml_ctx *x, xmlNode *n,
-			   struct config_disk *d, bool block)
+static int xml_disk_source(struct xml_ctx *x, xmlNode *n, struct config_disk *d,
+			   bool block)
 {
 	static const char *const file_attrs[] = { "file", NULL };
 	static const char *const dev_attrs[] = { "dev", NULL };
 	const char *path;
 	int ret;
 
-	ret = xml_check_attrs(x, n, block ? dev_attrs : file_attrs) ?:
-	      xml_req_attr(x, n, block ? "dev" : "file", &path) ?:
-	      xml_walk(x, n, NULL);
+	ret = xml_check_attrs(x, n, block ? dev_attrs : file_attrs)	?:
+		      xml_req_attr(x, n, block ? "dev" : "file", &path) ?:
+		      xml_walk(x, n, NULL);
 	if (ret)
 		return ret;
 	if (!*path)
@@ -209,22 +215,23 @@ static int xml_disk_source(struct xml_ctx *x, xmlNode *n,
 	return 0;
 }
 
-static int xml_disk_target(struct xml_ctx *x, xmlNode *n,
-			   struct config_disk *d)
+static int xml_disk_target(struct xml_ctx *x, xmlNode *n, struct config_disk *d)
 {
 	static const char *const attrs[] = { "dev", "bus", NULL };
 	static const char *const buses[] = { "ide", "scsi", NULL };
 	const char *dev;
 	int ret, bus;
 
-	ret = xml_check_attrs(x, n, attrs) ?: xml_req_attr(x, n, "dev", &dev) ?:
-	      xml_walk(x, n, NULL);
+	ret = xml_check_attrs(x, n, attrs)	      ?:
+		      xml_req_attr(x, n, "dev", &dev) ?:
+							xml_walk(x, n, NULL);
 	if (ret)
 		return ret;
 	if (config_target_index(dev) < 0)
-		return xml_fail(x, n,
-				"dev='%.16s' not supported (hda..hdd on IDE, sda.. on SCSI)",
-				dev);
+		return xml_fail(
+			x, n,
+			"dev='%.16s' not supported (hda..hdd on IDE, sda.. on SCSI)",
+			dev);
 	/* libvirt: the bus defaults from the name's prefix. */
 	ret = xml_enum(x, n, "bus", buses, config_target_bus(dev), &bus);
 	if (ret)
@@ -232,7 +239,8 @@ static int xml_disk_target(struct xml_ctx *x, xmlNode *n,
 	if (bus != config_target_bus(dev))
 		return xml_fail(x, n, "dev='%s' does not match bus='%s'", dev,
 				buses[bus]);
-	if (bus == CONFIG_DISK_IDE && config_target_index(dev) >= CONFIG_IDE_SLOTS)
+	if (bus == CONFIG_DISK_IDE &&
+	    config_target_index(dev) >= CONFIG_IDE_SLOTS)
 		return xml_fail(x, n, "dev='%s': IDE has hda..hdd", dev);
 	if (bus == CONFIG_DISK_SCSI &&
 	    config_target_index(dev) >= CONFIG_SCSI_SLOTS)
@@ -247,12 +255,9 @@ static int xml_disk_children(struct xml_ctx *x, xmlNode *n,
 			     struct config_disk *d, bool block)
 {
 	static const struct xml_handler tab[] = {
-		{ "driver", NULL, false },
-		{ "source", NULL, false },
-		{ "target", NULL, false },
-		{ "readonly", NULL, false },
-		PLACEMENT_HANDLERS,
-		{ NULL, NULL, false },
+		{ "driver", NULL, false }, { "source", NULL, false },
+		{ "target", NULL, false }, { "readonly", NULL, false },
+		PLACEMENT_HANDLERS,	   { NULL, NULL, false },
 	};
 	const char *name;
 	xmlNode *c;
@@ -270,7 +275,7 @@ static int xml_disk_children(struct xml_ctx *x, xmlNode *n,
 			ret = xml_disk_target(x, c, d);
 		else if (!strcmp(name, "readonly"))
 			ret = xml_check_attrs(x, c, no_attrs) ?:
-			      xml_walk(x, c, NULL);
+				      xml_walk(x, c, NULL);
 		if (!ret && !strcmp(name, "readonly"))
 			d->readonly = true;
 	}
@@ -286,10 +291,10 @@ static int xml_disk(struct xml_ctx *x, xmlNode *n)
 	char msg[CONFIG_ERR_MAX];
 	int ret, type, device;
 
-	ret = xml_check_attrs(x, n, attrs) ?:
-	      xml_enum(x, n, "type", types, 0, &type) ?:
-	      xml_enum(x, n, "device", devices, 0, &device) ?:
-	      xml_disk_children(x, n, &d, type == 1);
+	ret = xml_check_attrs(x, n, attrs)			    ?:
+		      xml_enum(x, n, "type", types, 0, &type)	    ?:
+		      xml_enum(x, n, "device", devices, 0, &device) ?:
+		      xml_disk_children(x, n, &d, type == 1);
 	if (ret)
 		goto out;
 	ret = -EINVAL;
@@ -298,15 +303,19 @@ static int xml_disk(struct xml_ctx *x, xmlNode *n)
 		goto out;
 	}
 	if (!d.path) {
-		xml_fail(x, n, "<source %s='...'/> missing (empty drives are not supported)",
-			 type ? "dev" : "file");
+		xml_fail(
+			x, n,
+			"<source %s='...'/> missing (empty drives are not supported)",
+			type ? "dev" : "file");
 		goto out;
 	}
 	if (device == 1) {
 		d.media = CONFIG_MEDIA_CDROM;
 		d.readonly = true;
 		if (d.bus != CONFIG_DISK_IDE) {
-			xml_fail(x, n, "Hyper-V Gen1 attaches cdrom drives to IDE only");
+			xml_fail(
+				x, n,
+				"Hyper-V Gen1 attaches cdrom drives to IDE only");
 			goto out;
 		}
 	}
@@ -327,9 +336,10 @@ static int xml_if_target(struct xml_ctx *x, xmlNode *n, struct config_nic *nic)
 	const char *dev;
 	int ret, v;
 
-	ret = xml_check_attrs(x, n, attrs) ?:
-	      xml_enum(x, n, "managed", managed, 0, &v) ?:
-	      xml_req_attr(x, n, "dev", &dev) ?: xml_walk(x, n, NULL);
+	ret = xml_check_attrs(x, n, attrs)			?:
+		      xml_enum(x, n, "managed", managed, 0, &v) ?:
+		      xml_req_attr(x, n, "dev", &dev)		?:
+		      xml_walk(x, n, NULL);
 	if (ret)
 		return ret;
 	if (!*dev || strlen(dev) >= CONFIG_TAP_MAX || strchr(dev, '/'))
@@ -345,8 +355,9 @@ static int xml_if_mac(struct xml_ctx *x, xmlNode *n, struct config_nic *nic)
 	const char *mac;
 	int ret;
 
-	ret = xml_check_attrs(x, n, attrs) ?:
-	      xml_req_attr(x, n, "address", &mac) ?: xml_walk(x, n, NULL);
+	ret = xml_check_attrs(x, n, attrs)		  ?:
+		      xml_req_attr(x, n, "address", &mac) ?:
+							    xml_walk(x, n, NULL);
 	if (ret)
 		return ret;
 	if (config_parse_mac(mac, nic->mac))
@@ -365,9 +376,9 @@ static int xml_if_model(struct xml_ctx *x, xmlNode *n, struct config_nic *nic)
 					      NULL };
 	int ret, model;
 
-	ret = xml_check_attrs(x, n, attrs) ?:
-	      xml_enum(x, n, "type", models, -1, &model) ?:
-	      xml_walk(x, n, NULL);
+	ret = xml_check_attrs(x, n, attrs)			 ?:
+		      xml_enum(x, n, "type", models, -1, &model) ?:
+		      xml_walk(x, n, NULL);
 	if (!ret)
 		nic->model = model ? CONFIG_NIC_DEC21140 : CONFIG_NIC_NETVSC;
 	return ret;
@@ -377,10 +388,8 @@ static int xml_interface(struct xml_ctx *x, xmlNode *n)
 {
 	static const char *const attrs[] = { "type", NULL };
 	static const struct xml_handler tab[] = {
-		{ "target", NULL, false },
-		{ "mac", NULL, false },
-		{ "model", NULL, false },
-		PLACEMENT_HANDLERS,
+		{ "target", NULL, false }, { "mac", NULL, false },
+		{ "model", NULL, false },  PLACEMENT_HANDLERS,
 		{ NULL, NULL, false },
 	};
 	struct config_nic nic = { .model = CONFIG_NIC_NETVSC };
@@ -389,14 +398,14 @@ static int xml_interface(struct xml_ctx *x, xmlNode *n)
 	xmlNode *c;
 	int ret;
 
-	ret = xml_check_attrs(x, n, attrs) ?:
-	      xml_req_attr(x, n, "type", &type);
+	ret = xml_check_attrs(x, n, attrs) ?: xml_req_attr(x, n, "type", &type);
 	if (ret)
 		return ret;
 	if (strcmp(type, "ethernet"))
-		return xml_fail(x, n,
-				"type='%.32s' not supported: use type='ethernet' with <target dev='TAP'/> on a TAP device you created",
-				type);
+		return xml_fail(
+			x, n,
+			"type='%.32s' not supported: use type='ethernet' with <target dev='TAP'/> on a TAP device you created",
+			type);
 	ret = xml_walk(x, n, tab);
 	for (c = n->children; !ret && c; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
@@ -432,19 +441,18 @@ static int xml_controller(struct xml_ctx *x, xmlNode *n)
 	static const char *const pci_models[] = { "pci-root", NULL };
 	static const char *const usb_models[] = { "none", NULL };
 	static const char *const *const models[] = { ide_models, scsi_models,
-						      pci_models, usb_models };
+						     pci_models, usb_models };
 	static const unsigned int max_index[] = { 1, 0, 0, 0 };
 	const char *index;
 	uint64_t v = 0;
 	int ret, type, model;
 
 	ret = xml_check_attrs(x, n, attrs) ?:
-	      xml_enum(x, n, "type", types, -1, &type);
+		      xml_enum(x, n, "type", types, -1, &type);
 	if (ret)
 		return ret;
-	ret = xml_enum(x, n, "model", models[type], type == 3 ? -1 : 0,
-		       &model) ?:
-	      xml_walk(x, n, placement_tab);
+	ret = xml_enum(x, n, "model", models[type], type == 3 ? -1 : 0, &model) ?:
+		      xml_walk(x, n, placement_tab);
 	if (ret)
 		return ret;
 	index = xml_attr(x, n, "index");
@@ -461,9 +469,9 @@ static int xml_panic(struct xml_ctx *x, xmlNode *n)
 	static const char *const models[] = { "hyperv", NULL };
 	int ret, model;
 
-	ret = xml_check_attrs(x, n, attrs) ?:
-	      xml_enum(x, n, "model", models, -1, &model) ?:
-	      xml_walk(x, n, NULL);
+	ret = xml_check_attrs(x, n, attrs)			  ?:
+		      xml_enum(x, n, "model", models, -1, &model) ?:
+		      xml_walk(x, n, NULL);
 	if (!ret)
 		x->cfg->hyperv.crash = true;
 	return ret;
@@ -475,9 +483,9 @@ static int xml_memballoon(struct xml_ctx *x, xmlNode *n)
 	static const char *const models[] = { "none", NULL };
 	int model;
 
-	return xml_check_attrs(x, n, attrs) ?:
-	       xml_enum(x, n, "model", models, -1, &model) ?:
-	       xml_walk(x, n, placement_tab);
+	return xml_check_attrs(x, n, attrs)			   ?:
+		       xml_enum(x, n, "model", models, -1, &model) ?:
+		       xml_walk(x, n, placement_tab);
 }
 
 /* The i8042 keyboard controller is built in. */
@@ -488,10 +496,10 @@ static int xml_input(struct xml_ctx *x, xmlNode *n)
 	static const char *const buses[] = { "ps2", NULL };
 	int type, bus;
 
-	return xml_check_attrs(x, n, attrs) ?:
-	       xml_enum(x, n, "type", types, -1, &type) ?:
-	       xml_enum(x, n, "bus", buses, 0, &bus) ?:
-	       xml_walk(x, n, placement_tab);
+	return xml_check_attrs(x, n, attrs)			?:
+		       xml_enum(x, n, "type", types, -1, &type) ?:
+		       xml_enum(x, n, "bus", buses, 0, &bus)	?:
+		       xml_walk(x, n, placement_tab);
 }
 
 static const struct xml_handler devices_tab[] = {

@@ -41,7 +41,8 @@ static int xml_name(struct xml_ctx *x, xmlNode *n)
 				CONFIG_NAME_MAX - 1);
 	for (i = 0; s[i]; i++)
 		if (s[i] == '/' || (unsigned char)s[i] < 0x20)
-			return xml_fail(x, n, "'/' or control character in name");
+			return xml_fail(x, n,
+					"'/' or control character in name");
 	config_copy(x->cfg->name, sizeof(x->cfg->name), s);
 	return 0;
 }
@@ -58,7 +59,8 @@ static int xml_uuid(struct xml_ctx *x, xmlNode *n)
 	/* libvirt also takes the 32 hex digits without dashes. */
 	if (strlen(s) == 32 && strspn(s, "0123456789abcdefABCDEF") == 32) {
 		for (i = 0; i < 32; i++) {
-			int o = i + (i >= 8) + (i >= 12) + (i >= 16) + (i >= 20);
+			int o = i + (i >= 8) + (i >= 12) + (i >= 16) +
+				(i >= 20);
 			canon[o] = s[i];
 		}
 		canon[8] = canon[13] = canon[18] = canon[23] = '-';
@@ -115,9 +117,9 @@ static int xml_vcpu(struct xml_ctx *x, xmlNode *n)
 	uint64_t v;
 	int ret, p;
 
-	ret = xml_check_attrs(x, n, attrs) ?:
-	      xml_enum(x, n, "placement", placements, 0, &p) ?:
-	      xml_text(x, n, &s);
+	ret = xml_check_attrs(x, n, attrs)			     ?:
+		      xml_enum(x, n, "placement", placements, 0, &p) ?:
+		      xml_text(x, n, &s);
 	if (ret)
 		return ret;
 	if (config_parse_num(s, UINT_MAX, false, &v))
@@ -131,8 +133,8 @@ static int xml_vcpu(struct xml_ctx *x, xmlNode *n)
 
 static int xml_action(struct xml_ctx *x, xmlNode *n, enum config_action *a)
 {
-	static const char *const actions[] = { "destroy", "restart",
-					       "preserve", NULL };
+	static const char *const actions[] = { "destroy", "restart", "preserve",
+					       NULL };
 	const char *s;
 	int i, ret;
 
@@ -145,8 +147,8 @@ static int xml_action(struct xml_ctx *x, xmlNode *n, enum config_action *a)
 			return 0;
 		}
 	}
-	return xml_fail(x, n, "'%.32s' not supported (destroy, restart, preserve)",
-			s);
+	return xml_fail(
+		x, n, "'%.32s' not supported (destroy, restart, preserve)", s);
 }
 
 static int xml_on_poweroff(struct xml_ctx *x, xmlNode *n)
@@ -173,8 +175,9 @@ static int xml_os_type(struct xml_ctx *x, xmlNode *n)
 	const char *s, *machine;
 	int ret, arch;
 
-	ret = xml_check_attrs(x, n, attrs) ?:
-	      xml_enum(x, n, "arch", arches, 0, &arch) ?: xml_text(x, n, &s);
+	ret = xml_check_attrs(x, n, attrs)		       ?:
+		      xml_enum(x, n, "arch", arches, 0, &arch) ?:
+		      xml_text(x, n, &s);
 	if (ret)
 		return ret;
 	if (strcmp(s, "hvm"))
@@ -182,9 +185,10 @@ static int xml_os_type(struct xml_ctx *x, xmlNode *n)
 	machine = xml_attr(x, n, "machine");
 	if (machine && strcmp(machine, "pc") &&
 	    strncmp(machine, "pc-i440fx-", 10))
-		return xml_fail(x, n,
-				"machine='%.32s' not supported: hvkvm is an i440FX/PIIX4 (Hyper-V Gen1) machine, use 'pc'",
-				machine);
+		return xml_fail(
+			x, n,
+			"machine='%.32s' not supported: hvkvm is an i440FX/PIIX4 (Hyper-V Gen1) machine, use 'pc'",
+			machine);
 	return 0;
 }
 
@@ -212,9 +216,10 @@ static int xml_os_loader(struct xml_ctx *x, xmlNode *n)
 	const char *s;
 	int ret, v;
 
-	ret = xml_check_attrs(x, n, attrs) ?:
-	      xml_enum(x, n, "readonly", yesno, 0, &v) ?:
-	      xml_enum(x, n, "type", types, 0, &v) ?: xml_text(x, n, &s);
+	ret = xml_check_attrs(x, n, attrs)		       ?:
+		      xml_enum(x, n, "readonly", yesno, 0, &v) ?:
+		      xml_enum(x, n, "type", types, 0, &v)     ?:
+		      xml_text(x, n, &s);
 	if (ret)
 		return ret;
 	if (!*s)
@@ -246,8 +251,9 @@ static int xml_os_boot(struct xml_ctx *x, xmlNode *n)
 	static const char *const devs[] = { "hd", "cdrom", "network", NULL };
 	int dev;
 
-	return xml_check_attrs(x, n, attrs) ?:
-	       xml_enum(x, n, "dev", devs, -1, &dev) ?: xml_walk(x, n, NULL);
+	return xml_check_attrs(x, n, attrs)		     ?:
+		       xml_enum(x, n, "dev", devs, -1, &dev) ?:
+		       xml_walk(x, n, NULL);
 }
 
 static const struct xml_handler os_tab[] = {
@@ -291,8 +297,9 @@ static int xml_hv_simple(struct xml_ctx *x, xmlNode *n)
 	bool on;
 	int ret;
 
-	ret = xml_check_attrs(x, n, attrs) ?: xml_state(x, n, &on) ?:
-	      xml_walk(x, n, NULL);
+	ret = xml_check_attrs(x, n, attrs) ?:
+		      xml_state(x, n, &on) ?:
+					     xml_walk(x, n, NULL);
 	if (!ret && flag)
 		*flag = on;
 	return ret;
@@ -325,8 +332,9 @@ static int xml_hv_spinlocks(struct xml_ctx *x, xmlNode *n)
 	bool on;
 	int ret;
 
-	ret = xml_check_attrs(x, n, attrs) ?: xml_state(x, n, &on) ?:
-	      xml_walk(x, n, NULL);
+	ret = xml_check_attrs(x, n, attrs) ?:
+		      xml_state(x, n, &on) ?:
+					     xml_walk(x, n, NULL);
 	if (ret)
 		return ret;
 	hv->spinlocks = on;
@@ -353,8 +361,9 @@ static int xml_hv_vendor_id(struct xml_ctx *x, xmlNode *n)
 	bool on;
 	int ret;
 
-	ret = xml_check_attrs(x, n, attrs) ?: xml_state(x, n, &on) ?:
-	      xml_walk(x, n, NULL);
+	ret = xml_check_attrs(x, n, attrs) ?:
+		      xml_state(x, n, &on) ?:
+					     xml_walk(x, n, NULL);
 	if (ret)
 		return ret;
 	hv->vendor_id_set = on;
@@ -375,9 +384,9 @@ static int xml_hv_stimer_direct(struct xml_ctx *x, xmlNode *n)
 {
 	static const char *const attrs[] = { "state", NULL };
 
-	return xml_check_attrs(x, n, attrs) ?:
-	       xml_state(x, n, &x->cfg->hyperv.stimer_direct) ?:
-	       xml_walk(x, n, NULL);
+	return xml_check_attrs(x, n, attrs)			      ?:
+		       xml_state(x, n, &x->cfg->hyperv.stimer_direct) ?:
+		       xml_walk(x, n, NULL);
 }
 
 static const struct xml_handler stimer_tab[] = {
@@ -389,9 +398,9 @@ static int xml_hv_stimer(struct xml_ctx *x, xmlNode *n)
 {
 	static const char *const attrs[] = { "state", NULL };
 
-	return xml_check_attrs(x, n, attrs) ?:
-	       xml_state(x, n, &x->cfg->hyperv.stimer) ?:
-	       xml_walk(x, n, stimer_tab);
+	return xml_check_attrs(x, n, attrs)		       ?:
+		       xml_state(x, n, &x->cfg->hyperv.stimer) ?:
+		       xml_walk(x, n, stimer_tab);
 }
 
 static const struct xml_handler hyperv_tab[] = {
@@ -422,7 +431,7 @@ static int xml_hyperv(struct xml_ctx *x, xmlNode *n)
 	int ret, mode;
 
 	ret = xml_check_attrs(x, n, attrs) ?:
-	      xml_enum(x, n, "mode", modes, 0, &mode);
+		      xml_enum(x, n, "mode", modes, 0, &mode);
 	if (ret)
 		return ret;
 	if (mode == 1) {
@@ -459,8 +468,9 @@ static int xml_vmport(struct xml_ctx *x, xmlNode *n)
 	bool on;
 	int ret;
 
-	ret = xml_check_attrs(x, n, attrs) ?: xml_state(x, n, &on) ?:
-	      xml_walk(x, n, NULL);
+	ret = xml_check_attrs(x, n, attrs) ?:
+		      xml_state(x, n, &on) ?:
+					     xml_walk(x, n, NULL);
 	if (!ret && on)
 		return xml_fail(x, n, "state='on' not supported");
 	return ret;
@@ -489,13 +499,18 @@ static int xml_features(struct xml_ctx *x, xmlNode *n)
 
 /* ---- <clock> ------------------------------------------------------------- */
 
-enum timer_kind { TIMER_RTC, TIMER_PIT, TIMER_HPET, TIMER_KVMCLOCK,
-		  TIMER_HYPERVCLOCK };
+enum timer_kind {
+	TIMER_RTC,
+	TIMER_PIT,
+	TIMER_HPET,
+	TIMER_KVMCLOCK,
+	TIMER_HYPERVCLOCK
+};
 
 static int xml_timer(struct xml_ctx *x, xmlNode *n)
 {
-	static const char *const names[] = { "rtc", "pit", "hpet", "kvmclock",
-					     "hypervclock", NULL };
+	static const char *const names[] = { "rtc",	 "pit",		"hpet",
+					     "kvmclock", "hypervclock", NULL };
 	static const char *const attrs_legacy[] = { "name", "present",
 						    "tickpolicy", "track",
 						    NULL };
@@ -508,19 +523,19 @@ static int xml_timer(struct xml_ctx *x, xmlNode *n)
 		return ret;
 	/* present= absent: the hypervisor's default (what hvkvm has). */
 	present = kind <= TIMER_PIT || kind == TIMER_HYPERVCLOCK;
-	ret = xml_check_attrs(x, n, kind <= TIMER_PIT ? attrs_legacy :
-							 attrs_pv) ?:
-	      xml_enum(x, n, "present", yesno, present, &present) ?:
-	      xml_walk(x, n, NULL);
+	ret = xml_check_attrs(x, n, kind <= TIMER_PIT ? attrs_legacy : attrs_pv) ?:
+		      xml_enum(x, n, "present", yesno, present, &present) ?:
+		      xml_walk(x, n, NULL);
 	if (ret)
 		return ret;
 	switch (kind) {
 	case TIMER_RTC:
 	case TIMER_PIT:
 		if (!present)
-			return xml_fail(x, n,
-					"the %s is always present (present='no' not supported)",
-					names[kind]);
+			return xml_fail(
+				x, n,
+				"the %s is always present (present='no' not supported)",
+				names[kind]);
 		return 0;
 	case TIMER_HPET:
 	case TIMER_KVMCLOCK:
@@ -547,7 +562,7 @@ static int xml_clock(struct xml_ctx *x, xmlNode *n)
 	int ret, offset;
 
 	ret = xml_check_attrs(x, n, attrs) ?:
-	      xml_enum(x, n, "offset", offsets, 0, &offset);
+		      xml_enum(x, n, "offset", offsets, 0, &offset);
 	if (ret)
 		return ret;
 	x->cfg->clock_utc = offset == 0;
@@ -569,13 +584,14 @@ static int xml_debug_exit(struct xml_ctx *x, xmlNode *n)
 	uint64_t v;
 	int ret;
 
-	ret = xml_check_attrs(x, n, attrs) ?: xml_req_attr(x, n, "port", &s) ?:
-	      xml_walk(x, n, NULL);
+	ret = xml_check_attrs(x, n, attrs)	     ?:
+		      xml_req_attr(x, n, "port", &s) ?:
+						       xml_walk(x, n, NULL);
 	if (ret)
 		return ret;
 	if (config_parse_num(s, 0xffff, true, &v) || !v)
-		return xml_fail(x, n, "port='%.32s' is not an I/O port 1..0xffff",
-				s);
+		return xml_fail(x, n,
+				"port='%.32s' is not an I/O port 1..0xffff", s);
 	x->cfg->debug_exit_port = (uint16_t)v;
 	return 0;
 }
@@ -621,9 +637,10 @@ static int xml_metadata(struct xml_ctx *x, xmlNode *n)
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
 		if (!c->ns)
-			return xml_fail(x, c,
-					"metadata elements need a namespace (hvkvm's is %s)",
-					HVKVM_XML_NS);
+			return xml_fail(
+				x, c,
+				"metadata elements need a namespace (hvkvm's is %s)",
+				HVKVM_XML_NS);
 		if (!ns_is_ours(c))
 			continue;
 		if (strcmp((const char *)c->name, "config"))
@@ -668,13 +685,14 @@ int xml_domain(struct xml_ctx *x, xmlNode *root)
 	if (root->ns || strcmp((const char *)root->name, "domain"))
 		return xml_fail(x, root, "the root element must be <domain>");
 	ret = xml_check_attrs(x, root, attrs) ?:
-	      xml_req_attr(x, root, "type", &type);
+		      xml_req_attr(x, root, "type", &type);
 	if (ret)
 		return ret;
 	if (strcmp(type, "kvm"))
-		return xml_fail(x, root,
-				"type='%.32s' not supported: hvkvm runs on KVM, use type='kvm'",
-				type);
+		return xml_fail(
+			x, root,
+			"type='%.32s' not supported: hvkvm runs on KVM, use type='kvm'",
+			type);
 	ret = xml_walk(x, root, domain_tab);
 	if (ret)
 		return ret;

@@ -25,15 +25,15 @@
 #include "hvkvm/util.h"
 #include "ctl_internal.h"
 
-#define CTL_RESP_MAX		(1024 * 1024)	/* one response line */
-#define CTL_WAIT_DEFAULT	10		/* seconds for an answer */
-#define CTL_LIST_WAIT		2		/* per VM in `hvkvm list` */
-#define CTL_LIST_MAX		256		/* VMs in one listing */
+#define CTL_RESP_MAX (1024 * 1024) /* one response line */
+#define CTL_WAIT_DEFAULT 10	   /* seconds for an answer */
+#define CTL_LIST_WAIT 2		   /* per VM in `hvkvm list` */
+#define CTL_LIST_MAX 256	   /* VMs in one listing */
 
 enum {
 	CTL_EXIT_OK = 0,
-	CTL_EXIT_ERROR = 1,		/* error answer or usage */
-	CTL_EXIT_UNREACHABLE = 2,	/* no such VM, no answer */
+	CTL_EXIT_ERROR = 1,	  /* error answer or usage */
+	CTL_EXIT_UNREACHABLE = 2, /* no such VM, no answer */
 };
 
 static const char ctl_usage[] =
@@ -103,10 +103,13 @@ static int ctl_open(const char *vm, char *path, size_t plen, char *err,
 		if (path != vm)
 			strcpy(path, vm);
 	} else if ((r = ctl_socket_path(vm, path, plen))) {
-		snprintf(err, errlen, "VM '%.80s': %s", vm,
-			 r == -EINVAL ? "not a valid VM name" :
-			 r == -ENOENT ? "no runtime directory (set HVKVM_RUNTIME_DIR or XDG_RUNTIME_DIR)" :
-			 strerror(-r));
+		snprintf(
+			err, errlen, "VM '%.80s': %s", vm,
+			r == -EINVAL ?
+				"not a valid VM name" :
+			r == -ENOENT ?
+				"no runtime directory (set HVKVM_RUNTIME_DIR or XDG_RUNTIME_DIR)" :
+				strerror(-r));
 		return r;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -118,12 +121,14 @@ static int ctl_open(const char *vm, char *path, size_t plen, char *err,
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		r = -errno;
 		if (r == -ENOENT)
-			snprintf(err, errlen, "no VM named '%s' is running (no %s)",
-				 vm, path);
-		else if (r == -ECONNREFUSED)
 			snprintf(err, errlen,
-				 "no VM named '%s' is running (stale socket %s)",
-				 vm, path);
+				 "no VM named '%s' is running (no %s)", vm,
+				 path);
+		else if (r == -ECONNREFUSED)
+			snprintf(
+				err, errlen,
+				"no VM named '%s' is running (stale socket %s)",
+				vm, path);
 		else
 			snprintf(err, errlen, "%s: %s", path, strerror(-r));
 		close(fd);
@@ -164,8 +169,8 @@ static struct json_object *ctl_call(int fd, struct json_object *req,
 				    unsigned int secs, char **line, char *err,
 				    size_t errlen)
 {
-	const char *s = json_object_to_json_string_ext(req,
-						JSON_C_TO_STRING_PLAIN);
+	const char *s =
+		json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	struct timespec deadline;
 	struct json_object *resp;
 	size_t len = 0, cap = 4096;
@@ -173,7 +178,8 @@ static struct json_object *ctl_call(int fd, struct json_object *req,
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
 	*line = NULL;
-	if (!buf || ctl_send_all(fd, s, strlen(s)) || ctl_send_all(fd, "\n", 1)) {
+	if (!buf || ctl_send_all(fd, s, strlen(s)) ||
+	    ctl_send_all(fd, "\n", 1)) {
 		snprintf(err, errlen, "cannot send the request: %s",
 			 strerror(errno));
 		goto err;
@@ -194,7 +200,8 @@ static struct json_object *ctl_call(int fd, struct json_object *req,
 			goto err;
 		}
 		if (len + 1 >= cap) {
-			char *p = cap >= CTL_RESP_MAX ? NULL : realloc(buf, cap * 2);
+			char *p = cap >= CTL_RESP_MAX ? NULL :
+							realloc(buf, cap * 2);
 
 			if (!p) {
 				snprintf(err, errlen, "answer too long");
@@ -207,8 +214,9 @@ static struct json_object *ctl_call(int fd, struct json_object *req,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			snprintf(err, errlen,
-				 "the VM closed the connection without answering");
+			snprintf(
+				err, errlen,
+				"the VM closed the connection without answering");
 			goto err;
 		}
 		len += (size_t)n;
@@ -265,7 +273,8 @@ static void ctl_fmt_uptime(double s, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64 "h%02" PRIu64 "m", t / 3600,
 			 t % 3600 / 60);
 	else if (t >= 60)
-		snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s", t / 60, t % 60);
+		snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s", t / 60,
+			 t % 60);
 	else
 		snprintf(buf, len, "%.1fs", s > 0 ? s : 0.0);
 }
@@ -275,7 +284,8 @@ static void ctl_print_flat(struct json_object *o, const char *prefix)
 {
 	char path[512], up[32];
 
-	json_object_object_foreach(o, k, v) {
+	json_object_object_foreach(o, k, v)
+	{
 		snprintf(path, sizeof(path), "%s%s%s", prefix,
 			 prefix[0] ? "." : "", k);
 		if (json_object_is_type(v, json_type_object)) {
@@ -289,13 +299,15 @@ static void ctl_print_flat(struct json_object *o, const char *prefix)
 		} else if (!prefix[0] && !strcmp(k, "uptime") &&
 			   (json_object_is_type(v, json_type_double) ||
 			    json_object_is_type(v, json_type_int))) {
-			ctl_fmt_uptime(json_object_get_double(v), up, sizeof(up));
+			ctl_fmt_uptime(json_object_get_double(v), up,
+				       sizeof(up));
 			fputs(up, stdout);
 		} else if (json_object_is_type(v, json_type_string)) {
 			ctl_put_safe(json_object_get_string(v), stdout);
 		} else {
-			fputs(json_object_to_json_string_ext(v,
-					JSON_C_TO_STRING_PLAIN), stdout);
+			fputs(json_object_to_json_string_ext(
+				      v, JSON_C_TO_STRING_PLAIN),
+			      stdout);
 		}
 		putchar('\n');
 	}
@@ -306,7 +318,7 @@ static void ctl_print_flat(struct json_object *o, const char *prefix)
 struct ctl_cli {
 	const char *vm, *cmd;
 	bool json, wait;
-	unsigned int timeout;		/* 0: default */
+	unsigned int timeout; /* 0: default */
 	struct json_object *req;
 };
 
@@ -347,7 +359,8 @@ static int ctl_add_json(struct ctl_cli *c, const char *text)
 	struct json_object *o = json_tokener_parse(text);
 
 	if (!o || !json_object_is_type(o, json_type_object)) {
-		fprintf(stderr, "hvkvm: ctl: --json '%.60s': not a JSON object\n",
+		fprintf(stderr,
+			"hvkvm: ctl: --json '%.60s': not a JSON object\n",
 			text);
 		json_object_put(o);
 		return -EINVAL;
@@ -378,17 +391,20 @@ static int ctl_parse_args(int argc, char **argv, struct ctl_cli *c)
 			c->wait = true;
 		} else if (!strcmp(a, "-t") || !strcmp(a, "--timeout")) {
 			char *end;
-			unsigned long v = i + 1 < argc ?
-					  strtoul(argv[i + 1], &end, 10) : 0;
+			unsigned long v =
+				i + 1 < argc ? strtoul(argv[i + 1], &end, 10) :
+					       0;
 
 			if (i + 1 >= argc || *end || !v || v > 86400) {
-				fprintf(stderr, "hvkvm: ctl: --timeout needs 1..86400 seconds\n");
+				fprintf(stderr,
+					"hvkvm: ctl: --timeout needs 1..86400 seconds\n");
 				return -EINVAL;
 			}
 			c->timeout = (unsigned int)v;
 			i++;
 		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "hvkvm: ctl: unknown option '%s' (see 'hvkvm ctl --help')\n",
+			fprintf(stderr,
+				"hvkvm: ctl: unknown option '%s' (see 'hvkvm ctl --help')\n",
 				a);
 			return -EINVAL;
 		} else if (!c->vm) {
@@ -403,7 +419,8 @@ static int ctl_parse_args(int argc, char **argv, struct ctl_cli *c)
 		}
 	}
 	if (!c->cmd) {
-		fprintf(stderr, "hvkvm: ctl: usage: hvkvm ctl VM COMMAND [ARG=VALUE...] (see 'hvkvm ctl --help')\n");
+		fprintf(stderr,
+			"hvkvm: ctl: usage: hvkvm ctl VM COMMAND [ARG=VALUE...] (see 'hvkvm ctl --help')\n");
 		return -EINVAL;
 	}
 	c->req = json_object_new_object();
@@ -424,10 +441,11 @@ static unsigned int ctl_answer_wait(const struct ctl_cli *c)
 		return c->timeout;
 	if (!strcmp(c->cmd, "shutdown"))
 		return (json_object_object_get_ex(c->req, "timeout", &t) &&
-			json_object_is_type(t, json_type_int) ?
-			(unsigned int)MIN(json_object_get_int64(t),
-					  CTL_SHUTDOWN_TIMEOUT_MAX) :
-			CTL_SHUTDOWN_TIMEOUT) + CTL_WAIT_DEFAULT;
+					json_object_is_type(t, json_type_int) ?
+				(unsigned int)MIN(json_object_get_int64(t),
+						  CTL_SHUTDOWN_TIMEOUT_MAX) :
+				CTL_SHUTDOWN_TIMEOUT) +
+		       CTL_WAIT_DEFAULT;
 	return CTL_WAIT_DEFAULT;
 }
 
@@ -461,7 +479,8 @@ int ctl_main(int argc, char **argv)
 			fprintf(stderr, "hvkvm: ctl %s %s: ", c.vm, c.cmd);
 			ctl_put_safe(json_object_object_get_ex(resp, "error",
 							       &v) ?
-				     json_object_get_string(v) : "failed",
+					     json_object_get_string(v) :
+					     "failed",
 				     stderr);
 			fputc('\n', stderr);
 		}
@@ -493,7 +512,7 @@ out:
 
 struct list_vm {
 	char name[CTL_NAME_MAX + 1];
-	struct json_object *status;	/* NULL: no answer */
+	struct json_object *status; /* NULL: no answer */
 };
 
 static int list_cmp(const void *a, const void *b)
@@ -529,8 +548,8 @@ static bool list_ask(const char *dir, struct list_vm *vm)
 	return true;
 }
 
-static const char *list_field(struct json_object *st, const char *k,
-			      char *buf, size_t len)
+static const char *list_field(struct json_object *st, const char *k, char *buf,
+			      size_t len)
 {
 	struct json_object *v;
 
@@ -560,15 +579,15 @@ static void list_print(struct list_vm *vms, unsigned int n)
 	char b[5][64];
 	unsigned int i, j;
 
-	printf("%-20s %8s %-10s %5s %8s %9s\n", "NAME", "PID", "STATE",
-	       "VCPUS", "MEMORY", "UPTIME");
+	printf("%-20s %8s %-10s %5s %8s %9s\n", "NAME", "PID", "STATE", "VCPUS",
+	       "MEMORY", "UPTIME");
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < ARRAY_SIZE(cols); j++)
 			list_field(vms[i].status, cols[j], b[j], sizeof(b[j]));
 		if (!vms[i].status)
 			snprintf(b[1], sizeof(b[1]), "no-answer");
-		printf("%-20s %8s %-10s %5s %8s %9s\n", vms[i].name, b[0],
-		       b[1], b[2], b[3], b[4]);
+		printf("%-20s %8s %-10s %5s %8s %9s\n", vms[i].name, b[0], b[1],
+		       b[2], b[3], b[4]);
 	}
 }
 
@@ -589,7 +608,8 @@ int list_main(int argc, char **argv)
 			return 0;
 		}
 		if (strcmp(argv[r], "-j") && strcmp(argv[r], "--json")) {
-			fprintf(stderr, "hvkvm: list: unknown argument '%s' (see 'hvkvm list --help')\n",
+			fprintf(stderr,
+				"hvkvm: list: unknown argument '%s' (see 'hvkvm list --help')\n",
 				argv[r]);
 			return CTL_EXIT_ERROR;
 		}
@@ -597,7 +617,8 @@ int list_main(int argc, char **argv)
 	}
 	r = ctl_runtime_dir(dir, sizeof(dir), false);
 	if (r) {
-		fprintf(stderr, "hvkvm: list: no runtime directory (set HVKVM_RUNTIME_DIR or XDG_RUNTIME_DIR)\n");
+		fprintf(stderr,
+			"hvkvm: list: no runtime directory (set HVKVM_RUNTIME_DIR or XDG_RUNTIME_DIR)\n");
 		return CTL_EXIT_ERROR;
 	}
 	vms = calloc(CTL_LIST_MAX, sizeof(*vms));
@@ -625,14 +646,17 @@ int list_main(int argc, char **argv)
 
 			if (!o) {
 				o = json_object_new_object();
-				json_object_object_add(o, "name",
+				json_object_object_add(
+					o, "name",
 					json_object_new_string(vms[i].name));
-				json_object_object_add(o, "state",
+				json_object_object_add(
+					o, "state",
 					json_object_new_string("no-answer"));
 			}
 			json_object_array_add(arr, o);
 		}
-		puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+		puts(json_object_to_json_string_ext(arr,
+						    JSON_C_TO_STRING_PLAIN));
 		json_object_put(arr);
 	} else {
 		list_print(vms, n);

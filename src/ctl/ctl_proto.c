@@ -19,22 +19,22 @@
 #include "hvkvm/util.h"
 #include "ctl_internal.h"
 
-#define CTL_JSON_DEPTH		16	/* nesting a request may use */
-#define CTL_ID_MAX		256	/* string id length */
-#define CTL_ARGS_MAX		3	/* arguments of one command */
-#define CTL_STATS_DEPTH		8	/* dotted path parts */
+#define CTL_JSON_DEPTH 16 /* nesting a request may use */
+#define CTL_ID_MAX 256	  /* string id length */
+#define CTL_ARGS_MAX 3	  /* arguments of one command */
+#define CTL_STATS_DEPTH 8 /* dotted path parts */
 
 enum ctl_arg_type {
-	CTL_ARG_UINT,		/* integer 0..max */
-	CTL_ARG_STR,		/* string 1..max bytes, no NUL */
-	CTL_ARG_POOL,		/* KVP pool name or number */
+	CTL_ARG_UINT, /* integer 0..max */
+	CTL_ARG_STR,  /* string 1..max bytes, no NUL */
+	CTL_ARG_POOL, /* KVP pool name or number */
 };
 
 struct ctl_arg {
 	const char *name;
 	enum ctl_arg_type type;
 	bool required;
-	uint64_t max;		/* UINT: largest value; STR: longest */
+	uint64_t max; /* UINT: largest value; STR: longest */
 };
 
 struct ctl_cmd_desc {
@@ -45,22 +45,29 @@ struct ctl_cmd_desc {
 static const struct ctl_cmd_desc ctl_cmds[CTL_CMD_COUNT] = {
 	[CTL_CMD_STATUS] = { .name = "status" },
 	[CTL_CMD_STATS] = { .name = "stats" },
-	[CTL_CMD_SHUTDOWN] = { "shutdown", {
-		{ "timeout", CTL_ARG_UINT, false, CTL_SHUTDOWN_TIMEOUT_MAX },
-	} },
+	[CTL_CMD_SHUTDOWN] = { "shutdown",
+			       {
+				       { "timeout", CTL_ARG_UINT, false,
+					 CTL_SHUTDOWN_TIMEOUT_MAX },
+			       } },
 	[CTL_CMD_POWEROFF] = { .name = "poweroff" },
 	[CTL_CMD_REBOOT] = { .name = "reboot" },
 	[CTL_CMD_PAUSE] = { .name = "pause" },
 	[CTL_CMD_RESUME] = { .name = "resume" },
-	[CTL_CMD_KVP_GET] = { "kvp-get", {
-		{ "pool", CTL_ARG_POOL, true, 0 },
-		{ "key", CTL_ARG_STR, true, CTL_KVP_KEY_MAX },
-	} },
-	[CTL_CMD_KVP_SET] = { "kvp-set", {
-		{ "pool", CTL_ARG_POOL, true, 0 },
-		{ "key", CTL_ARG_STR, true, CTL_KVP_KEY_MAX },
-		{ "value", CTL_ARG_STR, true, CTL_KVP_VALUE_MAX },
-	} },
+	[CTL_CMD_KVP_GET] = { "kvp-get",
+			      {
+				      { "pool", CTL_ARG_POOL, true, 0 },
+				      { "key", CTL_ARG_STR, true,
+					CTL_KVP_KEY_MAX },
+			      } },
+	[CTL_CMD_KVP_SET] = { "kvp-set",
+			      {
+				      { "pool", CTL_ARG_POOL, true, 0 },
+				      { "key", CTL_ARG_STR, true,
+					CTL_KVP_KEY_MAX },
+				      { "value", CTL_ARG_STR, true,
+					CTL_KVP_VALUE_MAX },
+			      } },
 };
 
 static const char *const ctl_pool_names[CTL_KVP_POOLS] = {
@@ -72,7 +79,7 @@ static const char *const ctl_pool_names[CTL_KVP_POOLS] = {
 };
 
 struct ctl_stats {
-	struct json_object *root;	/* the stats result object */
+	struct json_object *root; /* the stats result object */
 };
 
 const char *ctl_kvp_pool_name(enum ctl_kvp_pool pool)
@@ -99,8 +106,8 @@ struct json_object *ctl_response_ok(struct json_object *id,
 	return r;
 }
 
-struct json_object *ctl_response_err(struct json_object *id,
-				     const char *code, const char *msg)
+struct json_object *ctl_response_err(struct json_object *id, const char *code,
+				     const char *msg)
 {
 	struct json_object *r = json_object_new_object();
 
@@ -149,7 +156,9 @@ int ctl_stats_add(struct ctl_stats *st, const char *path, uint64_t value)
 		return -EEXIST;
 	/* json-c prints uint64 exactly; counters never need a sign. */
 	return json_object_object_add(obj, part,
-				      json_object_new_uint64(value)) ? -ENOMEM : 0;
+				      json_object_new_uint64(value)) ?
+		       -ENOMEM :
+		       0;
 }
 
 /* ---- request checking ---- */
@@ -166,10 +175,11 @@ static const char *ctl_clip(const char *s, char *buf, size_t max)
 	if (n > max) {
 		n = max;
 		while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;	/* s[n] continues a character: back off */
+			n--; /* s[n] continues a character: back off */
 	}
 	for (i = 0; i < n; i++)
-		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
+								      s[i];
 	buf[n] = '\0';
 	return buf;
 }
@@ -245,7 +255,8 @@ static int ctl_take_arg(const struct ctl_arg *a, struct json_object *v,
 		len = (size_t)json_object_get_string_len(v);
 		if (!len || len > a->max || strlen(s) != len) {
 			snprintf(msg, msglen,
-				 "'%s' must be 1..%" PRIu64 " bytes without NUL",
+				 "'%s' must be 1..%" PRIu64
+				 " bytes without NUL",
 				 a->name, a->max);
 			return -ERANGE;
 		}
@@ -259,8 +270,9 @@ static int ctl_take_arg(const struct ctl_arg *a, struct json_object *v,
 		case 0:
 			return 0;
 		case -ERANGE:
-			snprintf(msg, msglen,
-				 "'pool' must be external, guest, auto, auto-external, auto-internal or 0..4");
+			snprintf(
+				msg, msglen,
+				"'pool' must be external, guest, auto, auto-external, auto-internal or 0..4");
 			return -ERANGE;
 		default:
 			goto type;
@@ -269,7 +281,8 @@ static int ctl_take_arg(const struct ctl_arg *a, struct json_object *v,
 type:
 	snprintf(msg, msglen, "'%s' must be %s", a->name,
 		 a->type == CTL_ARG_UINT ? "an integer" :
-		 a->type == CTL_ARG_STR ? "a string" : "a string or an integer");
+		 a->type == CTL_ARG_STR	 ? "a string" :
+					   "a string or an integer");
 	return -EINVAL;
 }
 
@@ -282,7 +295,8 @@ static int ctl_take_args(const struct ctl_cmd_desc *c, struct json_object *o,
 	unsigned int i;
 	int r;
 
-	json_object_object_foreach(o, k, val) {
+	json_object_object_foreach(o, k, val)
+	{
 		if (!strcmp(k, "cmd") || !strcmp(k, "id"))
 			continue;
 		if (!ctl_find_arg(c, k)) {
@@ -343,8 +357,8 @@ static struct json_object *ctl_parse(const char *line, size_t len,
 		return NULL;
 	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-			       JSON_TOKENER_ALLOW_TRAILING_CHARS |
-			       JSON_TOKENER_VALIDATE_UTF8);
+					    JSON_TOKENER_ALLOW_TRAILING_CHARS |
+					    JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, line, (int)len);
 	if (!o && json_tokener_get_error(tok) == json_tokener_continue) {
 		/* A bare number may go on: end the input explicitly. */
@@ -355,7 +369,7 @@ static struct json_object *ctl_parse(const char *line, size_t len,
 		}
 	}
 	if (!o && json_tokener_get_error(tok) == json_tokener_success) {
-		*code = "invalid-request";	/* a JSON null */
+		*code = "invalid-request"; /* a JSON null */
 		snprintf(msg, msglen, "a request must be a JSON object");
 		json_tokener_free(tok);
 		return NULL;
@@ -365,16 +379,17 @@ static struct json_object *ctl_parse(const char *line, size_t len,
 
 		snprintf(msg, msglen, "malformed JSON: %s",
 			 e == json_tokener_continue ||
-			 e == json_tokener_error_parse_eof ?
-			 "unexpected end of line" :
-			 json_tokener_error_desc(e));
+					 e == json_tokener_error_parse_eof ?
+				 "unexpected end of line" :
+				 json_tokener_error_desc(e));
 		json_tokener_free(tok);
 		return NULL;
 	}
 	for (i = json_tokener_get_parse_end(tok); i < len; i++) {
 		if (!strchr(" \t\r", line[i])) {
-			snprintf(msg, msglen,
-				 "malformed JSON: data after the request object");
+			snprintf(
+				msg, msglen,
+				"malformed JSON: data after the request object");
 			json_object_put(o);
 			o = NULL;
 			break;
@@ -386,19 +401,28 @@ static struct json_object *ctl_parse(const char *line, size_t len,
 
 /* ---- dispatch ---- */
 
-static int (*ctl_op(const struct ctl_ops *ops, enum ctl_cmd cmd))(void *,
-								struct ctl_req *)
+static int (*ctl_op(const struct ctl_ops *ops,
+		    enum ctl_cmd cmd))(void *, struct ctl_req *)
 {
 	switch (cmd) {
-	case CTL_CMD_STATUS: return ops->status;
-	case CTL_CMD_SHUTDOWN: return ops->shutdown;
-	case CTL_CMD_POWEROFF: return ops->poweroff;
-	case CTL_CMD_REBOOT: return ops->reboot;
-	case CTL_CMD_PAUSE: return ops->pause;
-	case CTL_CMD_RESUME: return ops->resume;
-	case CTL_CMD_KVP_GET: return ops->kvp_get;
-	case CTL_CMD_KVP_SET: return ops->kvp_set;
-	default: return NULL;
+	case CTL_CMD_STATUS:
+		return ops->status;
+	case CTL_CMD_SHUTDOWN:
+		return ops->shutdown;
+	case CTL_CMD_POWEROFF:
+		return ops->poweroff;
+	case CTL_CMD_REBOOT:
+		return ops->reboot;
+	case CTL_CMD_PAUSE:
+		return ops->pause;
+	case CTL_CMD_RESUME:
+		return ops->resume;
+	case CTL_CMD_KVP_GET:
+		return ops->kvp_get;
+	case CTL_CMD_KVP_SET:
+		return ops->kvp_set;
+	default:
+		return NULL;
 	}
 }
 
@@ -409,8 +433,9 @@ static int ctl_call_op(const struct ctl_dispatch *d, struct ctl_req *req)
 	int r;
 
 	if (req->cmd == CTL_CMD_STATUS) {
-		json_object_object_add(req->result, "name",
-				       json_object_new_string(d->name ? d->name : ""));
+		json_object_object_add(
+			req->result, "name",
+			json_object_new_string(d->name ? d->name : ""));
 		json_object_object_add(req->result, "pid",
 				       json_object_new_int64(getpid()));
 	}
@@ -423,7 +448,7 @@ static int ctl_call_op(const struct ctl_dispatch *d, struct ctl_req *req)
 		return -EOPNOTSUPP;
 	r = d->ops->stats ? d->ops->stats(d->opaque, req, &st) : 0;
 	if (r)
-		return r;	/* deferred stats skip the providers */
+		return r; /* deferred stats skip the providers */
 	for (i = 0; i < d->nr_stats; i++)
 		d->stats_fns[i](d->stats_opaque[i], &st);
 	return 0;
@@ -452,9 +477,10 @@ int ctl_dispatch_line(const struct ctl_dispatch *d, const char *line,
 	}
 	json_object_object_get_ex(o, "id", &id);
 	if (!ctl_id_valid(id)) {
-		snprintf(msg, sizeof(msg),
-			 "'id' must be an integer or a string of at most %d bytes",
-			 CTL_ID_MAX);
+		snprintf(
+			msg, sizeof(msg),
+			"'id' must be an integer or a string of at most %d bytes",
+			CTL_ID_MAX);
 		id = NULL;
 		goto err_put;
 	}
@@ -491,7 +517,7 @@ int ctl_dispatch_line(const struct ctl_dispatch *d, const char *line,
 		goto err_put;
 	}
 	r = ctl_call_op(d, &req);
-	json_object_put(o);	/* after the op: req strings point into it */
+	json_object_put(o); /* after the op: req strings point into it */
 	if (r == CTL_DEFERRED) {
 		json_object_put(req.result);
 		*idp = id;
@@ -528,9 +554,9 @@ err:
 
 char ctl_arg_kind(const char *cmd, const char *arg)
 {
-	static const char kinds[] = { [CTL_ARG_UINT] = 'u',
-				      [CTL_ARG_STR] = 's',
-				      [CTL_ARG_POOL] = 'p' };
+	static const char kinds[] = {
+		[CTL_ARG_UINT] = 'u', [CTL_ARG_STR] = 's', [CTL_ARG_POOL] = 'p'
+	};
 	const struct ctl_arg *a;
 	int c = ctl_find_cmd(cmd);
 

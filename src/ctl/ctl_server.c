@@ -27,54 +27,54 @@
 #include "hvkvm/evloop.h"
 #include "hvkvm/util.h"
 
-#define CTL_OUT_HIGH		(256 * 1024)	/* stop reading a client here */
-#define CTL_OUT_MAX		(1024 * 1024)	/* unread answers per client */
-#define CTL_PENDING_MAX		64		/* deferred requests */
-#define CTL_STATS_MAX		16		/* stats providers */
-#define CTL_READS_PER_EVENT	16		/* fairness between clients */
+#define CTL_OUT_HIGH (256 * 1024) /* stop reading a client here */
+#define CTL_OUT_MAX (1024 * 1024) /* unread answers per client */
+#define CTL_PENDING_MAX 64	  /* deferred requests */
+#define CTL_STATS_MAX 16	  /* stats providers */
+#define CTL_READS_PER_EVENT 16	  /* fairness between clients */
 
 struct ctl_conn {
 	struct ctl_server *srv;
 	int fd;
-	uint64_t id;			/* matches deferred requests */
-	char *in;			/* [CTL_LINE_MAX] partial request */
+	uint64_t id; /* matches deferred requests */
+	char *in;    /* [CTL_LINE_MAX] partial request */
 	size_t in_len;
-	char *out;			/* answers not yet written */
+	char *out; /* answers not yet written */
 	size_t out_len, out_cap;
-	uint32_t events;		/* epoll mask armed now */
-	bool eof;			/* client shut down its side */
-	unsigned int nr_pending;	/* its deferred requests */
+	uint32_t events;	 /* epoll mask armed now */
+	bool eof;		 /* client shut down its side */
+	unsigned int nr_pending; /* its deferred requests */
 	struct ctl_conn *next;
 };
 
 struct ctl_pending {
-	uint64_t token;			/* handed to the op */
-	uint64_t conn_id;		/* who asked */
-	struct json_object *id;		/* request id to echo */
+	uint64_t token;		/* handed to the op */
+	uint64_t conn_id;	/* who asked */
+	struct json_object *id; /* request id to echo */
 	struct ctl_pending *next;
 };
 
 struct ctl_server {
 	struct evloop *loop;
-	int listen_fd;			/* bound and listening socket */
-	int lock_fd;			/* flock()ed: we own the name */
+	int listen_fd; /* bound and listening socket */
+	int lock_fd;   /* flock()ed: we own the name */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char lock_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
 	char name[CTL_NAME_MAX + 1];
-	struct ctl_dispatch disp;	/* ops, providers */
+	struct ctl_dispatch disp; /* ops, providers */
 	ctl_stats_fn stats_fns[CTL_STATS_MAX];
 	void *stats_opaque[CTL_STATS_MAX];
 	unsigned int max_clients;
 	unsigned int nr_clients;
 	struct ctl_conn *conns;
-	struct ctl_pending *pending;	/* deferred requests */
+	struct ctl_pending *pending; /* deferred requests */
 	unsigned int nr_pending;
 	uint64_t next_token;
 	uint64_t next_conn_id;
-	bool closing;			/* ctl_server_destroy() runs */
+	bool closing; /* ctl_server_destroy() runs */
 	/* An op that completes before it returns CTL_DEFERRED. */
-	uint64_t inflight;		/* token being dispatched, or 0 */
-	bool early;			/* ... and completed already */
+	uint64_t inflight; /* token being dispatched, or 0 */
+	bool early;	   /* ... and completed already */
 	int early_err;
 	char early_msg[CTL_ERR_MAX];
 	struct json_object *early_result;
@@ -139,8 +139,8 @@ static int ctl_conn_send(struct ctl_conn *c, struct json_object *resp)
 
 	if (!resp)
 		return -ENOMEM;
-	s = json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PLAIN |
-					   JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(
+		resp, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!s)
 		goto out;
 	n = strlen(s) + 1;
@@ -180,26 +180,29 @@ static int ctl_conn_line(struct ctl_conn *c, const char *line, size_t len)
 		       line[len - 1] == '\t'))
 		len--;
 	if (!len)
-		return 0;	/* blank lines are allowed between requests */
+		return 0; /* blank lines are allowed between requests */
 	if (srv->nr_pending >= CTL_PENDING_MAX)
-		return ctl_conn_send(c, ctl_response_err(NULL, "busy",
-				"too many requests in progress"));
+		return ctl_conn_send(
+			c, ctl_response_err(NULL, "busy",
+					    "too many requests in progress"));
 	srv->inflight = token;
 	srv->early = false;
 	r = ctl_dispatch_line(&srv->disp, line, len, token, &resp, &id);
 	srv->inflight = 0;
 	if (r != CTL_DEFERRED) {
-		if (srv->early)		/* op misuse: answered twice */
+		if (srv->early) /* op misuse: answered twice */
 			json_object_put(srv->early_result);
 		srv->early_result = NULL;
 		return ctl_conn_send(c, resp);
 	}
 	if (srv->early) {
 		resp = srv->early_err ?
-		       ctl_response_err(id, srv->early_err == -ESHUTDOWN ?
-					"vm-stopped" : "failed",
-					srv->early_msg) :
-		       ctl_response_ok(id, srv->early_result);
+			       ctl_response_err(id,
+						srv->early_err == -ESHUTDOWN ?
+							"vm-stopped" :
+							"failed",
+						srv->early_msg) :
+			       ctl_response_ok(id, srv->early_result);
 		srv->early_result = NULL;
 		return ctl_conn_send(c, resp);
 	}
@@ -230,7 +233,7 @@ static int ctl_conn_lines(struct ctl_conn *c)
 	int r = 0;
 
 	if (c->srv->closing)
-		return 0;	/* no new requests during teardown */
+		return 0; /* no new requests during teardown */
 	while (!r && c->out_len < CTL_OUT_HIGH &&
 	       (nl = memchr(c->in + start, '\n', c->in_len - start))) {
 		r = ctl_conn_line(c, c->in + start,
@@ -269,10 +272,13 @@ static void ctl_conn_event(void *opaque, uint32_t events)
 			break;
 		if (c->in_len == CTL_LINE_MAX) {
 			if (memchr(c->in, '\n', c->in_len))
-				continue;	/* held lines go first */
+				continue; /* held lines go first */
 			/* Full without a newline: one line too long. */
-			ctl_conn_send(c, ctl_response_err(NULL, "line-too-long",
-				"request line too long (at most 65536 bytes with the newline)"));
+			ctl_conn_send(
+				c,
+				ctl_response_err(
+					NULL, "line-too-long",
+					"request line too long (at most 65536 bytes with the newline)"));
 			ctl_conn_flush(c);
 			goto close;
 		}
@@ -285,7 +291,7 @@ static void ctl_conn_event(void *opaque, uint32_t events)
 		if (n < 0)
 			goto close;
 		if (n == 0)
-			c->eof = true;	/* half-closed: answer, then close */
+			c->eof = true; /* half-closed: answer, then close */
 		c->in_len += (size_t)n;
 	}
 	if (ctl_conn_pump(c))
@@ -346,8 +352,9 @@ static bool ctl_peer_allowed(int fd)
 static void ctl_refuse(int fd, const char *code, const char *msg)
 {
 	struct json_object *r = ctl_response_err(NULL, code, msg);
-	const char *s = r ? json_object_to_json_string_ext(r,
-					JSON_C_TO_STRING_PLAIN) : NULL;
+	const char *s =
+		r ? json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN) :
+		    NULL;
 
 	if (s && send(fd, s, strlen(s), MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
 		send(fd, "\n", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -418,7 +425,7 @@ int ctl_server_complete(struct ctl_server *srv, uint64_t token, int err,
 		snprintf(srv->early_msg, sizeof(srv->early_msg), "%s",
 			 msg ? msg : strerror(err < 0 ? -err : err));
 		srv->early_result = err ? (json_object_put(result), NULL) :
-				    result;
+					  result;
 		return 0;
 	}
 	for (pp = &srv->pending; *pp; pp = &(*pp)->next) {
@@ -443,9 +450,9 @@ int ctl_server_complete(struct ctl_server *srv, uint64_t token, int err,
 	}
 	if (err) {
 		json_object_put(result);
-		resp = ctl_response_err(p->id, err == -ESHUTDOWN ?
-					"vm-stopped" : "failed",
-					msg ? msg : strerror(err < 0 ? -err : err));
+		resp = ctl_response_err(
+			p->id, err == -ESHUTDOWN ? "vm-stopped" : "failed",
+			msg ? msg : strerror(err < 0 ? -err : err));
 	} else {
 		resp = ctl_response_ok(p->id, result);
 	}
@@ -475,8 +482,8 @@ static int ctl_lock_name(struct ctl_server *srv)
 	int tries, fd;
 
 	for (tries = 0; tries < 5; tries++) {
-		fd = open(srv->lock_path, O_RDWR | O_CREAT | O_CLOEXEC |
-			  O_NOFOLLOW, 0600);
+		fd = open(srv->lock_path,
+			  O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd < 0)
 			return -errno;
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -490,7 +497,7 @@ static int ctl_lock_name(struct ctl_server *srv)
 			srv->lock_fd = fd;
 			return 0;
 		}
-		close(fd);	/* unlinked by its last owner: again */
+		close(fd); /* unlinked by its last owner: again */
 	}
 	return -EAGAIN;
 }
@@ -512,7 +519,7 @@ static int ctl_clear_stale(const char *path)
 	memcpy(sa.sun_path, path, strlen(path));
 	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 	if (r == 0 || errno == EAGAIN)
-		r = -EADDRINUSE;	/* live: someone listens there */
+		r = -EADDRINUSE; /* live: someone listens there */
 	else if (errno == ECONNREFUSED)
 		r = unlink(path) < 0 && errno != ENOENT ? -errno : 0;
 	else
@@ -584,9 +591,10 @@ int ctl_server_create(struct evloop *loop, const struct ctl_server_params *p,
 	int r;
 
 	if (!ctl_name_valid(p->name)) {
-		snprintf(err, errlen,
-			 "VM name '%.80s': use 1-%d letters, digits, '.', '_' or '-' (not first: '.' '-')",
-			 p->name ? p->name : "", CTL_NAME_MAX);
+		snprintf(
+			err, errlen,
+			"VM name '%.80s': use 1-%d letters, digits, '.', '_' or '-' (not first: '.' '-')",
+			p->name ? p->name : "", CTL_NAME_MAX);
 		return -EINVAL;
 	}
 	srv = calloc(1, sizeof(*srv));
@@ -597,14 +605,19 @@ int ctl_server_create(struct evloop *loop, const struct ctl_server_params *p,
 	strcpy(srv->name, p->name);
 	srv->max_clients = p->max_clients ? p->max_clients : CTL_MAX_CLIENTS;
 	srv->disp = (struct ctl_dispatch){
-		.ops = p->ops, .opaque = p->opaque, .name = srv->name,
-		.stats_fns = srv->stats_fns, .stats_opaque = srv->stats_opaque,
+		.ops = p->ops,
+		.opaque = p->opaque,
+		.name = srv->name,
+		.stats_fns = srv->stats_fns,
+		.stats_opaque = srv->stats_opaque,
 	};
 	r = ctl_set_paths(srv, p);
 	if (r) {
 		snprintf(err, errlen, "control socket for '%s': %s%s", p->name,
-			 strerror(-r), r == -ENOENT ?
-			 " (set HVKVM_RUNTIME_DIR or XDG_RUNTIME_DIR)" : "");
+			 strerror(-r),
+			 r == -ENOENT ?
+				 " (set HVKVM_RUNTIME_DIR or XDG_RUNTIME_DIR)" :
+				 "");
 		goto err_free;
 	}
 	r = ctl_lock_name(srv);
@@ -619,8 +632,9 @@ int ctl_server_create(struct evloop *loop, const struct ctl_server_params *p,
 				 p->name, srv->path);
 		else
 			snprintf(err, errlen, "control socket %s: %s",
-				 srv->path, r == -EEXIST ?
-				 "exists and is not a socket" : strerror(-r));
+				 srv->path,
+				 r == -EEXIST ? "exists and is not a socket" :
+						strerror(-r));
 		goto err_unlock;
 	}
 	r = evloop_add_fd(loop, srv->listen_fd, EPOLLIN, ctl_accept, srv);
@@ -652,15 +666,15 @@ void ctl_server_destroy(struct ctl_server *srv)
 		return;
 	srv->closing = true;
 	while ((p = srv->pending))
-		ctl_server_complete(srv, p->token, -ESHUTDOWN,
-				    "the VM stopped before the request completed",
-				    NULL);
+		ctl_server_complete(
+			srv, p->token, -ESHUTDOWN,
+			"the VM stopped before the request completed", NULL);
 	while (srv->conns)
 		ctl_conn_close(srv->conns);
 	evloop_del_fd(srv->loop, srv->listen_fd);
 	close(srv->listen_fd);
 	unlink(srv->path);
-	unlink(srv->lock_path);	/* still locked: nobody holds a stale one */
+	unlink(srv->lock_path); /* still locked: nobody holds a stale one */
 	close(srv->lock_fd);
 	free(srv);
 }
@@ -670,8 +684,7 @@ const char *ctl_server_path(const struct ctl_server *srv)
 	return srv->path;
 }
 
-int ctl_server_add_stats(struct ctl_server *srv, ctl_stats_fn fn,
-			 void *opaque)
+int ctl_server_add_stats(struct ctl_server *srv, ctl_stats_fn fn, void *opaque)
 {
 	if (srv->disp.nr_stats >= CTL_STATS_MAX)
 		return -ENOSPC;

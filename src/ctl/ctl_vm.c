@@ -38,7 +38,7 @@
 
 struct ctl_vm_kvp {
 	struct ctl_vm *cv;
-	uint64_t token;			/* deferred kvp-get */
+	uint64_t token; /* deferred kvp-get */
 	unsigned int pool;
 	char key[CTL_KVP_KEY_MAX + 1];
 	struct ctl_vm_kvp *next;
@@ -46,13 +46,13 @@ struct ctl_vm_kvp {
 
 struct ctl_vm {
 	struct vm *vm;
-	struct ctl_server *srv;		/* NULL once stopped */
+	struct ctl_server *srv; /* NULL once stopped */
 	/* A shutdown request waiting for its outcome. */
 	bool sd_pending;
 	uint64_t sd_token;
-	bool sd_ic_busy;		/* our IC request is outstanding */
-	int sd_timer;			/* timerfd: ACPI fallback, or -1 */
-	struct ctl_vm_kvp *kvp_waits;	/* guest pool enumerations */
+	bool sd_ic_busy;	      /* our IC request is outstanding */
+	int sd_timer;		      /* timerfd: ACPI fallback, or -1 */
+	struct ctl_vm_kvp *kvp_waits; /* guest pool enumerations */
 	/* ctl_vm_stop() handshake with the I/O thread. */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -82,11 +82,11 @@ static int ctl_vm_status(void *opaque, struct ctl_req *req)
 				 (unsigned long long)cr.p[i]);
 			json_object_array_add(p, json_object_new_string(hex));
 		}
-		json_object_object_add(crash, "vp", json_object_new_int(
-			(int)cr.vp));
+		json_object_object_add(crash, "vp",
+				       json_object_new_int((int)cr.vp));
 		json_object_object_add(crash, "p", p);
-		json_object_object_add(crash, "reports", json_object_new_int(
-			(int)cr.reports));
+		json_object_object_add(crash, "reports",
+				       json_object_new_int((int)cr.reports));
 		json_object_object_add(crash, "message", msg);
 	} else {
 		json_object_put(msg);
@@ -94,22 +94,29 @@ static int ctl_vm_status(void *opaque, struct ctl_req *req)
 
 	uuid_unparse(vm->cfg->uuid, uuid);
 	json_object_object_add(o, "uuid", json_object_new_string(uuid));
-	json_object_object_add(o, "state", json_object_new_string(
-		vm_is_stopping(vm) ? "stopping" :
-		cr.reports && vm_is_paused(vm) ? "crashed" :
-		vm_is_paused(vm) ? "paused" : "running"));
-	json_object_object_add(o, "uptime", json_object_new_double(
-		(double)(time_now_ns() - vm->start_ns) / 1e9));
-	json_object_object_add(o, "vcpus", json_object_new_int(
-		(int)vm->nr_vcpus));
-	json_object_object_add(o, "memory", json_object_new_uint64(
-		vm->cfg->memory));
-	json_object_object_add(o, "kernel", vm->cfg->kernel ?
-			       json_object_new_string(vm->cfg->kernel) : NULL);
-	json_object_object_add(o, "hyperv", json_object_new_boolean(
-		vm->cfg->hyperv.enabled));
-	json_object_object_add(o, "vmbus", json_object_new_boolean(
-		vm->vmbus_enabled));
+	json_object_object_add(
+		o, "state",
+		json_object_new_string(vm_is_stopping(vm) ? "stopping" :
+				       cr.reports && vm_is_paused(vm) ?
+							    "crashed" :
+				       vm_is_paused(vm) ? "paused" :
+							  "running"));
+	json_object_object_add(
+		o, "uptime",
+		json_object_new_double((double)(time_now_ns() - vm->start_ns) /
+				       1e9));
+	json_object_object_add(o, "vcpus",
+			       json_object_new_int((int)vm->nr_vcpus));
+	json_object_object_add(o, "memory",
+			       json_object_new_uint64(vm->cfg->memory));
+	json_object_object_add(o, "kernel",
+			       vm->cfg->kernel ?
+				       json_object_new_string(vm->cfg->kernel) :
+				       NULL);
+	json_object_object_add(
+		o, "hyperv", json_object_new_boolean(vm->cfg->hyperv.enabled));
+	json_object_object_add(o, "vmbus",
+			       json_object_new_boolean(vm->vmbus_enabled));
 	json_object_object_add(o, "crash", crash);
 	return 0;
 }
@@ -126,8 +133,7 @@ static void ctl_vm_stats_add(void *opaque, const char *path, uint64_t value)
 	ctl_stats_add(opaque, path, value);
 }
 
-static int ctl_vm_stats(void *opaque, struct ctl_req *req,
-			struct ctl_stats *st)
+static int ctl_vm_stats(void *opaque, struct ctl_req *req, struct ctl_stats *st)
 {
 	struct ctl_vm *cv = opaque;
 	struct vm *vm = cv->vm;
@@ -156,11 +162,11 @@ static int ctl_vm_stats(void *opaque, struct ctl_req *req,
 					 i, name);
 			ctl_stats_add(st, path, v);
 		}
-#define VCPU_STAT(f)							\
-		do {							\
-			snprintf(path, sizeof(path), "vcpu%u." #f, i);	\
-			ctl_stats_add(st, path, ctl_vm_load(&s->f));	\
-		} while (0)
+#define VCPU_STAT(f)                                           \
+	do {                                                   \
+		snprintf(path, sizeof(path), "vcpu%u." #f, i); \
+		ctl_stats_add(st, path, ctl_vm_load(&s->f));   \
+	} while (0)
 		snprintf(path, sizeof(path), "vcpu%u.exits_total", i);
 		ctl_stats_add(st, path, total);
 		VCPU_STAT(pio_exits);
@@ -242,9 +248,11 @@ static int ctl_vm_press(struct ctl_vm *cv, const char *why, char *err,
 		pr_info("ctl: shutdown: ACPI power button (%s)", why);
 		return 0;
 	}
-	snprintf(err, errlen, "%s", vm->acpi_pm ?
-		 "the guest listens neither to the Shutdown IC nor to the ACPI power button (use poweroff)" :
-		 "the guest has no Shutdown IC connection and there is no ACPI (use poweroff)");
+	snprintf(
+		err, errlen, "%s",
+		vm->acpi_pm ?
+			"the guest listens neither to the Shutdown IC nor to the ACPI power button (use poweroff)" :
+			"the guest has no Shutdown IC connection and there is no ACPI (use poweroff)");
 	return -EIO;
 }
 
@@ -269,9 +277,11 @@ static void ctl_vm_sd_done(void *opaque, int status)
 	if (status == 0)
 		ctl_vm_sd_answer(cv, "shutdown-ic", NULL, 0, NULL);
 	else
-		ctl_vm_sd_acpi(cv, status == -EIO ?
-			       "the guest refused the Shutdown IC request" :
-			       "the Shutdown IC is not connected");
+		ctl_vm_sd_acpi(
+			cv,
+			status == -EIO ?
+				"the guest refused the Shutdown IC request" :
+				"the Shutdown IC is not connected");
 }
 
 static void ctl_vm_sd_timeout(void *opaque, uint32_t events)
@@ -286,16 +296,16 @@ static int ctl_vm_sd_arm(struct ctl_vm *cv, unsigned int secs)
 	struct itimerspec its = { .it_value.tv_sec = secs };
 	int r;
 
-	cv->sd_timer = timerfd_create(CLOCK_MONOTONIC,
-				      TFD_NONBLOCK | TFD_CLOEXEC);
+	cv->sd_timer =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (cv->sd_timer < 0)
 		return -errno;
 	if (timerfd_settime(cv->sd_timer, 0, &its, NULL) < 0) {
 		r = -errno;
 		goto err;
 	}
-	r = evloop_add_fd(cv->vm->io, cv->sd_timer, EPOLLIN,
-			  ctl_vm_sd_timeout, cv);
+	r = evloop_add_fd(cv->vm->io, cv->sd_timer, EPOLLIN, ctl_vm_sd_timeout,
+			  cv);
 	if (!r)
 		return 0;
 err:
@@ -315,8 +325,9 @@ static int ctl_vm_shutdown(void *opaque, struct ctl_req *req)
 		return -EBUSY;
 	}
 	if (!vm->ic_shutdown || req->timeout == 0) {
-		const char *why = vm->ic_shutdown ? "timeout 0" :
-				  "no Shutdown IC (VMBus is off)";
+		const char *why = vm->ic_shutdown ?
+					  "timeout 0" :
+					  "no Shutdown IC (VMBus is off)";
 
 		r = ctl_vm_press(cv, why, req->err, req->errlen);
 		if (!r) {
@@ -362,8 +373,9 @@ static int ctl_vm_reboot(void *opaque, struct ctl_req *req)
 	struct ctl_vm *cv = opaque;
 
 	vm_request_stop(cv->vm, VM_STOP_RESET, VM_STATUS_RESET);
-	json_object_object_add(req->result, "exits",
-			       json_object_new_boolean(cv->vm->opts.exit_on_reset));
+	json_object_object_add(
+		req->result, "exits",
+		json_object_new_boolean(cv->vm->opts.exit_on_reset));
 	return 0;
 }
 
@@ -387,7 +399,7 @@ static int ctl_vm_resume(void *opaque, struct ctl_req *req)
 		snprintf(req->err, req->errlen, "the VM is not paused");
 		return -EALREADY;
 	}
-	vm_resume(cv->vm);	/* also re-syncs guest time */
+	vm_resume(cv->vm); /* also re-syncs guest time */
 	return 0;
 }
 
@@ -426,8 +438,7 @@ static int ctl_vm_kvp_answer(struct ctl_vm *cv, unsigned int pool,
 			     char *err, size_t errlen)
 {
 	char value[4 * CTL_KVP_VALUE_MAX];
-	int r = ic_kvp_lookup(cv->vm->ic_kvp, pool, key, value,
-			      sizeof(value));
+	int r = ic_kvp_lookup(cv->vm->ic_kvp, pool, key, value, sizeof(value));
 
 	if (r == -ENOENT)
 		snprintf(err, errlen, "no such key in pool %s",
@@ -542,9 +553,10 @@ static void ctl_vm_stop_on_loop(void *opaque)
 
 	/* Powered off before the guest answered: the goal was reached. */
 	if (cv->vm->stop_reason == VM_STOP_POWEROFF)
-		ctl_vm_sd_answer(cv, "poweroff",
-				 "the VM powered off before the guest answered the Shutdown IC",
-				 0, NULL);
+		ctl_vm_sd_answer(
+			cv, "poweroff",
+			"the VM powered off before the guest answered the Shutdown IC",
+			0, NULL);
 	ctl_vm_sd_timer_off(cv);
 	ctl_server_destroy(cv->srv);
 	cv->srv = NULL;
@@ -559,7 +571,7 @@ void ctl_vm_stop(struct ctl_vm *cv)
 	if (!cv || !cv->srv)
 		return;
 	if (evloop_call(cv->vm->io, ctl_vm_stop_on_loop, cv)) {
-		ctl_vm_stop_on_loop(cv);	/* no memory: best effort */
+		ctl_vm_stop_on_loop(cv); /* no memory: best effort */
 		return;
 	}
 	pthread_mutex_lock(&cv->lock);

@@ -20,8 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define DAEMON_READY	'R'	/* start-up done */
-#define DAEMON_EXIT	'E'	/* followed by the exit status byte */
+#define DAEMON_READY 'R' /* start-up done */
+#define DAEMON_EXIT 'E'	 /* followed by the exit status byte */
 
 /* One daemon per process: this is process state, like the pid itself. */
 static struct {
@@ -29,7 +29,7 @@ static struct {
 	int log_fd;		/* future stdout/stderr */
 	int pid_fd;		/* locked pidfile, or -1 */
 	pid_t pid;		/* the daemon's pid */
-	char pidfile[PATH_MAX];	/* absolute path, "" if none */
+	char pidfile[PATH_MAX]; /* absolute path, "" if none */
 } daemon_state = { -1, -1, -1, 0, "" };
 
 static void daemon_write_all(int fd, const void *buf, size_t len)
@@ -61,7 +61,7 @@ static void daemon_on_exit(int status, void *arg)
 {
 	(void)arg;
 	if (getpid() != daemon_state.pid)
-		return;		/* a forked helper, not the daemon */
+		return; /* a forked helper, not the daemon */
 	if (daemon_state.pipe_fd >= 0) {
 		char msg[2] = { DAEMON_EXIT, (char)status };
 
@@ -143,7 +143,7 @@ static int daemon_write_pidfile(const char *path, char *err, size_t errlen)
 	r = daemon_claim(path, tmp, err, errlen);
 	if (r)
 		goto err_unlink;
-	unlink(tmp);	/* after link(): the name in @path stays */
+	unlink(tmp); /* after link(): the name in @path stays */
 	daemon_state.pid_fd = fd;
 	return 0;
 
@@ -182,7 +182,7 @@ static void daemon_wait_parent(int rfd, pid_t child)
 		_exit(0);
 	if (n == 1 && msg[0] == DAEMON_EXIT && read(rfd, msg + 1, 1) == 1)
 		_exit(msg[1]);
-	_exit(1);	/* killed before it could say */
+	_exit(1); /* killed before it could say */
 }
 
 int daemon_start(const char *pidfile, const char *logfile, char *err,
@@ -196,9 +196,9 @@ int daemon_start(const char *pidfile, const char *logfile, char *err,
 		snprintf(err, errlen, "pidfile %s: path too long", pidfile);
 		return -ENAMETOOLONG;
 	}
-	daemon_state.log_fd = open(logfile ? logfile : "/dev/null",
-				   O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
-				   O_NOCTTY, 0640);
+	daemon_state.log_fd = open(
+		logfile ? logfile : "/dev/null",
+		O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
 	if (daemon_state.log_fd < 0) {
 		snprintf(err, errlen, "log file %s: %s", logfile,
 			 strerror(errno));
@@ -208,7 +208,7 @@ int daemon_start(const char *pidfile, const char *logfile, char *err,
 		r = -errno;
 		goto err_close_log;
 	}
-	fflush(NULL);	/* nothing buffered may be written twice */
+	fflush(NULL); /* nothing buffered may be written twice */
 	pid = fork();
 	if (pid < 0) {
 		r = -errno;
@@ -226,7 +226,7 @@ int daemon_start(const char *pidfile, const char *logfile, char *err,
 		_exit(1);
 	}
 	if (pid > 0)
-		_exit(0);	/* the session leader goes; no tty regained */
+		_exit(0); /* the session leader goes; no tty regained */
 	daemon_state.pid = getpid();
 	daemon_state.pipe_fd = pfd[1];
 	on_exit(daemon_on_exit, NULL);

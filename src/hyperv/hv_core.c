@@ -122,7 +122,9 @@ static int hv_handler_add(struct hv *hv, uint32_t conn, hv_post_message_fn mfn,
 	memmove(&hv->handlers[pos + 1], &hv->handlers[pos],
 		(hv->nr_handlers - pos) * sizeof(*hv->handlers));
 	hv->handlers[pos] = (struct hv_handler){
-		.connection_id = conn, .msg_fn = mfn, .evt_fn = efn,
+		.connection_id = conn,
+		.msg_fn = mfn,
+		.evt_fn = efn,
 		.msg_opaque = mfn ? opaque : NULL,
 		.evt_opaque = efn ? opaque : NULL,
 	};
@@ -348,11 +350,14 @@ static const char *const hv_call_names[HV_CALL_STATS] = {
 };
 
 struct hv_stat_field {
-	const char *name;	/* path below hyperv.vpN. */
-	size_t off;		/* uint64_t in struct hv_vp_stats */
+	const char *name; /* path below hyperv.vpN. */
+	size_t off;	  /* uint64_t in struct hv_vp_stats */
 };
 
-#define HV_STAT(name, field) { name, offsetof(struct hv_vp_stats, field) }
+#define HV_STAT(name, field)                              \
+	{                                                 \
+		name, offsetof(struct hv_vp_stats, field) \
+	}
 static const struct hv_stat_field hv_stat_fields[] = {
 	HV_STAT("msr_gp", msr_gp),
 	HV_STAT("hypercall_errors", hypercall_err),
@@ -400,8 +405,9 @@ static void hv_stats_vp(struct hv_vp *vp, hv_stats_fn fn, void *opaque)
 	for (i = 0; i < ARRAY_SIZE(hv_stat_fields); i++) {
 		snprintf(path, sizeof(path), "hyperv.vp%u.%s", vp->index,
 			 hv_stat_fields[i].name);
-		fn(opaque, path, hv_ld((const uint64_t *)((const char *)s +
-						  hv_stat_fields[i].off)));
+		fn(opaque, path,
+		   hv_ld((const uint64_t *)((const char *)s +
+					    hv_stat_fields[i].off)));
 	}
 }
 
@@ -419,11 +425,10 @@ void hv_stats_foreach(struct hv *hv, hv_stats_fn fn, void *opaque)
  */
 struct hv_stats_printer {
 	FILE *f;
-	char group[48];		/* "vp0 synic" of the line being printed */
+	char group[48]; /* "vp0 synic" of the line being printed */
 };
 
-static void hv_stats_print_one(void *opaque, const char *path,
-			       uint64_t value)
+static void hv_stats_print_one(void *opaque, const char *path, uint64_t value)
 {
 	struct hv_stats_printer *pr = opaque;
 	const char *vp = path + strlen("hyperv."), *grp, *rest;
@@ -433,10 +438,10 @@ static void hv_stats_print_one(void *opaque, const char *path,
 	if (!grp)
 		return;
 	rest = strchr(grp + 1, '.');
-	if (rest)	/* "vp0.synic.posted": group "vp0 synic" */
-		snprintf(group, sizeof(group), "%.*s %.*s", (int)(grp - vp),
-			 vp, (int)(rest - grp - 1), grp + 1);
-	else		/* "vp0.msr_gp": a counter of the VP itself */
+	if (rest) /* "vp0.synic.posted": group "vp0 synic" */
+		snprintf(group, sizeof(group), "%.*s %.*s", (int)(grp - vp), vp,
+			 (int)(rest - grp - 1), grp + 1);
+	else /* "vp0.msr_gp": a counter of the VP itself */
 		snprintf(group, sizeof(group), "%.*s", (int)(grp - vp), vp);
 	if (!rest)
 		rest = grp;

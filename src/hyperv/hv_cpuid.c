@@ -16,15 +16,15 @@
 #include "hvkvm/util.h"
 
 /* Windows Server 2019 (10.0.17763), what guests expect from a 2019 host. */
-#define HV_VERSION_BUILD	17763
-#define HV_VERSION_MAJOR	10
-#define HV_VERSION_MINOR	0
-#define HV_VERSION_SERVICE	1
+#define HV_VERSION_BUILD 17763
+#define HV_VERSION_MAJOR 10
+#define HV_VERSION_MINOR 0
+#define HV_VERSION_SERVICE 1
 
 /* Guest TSC must tick at least at 10 MHz for a 64.64 scale below 1.0. */
-#define HV_TSC_PAGE_MIN_KHZ	10001
+#define HV_TSC_PAGE_MIN_KHZ 10001
 
-#define CPUID_1_ECX_HYPERVISOR	(1u << 31)
+#define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_80000007_EDX_INVTSC (1u << 8)
 
 void hv_feat_compute(struct hv *hv)
@@ -60,8 +60,8 @@ void hv_feat_compute(struct hv *hv)
 	 */
 	f->idle = h->idle != NULL;
 	if (all || c->spinlocks)
-		f->spinlock_retries = c->spinlock_retries ? c->spinlock_retries
-							  : 0xfff;
+		f->spinlock_retries =
+			c->spinlock_retries ? c->spinlock_retries : 0xfff;
 	else
 		f->spinlock_retries = HV_SPINLOCK_NEVER_NOTIFY;
 	if (c->vendor_id_set)

@@ -30,26 +30,26 @@
 struct hv_call {
 	uint16_t code;
 	bool fast;
-	unsigned int varhead;	/* 8-byte units */
+	unsigned int varhead; /* 8-byte units */
 	unsigned int rep_count;
 	unsigned int rep_start;
-	const uint8_t *in;	/* input parameters (host copy) */
+	const uint8_t *in; /* input parameters (host copy) */
 	uint32_t in_len;
-	uint8_t *out;		/* output parameters (guest RAM) or NULL */
+	uint8_t *out; /* output parameters (guest RAM) or NULL */
 	uint32_t out_len;
-	unsigned int reps_done;	/* rep calls: completed reps */
+	unsigned int reps_done; /* rep calls: completed reps */
 };
 
 struct hv_call_desc {
 	uint16_t code;
 	enum hv_call_stat stat;
-	bool rep;		/* rep call */
-	bool fast_ok;		/* may be called fast */
-	bool slow_ok;		/* may be called with memory input */
-	uint32_t in_size;	/* fixed input header */
-	uint32_t in_rep;	/* input bytes per rep */
-	uint32_t out_size;	/* fixed output */
-	uint32_t out_rep;	/* output bytes per rep */
+	bool rep;	   /* rep call */
+	bool fast_ok;	   /* may be called fast */
+	bool slow_ok;	   /* may be called with memory input */
+	uint32_t in_size;  /* fixed input header */
+	uint32_t in_rep;   /* input bytes per rep */
+	uint32_t out_size; /* fixed output */
+	uint32_t out_rep;  /* output bytes per rep */
 	uint16_t (*fn)(struct hv *hv, struct hv_vp *vp, struct hv_call *c);
 	bool (*enabled)(const struct hv_feat *f);
 };
@@ -100,7 +100,7 @@ static uint16_t hv_call_signal_event(struct hv *hv, struct hv_vp *vp,
 	uint64_t in = get_le64(c->in);
 
 	if (in >> 48)
-		return HV_STATUS_INVALID_HYPERCALL_INPUT;	/* RsvdZ */
+		return HV_STATUS_INVALID_HYPERCALL_INPUT; /* RsvdZ */
 	return hv_do_signal_event(hv, vp->index, (uint32_t)in,
 				  (uint16_t)(in >> 32));
 }
@@ -144,10 +144,10 @@ static uint16_t hv_call_get_vp_registers(struct hv *hv, struct hv_vp *vp,
 	if (part != HV_PARTITION_ID_SELF)
 		return HV_STATUS_INVALID_PARTITION_ID;
 	if (vpi != HV_VP_INDEX_SELF && vpi != vp->index)
-		return vpi < hv->p.nr_vcpus ? HV_STATUS_ACCESS_DENIED
-					    : HV_STATUS_INVALID_VP_INDEX;
+		return vpi < hv->p.nr_vcpus ? HV_STATUS_ACCESS_DENIED :
+					      HV_STATUS_INVALID_VP_INDEX;
 	if (c->in[12] || c->in[13] || c->in[14] || c->in[15])
-		return HV_STATUS_INVALID_PARAMETER;	/* VTL / RsvdZ */
+		return HV_STATUS_INVALID_PARAMETER; /* VTL / RsvdZ */
 	for (i = c->rep_start; i < c->rep_count; i++) {
 		const uint8_t *name = c->in + HV_GET_VP_REGISTERS_HDR_SIZE +
 				      c->varhead * 8 +
@@ -175,20 +175,33 @@ static bool hv_feat_synic(const struct hv_feat *f)
 
 static const struct hv_call_desc hv_calls[] = {
 	{ .code = HVCALL_NOTIFY_LONG_SPIN_WAIT,
-	  .stat = HV_CALL_STAT_SPIN_WAIT, .fast_ok = true, .slow_ok = true,
-	  .in_size = 8, .fn = hv_call_spin_wait, .enabled = hv_feat_always },
+	  .stat = HV_CALL_STAT_SPIN_WAIT,
+	  .fast_ok = true,
+	  .slow_ok = true,
+	  .in_size = 8,
+	  .fn = hv_call_spin_wait,
+	  .enabled = hv_feat_always },
 	{ .code = HVCALL_GET_VP_REGISTERS,
-	  .stat = HV_CALL_STAT_GET_VP_REGISTERS, .rep = true, .slow_ok = true,
+	  .stat = HV_CALL_STAT_GET_VP_REGISTERS,
+	  .rep = true,
+	  .slow_ok = true,
 	  .in_size = HV_GET_VP_REGISTERS_HDR_SIZE,
 	  .in_rep = HV_GET_VP_REGISTERS_NAME_SIZE,
 	  .out_rep = HV_GET_VP_REGISTERS_VALUE_SIZE,
-	  .fn = hv_call_get_vp_registers, .enabled = hv_feat_always },
-	{ .code = HVCALL_POST_MESSAGE, .stat = HV_CALL_STAT_POST_MESSAGE,
-	  .slow_ok = true, .in_size = HV_POST_MESSAGE_INPUT_SIZE,
-	  .fn = hv_call_post_message, .enabled = hv_feat_synic },
-	{ .code = HVCALL_SIGNAL_EVENT, .stat = HV_CALL_STAT_SIGNAL_EVENT,
-	  .fast_ok = true, .slow_ok = true,
-	  .in_size = HV_SIGNAL_EVENT_INPUT_SIZE, .fn = hv_call_signal_event,
+	  .fn = hv_call_get_vp_registers,
+	  .enabled = hv_feat_always },
+	{ .code = HVCALL_POST_MESSAGE,
+	  .stat = HV_CALL_STAT_POST_MESSAGE,
+	  .slow_ok = true,
+	  .in_size = HV_POST_MESSAGE_INPUT_SIZE,
+	  .fn = hv_call_post_message,
+	  .enabled = hv_feat_synic },
+	{ .code = HVCALL_SIGNAL_EVENT,
+	  .stat = HV_CALL_STAT_SIGNAL_EVENT,
+	  .fast_ok = true,
+	  .slow_ok = true,
+	  .in_size = HV_SIGNAL_EVENT_INPUT_SIZE,
+	  .fn = hv_call_signal_event,
 	  .enabled = hv_feat_synic },
 };
 
@@ -200,8 +213,8 @@ static const struct hv_call_desc *hv_call_lookup(struct hv *hv, uint16_t code)
 
 	for (i = 0; i < ARRAY_SIZE(hv_calls); i++) {
 		if (hv_calls[i].code == code)
-			return hv_calls[i].enabled(&hv->f) ? &hv_calls[i]
-							   : NULL;
+			return hv_calls[i].enabled(&hv->f) ? &hv_calls[i] :
+							     NULL;
 	}
 	return NULL;
 }
@@ -230,8 +243,9 @@ static uint16_t hv_hypercall_run(struct hv *hv, struct hv_vp *vp,
 	struct hv_call c = {
 		.code = (uint16_t)(control & HV_HYPERCALL_CODE_MASK),
 		.fast = control & HV_HYPERCALL_FAST_BIT,
-		.varhead = (unsigned int)((control & HV_HYPERCALL_VARHEAD_MASK)
-					  >> HV_HYPERCALL_VARHEAD_SHIFT),
+		.varhead =
+			(unsigned int)((control & HV_HYPERCALL_VARHEAD_MASK) >>
+				       HV_HYPERCALL_VARHEAD_SHIFT),
 		.rep_count = (unsigned int)((control &
 					     HV_HYPERCALL_REP_COUNT_MASK) >>
 					    HV_HYPERCALL_REP_COUNT_SHIFT),
@@ -289,8 +303,7 @@ static uint16_t hv_hypercall_run(struct hv *hv, struct hv_vp *vp,
 }
 
 /* Count one call on @vp's counters. */
-static void hv_call_count(struct hv_vp *vp, enum hv_call_stat stat,
-			  uint16_t st)
+static void hv_call_count(struct hv_vp *vp, enum hv_call_stat stat, uint16_t st)
 {
 	hv_count(&vp->stats.hypercall[stat]);
 	if (st)

@@ -33,13 +33,13 @@ enum hv_idle_result hv_idle_wait(const struct hv_idle_poll *p)
 }
 
 /* LAPIC register offsets in the 1 KiB KVM_GET_LAPIC image. */
-#define APIC_IRR	0x200	/* 8 x 32 bits, 16 bytes apart */
-#define APIC_LVTT	0x320
-#define APIC_TMICT	0x380
-#define APIC_TMCCT	0x390
-#define APIC_LVT_MASKED	(1u << 16)
-#define APIC_LVTT_MODE(v)	(((v) >> 17) & 3)
-#define APIC_LVTT_ONESHOT	0
+#define APIC_IRR 0x200 /* 8 x 32 bits, 16 bytes apart */
+#define APIC_LVTT 0x320
+#define APIC_TMICT 0x380
+#define APIC_TMCCT 0x390
+#define APIC_LVT_MASKED (1u << 16)
+#define APIC_LVTT_MODE(v) (((v) >> 17) & 3)
+#define APIC_LVTT_ONESHOT 0
 
 static uint32_t hv_apic_reg(const uint8_t *regs, unsigned int off)
 {

@@ -31,8 +31,8 @@
 #include "hv_internal.h"
 #include "hvkvm/util.h"
 
-#define HV_HYPERCALL_RSVD	0xffcULL	/* bits 2..11 */
-#define HV_REF_TSC_RSVD		0xffeULL	/* bits 1..11 */
+#define HV_HYPERCALL_RSVD 0xffcULL /* bits 2..11 */
+#define HV_REF_TSC_RSVD 0xffeULL   /* bits 1..11 */
 
 /*
  * The hypercall page, then int3s. One page serves 32-bit and 64-bit
@@ -67,20 +67,43 @@
  */
 #define HV_STUB_SLOW 0x23
 static const uint8_t hv_hypercall_stub[] = {
-	0x50, 0x31, 0xc0, 0x48, 0x90, 0x85, 0xc0, 0x58,
-	0x75, HV_STUB_SLOW - 0x0a,
-	0x48, 0x81, 0xf9,
-	HVCALL_SIGNAL_EVENT & 0xff, HVCALL_SIGNAL_EVENT >> 8,
-	(HV_HYPERCALL_FAST_BIT >> 16) & 0xff, 0x00,
-	0x75, HV_STUB_SLOW - 0x13,
-	0x48, 0x89, 0xd0,
-	0x48, 0xc1, 0xe8, 0x20,
-	0x75, HV_STUB_SLOW - 0x1c,
-	0x89, 0xd0,
-	[HV_HYPERCALL_PAGE_SIGNAL_OUT] = 0xe7, HV_SIGNAL_PORT,
-	[HV_HYPERCALL_PAGE_SIGNAL_XOR] = 0x31, 0xc0,
+	0x50,
+	0x31,
+	0xc0,
+	0x48,
+	0x90,
+	0x85,
+	0xc0,
+	0x58,
+	0x75,
+	HV_STUB_SLOW - 0x0a,
+	0x48,
+	0x81,
+	0xf9,
+	HVCALL_SIGNAL_EVENT & 0xff,
+	HVCALL_SIGNAL_EVENT >> 8,
+	(HV_HYPERCALL_FAST_BIT >> 16) & 0xff,
+	0x00,
+	0x75,
+	HV_STUB_SLOW - 0x13,
+	0x48,
+	0x89,
+	0xd0,
+	0x48,
+	0xc1,
+	0xe8,
+	0x20,
+	0x75,
+	HV_STUB_SLOW - 0x1c,
+	0x89,
+	0xd0,
+	[HV_HYPERCALL_PAGE_SIGNAL_OUT] = 0xe7,
+	HV_SIGNAL_PORT,
+	[HV_HYPERCALL_PAGE_SIGNAL_XOR] = 0x31,
+	0xc0,
 	[HV_HYPERCALL_PAGE_SIGNAL_RET] = 0xc3,
-	[HV_STUB_SLOW] = 0xe6, HV_HYPERCALL_PORT,
+	[HV_STUB_SLOW] = 0xe6,
+	HV_HYPERCALL_PORT,
 	0xc3,
 };
 _Static_assert(HV_HYPERCALL_PORT < 0x100 && HV_SIGNAL_PORT < 0x100,
@@ -98,37 +121,50 @@ _Static_assert(sizeof(hv_hypercall_stub) == HV_STUB_SLOW + 3,
  * @name followed by the MSR's position in the range ("sint3").
  */
 static const char *const msr_names_base[] = {
-	"guest_os_id", "hypercall", "vp_index", "reset",
+	"guest_os_id",
+	"hypercall",
+	"vp_index",
+	"reset",
 };
 static const char *const msr_names_time[] = {
-	"time_ref_count", "reference_tsc", "tsc_frequency", "apic_frequency",
+	"time_ref_count",
+	"reference_tsc",
+	"tsc_frequency",
+	"apic_frequency",
 };
 static const char *const msr_names_apic[] = {
-	"eoi", "icr", "tpr", "vp_assist_page",
+	"eoi",
+	"icr",
+	"tpr",
+	"vp_assist_page",
 };
 static const char *const msr_names_synic[] = {
 	"scontrol", "sversion", "siefp", "simp", "eom",
 };
 static const char *const msr_names_crash[] = {
-	"crash_p0", "crash_p1", "crash_p2", "crash_p3", "crash_p4",
-	"crash_ctl",
+	"crash_p0", "crash_p1", "crash_p2", "crash_p3", "crash_p4", "crash_ctl",
 };
 _Static_assert(ARRAY_SIZE(msr_names_base) ==
-	       HV_X64_MSR_RESET - HV_X64_MSR_GUEST_OS_ID + 1, "base names");
-_Static_assert(ARRAY_SIZE(msr_names_time) ==
-	       HV_X64_MSR_APIC_FREQUENCY - HV_X64_MSR_TIME_REF_COUNT + 1,
+		       HV_X64_MSR_RESET - HV_X64_MSR_GUEST_OS_ID + 1,
+	       "base names");
+_Static_assert(ARRAY_SIZE(msr_names_time) == HV_X64_MSR_APIC_FREQUENCY -
+						     HV_X64_MSR_TIME_REF_COUNT +
+						     1,
 	       "time names");
 _Static_assert(ARRAY_SIZE(msr_names_apic) ==
-	       HV_X64_MSR_VP_ASSIST_PAGE - HV_X64_MSR_EOI + 1, "apic names");
+		       HV_X64_MSR_VP_ASSIST_PAGE - HV_X64_MSR_EOI + 1,
+	       "apic names");
 _Static_assert(ARRAY_SIZE(msr_names_synic) ==
-	       HV_X64_MSR_EOM - HV_X64_MSR_SCONTROL + 1, "synic names");
+		       HV_X64_MSR_EOM - HV_X64_MSR_SCONTROL + 1,
+	       "synic names");
 _Static_assert(ARRAY_SIZE(msr_names_crash) ==
-	       HV_X64_MSR_CRASH_CTL - HV_X64_MSR_CRASH_P0 + 1, "crash names");
+		       HV_X64_MSR_CRASH_CTL - HV_X64_MSR_CRASH_P0 + 1,
+	       "crash names");
 
 static const struct {
 	uint32_t first, last;
 	const char *name;
-	const char *const *names;	/* [last - first + 1] or NULL */
+	const char *const *names; /* [last - first + 1] or NULL */
 } msr_stat_ranges[] = {
 	{ HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_RESET, NULL, msr_names_base },
 	{ HV_X64_MSR_VP_RUNTIME, HV_X64_MSR_VP_RUNTIME, "vp_runtime", NULL },
@@ -137,8 +173,7 @@ static const struct {
 	{ HV_X64_MSR_EOI, HV_X64_MSR_VP_ASSIST_PAGE, NULL, msr_names_apic },
 	{ HV_X64_MSR_SCONTROL, HV_X64_MSR_EOM, NULL, msr_names_synic },
 	{ HV_X64_MSR_SINT0, HV_X64_MSR_SINT15, "sint", NULL },
-	{ HV_X64_MSR_STIMER0_CONFIG, HV_X64_MSR_STIMER3_COUNT, "stimer",
-	  NULL },
+	{ HV_X64_MSR_STIMER0_CONFIG, HV_X64_MSR_STIMER3_COUNT, "stimer", NULL },
 	{ HV_X64_MSR_GUEST_IDLE, HV_X64_MSR_GUEST_IDLE, "guest_idle", NULL },
 	{ HV_X64_MSR_CRASH_P0, HV_X64_MSR_CRASH_CTL, NULL, msr_names_crash },
 	{ HV_X64_MSR_TSC_INVARIANT_CONTROL, HV_X64_MSR_TSC_INVARIANT_CONTROL,
@@ -157,7 +192,7 @@ int hv_msr_stat_index(uint32_t msr)
 		base += (int)(msr_stat_ranges[i].last -
 			      msr_stat_ranges[i].first + 1);
 	}
-	return HV_MSR_STATS - 1;	/* "other" */
+	return HV_MSR_STATS - 1; /* "other" */
 }
 
 const char *hv_msr_stat_name(int idx, char *buf, unsigned int len)
@@ -174,8 +209,7 @@ const char *hv_msr_stat_name(int idx, char *buf, unsigned int len)
 		pos = (unsigned int)(idx - base);
 		if (msr_stat_ranges[i].names)
 			snprintf(buf, len, "%s", msr_stat_ranges[i].names[pos]);
-		else if (msr_stat_ranges[i].first ==
-			 HV_X64_MSR_STIMER0_CONFIG)
+		else if (msr_stat_ranges[i].first == HV_X64_MSR_STIMER0_CONFIG)
 			snprintf(buf, len, "stimer%u_%s", pos / 2,
 				 pos % 2 ? "count" : "config");
 		else if (n > 1)
@@ -198,12 +232,12 @@ static int hv_hypercall_write(struct hv *hv, uint64_t val)
 	if (val & HV_HYPERCALL_RSVD)
 		return -EINVAL;
 	if (hv->hypercall & HV_HYPERCALL_LOCKED)
-		return 0;	/* locked until reset: writes are ignored */
+		return 0; /* locked until reset: writes are ignored */
 	if (!hv->guest_os_id)
-		return 0;	/* no hypercalls before the guest says who */
+		return 0; /* no hypercalls before the guest says who */
 	if (val & HV_MSR_ENABLE) {
-		page = gmem_map(hv->p.gm, val & HV_MSR_PAGE_MASK,
-				HV_PAGE_SIZE, true);
+		page = gmem_map(hv->p.gm, val & HV_MSR_PAGE_MASK, HV_PAGE_SIZE,
+				true);
 		if (!page)
 			return -EINVAL;
 		memset(page, 0xcc, HV_PAGE_SIZE);
@@ -263,8 +297,9 @@ static int hv_crash_ctl_write(struct hv *hv, unsigned int vp, uint64_t val)
 		len = p[4] > HV_CRASH_MSG_MAX ? HV_CRASH_MSG_MAX : (size_t)p[4];
 		msg = malloc(len);
 		if (msg && gmem_read(hv->p.gm, p[3], msg, len)) {
-			guest_err("hyperv: crash message at %#llx (+%zu) is not in guest RAM",
-				  (unsigned long long)p[3], len);
+			guest_err(
+				"hyperv: crash message at %#llx (+%zu) is not in guest RAM",
+				(unsigned long long)p[3], len);
 			free(msg);
 			msg = NULL;
 		}
@@ -350,7 +385,8 @@ static int hv_partition_read(struct hv *hv, uint32_t msr, uint64_t *val)
 		if (!f->crash)
 			return -EINVAL;
 		/* what we support */
-		*val = HV_CRASH_CTL_CRASH_NOTIFY | HV_CRASH_CTL_CRASH_NOTIFY_MSG;
+		*val = HV_CRASH_CTL_CRASH_NOTIFY |
+		       HV_CRASH_CTL_CRASH_NOTIFY_MSG;
 		return 0;
 	case HV_X64_MSR_TSC_INVARIANT_CONTROL:
 		if (!f->tsc_invariant)
@@ -394,8 +430,7 @@ static int hv_vp_assist_write(struct hv_vp *vp, uint64_t val)
 	if (val & HV_REF_TSC_RSVD)
 		return -EINVAL;
 	if ((val & HV_MSR_ENABLE) &&
-	    !gmem_map(vp->hv->p.gm, val & HV_MSR_PAGE_MASK, HV_PAGE_SIZE,
-		      true))
+	    !gmem_map(vp->hv->p.gm, val & HV_MSR_PAGE_MASK, HV_PAGE_SIZE, true))
 		return -EINVAL;
 	vp->vp_assist = val;
 	return 0;
@@ -411,11 +446,11 @@ static int hv_vp_locked_access(struct hv_vp *vp, uint32_t msr, uint64_t *val,
 
 	pthread_mutex_lock(&vp->lock);
 	if (hv_msr_is_synic(msr) && f->synic) {
-		r = write ? hv_synic_msr_write(vp, msr, *val)
-			  : hv_synic_msr_read(vp, msr, val);
+		r = write ? hv_synic_msr_write(vp, msr, *val) :
+			    hv_synic_msr_read(vp, msr, val);
 	} else if (hv_msr_is_stimer(msr) && f->stimer) {
-		r = write ? hv_stimer_msr_write(vp, msr, *val)
-			  : hv_stimer_msr_read(vp, msr, val);
+		r = write ? hv_stimer_msr_write(vp, msr, *val) :
+			    hv_stimer_msr_read(vp, msr, val);
 		kick = write && !r;
 	} else if (msr == HV_X64_MSR_VP_ASSIST_PAGE) {
 		if (write) {
@@ -532,12 +567,11 @@ int hv_msr_write(struct hv *hv, unsigned int vpi, uint32_t msr, uint64_t val)
 		pthread_mutex_lock(&hv->lock);
 		r = hv_partition_write(hv, vpi, msr, val);
 		pthread_mutex_unlock(&hv->lock);
-	} else if (msr == HV_X64_MSR_VP_INDEX ||
-		   msr == HV_X64_MSR_VP_RUNTIME ||
+	} else if (msr == HV_X64_MSR_VP_INDEX || msr == HV_X64_MSR_VP_RUNTIME ||
 		   (msr >= HV_X64_MSR_TIME_REF_COUNT &&
 		    msr <= HV_X64_MSR_APIC_FREQUENCY &&
 		    msr != HV_X64_MSR_REFERENCE_TSC)) {
-		r = -EINVAL;	/* read-only */
+		r = -EINVAL; /* read-only */
 	} else {
 		r = hv_vp_locked_access(vp, msr, &val, true);
 	}

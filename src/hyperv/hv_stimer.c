@@ -64,10 +64,9 @@ static bool hv_stimer_send_msg(struct hv_vp *vp, unsigned int idx,
 
 	if (!hv_synic_ready(vp)) {
 		hv_count(&vp->stats.msg_dropped);
-		return true;	/* nowhere to deliver: drop, don't retry */
+		return true; /* nowhere to deliver: drop, don't retry */
 	}
-	if (hv_synic_write_slot(vp, sint, HVMSG_TIMER_EXPIRED, &m,
-				sizeof(m)))
+	if (hv_synic_write_slot(vp, sint, HVMSG_TIMER_EXPIRED, &m, sizeof(m)))
 		return false;
 	hv_count(&vp->stats.stimer_msg);
 	hv_synic_raise(vp, sint);

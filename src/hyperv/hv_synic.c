@@ -27,7 +27,7 @@
 #include "hv_internal.h"
 #include "hvkvm/util.h"
 
-#define HV_SYNIC_PAGE_RSVD	0xffeULL	/* SIMP/SIEFP bits 1..11 */
+#define HV_SYNIC_PAGE_RSVD 0xffeULL /* SIMP/SIEFP bits 1..11 */
 
 bool hv_synic_ready(struct hv_vp *vp)
 {
@@ -73,7 +73,7 @@ static int hv_synic_slot_write(struct hv_vp *vp, unsigned int sint,
 	slot[5] = more ? HV_MESSAGE_FLAG_PENDING : 0;
 	slot[6] = 0;
 	slot[7] = 0;
-	memset(slot + 8, 0, 8);	/* sender */
+	memset(slot + 8, 0, 8); /* sender */
 	__atomic_store_n(typep, type, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -145,8 +145,7 @@ static int hv_synic_queue_add(struct hv_vp *vp, unsigned int sint,
 /* ---- Delivery API (any thread) --------------------------------------- */
 
 int hv_synic_post_message(struct hv *hv, unsigned int vpi, unsigned int sint,
-			  uint32_t msg_type, const void *payload,
-			  uint32_t len)
+			  uint32_t msg_type, const void *payload, uint32_t len)
 {
 	struct hv_vp *vp;
 	int r = 0;
@@ -227,8 +226,8 @@ static int hv_synic_map_page(struct hv_vp *vp, uint64_t val, uint8_t **hva)
 	if (val & HV_SYNIC_PAGE_RSVD)
 		return -EINVAL;
 	if (val & HV_MSR_ENABLE) {
-		p = gmem_map(vp->hv->p.gm, val & HV_MSR_PAGE_MASK,
-			     HV_PAGE_SIZE, true);
+		p = gmem_map(vp->hv->p.gm, val & HV_MSR_PAGE_MASK, HV_PAGE_SIZE,
+			     true);
 		if (!p)
 			return -EFAULT;
 	}

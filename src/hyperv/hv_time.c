@@ -31,7 +31,7 @@ uint64_t hv_tsc_scale(uint64_t tsc_khz)
 		return 0;
 	s = ((unsigned __int128)10000 << 64) / tsc_khz;
 	if (s >> 64)
-		return 0;	/* slower than 10 MHz: not representable */
+		return 0; /* slower than 10 MHz: not representable */
 	return (uint64_t)s;
 }
 
@@ -60,11 +60,12 @@ int hv_tsc_page_write(struct hv *hv)
 	scale = hv_tsc_scale(hv->p.tsc_khz);
 	if (!scale || !hv->p.host.sample_tsc ||
 	    hv->p.host.sample_tsc(hv->p.host.opaque, 0, &tsc, &ns))
-		return 0;	/* sequence 0: the guest uses the MSR */
+		return 0; /* sequence 0: the guest uses the MSR */
 	ref = hv_ref_time_at(hv, ns);
 	hv->tsc_scale = scale;
-	hv->tsc_offset = (int64_t)(ref - (uint64_t)(((unsigned __int128)tsc *
-						    scale) >> 64));
+	hv->tsc_offset =
+		(int64_t)(ref -
+			  (uint64_t)(((unsigned __int128)tsc * scale) >> 64));
 	seq = hv_tsc_seq_next(hv->tsc_seq);
 	hv->tsc_seq = seq;
 	__atomic_store_n((uint32_t *)(page + 4), 0, __ATOMIC_RELAXED);

@@ -67,8 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r > 0)
 		abort();
 	if ((r == -EINVAL || r == -ENOSPC || r == -E2BIG) && !err[0])
-		abort();	/* a refusal must say why */
+		abort(); /* a refusal must say why */
 	if (r == 0 && !gmem_map(&fuzz_gm, entry.rip, 1, false))
-		abort();	/* entry outside guest RAM */
+		abort(); /* entry outside guest RAM */
 	return 0;
 }

@@ -21,19 +21,21 @@ static int fuzz_op(void *opaque, struct ctl_req *req)
 	(void)opaque;
 	switch (fuzz_calls++ % 4) {
 	case 0:
-		json_object_object_add(req->result, "key",
+		json_object_object_add(
+			req->result, "key",
 			json_object_new_string(req->key ? req->key : ""));
-		json_object_object_add(req->result, "value",
+		json_object_object_add(
+			req->result, "value",
 			json_object_new_string(req->value ? req->value : ""));
 		json_object_object_add(req->result, "timeout",
-			json_object_new_int((int)req->timeout));
+				       json_object_new_int((int)req->timeout));
 		return 0;
 	case 1:
 		snprintf(req->err, req->errlen, "failed: %s",
 			 req->key ? req->key : "-");
 		return -5;
 	case 2:
-		return -95;	/* EOPNOTSUPP without a message */
+		return -95; /* EOPNOTSUPP without a message */
 	default:
 		return CTL_DEFERRED;
 	}
@@ -44,7 +46,7 @@ static int fuzz_stats(void *opaque, struct ctl_req *req, struct ctl_stats *st)
 	(void)opaque;
 	(void)req;
 	ctl_stats_add(st, "vcpu0.exits.io", 1);
-	ctl_stats_add(st, "vcpu0.exits", 2);	/* collides: ignored */
+	ctl_stats_add(st, "vcpu0.exits", 2); /* collides: ignored */
 	return 0;
 }
 
@@ -60,7 +62,7 @@ static void fuzz_provider(void *opaque, struct ctl_stats *st)
 	(void)opaque;
 	for (i = 0; i < fuzz_size && i < 512; i += n + 1) {
 		n = fuzz_size - i < sizeof(path) - 1 ? fuzz_size - i :
-						      sizeof(path) - 1;
+						       sizeof(path) - 1;
 		memcpy(path, fuzz_data + i, n);
 		path[n] = '\0';
 		ctl_stats_add(st, path, i);
@@ -68,9 +70,15 @@ static void fuzz_provider(void *opaque, struct ctl_stats *st)
 }
 
 static const struct ctl_ops fuzz_ops = {
-	.status = fuzz_op, .stats = fuzz_stats, .shutdown = fuzz_op,
-	.poweroff = fuzz_op, .reboot = fuzz_op, .pause = fuzz_op,
-	.resume = fuzz_op, .kvp_get = fuzz_op, .kvp_set = fuzz_op,
+	.status = fuzz_op,
+	.stats = fuzz_stats,
+	.shutdown = fuzz_op,
+	.poweroff = fuzz_op,
+	.reboot = fuzz_op,
+	.pause = fuzz_op,
+	.resume = fuzz_op,
+	.kvp_get = fuzz_op,
+	.kvp_set = fuzz_op,
 };
 
 static void fuzz_check(struct json_object *resp)
@@ -97,8 +105,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static ctl_stats_fn fns[1] = { fuzz_provider };
 	static void *opq[1];
-	struct ctl_dispatch d = { .ops = &fuzz_ops, .name = "fuzz",
-				  .stats_fns = fns, .stats_opaque = opq,
+	struct ctl_dispatch d = { .ops = &fuzz_ops,
+				  .name = "fuzz",
+				  .stats_fns = fns,
+				  .stats_opaque = opq,
 				  .nr_stats = 1 };
 	struct json_object *resp, *id;
 	const char *p = (const char *)data, *end = p + size, *nl;

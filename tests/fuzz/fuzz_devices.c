@@ -27,14 +27,14 @@
 #include "hvkvm/uart.h"
 #include "hvkvm/util.h"
 
-static const uint16_t ports[] = {
-	0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff,
-	0x70, 0x71, 0x60, 0x64, 0x92,
-	0xcf8, 0xcf9, 0xcfa, 0xcfc, 0xcfd, 0xcfe, 0xcff,
-	0x510, 0x511, 0xf4, 0x514, 0x518,
-	0x600, 0x601, 0x602, 0x604, 0x605, 0x608, 0x610, 0x614, 0x61c,
-	0xc000, 0xc001, 0xc07f,		/* the test device's IO BAR */
-};
+static const uint16_t
+	ports[] = {
+		0x3f8, 0x3f9, 0x3fa,  0x3fb,  0x3fc,  0x3fd, 0x3fe, 0x3ff,
+		0x70,  0x71,  0x60,   0x64,   0x92,   0xcf8, 0xcf9, 0xcfa,
+		0xcfc, 0xcfd, 0xcfe,  0xcff,  0x510,  0x511, 0xf4,  0x514,
+		0x518, 0x600, 0x601,  0x602,  0x604,  0x605, 0x608, 0x610,
+		0x614, 0x61c, 0xc000, 0xc001, 0xc07f, /* the test device's IO BAR */
+	};
 
 static int set_line(void *opaque, unsigned int gsi, bool level)
 {
@@ -49,15 +49,19 @@ static int msi(void *opaque, uint64_t address, uint32_t data)
 }
 
 static const struct irq_sink_ops sink_ops = { set_line, msi };
-static void ev_none(void *opaque) {}
-static void ev_exit(void *opaque, int status) {}
+static void ev_none(void *opaque)
+{
+}
+static void ev_exit(void *opaque, int status)
+{
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct fuzz_bar {
 	struct bus *pio;
-	bool mapped;			/* as told by bar_update */
-	bool registered;		/* ... and accepted by the bus */
+	bool mapped;	 /* as told by bar_update */
+	bool registered; /* ... and accepted by the bus */
 	uint64_t addr;
 };
 
@@ -68,8 +72,7 @@ static uint64_t bar_read(void *opaque, uint64_t off, unsigned int size)
 	return off;
 }
 
-static void bar_write(void *opaque, uint64_t off, unsigned int size,
-		      uint64_t v)
+static void bar_write(void *opaque, uint64_t off, unsigned int size, uint64_t v)
 {
 	if (off >= 128)
 		abort();
@@ -85,14 +88,14 @@ static void bar_update(struct pci_device *dev, unsigned int bar, bool mapped,
 	if (bar != 0)
 		return;
 	if (mapped == fb->mapped)
-		abort();		/* unmap/map must alternate */
+		abort(); /* unmap/map must alternate */
 	if (mapped) {
-		fb->registered = !bus_register(fb->pio, addr, 128, &bar_ops,
-					       fb, "fuzz-bar");
+		fb->registered = !bus_register(fb->pio, addr, 128, &bar_ops, fb,
+					       "fuzz-bar");
 		fb->addr = addr;
 	} else {
 		if (addr != fb->addr)
-			abort();	/* unmap names the old address */
+			abort(); /* unmap names the old address */
 		if (fb->registered)
 			bus_unregister(fb->pio, fb->addr);
 		fb->registered = false;
@@ -127,8 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (uart_create(&pio, &sink, 0x3f8, 4, -1, &uart) ||
 	    rtc_create(&pio, &sink, 8, 256 * MiB, 0, 2, true, &rtc) ||
 	    i8042_create(&pio, &sink, &ev, &kbc) ||
-	    pci_create(&pio, &sink, &ev, &pci) ||
-	    fw_cfg_create(&pio, &fw) ||
+	    pci_create(&pio, &sink, &ev, &pci) || fw_cfg_create(&pio, &fw) ||
 	    acpi_pm_create(&pio, &sink, 0x600, 9, 5, &ev, &pm) ||
 	    debug_exit_create(&pio, 0xf4, 1, &ev, &dx))
 		abort();

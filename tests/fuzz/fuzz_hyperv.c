@@ -19,8 +19,8 @@
 #include "hvkvm/hyperv.h"
 #include "hvkvm/util.h"
 
-#define RAM_SIZE	(64 * 1024)
-#define NR_VCPUS	2
+#define RAM_SIZE (64 * 1024)
+#define NR_VCPUS 2
 
 struct fz {
 	struct fake_gmem mem;
@@ -33,17 +33,35 @@ struct fz {
 };
 
 static const uint32_t fz_msrs[] = {
-	HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_HYPERCALL, HV_X64_MSR_VP_INDEX,
-	HV_X64_MSR_RESET, HV_X64_MSR_VP_RUNTIME, HV_X64_MSR_TIME_REF_COUNT,
-	HV_X64_MSR_REFERENCE_TSC, HV_X64_MSR_TSC_FREQUENCY,
-	HV_X64_MSR_APIC_FREQUENCY, HV_X64_MSR_EOI, HV_X64_MSR_VP_ASSIST_PAGE,
-	HV_X64_MSR_SCONTROL, HV_X64_MSR_SVERSION, HV_X64_MSR_SIEFP,
-	HV_X64_MSR_SIMP, HV_X64_MSR_EOM, HV_X64_MSR_SINT0,
-	HV_X64_MSR_SINT0 + 2, HV_X64_MSR_SINT15, HV_X64_MSR_STIMER0_CONFIG,
-	HV_X64_MSR_STIMER0_COUNT, HV_X64_MSR_STIMER0_CONFIG + 2,
-	HV_X64_MSR_STIMER0_COUNT + 2, HV_X64_MSR_STIMER3_COUNT,
-	HV_X64_MSR_GUEST_IDLE, HV_X64_MSR_CRASH_P0, HV_X64_MSR_CRASH_CTL,
-	HV_X64_MSR_TSC_INVARIANT_CONTROL, 0x400001ff,
+	HV_X64_MSR_GUEST_OS_ID,
+	HV_X64_MSR_HYPERCALL,
+	HV_X64_MSR_VP_INDEX,
+	HV_X64_MSR_RESET,
+	HV_X64_MSR_VP_RUNTIME,
+	HV_X64_MSR_TIME_REF_COUNT,
+	HV_X64_MSR_REFERENCE_TSC,
+	HV_X64_MSR_TSC_FREQUENCY,
+	HV_X64_MSR_APIC_FREQUENCY,
+	HV_X64_MSR_EOI,
+	HV_X64_MSR_VP_ASSIST_PAGE,
+	HV_X64_MSR_SCONTROL,
+	HV_X64_MSR_SVERSION,
+	HV_X64_MSR_SIEFP,
+	HV_X64_MSR_SIMP,
+	HV_X64_MSR_EOM,
+	HV_X64_MSR_SINT0,
+	HV_X64_MSR_SINT0 + 2,
+	HV_X64_MSR_SINT15,
+	HV_X64_MSR_STIMER0_CONFIG,
+	HV_X64_MSR_STIMER0_COUNT,
+	HV_X64_MSR_STIMER0_CONFIG + 2,
+	HV_X64_MSR_STIMER0_COUNT + 2,
+	HV_X64_MSR_STIMER3_COUNT,
+	HV_X64_MSR_GUEST_IDLE,
+	HV_X64_MSR_CRASH_P0,
+	HV_X64_MSR_CRASH_CTL,
+	HV_X64_MSR_TSC_INVARIANT_CONTROL,
+	0x400001ff,
 };
 
 static uint8_t take8(struct fz *z)
@@ -138,8 +156,10 @@ static void fz_hypercall(struct fz *z)
 	/* Steer the code towards the implemented calls. */
 	if (mode & 2) {
 		static const uint16_t codes[] = {
-			HVCALL_POST_MESSAGE, HVCALL_SIGNAL_EVENT,
-			HVCALL_NOTIFY_LONG_SPIN_WAIT, HVCALL_GET_VP_REGISTERS,
+			HVCALL_POST_MESSAGE,
+			HVCALL_SIGNAL_EVENT,
+			HVCALL_NOTIFY_LONG_SPIN_WAIT,
+			HVCALL_GET_VP_REGISTERS,
 		};
 		control = (control & ~0xffffULL) | codes[(mode >> 2) & 3];
 	}
@@ -159,7 +179,7 @@ static void fz_hypercall(struct fz *z)
 	}
 	if (hv_hypercall(z->hv, take8(z) % (NR_VCPUS + 1), &r) == 0 &&
 	    !r.long_mode && (r.rax >> 32))
-		abort();	/* 32-bit result must fit EAX/EDX */
+		abort(); /* 32-bit result must fit EAX/EDX */
 }
 
 static void fz_cpuid(struct fz *z)
@@ -198,7 +218,7 @@ static void fz_step(struct fz *z)
 	case 3:
 		fz_hypercall(z);
 		break;
-	case 4:	/* guest store into RAM */
+	case 4: /* guest store into RAM */
 		off = (take8(z) | (uint64_t)take8(z) << 8) % (RAM_SIZE - 8);
 		put_le64(z->mem.ram + off, take64(z));
 		break;
@@ -249,12 +269,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	z.cfg.stimer_direct = len && (data[0] & 2);
 	z.cfg.crash = z.cfg.reset = true;
 	p = (struct hv_params){
-		.cfg = &z.cfg, .nr_vcpus = NR_VCPUS, .apic_ids = apic_ids,
-		.gm = &z.mem.gm, .irq = &z.irq.sink, .tsc_khz = 3000000,
-		.apic_khz = 1000000, .manual_timers = true,
-		.host = { .clock_ns = fz_clock, .sample_tsc = fz_sample,
-			  .vp_runtime_ns = fz_runtime, .reset = fz_reset,
-			  .crash = fz_crash, .yield = fz_yield, .opaque = &z },
+		.cfg = &z.cfg,
+		.nr_vcpus = NR_VCPUS,
+		.apic_ids = apic_ids,
+		.gm = &z.mem.gm,
+		.irq = &z.irq.sink,
+		.tsc_khz = 3000000,
+		.apic_khz = 1000000,
+		.manual_timers = true,
+		.host = { .clock_ns = fz_clock,
+			  .sample_tsc = fz_sample,
+			  .vp_runtime_ns = fz_runtime,
+			  .reset = fz_reset,
+			  .crash = fz_crash,
+			  .yield = fz_yield,
+			  .opaque = &z },
 	};
 	if (hv_create(&p, &z.hv))
 		goto out;

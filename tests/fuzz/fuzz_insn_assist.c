@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (kind == INSN_ASSIST_NONE) {
 		if (memcmp(&r, &before, sizeof(r)))
-			abort();	/* refused, yet changed state */
+			abort(); /* refused, yet changed state */
 		return 0;
 	}
 	if (r.rip <= before.rip || r.rip - before.rip > 15 ||

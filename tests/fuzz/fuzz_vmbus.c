@@ -66,9 +66,9 @@ static int fz_reg_ev(void *o, uint32_t conn, vmbus_signal_event_fn fn,
 		     void *arg)
 {
 	struct fz *f = o;
-	uint32_t relid = conn >= VMBUS_CHANNEL_CONN_BASE
-			     ? conn - VMBUS_CHANNEL_CONN_BASE
-			     : 0;
+	uint32_t relid = conn >= VMBUS_CHANNEL_CONN_BASE ?
+				 conn - VMBUS_CHANNEL_CONN_BASE :
+				 0;
 
 	if (relid < VMBUS_MAX_RELID) {
 		f->ev_fn[relid] = fn;
@@ -93,7 +93,7 @@ static int echo_packet(struct vmbus_channel *ch, const struct vmbus_packet *p)
 				  MIN(p->data_len, 64u));
 }
 
-static const struct vmbus_device_ops echo_ops = {.packet = echo_packet};
+static const struct vmbus_device_ops echo_ops = { .packet = echo_packet };
 
 static void fz_gpadl_open(struct fz *f, uint32_t relid, uint32_t handle,
 			  uint64_t gpa, unsigned int pages)
@@ -123,16 +123,16 @@ static void fz_gpadl_open(struct fz *f, uint32_t relid, uint32_t handle,
 static void fz_setup(struct fz *f)
 {
 	static const struct vmbus_host_ops ops = {
-	    .post_message = fz_post,
-	    .signal_event = fz_signal,
-	    .register_message = fz_reg_msg,
-	    .register_event = fz_reg_ev,
+		.post_message = fz_post,
+		.signal_event = fz_signal,
+		.register_message = fz_reg_msg,
+		.register_event = fz_reg_ev,
 	};
 	struct vmbus_host_ops o = ops;
-	struct vmbus_server_params p = {0};
-	struct vmbus_device_params dp = {0};
-	struct vmbus_msg_initiate_contact c = {0};
-	struct vmbus_msg_hdr h = {.msgtype = VMBUS_MSG_REQUESTOFFERS};
+	struct vmbus_server_params p = { 0 };
+	struct vmbus_device_params dp = { 0 };
+	struct vmbus_msg_initiate_contact c = { 0 };
+	struct vmbus_msg_hdr h = { .msgtype = VMBUS_MSG_REQUESTOFFERS };
 
 	o.opaque = f;
 	gmem_init(&f->gm);

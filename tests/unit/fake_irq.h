@@ -13,17 +13,16 @@
 
 struct fake_irq {
 	struct irq_sink sink;
-	bool level[FAKE_IRQ_LINES];	/* current level per GSI */
+	bool level[FAKE_IRQ_LINES];	     /* current level per GSI */
 	unsigned int raises[FAKE_IRQ_LINES]; /* low->high edges per GSI */
 	struct {
 		uint64_t address;
 		uint32_t data;
-	} msi[FAKE_IRQ_MSIS];		/* MSIs in order (first 256) */
-	unsigned int nr_msi;		/* all MSIs seen */
+	} msi[FAKE_IRQ_MSIS]; /* MSIs in order (first 256) */
+	unsigned int nr_msi;  /* all MSIs seen */
 };
 
-static inline int fake_irq_set_line(void *opaque, unsigned int gsi,
-				    bool level)
+static inline int fake_irq_set_line(void *opaque, unsigned int gsi, bool level)
 {
 	struct fake_irq *f = opaque;
 

@@ -35,14 +35,21 @@ static void build(struct tables *t, unsigned int nr_vcpus)
 	for (i = 0; i < nr_vcpus; i++)
 		t->apic_ids[i] = i;
 	t->p = (struct acpi_params){
-		.nr_vcpus = nr_vcpus, .apic_ids = t->apic_ids,
-		.ioapic_id = (uint8_t)nr_vcpus, .pm1a_evt = 0x600,
-		.pm1a_cnt = 0x604, .pm_tmr = 0x608, .pm_tmr_32bit = true,
-		.gpe0_blk = 0x610, .gpe0_len = 8, .reset_port = 0xcf9,
+		.nr_vcpus = nr_vcpus,
+		.apic_ids = t->apic_ids,
+		.ioapic_id = (uint8_t)nr_vcpus,
+		.pm1a_evt = 0x600,
+		.pm1a_cnt = 0x604,
+		.pm_tmr = 0x608,
+		.pm_tmr_32bit = true,
+		.gpe0_blk = 0x610,
+		.gpe0_len = 8,
+		.reset_port = 0xcf9,
 		.reset_value = 6,
 	};
 	assert_int_equal(acpi_build(&t->f.gm, BOOT_ACPI_START, BOOT_ACPI_END,
-				    &t->p, &t->rsdp), 0);
+				    &t->p, &t->rsdp),
+			 0);
 }
 
 static uint8_t *table(struct tables *t, uint64_t gpa, const char *sig)
@@ -105,18 +112,18 @@ static void test_acpi_fadt_fields(void **state)
 	build(&t, 2);
 	fadt = find(&t, "FACP");
 	assert_int_equal(get_le32(fadt + 4), 276);
-	assert_int_equal(get_le16(fadt + 46), 9);		/* SCI */
+	assert_int_equal(get_le16(fadt + 46), 9); /* SCI */
 	assert_int_equal(get_le32(fadt + 56), 0x600);
 	assert_int_equal(get_le32(fadt + 64), 0x604);
 	assert_int_equal(get_le32(fadt + 76), 0x608);
 	assert_int_equal(fadt[91], 4);
-	assert_true(get_le32(fadt + 112) & BIT(8));		/* TMR_VAL_EXT */
-	assert_true(get_le32(fadt + 112) & BIT(10));		/* RESET_REG_SUP */
-	assert_false(get_le32(fadt + 112) & BIT(4));		/* fixed PWRBTN */
-	assert_int_equal(fadt[116], 1);				/* reset: I/O */
+	assert_true(get_le32(fadt + 112) & BIT(8));  /* TMR_VAL_EXT */
+	assert_true(get_le32(fadt + 112) & BIT(10)); /* RESET_REG_SUP */
+	assert_false(get_le32(fadt + 112) & BIT(4)); /* fixed PWRBTN */
+	assert_int_equal(fadt[116], 1);		     /* reset: I/O */
 	assert_int_equal(get_le64(fadt + 120), 0xcf9);
 	assert_int_equal(fadt[128], 6);
-	assert_int_equal(get_le32(fadt + 48), 0);		/* no SMI_CMD */
+	assert_int_equal(get_le32(fadt + 48), 0); /* no SMI_CMD */
 	dsdt = table(&t, get_le64(fadt + 140), "DSDT");
 	assert_int_equal(get_le32(fadt + 40), get_le64(fadt + 140));
 	assert_int_equal(get_le32(dsdt + 4), acpi_dsdt_aml_len);
@@ -149,8 +156,8 @@ static void test_acpi_madt_per_vcpu(void **state)
 			assert_true(e[1] >= 2 && e + e[1] <= end);
 			switch (e[0]) {
 			case 0:
-				assert_int_equal(e[2], lapics);	/* UID */
-				assert_int_equal(e[3], lapics);	/* APIC ID */
+				assert_int_equal(e[2], lapics); /* UID */
+				assert_int_equal(e[3], lapics); /* APIC ID */
 				assert_int_equal(get_le32(e + 4), 1);
 				lapics++;
 				break;
@@ -189,8 +196,8 @@ static void test_acpi_cpu_ssdt(void **state)
 	assert_null(memmem(buf, len, "C040", 4));
 	assert_int_equal(acpi_build_cpu_ssdt(buf, 40, 64, &len), -ENOSPC);
 	assert_int_equal(acpi_build_cpu_ssdt(buf, sizeof(buf), 1, &len), 0);
-	assert_int_equal(buf[36], 0x10);	/* ScopeOp */
-	assert_int_equal(buf[37], len - 37);	/* one-byte PkgLength */
+	assert_int_equal(buf[36], 0x10);     /* ScopeOp */
+	assert_int_equal(buf[37], len - 37); /* one-byte PkgLength */
 }
 
 static void test_acpi_window_too_small(void **state)
@@ -203,7 +210,8 @@ static void test_acpi_window_too_small(void **state)
 	(void)state;
 	assert_int_equal(fake_gmem_init(&f, 2 * MiB), 0);
 	assert_int_equal(acpi_build(&f.gm, BOOT_ACPI_START,
-				    BOOT_ACPI_START + 512, &p, &rsdp), -ENOSPC);
+				    BOOT_ACPI_START + 512, &p, &rsdp),
+			 -ENOSPC);
 	fake_gmem_destroy(&f);
 }
 
@@ -232,9 +240,10 @@ static void test_acpi_iasl_disassembles(void **state)
 		assert_non_null(f);
 		fwrite(tb, 1, get_le32(tb + 4), f);
 		fclose(f);
-		snprintf(cmd, sizeof(cmd),
-			 "cd %s && iasl -d %s.dat > %s.log 2>&1 && ! grep -qi 'error' %s.dsl",
-			 dir, sigs[i], sigs[i], sigs[i]);
+		snprintf(
+			cmd, sizeof(cmd),
+			"cd %s && iasl -d %s.dat > %s.log 2>&1 && ! grep -qi 'error' %s.dsl",
+			dir, sigs[i], sigs[i], sigs[i]);
 		assert_int_equal(system(cmd), 0);
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

@@ -62,7 +62,8 @@ static int setup(void **state)
 	e->ev.debug_exit = ev_debug_exit;
 	e->ev.opaque = e;
 	assert_int_equal(acpi_pm_create(&e->pio, &e->irq.sink, BASE, SCI,
-					ACPI_PM_SLP_TYP_S5, &e->ev, &e->pm), 0);
+					ACPI_PM_SLP_TYP_S5, &e->ev, &e->pm),
+			 0);
 	*state = e;
 	return 0;
 }
@@ -158,7 +159,7 @@ static void test_acpi_pm_gpe0(void **state)
 	struct env *e = *state;
 
 	acpi_pm_gpe_set(e->pm, 3);
-	acpi_pm_gpe_set(e->pm, 40);		/* ignored */
+	acpi_pm_gpe_set(e->pm, 40); /* ignored */
 	assert_false(e->irq.level[SCI]);
 	assert_int_equal(in(e, GPE0_STS, 1), 0x08);
 	out(e, GPE0_EN, 1, 0x08);
@@ -209,7 +210,7 @@ static void test_debug_exit_status(void **state)
 	assert_int_equal(e->last_status, 0x2469);
 	assert_int_equal(in(e, 0xf4, 1), 0xff);
 	debug_exit_destroy(d);
-	assert_false(bus_write(&e->pio, 0xf4, 1, 0x10));	/* gone */
+	assert_false(bus_write(&e->pio, 0xf4, 1, 0x10)); /* gone */
 	assert_int_equal(e->debug_exits, 3);
 }
 

@@ -58,8 +58,8 @@ static void test_e820_pc_layout(void **state)
 	assert_int_equal(m->entries[1].type, E820_RESERVED);
 	assert_int_equal(m->entries[2].addr, BOOT_HIGH_START);
 	assert_int_equal(m->entries[2].size, RAM - BOOT_HIGH_START);
-	assert_int_equal(e820_total(m, E820_RAM), RAM - (BOOT_HIGH_START -
-							  BOOT_EBDA_START));
+	assert_int_equal(e820_total(m, E820_RAM),
+			 RAM - (BOOT_HIGH_START - BOOT_EBDA_START));
 }
 
 static void test_e820_high_memory_split(void **state)
@@ -87,18 +87,18 @@ static uint8_t *make_bzimage(size_t *len, uint16_t version, uint16_t xlf)
 	size_t setup = 5 * 512, pm = 64 * 1024;
 	uint8_t *k = calloc(1, setup + pm);
 
-	k[0x1f1] = 4;				/* setup_sects */
+	k[0x1f1] = 4; /* setup_sects */
 	put_le16(k + 0x1fe, 0xaa55);
-	k[0x201] = 0x6a;			/* header length jump */
+	k[0x201] = 0x6a; /* header length jump */
 	memcpy(k + 0x202, "HdrS", 4);
 	put_le16(k + 0x206, version);
 	k[0x211] = LOADED_HIGH;
-	put_le32(k + 0x214, 0x100000);		/* code32_start */
-	put_le32(k + 0x22c, 0x7fffffff);	/* initrd_addr_max */
-	put_le32(k + 0x238, 2048);		/* cmdline_size */
+	put_le32(k + 0x214, 0x100000);	 /* code32_start */
+	put_le32(k + 0x22c, 0x7fffffff); /* initrd_addr_max */
+	put_le32(k + 0x238, 2048);	 /* cmdline_size */
 	put_le16(k + 0x236, xlf);
-	put_le64(k + 0x258, 0x1000000);		/* pref_address */
-	put_le32(k + 0x260, 0x200000);		/* init_size */
+	put_le64(k + 0x258, 0x1000000); /* pref_address */
+	put_le32(k + 0x260, 0x200000);	/* init_size */
 	memset(k + setup, 0x90, pm);
 	*len = setup + pm;
 	return k;
@@ -113,15 +113,19 @@ static void test_bzimage_boot_params(void **state)
 	size_t len;
 	uint8_t *k = make_bzimage(&len, 0x20f, XLF_KERNEL_64);
 	struct boot_params_in in = {
-		.kernel = k, .kernel_len = len, .initrd = initrd,
-		.initrd_len = sizeof(initrd), .cmdline = "console=ttyS0",
-		.rsdp_addr = 0xe0000, .e820 = &fx->map,
+		.kernel = k,
+		.kernel_len = len,
+		.initrd = initrd,
+		.initrd_len = sizeof(initrd),
+		.cmdline = "console=ttyS0",
+		.rsdp_addr = 0xe0000,
+		.e820 = &fx->map,
 	};
 
 	memset(initrd, 0xa5, sizeof(initrd));
 	assert_int_equal(boot_probe(k, len), BOOT_FORMAT_BZIMAGE);
-	assert_int_equal(boot_load(&fx->f.gm, &in, &e, fx->err,
-				   sizeof(fx->err)), 0);
+	assert_int_equal(
+		boot_load(&fx->f.gm, &in, &e, fx->err, sizeof(fx->err)), 0);
 	assert_int_equal(e.mode, BOOT_MODE_LONG64);
 	assert_int_equal(e.rip, 0x1000000 + 0x200);
 	assert_int_equal(e.rsi, BOOT_ZERO_PAGE_ADDR);
@@ -129,7 +133,8 @@ static void test_bzimage_boot_params(void **state)
 	assert_int_equal(bp->hdr.type_of_loader, 0xff);
 	assert_int_equal(bp->hdr.cmd_line_ptr, BOOT_CMDLINE_ADDR);
 	assert_string_equal((char *)gmem_map(&fx->f.gm, BOOT_CMDLINE_ADDR, 14,
-					     false), "console=ttyS0");
+					     false),
+			    "console=ttyS0");
 	assert_int_equal(bp->e820_entries, fx->map.nr);
 	assert_int_equal(bp->e820_table[2].addr, BOOT_HIGH_START);
 	assert_int_equal(bp->acpi_rsdp_addr, 0xe0000);
@@ -153,24 +158,28 @@ static void test_bzimage_rejects_bad_images(void **state)
 	struct boot_entry e;
 	size_t len;
 	uint8_t *k = make_bzimage(&len, 0x20a, XLF_KERNEL_64);
-	struct boot_params_in in = { .kernel = k, .kernel_len = len,
+	struct boot_params_in in = { .kernel = k,
+				     .kernel_len = len,
 				     .e820 = &fx->map };
 	static uint8_t big[128 * 1024];
 
 	/* Protocol too old for the 64-bit entry. */
 	assert_int_equal(boot_load(&fx->f.gm, &in, &e, fx->err,
-				   sizeof(fx->err)), -EINVAL);
+				   sizeof(fx->err)),
+			 -EINVAL);
 	assert_non_null(strstr(fx->err, "2.12"));
 	free(k);
 	/* No 64-bit entry flag. */
 	k = make_bzimage(&len, 0x20f, 0);
 	in.kernel = k;
 	assert_int_equal(boot_load(&fx->f.gm, &in, &e, fx->err,
-				   sizeof(fx->err)), -EINVAL);
+				   sizeof(fx->err)),
+			 -EINVAL);
 	/* Truncated. */
 	in.kernel_len = 0x300;
 	assert_int_equal(boot_load_bzimage(&fx->f.gm, &in, &e, fx->err,
-					   sizeof(fx->err)), -EINVAL);
+					   sizeof(fx->err)),
+			 -EINVAL);
 	free(k);
 	/* Initrd larger than RAM. */
 	k = make_bzimage(&len, 0x20f, XLF_KERNEL_64);
@@ -179,7 +188,8 @@ static void test_bzimage_rejects_bad_images(void **state)
 	in.initrd = big;
 	in.initrd_len = RAM;
 	assert_int_equal(boot_load(&fx->f.gm, &in, &e, fx->err,
-				   sizeof(fx->err)), -ENOSPC);
+				   sizeof(fx->err)),
+			 -ENOSPC);
 	assert_non_null(strstr(fx->err, "initrd"));
 	free(k);
 	/* Not a kernel at all. */
@@ -188,7 +198,8 @@ static void test_bzimage_rejects_bad_images(void **state)
 	in.kernel_len = 4096;
 	assert_int_equal(boot_probe(big, 4096), BOOT_FORMAT_UNKNOWN);
 	assert_int_equal(boot_load(&fx->f.gm, &in, &e, fx->err,
-				   sizeof(fx->err)), -EINVAL);
+				   sizeof(fx->err)),
+			 -EINVAL);
 	assert_non_null(strstr(fx->err, "not a bzImage"));
 }
 
@@ -219,9 +230,9 @@ static uint8_t *make_pvh_elf(size_t *len, bool with_note)
 	ph[1].p_type = PT_NOTE;
 	ph[1].p_offset = off_note;
 	ph[1].p_filesz = 20;
-	put_le32(n, 4);					/* namesz */
-	put_le32(n + 4, 4);				/* descsz */
-	put_le32(n + 8, with_note ? 18 : 17);		/* PHYS32_ENTRY */
+	put_le32(n, 4);			      /* namesz */
+	put_le32(n + 4, 4);		      /* descsz */
+	put_le32(n + 8, with_note ? 18 : 17); /* PHYS32_ENTRY */
 	memcpy(n + 12, "Xen", 4);
 	put_le32(n + 16, 0x1000100);
 	memset(b + off_load, 0xcc, 0x2000);
@@ -238,35 +249,40 @@ static void test_pvh_start_info(void **state)
 	uint8_t initrd[4096] = { 7 };
 	uint8_t *si, *mm, *mod;
 	struct boot_params_in in = {
-		.kernel = k, .kernel_len = len, .initrd = initrd,
-		.initrd_len = sizeof(initrd), .cmdline = "quiet",
-		.rsdp_addr = 0xe0000, .e820 = &fx->map,
+		.kernel = k,
+		.kernel_len = len,
+		.initrd = initrd,
+		.initrd_len = sizeof(initrd),
+		.cmdline = "quiet",
+		.rsdp_addr = 0xe0000,
+		.e820 = &fx->map,
 	};
 	unsigned int i;
 
 	assert_int_equal(boot_probe(k, len), BOOT_FORMAT_PVH);
-	assert_int_equal(boot_load(&fx->f.gm, &in, &e, fx->err,
-				   sizeof(fx->err)), 0);
+	assert_int_equal(
+		boot_load(&fx->f.gm, &in, &e, fx->err, sizeof(fx->err)), 0);
 	assert_int_equal(e.mode, BOOT_MODE_PROT32);
 	assert_int_equal(e.rip, 0x1000100);
 	assert_int_equal(e.rbx, BOOT_START_INFO_ADDR);
 	si = gmem_map(&fx->f.gm, BOOT_START_INFO_ADDR, 56, false);
 	assert_int_equal(get_le32(si), 0x336ec578);
 	assert_int_equal(get_le32(si + 4), 1);
-	assert_int_equal(get_le32(si + 12), 1);			/* modules */
+	assert_int_equal(get_le32(si + 12), 1); /* modules */
 	assert_int_equal(get_le64(si + 24), BOOT_CMDLINE_ADDR);
 	assert_int_equal(get_le64(si + 32), 0xe0000);
 	assert_int_equal(get_le32(si + 48), fx->map.nr);
 	mm = gmem_map(&fx->f.gm, get_le64(si + 40), 24 * fx->map.nr, false);
 	for (i = 0; i < fx->map.nr; i++) {
-		assert_int_equal(get_le64(mm + i * 24), fx->map.entries[i].addr);
+		assert_int_equal(get_le64(mm + i * 24),
+				 fx->map.entries[i].addr);
 		assert_int_equal(get_le32(mm + i * 24 + 16),
 				 fx->map.entries[i].type);
 	}
 	mod = gmem_map(&fx->f.gm, get_le64(si + 16), 32, false);
 	assert_int_equal(get_le64(mod + 8), sizeof(initrd));
-	assert_int_equal(*(uint8_t *)gmem_map(&fx->f.gm, get_le64(mod), 1,
-					      false), 7);
+	assert_int_equal(
+		*(uint8_t *)gmem_map(&fx->f.gm, get_le64(mod), 1, false), 7);
 	/* Segment loaded, bss zeroed. */
 	assert_int_equal(*(uint8_t *)gmem_map(&fx->f.gm, 0x1001fff, 1, false),
 			 0xcc);
@@ -282,13 +298,15 @@ static void test_pvh_rejects_hostile_elf(void **state)
 	size_t len;
 	uint8_t *k = make_pvh_elf(&len, false);
 	Elf64_Phdr *ph = (Elf64_Phdr *)(k + sizeof(Elf64_Ehdr));
-	struct boot_params_in in = { .kernel = k, .kernel_len = len,
+	struct boot_params_in in = { .kernel = k,
+				     .kernel_len = len,
 				     .e820 = &fx->map };
 
 	/* ELF without the note: a clear message, not a crash. */
 	assert_int_equal(boot_probe(k, len), BOOT_FORMAT_ELF_NO_PVH);
 	assert_int_equal(boot_load(&fx->f.gm, &in, &e, fx->err,
-				   sizeof(fx->err)), -EINVAL);
+				   sizeof(fx->err)),
+			 -EINVAL);
 	assert_non_null(strstr(fx->err, "PVH"));
 	free(k);
 	k = make_pvh_elf(&len, true);
@@ -298,12 +316,14 @@ static void test_pvh_rejects_hostile_elf(void **state)
 	/* Segment beyond the file. */
 	ph[0].p_filesz = 0x100000;
 	assert_int_equal(boot_load_pvh(&fx->f.gm, &in, &e, fx->err,
-				       sizeof(fx->err)), -EINVAL);
+				       sizeof(fx->err)),
+			 -EINVAL);
 	ph[0].p_filesz = 0x2000;
 	/* Segment beyond guest RAM. */
 	ph[0].p_paddr = RAM - 0x1000;
 	assert_int_equal(boot_load_pvh(&fx->f.gm, &in, &e, fx->err,
-				       sizeof(fx->err)), -ENOSPC);
+				       sizeof(fx->err)),
+			 -ENOSPC);
 	ph[0].p_paddr = 0x1000000;
 	/* Note with an absurd size. */
 	put_le32(k + 0x200, 0xffffffff);
@@ -323,49 +343,54 @@ static void test_multiboot_aout_kludge(void **state)
 	struct boot_entry e;
 	uint8_t k[0x3000];
 	uint8_t *mbi, *mmap;
-	struct boot_params_in in = { .kernel = k, .kernel_len = sizeof(k),
-				     .cmdline = "mb", .e820 = &fx->map };
+	struct boot_params_in in = { .kernel = k,
+				     .kernel_len = sizeof(k),
+				     .cmdline = "mb",
+				     .e820 = &fx->map };
 	uint32_t flags = BIT(1) | BIT(16);
 
 	memset(k, 0xf4, sizeof(k));
 	put_le32(k + 0x40, 0x1badb002);
 	put_le32(k + 0x44, flags);
-	put_le32(k + 0x48, (uint32_t)-(0x1badb002 + flags));
-	put_le32(k + 0x4c, 0x200040);		/* header_addr */
-	put_le32(k + 0x50, 0x200000);		/* load_addr */
-	put_le32(k + 0x54, 0);			/* load to end of file */
-	put_le32(k + 0x58, 0x204000);		/* bss_end */
-	put_le32(k + 0x5c, 0x200100);		/* entry */
+	put_le32(k + 0x48, (uint32_t) - (0x1badb002 + flags));
+	put_le32(k + 0x4c, 0x200040); /* header_addr */
+	put_le32(k + 0x50, 0x200000); /* load_addr */
+	put_le32(k + 0x54, 0);	      /* load to end of file */
+	put_le32(k + 0x58, 0x204000); /* bss_end */
+	put_le32(k + 0x5c, 0x200100); /* entry */
 	assert_int_equal(boot_probe(k, sizeof(k)), BOOT_FORMAT_MULTIBOOT);
-	assert_int_equal(boot_load(&fx->f.gm, &in, &e, fx->err,
-				   sizeof(fx->err)), 0);
+	assert_int_equal(
+		boot_load(&fx->f.gm, &in, &e, fx->err, sizeof(fx->err)), 0);
 	assert_int_equal(e.rax, 0x2badb002);
 	assert_int_equal(e.rip, 0x200100);
 	assert_int_equal(e.mode, BOOT_MODE_PROT32);
 	mbi = gmem_map(&fx->f.gm, e.rbx, 88, false);
-	assert_true(get_le32(mbi) & BIT(6));			/* mmap */
+	assert_true(get_le32(mbi) & BIT(6)); /* mmap */
 	assert_int_equal(get_le32(mbi + 8), (RAM - BOOT_HIGH_START) / 1024);
 	assert_int_equal(get_le32(mbi + 44), fx->map.nr * 24);
 	mmap = gmem_map(&fx->f.gm, get_le32(mbi + 48), 24, false);
 	assert_int_equal(get_le32(mmap), 20);
 	assert_string_equal((char *)gmem_map(&fx->f.gm, get_le32(mbi + 16), 3,
-					     false), "mb");
+					     false),
+			    "mb");
 	assert_int_equal(*(uint8_t *)gmem_map(&fx->f.gm, 0x203fff, 1, false),
-			 0);	/* bss */
+			 0); /* bss */
 	/* Video mode requirement is refused. */
 	flags |= BIT(2);
 	put_le32(k + 0x44, flags);
-	put_le32(k + 0x48, (uint32_t)-(0x1badb002 + flags));
+	put_le32(k + 0x48, (uint32_t) - (0x1badb002 + flags));
 	assert_int_equal(boot_load(&fx->f.gm, &in, &e, fx->err,
-				   sizeof(fx->err)), -EINVAL);
+				   sizeof(fx->err)),
+			 -EINVAL);
 	assert_non_null(strstr(fx->err, "video"));
 	/* An entry point outside guest RAM is refused (found by fuzz_boot). */
 	flags &= ~BIT(2);
 	put_le32(k + 0x44, flags);
-	put_le32(k + 0x48, (uint32_t)-(0x1badb002 + flags));
+	put_le32(k + 0x48, (uint32_t) - (0x1badb002 + flags));
 	put_le32(k + 0x5c, 0xfff00000);
 	assert_int_equal(boot_load(&fx->f.gm, &in, &e, fx->err,
-				   sizeof(fx->err)), -EINVAL);
+				   sizeof(fx->err)),
+			 -EINVAL);
 	assert_non_null(strstr(fx->err, "entry point 0xfff00000"));
 }
 
@@ -379,8 +404,9 @@ static void test_page_tables_identity(void **state)
 	pd = gmem_map(&fx->f.gm, BOOT_PD_ADDR, 4 * 4096, false);
 	assert_int_equal(get_le64(pd + 8), (2 * MiB) | 0x83);
 	assert_int_equal(get_le64(pd + 2047 * 8), (2047 * 2 * MiB) | 0x83);
-	assert_int_equal(get_le64(gmem_map(&fx->f.gm, BOOT_GDT_ADDR + 0x10, 8,
-					   false)), 0x00af9b000000ffffULL);
+	assert_int_equal(
+		get_le64(gmem_map(&fx->f.gm, BOOT_GDT_ADDR + 0x10, 8, false)),
+		0x00af9b000000ffffULL);
 }
 
 /* The one initrd helper every loader uses: top of RAM, floor, limit. */
@@ -389,7 +415,9 @@ static void test_initrd_placement(void **state)
 	struct fixture *fx = *state;
 	static uint8_t initrd[3 * 4096 + 100];
 	struct boot_params_in in = {
-		.initrd = initrd, .initrd_len = sizeof(initrd), .e820 = &fx->map,
+		.initrd = initrd,
+		.initrd_len = sizeof(initrd),
+		.e820 = &fx->map,
 	};
 	uint64_t gpa = 0;
 
@@ -397,7 +425,8 @@ static void test_initrd_placement(void **state)
 	/* As high as possible, page aligned, copied intact. */
 	assert_int_equal(boot_load_initrd(&fx->f.gm, &in, BOOT_HIGH_START,
 					  4 * GiB, &gpa, fx->err,
-					  sizeof(fx->err)), 0);
+					  sizeof(fx->err)),
+			 0);
 	assert_int_equal(gpa % 4096, 0);
 	assert_true(gpa + sizeof(initrd) <= RAM);
 	assert_true(gpa + sizeof(initrd) + 4096 > RAM);
@@ -406,7 +435,8 @@ static void test_initrd_placement(void **state)
 	/* Below a limit (the bzImage's initrd_addr_max + 1). */
 	assert_int_equal(boot_load_initrd(&fx->f.gm, &in, BOOT_HIGH_START,
 					  32 * MiB, &gpa, fx->err,
-					  sizeof(fx->err)), 0);
+					  sizeof(fx->err)),
+			 0);
 	assert_true(gpa + sizeof(initrd) <= 32 * MiB);
 	/* Above the kernel's end, or not at all. */
 	assert_int_equal(boot_load_initrd(&fx->f.gm, &in, RAM - 4096, 4 * GiB,
@@ -417,7 +447,8 @@ static void test_initrd_placement(void **state)
 	in.initrd_len = RAM;
 	assert_int_equal(boot_load_initrd(&fx->f.gm, &in, BOOT_HIGH_START,
 					  4 * GiB, &gpa, fx->err,
-					  sizeof(fx->err)), -ENOSPC);
+					  sizeof(fx->err)),
+			 -ENOSPC);
 }
 
 int main(void)

@@ -108,10 +108,10 @@ static void test_bus_dispatch_offset_and_unclaimed(void **state)
 
 struct mover {
 	struct bus *bus;
-	uint64_t base;			/* where the range is now (writer) */
-	unsigned long bad;		/* offsets out of range (atomic) */
-	unsigned long hits;		/* handler calls (atomic) */
-	int stop;			/* readers stop (atomic) */
+	uint64_t base;	    /* where the range is now (writer) */
+	unsigned long bad;  /* offsets out of range (atomic) */
+	unsigned long hits; /* handler calls (atomic) */
+	int stop;	    /* readers stop (atomic) */
 };
 
 static uint64_t mover_read(void *opaque, uint64_t off, unsigned int size)
@@ -174,10 +174,11 @@ static void test_bus_move_while_dispatching(void **state)
 	assert_int_equal(bus_register(&bus, 0x80, 1, &rec_ops, NULL, "other"),
 			 0);
 	assert_int_equal(bus_register(&bus, MOVE_A, MOVE_LEN, &mover_ops, &m,
-				      "mover"), 0);
+				      "mover"),
+			 0);
 	for (i = 0; i < ARRAY_SIZE(readers); i++)
-		assert_int_equal(pthread_create(&readers[i], NULL,
-						mover_reader, &m), 0);
+		assert_int_equal(
+			pthread_create(&readers[i], NULL, mover_reader, &m), 0);
 	/* 20000 moves from inside a dispatch, as a vCPU's BAR write. */
 	for (i = 0; i < 20000; i++)
 		assert_true(bus_write(&bus, m.base, 4, 0));
@@ -188,7 +189,7 @@ static void test_bus_move_while_dispatching(void **state)
 	}
 	assert_int_equal(m.bad, 0);
 	assert_true(m.hits > 0);
-	assert_int_equal(m.base, MOVE_A);	/* an even number of moves */
+	assert_int_equal(m.base, MOVE_A); /* an even number of moves */
 	assert_int_equal(bus_count(&bus), 2);
 	bus_destroy(&bus);
 }
@@ -199,8 +200,8 @@ static void test_gmem_map_checks_whole_range(void **state)
 	uint8_t hi[4096];
 
 	assert_int_equal(fake_gmem_init(&f, 1 << 20), 0);
-	assert_int_equal(gmem_add_region(&f.gm, 4ULL << 30, sizeof(hi), hi,
-					 false), 0);
+	assert_int_equal(
+		gmem_add_region(&f.gm, 4ULL << 30, sizeof(hi), hi, false), 0);
 	assert_non_null(gmem_map(&f.gm, 0, 1 << 20, true));
 	assert_null(gmem_map(&f.gm, 1, 1 << 20, false));
 	assert_null(gmem_map(&f.gm, (1 << 20) - 1, 2, false));

@@ -33,8 +33,7 @@ static int parse_str(struct vm_config *cfg, const char *xml, char *err)
 }
 
 /* A complete, valid domain around @devices (line 1 = <domain>). */
-static int parse_devices(struct vm_config *cfg, const char *devices,
-			 char *err)
+static int parse_devices(struct vm_config *cfg, const char *devices, char *err)
 {
 	char xml[8192];
 	int n;
@@ -319,7 +318,8 @@ static void test_config_xml_malformed(void **state)
 		  "t.xml:1: malformed XML:" },
 		{ "<domain type='kvm'><name>&undefined;</name></domain>",
 		  "t.xml:1: malformed XML:" },
-		{ "<domain type='kvm' type='kvm'/>", "t.xml:1: malformed XML:" },
+		{ "<domain type='kvm' type='kvm'/>",
+		  "t.xml:1: malformed XML:" },
 		{ "\x01\x02\x03\xff\xfe", "t.xml:1: malformed XML:" },
 		{ "<domain type='kvm'><name>\xff\xfe</name></domain>",
 		  "t.xml:1: malformed XML:" },
@@ -377,8 +377,9 @@ static void test_config_xml_malformed(void **state)
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		config_init(&cfg);
 		err[0] = '\0';
-		if (config_parse_buffer(&cfg, cases[i].xml, strlen(cases[i].xml),
-					"t.xml", err, sizeof(err)) != -EINVAL)
+		if (config_parse_buffer(&cfg, cases[i].xml,
+					strlen(cases[i].xml), "t.xml", err,
+					sizeof(err)) != -EINVAL)
 			fail_msg("case %zu accepted: %s", i, cases[i].xml);
 		if (strchr(err, '\n'))
 			fail_msg("case %zu: multi-line error '%s'", i, err);
@@ -420,7 +421,9 @@ static void test_config_xml_doctype_rejected(void **state)
 	for (i = 0; i < ARRAY_SIZE(attacks); i++) {
 		config_init(&cfg);
 		assert_int_equal(parse_str(&cfg, attacks[i], err), -EINVAL);
-		assert_err(err, "t.xml:2: <!DOCTYPE>: DTDs and entity declarations are not accepted");
+		assert_err(
+			err,
+			"t.xml:2: <!DOCTYPE>: DTDs and entity declarations are not accepted");
 		assert_string_equal(cfg.name, "hvkvm");
 		config_free(&cfg);
 	}
@@ -502,14 +505,22 @@ static void test_config_xml_sizes_and_units(void **state)
 		const char *num;
 		uint64_t bytes;
 	} cases[] = {
-		{ NULL, "1024", MiB },		{ "b", "1048576", MiB },
-		{ "bytes", "2097152", 2 * MiB }, { "KiB", "2048", 2 * MiB },
-		{ "k", "4096", 4 * MiB },	{ "KB", "4096", 4096000 },
-		{ "MB", "4096", 4096000000ULL },	{ "M", "3", 3 * MiB },
-		{ "MiB", "5", 5 * MiB },	{ "GB", "256", 256000000000ULL },
-		{ "G", "2", 2 * GiB },		{ "GiB", "3", 3 * GiB },
-		{ "TB", "1", 1000000000000ULL }, { "T", "1", 1024 * GiB },
-		{ "TiB", "1", 1024 * GiB },	{ "m", " 7 ", 7 * MiB },
+		{ NULL, "1024", MiB },
+		{ "b", "1048576", MiB },
+		{ "bytes", "2097152", 2 * MiB },
+		{ "KiB", "2048", 2 * MiB },
+		{ "k", "4096", 4 * MiB },
+		{ "KB", "4096", 4096000 },
+		{ "MB", "4096", 4096000000ULL },
+		{ "M", "3", 3 * MiB },
+		{ "MiB", "5", 5 * MiB },
+		{ "GB", "256", 256000000000ULL },
+		{ "G", "2", 2 * GiB },
+		{ "GiB", "3", 3 * GiB },
+		{ "TB", "1", 1000000000000ULL },
+		{ "T", "1", 1024 * GiB },
+		{ "TiB", "1", 1024 * GiB },
+		{ "m", " 7 ", 7 * MiB },
 		{ "MiB", "010", 10 * MiB },
 	};
 	char xml[256], err[CONFIG_ERR_MAX];
@@ -518,13 +529,15 @@ static void test_config_xml_sizes_and_units(void **state)
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		if (cases[i].unit)
-			snprintf(xml, sizeof(xml),
-				 "<domain type='kvm'><memory unit='%s'>%s</memory></domain>",
-				 cases[i].unit, cases[i].num);
+			snprintf(
+				xml, sizeof(xml),
+				"<domain type='kvm'><memory unit='%s'>%s</memory></domain>",
+				cases[i].unit, cases[i].num);
 		else
-			snprintf(xml, sizeof(xml),
-				 "<domain type='kvm'><memory>%s</memory></domain>",
-				 cases[i].num);
+			snprintf(
+				xml, sizeof(xml),
+				"<domain type='kvm'><memory>%s</memory></domain>",
+				cases[i].num);
 		config_init(&cfg);
 		if (parse_str(&cfg, xml, err))
 			fail_msg("%s: %s", xml, err);
@@ -540,37 +553,42 @@ static void test_config_xml_serial_console(void **state)
 
 	/* <console> alone drives COM1. */
 	config_init(&cfg);
-	assert_int_equal(parse_devices(&cfg,
-				       "<console type='file'><source path='/log'/></console>",
-				       err),
-			 0);
+	assert_int_equal(
+		parse_devices(
+			&cfg,
+			"<console type='file'><source path='/log'/></console>",
+			err),
+		0);
 	assert_int_equal(cfg.serial, CONFIG_SERIAL_FILE);
 	assert_string_equal(cfg.serial_path, "/log");
 	config_free(&cfg);
 
 	/* <serial> wins over its <console> alias, in either order. */
 	config_init(&cfg);
-	assert_int_equal(parse_devices(&cfg,
-				       "<console type='pty'/><serial type='null'/>",
-				       err),
-			 0);
+	assert_int_equal(
+		parse_devices(&cfg,
+			      "<console type='pty'/><serial type='null'/>",
+			      err),
+		0);
 	assert_int_equal(cfg.serial, CONFIG_SERIAL_NONE);
 	assert_null(cfg.serial_path);
 	config_free(&cfg);
 
 	config_init(&cfg);
-	assert_int_equal(parse_devices(&cfg,
-				       "<serial type='stdio'/><console type='pty'/>",
-				       err),
-			 0);
+	assert_int_equal(
+		parse_devices(&cfg,
+			      "<serial type='stdio'/><console type='pty'/>",
+			      err),
+		0);
 	assert_int_equal(cfg.serial, CONFIG_SERIAL_STDIO);
 	config_free(&cfg);
 
 	config_init(&cfg);
-	assert_int_equal(parse_devices(&cfg,
-				       "<console type='pty'/>\n<console type='pty'/>",
-				       err),
-			 -EINVAL);
+	assert_int_equal(
+		parse_devices(&cfg,
+			      "<console type='pty'/>\n<console type='pty'/>",
+			      err),
+		-EINVAL);
 	assert_err(err, "t.xml:6: <console>: hvkvm has one console (COM1)");
 	config_free(&cfg);
 }
@@ -583,20 +601,24 @@ static void test_config_xml_limits_counted(void **state)
 	int i;
 
 	for (i = 0; i <= CONFIG_MAX_NICS; i++)
-		len += (size_t)snprintf(devs + len, sizeof(devs) - len,
-					"<interface type='ethernet'><target dev='tap%d'/></interface>\n",
-					i);
+		len += (size_t)snprintf(
+			devs + len, sizeof(devs) - len,
+			"<interface type='ethernet'><target dev='tap%d'/></interface>\n",
+			i);
 	config_init(&cfg);
 	assert_int_equal(parse_devices(&cfg, devs, err), -EINVAL);
-	assert_err(err, "t.xml:13: <interface>: too many network interfaces (at most 8)");
+	assert_err(
+		err,
+		"t.xml:13: <interface>: too many network interfaces (at most 8)");
 	assert_int_equal(cfg.nr_nics, CONFIG_MAX_NICS);
 	config_free(&cfg);
 
 	len = 0;
 	for (i = 0; i <= CONFIG_MAX_DISKS; i++)
-		len += (size_t)snprintf(devs + len, sizeof(devs) - len,
-					"<disk type='file'><source file='/d%d'/><target dev='sd%c'/></disk>\n",
-					i, 'a' + i);
+		len += (size_t)snprintf(
+			devs + len, sizeof(devs) - len,
+			"<disk type='file'><source file='/d%d'/><target dev='sd%c'/></disk>\n",
+			i, 'a' + i);
 	config_init(&cfg);
 	assert_int_equal(parse_devices(&cfg, devs, err), -EINVAL);
 	assert_err(err, "t.xml:21: <disk>: too many disks (at most 16)");
@@ -623,7 +645,6 @@ static void test_config_parse_file_errors(void **state)
 	config_free(&cfg);
 }
 
-
 static int test_set_kernel_for_test(struct vm_config *cfg)
 {
 	cfg->kernel = strdup("/boot/vmlinuz");
@@ -640,8 +661,8 @@ static void test_hyperv_all_for_test(struct vm_config *cfg)
 {
 	char err[CONFIG_ERR_MAX];
 
-	assert_int_equal(config_parse_hyperv_arg(cfg, "all,spinlocks=4095",
-						 err, sizeof(err)),
+	assert_int_equal(config_parse_hyperv_arg(cfg, "all,spinlocks=4095", err,
+						 sizeof(err)),
 			 0);
 }
 
@@ -653,24 +674,24 @@ static void test_config_disk_arg_good(void **state)
 	struct vm_config cfg;
 
 	config_init(&cfg);
-	assert_int_equal(config_parse_disk_arg(&cfg, "file=/a.img,bus=ide",
-					       err, sizeof(err)),
-			 0);
-	assert_int_equal(config_parse_disk_arg(&cfg,
-					       "file=/b.vhd,bus=ide,format=vhd,cache=writeback",
-					       err, sizeof(err)),
-			 0);
-	assert_int_equal(config_parse_disk_arg(&cfg,
-					       "file=/x,,y.iso,media=cdrom,bus=ide",
-					       err, sizeof(err)),
-			 0);
-	assert_int_equal(config_parse_disk_arg(&cfg,
-					       "bus=scsi,file=/s.img,readonly=on",
-					       err, sizeof(err)),
-			 0);
-	assert_int_equal(config_parse_disk_arg(&cfg,
-					       "file=/t.img,target=sdf", err,
+	assert_int_equal(config_parse_disk_arg(&cfg, "file=/a.img,bus=ide", err,
 					       sizeof(err)),
+			 0);
+	assert_int_equal(
+		config_parse_disk_arg(
+			&cfg, "file=/b.vhd,bus=ide,format=vhd,cache=writeback",
+			err, sizeof(err)),
+		0);
+	assert_int_equal(config_parse_disk_arg(
+				 &cfg, "file=/x,,y.iso,media=cdrom,bus=ide",
+				 err, sizeof(err)),
+			 0);
+	assert_int_equal(
+		config_parse_disk_arg(&cfg, "bus=scsi,file=/s.img,readonly=on",
+				      err, sizeof(err)),
+		0);
+	assert_int_equal(config_parse_disk_arg(&cfg, "file=/t.img,target=sdf",
+					       err, sizeof(err)),
 			 0);
 	assert_int_equal(cfg.nr_disks, 5);
 	assert_string_equal(cfg.disks[0].target, "hda");
@@ -711,7 +732,8 @@ static void test_config_disk_arg_bad(void **state)
 		{ "bus=ide", "--disk: file= missing" },
 		{ "file=/a", "--disk: bus= missing (ide, scsi)" },
 		{ "file=,bus=ide", "--disk: empty file=" },
-		{ "file=/a,bus=usb", "--disk: bus='usb' not supported (ide, scsi)" },
+		{ "file=/a,bus=usb",
+		  "--disk: bus='usb' not supported (ide, scsi)" },
 		{ "file=/a,bus=ide,format=qcow2",
 		  "--disk: format='qcow2' not supported (raw, vhd)" },
 		{ "file=/a,bus=ide,readonly=yes",
@@ -753,14 +775,13 @@ static void test_config_disk_arg_bad(void **state)
 	memset(longarg, 'a', sizeof(longarg));
 	memcpy(longarg, "file=/", 6);
 	longarg[sizeof(longarg) - 1] = '\0';
-	assert_int_equal(config_parse_disk_arg(&cfg, longarg, err,
-					       sizeof(err)),
+	assert_int_equal(config_parse_disk_arg(&cfg, longarg, err, sizeof(err)),
 			 -EINVAL);
-	assert_int_equal(config_parse_disk_arg(&cfg, "file=/a,target=hda",
-					       err, sizeof(err)),
+	assert_int_equal(config_parse_disk_arg(&cfg, "file=/a,target=hda", err,
+					       sizeof(err)),
 			 0);
-	assert_int_equal(config_parse_disk_arg(&cfg, "file=/b,target=hda",
-					       err, sizeof(err)),
+	assert_int_equal(config_parse_disk_arg(&cfg, "file=/b,target=hda", err,
+					       sizeof(err)),
 			 -EINVAL);
 	assert_err(err, "disk target 'hda' used twice");
 	config_free(&cfg);
@@ -779,7 +800,8 @@ static void test_config_nic_arg(void **state)
 		{ "tap=a/b", "is not an interface name" },
 		{ "tap=t,model=e1000",
 		  "--nic: model='e1000' not supported (netvsc, dec21140)" },
-		{ "tap=t,mac=52:54:00:12:34", "--nic: mac='52:54:00:12:34' is not a MAC" },
+		{ "tap=t,mac=52:54:00:12:34",
+		  "--nic: mac='52:54:00:12:34' is not a MAC" },
 		{ "tap=t,mac=52:54:00:12:34:5g", "is not a MAC" },
 		{ "tap=t,mac=52:54:00:12:34:567", "is not a MAC" },
 		{ "tap=t,mac=ff:ff:ff:ff:ff:ff", "is multicast" },
@@ -791,15 +813,15 @@ static void test_config_nic_arg(void **state)
 	size_t i;
 
 	config_init(&cfg);
-	assert_int_equal(config_parse_nic_arg(&cfg, "tap=tap0", err,
+	assert_int_equal(
+		config_parse_nic_arg(&cfg, "tap=tap0", err, sizeof(err)), 0);
+	assert_int_equal(
+		config_parse_nic_arg(
+			&cfg, "tap=tap1,model=dec21140,mac=52:54:00:Ab:cD:0f",
+			err, sizeof(err)),
+		0);
+	assert_int_equal(config_parse_nic_arg(&cfg, "model=tulip,tap=tap2", err,
 					      sizeof(err)),
-			 0);
-	assert_int_equal(config_parse_nic_arg(&cfg,
-					      "tap=tap1,model=dec21140,mac=52:54:00:Ab:cD:0f",
-					      err, sizeof(err)),
-			 0);
-	assert_int_equal(config_parse_nic_arg(&cfg, "model=tulip,tap=tap2",
-					      err, sizeof(err)),
 			 0);
 	assert_int_equal(cfg.nr_nics, 3);
 	assert_string_equal(cfg.nics[0].tap, "tap0");
@@ -835,18 +857,15 @@ static void test_config_serial_arg(void **state)
 			 0);
 	assert_int_equal(cfg.serial, CONFIG_SERIAL_FILE);
 	assert_string_equal(cfg.serial_path, "/tmp/s.log");
-	assert_int_equal(config_parse_serial_arg(&cfg, "pty", err,
-						 sizeof(err)),
+	assert_int_equal(config_parse_serial_arg(&cfg, "pty", err, sizeof(err)),
 			 0);
 	assert_int_equal(cfg.serial, CONFIG_SERIAL_PTY);
 	assert_null(cfg.serial_path);
-	assert_int_equal(config_parse_serial_arg(&cfg, "none", err,
-						 sizeof(err)),
-			 0);
+	assert_int_equal(
+		config_parse_serial_arg(&cfg, "none", err, sizeof(err)), 0);
 	assert_int_equal(cfg.serial, CONFIG_SERIAL_NONE);
-	assert_int_equal(config_parse_serial_arg(&cfg, "stdio", err,
-						 sizeof(err)),
-			 0);
+	assert_int_equal(
+		config_parse_serial_arg(&cfg, "stdio", err, sizeof(err)), 0);
 	assert_int_equal(cfg.serial, CONFIG_SERIAL_STDIO);
 	assert_int_equal(config_parse_serial_arg(&cfg, "file:", err,
 						 sizeof(err)),
@@ -895,23 +914,23 @@ static void test_config_hyperv_arg(void **state)
 
 	config_init(&cfg);
 	hv = &cfg.hyperv;
-	assert_int_equal(config_parse_hyperv_arg(&cfg, "all", err,
-						 sizeof(err)),
+	assert_int_equal(config_parse_hyperv_arg(&cfg, "all", err, sizeof(err)),
 			 0);
 	assert_true(hv->enabled && hv->relaxed && hv->vpindex && hv->runtime);
 	assert_true(hv->synic && hv->stimer && hv->stimer_direct && hv->reset);
 	assert_true(hv->frequencies && hv->hypervclock && hv->crash);
 	assert_false(hv->passthrough || hv->spinlocks || hv->vendor_id_set);
-	assert_int_equal(config_parse_hyperv_arg(&cfg,
-						 "no-stimer-direct,spinlocks=0x1fff,vendor-id=Microsoft Hv",
-						 err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		config_parse_hyperv_arg(
+			&cfg,
+			"no-stimer-direct,spinlocks=0x1fff,vendor-id=Microsoft Hv",
+			err, sizeof(err)),
+		0);
 	assert_false(hv->stimer_direct);
 	assert_true(hv->spinlocks);
 	assert_int_equal(hv->spinlock_retries, 0x1fff);
 	assert_string_equal(hv->vendor_id, "Microsoft Hv");
-	assert_int_equal(config_parse_hyperv_arg(&cfg, "off", err,
-						 sizeof(err)),
+	assert_int_equal(config_parse_hyperv_arg(&cfg, "off", err, sizeof(err)),
 			 0);
 	assert_false(hv->enabled || hv->relaxed || hv->spinlocks);
 	assert_int_equal(config_parse_hyperv_arg(&cfg, "relaxed,vpindex", err,
@@ -962,35 +981,36 @@ static void test_config_validate_rules(void **state)
 	assert_int_equal(config_validate(&cfg, err, sizeof(err)), 0);
 	config_free(&cfg);
 
-#define EXPECT_INVALID(mutation, want)                                     \
-	do {                                                               \
-		valid_config(&cfg);                                        \
-		mutation;                                                  \
-		err[0] = '\0';                                             \
-		assert_int_equal(config_validate(&cfg, err, sizeof(err)),  \
-				 -EINVAL);                                 \
-		assert_err(err, want);                                     \
-		config_free(&cfg);                                         \
+#define EXPECT_INVALID(mutation, want)                                    \
+	do {                                                              \
+		valid_config(&cfg);                                       \
+		mutation;                                                 \
+		err[0] = '\0';                                            \
+		assert_int_equal(config_validate(&cfg, err, sizeof(err)), \
+				 -EINVAL);                                \
+		assert_err(err, want);                                    \
+		config_free(&cfg);                                        \
 	} while (0)
 
 	EXPECT_INVALID((free(cfg.kernel), cfg.kernel = NULL),
 		       "nothing to boot");
 	EXPECT_INVALID((free(cfg.kernel), cfg.kernel = NULL,
-			cfg.loader = strdup("/bios"), cfg.initrd = strdup("/i")),
+			cfg.loader = strdup("/bios"),
+			cfg.initrd = strdup("/i")),
 		       "initrd/cmdline given without a kernel");
 	EXPECT_INVALID(cfg.memory = MiB - 4096, "below the minimum of 1 MiB");
 	EXPECT_INVALID(cfg.memory = 1024 * GiB + 4096,
 		       "above the maximum of 1 TiB");
 	EXPECT_INVALID(cfg.memory = 64 * MiB + 512, "not a multiple of 4 KiB");
-	EXPECT_INVALID(cfg.current_memory = cfg.memory + 4096,
-		       "currentMemory (524292 KiB) is larger than memory (524288 KiB)");
+	EXPECT_INVALID(
+		cfg.current_memory = cfg.memory + 4096,
+		"currentMemory (524292 KiB) is larger than memory (524288 KiB)");
 	EXPECT_INVALID(cfg.current_memory = 4096, "currentMemory: 4096 bytes");
 	EXPECT_INVALID(cfg.vcpus = 0, "vcpu: 0 is out of range 1..64");
 	EXPECT_INVALID(cfg.vcpus = 65, "vcpu: 65 is out of range 1..64");
 	EXPECT_INVALID(cfg.serial = CONFIG_SERIAL_FILE,
 		       "serial: file without a path");
-	EXPECT_INVALID(cfg.hyperv.synic = true,
-		       "hyperv: synic needs vpindex");
+	EXPECT_INVALID(cfg.hyperv.synic = true, "hyperv: synic needs vpindex");
 	EXPECT_INVALID((cfg.hyperv.vpindex = true, cfg.hyperv.stimer = true,
 			cfg.hyperv.hypervclock = true),
 		       "hyperv: stimer needs synic");
@@ -999,8 +1019,9 @@ static void test_config_validate_rules(void **state)
 		       "hyperv: stimer needs <timer name='hypervclock'>");
 	EXPECT_INVALID(cfg.hyperv.stimer_direct = true,
 		       "hyperv: stimer direct mode needs stimer");
-	EXPECT_INVALID((cfg.hyperv.enabled = true, cfg.debug_exit_port = 0xe1),
-		       "debug-exit port 0xe1: ports 0xe4-0xe8 belong to the Hyper-V hypercall page (use e.g. 0xf4)");
+	EXPECT_INVALID(
+		(cfg.hyperv.enabled = true, cfg.debug_exit_port = 0xe1),
+		"debug-exit port 0xe1: ports 0xe4-0xe8 belong to the Hyper-V hypercall page (use e.g. 0xf4)");
 	EXPECT_INVALID((cfg.hyperv.enabled = true, cfg.debug_exit_port = 0xe8),
 		       "debug-exit port 0xe8: ports 0xe4-0xe8");
 	EXPECT_INVALID((cfg.hyperv.spinlocks = true,
@@ -1053,7 +1074,6 @@ static void test_config_validate_rules(void **state)
 	assert_int_equal(config_validate(&cfg, err, sizeof(err)), 0);
 	config_free(&cfg);
 }
-
 
 int main(void)
 {

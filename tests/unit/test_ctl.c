@@ -37,10 +37,10 @@ struct fake_vm {
 	bool paused;
 	unsigned int poweroffs, reboots, shutdowns;
 	unsigned int last_timeout;
-	bool defer;			/* shutdown answers later */
-	bool defer_now;			/* ... from inside the op */
+	bool defer;	/* shutdown answers later */
+	bool defer_now; /* ... from inside the op */
 	struct ctl_server *srv;
-	uint64_t token;			/* of the deferred shutdown */
+	uint64_t token; /* of the deferred shutdown */
 	enum ctl_kvp_pool kvp_pool;
 	char kvp_key[CTL_KVP_KEY_MAX + 1];
 	char kvp_value[CTL_KVP_VALUE_MAX + 1];
@@ -50,10 +50,12 @@ static int fake_status(void *opaque, struct ctl_req *req)
 {
 	struct fake_vm *f = opaque;
 
-	json_object_object_add(req->result, "uuid", json_object_new_string(
-		"c7a5fdbd-cdaf-9455-926a-d65c16db1809"));
-	json_object_object_add(req->result, "state", json_object_new_string(
-		f->paused ? "paused" : "running"));
+	json_object_object_add(
+		req->result, "uuid",
+		json_object_new_string("c7a5fdbd-cdaf-9455-926a-d65c16db1809"));
+	json_object_object_add(req->result, "state",
+			       json_object_new_string(f->paused ? "paused" :
+								  "running"));
 	json_object_object_add(req->result, "uptime",
 			       json_object_new_double(3725.5));
 	json_object_object_add(req->result, "vcpus", json_object_new_int(2));
@@ -89,7 +91,8 @@ static int fake_shutdown(void *opaque, struct ctl_req *req)
 		json_object_object_add(res, "method",
 				       json_object_new_string("early"));
 		assert_int_equal(ctl_server_complete(f->srv, req->token, 0,
-						     NULL, res), 0);
+						     NULL, res),
+				 0);
 		return CTL_DEFERRED;
 	}
 	if (f->defer) {
@@ -130,7 +133,7 @@ static int fake_resume(void *opaque, struct ctl_req *req)
 	struct fake_vm *f = opaque;
 
 	if (!f->paused)
-		return -EINVAL;	/* no message: strerror */
+		return -EINVAL; /* no message: strerror */
 	f->paused = false;
 	return 0;
 }
@@ -177,18 +180,21 @@ static uint64_t phypercalls = 99;
 static ctl_stats_fn pfns[1] = { fake_hv_stats };
 static void *popq[1] = { &phypercalls };
 static const struct ctl_dispatch pdisp = {
-	.ops = &fake_ops, .opaque = &pvm, .name = "vm1",
-	.stats_fns = pfns, .stats_opaque = popq, .nr_stats = 1,
+	.ops = &fake_ops,
+	.opaque = &pvm,
+	.name = "vm1",
+	.stats_fns = pfns,
+	.stats_opaque = popq,
+	.nr_stats = 1,
 };
 
 /* Dispatch @line; returns the response (caller puts). */
-static struct json_object *call(const struct ctl_dispatch *d,
-				const char *line)
+static struct json_object *call(const struct ctl_dispatch *d, const char *line)
 {
 	struct json_object *resp, *id;
 
-	assert_int_equal(ctl_dispatch_line(d, line, strlen(line), 1, &resp,
-					   &id), 0);
+	assert_int_equal(
+		ctl_dispatch_line(d, line, strlen(line), 1, &resp, &id), 0);
 	assert_non_null(resp);
 	assert_null(id);
 	return resp;
@@ -296,7 +302,8 @@ static void test_proto_commands(void **state)
 	assert_int_equal(pvm.last_timeout, CTL_SHUTDOWN_TIMEOUT);
 	assert_int_equal(pvm.shutdowns, 4);
 	/* KVP: pools by name and number. */
-	expect_ok("{\"cmd\":\"kvp-set\",\"pool\":\"external\",\"key\":\"k\",\"value\":\"v \\u00e9\"}");
+	expect_ok(
+		"{\"cmd\":\"kvp-set\",\"pool\":\"external\",\"key\":\"k\",\"value\":\"v \\u00e9\"}");
 	assert_int_equal(pvm.kvp_pool, CTL_KVP_EXTERNAL);
 	assert_string_equal(pvm.kvp_value, "v \xc3\xa9");
 	r = call(&pdisp, "{\"cmd\":\"kvp-get\",\"pool\":0,\"key\":\"k\"}");
@@ -306,7 +313,8 @@ static void test_proto_commands(void **state)
 	json_object_put(r);
 	expect_err("{\"cmd\":\"kvp-get\",\"pool\":\"guest\",\"key\":\"k\"}",
 		   "failed", "no such key");
-	expect_ok("{\"cmd\":\"kvp-set\",\"pool\":\"auto-internal\",\"key\":\"a\",\"value\":\"b\"}");
+	expect_ok(
+		"{\"cmd\":\"kvp-set\",\"pool\":\"auto-internal\",\"key\":\"a\",\"value\":\"b\"}");
 	assert_int_equal(pvm.kvp_pool, CTL_KVP_AUTO_INTERNAL);
 }
 
@@ -317,15 +325,15 @@ static void test_proto_stats(void **state)
 	assert_true(is_ok(r));
 	assert_int_equal(json_object_get_int64(get(r, "result.vcpu0.exits.io")),
 			 42);
-	assert_int_equal(json_object_get_int64(get(r, "result.vcpu0.exits.hlt")),
-			 7);
+	assert_int_equal(
+		json_object_get_int64(get(r, "result.vcpu0.exits.hlt")), 7);
 	assert_true(json_object_get_uint64(get(r, "result.vcpu1.exits.io")) ==
 		    UINT64_MAX);
-	assert_int_equal(json_object_get_int64(get(r, "result.hyperv.hypercalls")),
-			 99);
+	assert_int_equal(
+		json_object_get_int64(get(r, "result.hyperv.hypercalls")), 99);
 	/* uint64 survives the text form exactly. */
-	assert_non_null(strstr(json_object_to_json_string(r),
-			       "18446744073709551615"));
+	assert_non_null(
+		strstr(json_object_to_json_string(r), "18446744073709551615"));
 	json_object_put(r);
 }
 
@@ -333,7 +341,9 @@ static void test_stats_add_paths(void **state)
 {
 	struct json_object *root = json_object_new_object();
 	/* struct ctl_stats is { root }: build one the way the server does. */
-	struct { struct json_object *root; } s = { root };
+	struct {
+		struct json_object *root;
+	} s = { root };
 	struct ctl_stats *st = (struct ctl_stats *)&s;
 
 	assert_int_equal(ctl_stats_add(st, "a.b", 1), 0);
@@ -352,13 +362,16 @@ static void test_stats_add_paths(void **state)
 
 static void test_proto_malformed(void **state)
 {
-	static const struct { const char *line, *code, *needle; } bad[] = {
+	static const struct {
+		const char *line, *code, *needle;
+	} bad[] = {
 		{ "{", "parse-error", "malformed JSON" },
 		{ "{\"cmd\":\"status\"", "parse-error", "end of line" },
 		{ "nonsense", "parse-error", "malformed JSON" },
 		{ "{'cmd':'status'}", "parse-error", NULL },
 		{ "{\"cmd\":\"status\",}", "parse-error", NULL },
-		{ "{\"cmd\":\"status\"} {}", "parse-error", "after the request" },
+		{ "{\"cmd\":\"status\"} {}", "parse-error",
+		  "after the request" },
 		{ "{\"cmd\":\"status\"}x", "parse-error", NULL },
 		{ "\xff\xfe{}", "parse-error", NULL },
 		{ "{\"cmd\":\"st\xc3\"}", "parse-error", NULL },
@@ -372,18 +385,24 @@ static void test_proto_malformed(void **state)
 		{ "{\"cmd\":5}", "invalid-request", "'cmd'" },
 		{ "{\"cmd\":null}", "invalid-request", "'cmd'" },
 		{ "{\"cmd\":\"status\",\"id\":{}}", "invalid-request", "'id'" },
-		{ "{\"cmd\":\"status\",\"id\":[1]}", "invalid-request", "'id'" },
-		{ "{\"cmd\":\"status\",\"id\":1.5}", "invalid-request", "'id'" },
+		{ "{\"cmd\":\"status\",\"id\":[1]}", "invalid-request",
+		  "'id'" },
+		{ "{\"cmd\":\"status\",\"id\":1.5}", "invalid-request",
+		  "'id'" },
 		{ "{\"cmd\":\"frobnicate\"}", "unknown-command", "frobnicate" },
 		{ "{\"cmd\":\"STATUS\"}", "unknown-command", NULL },
 		{ "{\"cmd\":\"status\",\"verbose\":true}", "invalid-argument",
 		  "unknown argument 'verbose'" },
-		{ "{\"cmd\":\"shutdown\",\"timeout\":\"10\"}", "invalid-argument",
-		  "'timeout' must be an integer" },
-		{ "{\"cmd\":\"shutdown\",\"timeout\":1.5}", "invalid-argument", NULL },
-		{ "{\"cmd\":\"shutdown\",\"timeout\":true}", "invalid-argument", NULL },
-		{ "{\"cmd\":\"shutdown\",\"timeout\":-1}", "invalid-argument", "0..3600" },
-		{ "{\"cmd\":\"shutdown\",\"timeout\":3601}", "invalid-argument", NULL },
+		{ "{\"cmd\":\"shutdown\",\"timeout\":\"10\"}",
+		  "invalid-argument", "'timeout' must be an integer" },
+		{ "{\"cmd\":\"shutdown\",\"timeout\":1.5}", "invalid-argument",
+		  NULL },
+		{ "{\"cmd\":\"shutdown\",\"timeout\":true}", "invalid-argument",
+		  NULL },
+		{ "{\"cmd\":\"shutdown\",\"timeout\":-1}", "invalid-argument",
+		  "0..3600" },
+		{ "{\"cmd\":\"shutdown\",\"timeout\":3601}", "invalid-argument",
+		  NULL },
 		{ "{\"cmd\":\"shutdown\",\"timeout\":99999999999999999999999}",
 		  "invalid-argument", NULL },
 		{ "{\"cmd\":\"kvp-get\",\"key\":\"k\"}", "invalid-argument",
@@ -419,7 +438,8 @@ static void test_proto_malformed(void **state)
 	json_object_put(r);
 	/* A key one byte over the limit. */
 	memset(big, 'k', sizeof(big));
-	snprintf(big, sizeof(big), "{\"cmd\":\"kvp-get\",\"pool\":0,\"key\":\"%.*s\"}",
+	snprintf(big, sizeof(big),
+		 "{\"cmd\":\"kvp-get\",\"pool\":0,\"key\":\"%.*s\"}",
 		 CTL_KVP_KEY_MAX + 1, big + 1000);
 	expect_err(big, "invalid-argument", "1..255 bytes");
 	/* An embedded NUL byte in the line. */
@@ -429,7 +449,8 @@ static void test_proto_malformed(void **state)
 		static const char nul[] = "{\"cmd\":\"status\"}\0garbage";
 
 		assert_int_equal(ctl_dispatch_line(&pdisp, nul, sizeof(nul) - 1,
-						   1, &r, &id), 0);
+						   1, &r, &id),
+				 0);
 		assert_false(is_ok(r));
 		assert_string_equal(code_of(r), "parse-error");
 		json_object_put(r);
@@ -439,8 +460,11 @@ static void test_proto_malformed(void **state)
 static bool utf8_valid(const unsigned char *s)
 {
 	while (*s) {
-		int n = *s < 0x80 ? 0 : (*s & 0xe0) == 0xc0 ? 1 :
-			(*s & 0xf0) == 0xe0 ? 2 : (*s & 0xf8) == 0xf0 ? 3 : -1;
+		int n = *s < 0x80	    ? 0 :
+			(*s & 0xe0) == 0xc0 ? 1 :
+			(*s & 0xf0) == 0xe0 ? 2 :
+			(*s & 0xf8) == 0xf0 ? 3 :
+					      -1;
 
 		if (n < 0)
 			return false;
@@ -463,7 +487,7 @@ static void test_proto_error_echo(void **state)
 	name[n++] = 'a';
 	for (i = 0; i < 60; i++) {
 		name[n++] = (char)0xc3;
-		name[n++] = (char)0xa9;	/* U+00E9 */
+		name[n++] = (char)0xa9; /* U+00E9 */
 	}
 	name[n] = '\0';
 	snprintf(line, sizeof(line), "{\"cmd\":\"%s\"}", name);
@@ -472,8 +496,7 @@ static void test_proto_error_echo(void **state)
 	assert_true(utf8_valid((const unsigned char *)e));
 	assert_true(strlen(e) < 100);
 	json_object_put(r);
-	snprintf(line, sizeof(line),
-		 "{\"cmd\":\"status\",\"x\\ny\\u0007\":1}");
+	snprintf(line, sizeof(line), "{\"cmd\":\"status\",\"x\\ny\\u0007\":1}");
 	r = call(&pdisp, line);
 	e = json_object_get_string(get(r, "error"));
 	assert_non_null(strstr(e, "'x?y?'"));
@@ -492,16 +515,19 @@ static void test_proto_garbage(void **state)
 
 		for (j = 0; j < len; j++)
 			buf[j] = (unsigned char)((seed = seed * 1103515245 +
-						  12345) >> 16);
+							 12345) >>
+						 16);
 		if (len)
 			buf[0] = (i & 1) ? '{' : buf[0];
 		assert_int_equal(ctl_dispatch_line(&pdisp, (char *)buf, len, 1,
-						   &r, &id), 0);
+						   &r, &id),
+				 0);
 		assert_non_null(r);
 		assert_false(is_ok(r));
 		/* The response is one line of valid JSON. */
-		assert_null(strchr(json_object_to_json_string_ext(r,
-					JSON_C_TO_STRING_PLAIN), '\n'));
+		assert_null(strchr(json_object_to_json_string_ext(
+					   r, JSON_C_TO_STRING_PLAIN),
+				   '\n'));
 		json_object_put(r);
 	}
 }
@@ -510,8 +536,9 @@ static void test_proto_unsupported(void **state)
 {
 	static const struct ctl_ops none = { 0 };
 	struct ctl_dispatch d = { .ops = &none, .name = "x" };
-	static const char *const cmds[] = { "status", "stats", "shutdown",
-		"poweroff", "reboot", "pause", "resume" };
+	static const char *const cmds[] = { "status",	"stats",  "shutdown",
+					    "poweroff", "reboot", "pause",
+					    "resume" };
 	char line[128];
 	struct json_object *r;
 	unsigned int i;
@@ -548,7 +575,8 @@ struct cli {
 static int srv_setup(void **state)
 {
 	struct srv_fix *f = calloc(1, sizeof(*f));
-	struct ctl_server_params p = { .name = "testvm", .ops = &fake_ops,
+	struct ctl_server_params p = { .name = "testvm",
+				       .ops = &fake_ops,
 				       .max_clients = 4 };
 	char err[256];
 
@@ -559,11 +587,11 @@ static int srv_setup(void **state)
 	p.opaque = &f->vm;
 	f->hypercalls = 5;
 	assert_int_equal(evloop_create(&f->loop), 0);
-	assert_int_equal(ctl_server_create(f->loop, &p, err, sizeof(err),
-					   &f->srv), 0);
+	assert_int_equal(
+		ctl_server_create(f->loop, &p, err, sizeof(err), &f->srv), 0);
 	f->vm.srv = f->srv;
-	assert_int_equal(ctl_server_add_stats(f->srv, fake_hv_stats,
-					      &f->hypercalls), 0);
+	assert_int_equal(
+		ctl_server_add_stats(f->srv, fake_hv_stats, &f->hypercalls), 0);
 	assert_string_equal(ctl_server_path(f->srv), f->path);
 	assert_int_equal(evloop_start(f->loop, "ctl-test"), 0);
 	*state = f;
@@ -626,7 +654,7 @@ static struct json_object *cli_read(struct cli *c)
 		n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
 		if (n == 0 || (n < 0 && errno == ECONNRESET))
 			return NULL;
-		assert_true(n > 0);	/* not a timeout */
+		assert_true(n > 0); /* not a timeout */
 		c->len += (size_t)n;
 	}
 	*nl = '\0';
@@ -665,21 +693,24 @@ static void test_server_roundtrip(void **state)
 			    "testvm");
 	json_object_put(r);
 	r = cli_req(c, "{\"cmd\":\"stats\",\"id\":2}");
-	assert_int_equal(json_object_get_int(get(r, "result.hyperv.hypercalls")),
-			 5);
+	assert_int_equal(
+		json_object_get_int(get(r, "result.hyperv.hypercalls")), 5);
 	assert_int_equal(json_object_get_int(get(r, "result.vcpu0.exits.io")),
 			 42);
 	json_object_put(r);
 	/* Pipelined: three requests in one write, CRLF and blank lines. */
-	cli_send(c, "{\"cmd\":\"pause\",\"id\":3}\r\n\n  \n{\"cmd\":\"status\",\"id\":4}\n{\"cmd\":\"resume\",\"id\":5}\n",
-		 strlen("{\"cmd\":\"pause\",\"id\":3}\r\n\n  \n{\"cmd\":\"status\",\"id\":4}\n{\"cmd\":\"resume\",\"id\":5}\n"));
+	cli_send(
+		c,
+		"{\"cmd\":\"pause\",\"id\":3}\r\n\n  \n{\"cmd\":\"status\",\"id\":4}\n{\"cmd\":\"resume\",\"id\":5}\n",
+		strlen("{\"cmd\":\"pause\",\"id\":3}\r\n\n  \n{\"cmd\":\"status\",\"id\":4}\n{\"cmd\":\"resume\",\"id\":5}\n"));
 	for (i = 3; i <= 5; i++) {
 		r = cli_read(c);
 		assert_true(is_ok(r));
 		assert_int_equal(json_object_get_int(get(r, "id")), i);
 		if (i == 4)
-			assert_string_equal(json_object_get_string(get(r,
-					"result.state")), "paused");
+			assert_string_equal(
+				json_object_get_string(get(r, "result.state")),
+				"paused");
 		json_object_put(r);
 	}
 	/* One request split over many writes. */
@@ -730,7 +761,8 @@ static void test_server_name_in_use(void **state)
 	char err[256] = "";
 
 	assert_int_equal(ctl_server_create(f->loop, &p, err, sizeof(err),
-					   &srv2), -EADDRINUSE);
+					   &srv2),
+			 -EADDRINUSE);
 	assert_null(srv2);
 	assert_non_null(strstr(err, "a VM named 'testvm' is already running"));
 	/* The failed attempt left the live server alone. */
@@ -742,7 +774,8 @@ static void test_server_name_in_use(void **state)
 	/* Bad names never become paths. */
 	p.name = "../etc";
 	assert_int_equal(ctl_server_create(f->loop, &p, err, sizeof(err),
-					   &srv2), -EINVAL);
+					   &srv2),
+			 -EINVAL);
 	assert_non_null(strstr(err, "VM name"));
 }
 
@@ -762,9 +795,9 @@ static void test_server_stale_socket(void **state)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/stale.sock", f->dir);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	close(fd);	/* the file stays, nobody listens */
-	assert_int_equal(ctl_server_create(f->loop, &p, err, sizeof(err),
-					   &srv2), 0);
+	close(fd); /* the file stays, nobody listens */
+	assert_int_equal(
+		ctl_server_create(f->loop, &p, err, sizeof(err), &srv2), 0);
 	c = cli_open(sa.sun_path);
 	r = cli_req(c, "{\"cmd\":\"status\"}");
 	assert_string_equal(json_object_get_string(get(r, "result.name")),
@@ -780,7 +813,8 @@ static void test_server_stale_socket(void **state)
 	fd = open(sa.sun_path, O_CREAT | O_WRONLY, 0600);
 	close(fd);
 	assert_int_equal(ctl_server_create(f->loop, &p, err, sizeof(err),
-					   &srv2), -EEXIST);
+					   &srv2),
+			 -EEXIST);
 	assert_non_null(strstr(err, "not a socket"));
 	assert_int_equal(access(sa.sun_path, F_OK), 0);
 }
@@ -827,7 +861,8 @@ static void test_server_garbage(void **state)
 	unsigned int i, lines = 0, seed = 7;
 
 	for (i = 0; i < sizeof(buf); i++) {
-		buf[i] = (unsigned char)((seed = seed * 1103515245 + 12345) >> 16);
+		buf[i] = (unsigned char)((seed = seed * 1103515245 + 12345) >>
+					 16);
 		if (buf[i] == '\n')
 			buf[i] = 'n';
 		if (i % 97 == 96) {
@@ -864,7 +899,8 @@ static void test_server_many_clients(void **state)
 	for (round = 0; round < 20; round++) {
 		for (i = 0; i < 4; i++) {
 			snprintf(line, sizeof(line),
-				 "{\"cmd\":\"status\",\"id\":%d}", round * 4 + i);
+				 "{\"cmd\":\"status\",\"id\":%d}",
+				 round * 4 + i);
 			cli_send(c[i], line, strlen(line));
 			cli_send(c[i], "\n", 1);
 		}
@@ -926,9 +962,11 @@ static void test_server_slow_reader(void **state)
 			break;
 		sent += (size_t)s;
 	}
-	assert_true(i < 2000);		/* the server stopped reading */
+	assert_true(i < 2000); /* the server stopped reading */
 	assert_true(sent > 256 * 1024 / 8);
-	print_message("slow reader: %zu requests before the server stopped reading\n", sent / n);
+	print_message(
+		"slow reader: %zu requests before the server stopped reading\n",
+		sent / n);
 	/* Others are served meanwhile. */
 	c2 = cli_open(f->path);
 	r = cli_req(c2, "{\"cmd\":\"status\"}");
@@ -1029,7 +1067,8 @@ static void run_on_loop(struct srv_fix *f, struct complete_arg *a)
 	a->f = f;
 	a->done = false;
 	assert_int_equal(evloop_call(f->loop, do_complete, a), 0);
-	for (i = 0; i < 20000 && !__atomic_load_n(&a->done, __ATOMIC_ACQUIRE); i++)
+	for (i = 0; i < 20000 && !__atomic_load_n(&a->done, __ATOMIC_ACQUIRE);
+	     i++)
 		usleep(1000);
 	assert_true(a->done);
 }
@@ -1043,8 +1082,9 @@ static void test_server_deferred(void **state)
 	int i;
 
 	f->vm.defer = true;
-	cli_send(c, "{\"cmd\":\"shutdown\",\"id\":\"s1\",\"timeout\":5}\n",
-		 strlen("{\"cmd\":\"shutdown\",\"id\":\"s1\",\"timeout\":5}\n"));
+	cli_send(
+		c, "{\"cmd\":\"shutdown\",\"id\":\"s1\",\"timeout\":5}\n",
+		strlen("{\"cmd\":\"shutdown\",\"id\":\"s1\",\"timeout\":5}\n"));
 	/* Other requests are answered while the shutdown is pending. */
 	r = cli_req(c, "{\"cmd\":\"status\",\"id\":2}");
 	assert_int_equal(json_object_get_int(get(r, "id")), 2);
@@ -1155,7 +1195,8 @@ static void test_server_destroy_pending(void **state)
 		char err[256];
 
 		assert_int_equal(ctl_server_create(f->loop, &p, err,
-						   sizeof(err), &f->srv), 0);
+						   sizeof(err), &f->srv),
+				 0);
 	}
 	assert_int_equal(evloop_start(f->loop, "ctl-test"), 0);
 }
@@ -1163,8 +1204,8 @@ static void test_server_destroy_pending(void **state)
 /* ---- the client commands, in this process ---- */
 
 /* Run @fn with stdout and stderr captured into @out. */
-static int capture(int (*fn)(int, char **), int argc, char **argv,
-		   char *out, size_t len)
+static int capture(int (*fn)(int, char **), int argc, char **argv, char *out,
+		   size_t len)
 {
 	char path[] = "/tmp/hvkvm-ctl-out.XXXXXX";
 	int fd = mkstemp(path), so = dup(1), se = dup(2), r;
@@ -1197,10 +1238,14 @@ static void test_client_ctl(void **state)
 	char *a_stats[] = { "ctl", "testvm", "stats", NULL };
 	char *a_path[] = { "ctl", f->path, "pause", NULL };
 	char *a_again[] = { "ctl", "testvm", "pause", NULL };
-	char *a_kvp[] = { "ctl", "testvm", "kvp-set", "pool=external",
+	char *a_kvp[] = { "ctl",    "testvm",	"kvp-set", "pool=external",
 			  "key=k1", "value=42", NULL };
-	char *a_kvpj[] = { "ctl", "testvm", "kvp-get", "--json",
-			   "{\"pool\": 0, \"key\": \"k1\"}", NULL };
+	char *a_kvpj[] = { "ctl",
+			   "testvm",
+			   "kvp-get",
+			   "--json",
+			   "{\"pool\": 0, \"key\": \"k1\"}",
+			   NULL };
 	char *a_tmo[] = { "ctl", "testvm", "shutdown", "timeout=soon", NULL };
 	char *a_none[] = { "ctl", "novm", "status", NULL };
 	char *a_unk[] = { "ctl", "testvm", "frob", NULL };
@@ -1219,7 +1264,8 @@ static void test_client_ctl(void **state)
 	assert_int_equal(capture(ctl_main, 3, a_path, out, sizeof(out)), 0);
 	assert_true(f->vm.paused);
 	assert_int_equal(capture(ctl_main, 3, a_again, out, sizeof(out)), 1);
-	assert_non_null(strstr(out, "hvkvm: ctl testvm pause: already paused\n"));
+	assert_non_null(
+		strstr(out, "hvkvm: ctl testvm pause: already paused\n"));
 	/* value=42 stays a string: kvp-set's value is typed by the schema. */
 	assert_int_equal(capture(ctl_main, 6, a_kvp, out, sizeof(out)), 0);
 	assert_string_equal(f->vm.kvp_value, "42");
@@ -1229,7 +1275,7 @@ static void test_client_ctl(void **state)
 	assert_non_null(strstr(out, "not a number"));
 	assert_int_equal(capture(ctl_main, 3, a_none, out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "no VM named 'novm' is running"));
-	assert_null(strchr(strchr(out, '\n') + 1, '\n'));	/* one line */
+	assert_null(strchr(strchr(out, '\n') + 1, '\n')); /* one line */
 	assert_int_equal(capture(ctl_main, 3, a_unk, out, sizeof(out)), 1);
 	assert_non_null(strstr(out, "unknown command 'frob'"));
 }
@@ -1261,7 +1307,8 @@ static void test_client_list(void **state)
 	assert_non_null(arr);
 	assert_int_equal(json_object_array_length(arr), 1);
 	assert_string_equal(json_object_get_string(get(
-		json_object_array_get_idx(arr, 0), "name")), "testvm");
+				    json_object_array_get_idx(arr, 0), "name")),
+			    "testvm");
 	json_object_put(arr);
 	(void)f;
 }
@@ -1294,7 +1341,8 @@ static void test_path_names(void **state)
 	assert_int_equal(ctl_socket_path("../x", buf, sizeof(buf)), -EINVAL);
 	/* sun_path holds 107 characters. */
 	setenv("HVKVM_RUNTIME_DIR",
-	       "/tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1);
+	       "/tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	       1);
 	assert_int_equal(ctl_socket_path("vm12345678", buf, sizeof(buf)),
 			 -ENAMETOOLONG);
 	unsetenv("HVKVM_RUNTIME_DIR");
@@ -1322,7 +1370,7 @@ static void dmn_child(const char *pidfile, const char *log, const char *stop,
 		exit(3);
 	}
 	if (early_status)
-		exit(early_status);	/* start-up failed after the fork */
+		exit(early_status); /* start-up failed after the fork */
 	fprintf(stderr, "before-ready\n");
 	daemon_ready();
 	printf("daemon-up %ld\n", (long)getpid());
@@ -1381,8 +1429,9 @@ static void test_daemon_start(void **state)
 	assert_true(pid > 1 && pid != getpid());
 	assert_int_equal(kill((pid_t)pid, 0), 0);
 	assert_non_null(strstr(slurp(errf, buf, sizeof(buf)), "before-ready"));
-	for (i = 0; i < DMN_WAIT_STEPS && !strstr(slurp(log, buf, sizeof(buf)),
-				       "daemon-up"); i++)
+	for (i = 0; i < DMN_WAIT_STEPS &&
+		    !strstr(slurp(log, buf, sizeof(buf)), "daemon-up");
+	     i++)
 		usleep(10000);
 	assert_non_null(strstr(buf, "daemon-up"));
 	{
@@ -1394,15 +1443,16 @@ static void test_daemon_start(void **state)
 
 	/* A second one with the same pidfile: refused, status passed up. */
 	assert_int_equal(dmn_run(pidfile, log, stop, errf, 0), 3);
-	assert_non_null(strstr(slurp(errf, buf, sizeof(buf)),
-			       "already running"));
+	assert_non_null(
+		strstr(slurp(errf, buf, sizeof(buf)), "already running"));
 	assert_int_equal(strtol(slurp(pidfile, buf, sizeof(buf)), NULL, 10),
 			 pid);
 
 	/* Stop it: the pidfile goes with it. */
 	unlink(stop);
-	for (i = 0; i < DMN_WAIT_STEPS && (kill((pid_t)pid, 0) == 0 ||
-				access(pidfile, F_OK) == 0); i++)
+	for (i = 0; i < DMN_WAIT_STEPS &&
+		    (kill((pid_t)pid, 0) == 0 || access(pidfile, F_OK) == 0);
+	     i++)
 		usleep(10000);
 	assert_int_equal(access(pidfile, F_OK), -1);
 
@@ -1424,10 +1474,10 @@ static void test_daemon_start(void **state)
 	assert_int_equal(dmn_run(pidfile, NULL, stop, errf, 5), 5);
 	assert_int_equal(access(pidfile, F_OK), -1);
 	/* An unwritable log is reported before forking. */
-	assert_int_equal(dmn_run(pidfile, "/nonexistent/dir/log", stop, errf,
-				 0), 3);
-	assert_non_null(strstr(slurp(errf, buf, sizeof(buf)),
-			       "/nonexistent/dir/log"));
+	assert_int_equal(
+		dmn_run(pidfile, "/nonexistent/dir/log", stop, errf, 0), 3);
+	assert_non_null(
+		strstr(slurp(errf, buf, sizeof(buf)), "/nonexistent/dir/log"));
 	snprintf(buf, sizeof(buf), "rm -rf %s", dmn_dir);
 	assert_int_equal(system(buf), 0);
 }
@@ -1454,24 +1504,24 @@ int main(void)
 						srv_setup, srv_teardown),
 		cmocka_unit_test_setup_teardown(test_server_long_line,
 						srv_setup, srv_teardown),
-		cmocka_unit_test_setup_teardown(test_server_garbage,
-						srv_setup, srv_teardown),
+		cmocka_unit_test_setup_teardown(test_server_garbage, srv_setup,
+						srv_teardown),
 		cmocka_unit_test_setup_teardown(test_server_many_clients,
 						srv_setup, srv_teardown),
 		cmocka_unit_test_setup_teardown(test_server_slow_reader,
 						srv_setup, srv_teardown),
 		cmocka_unit_test_setup_teardown(test_server_pipeline_bulk,
 						srv_setup, srv_teardown),
-		cmocka_unit_test_setup_teardown(test_server_deferred,
-						srv_setup, srv_teardown),
+		cmocka_unit_test_setup_teardown(test_server_deferred, srv_setup,
+						srv_teardown),
 		cmocka_unit_test_setup_teardown(test_server_half_close,
 						srv_setup, srv_teardown),
 		cmocka_unit_test_setup_teardown(test_server_destroy_pending,
 						srv_setup, srv_teardown),
-		cmocka_unit_test_setup_teardown(test_client_ctl,
-						srv_setup, srv_teardown),
-		cmocka_unit_test_setup_teardown(test_client_list,
-						srv_setup, srv_teardown),
+		cmocka_unit_test_setup_teardown(test_client_ctl, srv_setup,
+						srv_teardown),
+		cmocka_unit_test_setup_teardown(test_client_list, srv_setup,
+						srv_teardown),
 		cmocka_unit_test(test_daemon_start),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

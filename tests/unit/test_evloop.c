@@ -20,11 +20,11 @@
 struct ctx {
 	struct evloop *loop;
 	int fd;
-	int fired;		/* on_fd calls (atomic) */
-	int calls;		/* on_call calls (atomic) */
-	uint32_t events;	/* events of the last on_fd (atomic) */
-	ssize_t got;		/* its read() result (atomic) */
-	int del_ret;		/* its evloop_del_fd() result (atomic) */
+	int fired;	 /* on_fd calls (atomic) */
+	int calls;	 /* on_call calls (atomic) */
+	uint32_t events; /* events of the last on_fd (atomic) */
+	ssize_t got;	 /* its read() result (atomic) */
+	int del_ret;	 /* its evloop_del_fd() result (atomic) */
 };
 
 static void on_fd(void *opaque, uint32_t events)
@@ -63,25 +63,27 @@ static void test_evloop_fd_and_calls(void **state)
 	c.fd = eventfd(0, EFD_NONBLOCK);
 	assert_int_equal(evloop_add_fd(c.loop, c.fd, EPOLLIN, on_fd, &c), 0);
 	assert_int_equal(evloop_add_fd(c.loop, c.fd, EPOLLIN, on_fd, &c),
-			 -17);	/* EEXIST */
+			 -17); /* EEXIST */
 	assert_int_equal(evloop_start(c.loop, "test-io"), 0);
 	assert_int_equal(write(c.fd, &one, sizeof(one)), sizeof(one));
 	for (i = 0; i < 100; i++)
 		assert_int_equal(evloop_call(c.loop, on_call, &c), 0);
-	for (i = 0; i < 2500 && (fired(&c) < 1 ||
-				 __atomic_load_n(&c.calls, __ATOMIC_RELAXED) < 100);
+	for (i = 0;
+	     i < 2500 && (fired(&c) < 1 ||
+			  __atomic_load_n(&c.calls, __ATOMIC_RELAXED) < 100);
 	     i++)
 		usleep(2000);
 	assert_int_equal(fired(&c), 1);
 	assert_int_equal(__atomic_load_n(&c.calls, __ATOMIC_RELAXED), 100);
 	assert_true(__atomic_load_n(&c.events, __ATOMIC_RELAXED) & EPOLLIN);
-	assert_int_equal(__atomic_load_n(&c.got, __ATOMIC_RELAXED), sizeof(one));
+	assert_int_equal(__atomic_load_n(&c.got, __ATOMIC_RELAXED),
+			 sizeof(one));
 	assert_int_equal(__atomic_load_n(&c.del_ret, __ATOMIC_RELAXED), 0);
 	/* Deleted: a second event is not delivered. */
 	assert_int_equal(write(c.fd, &one, sizeof(one)), sizeof(one));
 	usleep(20000);
 	assert_int_equal(fired(&c), 1);
-	assert_int_equal(evloop_del_fd(c.loop, c.fd), -2);	/* ENOENT */
+	assert_int_equal(evloop_del_fd(c.loop, c.fd), -2); /* ENOENT */
 	evloop_stop(c.loop);
 	evloop_destroy(c.loop);
 	close(c.fd);

@@ -91,10 +91,11 @@ static void test_fw_cfg_items_and_read_past_end(void **state)
 	assert_int_equal(fw_cfg_add_u16(e->fw, FW_CFG_NB_CPUS, 4), 0);
 	assert_int_equal(fw_cfg_add_u16(e->fw, FW_CFG_MAX_CPUS, 8), 0);
 	assert_int_equal(fw_cfg_add_u64(e->fw, FW_CFG_RAM_SIZE, 512 * MiB), 0);
-	assert_int_equal(fw_cfg_add_u32(e->fw, FW_CFG_CMDLINE_SIZE,
-					sizeof(cmdline)), 0);
+	assert_int_equal(
+		fw_cfg_add_u32(e->fw, FW_CFG_CMDLINE_SIZE, sizeof(cmdline)), 0);
 	assert_int_equal(fw_cfg_add_item(e->fw, FW_CFG_CMDLINE_DATA, cmdline,
-					 sizeof(cmdline)), 0);
+					 sizeof(cmdline)),
+			 0);
 	sel(e, FW_CFG_NB_CPUS);
 	rd(e, buf, 2);
 	assert_int_equal(get_le16(buf), 4);
@@ -166,14 +167,16 @@ static void test_fw_cfg_file_directory(void **state)
 
 	sel(e, FW_CFG_FILE_DIR);
 	rd(e, buf, 4);
-	assert_int_equal(get_be32(buf), 0);		/* empty */
+	assert_int_equal(get_be32(buf), 0); /* empty */
 
 	for (i = 0; i < sizeof(blob); i++)
 		blob[i] = (uint8_t)i;
 	assert_int_equal(fw_cfg_add_file(e->fw, "etc/acpi/tables", blob,
-					 sizeof(blob), &s1), 0);
-	assert_int_equal(fw_cfg_add_file(e->fw, "bootorder", "/pci@i0cf8\n",
-					 11, &s2), 0);
+					 sizeof(blob), &s1),
+			 0);
+	assert_int_equal(fw_cfg_add_file(e->fw, "bootorder", "/pci@i0cf8\n", 11,
+					 &s2),
+			 0);
 	assert_int_equal(s1, FW_CFG_FILE_FIRST);
 	assert_int_equal(s2, FW_CFG_FILE_FIRST + 1);
 	assert_int_equal(fw_cfg_add_file(e->fw, "bootorder", "x", 1, NULL),
@@ -201,7 +204,7 @@ static void test_fw_cfg_file_directory(void **state)
 	rd(e, buf, 64);
 	assert_int_equal(strlen((char *)buf + 8), 55);
 	rd(e, buf, 4);
-	assert_int_equal(get_be32(buf), 0);		/* past the end */
+	assert_int_equal(get_be32(buf), 0); /* past the end */
 
 	sel(e, s1);
 	for (i = 0; i < sizeof(blob); i++) {
@@ -262,7 +265,8 @@ static void test_fw_cfg_dma(void **state)
 	for (i = 0; i < sizeof(blob); i++)
 		blob[i] = (uint8_t)(i + 1);
 	assert_int_equal(fw_cfg_add_file(e->fw, "etc/blob", blob, sizeof(blob),
-					 &file), 0);
+					 &file),
+			 0);
 	/* Not there until enabled. */
 	assert_false(bus_read(&e->pio, FW_CFG_PORT_DMA, 4, &v));
 	assert_int_equal(fw_cfg_enable_dma(e->fw, &g.gm), 0);

@@ -35,8 +35,9 @@ struct cpuid_buf {
 
 static void cpuid_kvm_table(struct cpuid_buf *b)
 {
-	static const uint32_t fns[] = { 0, 1, 0x40000000, 0x40000001,
-					0x40000100, 0x80000000, 0x80000007 };
+	static const uint32_t fns[] = { 0,	    1,		0x40000000,
+					0x40000001, 0x40000100, 0x80000000,
+					0x80000007 };
 	unsigned int i;
 
 	memset(b, 0, sizeof(*b));
@@ -45,7 +46,7 @@ static void cpuid_kvm_table(struct cpuid_buf *b)
 		b->c->entries[i].function = fns[i];
 		b->c->entries[i].eax = 0x1111 * (i + 1);
 	}
-	b->c->entries[2].ebx = 0x4b4d564b;	/* "KVMK" */
+	b->c->entries[2].ebx = 0x4b4d564b; /* "KVMK" */
 	b->c->nent = ARRAY_SIZE(fns);
 }
 
@@ -106,24 +107,23 @@ static void test_cpuid_passthrough_advertises_implemented(void **state)
 
 	patch(f, &b);
 	e = cpuid_find(&b, HV_CPUID_FEATURES);
-	assert_int_equal(e->eax,
-			 HV_MSR_VP_RUNTIME_AVAILABLE |
-				 HV_MSR_TIME_REF_COUNT_AVAILABLE |
-				 HV_MSR_SYNIC_AVAILABLE |
-				 HV_MSR_SYNTIMER_AVAILABLE |
-				 HV_MSR_HYPERCALL_AVAILABLE |
-				 HV_MSR_VP_INDEX_AVAILABLE |
-				 HV_MSR_RESET_AVAILABLE |
-				 HV_MSR_REFERENCE_TSC_AVAILABLE |
-				 HV_ACCESS_FREQUENCY_MSRS);
+	assert_int_equal(e->eax, HV_MSR_VP_RUNTIME_AVAILABLE |
+					 HV_MSR_TIME_REF_COUNT_AVAILABLE |
+					 HV_MSR_SYNIC_AVAILABLE |
+					 HV_MSR_SYNTIMER_AVAILABLE |
+					 HV_MSR_HYPERCALL_AVAILABLE |
+					 HV_MSR_VP_INDEX_AVAILABLE |
+					 HV_MSR_RESET_AVAILABLE |
+					 HV_MSR_REFERENCE_TSC_AVAILABLE |
+					 HV_ACCESS_FREQUENCY_MSRS);
 	assert_int_equal(e->ebx, HV_POST_MESSAGES | HV_SIGNAL_EVENTS);
 	assert_int_equal(e->edx, HV_FEATURE_FREQUENCY_MSRS_AVAILABLE |
 					 HV_FEATURE_GUEST_CRASH_MSR_AVAILABLE |
 					 HV_STIMER_DIRECT_MODE_AVAILABLE);
 	/* Never: APIC access, guest idle, TSC invariant, partition id. */
-	assert_false(e->eax & (HV_MSR_APIC_ACCESS_AVAILABLE |
-			       HV_MSR_GUEST_IDLE_AVAILABLE |
-			       HV_ACCESS_TSC_INVARIANT));
+	assert_false(e->eax &
+		     (HV_MSR_APIC_ACCESS_AVAILABLE |
+		      HV_MSR_GUEST_IDLE_AVAILABLE | HV_ACCESS_TSC_INVARIANT));
 	e = cpuid_find(&b, HV_CPUID_ENLIGHTENMENT_INFO);
 	assert_int_equal(e->eax, HV_X64_RELAXED_TIMING_RECOMMENDED |
 					 HV_DEPRECATING_AEOI_RECOMMENDED);
@@ -137,8 +137,8 @@ static void test_cpuid_passthrough_advertises_implemented(void **state)
 static void test_cpuid_each_feature_switch(void **state)
 {
 	static const struct {
-		size_t off;		/* bool in struct config_hyperv */
-		uint32_t leaf, eax, edx;	/* bits that must clear */
+		size_t off;		 /* bool in struct config_hyperv */
+		uint32_t leaf, eax, edx; /* bits that must clear */
 	} cases[] = {
 		{ offsetof(struct config_hyperv, runtime), HV_CPUID_FEATURES,
 		  HV_MSR_VP_RUNTIME_AVAILABLE, 0 },
@@ -208,7 +208,7 @@ static void test_cpuid_disabled_and_vendor(void **state)
 	struct cpuid_buf b;
 	struct fx *f;
 
-	f = fx_new(&c);		/* enabled = false */
+	f = fx_new(&c); /* enabled = false */
 	patch(f, &b);
 	assert_int_equal(b.c->nent, 7);
 	assert_int_equal(cpuid_find(&b, 0x40000000)->ebx, 0x4b4d564b);
@@ -265,9 +265,9 @@ static void check_hypercall_page(const uint8_t *page)
 {
 	static const uint8_t want[] = {
 		0x50, 0x31, 0xc0, 0x48, 0x90, 0x85, 0xc0, 0x58, 0x75, 0x19,
-		0x48, 0x81, 0xf9, 0x5d, 0x00, 0x01, 0x00, 0x75, 0x10,
-		0x48, 0x89, 0xd0, 0x48, 0xc1, 0xe8, 0x20, 0x75, 0x07,
-		0x89, 0xd0, 0xe7, 0xe4, 0x31, 0xc0, 0xc3, 0xe6, 0xe8, 0xc3,
+		0x48, 0x81, 0xf9, 0x5d, 0x00, 0x01, 0x00, 0x75, 0x10, 0x48,
+		0x89, 0xd0, 0x48, 0xc1, 0xe8, 0x20, 0x75, 0x07, 0x89, 0xd0,
+		0xe7, 0xe4, 0x31, 0xc0, 0xc3, 0xe6, 0xe8, 0xc3,
 	};
 	static const unsigned int jcc[] = { 0x08, 0x11, 0x1a };
 	unsigned int i;
@@ -276,17 +276,18 @@ static void check_hypercall_page(const uint8_t *page)
 	for (i = 0; i < ARRAY_SIZE(jcc); i++) {
 		unsigned int to = jcc[i] + 2 + (int8_t)page[jcc[i] + 1];
 
-		assert_int_equal(page[jcc[i]], 0x75);	/* jnz rel8 */
+		assert_int_equal(page[jcc[i]], 0x75); /* jnz rel8 */
 		assert_int_equal(to, 0x23);
 	}
 	/* cmp rcx, imm32 compares with exactly a fast HvSignalEvent. */
 	assert_int_equal(get_le32(page + 0x0d),
 			 HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT);
-	assert_int_equal(page[0x23], 0xe6);	/* out imm8, al */
+	assert_int_equal(page[0x23], 0xe6); /* out imm8, al */
 	assert_int_equal(page[0x24], HV_HYPERCALL_PORT);
 	assert_int_equal(page[0x25], 0xc3);
 	assert_int_equal(page[HV_HYPERCALL_PAGE_SIGNAL_OUT], 0xe7);
-	assert_int_equal(page[HV_HYPERCALL_PAGE_SIGNAL_OUT + 1], HV_SIGNAL_PORT);
+	assert_int_equal(page[HV_HYPERCALL_PAGE_SIGNAL_OUT + 1],
+			 HV_SIGNAL_PORT);
 	assert_int_equal(page[HV_HYPERCALL_PAGE_SIGNAL_XOR], 0x31);
 	assert_int_equal(page[HV_HYPERCALL_PAGE_SIGNAL_RET], 0xc3);
 	for (i = sizeof(want); i < 4096; i++)
@@ -305,8 +306,7 @@ static void test_msr_hypercall_page(void **state)
 	assert_int_equal(rd(f, HV_X64_MSR_HYPERCALL), 0);
 	assert_int_equal(page[0], 0);
 	wr(f, HV_X64_MSR_GUEST_OS_ID, 0x8100000000060100ULL);
-	assert_int_equal(rd(f, HV_X64_MSR_GUEST_OS_ID),
-			 0x8100000000060100ULL);
+	assert_int_equal(rd(f, HV_X64_MSR_GUEST_OS_ID), 0x8100000000060100ULL);
 	/* Reserved bits and pages outside RAM: #GP. */
 	assert_int_equal(hv_msr_write(f->hv, 0, HV_X64_MSR_HYPERCALL, 0x5005),
 			 -EINVAL);
@@ -359,7 +359,7 @@ static void test_msr_vp_and_time(void **state)
 			 -EINVAL);
 	assert_int_equal(rd(f, HV_X64_MSR_VP_RUNTIME), 123456);
 	assert_int_equal(rd(f, HV_X64_MSR_TIME_REF_COUNT), 0);
-	f->now_ns += 1000000;	/* 1 ms = 10000 x 100 ns */
+	f->now_ns += 1000000; /* 1 ms = 10000 x 100 ns */
 	assert_int_equal(rd(f, HV_X64_MSR_TIME_REF_COUNT), 10000);
 	assert_int_equal(hv_msr_write(f->hv, 0, HV_X64_MSR_TIME_REF_COUNT, 0),
 			 -EINVAL);
@@ -380,7 +380,7 @@ static void test_reference_time_getter(void **state)
 
 	assert_true(hv_reference_time_available(f->hv));
 	assert_int_equal(hv_reference_time(f->hv), 0);
-	f->now_ns += 2500000;	/* 2.5 ms */
+	f->now_ns += 2500000; /* 2.5 ms */
 	assert_int_equal(hv_reference_time(f->hv), 25000);
 	assert_int_equal(hv_reference_time(f->hv),
 			 rd(f, HV_X64_MSR_TIME_REF_COUNT));
@@ -391,7 +391,7 @@ static void test_reference_time_getter(void **state)
 	fx_free(f);
 
 	memset(&c, 0, sizeof(c));
-	c.enabled = c.vpindex = c.synic = true;	/* no hypervclock */
+	c.enabled = c.vpindex = c.synic = true; /* no hypervclock */
 	f = fx_new(&c);
 	assert_false(hv_reference_time_available(f->hv));
 	fx_free(f);
@@ -400,11 +400,18 @@ static void test_reference_time_getter(void **state)
 static void test_msr_unimplemented_gp(void **state)
 {
 	static const uint32_t gp[] = {
-		HV_X64_MSR_EOI, HV_X64_MSR_ICR, HV_X64_MSR_TPR,
-		HV_X64_MSR_GUEST_IDLE, HV_X64_MSR_REENLIGHTENMENT_CONTROL,
+		HV_X64_MSR_EOI,
+		HV_X64_MSR_ICR,
+		HV_X64_MSR_TPR,
+		HV_X64_MSR_GUEST_IDLE,
+		HV_X64_MSR_REENLIGHTENMENT_CONTROL,
 		HV_X64_MSR_TSC_EMULATION_CONTROL,
-		HV_X64_MSR_TSC_INVARIANT_CONTROL, 0x40000004, 0x40000150,
-		0x400001ff, 0x40000200, 0x10,
+		HV_X64_MSR_TSC_INVARIANT_CONTROL,
+		0x40000004,
+		0x40000150,
+		0x400001ff,
+		0x40000200,
+		0x10,
 	};
 	struct config_hyperv c = { .enabled = true };
 	struct fx *f = fx_new_all();
@@ -459,7 +466,8 @@ static void test_msr_reset_and_crash(void **state)
 	assert_int_equal(hv_msr_write(f->hv, 0, HV_X64_MSR_RESET, 2), -EINVAL);
 
 	assert_int_equal(rd(f, HV_X64_MSR_CRASH_CTL),
-			 HV_CRASH_CTL_CRASH_NOTIFY | HV_CRASH_CTL_CRASH_NOTIFY_MSG);
+			 HV_CRASH_CTL_CRASH_NOTIFY |
+				 HV_CRASH_CTL_CRASH_NOTIFY_MSG);
 	for (i = 0; i < 5; i++)
 		wr(f, HV_X64_MSR_CRASH_P0 + i, 0x100 + i);
 	assert_int_equal(rd(f, HV_X64_MSR_CRASH_P0 + 3), 0x103);

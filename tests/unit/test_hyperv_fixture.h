@@ -7,9 +7,9 @@
 #ifndef HVKVM_TEST_HYPERV_FIXTURE_H
 #define HVKVM_TEST_HYPERV_FIXTURE_H
 
-#define RAM_SIZE	(1u << 20)
-#define TSC_KHZ		2500000ULL	/* 2.5 GHz guest TSC */
-#define TSC_AT_ZERO	123456789012ULL	/* guest TSC when the fake clock is 0 */
+#define RAM_SIZE (1u << 20)
+#define TSC_KHZ 2500000ULL	    /* 2.5 GHz guest TSC */
+#define TSC_AT_ZERO 123456789012ULL /* guest TSC when the fake clock is 0 */
 
 struct fx {
 	struct fake_gmem mem;
@@ -18,11 +18,11 @@ struct fx {
 	struct hv_params p;
 	struct hv *hv;
 	uint32_t apic_ids[2];
-	uint64_t now_ns;	/* fake host clock */
+	uint64_t now_ns; /* fake host clock */
 	bool sample_fail;
 	unsigned int resets, crashes, yields, idles;
 	unsigned int idle_vp;
-	uint64_t idle_ns;	/* fake time one idle takes */
+	uint64_t idle_ns; /* fake time one idle takes */
 	uint64_t crash_p[5];
 	unsigned int crash_vp;
 	char crash_msg[HV_CRASH_MSG_MAX];
@@ -80,8 +80,8 @@ static void fx_crash(void *o, unsigned int vp, const uint64_t p[5],
 	f->crash_has_msg = msg != NULL;
 	if (msg)
 		memcpy(f->crash_msg, msg,
-		       msg_len < sizeof(f->crash_msg) ? msg_len
-						       : sizeof(f->crash_msg));
+		       msg_len < sizeof(f->crash_msg) ? msg_len :
+							sizeof(f->crash_msg));
 }
 
 static void fx_yield(void *o, unsigned int vp)
@@ -116,15 +116,24 @@ static struct fx *fx_new_host(const struct config_hyperv *cfg, bool idle)
 	f->cfg = *cfg;
 	f->apic_ids[0] = 0;
 	f->apic_ids[1] = 7;
-	f->now_ns = 1000000000ULL;	/* VM created at t = 1 s */
+	f->now_ns = 1000000000ULL; /* VM created at t = 1 s */
 	f->p = (struct hv_params){
-		.cfg = &f->cfg, .nr_vcpus = 2, .apic_ids = f->apic_ids,
-		.gm = &f->mem.gm, .irq = &f->irq.sink, .tsc_khz = TSC_KHZ,
-		.apic_khz = 1000000, .manual_timers = true,
-		.host = { .clock_ns = fx_clock, .sample_tsc = fx_sample,
-			  .vp_runtime_ns = fx_runtime, .reset = fx_reset,
-			  .crash = fx_crash, .yield = fx_yield,
-			  .idle = idle ? fx_idle : NULL, .opaque = f },
+		.cfg = &f->cfg,
+		.nr_vcpus = 2,
+		.apic_ids = f->apic_ids,
+		.gm = &f->mem.gm,
+		.irq = &f->irq.sink,
+		.tsc_khz = TSC_KHZ,
+		.apic_khz = 1000000,
+		.manual_timers = true,
+		.host = { .clock_ns = fx_clock,
+			  .sample_tsc = fx_sample,
+			  .vp_runtime_ns = fx_runtime,
+			  .reset = fx_reset,
+			  .crash = fx_crash,
+			  .yield = fx_yield,
+			  .idle = idle ? fx_idle : NULL,
+			  .opaque = f },
 	};
 	assert_int_equal(hv_create(&f->p, &f->hv), 0);
 	return f;

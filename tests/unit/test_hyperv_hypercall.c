@@ -61,11 +61,12 @@ static struct fx *fx_hc(void)
 	return f;
 }
 
-static uint64_t hc64(struct fx *f, uint64_t control, uint64_t in,
-		     uint64_t out)
+static uint64_t hc64(struct fx *f, uint64_t control, uint64_t in, uint64_t out)
 {
-	struct hv_hypercall_regs r = { .long_mode = true, .rcx = control,
-				       .rdx = in, .r8 = out,
+	struct hv_hypercall_regs r = { .long_mode = true,
+				       .rcx = control,
+				       .rdx = in,
+				       .r8 = out,
 				       .rax = 0x5555 };
 
 	assert_int_equal(hv_hypercall(f->hv, 0, &r), 0);
@@ -155,8 +156,8 @@ static void test_hypercall_input_checks(void **state)
 	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE | 1ULL << 62, 0x3000, 0),
 			 HV_STATUS_INVALID_HYPERCALL_INPUT);
 	/* PostMessage can't be fast. */
-	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE | HV_HYPERCALL_FAST_BIT,
-			      4, 0),
+	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE | HV_HYPERCALL_FAST_BIT, 4,
+			      0),
 			 HV_STATUS_INVALID_HYPERCALL_INPUT);
 	assert_int_equal(f->posts, 0);
 	/* Ok after all that. */
@@ -164,9 +165,11 @@ static void test_hypercall_input_checks(void **state)
 	assert_int_equal(f->posts, 1);
 	/* CPL 3: not a hypercall. */
 	{
-		struct hv_hypercall_regs r = { .long_mode = true, .cpl = 3,
+		struct hv_hypercall_regs r = { .long_mode = true,
+					       .cpl = 3,
 					       .rcx = HVCALL_POST_MESSAGE,
-					       .rdx = 0x3000, .rax = 7 };
+					       .rdx = 0x3000,
+					       .rax = 7 };
 
 		assert_int_equal(hv_hypercall(f->hv, 0, &r), -EPERM);
 		assert_int_equal(r.rax, 7);
@@ -202,10 +205,10 @@ static void test_hypercall_signal_and_spin(void **state)
 			 HV_STATUS_INVALID_CONNECTION_ID);
 	assert_int_equal(f->signals, 2);
 
-	assert_int_equal(hc64(f, HVCALL_NOTIFY_LONG_SPIN_WAIT |
-					 HV_HYPERCALL_FAST_BIT,
-			      0x1000, 0),
-			 0);
+	assert_int_equal(
+		hc64(f, HVCALL_NOTIFY_LONG_SPIN_WAIT | HV_HYPERCALL_FAST_BIT,
+		     0x1000, 0),
+		0);
 	assert_int_equal(f->yields, 1);
 	assert_int_equal(f->hv->vps[0].stats.hypercall[HV_CALL_STAT_SPIN_WAIT],
 			 1);
@@ -292,7 +295,7 @@ static void test_hypercall_32bit_abi(void **state)
 	put_le32(f->mem.ram + 0x4010, HV_REGISTER_VP_INDEX);
 	put_le32(f->mem.ram + 0x4014, HV_REGISTER_GUEST_OS_ID);
 	r.rax = HVCALL_GET_VP_REGISTERS;
-	r.rdx = 2;		/* rep count 2 (bits 32..43 of the value) */
+	r.rdx = 2; /* rep count 2 (bits 32..43 of the value) */
 	r.rbx = 0;
 	r.rcx = 0x4000;
 	r.rdi = 0;
@@ -316,7 +319,7 @@ static void test_hypercall_rep_accounting(void **state)
 	put_le32(in + 12, 0);
 	put_le32(in + 16, HV_REGISTER_VP_INDEX);
 	put_le32(in + 20, HV_REGISTER_TIME_REF_COUNT);
-	put_le32(in + 24, 0x12345);	/* unknown register */
+	put_le32(in + 24, 0x12345); /* unknown register */
 	put_le32(in + 28, HV_REGISTER_GUEST_OS_ID);
 	f->now_ns += 300;
 	res = hc64(f, HVCALL_GET_VP_REGISTERS | 4ULL << 32, 0x4000, 0x6000);
@@ -326,17 +329,18 @@ static void test_hypercall_rep_accounting(void **state)
 	assert_int_equal(get_le64(f->mem.ram + 0x6010),
 			 rd(f, HV_X64_MSR_TIME_REF_COUNT));
 	/* Restart from rep 3 (the guest skips the bad one). */
-	res = hc64(f, HVCALL_GET_VP_REGISTERS | 4ULL << 32 | 3ULL << 48,
-		   0x4000, 0x6000);
+	res = hc64(f, HVCALL_GET_VP_REGISTERS | 4ULL << 32 | 3ULL << 48, 0x4000,
+		   0x6000);
 	assert_int_equal(res, 4ULL << 32);
 	assert_int_equal(get_le64(f->mem.ram + 0x6030), 1);
 	/* Start beyond count; output crossing a page; other VP / partition. */
-	assert_int_equal(hc64(f, HVCALL_GET_VP_REGISTERS | 1ULL << 32 |
-					 2ULL << 48,
+	assert_int_equal(hc64(f,
+			      HVCALL_GET_VP_REGISTERS | 1ULL << 32 | 2ULL << 48,
 			      0x4000, 0x6000),
 			 HV_STATUS_INVALID_HYPERCALL_INPUT);
 	assert_int_equal(hc64(f, HVCALL_GET_VP_REGISTERS | 2ULL << 32, 0x4000,
-			      0x6ff0) & 0xffff,
+			      0x6ff0) &
+				 0xffff,
 			 HV_STATUS_INVALID_ALIGNMENT);
 	put_le32(in + 8, 1);
 	assert_int_equal(hc64(f, HVCALL_GET_VP_REGISTERS | 1ULL << 32, 0x4000,
@@ -394,13 +398,12 @@ static void test_stats_foreach_values(void **state)
 	rd(f, HV_X64_MSR_VP_INDEX);
 	rd(f, HV_X64_MSR_VP_INDEX);
 	wr(f, HV_X64_MSR_SINT0 + 3, 0x10000 | 0x40);
-	wr(f, HV_X64_MSR_STIMER0_CONFIG + 2, 0);	/* STIMER1_CONFIG */
+	wr(f, HV_X64_MSR_STIMER0_CONFIG + 2, 0); /* STIMER1_CONFIG */
 	assert_int_equal(hv_msr_read(f->hv, 1, HV_X64_MSR_EOI, &v), -EINVAL);
 	assert_int_equal(hv_msr_write(f->hv, 1, 0x40000150, 1), -EINVAL);
 	assert_int_equal(HV_STAT(f, "hyperv.vp0.msr.vp_index.reads"), 2);
 	assert_int_equal(HV_STAT(f, "hyperv.vp0.msr.sint3.writes"), 1);
-	assert_int_equal(HV_STAT(f, "hyperv.vp0.msr.stimer1_config.writes"),
-			 1);
+	assert_int_equal(HV_STAT(f, "hyperv.vp0.msr.stimer1_config.writes"), 1);
 	assert_int_equal(HV_STAT(f, "hyperv.vp1.msr.eoi.reads"), 1);
 	assert_int_equal(HV_STAT(f, "hyperv.vp1.msr.other.writes"), 1);
 	assert_int_equal(HV_STAT(f, "hyperv.vp1.msr_gp"), 2);
@@ -410,14 +413,13 @@ static void test_stats_foreach_values(void **state)
 	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, 0x3000, 0), 0);
 	assert_int_equal(hc64(f, HVCALL_POST_MESSAGE, 0x3000, 0), 0);
 	assert_int_equal(hc64(f, HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT,
-			      0x22, 0), 0);
-	assert_int_equal(hc64(f, 0x99, 0, 0),
-			 HV_STATUS_INVALID_HYPERCALL_CODE);
+			      0x22, 0),
+			 0);
+	assert_int_equal(hc64(f, 0x99, 0, 0), HV_STATUS_INVALID_HYPERCALL_CODE);
 	assert_int_equal(HV_STAT(f, "hyperv.vp0.hypercalls.PostMessage"), 2);
 	assert_int_equal(HV_STAT(f, "hyperv.vp0.hypercalls.SignalEvent"), 1);
 	assert_int_equal(HV_STAT(f, "hyperv.vp0.hypercalls.other"), 1);
-	assert_int_equal(HV_STAT(f, "hyperv.vp0.hypercalls.GetVpRegisters"),
-			 0);
+	assert_int_equal(HV_STAT(f, "hyperv.vp0.hypercalls.GetVpRegisters"), 0);
 	assert_int_equal(HV_STAT(f, "hyperv.vp0.hypercall_errors"), 1);
 	assert_int_equal(HV_STAT(f, "hyperv.vp1.hypercalls.PostMessage"), 0);
 

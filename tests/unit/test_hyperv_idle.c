@@ -37,7 +37,7 @@ static void test_idle_read_calls_op_once(void **state)
 	fx_all(&c);
 	f = fx_new_host(&c, true);
 	f->idle_ns = 3000;
-	wr(f, HV_X64_MSR_GUEST_OS_ID, 1);	/* works before hypercalls too */
+	wr(f, HV_X64_MSR_GUEST_OS_ID, 1); /* works before hypercalls too */
 	assert_int_equal(hv_msr_read(f->hv, 1, HV_X64_MSR_GUEST_IDLE, &v), 0);
 	assert_int_equal(v, 0);
 	assert_int_equal(f->idles, 1);
@@ -62,7 +62,7 @@ static void test_idle_read_calls_op_once(void **state)
 static void test_idle_not_offered_gp(void **state)
 {
 	struct config_hyperv c = { .enabled = false };
-	struct fx *f = fx_new_all();	/* everything, but no host op */
+	struct fx *f = fx_new_all(); /* everything, but no host op */
 	uint64_t v;
 
 	assert_int_equal(hv_msr_read(f->hv, 0, HV_X64_MSR_GUEST_IDLE, &v),
@@ -133,11 +133,11 @@ static void test_idle_cpuid_iff_enabled(void **state)
 /* ---- hv_idle_wait() with a fake poll --------------------------------- */
 
 struct fake_poll {
-	unsigned int polls;		/* wake() calls */
-	unsigned int wake_at;		/* wake() true from this call on */
-	unsigned int cancel_at;		/* cancel() true from this call on */
+	unsigned int polls;	/* wake() calls */
+	unsigned int wake_at;	/* wake() true from this call on */
+	unsigned int cancel_at; /* cancel() true from this call on */
 	unsigned int cancels;
-	uint64_t sleeps[64];		/* requested sleeps */
+	uint64_t sleeps[64]; /* requested sleeps */
 	unsigned int nsleeps;
 };
 
@@ -166,7 +166,9 @@ static void fp_sleep(void *o, uint64_t ns)
 static enum hv_idle_result fp_run(struct fake_poll *p)
 {
 	const struct hv_idle_poll poll = {
-		.wake = fp_wake, .cancel = fp_cancel, .sleep_ns = fp_sleep,
+		.wake = fp_wake,
+		.cancel = fp_cancel,
+		.sleep_ns = fp_sleep,
 		.opaque = p,
 	};
 
@@ -183,9 +185,8 @@ static void test_idle_wait_backoff(void **state)
 	assert_int_equal(p.nsleeps, 8);
 	/* 20, 40, 80, ... us, capped at 1 ms. */
 	for (i = 0; i < p.nsleeps; i++)
-		assert_int_equal(p.sleeps[i],
-				 MIN(HV_IDLE_POLL_MIN_NS << i,
-				     HV_IDLE_POLL_MAX_NS));
+		assert_int_equal(p.sleeps[i], MIN(HV_IDLE_POLL_MIN_NS << i,
+						  HV_IDLE_POLL_MAX_NS));
 	assert_int_equal(p.sleeps[5], 640000);
 	assert_int_equal(p.sleeps[6], HV_IDLE_POLL_MAX_NS);
 
@@ -226,7 +227,7 @@ static void test_idle_lapic_decode(void **state)
 	uint8_t regs[HV_LAPIC_REGS_SIZE];
 
 	memset(regs, 0, sizeof(regs));
-	put_le32(regs + 0x320, 1u << 16);	/* LVTT masked */
+	put_le32(regs + 0x320, 1u << 16); /* LVTT masked */
 	assert_false(hv_idle_lapic_irr(regs));
 	assert_false(hv_idle_lapic_timer_due(regs));
 	/* Vector 0xf3 pending: IRR register 7, bit 19. */
@@ -245,9 +246,9 @@ static void test_idle_lapic_decode(void **state)
 	assert_false(hv_idle_lapic_timer_due(regs));
 	put_le32(regs + 0x390, 0);
 	assert_true(hv_idle_lapic_timer_due(regs));
-	put_le32(regs + 0x320, 0xec | 1u << 16);	/* masked */
+	put_le32(regs + 0x320, 0xec | 1u << 16); /* masked */
 	assert_false(hv_idle_lapic_timer_due(regs));
-	put_le32(regs + 0x380, 0);			/* stopped */
+	put_le32(regs + 0x380, 0); /* stopped */
 	put_le32(regs + 0x320, 0xec);
 	assert_false(hv_idle_lapic_timer_due(regs));
 

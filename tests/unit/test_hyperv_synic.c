@@ -23,10 +23,10 @@
 #include "hvkvm/hyperv.h"
 #include "hvkvm/util.h"
 
-#define RAM_SIZE	(1u << 20)
-#define SIMP_GPA	0x10000
-#define SIEFP_GPA	0x11000
-#define VMBUS_SINT	2
+#define RAM_SIZE (1u << 20)
+#define SIMP_GPA 0x10000
+#define SIEFP_GPA 0x11000
+#define VMBUS_SINT 2
 
 struct fx {
 	struct fake_gmem mem;
@@ -58,9 +58,14 @@ static struct fx *fx_new(bool direct)
 	f->apic_ids[1] = 9;
 	f->now_ns = 5000;
 	f->p = (struct hv_params){
-		.cfg = &f->cfg, .nr_vcpus = 2, .apic_ids = f->apic_ids,
-		.gm = &f->mem.gm, .irq = &f->irq.sink, .tsc_khz = 1000000,
-		.apic_khz = 1000000, .manual_timers = true,
+		.cfg = &f->cfg,
+		.nr_vcpus = 2,
+		.apic_ids = f->apic_ids,
+		.gm = &f->mem.gm,
+		.irq = &f->irq.sink,
+		.tsc_khz = 1000000,
+		.apic_khz = 1000000,
+		.manual_timers = true,
 		.host = { .clock_ns = fx_clock, .opaque = f },
 	};
 	assert_int_equal(hv_create(&f->p, &f->hv), 0);
@@ -134,8 +139,7 @@ static void test_synic_msr_state(void **state)
 			 -EINVAL);
 	assert_int_equal(rd(f, 0, HV_X64_MSR_EOM), 0);
 	/* SIMP/SIEFP: reserved bits, outside RAM, ROM-less disabled ok. */
-	assert_int_equal(hv_msr_write(f->hv, 0, HV_X64_MSR_SIMP,
-				      SIMP_GPA | 3),
+	assert_int_equal(hv_msr_write(f->hv, 0, HV_X64_MSR_SIMP, SIMP_GPA | 3),
 			 -EINVAL);
 	assert_int_equal(hv_msr_write(f->hv, 0, HV_X64_MSR_SIMP,
 				      (uint64_t)RAM_SIZE | 1),
@@ -144,7 +148,7 @@ static void test_synic_msr_state(void **state)
 				      0xfffffffffffff001ULL),
 			 -EINVAL);
 	assert_int_equal(rd(f, 0, HV_X64_MSR_SIMP), 0);
-	wr(f, 0, HV_X64_MSR_SIMP, (uint64_t)RAM_SIZE);	/* disabled: kept */
+	wr(f, 0, HV_X64_MSR_SIMP, (uint64_t)RAM_SIZE); /* disabled: kept */
 	assert_int_equal(rd(f, 0, HV_X64_MSR_SIMP), RAM_SIZE);
 	assert_int_equal(hv_msr_write(f->hv, 0, HV_X64_MSR_SCONTROL, 2),
 			 -EINVAL);
@@ -180,11 +184,15 @@ static void test_synic_disabled_feature_gp(void **state)
 	assert_int_equal(fake_gmem_init(&f->mem, RAM_SIZE), 0);
 	fake_irq_init(&f->irq);
 	f->cfg.enabled = true;
-	f->cfg.vpindex = true;	/* no synic */
+	f->cfg.vpindex = true; /* no synic */
 	f->apic_ids[0] = 0;
 	f->p = (struct hv_params){
-		.cfg = &f->cfg, .nr_vcpus = 1, .apic_ids = f->apic_ids,
-		.gm = &f->mem.gm, .irq = &f->irq.sink, .manual_timers = true,
+		.cfg = &f->cfg,
+		.nr_vcpus = 1,
+		.apic_ids = f->apic_ids,
+		.gm = &f->mem.gm,
+		.irq = &f->irq.sink,
+		.manual_timers = true,
 		.host = { .clock_ns = fx_clock, .opaque = f },
 	};
 	assert_int_equal(hv_create(&f->p, &f->hv), 0);
@@ -211,9 +219,8 @@ static void test_synic_post_busy_slot_eom_redelivery(void **state)
 					       240),
 			 -ENODEV);
 	synic_on(f);
-	assert_int_equal(hv_synic_post_message(f->hv, 0, VMBUS_SINT, 1, p1,
-					       240),
-			 0);
+	assert_int_equal(
+		hv_synic_post_message(f->hv, 0, VMBUS_SINT, 1, p1, 240), 0);
 	assert_int_equal(get_le32(s), 1);
 	assert_int_equal(s[4], 240);
 	assert_int_equal(s[5], 0);
@@ -221,8 +228,7 @@ static void test_synic_post_busy_slot_eom_redelivery(void **state)
 	assert_int_equal(f->irq.nr_msi, 1);
 	assert_msi(f, 0, 3, 0xf3);
 	/* Busy: queued, pending flag set, no interrupt. */
-	assert_int_equal(hv_synic_post_message(f->hv, 0, VMBUS_SINT, 7, p2,
-					       16),
+	assert_int_equal(hv_synic_post_message(f->hv, 0, VMBUS_SINT, 7, p2, 16),
 			 0);
 	assert_int_equal(get_le32(s), 1);
 	assert_int_equal(s[5], HV_MESSAGE_FLAG_PENDING);
@@ -257,7 +263,7 @@ static void test_synic_post_fifo_and_queue_full(void **state)
 			break;
 		}
 	}
-	assert_int_equal(i, 1 + 1 + 32);	/* slot + queue */
+	assert_int_equal(i, 1 + 1 + 32); /* slot + queue */
 	/* Drain in order, each with pending set except the last. */
 	for (i = 1; i <= 33; i++) {
 		uint8_t *s = slot(f, VMBUS_SINT);
@@ -271,14 +277,12 @@ static void test_synic_post_fifo_and_queue_full(void **state)
 	assert_int_equal(get_le32(slot(f, VMBUS_SINT)), 0);
 	assert_int_equal(f->irq.nr_msi, n);
 	/* Bad arguments. */
-	assert_int_equal(hv_synic_post_message(f->hv, 2, 0, 1, "", 0),
-			 -EINVAL);
+	assert_int_equal(hv_synic_post_message(f->hv, 2, 0, 1, "", 0), -EINVAL);
 	assert_int_equal(hv_synic_post_message(f->hv, 0, 16, 1, "", 0),
 			 -EINVAL);
 	assert_int_equal(hv_synic_post_message(f->hv, 0, 2, 1, "", 241),
 			 -EINVAL);
-	assert_int_equal(hv_synic_post_message(f->hv, 0, 2, 0, "", 1),
-			 -EINVAL);
+	assert_int_equal(hv_synic_post_message(f->hv, 0, 2, 0, "", 1), -EINVAL);
 	fx_free(f);
 }
 
@@ -352,7 +356,7 @@ static void test_stimer_oneshot_message(void **state)
 
 	synic_on(f);
 	f->now_ns += 1000000;
-	exp = ref_now(f) + 1000;	/* 100 us from now */
+	exp = ref_now(f) + 1000; /* 100 us from now */
 	wr(f, 0, HV_X64_MSR_STIMER0_CONFIG,
 	   HV_STIMER_ENABLE | (uint64_t)VMBUS_SINT << 16);
 	wr(f, 0, HV_X64_MSR_STIMER0_COUNT, exp);
@@ -367,7 +371,7 @@ static void test_stimer_oneshot_message(void **state)
 	assert_int_equal(s[4], 24);
 	assert_int_equal(get_le32(s + 16), 0);		/* timer index */
 	assert_int_equal(get_le64(s + 24), exp);	/* expiration */
-	assert_int_equal(get_le64(s + 32), ref_now(f));	/* delivery */
+	assert_int_equal(get_le64(s + 32), ref_now(f)); /* delivery */
 	assert_int_equal(f->irq.nr_msi, 1);
 	assert_msi(f, 0, 3, 0xf3);
 	/* One-shot disables itself. */
@@ -389,7 +393,7 @@ static void test_stimer_direct_autoenable_lazy(void **state)
 		       HV_STIMER_DIRECT_MODE | HV_STIMER_LAZY |
 		       0xedULL << HV_STIMER_VECTOR_SHIFT;
 
-	wr(f, 1, HV_X64_MSR_STIMER0_CONFIG + 2, cfg);	/* stimer1, VP 1 */
+	wr(f, 1, HV_X64_MSR_STIMER0_CONFIG + 2, cfg); /* stimer1, VP 1 */
 	/* count 0 so far: not armed */
 	assert_int_equal(hv_stimer_poll(f->hv, f->now_ns), UINT64_MAX);
 	wr(f, 1, HV_X64_MSR_STIMER0_COUNT + 2, ref_now(f) + 50);
@@ -419,7 +423,7 @@ static void test_stimer_periodic_skips_missed(void **state)
 	struct fx *f = fx_new(true);
 	uint64_t next, start = f->now_ns;
 
-	wr(f, 0, HV_X64_MSR_STIMER0_COUNT + 6, 10000);	/* 1 ms period */
+	wr(f, 0, HV_X64_MSR_STIMER0_COUNT + 6, 10000); /* 1 ms period */
 	wr(f, 0, HV_X64_MSR_STIMER0_CONFIG + 6,
 	   HV_STIMER_ENABLE | HV_STIMER_PERIODIC | HV_STIMER_DIRECT_MODE |
 		   0x40ULL << 4);
@@ -464,19 +468,18 @@ static void test_stimer_message_deferred_until_eom(void **state)
 			 0);
 	wr(f, 0, HV_X64_MSR_STIMER0_COUNT + 2, 100);
 	wr(f, 0, HV_X64_MSR_STIMER0_CONFIG + 2,
-	   HV_STIMER_ENABLE | HV_STIMER_PERIODIC |
-		   (uint64_t)VMBUS_SINT << 16);
+	   HV_STIMER_ENABLE | HV_STIMER_PERIODIC | (uint64_t)VMBUS_SINT << 16);
 	f->now_ns += 10000;
 	hv_stimer_poll(f->hv, f->now_ns);
-	assert_int_equal(get_le32(s), 1);		/* still VMBus msg */
+	assert_int_equal(get_le32(s), 1); /* still VMBus msg */
 	assert_int_equal(s[5], HV_MESSAGE_FLAG_PENDING);
-	f->now_ns += 30000;				/* 3 more periods */
+	f->now_ns += 30000; /* 3 more periods */
 	hv_stimer_poll(f->hv, f->now_ns);
 	guest_ack(f, VMBUS_SINT);
 	assert_int_equal(get_le32(s), HVMSG_TIMER_EXPIRED);
-	assert_int_equal(get_le32(s + 16), 1);		/* stimer1 */
-	assert_int_equal(get_le64(s + 24), 100);	/* first expiry */
-	assert_int_equal(get_le64(s + 32), 400);	/* delivered at EOM */
+	assert_int_equal(get_le32(s + 16), 1);	 /* stimer1 */
+	assert_int_equal(get_le64(s + 24), 100); /* first expiry */
+	assert_int_equal(get_le64(s + 32), 400); /* delivered at EOM */
 	/* Coalesced: exactly one timer message came. */
 	put_le32(s, 0);
 	wr(f, 0, HV_X64_MSR_EOM, 0);
@@ -532,7 +535,7 @@ static void test_linux61_boot_sequence(void **state)
 	wr(f, 0, HV_X64_MSR_GUEST_OS_ID, 0x8100000000060100ULL);
 	v = rd(f, 0, HV_X64_MSR_HYPERCALL);
 	wr(f, 0, HV_X64_MSR_HYPERCALL, v | 1 | 0x30000);
-	assert_int_equal(f->mem.ram[0x30000], 0x50);	/* push rax */
+	assert_int_equal(f->mem.ram[0x30000], 0x50); /* push rax */
 	/* hv_cpu_init(): VP index, VP assist page (always written) */
 	assert_int_equal(rd(f, 0, HV_X64_MSR_VP_INDEX), 0);
 	wr(f, 0, HV_X64_MSR_VP_ASSIST_PAGE, 0x31000 | 1);
@@ -620,7 +623,10 @@ static void test_stimer_thread_fires(void **state)
 	struct fake_gmem mem;
 	struct hv *hv;
 	struct hv_params p = {
-		.cfg = &cfg, .nr_vcpus = 1, .apic_ids = &apic, .gm = &mem.gm,
+		.cfg = &cfg,
+		.nr_vcpus = 1,
+		.apic_ids = &apic,
+		.gm = &mem.gm,
 		.irq = &ci.sink,
 	};
 	struct timespec ts = { 0, 1000000 };

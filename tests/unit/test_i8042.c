@@ -220,7 +220,7 @@ static void test_i8042_new_command_drops_stale_output(void **state)
 {
 	struct env *e = *state;
 
-	put(e, 0xf2);				/* fa ab 41 queued */
+	put(e, 0xf2); /* fa ab 41 queued */
 	assert_true(e->irq.level[I8042_KBD_IRQ]);
 	assert_int_equal(cmd_result(e, 0xaa), 0x55);
 	assert_false(status(e) & STR_OBF);

@@ -49,7 +49,7 @@ struct gic {
 	unsigned int kvp_records; /* ENUMERATE: records in the pool */
 };
 
-static const uint32_t linux_fw[] = {V(3, 0), V(1, 0)};
+static const uint32_t linux_fw[] = { V(3, 0), V(1, 0) };
 
 /* Linux vmbus_prep_negotiate_resp(), on the test's buffer. */
 static void gic_negotiate(struct gic *g, uint8_t *buf, uint32_t len)
@@ -125,24 +125,24 @@ static unsigned int gic_serve(struct gic *g)
 					snprintf(k, sizeof(k), "Key%u", idx);
 					for (i = 0; k[i]; i++)
 						put_le16(m->enumerate.data.key +
-							     2 * i,
+								 2 * i,
 							 k[i]);
 					m->enumerate.data.key_size = 2 * i + 2;
 					m->enumerate.data.value_type =
-					    idx ? KVP_REG_U32 : KVP_REG_SZ;
+						idx ? KVP_REG_U32 : KVP_REG_SZ;
 					if (idx) {
 						put_le32(
-						    m->enumerate.data.value,
-						    42 + idx);
+							m->enumerate.data.value,
+							42 + idx);
 						m->enumerate.data.value_size =
-						    4;
+							4;
 					} else {
 						/* "é" as UTF-16 */
 						put_le16(
-						    m->enumerate.data.value,
-						    0xe9);
+							m->enumerate.data.value,
+							0xe9);
 						m->enumerate.data.value_size =
-						    4;
+							4;
 					}
 				}
 			}
@@ -185,7 +185,7 @@ static void gic_open(struct gic *g, const char *class_id)
 
 static void test_ic_negotiate_heartbeat(void **state)
 {
-	static const uint32_t hb_v[] = {V(3, 0), V(1, 0)};
+	static const uint32_t hb_v[] = { V(3, 0), V(1, 0) };
 	struct ic_heartbeat_state st;
 	struct ic_heartbeat *hb;
 	struct gic g;
@@ -229,7 +229,7 @@ static void test_ic_negotiate_heartbeat(void **state)
 
 static void test_ic_negotiate_no_common_version(void **state)
 {
-	static const uint32_t none[] = {V(9, 9)};
+	static const uint32_t none[] = { V(9, 9) };
 	struct ic_heartbeat_state st;
 	struct ic_heartbeat *hb;
 	struct gic g;
@@ -251,7 +251,7 @@ static void test_ic_negotiate_no_common_version(void **state)
 
 static void test_ic_negotiate_answered_late(void **state)
 {
-	static const uint32_t kvp_v[] = {V(4, 0)};
+	static const uint32_t kvp_v[] = { V(4, 0) };
 	struct ic_kvp *kvp;
 	struct gic g;
 
@@ -286,7 +286,7 @@ static void test_ic_negotiate_answered_late(void **state)
 
 static void test_ic_ignores_unsolicited(void **state)
 {
-	static const uint32_t hb_v[] = {V(3, 0)};
+	static const uint32_t hb_v[] = { V(3, 0) };
 	struct ic_heartbeat_state st;
 	struct ic_heartbeat *hb;
 	uint8_t junk[64];
@@ -329,9 +329,9 @@ static void done_cb(void *o, int status)
 
 static void test_ic_shutdown(void **state)
 {
-	static const uint32_t sd_v[] = {V(3, 2), V(3, 0), V(1, 0)};
+	static const uint32_t sd_v[] = { V(3, 2), V(3, 0), V(1, 0) };
 	struct ic_shutdown *sd;
-	struct done d = {0};
+	struct done d = { 0 };
 	struct gic g;
 	const struct ic_shutdown_msg *m;
 
@@ -382,9 +382,9 @@ static void test_ic_shutdown(void **state)
 
 static void test_ic_shutdown_reboot_needs_3_2(void **state)
 {
-	static const uint32_t sd_v[] = {V(3, 0)};
+	static const uint32_t sd_v[] = { V(3, 0) };
 	struct ic_shutdown *sd;
-	struct done d = {0};
+	struct done d = { 0 };
 	struct gic g;
 
 	gic_up(&g, sd_v, 1, false);
@@ -402,7 +402,7 @@ static void test_ic_shutdown_reboot_needs_3_2(void **state)
 
 static void test_ic_timesync_v4(void **state)
 {
-	static const uint32_t ts_v[] = {V(4, 0), V(3, 0), V(1, 0)};
+	static const uint32_t ts_v[] = { V(4, 0), V(3, 0), V(1, 0) };
 	const struct ic_timesync_ref_msg *m;
 	struct ic_timesync *ts;
 	struct gic g;
@@ -436,7 +436,7 @@ static void test_ic_timesync_v4(void **state)
 
 static void test_ic_timesync_without_ref_time(void **state)
 {
-	static const uint32_t ts_v[] = {V(4, 0), V(3, 0), V(1, 0)};
+	static const uint32_t ts_v[] = { V(4, 0), V(3, 0), V(1, 0) };
 	const struct ic_timesync_msg *m;
 	struct ic_timesync *ts;
 	struct gic g;
@@ -460,10 +460,10 @@ static void kvp_each(void *o, const char *k, const char *v)
 
 static void test_ic_kvp(void **state)
 {
-	static const uint32_t kvp_v[] = {V(4, 0), V(3, 0), V(1, 0)};
+	static const uint32_t kvp_v[] = { V(4, 0), V(3, 0), V(1, 0) };
 	const struct kvp_msg *m;
 	struct ic_kvp *kvp;
-	struct done d = {0};
+	struct done d = { 0 };
 	struct gic g;
 	char val[64];
 	int count = 0;
@@ -473,7 +473,7 @@ static void test_ic_kvp(void **state)
 	assert_int_equal(ic_kvp_refresh(kvp, KVP_POOL_AUTO, done_cb, &d),
 			 -ENOTCONN);
 	assert_int_equal(
-	    ic_kvp_set(kvp, KVP_POOL_EXTERNAL, "VmName", "t\xc3\xa9st"), 0);
+		ic_kvp_set(kvp, KVP_POOL_EXTERNAL, "VmName", "t\xc3\xa9st"), 0);
 	assert_int_equal(ic_kvp_set(kvp, 9, "a", "b"), -EINVAL);
 	assert_int_equal(ic_kvp_set(kvp, 0, "bad\xff", "b"), -EINVAL);
 	gic_open(&g, GUID_KVP);
@@ -496,14 +496,14 @@ static void test_ic_kvp(void **state)
 	assert_int_equal(d.calls, 1);
 	assert_int_equal(d.status, 0);
 	assert_int_equal(
-	    ic_kvp_lookup(kvp, KVP_POOL_AUTO, "Key0", val, sizeof(val)), 0);
+		ic_kvp_lookup(kvp, KVP_POOL_AUTO, "Key0", val, sizeof(val)), 0);
 	assert_string_equal(val, "\xc3\xa9");
 	assert_int_equal(
-	    ic_kvp_lookup(kvp, KVP_POOL_AUTO, "Key1", val, sizeof(val)), 0);
+		ic_kvp_lookup(kvp, KVP_POOL_AUTO, "Key1", val, sizeof(val)), 0);
 	assert_string_equal(val, "43");
-	assert_int_equal(
-	    ic_kvp_lookup(kvp, KVP_POOL_AUTO, "Key2", val, sizeof(val)),
-	    -ENOENT);
+	assert_int_equal(ic_kvp_lookup(kvp, KVP_POOL_AUTO, "Key2", val,
+				       sizeof(val)),
+			 -ENOENT);
 	assert_int_equal(ic_kvp_lookup(kvp, KVP_POOL_AUTO, "Key1", val, 2),
 			 -ENOSPC);
 	ic_kvp_foreach(kvp, KVP_POOL_AUTO, kvp_each, &count);
@@ -524,15 +524,15 @@ static void test_ic_kvp(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ic_negotiate_heartbeat),
-	    cmocka_unit_test(test_ic_negotiate_no_common_version),
-	    cmocka_unit_test(test_ic_negotiate_answered_late),
-	    cmocka_unit_test(test_ic_ignores_unsolicited),
-	    cmocka_unit_test(test_ic_shutdown),
-	    cmocka_unit_test(test_ic_shutdown_reboot_needs_3_2),
-	    cmocka_unit_test(test_ic_timesync_v4),
-	    cmocka_unit_test(test_ic_timesync_without_ref_time),
-	    cmocka_unit_test(test_ic_kvp),
+		cmocka_unit_test(test_ic_negotiate_heartbeat),
+		cmocka_unit_test(test_ic_negotiate_no_common_version),
+		cmocka_unit_test(test_ic_negotiate_answered_late),
+		cmocka_unit_test(test_ic_ignores_unsolicited),
+		cmocka_unit_test(test_ic_shutdown),
+		cmocka_unit_test(test_ic_shutdown_reboot_needs_3_2),
+		cmocka_unit_test(test_ic_timesync_v4),
+		cmocka_unit_test(test_ic_timesync_without_ref_time),
+		cmocka_unit_test(test_ic_kvp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,22 +34,22 @@ static void test_insn_assist_popcnt_forms(void **state)
 			 INSN_ASSIST_POPCNT);
 	assert_int_equal(r.gpr[0], 32);
 	assert_int_equal(r.rip, 0x1005);
-	assert_int_equal(r.rflags, 0x2);	/* ZF, CF cleared */
+	assert_int_equal(r.rflags, 0x2); /* ZF, CF cleared */
 
 	memset(&r, 0, sizeof(r));
 	r.gpr[9] = 0xffffffff00000007ULL;
 	r.gpr[10] = 0xaaaaaaaaaaaaaaaaULL;
 	assert_int_equal(insn_assist(d, sizeof(d), true, &r, NULL),
 			 INSN_ASSIST_POPCNT);
-	assert_int_equal(r.gpr[10], 3);		/* upper half zeroed */
+	assert_int_equal(r.gpr[10], 3); /* upper half zeroed */
 	assert_true(r.rflags == 0);
 
 	memset(&r, 0, sizeof(r));
-	r.gpr[1] = 0x10000;			/* low 16 bits are zero */
+	r.gpr[1] = 0x10000; /* low 16 bits are zero */
 	r.gpr[2] = 0x12345678;
 	assert_int_equal(insn_assist(w, sizeof(w), true, &r, NULL),
 			 INSN_ASSIST_POPCNT);
-	assert_int_equal(r.gpr[2], 0x12340000);	/* only DX written */
+	assert_int_equal(r.gpr[2], 0x12340000); /* only DX written */
 	assert_true(r.rflags & X86_RFLAGS_ZF);
 }
 
@@ -73,7 +73,8 @@ static void test_insn_assist_clac_stac_int3(void **state)
 			 INSN_ASSIST_INT3);
 	assert_int_equal(r.rip, 7);
 	assert_int_equal(insn_assist((const uint8_t[]){ 0x9b, 0x65 }, 2, true,
-				     &r, NULL), INSN_ASSIST_FWAIT);
+				     &r, NULL),
+			 INSN_ASSIST_FWAIT);
 	assert_int_equal(r.rip, 8);
 }
 
@@ -127,13 +128,13 @@ static void test_insn_assist_rejects_others(void **state)
 			 INSN_ASSIST_NONE);
 	assert_int_equal(insn_assist(xr, sizeof(xr), true, &r, NULL),
 			 INSN_ASSIST_NONE);
-	assert_int_equal(insn_assist(xr, 0, true, &r, NULL),
-			 INSN_ASSIST_NONE);
-	assert_memory_equal(&r, &before, sizeof(r));	/* untouched */
+	assert_int_equal(insn_assist(xr, 0, true, &r, NULL), INSN_ASSIST_NONE);
+	assert_memory_equal(&r, &before, sizeof(r)); /* untouched */
 	/* In 32-bit mode 0x48 is "dec eax", not REX: not ours. */
-	assert_int_equal(insn_assist((const uint8_t[]){ 0x48, 0x0f, 0xc7,
-							0xf0 }, 4, false, &r,
-				     NULL), INSN_ASSIST_NONE);
+	assert_int_equal(
+		insn_assist((const uint8_t[]){ 0x48, 0x0f, 0xc7, 0xf0 }, 4,
+			    false, &r, NULL),
+		INSN_ASSIST_NONE);
 }
 
 int main(void)

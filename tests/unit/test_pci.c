@@ -27,7 +27,7 @@ struct env {
 		uint64_t addr;
 	} log[16];
 	unsigned int nr_log;
-	unsigned int cfg_writes;	/* config_write hook calls */
+	unsigned int cfg_writes; /* config_write hook calls */
 	unsigned int cfg_off, cfg_size;
 	uint32_t cfg_val;
 };
@@ -76,15 +76,16 @@ static int setup(void **state)
 	fake_irq_init(&e->irq);
 	e->ev.reset = ev_reset;
 	e->ev.opaque = e;
-	assert_int_equal(pci_create(&e->pio, &e->irq.sink, &e->ev, &e->host), 0);
+	assert_int_equal(pci_create(&e->pio, &e->irq.sink, &e->ev, &e->host),
+			 0);
 	/* A test device: DEC 21140-like IDs, IO BAR 0, MEM BAR 1, INTA. */
 	pci_device_init(&e->dev, "test", 0x1011, 0x0009, 0x020000, 0x20);
 	assert_int_equal(pci_device_set_bar(&e->dev, 0, PCI_BAR_IO, 128, false),
 			 0);
-	assert_int_equal(pci_device_set_bar(&e->dev, 1, PCI_BAR_MEM32, 4096,
-					    false), 0);
+	assert_int_equal(
+		pci_device_set_bar(&e->dev, 1, PCI_BAR_MEM32, 4096, false), 0);
 	pci_device_set_pin(&e->dev, 1);
-	memset(&e->dev.wmask[0x40], 0xff, 16);	/* scratch registers */
+	memset(&e->dev.wmask[0x40], 0xff, 16); /* scratch registers */
 	e->dev.ops = &test_dev_ops;
 	e->dev.opaque = e;
 	assert_int_equal(pci_register_device(e->host, &e->dev, 3, 0), 0);
@@ -186,7 +187,8 @@ static void test_pci_absent_devices_read_all_ones(void **state)
 	struct env *e = *state;
 	uint64_t v;
 
-	assert_int_equal(cfg_read(e, PCI_DEVFN(5, 0), PCI_VENDOR_ID, 2), 0xffff);
+	assert_int_equal(cfg_read(e, PCI_DEVFN(5, 0), PCI_VENDOR_ID, 2),
+			 0xffff);
 	assert_int_equal(cfg_read(e, PCI_DEVFN(5, 0), 0, 4), 0xffffffff);
 	assert_int_equal(cfg_read(e, PCI_DEVFN(3, 1), 0, 1), 0xff);
 	/* Other buses: nothing. */
@@ -247,19 +249,22 @@ static void test_pci_readonly_and_w1c_bits(void **state)
 	cfg_write(e, DEV, PCI_COMMAND, 2, 0xffff);
 	assert_int_equal(cfg_read(e, DEV, PCI_COMMAND, 2),
 			 PCI_COMMAND_IO | PCI_COMMAND_MEMORY |
-			 PCI_COMMAND_MASTER | PCI_COMMAND_PARITY |
-			 PCI_COMMAND_SERR | PCI_COMMAND_INTX_DISABLE);
+				 PCI_COMMAND_MASTER | PCI_COMMAND_PARITY |
+				 PCI_COMMAND_SERR | PCI_COMMAND_INTX_DISABLE);
 	assert_true(pci_bus_master_enabled(&e->dev));
 	/* Status: error bits clear by writing 1, others ignore writes. */
-	put_le16(&e->dev.config[PCI_STATUS], PCI_STATUS_DEVSEL_MEDIUM |
-		 PCI_STATUS_REC_MASTER_ABORT | PCI_STATUS_SIG_TARGET_ABORT);
+	put_le16(&e->dev.config[PCI_STATUS],
+		 PCI_STATUS_DEVSEL_MEDIUM | PCI_STATUS_REC_MASTER_ABORT |
+			 PCI_STATUS_SIG_TARGET_ABORT);
 	cfg_write(e, DEV, PCI_STATUS, 2, 0);
 	assert_int_equal(cfg_read(e, DEV, PCI_STATUS, 2),
-			 PCI_STATUS_DEVSEL_MEDIUM | PCI_STATUS_REC_MASTER_ABORT |
-			 PCI_STATUS_SIG_TARGET_ABORT);
+			 PCI_STATUS_DEVSEL_MEDIUM |
+				 PCI_STATUS_REC_MASTER_ABORT |
+				 PCI_STATUS_SIG_TARGET_ABORT);
 	cfg_write(e, DEV, PCI_STATUS, 2, PCI_STATUS_REC_MASTER_ABORT | 0x0600);
 	assert_int_equal(cfg_read(e, DEV, PCI_STATUS, 2),
-			 PCI_STATUS_DEVSEL_MEDIUM | PCI_STATUS_SIG_TARGET_ABORT);
+			 PCI_STATUS_DEVSEL_MEDIUM |
+				 PCI_STATUS_SIG_TARGET_ABORT);
 	/* A dword write to command+status: command set, status W1C. */
 	cfg_write(e, DEV, PCI_COMMAND, 4, 0x08000000 | PCI_COMMAND_IO);
 	assert_int_equal(cfg_read(e, DEV, PCI_COMMAND, 4),
@@ -291,7 +296,8 @@ static void test_pci_bar_sizing(void **state)
 	assert_int_equal(pci_device_set_bar(&e->dev, 2, PCI_BAR_IO, 24, false),
 			 -EINVAL);
 	assert_int_equal(pci_device_set_bar(&e->dev, 2, PCI_BAR_MEM32, 8,
-					    false), -EINVAL);
+					    false),
+			 -EINVAL);
 }
 
 static void test_pci_bar_map_callbacks(void **state)
@@ -356,7 +362,7 @@ static void test_pci_intx_routing(void **state)
 {
 	struct env *e = *state;
 	struct pci_device other;
-	unsigned int gsi = pci_intx_gsi(3, 1);	/* PIRQ (3 + 1 - 1) & 3 = 3 */
+	unsigned int gsi = pci_intx_gsi(3, 1); /* PIRQ (3 + 1 - 1) & 3 = 3 */
 
 	assert_int_equal(gsi, 19);
 	assert_int_equal(pci_device_gsi(&e->dev), 19);
@@ -375,7 +381,7 @@ static void test_pci_intx_routing(void **state)
 	assert_int_equal(pci_device_gsi(&other), 19);
 	pci_set_irq(&other, true);
 	pci_set_irq(&e->dev, false);
-	assert_true(e->irq.level[19]);		/* still held by "other" */
+	assert_true(e->irq.level[19]); /* still held by "other" */
 	assert_false(cfg_read(e, DEV, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
 	pci_set_irq(&other, false);
 	assert_false(e->irq.level[19]);
@@ -433,7 +439,7 @@ static void test_pci_capability_list(void **state)
 	assert_int_equal(pci_device_add_capability(&e->dev, 0x92, 0x09, 4),
 			 -EINVAL);
 	assert_int_equal(pci_device_add_capability(&e->dev, 0x40, 0x09, 4),
-			 -EEXIST);		/* scratch registers live there */
+			 -EEXIST); /* scratch registers live there */
 	assert_true(cfg_read(e, DEV, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST);
 	assert_int_equal(cfg_read(e, DEV, PCI_CAPABILITY_LIST, 1), 0x90);
 	assert_int_equal(cfg_read(e, DEV, 0x90, 2), 0x8005);
@@ -450,7 +456,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_pci_absent_devices_read_all_ones, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-			test_pci_config_every_width_and_offset, setup, teardown),
+			test_pci_config_every_width_and_offset, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(test_pci_readonly_and_w1c_bits,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pci_bar_sizing, setup,

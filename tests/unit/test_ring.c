@@ -32,7 +32,7 @@ struct tring {
 
 static void tring_setup(struct tring *t, bool linear, uint32_t rd, uint32_t wr)
 {
-	struct ring_mem m = {0};
+	struct ring_mem m = { 0 };
 	unsigned int i;
 
 	memset(t, 0, sizeof(*t));
@@ -105,13 +105,13 @@ static int guest_write(struct tring *t, uint64_t tid, const void *buf,
 	uint32_t total = ring_pkt_size(len);
 	uint32_t avail = w >= r ? DSIZE - (w - r) : r - w;
 	struct vmbus_pkt_desc d = {
-	    .type = VMBUS_PKT_DATA_INBAND,
-	    .offset8 = 2,
-	    .len8 = (uint16_t)((total - 8) / 8),
-	    .trans_id = tid,
+		.type = VMBUS_PKT_DATA_INBAND,
+		.offset8 = 2,
+		.len8 = (uint16_t)((total - 8) / 8),
+		.trans_id = tid,
 	};
 	uint64_t trailer = (uint64_t)w << 32;
-	uint8_t zero[8] = {0};
+	uint8_t zero[8] = { 0 };
 
 	if (avail <= total)
 		return -EAGAIN;
@@ -143,8 +143,8 @@ static int guest_read(struct tring *t, struct vmbus_pkt_desc *d, void *buf,
 static int host_send(struct tring *t, uint64_t tid, const void *buf,
 		     uint32_t len, bool *signal)
 {
-	struct ring_pkt_out h = {.type = VMBUS_PKT_COMP, .trans_id = tid};
-	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+	struct ring_pkt_out h = { .type = VMBUS_PKT_COMP, .trans_id = tid };
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 
 	return ring_write(&t->r, &h, &iov, 1, signal);
 }
@@ -196,7 +196,7 @@ static void test_ring_full_and_drain(void **state)
 		n++;
 	assert_int_equal(r, -EAGAIN);
 	assert_int_equal(n, DSIZE / ring_pkt_size(sizeof(buf)) -
-				(DSIZE % ring_pkt_size(sizeof(buf)) == 0));
+				    (DSIZE % ring_pkt_size(sizeof(buf)) == 0));
 	assert_true(ring_bytes_to_write(&t.r) <= ring_pkt_size(sizeof(buf)));
 	/* Never completely full: write index never catches the read index. */
 	assert_int_not_equal(t.ctrl->write_index, t.ctrl->read_index);
@@ -306,7 +306,7 @@ static void test_ring_rejects_bad_descriptor(void **state)
 	struct tring t;
 	struct ring_pkt p;
 	struct vmbus_pkt_desc *d;
-	uint8_t buf[32] = {0};
+	uint8_t buf[32] = { 0 };
 
 	/* Packet longer than the bytes the guest published. */
 	tring_setup(&t, false, 0, 0);
@@ -342,7 +342,7 @@ static void test_ring_rejects_bad_descriptor(void **state)
 static void test_ring_rejects_bad_read_index(void **state)
 {
 	struct tring t;
-	uint8_t buf[8] = {0};
+	uint8_t buf[8] = { 0 };
 	bool sig;
 
 	tring_setup(&t, false, 0, 0);
@@ -353,10 +353,10 @@ static void test_ring_rejects_bad_read_index(void **state)
 
 	/* Bad initial indices are refused at attach time. */
 	{
-		struct ring_mem m = {0};
+		struct ring_mem m = { 0 };
 		struct ring r;
 		struct vmbus_ring_ctrl *c = aligned_alloc(4096, 4096);
-		uint8_t *pg[1] = {buf};
+		uint8_t *pg[1] = { buf };
 
 		memset(c, 0, 4096);
 		c->write_index = 4097;
@@ -376,7 +376,7 @@ static void test_ring_pending_send_size(void **state)
 {
 	struct tring t;
 	struct ring_pkt p;
-	uint8_t buf[1500] = {0};
+	uint8_t buf[1500] = { 0 };
 	unsigned int n = 0;
 
 	tring_setup(&t, false, 0, 0);
@@ -406,7 +406,7 @@ static void test_ring_pending_send_threshold_not_reached(void **state)
 {
 	struct tring t;
 	struct ring_pkt p;
-	uint8_t small[8] = {0};
+	uint8_t small[8] = { 0 };
 	unsigned int n = 0;
 
 	tring_setup(&t, false, 0, 0);
@@ -438,7 +438,7 @@ static void test_ring_host_ignores_guest_read_index_tamper(void **state)
 {
 	struct tring t;
 	struct ring_pkt p;
-	uint8_t buf[16] = {0};
+	uint8_t buf[16] = { 0 };
 
 	tring_setup(&t, false, 0, 0);
 	assert_int_equal(guest_write(&t, 1, buf, sizeof(buf)), 0);
@@ -455,19 +455,20 @@ static void test_ring_host_ignores_guest_read_index_tamper(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ring_write_signals_when_empty),
-	    cmocka_unit_test(test_ring_full_and_drain),
-	    cmocka_unit_test(test_ring_empty_peek),
-	    cmocka_unit_test(test_ring_wrap_paged),
-	    cmocka_unit_test(test_ring_wrap_linear),
-	    cmocka_unit_test(test_ring_host_write_wraps),
-	    cmocka_unit_test(test_ring_rejects_bad_write_index),
-	    cmocka_unit_test(test_ring_rejects_bad_descriptor),
-	    cmocka_unit_test(test_ring_rejects_bad_read_index),
-	    cmocka_unit_test(test_ring_pending_send_size),
-	    cmocka_unit_test(test_ring_pending_send_threshold_not_reached),
-	    cmocka_unit_test(test_ring_interrupt_mask),
-	    cmocka_unit_test(test_ring_host_ignores_guest_read_index_tamper),
+		cmocka_unit_test(test_ring_write_signals_when_empty),
+		cmocka_unit_test(test_ring_full_and_drain),
+		cmocka_unit_test(test_ring_empty_peek),
+		cmocka_unit_test(test_ring_wrap_paged),
+		cmocka_unit_test(test_ring_wrap_linear),
+		cmocka_unit_test(test_ring_host_write_wraps),
+		cmocka_unit_test(test_ring_rejects_bad_write_index),
+		cmocka_unit_test(test_ring_rejects_bad_descriptor),
+		cmocka_unit_test(test_ring_rejects_bad_read_index),
+		cmocka_unit_test(test_ring_pending_send_size),
+		cmocka_unit_test(test_ring_pending_send_threshold_not_reached),
+		cmocka_unit_test(test_ring_interrupt_mask),
+		cmocka_unit_test(
+			test_ring_host_ignores_guest_read_index_tamper),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,7 +39,8 @@ static struct env *env_new(uint64_t below, uint64_t above, unsigned int cpus,
 	fake_irq_init(&e->irq);
 	fake_now = (struct timespec){ .tv_sec = T0, .tv_nsec = 100000000 };
 	assert_int_equal(rtc_create(&e->pio, &e->irq.sink, RTC_IRQ, below,
-				    above, cpus, utc, &e->rtc), 0);
+				    above, cpus, utc, &e->rtc),
+			 0);
 	rtc_set_clock(e->rtc, fake_clock);
 	return e;
 }
@@ -83,7 +84,7 @@ static void test_rtc_bcd_24h_default(void **state)
 	assert_int_equal(cmos(e, 0x00), 0x56);
 	assert_int_equal(cmos(e, 0x02), 0x45);
 	assert_int_equal(cmos(e, 0x04), 0x13);
-	assert_int_equal(cmos(e, 0x06), 5);	/* Sunday = 1 */
+	assert_int_equal(cmos(e, 0x06), 5); /* Sunday = 1 */
 	assert_int_equal(cmos(e, 0x07), 0x29);
 	assert_int_equal(cmos(e, 0x08), 0x02);
 	assert_int_equal(cmos(e, 0x09), 0x24);
@@ -99,17 +100,17 @@ static void test_rtc_binary_and_12h(void **state)
 {
 	struct env *e = *state;
 
-	cmos_w(e, 0x0b, 0x04);			/* binary, 12-hour */
+	cmos_w(e, 0x0b, 0x04); /* binary, 12-hour */
 	assert_int_equal(cmos(e, 0x00), 56);
-	assert_int_equal(cmos(e, 0x04), 0x80 | 1);	/* 1 PM */
+	assert_int_equal(cmos(e, 0x04), 0x80 | 1); /* 1 PM */
 	assert_int_equal(cmos(e, 0x09), 24);
 	assert_int_equal(cmos(e, RTC_REG_CENTURY), 20);
-	fake_now.tv_sec = T0 - 13 * 3600 - 45 * 60 - 56;	/* midnight */
-	assert_int_equal(cmos(e, 0x04), 12);		/* 12 AM */
-	cmos_w(e, 0x0b, 0x00);				/* BCD, 12-hour */
-	fake_now.tv_sec += 12 * 3600;			/* noon */
+	fake_now.tv_sec = T0 - 13 * 3600 - 45 * 60 - 56; /* midnight */
+	assert_int_equal(cmos(e, 0x04), 12);		 /* 12 AM */
+	cmos_w(e, 0x0b, 0x00);				 /* BCD, 12-hour */
+	fake_now.tv_sec += 12 * 3600;			 /* noon */
 	assert_int_equal(cmos(e, 0x04), 0x80 | 0x12);
-	cmos_w(e, 0x0b, 0x06);				/* binary, 24-hour */
+	cmos_w(e, 0x0b, 0x06); /* binary, 24-hour */
 	assert_int_equal(cmos(e, 0x04), 12);
 }
 
@@ -129,10 +130,10 @@ static void test_rtc_guest_sets_time(void **state)
 	/* Frozen while SET: time passes, registers do not move. */
 	fake_now.tv_sec += 10;
 	assert_int_equal(cmos(e, 0x00), 0x58);
-	assert_false(cmos(e, 0x0a) & 0x80);		/* no UIP */
+	assert_false(cmos(e, 0x0a) & 0x80); /* no UIP */
 	cmos_w(e, 0x0b, 0x02);
 	assert_int_equal(cmos(e, 0x00), 0x58);
-	fake_now.tv_sec += 3;				/* into 2030 */
+	fake_now.tv_sec += 3; /* into 2030 */
 	assert_int_equal(cmos(e, 0x00), 0x01);
 	assert_int_equal(cmos(e, 0x02), 0x00);
 	assert_int_equal(cmos(e, 0x04), 0x00);
@@ -158,9 +159,9 @@ static void test_rtc_uip_window(void **state)
 
 	fake_now.tv_nsec = 500000000;
 	assert_int_equal(cmos(e, 0x0a), 0x26);
-	fake_now.tv_nsec = 999800000;			/* last 244 us */
+	fake_now.tv_nsec = 999800000; /* last 244 us */
 	assert_int_equal(cmos(e, 0x0a), 0xa6);
-	cmos_w(e, 0x0a, 0xa0 | 0x23);			/* UIP is read-only */
+	cmos_w(e, 0x0a, 0xa0 | 0x23); /* UIP is read-only */
 	fake_now.tv_nsec = 0;
 	assert_int_equal(cmos(e, 0x0a), 0x23);
 }
@@ -171,14 +172,14 @@ static void test_rtc_update_and_periodic_flags(void **state)
 
 	/* The default 1024 Hz rate has long elapsed: PF is set. */
 	assert_int_equal(cmos(e, 0x0c), 0x40);
-	cmos_w(e, 0x0a, 0x20);				/* periodic off */
+	cmos_w(e, 0x0a, 0x20); /* periodic off */
 	assert_int_equal(cmos(e, 0x0c), 0);
-	cmos_w(e, 0x0b, 0x02 | 0x10);			/* UIE */
+	cmos_w(e, 0x0b, 0x02 | 0x10); /* UIE */
 	assert_false(e->irq.level[RTC_IRQ]);
 	fake_now.tv_sec++;
 	rtc_poll(e->rtc);
 	assert_true(e->irq.level[RTC_IRQ]);
-	assert_int_equal(cmos(e, 0x0c), 0x80 | 0x10);	/* IRQF | UF */
+	assert_int_equal(cmos(e, 0x0c), 0x80 | 0x10); /* IRQF | UF */
 	assert_false(e->irq.level[RTC_IRQ]);
 	assert_int_equal(cmos(e, 0x0c), 0);
 	/* UF without UIE: flag, no IRQF, no line. */
@@ -202,14 +203,14 @@ static void test_rtc_update_and_periodic_flags(void **state)
 	assert_int_equal(e->irq.raises[RTC_IRQ], 2);
 	/* Alarm: hh:mm:ss of the next second, then don't-care hours. */
 	cmos_w(e, 0x0b, 0x02 | 0x20);
-	cmos_w(e, 0x0a, 0x20);				/* no periodic */
+	cmos_w(e, 0x0a, 0x20); /* no periodic */
 	(void)cmos(e, 0x0c);
 	cmos_w(e, 0x01, 0x59);
 	cmos_w(e, 0x03, 0x45);
 	cmos_w(e, 0x05, 0xc0);
-	fake_now.tv_sec = T0 + 2;			/* :58 */
+	fake_now.tv_sec = T0 + 2; /* :58 */
 	assert_int_equal(cmos(e, 0x0c) & 0x20, 0);
-	fake_now.tv_sec = T0 + 3;			/* :59 */
+	fake_now.tv_sec = T0 + 3; /* :59 */
 	rtc_poll(e->rtc);
 	assert_true(e->irq.level[RTC_IRQ]);
 	assert_int_equal(cmos(e, 0x0c), 0x80 | 0x20 | 0x10);
@@ -227,10 +228,10 @@ static void test_rtc_cmos_memory_fields(void **state)
 	assert_int_equal(cmos(e, 0x15) | cmos(e, 0x16) << 8, 640);
 	assert_int_equal(cmos(e, 0x17) | cmos(e, 0x18) << 8, 0xffff);
 	assert_int_equal(cmos(e, 0x30) | cmos(e, 0x31) << 8, 0xffff);
-	assert_int_equal(cmos(e, 0x34) | cmos(e, 0x35) << 8,
-			 (512 - 16) * 16);
+	assert_int_equal(cmos(e, 0x34) | cmos(e, 0x35) << 8, (512 - 16) * 16);
 	assert_int_equal(cmos(e, 0x5b) | cmos(e, 0x5c) << 8 |
-				 cmos(e, 0x5d) << 16, 16384);
+				 cmos(e, 0x5d) << 16,
+			 16384);
 	assert_int_equal(cmos(e, 0x5f), 3);
 	assert_int_equal(cmos(e, 0x10), 0);
 	for (i = 0x10; i < 0x2e; i++)
@@ -253,14 +254,14 @@ static void test_rtc_small_memory_and_localtime(void **state)
 {
 	struct env *e;
 
-	setenv("TZ", "XXX-2", 1);	/* two hours east of UTC */
+	setenv("TZ", "XXX-2", 1); /* two hours east of UTC */
 	tzset();
 	e = env_new(8 * MiB, 0, 1, false);
 	assert_int_equal(cmos(e, 0x17) | cmos(e, 0x18) << 8, 7 * 1024);
 	assert_int_equal(cmos(e, 0x34) | cmos(e, 0x35) << 8, 0);
 	assert_int_equal(cmos(e, 0x5b) | cmos(e, 0x5c) | cmos(e, 0x5d), 0);
 	assert_int_equal(cmos(e, 0x5f), 0);
-	assert_int_equal(cmos(e, 0x04), 0x15);		/* local 15:45 */
+	assert_int_equal(cmos(e, 0x04), 0x15); /* local 15:45 */
 	rtc_destroy(e->rtc);
 	free(e);
 	unsetenv("TZ");
@@ -283,7 +284,7 @@ static void test_rtc_timer_hook(void **state)
 	timer_calls = 0;
 	rtc_set_timer(e->rtc, fake_timer, e);
 	cmos_w(e, 0x0b, 0x02);
-	assert_int_equal(timer_calls, 0);		/* nothing enabled */
+	assert_int_equal(timer_calls, 0); /* nothing enabled */
 	/* UIE: the next second boundary, 0.9 s away. */
 	cmos_w(e, 0x0b, 0x02 | 0x10);
 	assert_int_equal(timer_delay, 900000000);

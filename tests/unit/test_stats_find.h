@@ -11,10 +11,10 @@
 #include <string.h>
 
 struct stat_find {
-	const char *path;	/* wanted */
-	uint64_t value;		/* last value reported for it */
-	unsigned int hits;	/* times it was reported */
-	unsigned int total;	/* counters reported in all */
+	const char *path;   /* wanted */
+	uint64_t value;	    /* last value reported for it */
+	unsigned int hits;  /* times it was reported */
+	unsigned int total; /* counters reported in all */
 };
 
 static void stat_find_cb(void *opaque, const char *path, uint64_t value)
@@ -29,11 +29,12 @@ static void stat_find_cb(void *opaque, const char *path, uint64_t value)
 }
 
 /* The value of @path, or UINT64_MAX when it was not reported once. */
-#define STAT_FIND(foreach, obj, p)					\
-	({								\
-		struct stat_find sf_ = { .path = (p) };			\
-		foreach((obj), stat_find_cb, &sf_);			\
-		sf_.hits == 1 ? sf_.value : UINT64_MAX;			\
+#define STAT_FIND(foreach, obj, p)                      \
+	({                                              \
+		struct stat_find sf_ = { .path = (p) }; \
+		foreach ((obj), stat_find_cb, &sf_)     \
+			;                               \
+		sf_.hits == 1 ? sf_.value : UINT64_MAX; \
 	})
 
 #endif /* HVKVM_TEST_STATS_FIND_H */

@@ -42,7 +42,8 @@ static int setup(void **state)
 	fake_irq_init(&e->irq);
 	assert_int_equal(pipe2(e->pipe, O_NONBLOCK), 0);
 	assert_int_equal(uart_create(&e->pio, &e->irq.sink, BASE, IRQ,
-				     e->pipe[1], &e->u), 0);
+				     e->pipe[1], &e->u),
+			 0);
 	*state = e;
 	return 0;
 }
@@ -81,8 +82,8 @@ static int linux_size_fifo(struct env *e)
 	out(e, LCR, 0);
 	old_fcr = in(e, IIR);
 	old_mcr = in(e, MCR);
-	out(e, FCR, 0x07);		/* enable, clear RX and TX */
-	out(e, MCR, 0x10);		/* loopback */
+	out(e, FCR, 0x07); /* enable, clear RX and TX */
+	out(e, MCR, 0x10); /* loopback */
 	out(e, LCR, 0x80);
 	dll = in(e, 0);
 	dlm = in(e, 1);
@@ -125,7 +126,7 @@ static void test_uart_linux_autoconfig_finds_16550a(void **state)
 	assert_int_equal(status1, 0x90);
 	/* FIFO probe. */
 	out(e, LCR, 0xbf);
-	out(e, 2, 0);			/* EFR on 650s; FCR here */
+	out(e, 2, 0); /* EFR on 650s; FCR here */
 	out(e, LCR, 0);
 	out(e, FCR, 0x01);
 	assert_int_equal(in(e, IIR) >> 6, 3);
@@ -166,9 +167,9 @@ static void test_uart_scratch_and_dlab(void **state)
 
 	out(e, SCR, 0xa5);
 	assert_int_equal(in(e, SCR), 0xa5);
-	out(e, LCR, 0x83);		/* DLAB + 8N1 */
-	out(e, 0, 0x01);		/* DLL: 115200 baud */
-	out(e, 1, 0x00);		/* DLM */
+	out(e, LCR, 0x83); /* DLAB + 8N1 */
+	out(e, 0, 0x01);   /* DLL: 115200 baud */
+	out(e, 1, 0x00);   /* DLM */
 	assert_int_equal(in(e, 0), 0x01);
 	assert_int_equal(in(e, 1), 0x00);
 	out(e, 1, 0x12);
@@ -195,28 +196,28 @@ static void test_uart_iir_priorities(void **state)
 	struct env *e = *state;
 	unsigned int i;
 
-	out(e, FCR, 0x07);		/* FIFO, trigger 1 */
-	out(e, MCR, 0x10);		/* loopback, every modem line low */
+	out(e, FCR, 0x07); /* FIFO, trigger 1 */
+	out(e, MCR, 0x10); /* loopback, every modem line low */
 	in(e, MSR);
-	out(e, IER, 0x0f);		/* all sources; THRE pending now */
+	out(e, IER, 0x0f); /* all sources; THRE pending now */
 	/* 17 bytes into a 16-byte FIFO: overrun. */
 	for (i = 0; i < 17; i++)
 		out(e, THR, (uint8_t)('a' + i));
-	out(e, MCR, 0x10 | 0x01);	/* DTR -> DSR: DDSR delta */
-	assert_int_equal(in(e, IIR), 0xc6);	/* RLS first */
-	assert_int_equal(in(e, LSR) & 0x03, 0x03);	/* OE + DR; clears OE */
-	assert_int_equal(in(e, IIR), 0xc4);	/* then data */
+	out(e, MCR, 0x10 | 0x01);		   /* DTR -> DSR: DDSR delta */
+	assert_int_equal(in(e, IIR), 0xc6);	   /* RLS first */
+	assert_int_equal(in(e, LSR) & 0x03, 0x03); /* OE + DR; clears OE */
+	assert_int_equal(in(e, IIR), 0xc4);	   /* then data */
 	for (i = 0; i < 16; i++)
 		assert_int_equal(in(e, RBR), 'a' + i);
 	assert_int_equal(in(e, LSR) & 0x01, 0);
-	assert_int_equal(in(e, IIR), 0xc2);	/* then THRE; reading acks */
-	assert_int_equal(in(e, IIR), 0xc0);	/* then modem status */
-	assert_int_equal(in(e, MSR), 0x20 | 0x02);	/* DSR + DDSR */
+	assert_int_equal(in(e, IIR), 0xc2);	   /* then THRE; reading acks */
+	assert_int_equal(in(e, IIR), 0xc0);	   /* then modem status */
+	assert_int_equal(in(e, MSR), 0x20 | 0x02); /* DSR + DDSR */
 	assert_int_equal(in(e, IIR), 0xc1);
 	/* Loopback gated the line throughout. */
 	assert_int_equal(e->irq.raises[IRQ], 0);
 	/* Trailing edge of RI (OUT1) latches TERI, the leading one not. */
-	out(e, MCR, 0x10 | 0x04);	/* DTR off (DDSR), OUT1 on (RI) */
+	out(e, MCR, 0x10 | 0x04); /* DTR off (DDSR), OUT1 on (RI) */
 	assert_int_equal(in(e, MSR), 0x40 | 0x02);
 	out(e, MCR, 0x10);
 	assert_int_equal(in(e, MSR), 0x04);
@@ -235,7 +236,7 @@ static void test_uart_thre_reasserts_on_ier(void **state)
 	struct env *e = *state;
 	uint8_t iir1, iir;
 
-	out(e, MCR, 0x0b);		/* DTR, RTS, OUT2 */
+	out(e, MCR, 0x0b); /* DTR, RTS, OUT2 */
 	out(e, IER, 0x02);
 	iir1 = in(e, IIR);
 	out(e, IER, 0);
@@ -255,10 +256,10 @@ static void test_uart_tx_rx_interrupt_sequence(void **state)
 
 	/* Linux startup: FIFOs, 8N1, modem lines, RX interrupts. */
 	out(e, FCR, 0x07);
-	out(e, FCR, 0x81);		/* trigger 8 */
+	out(e, FCR, 0x81); /* trigger 8 */
 	out(e, LCR, 0x03);
 	out(e, MCR, 0x0b);
-	out(e, IER, 0x05);		/* RDI | RLSI */
+	out(e, IER, 0x05); /* RDI | RLSI */
 	assert_false(e->irq.level[IRQ]);
 	/* Console output: poll LSR, write THR. */
 	assert_true(in(e, LSR) & 0x20);
@@ -297,8 +298,7 @@ static void test_uart_tx_rx_interrupt_sequence(void **state)
 	assert_int_equal(in(e, LSR), 0x60);
 	assert_int_equal(in(e, IIR), 0xc1);
 	/* 8 bytes reach the trigger: RDA. */
-	assert_int_equal(uart_receive(e->u, (const uint8_t *)"12345678", 8),
-			 8);
+	assert_int_equal(uart_receive(e->u, (const uint8_t *)"12345678", 8), 8);
 	assert_int_equal(in(e, IIR), 0xc4);
 
 	struct uart_stats st;
@@ -314,11 +314,11 @@ static void test_uart_out2_gates_irq(void **state)
 
 	out(e, IER, 0x01);
 	assert_int_equal(uart_receive(e->u, (const uint8_t *)"x", 1), 1);
-	assert_false(e->irq.level[IRQ]);	/* OUT2 clear */
-	assert_int_equal(in(e, IIR), 0x04);	/* but pending */
+	assert_false(e->irq.level[IRQ]);    /* OUT2 clear */
+	assert_int_equal(in(e, IIR), 0x04); /* but pending */
 	out(e, MCR, 0x08);
 	assert_true(e->irq.level[IRQ]);
-	out(e, MCR, 0x18);			/* loopback forces OUT2 off */
+	out(e, MCR, 0x18); /* loopback forces OUT2 off */
 	assert_false(e->irq.level[IRQ]);
 	out(e, MCR, 0x08);
 	assert_true(e->irq.level[IRQ]);
@@ -390,9 +390,11 @@ static void test_uart_create_rejects_overlap(void **state)
 	struct uart *u2;
 
 	assert_int_equal(uart_create(&e->pio, &e->irq.sink, BASE + 4, IRQ, -1,
-				     &u2), -EEXIST);
+				     &u2),
+			 -EEXIST);
 	assert_int_equal(uart_create(&e->pio, &e->irq.sink, UART_COM2_BASE,
-				     UART_COM2_IRQ, -1, &u2), 0);
+				     UART_COM2_IRQ, -1, &u2),
+			 0);
 	/* No output fd: bytes vanish quietly. */
 	assert_true(bus_write(&e->pio, UART_COM2_BASE, 1, 'q'));
 	uart_destroy(u2);
@@ -436,7 +438,7 @@ static void test_uart_concurrent_receive_in_order(void **state)
 	}
 	pthread_join(t, NULL);
 	assert_int_equal(got, STRESS_BYTES);
-	assert_int_equal(in(e, LSR) & 0x03, 0);	/* no overrun */
+	assert_int_equal(in(e, LSR) & 0x03, 0); /* no overrun */
 	assert_false(e->irq.level[IRQ]);
 }
 
@@ -444,7 +446,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-			test_uart_linux_autoconfig_finds_16550a, setup, teardown),
+			test_uart_linux_autoconfig_finds_16550a, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(test_uart_scratch_and_dlab,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uart_iir_priorities, setup,
@@ -455,8 +458,8 @@ int main(void)
 			test_uart_tx_rx_interrupt_sequence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uart_out2_gates_irq, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_uart_rx_backpressure, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_uart_rx_backpressure,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uart_tx_full_pipe_drops,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(

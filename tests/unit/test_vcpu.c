@@ -28,19 +28,19 @@
 #include "test_hyperv_fixture.h"
 
 #define RUN_SIZE 4096
-#define IO_DATA_OFFSET 1024	/* where KVM puts PIO data: past the struct */
+#define IO_DATA_OFFSET 1024 /* where KVM puts PIO data: past the struct */
 #define DEV_PIO_BASE 0x510
 #define DEV_MMIO_BASE 0xfed00000ULL
 #define MAX_ACCESSES 8
 
 /* A device that records every access it is given. */
 struct rec_dev {
-	unsigned int nr;			/* accesses so far */
+	unsigned int nr; /* accesses so far */
 	uint64_t off[MAX_ACCESSES];
 	unsigned int size[MAX_ACCESSES];
-	uint64_t val[MAX_ACCESSES];		/* written value */
+	uint64_t val[MAX_ACCESSES]; /* written value */
 	bool write[MAX_ACCESSES];
-	uint64_t read_val;			/* what reads return */
+	uint64_t read_val; /* what reads return */
 };
 
 static uint64_t rec_read(void *opaque, uint64_t off, unsigned int size)
@@ -81,7 +81,7 @@ struct fixture {
 	struct vcpu_host host;
 	struct rec_dev pio_dev;
 	struct rec_dev mmio_dev;
-	unsigned int stops;		/* host->stop calls */
+	unsigned int stops; /* host->stop calls */
 	enum vcpu_stop last_stop;
 	struct vcpu v;
 	union {
@@ -147,8 +147,8 @@ static uint8_t *io_data(struct fixture *f)
 	return f->page.bytes + IO_DATA_OFFSET;
 }
 
-static void set_io(struct fixture *f, uint8_t dir, uint16_t port,
-		   uint8_t size, uint32_t count)
+static void set_io(struct fixture *f, uint8_t dir, uint16_t port, uint8_t size,
+		   uint32_t count)
 {
 	struct kvm_run *run = &f->page.run;
 
@@ -160,8 +160,7 @@ static void set_io(struct fixture *f, uint8_t dir, uint16_t port,
 	run->io.data_offset = IO_DATA_OFFSET;
 }
 
-static void set_mmio(struct fixture *f, uint64_t addr, uint32_t len,
-		     bool write)
+static void set_mmio(struct fixture *f, uint64_t addr, uint32_t len, bool write)
 {
 	struct kvm_run *run = &f->page.run;
 
@@ -233,7 +232,8 @@ static void test_vcpu_pio_hv_ports_go_to_bus_without_hyperv(void **state)
 	/* 0xe4-0xe7 signal port, 0xe8 hypercall port. */
 	assert_int_equal(bus_register(&f->pio, HV_SIGNAL_PORT,
 				      HV_HYPERCALL_PORT + 1 - HV_SIGNAL_PORT,
-				      &rec_ops, &d, "hv-ports"), 0);
+				      &rec_ops, &d, "hv-ports"),
+			 0);
 	io_data(f)[0] = 0x5a;
 	set_io(f, KVM_EXIT_IO_OUT, HV_HYPERCALL_PORT, 1, 1);
 	assert_true(vcpu_handle_exit(&f->v));
@@ -259,7 +259,7 @@ static void test_vcpu_pio_malformed_exit_stops_vm(void **state)
 	assert_int_equal(f->stops, 1);
 	assert_int_equal(f->last_stop, VCPU_STOP_GUEST_FAILURE);
 
-	set_io(f, KVM_EXIT_IO_IN, DEV_PIO_BASE, 2, 2000);	/* 4000 bytes */
+	set_io(f, KVM_EXIT_IO_IN, DEV_PIO_BASE, 2, 2000); /* 4000 bytes */
 	assert_false(vcpu_handle_exit(&f->v));
 	assert_int_equal(f->stops, 2);
 
@@ -374,7 +374,7 @@ static void test_vcpu_msr_synthetic_reaches_hyperv(void **state)
 	assert_int_equal(f->v.stats.msr_exits, 3);
 
 	run->exit_reason = KVM_EXIT_X86_RDMSR;
-	run->msr.index = 0x10;	/* IA32_TSC: KVM's, never ours */
+	run->msr.index = 0x10; /* IA32_TSC: KVM's, never ours */
 	assert_true(vcpu_handle_exit(&f->v));
 	assert_int_equal(run->msr.error, 1);
 	assert_int_equal(f->stops, 0);
@@ -396,8 +396,7 @@ static void test_vcpu_benign_exits_continue(void **state)
 	assert_int_equal(f->stops, 0);
 }
 
-static void check_stop(struct fixture *f, uint32_t reason,
-		       enum vcpu_stop want)
+static void check_stop(struct fixture *f, uint32_t reason, enum vcpu_stop want)
 {
 	unsigned int before = f->stops;
 

@@ -48,8 +48,9 @@ static void echo_ready(struct vmbus_channel *ch)
 
 	e->readies++;
 	if (e->subchannels && !vmbus_channel_subidx(ch))
-		assert_int_equal(
-		    vmbus_device_offer_subchannels(e->dev, e->subchannels), 0);
+		assert_int_equal(vmbus_device_offer_subchannels(e->dev,
+								e->subchannels),
+				 0);
 }
 
 static int echo_packet(struct vmbus_channel *ch, const struct vmbus_packet *pkt)
@@ -80,22 +81,22 @@ static void echo_destroy(struct vmbus_device *dev)
 }
 
 static const struct vmbus_device_ops echo_ops = {
-    .open = echo_open,
-    .ready = echo_ready,
-    .packet = echo_packet,
-    .close = echo_close,
-    .destroy = echo_destroy,
+	.open = echo_open,
+	.ready = echo_ready,
+	.packet = echo_packet,
+	.close = echo_close,
+	.destroy = echo_destroy,
 };
 
 static void echo_add(struct tg *t, struct echo *e, const char *instance)
 {
-	struct vmbus_device_params p = {0};
+	struct vmbus_device_params p = { 0 };
 
 	p.name = "echo";
 	assert_int_equal(
-	    vmbus_guid_parse("ba6163d9-04a1-4d29-b605-72e2ffb1dc7f",
-			     p.class_id),
-	    0);
+		vmbus_guid_parse("ba6163d9-04a1-4d29-b605-72e2ffb1dc7f",
+				 p.class_id),
+		0);
 	assert_int_equal(vmbus_guid_parse(instance, p.instance_id), 0);
 	p.ops = &echo_ops;
 	p.priv = e;
@@ -137,11 +138,11 @@ static void roundtrip(struct tg *t, struct tg_chan *c, uint64_t tid)
 static void test_server_version_negotiation(void **state)
 {
 	static const uint32_t good[] = {
-	    VMBUS_VERSION_WS2008,     VMBUS_VERSION_WIN7,
-	    VMBUS_VERSION_WIN8,	      VMBUS_VERSION_WIN8_1,
-	    VMBUS_VERSION_WIN10,      VMBUS_VERSION_WIN10_V4_1,
-	    VMBUS_VERSION_WIN10_V5,   VMBUS_VERSION_WIN10_V5_1,
-	    VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_3,
+		VMBUS_VERSION_WS2008,	  VMBUS_VERSION_WIN7,
+		VMBUS_VERSION_WIN8,	  VMBUS_VERSION_WIN8_1,
+		VMBUS_VERSION_WIN10,	  VMBUS_VERSION_WIN10_V4_1,
+		VMBUS_VERSION_WIN10_V5,	  VMBUS_VERSION_WIN10_V5_1,
+		VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_3,
 	};
 	struct tg t;
 	unsigned int i;
@@ -172,7 +173,7 @@ static void test_server_version_negotiation(void **state)
 
 static void test_server_contact_validates(void **state)
 {
-	struct vmbus_msg_initiate_contact c = {0};
+	struct vmbus_msg_initiate_contact c = { 0 };
 	const struct vmbus_msg_version_response *r;
 	struct tg t;
 
@@ -202,7 +203,7 @@ static void test_server_contact_validates(void **state)
 static void test_server_linux_sequence(void **state)
 {
 	struct vmbus_msg_offer_channel offers[4];
-	struct echo e1 = {0}, e2 = {0};
+	struct echo e1 = { 0 }, e2 = { 0 };
 	struct tg_chan c;
 	uint8_t guid[16];
 	struct tg t;
@@ -259,7 +260,7 @@ static void test_server_linux_sequence(void **state)
 
 static void test_server_teardown_deferred_while_open(void **state)
 {
-	struct echo e = {0};
+	struct echo e = { 0 };
 	struct tg_chan c;
 	struct tg t;
 
@@ -278,13 +279,13 @@ static void test_server_teardown_deferred_while_open(void **state)
 static void test_server_rejects_malformed(void **state)
 {
 	static const uint32_t types[] = {
-	    VMBUS_MSG_OPENCHANNEL,	VMBUS_MSG_CLOSECHANNEL,
-	    VMBUS_MSG_GPADL_HEADER,	VMBUS_MSG_GPADL_BODY,
-	    VMBUS_MSG_GPADL_TEARDOWN,	VMBUS_MSG_RELID_RELEASED,
-	    VMBUS_MSG_INITIATE_CONTACT, VMBUS_MSG_MODIFYCHANNEL,
+		VMBUS_MSG_OPENCHANNEL,	    VMBUS_MSG_CLOSECHANNEL,
+		VMBUS_MSG_GPADL_HEADER,	    VMBUS_MSG_GPADL_BODY,
+		VMBUS_MSG_GPADL_TEARDOWN,   VMBUS_MSG_RELID_RELEASED,
+		VMBUS_MSG_INITIATE_CONTACT, VMBUS_MSG_MODIFYCHANNEL,
 	};
-	uint8_t msg[VMBUS_MAX_MESSAGE_SIZE] = {0};
-	struct echo e = {0};
+	uint8_t msg[VMBUS_MAX_MESSAGE_SIZE] = { 0 };
+	struct echo e = { 0 };
 	struct tg_chan c;
 	struct tg t;
 	unsigned int i;
@@ -333,7 +334,7 @@ static void test_server_rejects_malformed(void **state)
 	/* OpenChannel / CloseChannel for relids never offered. */
 	assert_int_equal(tg_pending(&t), 0);
 	{
-		struct vmbus_msg_open_channel o = {0};
+		struct vmbus_msg_open_channel o = { 0 };
 
 		o.hdr.msgtype = VMBUS_MSG_OPENCHANNEL;
 		o.child_relid = 77;
@@ -379,7 +380,7 @@ static void test_server_rejects_malformed(void **state)
 	assert_int_equal(tg_expect_gpadl_created(&t, h), 0);
 	t.next_gpadl = h;
 	assert_int_not_equal(
-	    tg_expect_gpadl_created(&t, tg_gpadl(&t, 1, 0x1000, 4)), 0);
+		tg_expect_gpadl_created(&t, tg_gpadl(&t, 1, 0x1000, 4)), 0);
 	/* Open with bad ring layouts, unknown GPADL: OpenResult failure. */
 	assert_int_not_equal(tg_open_msg(&t, 1, 0x4242, 2, 0), 0);
 	assert_int_not_equal(tg_open_msg(&t, 1, h, 1, 0), 0);
@@ -402,7 +403,7 @@ static void test_server_rejects_malformed(void **state)
 
 static void test_server_replayed_contact_resets(void **state)
 {
-	struct echo e = {0};
+	struct echo e = { 0 };
 	struct tg_chan c;
 	struct tg t;
 
@@ -419,7 +420,7 @@ static void test_server_replayed_contact_resets(void **state)
 
 static void test_server_ring_corruption_closes_channel(void **state)
 {
-	struct echo e = {0};
+	struct echo e = { 0 };
 	struct tg_chan c;
 	struct tg t;
 
@@ -438,11 +439,11 @@ static void test_server_ring_corruption_closes_channel(void **state)
 	/* Packet length beyond the written data. */
 	tg_open(&t, &c, 1, 2, 2);
 	{
-		uint8_t b[16] = {0};
+		uint8_t b[16] = { 0 };
 		struct vmbus_pkt_desc *d = (void *)c.out.data;
 
 		assert_int_equal(
-		    tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 1, b, 16), 0);
+			tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 1, b, 16), 0);
 		d->len8 = 100;
 	}
 	tg_signal_conn(&t, VMBUS_CHANNEL_CONN_BASE + 1);
@@ -456,7 +457,7 @@ static void test_server_backpressure_kick(void **state)
 {
 	const uint32_t conn1 = VMBUS_CHANNEL_CONN_BASE + 1;
 	struct vmbus_pkt_desc d;
-	struct echo e = {0};
+	struct echo e = { 0 };
 	uint8_t out[64];
 	struct tg_chan c;
 	struct tg t;
@@ -465,7 +466,7 @@ static void test_server_backpressure_kick(void **state)
 	echo_up(&t, &e, &c);
 	e.eagain = 1;
 	assert_int_equal(
-	    tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 1, "stalled!", 8), 0);
+		tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 1, "stalled!", 8), 0);
 	tg_signal_conn(&t, conn1);
 	assert_int_equal(e.packets, 1);
 	assert_int_not_equal(c.out.ctrl->read_index, c.out.ctrl->write_index);
@@ -484,7 +485,7 @@ static void test_server_backpressure_kick(void **state)
 	/* A stalled channel closes like an open one and reopens unstalled. */
 	e.eagain = 1;
 	assert_int_equal(
-	    tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 2, "stalled!", 8), 0);
+		tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 2, "stalled!", 8), 0);
 	tg_signal_conn(&t, conn1);
 	assert_int_equal(e.packets, 3);
 	tg_close(&t, 1);
@@ -499,9 +500,9 @@ static void test_server_backpressure_kick(void **state)
 static void test_server_rescind_and_release(void **state)
 {
 	struct vmbus_msg_offer_channel o[2];
-	struct vmbus_msg_relid_released rel = {0};
+	struct vmbus_msg_relid_released rel = { 0 };
 	const struct vmbus_msg_rescind_offer *r;
-	struct echo e1 = {0}, e2 = {0};
+	struct echo e1 = { 0 }, e2 = { 0 };
 	struct tg_chan c;
 	struct tg t;
 
@@ -514,7 +515,7 @@ static void test_server_rescind_and_release(void **state)
 	assert_false(e1.destroyed);
 	/* Messages for the rescinded relid are ignored. */
 	{
-		struct vmbus_msg_open_channel op = {0};
+		struct vmbus_msg_open_channel op = { 0 };
 
 		op.hdr.msgtype = VMBUS_MSG_OPENCHANNEL;
 		op.child_relid = 1;
@@ -542,7 +543,7 @@ static void test_server_rescind_and_release(void **state)
 static void test_server_subchannels(void **state)
 {
 	struct vmbus_msg_offer_channel o[3];
-	struct echo e = {.subchannels = 2};
+	struct echo e = { .subchannels = 2 };
 	struct tg_chan c, s1;
 	struct tg t;
 
@@ -581,8 +582,8 @@ static void test_server_subchannels(void **state)
 
 static void old_protocol_signalling(bool sigfd)
 {
-	struct vmbus_msg_initiate_contact ic = {0};
-	struct echo e = {0};
+	struct vmbus_msg_initiate_contact ic = { 0 };
+	struct echo e = { 0 };
 	struct tg_chan c;
 	struct tg t;
 	uint64_t *recv_bits, *send_bits, intpage;
@@ -595,8 +596,8 @@ static void old_protocol_signalling(bool sigfd)
 	ic.interrupt_page = intpage;
 	tg_send(&t, &ic, sizeof(ic));
 	assert_int_equal(((const struct vmbus_msg_version_response *)tg_expect(
-			      &t, VMBUS_MSG_VERSION_RESPONSE))
-			     ->version_supported,
+				  &t, VMBUS_MSG_VERSION_RESPONSE))
+				 ->version_supported,
 			 1);
 	tg_request_offers(&t, NULL, 0);
 	tg_open(&t, &c, 1, 2, 2);
@@ -604,7 +605,7 @@ static void old_protocol_signalling(bool sigfd)
 	send_bits = (uint64_t *)(t.fg.ram + intpage + 2048);
 	/* WS2008: relid bit in the send half, signal on connection 2. */
 	assert_int_equal(
-	    tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 1, "abcdefgh", 8), 0);
+		tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 1, "abcdefgh", 8), 0);
 	send_bits[0] |= 1ULL << 1;
 	tg_signal_conn(&t, VMBUS_EVENT_CONNECTION_ID);
 	assert_int_equal(e.packets, 1);
@@ -616,7 +617,7 @@ static void old_protocol_signalling(bool sigfd)
 	assert_int_equal(vmbus_device_offer_subchannels(e.dev, 1), -EOPNOTSUPP);
 	/* A channel signal in the old protocol (per-channel connections). */
 	assert_int_equal(
-	    tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 2, "abcdefgh", 8), 0);
+		tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 2, "abcdefgh", 8), 0);
 	tg_signal_port(&t, VMBUS_CHANNEL_CONN_BASE + 1);
 	assert_int_equal(e.packets, 2);
 	assert_int_equal(VB_STAT(&t, "vmbus.signals_in_fd"), sigfd ? 1 : 0);
@@ -632,9 +633,9 @@ static void test_server_old_protocol_signalling(void **state)
 
 static void test_server_modify_channel(void **state)
 {
-	struct vmbus_msg_modify_channel m = {0};
+	struct vmbus_msg_modify_channel m = { 0 };
 	const struct vmbus_msg_modify_channel_response *r;
-	struct echo e = {0};
+	struct echo e = { 0 };
 	struct tg_chan c;
 	struct tg t;
 
@@ -662,9 +663,9 @@ static void test_server_modify_channel(void **state)
 		uint8_t out[64];
 		unsigned int sigs = t.nsigs;
 
-		assert_int_equal(
-		    tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 2, "12345678", 8),
-		    0);
+		assert_int_equal(tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 2,
+					  "12345678", 8),
+				 0);
 		tg_signal_conn(&t, VMBUS_CHANNEL_CONN_BASE + 1);
 		assert_int_equal(tg_read(&c.in, &d, out, sizeof(out)), 8);
 		assert_int_equal(t.nsigs, sigs);
@@ -674,7 +675,7 @@ static void test_server_modify_channel(void **state)
 
 static void test_server_inbox_full_and_outbox_retry(void **state)
 {
-	struct vmbus_msg_hdr h = {.msgtype = VMBUS_MSG_REQUESTOFFERS};
+	struct vmbus_msg_hdr h = { .msgtype = VMBUS_MSG_REQUESTOFFERS };
 	struct tg t;
 	unsigned int i;
 	uint16_t st = 0;
@@ -700,9 +701,9 @@ static void test_server_inbox_full_and_outbox_retry(void **state)
 /* The counters behind ctl "stats" follow a Linux session. */
 static void test_server_stats_foreach(void **state)
 {
-	struct vmbus_msg_hdr h = {.msgtype = VMBUS_MSG_REQUESTOFFERS};
-	uint8_t junk[16] = {99};
-	struct echo e = {0};
+	struct vmbus_msg_hdr h = { .msgtype = VMBUS_MSG_REQUESTOFFERS };
+	uint8_t junk[16] = { 99 };
+	struct echo e = { 0 };
 	struct tg_chan c;
 	struct tg t;
 	unsigned int i;
@@ -774,7 +775,7 @@ static void port_roundtrip(struct tg *t, struct tg_chan *c, uint64_t tid)
 static void test_server_signal_fd(void **state)
 {
 	const uint32_t conn1 = VMBUS_CHANNEL_CONN_BASE + 1;
-	struct echo e1 = {0}, e2 = {0};
+	struct echo e1 = { 0 }, e2 = { 0 };
 	struct vmbus_pkt_desc d;
 	struct tg_chan c, c2;
 	uint8_t buf[64];
@@ -802,15 +803,15 @@ static void test_server_signal_fd(void **state)
 	assert_int_equal(write(efd, &one, sizeof(one)), sizeof(one));
 	assert_int_equal(write(efd, &one, sizeof(one)), sizeof(one));
 	assert_int_equal(write(efd, &one, sizeof(one)), sizeof(one));
-	assert_true(poll(&(struct pollfd){.fd = vmbus_server_fd(t.srv),
-					  .events = POLLIN},
+	assert_true(poll(&(struct pollfd){ .fd = vmbus_server_fd(t.srv),
+					   .events = POLLIN },
 			 1, 0) == 1);
 	vmbus_server_process(t.srv);
 	assert_int_equal(e1.packets, 2);
 	assert_int_equal(tg_read(&c.in, &d, buf, sizeof(buf)), 8);
 	assert_int_equal(VB_STAT(&t, "vmbus.signals_in_fd"), 4);
-	assert_int_equal(poll(&(struct pollfd){.fd = vmbus_server_fd(t.srv),
-					       .events = POLLIN},
+	assert_int_equal(poll(&(struct pollfd){ .fd = vmbus_server_fd(t.srv),
+						.events = POLLIN },
 			      1, 0),
 			 0);
 	/* The handler path still works while routed (a guest's own OUT). */
@@ -875,7 +876,7 @@ static void test_server_signal_fd(void **state)
 
 static void test_server_reset(void **state)
 {
-	struct echo e = {0};
+	struct echo e = { 0 };
 	struct tg_chan c;
 	struct tg t;
 
@@ -891,9 +892,9 @@ static void test_server_reset(void **state)
 static void test_server_gpa_direct_parse(void **state)
 {
 	uint8_t raw[64];
-	struct vmbus_packet pkt = {0};
+	struct vmbus_packet pkt = { 0 };
 	struct vmbus_range r[2];
-	struct echo e = {0};
+	struct echo e = { 0 };
 	struct tg_chan c;
 	struct tg t;
 
@@ -955,7 +956,7 @@ static int sink_packet(struct vmbus_channel *ch, const struct vmbus_packet *pkt)
 	return 0;
 }
 
-static const struct vmbus_device_ops sink_ops = {.packet = sink_packet};
+static const struct vmbus_device_ops sink_ops = { .packet = sink_packet };
 
 static void stream_put(struct tg_ring *r, uint32_t pos, const void *src,
 		       uint32_t len)
@@ -970,17 +971,17 @@ static void *stream_guest(void *arg)
 {
 	struct stream *st = arg;
 	struct tg_ring *r = &st->c->out;
-	uint8_t buf[1024] = {0};
+	uint8_t buf[1024] = { 0 };
 	uint32_t total = ring_pkt_size(sizeof(buf));
 	unsigned int i;
 
 	for (i = 0; i < st->n; i++) {
 		uint32_t w = r->ctrl->write_index, rd, avail;
 		struct vmbus_pkt_desc d = {
-		    .type = VMBUS_PKT_DATA_INBAND,
-		    .offset8 = 2,
-		    .len8 = (uint16_t)((total - 8) / 8),
-		    .trans_id = i,
+			.type = VMBUS_PKT_DATA_INBAND,
+			.offset8 = 2,
+			.len8 = (uint16_t)((total - 8) / 8),
+			.trans_id = i,
 		};
 		uint64_t trailer = (uint64_t)w << 32;
 
@@ -1004,7 +1005,7 @@ static void *stream_guest(void *arg)
 		if (!__atomic_load_n(&r->ctrl->interrupt_mask,
 				     __ATOMIC_ACQUIRE) &&
 		    __atomic_load_n(&r->ctrl->read_index, __ATOMIC_ACQUIRE) ==
-			w) {
+			    w) {
 			uint64_t one = 1;
 
 			if (st->efd < 0)
@@ -1018,8 +1019,8 @@ static void *stream_guest(void *arg)
 
 static void stream_run(bool memfd, unsigned int n, bool sigfd)
 {
-	struct vmbus_device_params p = {0};
-	struct stream st = {0};
+	struct vmbus_device_params p = { 0 };
+	struct stream st = { 0 };
 	struct pollfd pf;
 	struct tg_chan c;
 	struct tg t;
@@ -1072,7 +1073,7 @@ static void test_server_stream_no_lost_wakeup(void **state)
 
 static void test_server_linear_rings(void **state)
 {
-	struct echo e = {0};
+	struct echo e = { 0 };
 	struct tg_chan c;
 	struct tg t;
 	unsigned int i;
@@ -1099,16 +1100,16 @@ static int tamper_packet(struct vmbus_channel *ch,
 	memcpy(before, pkt->data, sizeof(before));
 	/* The guest rewrites the packet while the host looks at it. */
 	memset(tamper_chan->out.data, 0xee, 64);
-	tamper_ok =
-	    !memcmp(before, pkt->data, sizeof(before)) && pkt->data[0] == 'x';
+	tamper_ok = !memcmp(before, pkt->data, sizeof(before)) &&
+		    pkt->data[0] == 'x';
 	return 0;
 }
 
-static const struct vmbus_device_ops tamper_ops = {.packet = tamper_packet};
+static const struct vmbus_device_ops tamper_ops = { .packet = tamper_packet };
 
 static void test_server_packet_is_private_copy(void **state)
 {
-	struct vmbus_device_params p = {0};
+	struct vmbus_device_params p = { 0 };
 	uint8_t buf[32];
 	struct tg_chan c;
 	struct tg t;
@@ -1121,8 +1122,9 @@ static void test_server_packet_is_private_copy(void **state)
 	tg_open(&t, &c, 1, 2, 2);
 	tamper_chan = &c;
 	memset(buf, 'x', sizeof(buf));
-	assert_int_equal(
-	    tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 1, buf, sizeof(buf)), 0);
+	assert_int_equal(tg_write(&c.out, VMBUS_PKT_DATA_INBAND, 1, buf,
+				  sizeof(buf)),
+			 0);
 	tg_signal_conn(&t, VMBUS_CHANNEL_CONN_BASE + 1);
 	assert_true(tamper_ok);
 	tg_fini(&t);
@@ -1131,26 +1133,26 @@ static void test_server_packet_is_private_copy(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_server_version_negotiation),
-	    cmocka_unit_test(test_server_contact_validates),
-	    cmocka_unit_test(test_server_linux_sequence),
-	    cmocka_unit_test(test_server_teardown_deferred_while_open),
-	    cmocka_unit_test(test_server_rejects_malformed),
-	    cmocka_unit_test(test_server_replayed_contact_resets),
-	    cmocka_unit_test(test_server_ring_corruption_closes_channel),
-	    cmocka_unit_test(test_server_backpressure_kick),
-	    cmocka_unit_test(test_server_rescind_and_release),
-	    cmocka_unit_test(test_server_subchannels),
-	    cmocka_unit_test(test_server_old_protocol_signalling),
-	    cmocka_unit_test(test_server_modify_channel),
-	    cmocka_unit_test(test_server_inbox_full_and_outbox_retry),
-	    cmocka_unit_test(test_server_reset),
-	    cmocka_unit_test(test_server_signal_fd),
-	    cmocka_unit_test(test_server_gpa_direct_parse),
-	    cmocka_unit_test(test_server_stream_no_lost_wakeup),
-	    cmocka_unit_test(test_server_linear_rings),
-	    cmocka_unit_test(test_server_packet_is_private_copy),
-	    cmocka_unit_test(test_server_stats_foreach),
+		cmocka_unit_test(test_server_version_negotiation),
+		cmocka_unit_test(test_server_contact_validates),
+		cmocka_unit_test(test_server_linux_sequence),
+		cmocka_unit_test(test_server_teardown_deferred_while_open),
+		cmocka_unit_test(test_server_rejects_malformed),
+		cmocka_unit_test(test_server_replayed_contact_resets),
+		cmocka_unit_test(test_server_ring_corruption_closes_channel),
+		cmocka_unit_test(test_server_backpressure_kick),
+		cmocka_unit_test(test_server_rescind_and_release),
+		cmocka_unit_test(test_server_subchannels),
+		cmocka_unit_test(test_server_old_protocol_signalling),
+		cmocka_unit_test(test_server_modify_channel),
+		cmocka_unit_test(test_server_inbox_full_and_outbox_retry),
+		cmocka_unit_test(test_server_reset),
+		cmocka_unit_test(test_server_signal_fd),
+		cmocka_unit_test(test_server_gpa_direct_parse),
+		cmocka_unit_test(test_server_stream_no_lost_wakeup),
+		cmocka_unit_test(test_server_linear_rings),
+		cmocka_unit_test(test_server_packet_is_private_copy),
+		cmocka_unit_test(test_server_stats_foreach),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

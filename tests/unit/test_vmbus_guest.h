@@ -101,7 +101,7 @@ static int tg_signal(void *o, unsigned int vp, unsigned int sint,
 	struct tg *t = o;
 
 	assert_true(t->nsigs < TG_MAX_MSGS);
-	t->sigs[t->nsigs++] = (struct tg_sig){vp, sint, flag};
+	t->sigs[t->nsigs++] = (struct tg_sig){ vp, sint, flag };
 	return 0;
 }
 
@@ -112,7 +112,7 @@ static int tg_reg_msg(void *o, uint32_t conn, vmbus_post_message_fn fn,
 
 	assert_true(t->nh < TG_MAX_HANDLERS);
 	t->h[t->nh++] =
-	    (struct tg_handler){.conn = conn, .msg = fn, .arg = arg};
+		(struct tg_handler){ .conn = conn, .msg = fn, .arg = arg };
 	return 0;
 }
 
@@ -122,7 +122,8 @@ static int tg_reg_ev(void *o, uint32_t conn, vmbus_signal_event_fn fn,
 	struct tg *t = o;
 
 	assert_true(t->nh < TG_MAX_HANDLERS);
-	t->h[t->nh++] = (struct tg_handler){.conn = conn, .ev = fn, .arg = arg};
+	t->h[t->nh++] =
+		(struct tg_handler){ .conn = conn, .ev = fn, .arg = arg };
 	return 0;
 }
 
@@ -159,7 +160,7 @@ static UNUSED uint64_t tg_ref_time(void *o)
 static UNUSED void tg_init_opts(struct tg *t, unsigned int nr_vcpus,
 				bool ref_time, bool memfd, bool sigfd)
 {
-	struct vmbus_server_params p = {0};
+	struct vmbus_server_params p = { 0 };
 	unsigned int i;
 
 	memset(t, 0, sizeof(*t));
@@ -175,13 +176,13 @@ static UNUSED void tg_init_opts(struct tg *t, unsigned int nr_vcpus,
 		assert_int_equal(fake_gmem_init(&t->fg, TG_RAM), 0);
 	}
 	t->ops = (struct vmbus_host_ops){
-	    .post_message = tg_post,
-	    .signal_event = tg_signal,
-	    .register_message = tg_reg_msg,
-	    .register_event = tg_reg_ev,
-	    .set_signal_fd = sigfd ? tg_set_signal_fd : NULL,
-	    .ref_time = ref_time ? tg_ref_time : NULL,
-	    .opaque = t,
+		.post_message = tg_post,
+		.signal_event = tg_signal,
+		.register_message = tg_reg_msg,
+		.register_event = tg_reg_ev,
+		.set_signal_fd = sigfd ? tg_set_signal_fd : NULL,
+		.ref_time = ref_time ? tg_ref_time : NULL,
+		.opaque = t,
 	};
 	p.gm = &t->fg.gm;
 	p.nr_vcpus = nr_vcpus;
@@ -314,7 +315,7 @@ static UNUSED uint64_t tg_alloc_pages(struct tg *t, unsigned int n)
 static UNUSED void tg_contact(struct tg *t, uint32_t version, uint8_t sint,
 			      bool expect_ok)
 {
-	struct vmbus_msg_initiate_contact c = {0};
+	struct vmbus_msg_initiate_contact c = { 0 };
 	const struct vmbus_msg_version_response *r;
 
 	c.hdr.msgtype = VMBUS_MSG_INITIATE_CONTACT;
@@ -341,7 +342,7 @@ static UNUSED void tg_contact(struct tg *t, uint32_t version, uint8_t sint,
 
 static UNUSED void tg_simple(struct tg *t, uint32_t type)
 {
-	struct vmbus_msg_hdr h = {.msgtype = type};
+	struct vmbus_msg_hdr h = { .msgtype = type };
 
 	tg_send(t, &h, sizeof(h));
 }
@@ -402,7 +403,7 @@ static UNUSED uint32_t tg_gpadl(struct tg *t, uint32_t relid, uint64_t gpa,
 static UNUSED uint32_t tg_expect_gpadl_created(struct tg *t, uint32_t handle)
 {
 	const struct vmbus_msg_gpadl_created *c =
-	    (const void *)tg_expect(t, VMBUS_MSG_GPADL_CREATED);
+		(const void *)tg_expect(t, VMBUS_MSG_GPADL_CREATED);
 
 	assert_int_equal(c->gpadl, handle);
 	return c->creation_status;
@@ -420,7 +421,7 @@ struct tg_chan {
 static UNUSED uint32_t tg_open_msg(struct tg *t, uint32_t relid, uint32_t gpadl,
 				   uint32_t offset, uint32_t vp)
 {
-	struct vmbus_msg_open_channel o = {0};
+	struct vmbus_msg_open_channel o = { 0 };
 	const struct vmbus_msg_open_result *r;
 
 	o.hdr.msgtype = VMBUS_MSG_OPENCHANNEL;
@@ -488,13 +489,13 @@ static UNUSED int tg_write(struct tg_ring *r, uint16_t type, uint64_t tid,
 	uint32_t total = ring_pkt_size(len);
 	uint32_t avail = w >= rd ? r->size - (w - rd) : rd - w;
 	struct vmbus_pkt_desc d = {
-	    .type = type,
-	    .offset8 = 2,
-	    .len8 = (uint16_t)((total - 8) / 8),
-	    .trans_id = tid,
+		.type = type,
+		.offset8 = 2,
+		.len8 = (uint16_t)((total - 8) / 8),
+		.trans_id = tid,
 	};
 	uint64_t trailer = (uint64_t)w << 32;
-	uint8_t zero[8] = {0};
+	uint8_t zero[8] = { 0 };
 
 	if (avail <= total)
 		return -EAGAIN;
@@ -525,7 +526,7 @@ static UNUSED int tg_read(struct tg_ring *r, struct vmbus_pkt_desc *d,
 
 static UNUSED void tg_close(struct tg *t, uint32_t relid)
 {
-	struct vmbus_msg_close_channel c = {0};
+	struct vmbus_msg_close_channel c = { 0 };
 
 	c.hdr.msgtype = VMBUS_MSG_CLOSECHANNEL;
 	c.child_relid = relid;
@@ -534,7 +535,7 @@ static UNUSED void tg_close(struct tg *t, uint32_t relid)
 
 static UNUSED void tg_teardown(struct tg *t, uint32_t relid, uint32_t gpadl)
 {
-	struct vmbus_msg_gpadl_teardown m = {0};
+	struct vmbus_msg_gpadl_teardown m = { 0 };
 
 	m.hdr.msgtype = VMBUS_MSG_GPADL_TEARDOWN;
 	m.child_relid = relid;

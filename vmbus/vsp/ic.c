@@ -22,7 +22,7 @@
 /* Seconds between 1601-01-01 and 1970-01-01, in 100 ns units. */
 #define IC_WLTIMEDELTA 116444736000000000ULL
 
-static const uint32_t ic_fw_versions[] = {IC_FW_VERSION_3, IC_FW_VERSION_1};
+static const uint32_t ic_fw_versions[] = { IC_FW_VERSION_3, IC_FW_VERSION_1 };
 
 uint64_t ic_wall_time(void)
 {
@@ -272,13 +272,13 @@ static void ic_destroy(struct vmbus_device *dev)
 }
 
 static const struct vmbus_device_ops ic_ops = {
-    .open = ic_open,
-    .ready = ic_ready,
-    .packet = ic_packet,
-    .writable = ic_writable,
-    .close = ic_close,
-    .tick = ic_tick,
-    .destroy = ic_destroy,
+	.open = ic_open,
+	.ready = ic_ready,
+	.packet = ic_packet,
+	.writable = ic_writable,
+	.close = ic_close,
+	.tick = ic_tick,
+	.destroy = ic_destroy,
 };
 
 int ic_register(struct vmbus_server *s, const struct ic_desc *desc,

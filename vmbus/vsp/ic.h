@@ -27,9 +27,8 @@ struct ic_desc {
 	const char *name;
 	const char *class_id; /* GUID string */
 	const char *instance_id;
-	uint16_t msgtype; /* ICMSGTYPE_* of the service */
-	uint32_t
-	    versions[IC_MAX_VERSIONS]; /* major << 16 | minor, best first */
+	uint16_t msgtype;		    /* ICMSGTYPE_* of the service */
+	uint32_t versions[IC_MAX_VERSIONS]; /* major << 16 | minor, best first */
 	unsigned int nr_versions;
 	/* Negotiated: a good time to send. */
 	void (*ready)(struct ic_base *ic);

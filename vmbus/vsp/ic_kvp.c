@@ -321,8 +321,8 @@ static void kvp_enum_entry(struct ic_kvp *kvp, struct kvp_req *q,
 	type = get_le32(&m->enumerate.data.value_type);
 	ks = MIN(get_le32(&m->enumerate.data.key_size), KVP_MAX_KEY_SIZE);
 	vs = MIN(get_le32(&m->enumerate.data.value_size), KVP_MAX_VALUE_SIZE);
-	vs = MIN(
-	    vs, len - (uint32_t)offsetof(struct kvp_msg, enumerate.data.value));
+	vs = MIN(vs, len - (uint32_t)offsetof(struct kvp_msg,
+					      enumerate.data.value));
 	key = kvp_from_utf16(m->enumerate.data.key, ks);
 	if (!key)
 		return;
@@ -408,18 +408,18 @@ static void kvp_destroy(struct ic_base *ic)
 }
 
 static const struct ic_desc kvp_desc = {
-    .name = "kvp",
-    .class_id = "a9a0f4e7-5a45-4d96-b827-8a841e8c03e6",
-    .instance_id = "242ff919-07db-4180-9c2e-b86cb68c8c55",
-    .msgtype = ICMSGTYPE_KVPEXCHANGE,
-    .versions = {VMBUS_MAKE_VERSION(4, 0), VMBUS_MAKE_VERSION(3, 0),
-		 VMBUS_MAKE_VERSION(1, 0)},
-    .nr_versions = 3,
-    .ready = kvp_ready,
-    .pump = kvp_pump,
-    .response = kvp_response,
-    .abandon = kvp_abandon,
-    .destroy = kvp_destroy,
+	.name = "kvp",
+	.class_id = "a9a0f4e7-5a45-4d96-b827-8a841e8c03e6",
+	.instance_id = "242ff919-07db-4180-9c2e-b86cb68c8c55",
+	.msgtype = ICMSGTYPE_KVPEXCHANGE,
+	.versions = { VMBUS_MAKE_VERSION(4, 0), VMBUS_MAKE_VERSION(3, 0),
+		      VMBUS_MAKE_VERSION(1, 0) },
+	.nr_versions = 3,
+	.ready = kvp_ready,
+	.pump = kvp_pump,
+	.response = kvp_response,
+	.abandon = kvp_abandon,
+	.destroy = kvp_destroy,
 };
 
 int ic_kvp_create(struct vmbus_server *s, struct ic_kvp **out)

@@ -92,17 +92,17 @@ static void ic_free(struct ic_base *ic)
 }
 
 static const struct ic_desc hb_desc = {
-    .name = "heartbeat",
-    .class_id = "57164f39-9115-4e78-ab55-382f3bd5422d",
-    .instance_id = "2f9bcc4a-0069-4af3-b76b-6fd0be528cda",
-    .msgtype = ICMSGTYPE_HEARTBEAT,
-    .versions = {VMBUS_MAKE_VERSION(3, 0), VMBUS_MAKE_VERSION(1, 0)},
-    .nr_versions = 2,
-    .ready = hb_ready,
-    .pump = hb_pump,
-    .response = hb_response,
-    .tick = hb_tick,
-    .destroy = ic_free,
+	.name = "heartbeat",
+	.class_id = "57164f39-9115-4e78-ab55-382f3bd5422d",
+	.instance_id = "2f9bcc4a-0069-4af3-b76b-6fd0be528cda",
+	.msgtype = ICMSGTYPE_HEARTBEAT,
+	.versions = { VMBUS_MAKE_VERSION(3, 0), VMBUS_MAKE_VERSION(1, 0) },
+	.nr_versions = 2,
+	.ready = hb_ready,
+	.pump = hb_pump,
+	.response = hb_response,
+	.tick = hb_tick,
+	.destroy = ic_free,
 };
 
 int ic_heartbeat_create(struct vmbus_server *s, struct ic_heartbeat **out)
@@ -206,17 +206,17 @@ static void sd_abandon(struct ic_base *ic)
 }
 
 static const struct ic_desc sd_desc = {
-    .name = "shutdown",
-    .class_id = "0e0b6031-5213-4934-818b-38d90ced39db",
-    .instance_id = "b6650ff7-33bc-4840-8048-e0676786f393",
-    .msgtype = ICMSGTYPE_SHUTDOWN,
-    .versions = {VMBUS_MAKE_VERSION(3, 2), VMBUS_MAKE_VERSION(3, 0),
-		 VMBUS_MAKE_VERSION(1, 0)},
-    .nr_versions = 3,
-    .pump = sd_pump,
-    .response = sd_response,
-    .abandon = sd_abandon,
-    .destroy = ic_free,
+	.name = "shutdown",
+	.class_id = "0e0b6031-5213-4934-818b-38d90ced39db",
+	.instance_id = "b6650ff7-33bc-4840-8048-e0676786f393",
+	.msgtype = ICMSGTYPE_SHUTDOWN,
+	.versions = { VMBUS_MAKE_VERSION(3, 2), VMBUS_MAKE_VERSION(3, 0),
+		      VMBUS_MAKE_VERSION(1, 0) },
+	.nr_versions = 3,
+	.pump = sd_pump,
+	.response = sd_response,
+	.abandon = sd_abandon,
+	.destroy = ic_free,
 };
 
 int ic_shutdown_create(struct vmbus_server *s, struct ic_shutdown **out)
@@ -314,32 +314,32 @@ static void ts_tick(struct ic_base *ic, uint64_t now_ns)
 }
 
 static const struct ic_desc ts_desc_ref = {
-    .name = "timesync",
-    .class_id = "9527e630-d0ae-497b-adce-e80ab0175caf",
-    .instance_id = "2dd1ce17-079e-403c-b352-a1921ee207ee",
-    .msgtype = ICMSGTYPE_TIMESYNC,
-    .versions = {VMBUS_MAKE_VERSION(4, 0), VMBUS_MAKE_VERSION(3, 0),
-		 VMBUS_MAKE_VERSION(1, 0)},
-    .nr_versions = 3,
-    .ready = ts_ready,
-    .pump = ts_pump,
-    .response = ts_response,
-    .tick = ts_tick,
-    .destroy = ic_free,
+	.name = "timesync",
+	.class_id = "9527e630-d0ae-497b-adce-e80ab0175caf",
+	.instance_id = "2dd1ce17-079e-403c-b352-a1921ee207ee",
+	.msgtype = ICMSGTYPE_TIMESYNC,
+	.versions = { VMBUS_MAKE_VERSION(4, 0), VMBUS_MAKE_VERSION(3, 0),
+		      VMBUS_MAKE_VERSION(1, 0) },
+	.nr_versions = 3,
+	.ready = ts_ready,
+	.pump = ts_pump,
+	.response = ts_response,
+	.tick = ts_tick,
+	.destroy = ic_free,
 };
 
 static const struct ic_desc ts_desc_noref = {
-    .name = "timesync",
-    .class_id = "9527e630-d0ae-497b-adce-e80ab0175caf",
-    .instance_id = "2dd1ce17-079e-403c-b352-a1921ee207ee",
-    .msgtype = ICMSGTYPE_TIMESYNC,
-    .versions = {VMBUS_MAKE_VERSION(3, 0), VMBUS_MAKE_VERSION(1, 0)},
-    .nr_versions = 2,
-    .ready = ts_ready,
-    .pump = ts_pump,
-    .response = ts_response,
-    .tick = ts_tick,
-    .destroy = ic_free,
+	.name = "timesync",
+	.class_id = "9527e630-d0ae-497b-adce-e80ab0175caf",
+	.instance_id = "2dd1ce17-079e-403c-b352-a1921ee207ee",
+	.msgtype = ICMSGTYPE_TIMESYNC,
+	.versions = { VMBUS_MAKE_VERSION(3, 0), VMBUS_MAKE_VERSION(1, 0) },
+	.nr_versions = 2,
+	.ready = ts_ready,
+	.pump = ts_pump,
+	.response = ts_response,
+	.tick = ts_tick,
+	.destroy = ic_free,
 };
 
 int ic_timesync_create(struct vmbus_server *s, struct ic_timesync **out)
@@ -351,8 +351,8 @@ int ic_timesync_create(struct vmbus_server *s, struct ic_timesync **out)
 		return -ENOMEM;
 	ts->next_flags = 0xff;
 	r = ic_register(
-	    s, vmbus_server_has_ref_time(s) ? &ts_desc_ref : &ts_desc_noref,
-	    &ts->ic);
+		s, vmbus_server_has_ref_time(s) ? &ts_desc_ref : &ts_desc_noref,
+		&ts->ic);
 	if (r) {
 		free(ts);
 		return r;
