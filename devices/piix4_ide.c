@@ -390,6 +390,7 @@ void ide_destroy(struct ide *ide)
 	ide_unregister_legacy(ide);
 	if (ide->bm_mapped)
 		bus_unregister(ide->pio, ide->bm_base);
+	bus_synchronize();		/* no handler still running on @ide */
 	ide_free(ide);
 }
 

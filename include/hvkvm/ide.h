@@ -68,7 +68,9 @@ struct ide_config {
 int ide_create(const struct ide_config *cfg, struct ide **out);
 /*
  * Close the block devices (waiting for requests in flight), unregister the
- * ports and free. vCPUs must be stopped; the PCI host outlives @ide.
+ * ports and free. vCPUs must be stopped. The function stays in the PCI
+ * host's table (pci.h has no removal): destroy the host next, without
+ * touching 00:01.1 in between (no pci_reset either).
  */
 void ide_destroy(struct ide *ide);
 /* Power-on state of every drive and channel (guest reboot); media stay. */
@@ -78,10 +80,13 @@ void ide_reset(struct ide *ide);
  * Host-side media change on CD-ROM @drive (0..3). ide_eject closes and
  * drops the medium: -EBUSY if the guest locked it (PREVENT ALLOW MEDIUM
  * REMOVAL) unless @force, -ENODEV if @drive is not a CD-ROM, -ENOMEDIUM if
- * the tray is already empty. ide_insert takes ownership of @bd (its size
- * must be a multiple of 2048) and reports a unit attention to the guest:
- * -EBUSY if a medium is present (eject first), -ENODEV, -EINVAL. Any
- * thread but the one running the drive's completions while locked out.
+ * the tray is already empty. ide_insert takes ownership of @bd (read in
+ * 2048-byte blocks, a partial last block is not visible) and reports a
+ * unit attention to the guest: -EBUSY if a medium is present (eject
+ * first), -ENODEV, -EINVAL (smaller than one block); on error the caller
+ * keeps @bd. Call both from the thread that runs the evloop (the control
+ * socket's), never from inside a block callback: ide_eject waits for the
+ * medium's requests in flight.
  */
 int ide_eject(struct ide *ide, unsigned int drive, bool force);
 int ide_insert(struct ide *ide, unsigned int drive, struct block_dev *bd);

@@ -93,7 +93,7 @@ static struct env *env_new(bool disk, bool cd)
 	struct env *e = calloc(1, sizeof(*e));
 	struct ide_config cfg = { 0 };
 
-	bus_init(&e->pio, "pio");
+	assert_int_equal(bus_init(&e->pio, "pio"), 0);
 	fake_irq_init(&e->irq);
 	assert_int_equal(fake_gmem_init(&e->mem, RAM_SIZE), 0);
 	assert_int_equal(pci_create(&e->pio, &e->irq.sink, NULL, &e->pci), 0);
@@ -121,6 +121,7 @@ static void env_free(struct env *e)
 
 	ide_destroy(e->ide);
 	pci_destroy(e->pci);
+	bus_destroy(&e->pio);
 	fake_gmem_destroy(&e->mem);
 	for (i = 0; i < IDE_NR_DRIVES; i++)
 		if (e->path[i][0])
