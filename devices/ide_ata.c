@@ -26,7 +26,7 @@
 
 /* ATA8-ACS command codes. */
 #define ATA_NOP 0x00
-#define ATA_RECALIBRATE 0x10		/* 10h-1Fh */
+#define ATA_RECALIBRATE 0x10 /* 10h-1Fh */
 #define ATA_READ 0x20
 #define ATA_READ_NORETRY 0x21
 #define ATA_READ_EXT 0x24
@@ -97,9 +97,9 @@ void ide_id_xfer_modes(const struct ide_drive *d, uint16_t *id)
 	unsigned int mode = d->xfer_mode & 7;
 
 	id[62] = 0;
-	id[63] = 0x0007;		/* MWDMA 0-2 */
-	id[64] = 0x0003;		/* PIO 3 and 4 */
-	id[88] = 0x003f;		/* UDMA 0-5 */
+	id[63] = 0x0007; /* MWDMA 0-2 */
+	id[64] = 0x0003; /* PIO 3 and 4 */
+	id[88] = 0x003f; /* UDMA 0-5 */
 	switch (d->xfer_mode >> 3) {
 	case 4:
 		id[63] |= (uint16_t)(1u << (8 + mode));
@@ -117,19 +117,19 @@ int ide_set_features(struct ide_drive *d)
 	unsigned int mode = v & 7;
 
 	switch (v >> 3) {
-	case 0:				/* PIO default (00h, 01h) */
+	case 0: /* PIO default (00h, 01h) */
 		if (mode > 1)
 			return -EINVAL;
 		break;
-	case 1:				/* PIO flow control mode */
+	case 1: /* PIO flow control mode */
 		if (mode > 4)
 			return -EINVAL;
 		break;
-	case 4:				/* multiword DMA */
+	case 4: /* multiword DMA */
 		if (mode > 2)
 			return -EINVAL;
 		break;
-	case 8:				/* Ultra DMA */
+	case 8: /* Ultra DMA */
 		if (mode > 5)
 			return -EINVAL;
 		break;
@@ -146,7 +146,7 @@ static void ata_identify(struct ide_drive *d, uint16_t *id)
 	uint32_t chs = (uint32_t)d->cur_cyls * d->cur_heads * d->cur_spt;
 
 	memset(id, 0, 512);
-	id[0] = 0x0040;			/* fixed, not removable */
+	id[0] = 0x0040; /* fixed, not removable */
 	id[1] = d->cyls;
 	id[3] = d->heads;
 	id[6] = d->spt;
@@ -156,8 +156,8 @@ static void ata_identify(struct ide_drive *d, uint16_t *id)
 	id[47] = 0x8000 | IDE_MAX_MULT;
 	id[49] = (1u << 11) | (1u << 9) | (1u << 8); /* IORDY, LBA, DMA */
 	id[50] = 0x4000;
-	id[51] = 0x0200;		/* PIO timing (obsolete) */
-	id[53] = 0x0007;		/* words 54-58, 64-70, 88 valid */
+	id[51] = 0x0200; /* PIO timing (obsolete) */
+	id[53] = 0x0007; /* words 54-58, 64-70, 88 valid */
 	id[54] = d->cur_cyls;
 	id[55] = d->cur_heads;
 	id[56] = d->cur_spt;
@@ -167,22 +167,21 @@ static void ata_identify(struct ide_drive *d, uint16_t *id)
 	id[60] = (uint16_t)lba28;
 	id[61] = (uint16_t)(lba28 >> 16);
 	ide_id_xfer_modes(d, id);
-	id[65] = id[66] = id[67] = id[68] = 120;	/* cycle times, ns */
-	id[80] = 0x01f0;		/* ATA/ATAPI-4 .. ATA8-ACS */
+	id[65] = id[66] = id[67] = id[68] = 120; /* cycle times, ns */
+	id[80] = 0x01f0;			 /* ATA/ATAPI-4 .. ATA8-ACS */
 	/* 82/85: NOP, write cache, power management supported/enabled. */
 	id[82] = (1u << 14) | (1u << 5) | (1u << 3);
-	id[85] = (uint16_t)((1u << 14) | (d->wcache ? 1u << 5 : 0) |
-			    (1u << 3));
+	id[85] = (uint16_t)((1u << 14) | (d->wcache ? 1u << 5 : 0) | (1u << 3));
 	/* 83/86: FLUSH CACHE EXT, FLUSH CACHE, 48-bit addressing. */
 	id[83] = 0x4000 | (1u << 13) | (1u << 12) | (1u << 10);
 	id[86] = (1u << 13) | (1u << 12) | (1u << 10);
 	id[84] = id[87] = 0x4000;
-	id[93] = 0x6001;		/* reset results, 80-wire cable */
+	id[93] = 0x6001; /* reset results, 80-wire cable */
 	id[100] = (uint16_t)d->nsectors;
 	id[101] = (uint16_t)(d->nsectors >> 16);
 	id[102] = (uint16_t)(d->nsectors >> 32);
 	id[103] = (uint16_t)(d->nsectors >> 48);
-	id[106] = 0x4000;		/* one 512-byte logical per physical */
+	id[106] = 0x4000; /* one 512-byte logical per physical */
 	ide_id_checksum(id);
 }
 
@@ -195,9 +194,8 @@ static int ata_decode(struct ide_drive *d, bool ext, uint64_t *lba,
 	if (ext) {
 		*lba = (uint64_t)d->hob_lbah << 40 |
 		       (uint64_t)d->hob_lbam << 32 |
-		       (uint64_t)d->hob_lbal << 24 |
-		       (uint64_t)d->lbah << 16 | (uint64_t)d->lbam << 8 |
-		       d->lbal;
+		       (uint64_t)d->hob_lbal << 24 | (uint64_t)d->lbah << 16 |
+		       (uint64_t)d->lbam << 8 | d->lbal;
 		*count = (uint32_t)d->hob_nsect << 8 | d->nsect;
 		if (!*count)
 			*count = 65536;
@@ -214,7 +212,8 @@ static int ata_decode(struct ide_drive *d, bool ext, uint64_t *lba,
 			if (!sect || sect > d->cur_spt || head >= d->cur_heads)
 				return -EINVAL;
 			*lba = ((uint64_t)cyl * d->cur_heads + head) *
-			       d->cur_spt + sect - 1;
+				       d->cur_spt +
+			       sect - 1;
 		}
 	}
 	if (*lba > d->nsectors || *count > d->nsectors - *lba)

@@ -75,9 +75,9 @@
 
 #define PROFILE_CD_ROM 0x0008
 #define PROFILE_DVD_ROM 0x0010
-#define CD_MAX_BLOCKS 360000u		/* 80 minutes; larger = DVD */
+#define CD_MAX_BLOCKS 360000u /* 80 minutes; larger = DVD */
 #define ATAPI_DMA_MAX_BLOCKS (PRD_MAX_ENTRIES * 32u) /* 64 KiB PRDs */
-#define TOC_CTL_DATA 0x14		/* ADR 1, data track */
+#define TOC_CTL_DATA 0x14			     /* ADR 1, data track */
 
 #define ATAPI_MODEL "Virtual CD"
 #define ATAPI_FIRMWARE "1.1.0"
@@ -283,10 +283,10 @@ static uint32_t atapi_inquiry(struct ide_drive *d, uint8_t *b)
 {
 	(void)d;
 	memset(b, 0, 36);
-	b[0] = 0x05;			/* CD/DVD device */
-	b[1] = 0x80;			/* removable */
-	b[3] = 0x21;			/* ATAPI, response format 1 */
-	b[4] = 31;			/* additional length */
+	b[0] = 0x05; /* CD/DVD device */
+	b[1] = 0x80; /* removable */
+	b[3] = 0x21; /* ATAPI, response format 1 */
+	b[4] = 31;   /* additional length */
 	memcpy(b + 8, "Msft    ", 8);
 	memcpy(b + 16, "Virtual CD/ROM  ", 16);
 	memcpy(b + 32, "1.0 ", 4);
@@ -296,9 +296,9 @@ static uint32_t atapi_inquiry(struct ide_drive *d, uint8_t *b)
 static uint32_t atapi_sense(struct ide_drive *d, uint8_t *b)
 {
 	memset(b, 0, 18);
-	b[0] = 0x70;			/* current, fixed format */
+	b[0] = 0x70; /* current, fixed format */
 	b[2] = d->sense_key;
-	b[7] = 10;			/* additional length */
+	b[7] = 10; /* additional length */
 	b[12] = d->asc;
 	b[13] = d->ascq;
 	return 18;
@@ -311,7 +311,7 @@ static uint32_t atapi_toc(struct ide_drive *d, uint8_t *b, unsigned int fmt,
 	uint32_t p = 4;
 
 	memset(b, 0, 64);
-	b[2] = b[3] = 1;		/* first and last track / session */
+	b[2] = b[3] = 1; /* first and last track / session */
 	switch (fmt) {
 	case 0:
 		if (start > 1 && start != 0xaa)
@@ -323,26 +323,26 @@ static uint32_t atapi_toc(struct ide_drive *d, uint8_t *b, unsigned int fmt,
 			p += 8;
 		}
 		b[p + 1] = TOC_CTL_DATA;
-		b[p + 2] = 0xaa;	/* lead-out */
+		b[p + 2] = 0xaa; /* lead-out */
 		toc_addr(b + p + 4, blocks, msf);
 		p += 8;
 		break;
-	case 1:				/* session info: first track at 0 */
+	case 1: /* session info: first track at 0 */
 		b[p + 1] = TOC_CTL_DATA;
 		b[p + 2] = 1;
 		toc_addr(b + p + 4, 0, msf);
 		p += 8;
 		break;
-	case 2: {			/* raw TOC: A0, A1, A2, track 1 */
+	case 2: { /* raw TOC: A0, A1, A2, track 1 */
 		static const uint8_t points[] = { 0xa0, 0xa1, 0xa2, 0x01 };
 		unsigned int i;
 
 		for (i = 0; i < ARRAY_SIZE(points); i++, p += 11) {
-			b[p] = 1;	/* session */
+			b[p] = 1; /* session */
 			b[p + 1] = TOC_CTL_DATA;
 			b[p + 3] = points[i];
 			if (points[i] == 0xa0 || points[i] == 0xa1)
-				b[p + 8] = 1;	/* first / last track */
+				b[p + 8] = 1; /* first / last track */
 			else if (points[i] == 0xa2)
 				lba_to_msf(b + p + 8, blocks);
 			else
@@ -367,37 +367,37 @@ static uint32_t atapi_feature(struct ide_drive *d, unsigned int code,
 	put_be16(b, (uint16_t)code);
 	*current = true;
 	switch (code) {
-	case 0x0000:			/* profile list */
-		b[2] = 0x03;		/* persistent, current */
+	case 0x0000:	     /* profile list */
+		b[2] = 0x03; /* persistent, current */
 		b[3] = 8;
 		put_be16(b + 4, PROFILE_DVD_ROM);
 		b[6] = medium && dvd;
 		put_be16(b + 8, PROFILE_CD_ROM);
 		b[10] = medium && !dvd;
 		return 12;
-	case 0x0001:			/* core: ATAPI */
-		b[2] = 0x0b;		/* version 2, persistent, current */
+	case 0x0001:	     /* core: ATAPI */
+		b[2] = 0x0b; /* version 2, persistent, current */
 		b[3] = 8;
 		put_be32(b + 4, 2);
 		return 12;
-	case 0x0003:			/* removable medium: tray, eject, lock */
+	case 0x0003: /* removable medium: tray, eject, lock */
 		b[2] = 0x03;
 		b[3] = 4;
 		b[4] = 0x29 | (d->locked ? 0x04 : 0);
 		return 8;
-	case 0x0010:			/* random readable */
+	case 0x0010: /* random readable */
 		*current = medium;
 		b[2] = medium;
 		b[3] = 8;
 		put_be32(b + 4, CD_SECTOR);
 		put_be16(b + 8, dvd ? 16 : 1);
 		return 12;
-	case 0x001e:			/* CD read */
+	case 0x001e: /* CD read */
 		*current = medium && !dvd;
 		b[2] = 0x08 | *current;
 		b[3] = 4;
 		return 8;
-	case 0x001f:			/* DVD read */
+	case 0x001f: /* DVD read */
 		*current = medium && dvd;
 		b[2] = *current;
 		b[3] = 4;
@@ -409,15 +409,15 @@ static uint32_t atapi_feature(struct ide_drive *d, unsigned int code,
 static uint32_t atapi_get_config(struct ide_drive *d, uint8_t *b,
 				 unsigned int rt, unsigned int start)
 {
-	static const uint16_t codes[] = { 0x0000, 0x0001, 0x0003, 0x0010,
-					  0x001e, 0x001f };
+	static const uint16_t codes[] = { 0x0000, 0x0001, 0x0003,
+					  0x0010, 0x001e, 0x001f };
 	uint32_t p = 8;
 	unsigned int i;
 
 	memset(b, 0, 8);
 	if (atapi_has_medium(d))
-		put_be16(b + 6, atapi_is_dvd(d) ? PROFILE_DVD_ROM :
-						   PROFILE_CD_ROM);
+		put_be16(b + 6,
+			 atapi_is_dvd(d) ? PROFILE_DVD_ROM : PROFILE_CD_ROM);
 	for (i = 0; i < ARRAY_SIZE(codes); i++) {
 		bool current;
 		uint32_t len;
@@ -436,14 +436,14 @@ static uint32_t atapi_get_config(struct ide_drive *d, uint8_t *b,
 static uint32_t atapi_gesn(struct ide_drive *d, uint8_t *b, uint8_t classes)
 {
 	memset(b, 0, 8);
-	b[3] = 0x10;			/* supported: media */
+	b[3] = 0x10; /* supported: media */
 	if (!(classes & 0x10)) {
-		b[2] = 0x80;		/* no event available */
+		b[2] = 0x80; /* no event available */
 		put_be16(b, 2);
 		return 4;
 	}
 	put_be16(b, 6);
-	b[2] = 0x04;			/* media class */
+	b[2] = 0x04; /* media class */
 	b[4] = d->media_event;
 	b[5] = (uint8_t)((atapi_has_medium(d) ? 0x02 : 0) |
 			 (d->tray_open ? 0x01 : 0));
@@ -455,22 +455,22 @@ static uint32_t atapi_mode_page(struct ide_drive *d, unsigned int page,
 				uint8_t *b)
 {
 	switch (page) {
-	case 0x01:			/* read error recovery */
+	case 0x01: /* read error recovery */
 		memset(b, 0, 12);
 		b[0] = 0x01;
 		b[1] = 0x0a;
-		b[3] = 0x05;		/* read retry count */
+		b[3] = 0x05; /* read retry count */
 		return 12;
-	case 0x2a:			/* CD/DVD capabilities */
+	case 0x2a: /* CD/DVD capabilities */
 		memset(b, 0, 22);
 		b[0] = 0x2a;
 		b[1] = 0x14;
-		b[2] = 0x3b;		/* reads CD-R/RW, method 2, DVD-ROM/R */
-		b[4] = 0x71;		/* audio, mode 2 form 1/2, multisession */
+		b[2] = 0x3b; /* reads CD-R/RW, method 2, DVD-ROM/R */
+		b[4] = 0x71; /* audio, mode 2 form 1/2, multisession */
 		b[6] = (uint8_t)(0x29 | (d->locked ? 0x02 : 0)); /* tray */
-		put_be16(b + 8, 706 * 4);	/* max read speed, kB/s */
-		put_be16(b + 12, 512);		/* buffer, KiB */
-		put_be16(b + 14, 706 * 4);	/* current read speed */
+		put_be16(b + 8, 706 * 4);  /* max read speed, kB/s */
+		put_be16(b + 12, 512);	   /* buffer, KiB */
+		put_be16(b + 14, 706 * 4); /* current read speed */
 		return 22;
 	}
 	return 0;
@@ -483,8 +483,8 @@ static void atapi_mode_sense(struct ide_channel *ch, struct ide_drive *d)
 	uint8_t *b = ch->buf;
 
 	if (pc == 3) {
-		atapi_check(ch, d, SK_ILLEGAL_REQUEST,
-			    ASC_SAVING_NOT_SUPPORTED, 0);
+		atapi_check(ch, d, SK_ILLEGAL_REQUEST, ASC_SAVING_NOT_SUPPORTED,
+			    0);
 		return;
 	}
 	memset(b, 0, 8);
@@ -508,13 +508,13 @@ static uint32_t atapi_disc_info(struct ide_drive *d, uint8_t *b)
 {
 	memset(b, 0, 34);
 	put_be16(b, 32);
-	b[2] = 0x0e;			/* complete session, finalized disc */
-	b[3] = 1;			/* first track */
-	b[4] = 1;			/* sessions */
-	b[5] = 1;			/* first track in last session */
-	b[6] = 1;			/* last track in last session */
-	put_be32(b + 16, 0xffffffff);	/* last session lead-in: none */
-	put_be32(b + 20, 0xffffffff);	/* last possible lead-out: none */
+	b[2] = 0x0e;		      /* complete session, finalized disc */
+	b[3] = 1;		      /* first track */
+	b[4] = 1;		      /* sessions */
+	b[5] = 1;		      /* first track in last session */
+	b[6] = 1;		      /* last track in last session */
+	put_be32(b + 16, 0xffffffff); /* last session lead-in: none */
+	put_be32(b + 20, 0xffffffff); /* last possible lead-out: none */
 	(void)d;
 	return 34;
 }
@@ -568,7 +568,7 @@ static void atapi_dispatch(struct ide_channel *ch, struct ide_drive *d)
 		atapi_reply(ch, d, atapi_sense(d, b), c[4]);
 		break;
 	case GPCMD_INQUIRY:
-		if (c[1] & 0x01) {	/* EVPD */
+		if (c[1] & 0x01) { /* EVPD */
 			atapi_invalid_field(ch, d);
 			break;
 		}
@@ -600,7 +600,7 @@ static void atapi_dispatch(struct ide_channel *ch, struct ide_drive *d)
 		if (!atapi_medium_ok(ch, d))
 			break;
 		if (!fmt && (c[9] >> 6))
-			fmt = c[9] >> 6;	/* SFF-8020 format field */
+			fmt = c[9] >> 6; /* SFF-8020 format field */
 		len = atapi_toc(d, b, fmt, c[1] & 0x02, c[6]);
 		if (!len)
 			atapi_invalid_field(ch, d);
@@ -613,7 +613,7 @@ static void atapi_dispatch(struct ide_channel *ch, struct ide_drive *d)
 		atapi_reply(ch, d, len, get_be16(&c[7]));
 		break;
 	case GPCMD_GET_EVENT_STATUS:
-		if (!(c[1] & 0x01)) {	/* asynchronous: not supported */
+		if (!(c[1] & 0x01)) { /* asynchronous: not supported */
 			atapi_invalid_field(ch, d);
 			break;
 		}
@@ -674,10 +674,10 @@ static void atapi_identify(struct ide_drive *d, uint16_t *id)
 	ide_padstr(&id[23], 4, ATAPI_FIRMWARE);
 	ide_padstr(&id[27], 20, ATAPI_MODEL);
 	id[49] = (1u << 11) | (1u << 9) | (1u << 8); /* IORDY, LBA, DMA */
-	id[53] = 0x0006;		/* words 64-70, 88 valid */
+	id[53] = 0x0006;			     /* words 64-70, 88 valid */
 	ide_id_xfer_modes(d, id);
 	id[65] = id[66] = id[67] = id[68] = 120;
-	id[80] = 0x00f0;		/* ATA/ATAPI-4 .. 7 */
+	id[80] = 0x00f0;		 /* ATA/ATAPI-4 .. 7 */
 	id[82] = (1u << 14) | (1u << 4); /* NOP, PACKET */
 	id[83] = id[84] = id[87] = 0x4000;
 	id[85] = (1u << 14) | (1u << 4);

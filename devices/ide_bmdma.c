@@ -67,7 +67,7 @@ static int bm_walk(struct ide_channel *ch, uint32_t bytes, bool to_mem)
 		}
 		if (len > bytes - done) {
 			len = bytes - done;
-			eot = false;	/* table larger than the transfer */
+			eot = false; /* table larger than the transfer */
 		}
 		p = gmem_map(ch->ide->gm, addr, len, to_mem);
 		if (!p) {
@@ -97,8 +97,8 @@ static void bm_fail(struct ide_channel *ch, int ret)
 {
 	ide_io_fn done = ch->dma_done;
 
-	ch->bm_status = (uint8_t)((ch->bm_status & ~BM_ST_ACTIVE) |
-				  BM_ST_ERROR);
+	ch->bm_status =
+		(uint8_t)((ch->bm_status & ~BM_ST_ACTIVE) | BM_ST_ERROR);
 	if (done)
 		done(ch, ret);
 }
@@ -140,7 +140,7 @@ void ide_dma_begin(struct ide_channel *ch)
 	if (ch->xfer != XFER_DMA || ch->io_busy || !d ||
 	    !(ch->bm_cmd & BM_CMD_START) || !(ch->bm_status & BM_ST_ACTIVE))
 		return;
-	ch->xfer = XFER_NONE;		/* the walk runs once */
+	ch->xfer = XFER_NONE; /* the walk runs once */
 	if (!pci_bus_master_enabled(&ch->ide->pci)) {
 		guest_err("ide%u: DMA with bus mastering disabled", ch->index);
 		bm_fail(ch, -EFAULT);
@@ -229,8 +229,9 @@ static void bm_reg_write(struct ide_channel *ch, unsigned int off, uint8_t v)
 		break;
 	case BM_STATUS:
 		ch->bm_status = (uint8_t)((ch->bm_status & BM_ST_ACTIVE) |
-			(ch->bm_status & ~v & (BM_ST_ERROR | BM_ST_INTR)) |
-			(v & (BM_ST_DMA0 | BM_ST_DMA1)));
+					  (ch->bm_status & ~v &
+					   (BM_ST_ERROR | BM_ST_INTR)) |
+					  (v & (BM_ST_DMA0 | BM_ST_DMA1)));
 		break;
 	case BM_PRDT:
 	case BM_PRDT + 1:
@@ -239,7 +240,7 @@ static void bm_reg_write(struct ide_channel *ch, unsigned int off, uint8_t v)
 		shift = 8 * (off - BM_PRDT);
 		ch->bm_prdt &= ~(0xffu << shift);
 		ch->bm_prdt |= (uint32_t)v << shift;
-		ch->bm_prdt &= ~3u;	/* dword aligned */
+		ch->bm_prdt &= ~3u; /* dword aligned */
 		break;
 	}
 }

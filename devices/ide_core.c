@@ -42,8 +42,7 @@ static bool ide_present(const struct ide_drive *d)
 void ide_update_irq(struct ide_channel *ch)
 {
 	struct ide_drive *d = ide_cur(ch);
-	bool level = ide_present(d) && d->intrq &&
-		     !(ch->devctl & ATA_CTL_NIEN);
+	bool level = ide_present(d) && d->intrq && !(ch->devctl & ATA_CTL_NIEN);
 
 	if (level == ch->irq_level)
 		return;
@@ -111,7 +110,7 @@ void ide_set_signature(struct ide_drive *d)
 		d->lbam = d->lbah = 0;
 	}
 	d->device &= ATA_DEV_DEV;
-	d->error = 0x01;		/* diagnostic passed */
+	d->error = 0x01; /* diagnostic passed */
 }
 
 /* Device state after SRST / DEVICE RESET (settings survive, ATA8-ACS). */
@@ -124,7 +123,7 @@ void ide_drive_reset(struct ide_drive *d)
 	if (d->media == IDE_MEDIA_DISK)
 		d->status = ATA_SR_DRDY | ATA_SR_DSC;
 	else
-		d->status = 0;		/* ATAPI: DRDY clear after reset */
+		d->status = 0; /* ATAPI: DRDY clear after reset */
 	if (d->media == IDE_MEDIA_NONE)
 		d->status = 0;
 }
@@ -356,13 +355,12 @@ static void ide_exec(struct ide_channel *ch, uint8_t cmd)
 {
 	struct ide_drive *d = ide_cur(ch);
 
-	if (cmd == CMD_EXEC_DIAG && !(d->status & ATA_SR_BSY) &&
-	    !ch->io_busy) {
+	if (cmd == CMD_EXEC_DIAG && !(d->status & ATA_SR_BSY) && !ch->io_busy) {
 		ide_exec_diag(ch);
 		return;
 	}
 	if (!ide_present(d))
-		return;			/* nobody answers */
+		return; /* nobody answers */
 	if (cmd == CMD_DEVICE_RESET && d->media == IDE_MEDIA_CDROM) {
 		if (ch->xdrv == d || !ch->xdrv)
 			ide_end_xfer(ch);
@@ -537,7 +535,7 @@ static uint64_t ide_ctl_read(void *opaque, uint64_t off, unsigned int size)
 	(void)size;
 	pthread_mutex_lock(&ch->lock);
 	d = ide_cur(ch);
-	v = ide_present(d) ? d->status : 0;	/* alternate status */
+	v = ide_present(d) ? d->status : 0; /* alternate status */
 	pthread_mutex_unlock(&ch->lock);
 	return v;
 }

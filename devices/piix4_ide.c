@@ -29,26 +29,23 @@
 #include "hvkvm/util.h"
 #include "ide_int.h"
 
-#define PIIX4_IDE_CLASS 0x010180	/* mass storage, IDE, bus master */
+#define PIIX4_IDE_CLASS 0x010180 /* mass storage, IDE, bus master */
 #define PIIX4_IDE_REV 0x01
-#define IDETIM_PRI 0x40			/* 16 bits */
+#define IDETIM_PRI 0x40 /* 16 bits */
 #define IDETIM_SEC 0x42
-#define IDETIM_DECODE 0x8000		/* IDE decode enable */
-#define IDETIM_WMASK 0xf3ff		/* bits 11:10 reserved */
+#define IDETIM_DECODE 0x8000 /* IDE decode enable */
+#define IDETIM_WMASK 0xf3ff  /* bits 11:10 reserved */
 #define SIDETIM 0x44
-#define UDMACTL 0x48			/* bits 3:0 */
-#define UDMATIM 0x4a			/* 16 bits */
+#define UDMACTL 0x48 /* bits 3:0 */
+#define UDMATIM 0x4a /* 16 bits */
 #define UDMATIM_WMASK 0x3333
 
-static const uint16_t ide_cmd_base[IDE_NR_CHANNELS] = {
-	IDE_PRIMARY_BASE, IDE_SECONDARY_BASE
-};
-static const uint16_t ide_ctl_base[IDE_NR_CHANNELS] = {
-	IDE_PRIMARY_CTL, IDE_SECONDARY_CTL
-};
-static const unsigned int ide_irq_line[IDE_NR_CHANNELS] = {
-	IDE_PRIMARY_IRQ, IDE_SECONDARY_IRQ
-};
+static const uint16_t ide_cmd_base[IDE_NR_CHANNELS] = { IDE_PRIMARY_BASE,
+							IDE_SECONDARY_BASE };
+static const uint16_t ide_ctl_base[IDE_NR_CHANNELS] = { IDE_PRIMARY_CTL,
+							IDE_SECONDARY_CTL };
+static const unsigned int ide_irq_line[IDE_NR_CHANNELS] = { IDE_PRIMARY_IRQ,
+							    IDE_SECONDARY_IRQ };
 
 /* ---- PCI function ----------------------------------------------------- */
 
@@ -194,7 +191,7 @@ int ide_eject(struct ide *ide, unsigned int drive, bool force)
 	bd = d->bd;
 	d->locked = false;
 	ide_medium_set(d, NULL);
-	d->media_event = 3;		/* GESN: MediaRemoval */
+	d->media_event = 3; /* GESN: MediaRemoval */
 	pthread_mutex_unlock(&ch->lock);
 	/* Without the lock: close runs callbacks still in flight. */
 	ide_unwatch(ide, bd);
@@ -223,7 +220,7 @@ int ide_insert(struct ide *ide, unsigned int drive, struct block_dev *bd)
 		return r;
 	pthread_mutex_lock(&ch->lock);
 	if (d->bd) {
-		r = -EBUSY;		/* raced with another insert */
+		r = -EBUSY; /* raced with another insert */
 	} else {
 		ide_medium_set(d, bd);
 		d->tray_open = false;
@@ -383,14 +380,14 @@ void ide_destroy(struct ide *ide)
 			if (!bd)
 				continue;
 			ide_unwatch(ide, bd);
-			block_close(bd);	/* runs last callbacks */
+			block_close(bd); /* runs last callbacks */
 			d->bd = NULL;
 		}
 	}
 	ide_unregister_legacy(ide);
 	if (ide->bm_mapped)
 		bus_unregister(ide->pio, ide->bm_base);
-	bus_synchronize();		/* no handler still running on @ide */
+	bus_synchronize(); /* no handler still running on @ide */
 	ide_free(ide);
 }
 

@@ -24,33 +24,33 @@ struct pci_host;
 struct ide;
 
 #define IDE_NR_CHANNELS 2
-#define IDE_NR_DRIVES 4			/* drive = channel * 2 + unit */
-#define IDE_PRIMARY_BASE 0x1f0		/* command block, 8 ports */
-#define IDE_PRIMARY_CTL 0x3f6		/* device control / alt status */
+#define IDE_NR_DRIVES 4	       /* drive = channel * 2 + unit */
+#define IDE_PRIMARY_BASE 0x1f0 /* command block, 8 ports */
+#define IDE_PRIMARY_CTL 0x3f6  /* device control / alt status */
 #define IDE_PRIMARY_IRQ 14
 #define IDE_SECONDARY_BASE 0x170
 #define IDE_SECONDARY_CTL 0x376
 #define IDE_SECONDARY_IRQ 15
-#define IDE_PCI_FN 1			/* 00:01.1 */
+#define IDE_PCI_FN 1 /* 00:01.1 */
 #define IDE_PCI_DEVICE 0x7111
 
 enum ide_media {
-	IDE_MEDIA_NONE,			/* no device in this position */
-	IDE_MEDIA_DISK,			/* ATA disk, needs a block device */
-	IDE_MEDIA_CDROM,		/* ATAPI CD-ROM, block device optional */
+	IDE_MEDIA_NONE,	 /* no device in this position */
+	IDE_MEDIA_DISK,	 /* ATA disk, needs a block device */
+	IDE_MEDIA_CDROM, /* ATAPI CD-ROM, block device optional */
 };
 
 struct ide_drive_config {
 	enum ide_media media;
-	struct block_dev *bd;		/* disk: required; CD: NULL = empty */
-	const char *serial;		/* IDENTIFY serial; NULL = generated */
+	struct block_dev *bd; /* disk: required; CD: NULL = empty */
+	const char *serial;   /* IDENTIFY serial; NULL = generated */
 };
 
 struct ide_config {
-	struct bus *pio;		/* legacy ports and the BAR4 block */
-	struct pci_host *pci;		/* the function goes to 00:01.1 */
-	struct irq_sink *irq;		/* ISA IRQ 14 / 15 */
-	struct gmem *gm;		/* bus-master DMA target */
+	struct bus *pio;      /* legacy ports and the BAR4 block */
+	struct pci_host *pci; /* the function goes to 00:01.1 */
+	struct irq_sink *irq; /* ISA IRQ 14 / 15 */
+	struct gmem *gm;      /* bus-master DMA target */
 	/*
 	 * Where the drives' block completion fds are watched. NULL: the
 	 * caller runs block_process_completions() itself (tests, fuzzing).

@@ -29,13 +29,13 @@
 #include "hvkvm/pci.h"
 #include "hvkvm/util.h"
 
-#define DISK_SECTORS 16384u		/* 8 MiB */
+#define DISK_SECTORS 16384u /* 8 MiB */
 #define CD_BLOCKS 600u
 #define RAM_SIZE (16 * MiB)
 #define BM_PORT 0xc000
 #define IDE_DEVFN PCI_DEVFN(1, 1)
-#define PRDT 0x10000			/* descriptor table in guest RAM */
-#define DATA 0x100000			/* DMA buffers in guest RAM */
+#define PRDT 0x10000  /* descriptor table in guest RAM */
+#define DATA 0x100000 /* DMA buffers in guest RAM */
 
 static const uint16_t cmd_port[2] = { 0x1f0, 0x170 };
 static const uint16_t ctl_port[2] = { 0x3f6, 0x376 };
@@ -46,7 +46,7 @@ struct env {
 	struct fake_gmem mem;
 	struct pci_host *pci;
 	struct ide *ide;
-	struct block_dev *bd[IDE_NR_DRIVES];	/* as the test knows them */
+	struct block_dev *bd[IDE_NR_DRIVES]; /* as the test knows them */
 	char path[IDE_NR_DRIVES][64];
 };
 
@@ -241,14 +241,13 @@ static void pio_in(struct env *e, unsigned int ch, uint16_t *w,
 		w[i] = (uint16_t)in(e, cmd_port[ch], 2);
 }
 
-static void identify(struct env *e, unsigned int ch, uint8_t cmd,
-		     uint16_t *id)
+static void identify(struct env *e, unsigned int ch, uint8_t cmd, uint16_t *id)
 {
 	uint8_t st;
 
 	outb(e, cmd_port[ch] + 7, cmd);
 	st = wait_ready(e, ch);
-	assert_true(st & 0x08);		/* DRQ */
+	assert_true(st & 0x08); /* DRQ */
 	pio_in(e, ch, id, 256);
 	st = inb(e, cmd_port[ch] + 7);
 	assert_false(st & 0x08);
@@ -311,7 +310,7 @@ static void bm_arm(struct env *e, unsigned int ch, bool to_mem)
 
 	outb(e, bm, 0);
 	out(e, bm + 4, 4, PRDT);
-	outb(e, bm + 2, 0x06);		/* clear error and interrupt */
+	outb(e, bm + 2, 0x06); /* clear error and interrupt */
 	outb(e, bm, to_mem ? 0x08 : 0x00);
 }
 
@@ -332,8 +331,7 @@ static void test_ide_pci_function(void **state)
 	struct env *e = *state;
 	uint64_t v;
 
-	assert_int_equal(pci_config_read(e->pci, IDE_DEVFN, 0, 4),
-			 0x71118086);
+	assert_int_equal(pci_config_read(e->pci, IDE_DEVFN, 0, 4), 0x71118086);
 	assert_int_equal(pci_config_read(e->pci, IDE_DEVFN, 0x08, 4) >> 8,
 			 0x010180);
 	/* 00:01.0 now says multi-function. */
@@ -403,7 +401,7 @@ static void test_ide_libata_probe(void **state)
 	unsigned int raises;
 
 	assert_true(devchk(e, 0, 0));
-	assert_false(devchk(e, 0, 1));	/* no slave */
+	assert_false(devchk(e, 0, 1)); /* no slave */
 	select_dev(e, 0, 0, 0);
 	srst(e, 0, 0x00);
 	assert_int_equal(wait_ready(e, 0), 0x50);
@@ -424,7 +422,7 @@ static void test_ide_libata_probe(void **state)
 	raises = e->irq.raises[14];
 	identify(e, 0, 0xec, id);
 	assert_int_equal(e->irq.raises[14], raises + 1);
-	assert_false(e->irq.level[14]);	/* the status read cleared it */
+	assert_false(e->irq.level[14]); /* the status read cleared it */
 	id_check_sum(id);
 	id_string(id, 27, 20, s);
 	assert_memory_equal(s, "Virtual HD ", 11);
@@ -432,9 +430,9 @@ static void test_ide_libata_probe(void **state)
 	assert_int_equal(id[60] | (uint32_t)id[61] << 16, DISK_SECTORS);
 	assert_int_equal(id[100], DISK_SECTORS);
 	assert_int_equal(id[101] | id[102] | id[103], 0);
-	assert_true(id[83] & (1u << 10));	/* LBA48 */
-	assert_true(id[83] & (1u << 13));	/* FLUSH CACHE EXT */
-	assert_true(id[85] & (1u << 5));	/* write cache on */
+	assert_true(id[83] & (1u << 10)); /* LBA48 */
+	assert_true(id[83] & (1u << 13)); /* FLUSH CACHE EXT */
+	assert_true(id[85] & (1u << 5));  /* write cache on */
 	assert_int_equal(id[1], DISK_SECTORS / (16 * 63));
 	assert_int_equal(id[3], 16);
 	assert_int_equal(id[6], 63);
@@ -462,8 +460,8 @@ static void test_ide_libata_probe(void **state)
 	assert_true(e->irq.level[14]);
 	/* ata_bmdma_status: interrupt, not active, no error. */
 	assert_int_equal(bm_status(e, 0) & 0x07, 0x04);
-	outb(e, BM_PORT, 0x08);		/* ata_bmdma_stop */
-	outb(e, BM_PORT + 2, 0x04);	/* ata_bmdma_irq_clear */
+	outb(e, BM_PORT, 0x08);	    /* ata_bmdma_stop */
+	outb(e, BM_PORT + 2, 0x04); /* ata_bmdma_irq_clear */
 	assert_int_equal(bm_status(e, 0) & 0x07, 0);
 	assert_int_equal(inb(e, 0x1f7), 0x50);
 	assert_false(e->irq.level[14]);
@@ -522,10 +520,10 @@ static void test_ide_seabios_pio_read(void **state)
 	check_sectors(data, 77, 3);
 	/* 32-bit PIO works too: CHS 0/1/1 = LBA 63, then sector 1. */
 	outb(e, 0x1f2, 1);
-	outb(e, 0x1f3, 1);		/* sector 1 */
+	outb(e, 0x1f3, 1); /* sector 1 */
 	outb(e, 0x1f4, 0);
 	outb(e, 0x1f5, 0);
-	outb(e, 0x1f6, 0xa1);		/* CHS, head 1 */
+	outb(e, 0x1f6, 0xa1); /* CHS, head 1 */
 	outb(e, 0x1f7, 0x20);
 	assert_int_equal(wait_ready(e, 0), 0x58);
 	for (i = 0; i < 128; i++)
@@ -552,7 +550,7 @@ static void test_ide_pio_write_multiple(void **state)
 	ata_cmd(e, 0, 0, 20, 300, 0xc5);
 	assert_int_equal(wait_ready(e, 0), 0x51);
 	assert_int_equal(inb(e, 0x1f1), 0x04);
-	ata_cmd(e, 0, 0, 3, 0, 0xc6);	/* not a power of two */
+	ata_cmd(e, 0, 0, 3, 0, 0xc6); /* not a power of two */
 	assert_int_equal(wait_ready(e, 0), 0x51);
 	ata_cmd(e, 0, 0, 8, 0, 0xc6);
 	assert_int_equal(wait_ready(e, 0), 0x50);
@@ -604,9 +602,9 @@ static void test_ide_ata_misc(void **state)
 
 	select_dev(e, 0, 0, 0);
 	/* HOB read back of an LBA48 taskfile. */
-	ata_cmd48(e, 0, 0x0102, 0x030405060708ULL, 0x42);	/* VERIFY EXT */
-	assert_int_equal(wait_ready(e, 0), 0x51);	/* past the end */
-	assert_int_equal(inb(e, 0x1f1) & 0x10, 0x10);	/* IDNF */
+	ata_cmd48(e, 0, 0x0102, 0x030405060708ULL, 0x42); /* VERIFY EXT */
+	assert_int_equal(wait_ready(e, 0), 0x51);	  /* past the end */
+	assert_int_equal(inb(e, 0x1f1) & 0x10, 0x10);	  /* IDNF */
 	outb(e, 0x3f6, 0x80);
 	assert_int_equal(inb(e, 0x1f2), 0x01);
 	assert_int_equal(inb(e, 0x1f3), 0x05);
@@ -617,10 +615,10 @@ static void test_ide_ata_misc(void **state)
 	ata_cmd48(e, 0, 16, 1000, 0x42);
 	assert_int_equal(wait_ready(e, 0), 0x50);
 	/* Unknown, bad SET FEATURES, NOP: ABRT. */
-	ata_cmd(e, 0, 0, 0, 0, 0xb0);		/* SMART */
+	ata_cmd(e, 0, 0, 0, 0, 0xb0); /* SMART */
 	assert_int_equal(wait_ready(e, 0), 0x51);
 	assert_int_equal(inb(e, 0x1f1), 0x04);
-	ata_cmd(e, 0, 0x03, 0x46, 0, 0xef);	/* UDMA 6 */
+	ata_cmd(e, 0, 0x03, 0x46, 0, 0xef); /* UDMA 6 */
 	assert_int_equal(wait_ready(e, 0), 0x51);
 	ata_cmd(e, 0, 0x55, 0, 0, 0xef);
 	assert_int_equal(wait_ready(e, 0), 0x51);
@@ -696,14 +694,14 @@ static void test_ide_srst_during_io(void **state)
 
 	select_dev(e, 0, 0, 0);
 	ata_cmd(e, 0, 0, 200, 10, 0x20);
-	assert_true(inb(e, 0x3f6) & 0x80);	/* the read is in flight */
+	assert_true(inb(e, 0x3f6) & 0x80); /* the read is in flight */
 	outb(e, 0x3f6, 0x04);
 	outb(e, 0x3f6, 0x00);
 	/* Busy until the old request came back, then the signature. */
 	assert_int_equal(wait_ready(e, 0), 0x50);
 	assert_int_equal(inb(e, 0x1f2), 1);
 	assert_int_equal(inb(e, 0x1f1), 1);
-	assert_int_equal(in(e, 0x1f0, 2), 0xffff);	/* no data phase */
+	assert_int_equal(in(e, 0x1f0, 2), 0xffff); /* no data phase */
 	/* The channel works afterwards. */
 	ata_cmd(e, 0, 0, 1, 10, 0x20);
 	assert_int_equal(wait_ready(e, 0), 0x58);
@@ -737,10 +735,10 @@ static void test_ide_dma_hostile(void **state)
 	/* No EOT anywhere: 2-byte entries fill the whole 64 KiB table. */
 	for (i = 0; i < 8192; i++)
 		prd_set(e, i, DATA, 2, false);
-	st = dma_read(e, 0, &bmst);		/* 256 sectors */
+	st = dma_read(e, 0, &bmst); /* 256 sectors */
 	assert_int_equal(st, 0x51);
 	assert_int_equal(inb(e, 0x1f1), 0x04);
-	assert_int_equal(bmst & 0x07, 0x06);	/* error + interrupt */
+	assert_int_equal(bmst & 0x07, 0x06); /* error + interrupt */
 	/* Outside RAM. */
 	prd_set(e, 0, 0xf0000000u, 512, true);
 	assert_int_equal(dma_read(e, 1, &bmst), 0x51);
@@ -760,7 +758,7 @@ static void test_ide_dma_hostile(void **state)
 	assert_int_equal(dma_read(e, 128, &bmst), 0x50);
 	assert_int_equal(bmst & 0x07, 0x04);
 	check_sectors(e->mem.ram + DATA, 0, 128);
-	prd_set(e, 0, DATA, 257, false);	/* = 256 */
+	prd_set(e, 0, DATA, 257, false); /* = 256 */
 	prd_set(e, 1, DATA + 256, 256, true);
 	assert_int_equal(dma_read(e, 1, &bmst), 0x50);
 	check_sectors(e->mem.ram + DATA, 0, 1);
@@ -793,8 +791,7 @@ static void test_ide_dma_hostile(void **state)
 /* ---- ATAPI ------------------------------------------------------------ */
 
 /* PACKET: @cdb, PIO with byte count limit @bcl or DMA. Returns status. */
-static uint8_t packet(struct env *e, const uint8_t *cdb, uint16_t bcl,
-		      bool dma)
+static uint8_t packet(struct env *e, const uint8_t *cdb, uint16_t bcl, bool dma)
 {
 	unsigned int i;
 	uint8_t st;
@@ -806,7 +803,7 @@ static uint8_t packet(struct env *e, const uint8_t *cdb, uint16_t bcl,
 	outb(e, 0x177, 0xa0);
 	st = wait_ready(e, 1);
 	assert_int_equal(st & 0x08, 0x08);
-	assert_int_equal(inb(e, 0x172) & 0x03, 0x01);	/* CoD, to device */
+	assert_int_equal(inb(e, 0x172) & 0x03, 0x01); /* CoD, to device */
 	for (i = 0; i < 6; i++)
 		out(e, 0x170, 2, get_le16(cdb + 2 * i));
 	if (dma)
@@ -824,7 +821,7 @@ static uint32_t packet_data(struct env *e, uint8_t *buf, uint32_t max,
 	while (st & 0x08) {
 		uint32_t n = inb(e, 0x174) | (uint32_t)inb(e, 0x175) << 8, i;
 
-		assert_int_equal(inb(e, 0x172) & 0x03, 0x02);	/* data in */
+		assert_int_equal(inb(e, 0x172) & 0x03, 0x02); /* data in */
 		assert_true(n <= bcl && n > 0);
 		for (i = 0; i < n; i += 2) {
 			uint16_t w = (uint16_t)in(e, 0x170, 2);
@@ -837,7 +834,7 @@ static uint32_t packet_data(struct env *e, uint8_t *buf, uint32_t max,
 		got += n;
 		st = wait_ready(e, 1);
 	}
-	assert_int_equal(inb(e, 0x172) & 0x03, 0x03);	/* status phase */
+	assert_int_equal(inb(e, 0x172) & 0x03, 0x03); /* status phase */
 	return got;
 }
 
@@ -953,7 +950,7 @@ static void test_ide_atapi_session(void **state)
 	prd_set(e, 0, DATA, 32, true);
 	bm_arm(e, 1, true);
 	assert_int_equal(packet(e, cdb, 0, true), 0x40);
-	assert_int_equal(bm_status(e, 1) & 0x07, 0x05);	/* PRD larger */
+	assert_int_equal(bm_status(e, 1) & 0x07, 0x05); /* PRD larger */
 	outb(e, BM_PORT + 8, 0);
 	assert_int_equal(e->mem.ram[DATA], 0x70);
 	assert_int_equal(e->mem.ram[DATA + 18], 0xee);
@@ -979,7 +976,7 @@ static void test_ide_atapi_info(void **state)
 	assert_int_equal(get_be32(b + 16), CD_BLOCKS);
 	cdb[1] = 0x02;
 	reply(e, cdb, b, 512);
-	assert_int_equal(b[9], 0);	/* 00:02:00 */
+	assert_int_equal(b[9], 0); /* 00:02:00 */
 	assert_int_equal(b[10], 2);
 	/* Format 1 (sessions) and 2 (raw). */
 	cdb[1] = 0;
@@ -1022,7 +1019,7 @@ static void test_ide_atapi_info(void **state)
 	put_be16(cdb + 7, 512);
 	assert_int_equal(reply(e, cdb, b, 512), 30);
 	assert_int_equal(b[8], 0x2a);
-	assert_int_equal(b[14] & 0x03, 0x01);	/* lock supported, off */
+	assert_int_equal(b[14] & 0x03, 0x01); /* lock supported, off */
 	cdb[2] = 0x01;
 	assert_int_equal(reply(e, cdb, b, 512), 20);
 	cdb[2] = 0x3f;
@@ -1147,7 +1144,7 @@ static void test_ide_atapi_hostile(void **state)
 	outb(e, 0x376, 0x00);
 	wait_ready(e, 1);
 	for (i = 0; i < 20; i++)
-		out(e, 0x170, 2, 0xffff);	/* no data phase: dropped */
+		out(e, 0x170, 2, 0xffff); /* no data phase: dropped */
 	assert_int_equal(packet(e, tur, 0, false), 0x40);
 	/* Commands while DRQ are ignored. */
 	memset(cdb, 0, sizeof(cdb));
@@ -1255,8 +1252,8 @@ static void test_ide_two_channels_two_threads(void **state)
 	io_stop = false;
 	assert_int_equal(pthread_create(&t[2], NULL, io_thread, e), 0);
 	for (i = 0; i < 2; i++)
-		assert_int_equal(pthread_create(&t[i], NULL, reader_thread,
-						&r[i]), 0);
+		assert_int_equal(
+			pthread_create(&t[i], NULL, reader_thread, &r[i]), 0);
 	for (i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
 	__atomic_store_n(&io_stop, true, __ATOMIC_RELEASE);
@@ -1281,12 +1278,12 @@ static void test_ide_reset_and_create_errors(void **state)
 	cfg.pio = &e->pio;
 	cfg.pci = e->pci;
 	cfg.irq = &e->irq.sink;
-	assert_int_equal(ide_create(&cfg, &ide), -EINVAL);	/* no gmem */
+	assert_int_equal(ide_create(&cfg, &ide), -EINVAL); /* no gmem */
 	cfg.gm = &e->mem.gm;
-	cfg.drives[1].media = IDE_MEDIA_DISK;			/* no bd */
+	cfg.drives[1].media = IDE_MEDIA_DISK; /* no bd */
 	assert_int_equal(ide_create(&cfg, &ide), -EINVAL);
 	cfg.drives[1].media = IDE_MEDIA_NONE;
-	assert_int_equal(ide_create(&cfg, &ide), -EEXIST);	/* ports */
+	assert_int_equal(ide_create(&cfg, &ide), -EEXIST); /* ports */
 }
 
 int main(void)
