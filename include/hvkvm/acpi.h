@@ -4,6 +4,14 @@
  * RSDT for ACPI 1.0 readers), FADT with FACS, MADT (one local APIC per vCPU,
  * the IOAPIC, ISA overrides), the DSDT compiled from src/acpi/dsdt.asl and a
  * generated SSDT with one Processor object per vCPU.
+ *
+ * The tables are built once into a relocatable blob: two files (the tables,
+ * the RSDP) whose pointers hold offsets into their target file, plus the
+ * list of pointer and checksum fix-ups. acpi_build() applies them itself at
+ * a fixed address (direct kernel boot); for a BIOS the same blob goes out
+ * through fw_cfg as QEMU's linker/loader interface ("etc/table-loader"
+ * with ALLOCATE, ADD_POINTER and ADD_CHECKSUM commands) and the firmware
+ * places and patches it.
  */
 #ifndef HVKVM_ACPI_H
 #define HVKVM_ACPI_H
@@ -53,6 +61,58 @@ void acpi_checksum(uint8_t *t, size_t len, size_t csum_off);
  */
 int acpi_build(struct gmem *gm, uint64_t base, uint64_t limit,
 	       const struct acpi_params *p, uint64_t *rsdp_addr);
+
+/* The blob's files, named as fw_cfg files for the table loader. */
+enum acpi_file {
+	ACPI_FILE_TABLES, /* "etc/acpi/tables": FACS first, 64-byte aligned */
+	ACPI_FILE_RSDP,	  /* "etc/acpi/rsdp": found by a scan of 0xE0000.. */
+	ACPI_NR_FILES,
+};
+
+#define ACPI_BLOB_MAX_POINTERS 24
+#define ACPI_BLOB_MAX_CHECKSUMS 8
+#define ACPI_LOADER_ENTRY_LEN 128 /* one table-loader command */
+
+/* @size bytes (LE) at @off in @file: an offset into @target, made absolute. */
+struct acpi_pointer {
+	enum acpi_file file;
+	uint32_t off;
+	uint8_t size; /* 4 or 8 */
+	enum acpi_file target;
+};
+
+/* After the pointers: byte @off of @file -= the sum of [start, start+len). */
+struct acpi_cksum {
+	enum acpi_file file;
+	uint32_t start, len, off;
+};
+
+struct acpi_blob {
+	uint8_t *data[ACPI_NR_FILES]; /* file contents, pointers as offsets */
+	size_t len[ACPI_NR_FILES];
+	struct acpi_pointer ptrs[ACPI_BLOB_MAX_POINTERS];
+	unsigned int nr_ptrs;
+	struct acpi_cksum cksums[ACPI_BLOB_MAX_CHECKSUMS]; /* in order */
+	unsigned int nr_cksums;
+};
+
+/* The fw_cfg file name of each file. */
+extern const char *const acpi_file_names[ACPI_NR_FILES];
+
+/* Build every table into @b (free with acpi_blob_free). 0 or -ENOMEM/-ENOSPC. */
+int acpi_blob_build(const struct acpi_params *p, struct acpi_blob *b);
+void acpi_blob_free(struct acpi_blob *b);
+/*
+ * What a loader does once file f sits at guest address @addr[f]: add the
+ * addresses to the pointers, then fix the checksums (in place).
+ */
+void acpi_blob_link(struct acpi_blob *b, const uint64_t addr[ACPI_NR_FILES]);
+/*
+ * The "etc/table-loader" file for @b: ALLOCATE per file, ADD_POINTER per
+ * pointer, ADD_CHECKSUM per checksum, 128 bytes each. Caller frees *@out.
+ * 0 or -ENOMEM.
+ */
+int acpi_blob_loader(const struct acpi_blob *b, uint8_t **out, size_t *len);
 
 /* Size of the MADT / processor SSDT for @nr_vcpus (for tests). */
 size_t acpi_madt_len(unsigned int nr_vcpus);

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * ACPI table builder (ACPI 6.4 layouts): RSDP v2, XSDT + RSDT, FADT rev 6
- * with FACS, MADT, the iasl-compiled DSDT and a processor SSDT. All tables
- * go into one guest-memory window below 1 MiB (0xE0000-0xFFFFF by default).
+ * with FACS, MADT, the iasl-compiled DSDT and a processor SSDT, built into
+ * a relocatable blob (acpi_loader.c links it). Direct kernel boot puts it
+ * in one guest-memory window below 1 MiB (0xE0000-0xFFFFF by default).
  */
 #include "hvkvm/acpi.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hvkvm/util.h"
@@ -256,93 +258,203 @@ static void acpi_build_fadt(uint8_t *f, const struct acpi_params *p,
 	acpi_checksum(f, FADT_LEN, 9);
 }
 
-/* Bump allocator over the table window. */
+/* Bump allocator over one file of the blob (sized up front, never moves). */
 struct acpi_alloc {
-	struct gmem *gm;
-	uint64_t next, limit;
+	struct acpi_blob *b;
+	enum acpi_file file;
+	size_t cap;
 };
 
 static uint8_t *acpi_alloc(struct acpi_alloc *a, size_t len, size_t align,
-			   uint64_t *gpa)
+			   uint32_t *off)
 {
-	uint64_t at = ALIGN_UP(a->next, (uint64_t)align);
-	uint8_t *p;
+	size_t at = ALIGN_UP(a->b->len[a->file], align);
 
-	if (at > a->limit || len > a->limit - at)
+	if (at > a->cap || len > a->cap - at)
 		return NULL;
-	p = gmem_map(a->gm, at, len, true);
-	if (!p)
-		return NULL;
-	memset(p, 0, len);
-	*gpa = at;
-	a->next = at + len;
-	return p;
+	a->b->len[a->file] = at + len;
+	*off = (uint32_t)at;
+	return a->b->data[a->file] + at;
 }
 
-int acpi_build(struct gmem *gm, uint64_t base, uint64_t limit,
-	       const struct acpi_params *p, uint64_t *rsdp_addr)
+static void acpi_add_pointer(struct acpi_blob *b, enum acpi_file file,
+			     uint32_t off, uint8_t size, enum acpi_file target)
 {
-	struct acpi_alloc a = { gm, base, limit };
-	uint64_t rsdp_gpa = 0, xsdt_gpa = 0, rsdt_gpa = 0, fadt_gpa = 0,
-		 facs_gpa = 0, dsdt_gpa = 0, madt_gpa = 0, ssdt_gpa = 0,
-		 extra_gpa = 0;
-	uint8_t *rsdp, *xsdt, *rsdt, *fadt, *facs, *dsdt, *madt, *ssdt, *extra;
-	uint64_t tables[4];
-	size_t ssdt_len, madt_len = acpi_madt_len(p->nr_vcpus);
-	unsigned int nr = 0, i;
-	uint8_t tmp[ACPI_HDR_LEN + 8 + 13 * 256];
+	if (b->nr_ptrs < ACPI_BLOB_MAX_POINTERS)
+		b->ptrs[b->nr_ptrs++] =
+			(struct acpi_pointer){ file, off, size, target };
+}
 
-	rsdp = acpi_alloc(&a, RSDP_LEN, 16, &rsdp_gpa);
-	facs = acpi_alloc(&a, FACS_LEN, 64, &facs_gpa);
-	fadt = acpi_alloc(&a, FADT_LEN, 8, &fadt_gpa);
-	dsdt = acpi_alloc(&a, acpi_dsdt_aml_len, 8, &dsdt_gpa);
-	madt = acpi_alloc(&a, madt_len, 8, &madt_gpa);
-	if (!rsdp || !facs || !fadt || !dsdt || !madt)
+/* Checksum of a table with pointers: recomputed once they are patched. */
+static void acpi_add_cksum(struct acpi_blob *b, enum acpi_file file,
+			   uint32_t start, uint32_t len, uint32_t off)
+{
+	if (b->nr_cksums < ACPI_BLOB_MAX_CHECKSUMS)
+		b->cksums[b->nr_cksums++] =
+			(struct acpi_cksum){ file, start, len, off };
+}
+
+/* The FADT's pointers: FACS (32-bit), DSDT (32 and 64-bit). */
+static void acpi_fadt_pointers(struct acpi_blob *b, uint32_t fadt)
+{
+	acpi_add_pointer(b, ACPI_FILE_TABLES, fadt + FADT_FIRMWARE_CTRL, 4,
+			 ACPI_FILE_TABLES);
+	acpi_add_pointer(b, ACPI_FILE_TABLES, fadt + FADT_DSDT, 4,
+			 ACPI_FILE_TABLES);
+	acpi_add_pointer(b, ACPI_FILE_TABLES, fadt + FADT_X_DSDT, 8,
+			 ACPI_FILE_TABLES);
+	acpi_add_cksum(b, ACPI_FILE_TABLES, fadt, FADT_LEN, fadt + 9);
+}
+
+/* XSDT and RSDT listing @tables (offsets), with their pointers. */
+static int acpi_build_sdts(struct acpi_alloc *a, const uint32_t *tables,
+			   unsigned int nr, uint32_t *xsdt_off,
+			   uint32_t *rsdt_off)
+{
+	uint32_t xlen = ACPI_HDR_LEN + nr * 8, rlen = ACPI_HDR_LEN + nr * 4;
+	uint8_t *xsdt = acpi_alloc(a, xlen, 8, xsdt_off), *rsdt;
+	unsigned int i;
+
+	rsdt = xsdt ? acpi_alloc(a, rlen, 8, rsdt_off) : NULL;
+	if (!rsdt)
 		return -ENOSPC;
+	acpi_header(xsdt, "XSDT", xlen, 1);
+	acpi_header(rsdt, "RSDT", rlen, 1);
+	for (i = 0; i < nr; i++) {
+		put_le64(xsdt + ACPI_HDR_LEN + i * 8, tables[i]);
+		put_le32(rsdt + ACPI_HDR_LEN + i * 4, tables[i]);
+		acpi_add_pointer(a->b, ACPI_FILE_TABLES,
+				 *xsdt_off + ACPI_HDR_LEN + i * 8, 8,
+				 ACPI_FILE_TABLES);
+		acpi_add_pointer(a->b, ACPI_FILE_TABLES,
+				 *rsdt_off + ACPI_HDR_LEN + i * 4, 4,
+				 ACPI_FILE_TABLES);
+	}
+	acpi_checksum(xsdt, xlen, 9);
+	acpi_checksum(rsdt, rlen, 9);
+	acpi_add_cksum(a->b, ACPI_FILE_TABLES, *xsdt_off, xlen, *xsdt_off + 9);
+	acpi_add_cksum(a->b, ACPI_FILE_TABLES, *rsdt_off, rlen, *rsdt_off + 9);
+	return 0;
+}
+
+/* The RSDP file: RSDT and XSDT offsets into the tables file. */
+static void acpi_build_rsdp(struct acpi_blob *b, uint32_t rsdt, uint32_t xsdt)
+{
+	uint8_t *rsdp = b->data[ACPI_FILE_RSDP];
+
+	memcpy(rsdp, "RSD PTR ", 8);
+	memcpy(rsdp + 9, ACPI_OEM_ID, 6);
+	rsdp[15] = 2; /* revision: ACPI 2.0+ */
+	put_le32(rsdp + 16, rsdt);
+	put_le32(rsdp + 20, RSDP_LEN);
+	put_le64(rsdp + 24, xsdt);
+	acpi_checksum(rsdp, 20, 8);	   /* ACPI 1.0 part */
+	acpi_checksum(rsdp, RSDP_LEN, 32); /* extended checksum */
+	b->len[ACPI_FILE_RSDP] = RSDP_LEN;
+	acpi_add_pointer(b, ACPI_FILE_RSDP, 16, 4, ACPI_FILE_TABLES);
+	acpi_add_pointer(b, ACPI_FILE_RSDP, 24, 8, ACPI_FILE_TABLES);
+	/* The 1.0 checksum first: the extended one covers its byte. */
+	acpi_add_cksum(b, ACPI_FILE_RSDP, 0, 20, 8);
+	acpi_add_cksum(b, ACPI_FILE_RSDP, 0, RSDP_LEN, 32);
+}
+
+void acpi_blob_free(struct acpi_blob *b)
+{
+	unsigned int f;
+
+	for (f = 0; f < ACPI_NR_FILES; f++)
+		free(b->data[f]);
+	memset(b, 0, sizeof(*b));
+}
+
+int acpi_blob_build(const struct acpi_params *p, struct acpi_blob *b)
+{
+	size_t ssdt_len, madt_len = acpi_madt_len(p->nr_vcpus);
+	uint32_t facs_off, fadt_off, dsdt_off, madt_off, ssdt_off, extra_off,
+		xsdt_off, rsdt_off, tables[4];
+	uint8_t *fadt, *facs, *dsdt, *madt, *ssdt, *extra;
+	uint8_t tmp[ACPI_HDR_LEN + 8 + 13 * 256];
+	struct acpi_alloc a = { b, ACPI_FILE_TABLES, 0 };
+	unsigned int nr = 0;
+	int r = -ENOSPC;
+
+	memset(b, 0, sizeof(*b));
 	if (acpi_build_cpu_ssdt(tmp, sizeof(tmp), p->nr_vcpus, &ssdt_len))
 		return -ENOSPC;
-	ssdt = acpi_alloc(&a, ssdt_len, 8, &ssdt_gpa);
-	if (!ssdt)
-		return -ENOSPC;
+	/* Every table plus up to 63 bytes of alignment before each. */
+	a.cap = FACS_LEN + FADT_LEN + acpi_dsdt_aml_len + madt_len + ssdt_len +
+		p->extra_ssdt_len + 2 * ACPI_HDR_LEN + 12 * ARRAY_SIZE(tables) +
+		8 * 64;
+	b->data[ACPI_FILE_TABLES] = calloc(1, a.cap);
+	b->data[ACPI_FILE_RSDP] = calloc(1, RSDP_LEN);
+	if (!b->data[ACPI_FILE_TABLES] || !b->data[ACPI_FILE_RSDP]) {
+		r = -ENOMEM;
+		goto err_free;
+	}
+	facs = acpi_alloc(&a, FACS_LEN, 64, &facs_off);
+	fadt = acpi_alloc(&a, FADT_LEN, 8, &fadt_off);
+	dsdt = acpi_alloc(&a, acpi_dsdt_aml_len, 8, &dsdt_off);
+	madt = acpi_alloc(&a, madt_len, 8, &madt_off);
+	ssdt = acpi_alloc(&a, ssdt_len, 8, &ssdt_off);
+	if (!facs || !fadt || !dsdt || !madt || !ssdt)
+		goto err_free;
 	memcpy(ssdt, tmp, ssdt_len);
 	memcpy(facs, "FACS", 4);
 	put_le32(facs + 4, FACS_LEN);
 	facs[32] = 2; /* version */
 	memcpy(dsdt, acpi_dsdt_aml, acpi_dsdt_aml_len);
 	if (acpi_build_madt(madt, madt_len, p))
-		return -ENOSPC;
-	acpi_build_fadt(fadt, p, facs_gpa, dsdt_gpa);
-	tables[nr++] = fadt_gpa;
-	tables[nr++] = madt_gpa;
-	tables[nr++] = ssdt_gpa;
+		goto err_free;
+	acpi_build_fadt(fadt, p, facs_off, dsdt_off);
+	acpi_fadt_pointers(b, fadt_off);
+	tables[nr++] = fadt_off;
+	tables[nr++] = madt_off;
+	tables[nr++] = ssdt_off;
 	if (p->extra_ssdt && p->extra_ssdt_len) {
-		extra = acpi_alloc(&a, p->extra_ssdt_len, 8, &extra_gpa);
+		extra = acpi_alloc(&a, p->extra_ssdt_len, 8, &extra_off);
 		if (!extra)
-			return -ENOSPC;
+			goto err_free;
 		memcpy(extra, p->extra_ssdt, p->extra_ssdt_len);
-		tables[nr++] = extra_gpa;
+		tables[nr++] = extra_off;
 	}
-	xsdt = acpi_alloc(&a, ACPI_HDR_LEN + nr * 8, 8, &xsdt_gpa);
-	rsdt = acpi_alloc(&a, ACPI_HDR_LEN + nr * 4, 8, &rsdt_gpa);
-	if (!xsdt || !rsdt)
-		return -ENOSPC;
-	acpi_header(xsdt, "XSDT", ACPI_HDR_LEN + nr * 8, 1);
-	acpi_header(rsdt, "RSDT", ACPI_HDR_LEN + nr * 4, 1);
-	for (i = 0; i < nr; i++) {
-		put_le64(xsdt + ACPI_HDR_LEN + i * 8, tables[i]);
-		put_le32(rsdt + ACPI_HDR_LEN + i * 4, (uint32_t)tables[i]);
-	}
-	acpi_checksum(xsdt, ACPI_HDR_LEN + nr * 8, 9);
-	acpi_checksum(rsdt, ACPI_HDR_LEN + nr * 4, 9);
-
-	memcpy(rsdp, "RSD PTR ", 8);
-	memcpy(rsdp + 9, ACPI_OEM_ID, 6);
-	rsdp[15] = 2; /* revision: ACPI 2.0+ */
-	put_le32(rsdp + 16, (uint32_t)rsdt_gpa);
-	put_le32(rsdp + 20, RSDP_LEN);
-	put_le64(rsdp + 24, xsdt_gpa);
-	acpi_checksum(rsdp, 20, 8);	   /* ACPI 1.0 part */
-	acpi_checksum(rsdp, RSDP_LEN, 32); /* extended checksum */
-	*rsdp_addr = rsdp_gpa;
+	r = acpi_build_sdts(&a, tables, nr, &xsdt_off, &rsdt_off);
+	if (r)
+		goto err_free;
+	acpi_build_rsdp(b, rsdt_off, xsdt_off);
 	return 0;
+
+err_free:
+	acpi_blob_free(b);
+	return r;
+}
+
+int acpi_build(struct gmem *gm, uint64_t base, uint64_t limit,
+	       const struct acpi_params *p, uint64_t *rsdp_addr)
+{
+	struct acpi_blob b;
+	uint64_t addr[ACPI_NR_FILES];
+	unsigned int f;
+	int r;
+
+	r = acpi_blob_build(p, &b);
+	if (r)
+		return r;
+	/* The RSDP at the window's start, the tables after it. */
+	addr[ACPI_FILE_RSDP] = ALIGN_UP(base, 16);
+	addr[ACPI_FILE_TABLES] = ALIGN_UP(addr[ACPI_FILE_RSDP] + RSDP_LEN, 64);
+	if (addr[ACPI_FILE_TABLES] > limit ||
+	    b.len[ACPI_FILE_TABLES] > limit - addr[ACPI_FILE_TABLES]) {
+		r = -ENOSPC;
+		goto out;
+	}
+	acpi_blob_link(&b, addr);
+	for (f = 0; f < ACPI_NR_FILES; f++) {
+		r = gmem_write(gm, addr[f], b.data[f], b.len[f]);
+		if (r)
+			goto out;
+	}
+	*rsdp_addr = addr[ACPI_FILE_RSDP];
+out:
+	acpi_blob_free(&b);
+	return r;
 }

@@ -251,6 +251,172 @@ static void test_acpi_iasl_disassembles(void **state)
 	fake_gmem_destroy(&t.f);
 }
 
+/* ---- the table loader: a tiny SeaBIOS-style loader over fake memory ---- */
+
+struct mini_file {
+	char name[56];
+	uint64_t addr;
+	size_t len;
+};
+
+static struct mini_file *mini_find(struct mini_file *files, unsigned int n,
+				   const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (!strncmp(files[i].name, name, 56))
+			return &files[i];
+	return NULL;
+}
+
+/*
+ * Run the "etc/table-loader" commands in @cmds: ALLOCATE places each file
+ * (HIGH zone at 1 MiB up, FSEG at 0xF0000 up) and copies its blob data;
+ * ADD_POINTER / ADD_CHECKSUM patch guest memory as SeaBIOS would.
+ */
+static unsigned int mini_loader(struct fake_gmem *f, const struct acpi_blob *b,
+				const uint8_t *cmds, size_t len,
+				struct mini_file *files)
+{
+	uint64_t high = 0x100000, fseg = 0xf0000;
+	unsigned int n = 0, fi;
+	size_t at;
+
+	assert_int_equal(len % 128, 0);
+	for (at = 0; at < len; at += 128) {
+		const uint8_t *e = cmds + at;
+		struct mini_file *d, *s;
+		uint32_t off, start, length, align;
+		uint64_t v = 0, *next;
+		uint8_t *p;
+		unsigned int k;
+
+		assert_int_equal(e[4 + 55], 0); /* names are terminated */
+		switch (get_le32(e)) {
+		case 1: /* ALLOCATE */
+			assert_null(mini_find(files, n, (const char *)e + 4));
+			align = get_le32(e + 60);
+			assert_true(align && !(align & (align - 1)));
+			next = e[64] == 1 ? &high : &fseg;
+			assert_true(e[64] == 1 || e[64] == 2);
+			for (fi = 0; fi < ACPI_NR_FILES; fi++)
+				if (!strcmp(acpi_file_names[fi],
+					    (const char *)e + 4))
+					break;
+			assert_true(fi < ACPI_NR_FILES);
+			memcpy(files[n].name, e + 4, 56);
+			files[n].addr = ALIGN_UP(*next, align);
+			files[n].len = b->len[fi];
+			*next = files[n].addr + files[n].len;
+			assert_int_equal(gmem_write(&f->gm, files[n].addr,
+						    b->data[fi], b->len[fi]),
+					 0);
+			n++;
+			break;
+		case 2: /* ADD_POINTER */
+			d = mini_find(files, n, (const char *)e + 4);
+			s = mini_find(files, n, (const char *)e + 60);
+			assert_non_null(d);
+			assert_non_null(s);
+			off = get_le32(e + 116);
+			assert_true(e[120] == 4 || e[120] == 8);
+			assert_true(off + e[120] <= d->len);
+			p = gmem_map(&f->gm, d->addr + off, e[120], true);
+			for (k = 0; k < e[120]; k++)
+				v |= (uint64_t)p[k] << (8 * k);
+			v += s->addr;
+			for (k = 0; k < e[120]; k++)
+				p[k] = (uint8_t)(v >> (8 * k));
+			break;
+		case 3: /* ADD_CHECKSUM */
+			d = mini_find(files, n, (const char *)e + 4);
+			assert_non_null(d);
+			off = get_le32(e + 60);
+			start = get_le32(e + 64);
+			length = get_le32(e + 68);
+			assert_true(start + length <= d->len && off < d->len);
+			p = gmem_map(&f->gm, d->addr, d->len, true);
+			p[off] = (uint8_t)(p[off] - sum8(p + start, length));
+			break;
+		default:
+			fail_msg("unknown loader command %u", get_le32(e));
+		}
+	}
+	return n;
+}
+
+static void test_acpi_table_loader(void **state)
+{
+	struct tables t;
+	struct mini_file files[4];
+	struct acpi_blob b, linked;
+	struct mini_file *rf, *tf;
+	uint8_t *cmds, *fadt;
+	size_t len;
+
+	(void)state;
+	build(&t, 2);
+	memset(t.f.ram, 0, 2 * MiB);
+	assert_int_equal(acpi_blob_build(&t.p, &b), 0);
+	assert_int_equal(acpi_blob_loader(&b, &cmds, &len), 0);
+	assert_int_equal(len, 128 * (2 + b.nr_ptrs + b.nr_cksums));
+	assert_int_equal(mini_loader(&t.f, &b, cmds, len, files), 2);
+	rf = mini_find(files, 2, "etc/acpi/rsdp");
+	tf = mini_find(files, 2, "etc/acpi/tables");
+	assert_non_null(rf);
+	assert_non_null(tf);
+	assert_int_equal(rf->addr, 0xf0000);
+	assert_int_equal(tf->addr, 0x100000);
+	/* find() checks every checksum and that XSDT and RSDT agree. */
+	t.rsdp = rf->addr;
+	assert_int_equal(sum8(gmem_map(&t.f.gm, t.rsdp, 36, false), 20), 0);
+	assert_int_equal(sum8(gmem_map(&t.f.gm, t.rsdp, 36, false), 36), 0);
+	fadt = find(&t, "FACP");
+	assert_non_null(fadt);
+	assert_non_null(find(&t, "APIC"));
+	assert_non_null(find(&t, "SSDT"));
+	assert_int_equal(get_le32(fadt + 36), tf->addr); /* FACS first */
+	assert_int_equal(get_le32(fadt + 40), get_le64(fadt + 140));
+	assert_non_null(table(&t, get_le64(fadt + 140), "DSDT"));
+
+	/* acpi_blob_link() (the direct path) makes the same bytes. */
+	assert_int_equal(acpi_blob_build(&t.p, &linked), 0);
+	acpi_blob_link(&linked,
+		       (const uint64_t[]){ [ACPI_FILE_TABLES] = 0x100000,
+					   [ACPI_FILE_RSDP] = 0xf0000 });
+	assert_memory_equal(gmem_map(&t.f.gm, 0xf0000, 36, false),
+			    linked.data[ACPI_FILE_RSDP], 36);
+	assert_memory_equal(gmem_map(&t.f.gm, 0x100000, tf->len, false),
+			    linked.data[ACPI_FILE_TABLES], tf->len);
+	acpi_blob_free(&linked);
+	free(cmds);
+	acpi_blob_free(&b);
+	fake_gmem_destroy(&t.f);
+}
+
+static void test_acpi_loader_command_order(void **state)
+{
+	struct tables t;
+	struct acpi_blob b;
+	uint8_t *cmds;
+	size_t len, at;
+
+	(void)state;
+	build(&t, 64);
+	assert_int_equal(acpi_blob_build(&t.p, &b), 0);
+	assert_int_equal(acpi_blob_loader(&b, &cmds, &len), 0);
+	/* Two ALLOCATEs first, checksums only after the last pointer. */
+	assert_int_equal(get_le32(cmds), 1);
+	assert_int_equal(get_le32(cmds + 128), 1);
+	for (at = 256; at + 128 < len; at += 128)
+		assert_true(get_le32(cmds + at) <= get_le32(cmds + at + 128));
+	assert_int_equal(get_le32(cmds + len - 128), 3);
+	free(cmds);
+	acpi_blob_free(&b);
+	fake_gmem_destroy(&t.f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +426,8 @@ int main(void)
 		cmocka_unit_test(test_acpi_cpu_ssdt),
 		cmocka_unit_test(test_acpi_window_too_small),
 		cmocka_unit_test(test_acpi_iasl_disassembles),
+		cmocka_unit_test(test_acpi_table_loader),
+		cmocka_unit_test(test_acpi_loader_command_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
