@@ -158,6 +158,9 @@ void ide_channel_reset(struct ide_channel *ch)
 		d->wcache = true;
 		d->locked = false;
 		d->tray_open = false;
+		d->unit_attention = false;
+		d->media_event = 0;
+		d->sense_key = d->asc = d->ascq = 0;
 		if (d->media == IDE_MEDIA_DISK)
 			ide_ata_geometry(d);
 		if (ch->io_busy) {

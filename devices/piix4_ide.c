@@ -158,8 +158,6 @@ static int ide_drive_init(struct ide_channel *ch, unsigned int unit,
 		snprintf(d->serial, sizeof(d->serial), "HVKVM%u%u0000000000",
 			 ch->index, unit);
 	ide_medium_set(d, c->bd);
-	if (c->bd && c->media == IDE_MEDIA_CDROM)
-		ide_atapi_media_changed(d);
 	return 0;
 }
 
@@ -245,6 +243,17 @@ bool ide_has_medium(struct ide *ide, unsigned int drive)
 	return r;
 }
 
+/* Power-on reset; a CD with a medium reports it (unit attention). */
+static void ide_channel_power_on(struct ide_channel *ch)
+{
+	unsigned int u;
+
+	ide_channel_reset(ch);
+	for (u = 0; u < 2; u++)
+		if (ch->drives[u].media == IDE_MEDIA_CDROM && ch->drives[u].bd)
+			ide_atapi_media_changed(&ch->drives[u]);
+}
+
 /* ---- lifecycle -------------------------------------------------------- */
 
 static void ide_unregister_legacy(struct ide *ide)
@@ -314,7 +323,7 @@ static int ide_channel_init(struct ide *ide, unsigned int i,
 		if (r)
 			return r;
 	}
-	ide_channel_reset(ch);
+	ide_channel_power_on(ch);
 	return 0;
 }
 
@@ -393,17 +402,13 @@ void ide_destroy(struct ide *ide)
 
 void ide_reset(struct ide *ide)
 {
-	unsigned int i, u;
+	unsigned int i;
 
 	for (i = 0; i < IDE_NR_CHANNELS; i++) {
 		struct ide_channel *ch = &ide->ch[i];
 
 		pthread_mutex_lock(&ch->lock);
-		ide_channel_reset(ch);
-		for (u = 0; u < 2; u++)
-			if (ch->drives[u].media == IDE_MEDIA_CDROM &&
-			    ch->drives[u].bd)
-				ide_atapi_media_changed(&ch->drives[u]);
+		ide_channel_power_on(ch);
 		pthread_mutex_unlock(&ch->lock);
 	}
 	piix4_ide_timing_reset(&ide->pci);

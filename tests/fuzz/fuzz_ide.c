@@ -4,9 +4,9 @@
  * master, a CD-ROM on the secondary master, two absent slaves) driven by a
  * byte stream of port accesses, PCI config writes, PRD entries written into
  * guest RAM, ATAPI packets, completions and host media changes. Checks that
- * nothing crashes, trips a sanitizer, loops without bound (-timeout) or
- * touches an interrupt other than ISA IRQ 14/15; ide_destroy() then has to
- * drain whatever the guest left in flight.
+ * nothing crashes, trips a sanitizer, loops without bound (-timeout),
+ * touches an interrupt other than ISA IRQ 14/15, or leaves a request that
+ * never completes (the reset after each input waits for BSY to clear).
  *
  * Input: records of 4 bytes { op, a, b, c }, op & 7:
  *   0 write b to port[a]        1 read port[a] (size 1 << (b & 3) & 7)
@@ -217,47 +217,72 @@ static void run(struct fuzz *f, const uint8_t *data, size_t size)
 	}
 }
 
+/* One machine for every input: creating it costs an RCU grace period. */
+static void setup(struct fuzz *f)
+{
+	struct ide_config cfg = { 0 };
+
+	log_set_level(LOG_ERR);
+	make_image(disk_path, sizeof(disk_path), DISK_SIZE);
+	make_image(cd_path, sizeof(cd_path), CD_SIZE);
+	if (bus_init(&f->pio, "pio"))
+		abort();
+	f->irq.ops = &irq_ops;
+	if (fake_gmem_init(&f->mem, RAM_SIZE))
+		abort();
+	if (pci_create(&f->pio, &f->irq, NULL, &f->pci))
+		abort();
+	f->disk = open_image(disk_path, false);
+	f->cd = open_image(cd_path, true);
+	cfg.pio = &f->pio;
+	cfg.pci = f->pci;
+	cfg.irq = &f->irq;
+	cfg.gm = &f->mem.gm;
+	cfg.drives[0].media = IDE_MEDIA_DISK;
+	cfg.drives[0].bd = f->disk;
+	cfg.drives[2].media = IDE_MEDIA_CDROM;
+	cfg.drives[2].bd = f->cd;
+	if (ide_create(&cfg, &f->ide))
+		abort();
+}
+
+/*
+ * Power-on state: a reset leaves a channel BSY only while a request is
+ * still in flight, and every request must come back (else: a hang).
+ */
+static void reboot(struct fuzz *f)
+{
+	unsigned int spins;
+	uint64_t st0, st1;
+
+	pci_reset(f->pci);
+	ide_reset(f->ide);
+	for (spins = 0;; spins++) {
+		bus_read(&f->pio, 0x3f6, 1, &st0);
+		bus_read(&f->pio, 0x376, 1, &st1);
+		if (!((st0 | st1) & 0x80))
+			break;
+		if (spins > 10000)
+			abort();
+		poll(NULL, 0, 1);
+		pump(f);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static struct fuzz f;
 	static bool init;
-	struct ide_config cfg = { 0 };
-	struct fuzz f = { 0 };
-	unsigned int spins;
 
 	if (!init) {
-		log_set_level(LOG_ERR);
-		make_image(disk_path, sizeof(disk_path), DISK_SIZE);
-		make_image(cd_path, sizeof(cd_path), CD_SIZE);
+		setup(&f);
 		init = true;
 	}
-	if (bus_init(&f.pio, "pio"))
-		return 0;
-	f.irq.ops = &irq_ops;
-	if (fake_gmem_init(&f.mem, RAM_SIZE))
-		abort();
-	if (pci_create(&f.pio, &f.irq, NULL, &f.pci))
-		abort();
-	f.disk = open_image(disk_path, false);
-	f.cd = open_image(cd_path, true);
-	cfg.pio = &f.pio;
-	cfg.pci = f.pci;
-	cfg.irq = &f.irq;
-	cfg.gm = &f.mem.gm;
-	cfg.drives[0].media = IDE_MEDIA_DISK;
-	cfg.drives[0].bd = f.disk;
-	cfg.drives[2].media = IDE_MEDIA_CDROM;
-	cfg.drives[2].bd = f.cd;
-	if (ide_create(&cfg, &f.ide))
-		abort();
+	if (!f.cd)
+		host_event(&f, 1, 0); /* the medium back in */
+	reboot(&f);
+	memset(f.mem.ram, 0, RAM_SIZE);
 	run(&f, data, size);
-	/* Whatever the guest left behind must still come to an end. */
-	for (spins = 0; spins < 4; spins++) {
-		pump(&f);
-		poll(NULL, 0, 0);
-	}
-	ide_destroy(f.ide);
-	pci_destroy(f.pci);
-	bus_destroy(&f.pio);
-	fake_gmem_destroy(&f.mem);
+	reboot(&f);
 	return 0;
 }
