@@ -644,6 +644,22 @@ static void test_ide_ata_misc(void **state)
 	assert_int_equal(id[55], 8);
 	assert_int_equal(id[56], 32);
 	assert_int_equal(id[54], DISK_SECTORS / (8 * 32));
+	/* PIO past the end of the disk: IDNF, no data phase. */
+	ata_cmd(e, 0, 0, 2, DISK_SECTORS - 1, 0x20);
+	assert_int_equal(wait_ready(e, 0), 0x51);
+	assert_int_equal(inb(e, 0x1f1) & 0x10, 0x10);
+	ata_cmd48(e, 0, 1, DISK_SECTORS, 0x24);
+	assert_int_equal(wait_ready(e, 0), 0x51);
+	/* nIEN masks a pending INTRQ and unmasking shows it again. */
+	ata_cmd(e, 0, 0, 1, 0, 0x40);
+	wait_ready(e, 0);
+	assert_true(e->irq.level[14]);
+	outb(e, 0x3f6, 0x02);
+	assert_false(e->irq.level[14]);
+	outb(e, 0x3f6, 0x00);
+	assert_true(e->irq.level[14]);
+	inb(e, 0x1f7);
+	assert_false(e->irq.level[14]);
 	/* Write cache off shows in word 85. */
 	ata_cmd(e, 0, 0x82, 0, 0, 0xef);
 	wait_ready(e, 0);
@@ -1111,11 +1127,11 @@ static void test_ide_atapi_hostile(void **state)
 {
 	struct env *e = *state;
 	static const uint8_t tur[12] = { 0x00 };
-	uint8_t cdb[12] = { 0 }, b[4096];
+	uint8_t cdb[12] = { 0 }, b[4096], k, a, q;
 	unsigned int i;
 
 	expect_sense(e, tur, 6, 0x28, 0);
-	/* Unknown opcode, EVPD, READ past the end, huge READ(12) by DMA. */
+	/* Unknown opcode, EVPD, READ past the end. */
 	cdb[0] = 0xff;
 	expect_sense(e, cdb, 5, 0x20, 0);
 	cdb[0] = 0x12;
@@ -1158,6 +1174,21 @@ static void test_ide_atapi_hostile(void **state)
 	outb(e, 0x177, 0x08);
 	assert_int_equal(inb(e, 0x177), 0x00);
 	assert_int_equal(inb(e, 0x174), 0x14);
+	/* DMA with a PRD table outside RAM: ABORTED COMMAND, BM error. */
+	bm_enable(e);
+	bm_arm(e, 1, true);
+	out(e, BM_PORT + 12, 4, 0xfff00000u);
+	memset(cdb, 0, sizeof(cdb));
+	cdb[0] = 0x28;
+	put_be16(cdb + 7, 1);
+	assert_int_equal(packet(e, cdb, 0, true) & 0x01, 0x01);
+	assert_int_equal(bm_status(e, 1) & 0x07, 0x06);
+	outb(e, BM_PORT + 8, 0);
+	assert_int_equal(inb(e, 0x171) >> 4, 0x0b);
+	sense(e, &k, &a, &q);
+	assert_int_equal(k, 0x0b);
+	/* A medium smaller than one block is refused. */
+	assert_int_equal(ide_insert(e->ide, 2, NULL), -EINVAL);
 	/* Empty drive. */
 	assert_int_equal(ide_eject(e->ide, 2, false), 0);
 	e->bd[2] = NULL;
