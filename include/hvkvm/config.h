@@ -18,6 +18,10 @@
 #define CONFIG_MAX_NICS 8
 #define CONFIG_NAME_MAX 64
 #define CONFIG_ERR_MAX 512
+#define CONFIG_MAX_BOOT 8 /* <boot dev> entries / --boot items */
+/* The BIOS when neither a kernel nor a loader is given (Debian's seabios). */
+#define CONFIG_DEFAULT_BIOS "/usr/share/seabios/bios-256k.bin"
+#define CONFIG_REBOOT_TIMEOUT_DEFAULT 60000 /* ms, SeaBIOS's own default */
 
 enum config_action {
 	CONFIG_ACTION_DESTROY,	/* end the process */
@@ -53,6 +57,13 @@ struct config_disk {
 
 enum config_nic_model { CONFIG_NIC_DEC21140, CONFIG_NIC_NETVSC };
 
+/* What the BIOS boots first (libvirt <boot dev>, --boot). */
+enum config_boot_dev {
+	CONFIG_BOOT_HD,	     /* the IDE hard disks */
+	CONFIG_BOOT_CDROM,   /* the IDE CD-ROMs */
+	CONFIG_BOOT_NETWORK, /* accepted: no NIC has a boot ROM yet */
+};
+
 struct config_nic {
 	char tap[16]; /* host TAP interface name */
 	enum config_nic_model model;
@@ -84,15 +95,18 @@ struct vm_config {
 	char name[CONFIG_NAME_MAX]; /* <name>; default "hvkvm" */
 	uint8_t uuid[16];	    /* <uuid>; generated when absent */
 	bool uuid_set;
-	uint64_t memory;		/* bytes; default 512 MiB */
-	uint64_t current_memory;	/* bytes; 0 = same as memory */
-	unsigned int vcpus;		/* default 1 */
-	char *loader;			/* <os><loader>: firmware image */
-	char *kernel;			/* <os><kernel> / --kernel */
-	char *initrd;			/* <os><initrd> / --initrd */
-	char *cmdline;			/* <os><cmdline> / --append */
-	bool acpi;			/* <features><acpi/>; default on */
-	bool apic;			/* <features><apic/>; default on */
+	uint64_t memory;	 /* bytes; default 512 MiB */
+	uint64_t current_memory; /* bytes; 0 = same as memory */
+	unsigned int vcpus;	 /* default 1 */
+	char *loader;		 /* <os><loader> / --bios: BIOS image */
+	enum config_boot_dev boot[CONFIG_MAX_BOOT]; /* BIOS boot order */
+	unsigned int nr_boot;			    /* 0 = the BIOS's own */
+	int32_t reboot_timeout; /* ms after "no bootable device"; -1 never */
+	char *kernel;		/* <os><kernel> / --kernel */
+	char *initrd;		/* <os><initrd> / --initrd */
+	char *cmdline;		/* <os><cmdline> / --append */
+	bool acpi;		/* <features><acpi/>; default on */
+	bool apic;		/* <features><apic/>; default on */
 	enum config_action on_poweroff; /* default destroy */
 	enum config_action on_reboot;	/* default restart */
 	enum config_action on_crash;	/* default destroy */
@@ -130,12 +144,25 @@ int config_parse_nic_arg(struct vm_config *cfg, const char *arg, char *err,
 			 size_t errlen);
 int config_parse_serial_arg(struct vm_config *cfg, const char *arg, char *err,
 			    size_t errlen);
+/*
+ * "--boot cdrom,hd[,network][,reboot-timeout=MS]": replaces the XML's
+ * order. fd is refused (no floppy controller).
+ */
+int config_parse_boot_arg(struct vm_config *cfg, const char *arg, char *err,
+			  size_t errlen);
+/*
+ * The BIOS image the VM starts from, or NULL when it boots a kernel
+ * directly: the loader, else CONFIG_DEFAULT_BIOS.
+ */
+const char *config_firmware(const struct vm_config *cfg);
+/* "hd", "cdrom", "network". */
+const char *config_boot_name(enum config_boot_dev d);
 /* "--hyperv relaxed,vpindex,synic,..." or "all" / "off". */
 int config_parse_hyperv_arg(struct vm_config *cfg, const char *arg, char *err,
 			    size_t errlen);
 
 /*
- * Whole-config checks after flags are applied: a kernel or loader, memory
+ * Whole-config checks after flags are applied: a kernel or a BIOS, memory
  * and vCPU ranges, dependencies between enlightenments (synic needs vpindex,
  * stimer needs synic + hypervclock, ...). 0 or -EINVAL with @err.
  */

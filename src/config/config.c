@@ -318,6 +318,7 @@ void config_init(struct vm_config *cfg)
 	cfg->serial = CONFIG_SERIAL_STDIO;
 	cfg->hyperv.spinlock_retries = 0xffffffff;
 	cfg->clock_utc = true;
+	cfg->reboot_timeout = CONFIG_REBOOT_TIMEOUT_DEFAULT;
 }
 
 void config_free(struct vm_config *cfg)
@@ -336,6 +337,26 @@ void config_free(struct vm_config *cfg)
 	cfg->serial_path = cfg->source = NULL;
 	cfg->nr_disks = 0;
 	cfg->nr_nics = 0;
+}
+
+const char *config_firmware(const struct vm_config *cfg)
+{
+	if (cfg->kernel)
+		return NULL;
+	return cfg->loader ? cfg->loader : CONFIG_DEFAULT_BIOS;
+}
+
+const char *config_boot_name(enum config_boot_dev d)
+{
+	switch (d) {
+	case CONFIG_BOOT_HD:
+		return "hd";
+	case CONFIG_BOOT_CDROM:
+		return "cdrom";
+	case CONFIG_BOOT_NETWORK:
+		return "network";
+	}
+	return "unknown";
 }
 
 const char *config_action_name(enum config_action a)
@@ -390,10 +411,11 @@ static int validate_memory(const struct vm_config *cfg, char *err,
 
 static int validate_boot(const struct vm_config *cfg, char *err, size_t errlen)
 {
-	if (!cfg->kernel && !cfg->loader)
+	if (cfg->kernel && cfg->loader)
 		return config_err(
 			err, errlen,
-			"nothing to boot: give <os><kernel> (--kernel) or <os><loader>");
+			"both a kernel (%s) and a BIOS (%s): give one (hvkvm cannot hand a kernel to the BIOS)",
+			cfg->kernel, cfg->loader);
 	if (cfg->kernel && !cfg->kernel[0])
 		return config_err(err, errlen, "kernel: empty path");
 	if (cfg->loader && !cfg->loader[0])

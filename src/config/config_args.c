@@ -434,3 +434,91 @@ int config_parse_hyperv_arg(struct vm_config *cfg, const char *arg, char *err,
 	cfg->hyperv = hv;
 	return 0;
 }
+
+/* ---- --boot ------------------------------------------------------------- */
+
+/* Append @d to @order unless it is there already (then an error). */
+int config_boot_add(enum config_boot_dev *order, unsigned int *nr,
+		    enum config_boot_dev d)
+{
+	unsigned int i;
+
+	for (i = 0; i < *nr; i++)
+		if (order[i] == d)
+			return -EEXIST;
+	if (*nr == CONFIG_MAX_BOOT)
+		return -E2BIG;
+	order[(*nr)++] = d;
+	return 0;
+}
+
+/* One item of --boot: a device or reboot-timeout=MS. */
+static int boot_token(const char *tok, enum config_boot_dev *order,
+		      unsigned int *nr, int32_t *timeout, char *err,
+		      size_t errlen)
+{
+	static const char *const devs[] = { "hd", "cdrom", "network" };
+	uint64_t v;
+	unsigned int i;
+
+	if (!strncmp(tok, "reboot-timeout=", 15)) {
+		if (!strcmp(tok + 15, "-1")) {
+			*timeout = -1;
+			return 0;
+		}
+		if (config_parse_num(tok + 15, 0x7fffffff, false, &v))
+			return config_err(
+				err, errlen,
+				"--boot: reboot-timeout=%.32s: expected milliseconds or -1 (never)",
+				tok + 15);
+		*timeout = (int32_t)v;
+		return 0;
+	}
+	if (!strcmp(tok, "fd") || !strcmp(tok, "floppy"))
+		return config_err(err, errlen,
+				  "--boot: %s: hvkvm has no floppy controller",
+				  tok);
+	for (i = 0; i < ARRAY_SIZE(devs); i++)
+		if (!strcmp(tok, devs[i]))
+			break;
+	if (i == ARRAY_SIZE(devs))
+		return config_err(
+			err, errlen,
+			"--boot: '%.32s' is not hd, cdrom, network or reboot-timeout=MS",
+			tok);
+	if (config_boot_add(order, nr, (enum config_boot_dev)i))
+		return config_err(err, errlen, "--boot: %s given twice", tok);
+	return 0;
+}
+
+int config_parse_boot_arg(struct vm_config *cfg, const char *arg, char *err,
+			  size_t errlen)
+{
+	enum config_boot_dev order[CONFIG_MAX_BOOT];
+	int32_t timeout = cfg->reboot_timeout;
+	char buf[256], *tok, *save = NULL;
+	unsigned int nr = 0;
+	int ret;
+
+	if (!arg || !*arg || strlen(arg) >= sizeof(buf))
+		return config_err(
+			err, errlen,
+			"--boot: expected a list like cdrom,hd[,reboot-timeout=MS]");
+	config_copy(buf, sizeof(buf), arg);
+	if (buf[0] == ',' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,"))
+		return config_err(err, errlen, "--boot: empty item in '%s'",
+				  arg);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		ret = boot_token(tok, order, &nr, &timeout, err, errlen);
+		if (ret)
+			return ret;
+	}
+	/* Only reboot-timeout given: the order stays as it was. */
+	if (nr) {
+		memcpy(cfg->boot, order, sizeof(order));
+		cfg->nr_boot = nr;
+	}
+	cfg->reboot_timeout = timeout;
+	return 0;
+}

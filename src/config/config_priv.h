@@ -71,6 +71,10 @@ int config_target_bus(const char *target);
 /* Slot number of a target ("hda" = 0, "sdab" = 27); -1 if malformed. */
 int config_target_index(const char *target);
 
+/* Append a boot device: 0, -EEXIST (listed already) or -E2BIG. */
+int config_boot_add(enum config_boot_dev *order, unsigned int *nr,
+		    enum config_boot_dev d);
+
 /* Every enlightenment we implement on (mode='passthrough', --hyperv all). */
 void config_hyperv_all(struct config_hyperv *hv);
 /* Recompute hv->enabled from the individual flags. */

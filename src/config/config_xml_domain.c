@@ -244,16 +244,57 @@ static int xml_os_cmdline(struct xml_ctx *x, xmlNode *n)
 	return xml_os_path(x, n, &x->cfg->cmdline, true);
 }
 
-/* Accepted; the BIOS tries disk, then CD, then network on its own. */
+/* The BIOS boot order, in document order; network has no boot ROM yet. */
 static int xml_os_boot(struct xml_ctx *x, xmlNode *n)
 {
 	static const char *const attrs[] = { "dev", NULL };
 	static const char *const devs[] = { "hd", "cdrom", "network", NULL };
-	int dev;
+	int dev, ret;
 
-	return xml_check_attrs(x, n, attrs)		     ?:
-		       xml_enum(x, n, "dev", devs, -1, &dev) ?:
-		       xml_walk(x, n, NULL);
+	ret = xml_check_attrs(x, n, attrs)		    ?:
+		      xml_enum(x, n, "dev", devs, -1, &dev) ?:
+		      xml_walk(x, n, NULL);
+	if (ret)
+		return ret;
+	ret = config_boot_add(x->cfg->boot, &x->cfg->nr_boot,
+			      (enum config_boot_dev)dev);
+	if (ret == -EEXIST)
+		return xml_fail(x, n, "dev='%s' given twice", devs[dev]);
+	if (ret)
+		return xml_fail(x, n, "more than %d boot devices",
+				CONFIG_MAX_BOOT);
+	return 0;
+}
+
+/* <bios rebootTimeout='MS'/>: -1 = never reboot after a failed boot. */
+static int xml_os_bios(struct xml_ctx *x, xmlNode *n)
+{
+	static const char *const attrs[] = { "rebootTimeout", "useserial",
+					     NULL };
+	static const char *const yesno[] = { "yes", "no", NULL };
+	const char *s;
+	uint64_t v;
+	int ret, serial;
+
+	ret = xml_check_attrs(x, n, attrs)			     ?:
+		      xml_enum(x, n, "useserial", yesno, 0, &serial) ?:
+		      xml_walk(x, n, NULL);
+	if (ret)
+		return ret;
+	s = xml_attr(x, n, "rebootTimeout");
+	if (!s)
+		return 0;
+	if (!strcmp(s, "-1")) {
+		x->cfg->reboot_timeout = -1;
+		return 0;
+	}
+	if (config_parse_num(s, 0xffff, false, &v))
+		return xml_fail(
+			x, n,
+			"rebootTimeout='%.32s': expected -1..65535 (milliseconds)",
+			s);
+	x->cfg->reboot_timeout = (int32_t)v;
+	return 0;
 }
 
 static const struct xml_handler os_tab[] = {
@@ -263,6 +304,7 @@ static const struct xml_handler os_tab[] = {
 	{ "initrd", xml_os_initrd, false },
 	{ "cmdline", xml_os_cmdline, false },
 	{ "boot", xml_os_boot, true },
+	{ "bios", xml_os_bios, false },
 	{ NULL, NULL, false },
 };
 

@@ -155,6 +155,10 @@ static void test_config_example_windows_fields(void **state)
 	assert_int_equal(cfg.vcpus, 2);
 	assert_non_null(cfg.loader);
 	assert_null(cfg.kernel);
+	assert_string_equal(config_firmware(&cfg), cfg.loader);
+	assert_int_equal(cfg.nr_boot, 2);
+	assert_int_equal(cfg.boot[0], CONFIG_BOOT_HD);
+	assert_int_equal(cfg.boot[1], CONFIG_BOOT_CDROM);
 	assert_false(cfg.clock_utc);
 	assert_int_equal(cfg.on_crash, CONFIG_ACTION_PRESERVE);
 	assert_int_equal(cfg.serial, CONFIG_SERIAL_NONE);
@@ -964,6 +968,111 @@ static void valid_config(struct vm_config *cfg)
 	assert_int_equal(config_validate(cfg, err, sizeof(err)), 0);
 }
 
+static void test_config_boot_arg(void **state)
+{
+	static const struct {
+		const char *arg;
+		const char *want;
+	} bad[] = {
+		{ "", "--boot: expected a list like cdrom,hd" },
+		{ "hd,,cdrom", "--boot: empty item" },
+		{ "fd", "--boot: fd: hvkvm has no floppy controller" },
+		{ "cdrom,floppy", "--boot: floppy: hvkvm has no floppy" },
+		{ "usb", "--boot: 'usb' is not hd, cdrom, network" },
+		{ "hd,hd", "--boot: hd given twice" },
+		{ "reboot-timeout=x", "--boot: reboot-timeout=x: expected" },
+		{ "reboot-timeout=-2", "--boot: reboot-timeout=-2: expected" },
+	};
+	char err[CONFIG_ERR_MAX];
+	struct vm_config cfg;
+	size_t i;
+
+	(void)state;
+	config_init(&cfg);
+	assert_int_equal(cfg.nr_boot, 0);
+	assert_int_equal(cfg.reboot_timeout, CONFIG_REBOOT_TIMEOUT_DEFAULT);
+	/* Neither kernel nor loader: Debian's SeaBIOS. */
+	assert_int_equal(config_validate(&cfg, err, sizeof(err)), 0);
+	assert_string_equal(config_firmware(&cfg), CONFIG_DEFAULT_BIOS);
+	assert_int_equal(config_parse_boot_arg(&cfg, "cdrom,hd,network", err,
+					       sizeof(err)),
+			 0);
+	assert_int_equal(cfg.nr_boot, 3);
+	assert_int_equal(cfg.boot[0], CONFIG_BOOT_CDROM);
+	assert_int_equal(cfg.boot[1], CONFIG_BOOT_HD);
+	assert_int_equal(cfg.boot[2], CONFIG_BOOT_NETWORK);
+	assert_string_equal(config_boot_name(cfg.boot[2]), "network");
+	/* A timeout alone keeps the order; a new list replaces it. */
+	assert_int_equal(config_parse_boot_arg(&cfg, "reboot-timeout=0", err,
+					       sizeof(err)),
+			 0);
+	assert_int_equal(cfg.nr_boot, 3);
+	assert_int_equal(cfg.reboot_timeout, 0);
+	assert_int_equal(config_parse_boot_arg(&cfg, "hd,reboot-timeout=-1",
+					       err, sizeof(err)),
+			 0);
+	assert_int_equal(cfg.nr_boot, 1);
+	assert_int_equal(cfg.reboot_timeout, -1);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		err[0] = '\0';
+		assert_int_equal(config_parse_boot_arg(&cfg, bad[i].arg, err,
+						       sizeof(err)),
+				 -EINVAL);
+		assert_err(err, bad[i].want);
+		assert_int_equal(cfg.nr_boot, 1);
+		assert_int_equal(cfg.boot[0], CONFIG_BOOT_HD);
+	}
+	/* A kernel means no firmware. */
+	assert_int_equal(test_set_kernel_for_test(&cfg), 0);
+	assert_null(config_firmware(&cfg));
+	config_free(&cfg);
+}
+
+static void test_config_xml_boot_order(void **state)
+{
+	static const char xml[] =
+		"<domain type='kvm'><name>b</name><memory>65536</memory>\n"
+		"<os><type>hvm</type>\n"
+		"<loader readonly='yes' type='rom'>/bios.bin</loader>\n"
+		"<boot dev='cdrom'/><boot dev='hd'/>\n"
+		"<bios useserial='yes' rebootTimeout='0'/></os></domain>\n";
+	static const char twice[] =
+		"<domain type='kvm'><name>b</name><memory>65536</memory>\n"
+		"<os><type>hvm</type>\n"
+		"<boot dev='hd'/>\n<boot dev='hd'/></os></domain>\n";
+	static const char bad_timeout[] =
+		"<domain type='kvm'><name>b</name><memory>65536</memory>\n"
+		"<os><type>hvm</type>\n"
+		"<bios rebootTimeout='70000'/></os></domain>\n";
+	char err[CONFIG_ERR_MAX];
+	struct vm_config cfg;
+
+	(void)state;
+	config_init(&cfg);
+	assert_int_equal(config_parse_buffer(&cfg, xml, sizeof(xml) - 1,
+					     "b.xml", err, sizeof(err)),
+			 0);
+	assert_string_equal(cfg.loader, "/bios.bin");
+	assert_int_equal(cfg.nr_boot, 2);
+	assert_int_equal(cfg.boot[0], CONFIG_BOOT_CDROM);
+	assert_int_equal(cfg.boot[1], CONFIG_BOOT_HD);
+	assert_int_equal(cfg.reboot_timeout, 0);
+	config_free(&cfg);
+	config_init(&cfg);
+	assert_int_equal(config_parse_buffer(&cfg, twice, sizeof(twice) - 1,
+					     "t.xml", err, sizeof(err)),
+			 -EINVAL);
+	assert_err(err, "t.xml:4: <os><boot>: dev='hd' given twice");
+	config_free(&cfg);
+	config_init(&cfg);
+	assert_int_equal(config_parse_buffer(&cfg, bad_timeout,
+					     sizeof(bad_timeout) - 1, "r.xml",
+					     err, sizeof(err)),
+			 -EINVAL);
+	assert_err(err, "r.xml:3: <os><bios>: rebootTimeout='70000'");
+	config_free(&cfg);
+}
+
 static void test_config_validate_rules(void **state)
 {
 	char err[CONFIG_ERR_MAX];
@@ -992,8 +1101,9 @@ static void test_config_validate_rules(void **state)
 		config_free(&cfg);                                        \
 	} while (0)
 
-	EXPECT_INVALID((free(cfg.kernel), cfg.kernel = NULL),
-		       "nothing to boot");
+	EXPECT_INVALID(
+		cfg.loader = strdup("/bios"),
+		"both a kernel (/boot/vmlinuz) and a BIOS (/bios): give one");
 	EXPECT_INVALID((free(cfg.kernel), cfg.kernel = NULL,
 			cfg.loader = strdup("/bios"),
 			cfg.initrd = strdup("/i")),
@@ -1099,6 +1209,8 @@ int main(void)
 		cmocka_unit_test(test_config_nic_arg),
 		cmocka_unit_test(test_config_serial_arg),
 		cmocka_unit_test(test_config_hyperv_arg),
+		cmocka_unit_test(test_config_boot_arg),
+		cmocka_unit_test(test_config_xml_boot_order),
 		cmocka_unit_test(test_config_validate_rules),
 	};
 
