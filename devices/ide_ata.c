@@ -111,7 +111,7 @@ void ide_id_xfer_modes(const struct ide_drive *d, uint16_t *id)
 }
 
 /* SET FEATURES 03h: the mode in the sector count (ATA8-ACS table 50). */
-int ide_set_features(struct ide_drive *d)
+int ide_set_xfer_mode(struct ide_drive *d)
 {
 	uint8_t v = d->nsect;
 	unsigned int mode = v & 7;
@@ -381,6 +381,7 @@ static void ata_rw_pio(struct ide_channel *ch, struct ide_drive *d, bool ext,
 		ide_cmd_error(ch, d, ATA_ER_IDNF | ATA_ER_ABRT);
 		return;
 	}
+	d->standby = false; /* media access spins the disk up */
 	ch->lba = lba;
 	ch->left = count;
 	ch->block = multi ? d->mult : 1;
@@ -417,6 +418,7 @@ static void ata_rw_dma(struct ide_channel *ch, struct ide_drive *d, bool ext,
 		ide_cmd_error(ch, d, ATA_ER_IDNF | ATA_ER_ABRT);
 		return;
 	}
+	d->standby = false;
 	ch->lba = lba;
 	ch->left = count;
 	ch->cdrom = false;
@@ -444,7 +446,7 @@ static void ata_set_features(struct ide_channel *ch, struct ide_drive *d)
 {
 	switch (d->feature) {
 	case SETF_XFER:
-		if (ide_set_features(d)) {
+		if (ide_set_xfer_mode(d)) {
 			ide_cmd_abort(ch, d);
 			return;
 		}

@@ -714,7 +714,7 @@ void ide_atapi_exec(struct ide_channel *ch, struct ide_drive *d, uint8_t cmd)
 		ide_cmd_abort(ch, d);
 		break;
 	case ATA_SET_FEATURES:
-		if (d->feature == 0x03 && !ide_set_features(d))
+		if (d->feature == 0x03 && !ide_set_xfer_mode(d))
 			ide_cmd_ok(ch, d);
 		else
 			ide_cmd_abort(ch, d);

@@ -206,7 +206,7 @@ void ide_id_checksum(uint16_t *id);
 void ide_ata_exec(struct ide_channel *ch, struct ide_drive *d, uint8_t cmd);
 void ide_ata_geometry(struct ide_drive *d);
 void ide_id_xfer_modes(const struct ide_drive *d, uint16_t *id);
-int ide_set_features(struct ide_drive *d);
+int ide_set_xfer_mode(struct ide_drive *d);
 
 /* ide_atapi.c */
 void ide_atapi_exec(struct ide_channel *ch, struct ide_drive *d, uint8_t cmd);

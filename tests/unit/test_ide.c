@@ -426,6 +426,10 @@ static void test_ide_libata_probe(void **state)
 	id_check_sum(id);
 	id_string(id, 27, 20, s);
 	assert_memory_equal(s, "Virtual HD ", 11);
+	id_string(id, 10, 10, s);
+	assert_memory_equal(s, "HVKVM00", 7);
+	id_string(id, 23, 4, s);
+	assert_string_equal(s, "1.1.0   ");
 	assert_int_equal(id[0], 0x0040);
 	assert_int_equal(id[60] | (uint32_t)id[61] << 16, DISK_SECTORS);
 	assert_int_equal(id[100], DISK_SECTORS);
