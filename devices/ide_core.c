@@ -358,7 +358,10 @@ static void ide_exec(struct ide_channel *ch, uint8_t cmd)
 {
 	struct ide_drive *d = ide_cur(ch);
 
-	if (cmd == CMD_EXEC_DIAG && !(d->status & ATA_SR_BSY) && !ch->io_busy) {
+	bool busy = ch->io_busy || ch->reset_mask ||
+		    (ch->devctl & ATA_CTL_SRST);
+
+	if (cmd == CMD_EXEC_DIAG && !(d->status & ATA_SR_BSY) && !busy) {
 		ide_exec_diag(ch);
 		return;
 	}
@@ -376,8 +379,7 @@ static void ide_exec(struct ide_channel *ch, uint8_t cmd)
 		ide_update_irq(ch);
 		return;
 	}
-	if ((d->status & (ATA_SR_BSY | ATA_SR_DRQ)) || ch->io_busy ||
-	    ch->reset_mask || (ch->devctl & ATA_CTL_SRST)) {
+	if ((d->status & (ATA_SR_BSY | ATA_SR_DRQ)) || busy) {
 		guest_err("ide%u: command %#x while busy", ch->index, cmd);
 		return;
 	}
