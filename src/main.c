@@ -413,9 +413,12 @@ static int cmd_run(int argc, char **argv)
 	if (config_validate(&cfg, err, sizeof(err)))
 		die("%s", err);
 	run_check_host_memory(&cfg);
-	if (cfg.nr_disks || cfg.nr_nics)
-		die("%s: disks and NICs are not supported yet",
-		    cfg.nr_disks ? "--disk/<disk>" : "--nic/<interface>");
+	for (unsigned int i = 0; i < cfg.nr_disks; i++)
+		if (cfg.disks[i].bus != CONFIG_DISK_IDE)
+			die("--disk/<disk> %s: bus=scsi (storvsc) is not supported yet: use bus=ide",
+			    cfg.disks[i].path);
+	if (cfg.nr_nics)
+		die("--nic/<interface>: NICs are not supported yet");
 	opts.stats = f.stats;
 	opts.exit_on_reset = f.no_reboot ||
 			     cfg.on_reboot == CONFIG_ACTION_DESTROY;

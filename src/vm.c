@@ -393,12 +393,28 @@ static void vm_console_quit(void *opaque)
 	vm_request_stop(opaque, VM_STOP_USER, VM_STATUS_USER);
 }
 
-static int st_io_init(struct vm *vm, char *err, size_t errlen)
+/* The I/O loop exists before the devices (they add their fds to it)... */
+static int st_evloop_init(struct vm *vm, char *err, size_t errlen)
 {
 	int r = evloop_create(&vm->io);
 
-	if (!r)
-		r = evloop_start(vm->io, "io");
+	if (r)
+		snprintf(err, errlen, "I/O loop: %s", strerror(-r));
+	return r;
+}
+
+static void st_evloop_exit(struct vm *vm)
+{
+	if (vm->io)
+		evloop_destroy(vm->io);
+	vm->io = NULL;
+}
+
+/* ... and its thread starts once they are all there. */
+static int st_io_init(struct vm *vm, char *err, size_t errlen)
+{
+	int r = evloop_start(vm->io, "io");
+
 	if (!r)
 		r = evloop_add_fd(vm->io, vm->rtc_timer_fd, EPOLLIN,
 				  vm_devices_rtc_fire, vm);
@@ -416,8 +432,6 @@ static void st_io_exit(struct vm *vm)
 		return;
 	evloop_stop(vm->io);
 	console_detach(vm->console);
-	evloop_destroy(vm->io);
-	vm->io = NULL;
 }
 
 static const struct vm_stage vm_stages[] = {
@@ -429,6 +443,7 @@ static const struct vm_stage vm_stages[] = {
 	{ "vcpus", st_vcpus_init, st_vcpus_exit },
 	{ "hyperv", vm_hyperv_init, vm_hyperv_exit },
 	{ "cpu-model", st_cpu_model_init, NULL },
+	{ "evloop", st_evloop_init, st_evloop_exit },
 	{ "devices", vm_devices_init, vm_devices_exit },
 	{ "kernel", vm_boot_init, NULL },
 	{ "io", st_io_init, st_io_exit },

@@ -2,8 +2,9 @@
 /*
  * vm_devices: the platform devices of a VM, created and wired by one table
  * in order (and destroyed in reverse): COM1, the CMOS RTC, the i8042, the
- * PCI host bridge, fw_cfg, the ACPI PM block and the debug-exit port. A
- * new device (IDE, a NIC, ...) is one more entry in vm_devices[].
+ * PCI host bridge, fw_cfg, the ACPI PM block, the debug-exit port and the
+ * PIIX4 IDE controller with its drives. A new device (a NIC, ...) is one
+ * more entry in vm_devices[].
  */
 #include "vm_internal.h"
 
@@ -15,10 +16,12 @@
 #include <unistd.h>
 
 #include "hvkvm/acpi_pm.h"
+#include "hvkvm/block.h"
 #include "hvkvm/console.h"
 #include "hvkvm/debug_exit.h"
 #include "hvkvm/fw_cfg.h"
 #include "hvkvm/i8042.h"
+#include "hvkvm/ide.h"
 #include "hvkvm/pci.h"
 #include "hvkvm/rtc.h"
 #include "hvkvm/uart.h"
@@ -213,6 +216,82 @@ static void vm_debug_exit_destroy(struct vm *vm)
 	vm->debug_exit = NULL;
 }
 
+/* ---- PIIX4 IDE (00:01.1) and its drives ---- */
+
+/* Open the backend of one configured IDE drive: 0 or -errno (logged). */
+static int vm_ide_open(const struct config_disk *d, struct block_dev **bd)
+{
+	static const enum block_format formats[] = {
+		[CONFIG_FORMAT_AUTO] = BLOCK_FORMAT_AUTO,
+		[CONFIG_FORMAT_RAW] = BLOCK_FORMAT_RAW,
+		[CONFIG_FORMAT_VHD] = BLOCK_FORMAT_VHD,
+	};
+	struct block_opts o;
+
+	block_opts_init(&o);
+	o.format = formats[d->format];
+	o.readonly = d->readonly || d->media == CONFIG_MEDIA_CDROM;
+	o.cache = d->cache == CONFIG_CACHE_WRITEBACK ? BLOCK_CACHE_WRITEBACK
+						     : BLOCK_CACHE_NONE;
+	return block_open(d->path, &o, bd);
+}
+
+/*
+ * The controller exists when the configuration has IDE drives (hda..hdd:
+ * drive = channel * 2 + unit); a VM without them keeps its old device set.
+ */
+static int vm_ide_create(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct ide_config ic = {
+		.pio = &vm->pio,
+		.pci = vm->pci,
+		.irq = &vm->irq,
+		.gm = &vm->gm,
+		.loop = vm->io,
+	};
+	unsigned int i, nr = 0;
+	int r = 0, drive;
+
+	for (i = 0; i < cfg->nr_disks && !r; i++) {
+		const struct config_disk *d = &cfg->disks[i];
+		struct ide_drive_config *dc;
+
+		if (d->bus != CONFIG_DISK_IDE)
+			continue;
+		/* "hda".."hdd", as config validation made sure. */
+		drive = d->target[2] - 'a';
+		if (strncmp(d->target, "hd", 2) || drive < 0 ||
+		    drive >= IDE_NR_DRIVES || d->target[3]) {
+			r = -EINVAL;
+			break;
+		}
+		dc = &ic.drives[drive];
+		dc->media = d->media == CONFIG_MEDIA_CDROM ? IDE_MEDIA_CDROM
+							   : IDE_MEDIA_DISK;
+		r = d->path && d->path[0] ? vm_ide_open(d, &dc->bd) : 0;
+		if (!r && dc->media == IDE_MEDIA_DISK && !dc->bd)
+			r = -EINVAL;
+		nr++;
+	}
+	if (!r && nr)
+		r = ide_create(&ic, &vm->ide);
+	if (r) {
+		/* On failure the drives are still ours. */
+		for (i = 0; i < IDE_NR_DRIVES; i++)
+			if (ic.drives[i].bd)
+				block_close(ic.drives[i].bd);
+	}
+	return r;
+}
+
+static void vm_ide_destroy(struct vm *vm)
+{
+	if (vm->ide)
+		ide_destroy(vm->ide);
+	vm->ide = NULL;
+}
+
 /* ---- the table ---- */
 
 static const struct vm_device vm_devices[] = {
@@ -223,6 +302,7 @@ static const struct vm_device vm_devices[] = {
 	{ "fw_cfg", vm_fw_cfg_create, vm_fw_cfg_destroy },
 	{ "acpi-pm", vm_acpi_pm_create, vm_acpi_pm_destroy },
 	{ "debug-exit", vm_debug_exit_create, vm_debug_exit_destroy },
+	{ "ide", vm_ide_create, vm_ide_destroy },
 };
 
 int vm_devices_init(struct vm *vm, char *err, size_t errlen)

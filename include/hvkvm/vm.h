@@ -83,6 +83,7 @@ struct vm {
 	struct i8042 *i8042;
 	struct pci_host *pci;
 	struct fw_cfg *fw_cfg;
+	struct ide *ide; /* PIIX4 IDE, if the VM has IDE drives */
 	struct acpi_pm *acpi_pm;
 	struct debug_exit *debug_exit;
 	struct hv *hv;

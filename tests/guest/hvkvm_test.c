@@ -128,6 +128,9 @@ MODULE_PARM_DESC(blk_seed, "blk: pattern seed of the first disk (+16 per disk)")
 static unsigned int blk_write_lba = 2048;
 module_param(blk_write_lba, uint, 0444);
 MODULE_PARM_DESC(blk_write_lba, "blk: first sector the guest writes");
+static char *ata_xfer;
+module_param(ata_xfer, charp, 0444);
+MODULE_PARM_DESC(ata_xfer, "ata_modes: every ATA/ATAPI device's xfer_mode starts so (e.g. UDMA)");
 static unsigned int blk_wait_secs = 120;
 module_param(blk_wait_secs, uint, 0444);
 MODULE_PARM_DESC(blk_wait_secs, "blk: how long to wait for each disk to appear");
@@ -150,6 +153,7 @@ static int __init hvt_check_spinlock(char *d, size_t n);
 static int __init hvt_check_vmbus_devices(char *d, size_t n);
 static int __init hvt_check_guest_idle(char *d, size_t n);
 static int __init hvt_check_blk(char *d, size_t n);
+static int __init hvt_check_ata_modes(char *d, size_t n);
 
 static const struct hvt_check hvt_checks[] __initconst = {
 	{ "cpus", hvt_check_cpus, "online CPUs == hvkvm_test.cpus" },
@@ -170,6 +174,8 @@ static const struct hvt_check hvt_checks[] __initconst = {
 	  "/sys/bus/vmbus/devices has hvkvm_test.vmbus_devs, bound" },
 	{ "blk", hvt_check_blk,
 	  "hvkvm_test.blk_disks: host patterns read, guest patterns written, flushed, read back" },
+	{ "ata_modes", hvt_check_ata_modes,
+	  "every libata device's negotiated xfer_mode starts with hvkvm_test.ata_xfer" },
 	{ "console", hvt_check_console, "interactive shell on /dev/console" },
 };
 
@@ -1138,6 +1144,66 @@ out_close:
 	}
 out_free:
 	kfree(sh);
+	return ret;
+}
+
+/* ---- ata_modes: what libata negotiated --------------------------------- */
+
+static int __init hvt_check_ata_modes(char *d, size_t n)
+{
+	char path[96], cls[16], mode[24], *m;
+	unsigned int i, seen = 0, wrong = 0;
+	struct hvt_dirlist *l;
+	struct vfsmount *mnt;
+	struct file *f;
+	size_t len = 0;
+	int ret;
+
+	l = kzalloc(sizeof(*l), GFP_KERNEL);
+	mnt = hvt_sysfs_mount();
+	if (!l || IS_ERR(mnt)) {
+		ret = IS_ERR(mnt) ? PTR_ERR(mnt) : -ENOMEM;
+		goto out_free;
+	}
+	f = file_open_root_mnt(mnt, "class/ata_device", O_RDONLY | O_DIRECTORY,
+			       0);
+	if (IS_ERR(f)) {
+		ret = PTR_ERR(f);
+		scnprintf(d, n, "no /sys/class/ata_device: %d", ret);
+		goto out_umount;
+	}
+	l->ctx.actor = hvt_dir_actor;
+	ret = iterate_dir(f, &l->ctx);
+	fput(f);
+	for (i = 0; i < l->nr && !ret; i++) {
+		snprintf(path, sizeof(path), "class/ata_device/%s/class",
+			 l->names[i]);
+		if (hvt_read_at(mnt, path, cls, sizeof(cls)) < 0)
+			continue;
+		if (strcmp(cls, "ata") && strcmp(cls, "atapi"))
+			continue;	/* an empty position ("unknown", "none") */
+		snprintf(path, sizeof(path), "class/ata_device/%s/xfer_mode",
+			 l->names[i]);
+		if (hvt_read_at(mnt, path, mode, sizeof(mode)) < 0)
+			continue;
+		m = strncmp(mode, "XFER_", 5) ? mode : mode + 5;
+		seen++;
+		if (ata_xfer && *ata_xfer && strncmp(m, ata_xfer, strlen(ata_xfer)))
+			wrong++;
+		len += scnprintf(d + len, n - len, "%s%s(%s)=%s",
+				 len ? " " : "", l->names[i], cls, m);
+	}
+	if (!ret && !seen) {
+		scnprintf(d, n, "no ATA devices");
+		ret = -ENODEV;
+	} else if (!ret && wrong) {
+		ret = -EIO;
+	}
+out_umount:
+	if (!IS_ERR(mnt))
+		kern_unmount(mnt);
+out_free:
+	kfree(l);
 	return ret;
 }
 
