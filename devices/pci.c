@@ -4,11 +4,13 @@
  * 0xcf8/0xcfc, bus 0 only; reset control register 0xcf9 (PIIX4 datasheet
  * 4.1.17, "RC"); the Intel 440FX host bridge (8086:1237) at 00:00.0 and the
  * PIIX4 PCI-to-ISA bridge (8086:7110) at 00:01.0 with PIRQ route control
- * registers 0x60..0x63 (PIIX4 datasheet 4.1.10).
+ * registers 0x60..0x63 (PIIX4 datasheet 4.1.10). The 440FX's PAM registers
+ * (0x59-0x5f) are decoded here and applied by whoever maps guest memory
+ * (pci_set_pam_handler(): the firmware stage).
  *
  * Not implemented: other buses and bridges (type 1 accesses read all-ones),
- * 64-bit and expansion ROM BARs, the 440FX's PAM/SMRAM effects (the
- * registers are plain storage), PIIX4 ISA functions beyond PIRQ routing,
+ * 64-bit and expansion ROM BARs, the 440FX's SMRAM and DRB effects (plain
+ * storage), PIIX4 ISA functions beyond PIRQ routing,
  * parity/SERR signalling, MSI delivery (capabilities are only a list).
  */
 #include "hvkvm/pci.h"
@@ -53,6 +55,8 @@ struct pci_host {
 	struct bus *pio;
 	struct irq_sink *irq;
 	const struct platform_events *events;
+	pci_pam_fn pam_fn; /* PAM changed: remap 0xC0000-0xFFFFF */
+	void *pam_opaque;
 };
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -282,6 +286,7 @@ static void pci_config_write_locked(struct pci_host *host, uint8_t devfn,
 {
 	struct pci_device *dev = host->devs[devfn];
 	bool cmd_touched = false, bar_touched = false, route_touched = false;
+	bool pam_changed = false;
 	unsigned int i;
 
 	if (!dev)
@@ -293,6 +298,10 @@ static void pci_config_write_locked(struct pci_host *host, uint8_t devfn,
 		uint8_t nv = (uint8_t)((dev->config[o] & ~wm) | (b & wm));
 
 		nv &= (uint8_t) ~(b & w1c);
+		if (dev == &host->i440fx && o >= PCI_I440FX_PAM0 &&
+		    o < PCI_I440FX_PAM0 + PCI_PAM_NR_REGS &&
+		    nv != dev->config[o])
+			pam_changed = true;
 		__atomic_store_n(&dev->config[o], nv, __ATOMIC_RELAXED);
 		if (o == PCI_COMMAND || o == PCI_COMMAND + 1)
 			cmd_touched = true;
@@ -314,6 +323,9 @@ static void pci_config_write_locked(struct pci_host *host, uint8_t devfn,
 		pci_host_update_irqs(host);
 		pthread_mutex_unlock(&host->irq_lock);
 	}
+	if (pam_changed && host->pam_fn)
+		host->pam_fn(host->pam_opaque,
+			     &host->i440fx.config[PCI_I440FX_PAM0]);
 	if (dev->ops && dev->ops->config_write)
 		dev->ops->config_write(dev, off, size, value);
 }
@@ -560,8 +572,25 @@ static void pci_i440fx_init(struct pci_device *dev)
 			0x060000, 0x02);
 	put_le16(&dev->config[PCI_COMMAND],
 		 PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
-	/* PMC config, PAM0-6 (0x59-0x5f), DRB, SMRAM (0x72): storage only. */
+	/*
+	 * Subsystem 1af4:1100, as QEMU's i440FX: SeaBIOS reads fw_cfg (and
+	 * its debug port) only on a host bridge that says so.
+	 */
+	put_le16(&dev->config[PCI_SUBSYSTEM_VENDOR_ID], 0x1af4);
+	put_le16(&dev->config[PCI_SUBSYSTEM_ID], 0x1100);
+	/* PMC config, DRB, SMRAM (0x72): storage only. */
 	memset(&dev->wmask[0x50], 0xff, 0x80 - 0x50);
+	/* PAM: RE/WE pairs only (PAM0's low nibble is reserved). */
+	dev->wmask[PCI_I440FX_PAM0] = 0x30;
+	memset(&dev->wmask[PCI_I440FX_PAM0 + 1], 0x33, PCI_PAM_NR_REGS - 1);
+}
+
+void pci_set_pam_handler(struct pci_host *host, pci_pam_fn fn, void *opaque)
+{
+	pthread_mutex_lock(&host->lock);
+	host->pam_fn = fn;
+	host->pam_opaque = opaque;
+	pthread_mutex_unlock(&host->lock);
 }
 
 int pci_create(struct bus *pio, struct irq_sink *irq,
@@ -651,5 +680,10 @@ void pci_reset(struct pci_host *host)
 	pthread_mutex_lock(&host->irq_lock);
 	pci_host_update_irqs(host);
 	pthread_mutex_unlock(&host->irq_lock);
+	/* PAM back to "all PCI": the ROM shows in 0xE0000-0xFFFFF again. */
+	memset(&host->i440fx.config[PCI_I440FX_PAM0], 0, PCI_PAM_NR_REGS);
+	if (host->pam_fn)
+		host->pam_fn(host->pam_opaque,
+			     &host->i440fx.config[PCI_I440FX_PAM0]);
 	pthread_mutex_unlock(&host->lock);
 }

@@ -77,6 +77,56 @@ struct pci_device;
 #define PCI_PIRQRC_DISABLE 0x80 /* IRQEN#: 1 = not routed */
 
 /*
+ * i440FX PAM0..PAM6 (config 0x59-0x5f, 440FX datasheet 3.2.18): the
+ * attributes of the 0xC0000-0xFFFFF shadow area in 13 segments. Segment
+ * 0..11 is 16 KiB at 0xC0000 + 16 KiB * n (PAM1 bits 1:0 for 0xC0000,
+ * bits 5:4 for 0xC4000, ... PAM6 bits 5:4 for 0xEC000); segment 12 is
+ * 0xF0000-0xFFFFF (PAM0 bits 5:4). Per segment: bit 0 RE (reads hit
+ * DRAM), bit 1 WE (writes hit DRAM); cleared, the access goes to PCI,
+ * i.e. the BIOS ROM for 0xE0000-0xFFFFF. All zero after reset.
+ */
+#define PCI_I440FX_PAM0 0x59
+#define PCI_PAM_NR_REGS 7
+#define PCI_PAM_SEGMENTS 13
+
+enum pci_pam_mode {
+	PCI_PAM_PCI = 0,	/* neither: ROM / PCI */
+	PCI_PAM_READ_ONLY = 1,	/* RE: reads DRAM, writes go to PCI */
+	PCI_PAM_WRITE_ONLY = 2, /* WE: reads PCI, writes DRAM */
+	PCI_PAM_READ_WRITE = 3, /* RE | WE: plain RAM */
+};
+
+/* Where segment @seg (< PCI_PAM_SEGMENTS) lies. */
+static inline void pci_pam_segment(unsigned int seg, uint32_t *base,
+				   uint32_t *size)
+{
+	if (seg >= PCI_PAM_SEGMENTS - 1) {
+		*base = 0xf0000;
+		*size = 0x10000;
+	} else {
+		*base = 0xc0000 + seg * 0x4000;
+		*size = 0x4000;
+	}
+}
+
+/* Segment @seg's mode in the PAM register values @pam (0x59..0x5f). */
+static inline enum pci_pam_mode pci_pam_mode(const uint8_t *pam,
+					     unsigned int seg)
+{
+	unsigned int reg = seg >= PCI_PAM_SEGMENTS - 1 ? 0 : 1 + seg / 2;
+	unsigned int shift = seg >= PCI_PAM_SEGMENTS - 1 ? 4 : (seg & 1) * 4;
+
+	return (enum pci_pam_mode)((pam[reg] >> shift) & 3);
+}
+
+/*
+ * Told after a guest write to the PAM registers changed them (and on
+ * pci_reset), with the 7 values. Called on the vCPU thread with the host
+ * lock held: it may change memory slots, never call into the pci host.
+ */
+typedef void (*pci_pam_fn)(void *opaque, const uint8_t *pam);
+
+/*
  * INTx routing. A device in @slot using pin @pin (1 = INTA .. 4 = INTD)
  * drives PIRQ[(slot + pin - 1) & 3]. Each PIRQ n is wired like on chipsets
  * with an IOAPIC:
@@ -185,6 +235,9 @@ int pci_device_add_capability(struct pci_device *dev, uint8_t off, uint8_t id,
 /* Put @dev at 00:@slot.@fn. 0, -EINVAL, -EEXIST. Start-up only. */
 int pci_register_device(struct pci_host *host, struct pci_device *dev,
 			unsigned int slot, unsigned int fn);
+
+/* Start-up: who maps the shadow area as PAM says (NULL: nobody). */
+void pci_set_pam_handler(struct pci_host *host, pci_pam_fn fn, void *opaque);
 
 /* Drive the device's INTx (level). Thread-safe; no host lock taken. */
 void pci_set_irq(struct pci_device *dev, bool level);

@@ -446,6 +446,106 @@ static void test_pci_capability_list(void **state)
 	assert_int_equal(cfg_read(e, DEV, 0x80, 2), 0x0001);
 }
 
+/* ---- i440FX PAM ---- */
+
+struct pam_log {
+	unsigned int calls;
+	uint8_t pam[PCI_PAM_NR_REGS];
+};
+
+static void pam_changed(void *opaque, const uint8_t *pam)
+{
+	struct pam_log *l = opaque;
+
+	l->calls++;
+	memcpy(l->pam, pam, PCI_PAM_NR_REGS);
+}
+
+static void test_pci_pam_decoding(void **state)
+{
+	uint8_t pam[PCI_PAM_NR_REGS] = { 0x10, 0x31, 0x02, 0, 0, 0, 0x20 };
+	uint32_t base, size;
+	unsigned int seg;
+
+	(void)state;
+	pci_pam_segment(0, &base, &size);
+	assert_int_equal(base, 0xc0000);
+	assert_int_equal(size, 0x4000);
+	pci_pam_segment(11, &base, &size);
+	assert_int_equal(base, 0xec000);
+	assert_int_equal(size, 0x4000);
+	pci_pam_segment(12, &base, &size);
+	assert_int_equal(base, 0xf0000);
+	assert_int_equal(size, 0x10000);
+	/* Segments tile 0xC0000-0xFFFFF without gaps. */
+	for (seg = 0, base = 0xc0000; seg < PCI_PAM_SEGMENTS; seg++) {
+		uint32_t b;
+
+		pci_pam_segment(seg, &b, &size);
+		assert_int_equal(b, base);
+		base += size;
+	}
+	assert_int_equal(base, 0x100000);
+	assert_int_equal(pci_pam_mode(pam, 12), PCI_PAM_READ_ONLY);
+	assert_int_equal(pci_pam_mode(pam, 0), PCI_PAM_READ_ONLY);
+	assert_int_equal(pci_pam_mode(pam, 1), PCI_PAM_READ_WRITE);
+	assert_int_equal(pci_pam_mode(pam, 2), PCI_PAM_WRITE_ONLY);
+	assert_int_equal(pci_pam_mode(pam, 3), PCI_PAM_PCI);
+	assert_int_equal(pci_pam_mode(pam, 10), PCI_PAM_PCI);
+	assert_int_equal(pci_pam_mode(pam, 11), PCI_PAM_WRITE_ONLY);
+}
+
+/* SeaBIOS's shadowing (src/fw/shadow.c): dwords 0x58/0x5c, then bytes. */
+static void test_pci_pam_seabios_sequence(void **state)
+{
+	struct env *e = *state;
+	struct pam_log l = { 0 };
+	uint32_t lo, hi;
+	unsigned int seg;
+
+	pci_set_pam_handler(e->host, pam_changed, &l);
+	lo = cfg_read(e, 0, 0x58, 4);
+	hi = cfg_read(e, 0, 0x5c, 4);
+	assert_int_equal(lo & 0xffffff00, 0); /* PAM0-2 reset to 0 */
+	assert_int_equal(hi, 0);
+	/* make_bios_writable: PAM1-6 = 0x33, PAM0 = 0x30. */
+	cfg_write(e, 0, 0x58, 4, (lo & 0xff) | 0x33333000u);
+	assert_int_equal(l.calls, 1);
+	cfg_write(e, 0, 0x5c, 4, 0x33333333u);
+	assert_int_equal(l.calls, 2);
+	for (seg = 0; seg < PCI_PAM_SEGMENTS; seg++)
+		assert_int_equal(pci_pam_mode(l.pam, seg), PCI_PAM_READ_WRITE);
+	/* The same values again: nothing to remap. */
+	cfg_write(e, 0, 0x5c, 4, 0x33333333u);
+	assert_int_equal(l.calls, 2);
+	/* make_bios_readonly: 0xF0000 and 0xC0000-0xC7FFF read-only. */
+	cfg_write(e, 0, 0x59, 1, 0x10);
+	cfg_write(e, 0, 0x5a, 1, 0x11);
+	assert_int_equal(l.calls, 4);
+	assert_int_equal(pci_pam_mode(l.pam, 12), PCI_PAM_READ_ONLY);
+	assert_int_equal(pci_pam_mode(l.pam, 0), PCI_PAM_READ_ONLY);
+	assert_int_equal(pci_pam_mode(l.pam, 1), PCI_PAM_READ_ONLY);
+	assert_int_equal(pci_pam_mode(l.pam, 2), PCI_PAM_READ_WRITE);
+	/* Reserved bits stay clear. */
+	cfg_write(e, 0, 0x59, 1, 0xff);
+	assert_int_equal(cfg_read(e, 0, 0x59, 1), 0x30);
+	cfg_write(e, 0, 0x5f, 1, 0xcc);
+	assert_int_equal(cfg_read(e, 0, 0x5f, 1), 0x00);
+	/* Reset: all PCI (the ROM shows again), and the mapper is told. */
+	l.calls = 0;
+	pci_reset(e->host);
+	assert_int_equal(l.calls, 1);
+	for (seg = 0; seg < PCI_PAM_SEGMENTS; seg++)
+		assert_int_equal(pci_pam_mode(l.pam, seg), PCI_PAM_PCI);
+	assert_int_equal(cfg_read(e, 0, 0x5c, 4), 0);
+	pci_set_pam_handler(e->host, NULL, NULL);
+	cfg_write(e, 0, 0x59, 1, 0x30);
+	assert_int_equal(l.calls, 1);
+	/* SeaBIOS's QEMU check: subsystem 1af4:1100 on 00:00.0. */
+	assert_int_equal(cfg_read(e, 0, PCI_SUBSYSTEM_VENDOR_ID, 4),
+			 0x11001af4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -469,6 +569,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pci_intx_routing, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_pci_reset_control_register,
+						setup, teardown),
+		cmocka_unit_test(test_pci_pam_decoding),
+		cmocka_unit_test_setup_teardown(test_pci_pam_seabios_sequence,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pci_capability_list, setup,
 						teardown),
