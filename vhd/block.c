@@ -240,7 +240,7 @@ int block_writev(struct block_dev *bd, uint64_t sector, const struct iovec *iov,
 int block_flush(struct block_dev *bd, block_done_fn cb, void *opaque)
 {
 	struct block_req *req =
-	    block_req_new(bd, REQ_FLUSH, 0, NULL, 0, cb, opaque);
+		block_req_new(bd, REQ_FLUSH, 0, NULL, 0, cb, opaque);
 
 	if (!req)
 		return -ENOMEM;
@@ -331,7 +331,7 @@ static void block_sync_done(void *opaque, int ret)
 
 static int block_sync_wait(struct block_dev *bd, struct block_waiter *w)
 {
-	struct pollfd pfd = {.fd = bd->efd, .events = POLLIN};
+	struct pollfd pfd = { .fd = bd->efd, .events = POLLIN };
 
 	while (!__atomic_load_n(&w->done, __ATOMIC_ACQUIRE)) {
 		block_process_completions(bd);
@@ -345,8 +345,8 @@ static int block_sync_wait(struct block_dev *bd, struct block_waiter *w)
 int block_read_sync(struct block_dev *bd, uint64_t sector, void *buf,
 		    size_t nsec)
 {
-	struct iovec iov = {buf, nsec * BLOCK_SECTOR_SIZE};
-	struct block_waiter w = {0, 0};
+	struct iovec iov = { buf, nsec * BLOCK_SECTOR_SIZE };
+	struct block_waiter w = { 0, 0 };
 	int ret = block_readv(bd, sector, &iov, 1, block_sync_done, &w);
 
 	return ret ? ret : block_sync_wait(bd, &w);
@@ -355,8 +355,8 @@ int block_read_sync(struct block_dev *bd, uint64_t sector, void *buf,
 int block_write_sync(struct block_dev *bd, uint64_t sector, const void *buf,
 		     size_t nsec)
 {
-	struct iovec iov = {(void *)buf, nsec * BLOCK_SECTOR_SIZE};
-	struct block_waiter w = {0, 0};
+	struct iovec iov = { (void *)buf, nsec * BLOCK_SECTOR_SIZE };
+	struct block_waiter w = { 0, 0 };
 	int ret = block_writev(bd, sector, &iov, 1, block_sync_done, &w);
 
 	return ret ? ret : block_sync_wait(bd, &w);
@@ -364,7 +364,7 @@ int block_write_sync(struct block_dev *bd, uint64_t sector, const void *buf,
 
 int block_flush_sync(struct block_dev *bd)
 {
-	struct block_waiter w = {0, 0};
+	struct block_waiter w = { 0, 0 };
 	int ret = block_flush(bd, block_sync_done, &w);
 
 	return ret ? ret : block_sync_wait(bd, &w);
@@ -372,7 +372,7 @@ int block_flush_sync(struct block_dev *bd)
 
 int block_discard_sync(struct block_dev *bd, uint64_t sector, uint64_t nsec)
 {
-	struct block_waiter w = {0, 0};
+	struct block_waiter w = { 0, 0 };
 	int ret = block_discard(bd, sector, nsec, block_sync_done, &w);
 
 	return ret ? ret : block_sync_wait(bd, &w);

@@ -7,7 +7,7 @@
 #include "block_int.h"
 
 const struct block_driver *const block_drivers[] = {
-    &block_driver_vhd,
-    &block_driver_raw,
-    NULL,
+	&block_driver_vhd,
+	&block_driver_raw,
+	NULL,
 };

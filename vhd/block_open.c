@@ -110,8 +110,8 @@ int block_open(const char *path, const struct block_opts *o,
 	ret = bd->driver->open(bd, direct);
 	if (ret)
 		goto err_free;
-	ret = block_uring_init(bd, o->queue_depth ? o->queue_depth
-						  : DEFAULT_QUEUE_DEPTH);
+	ret = block_uring_init(bd, o->queue_depth ? o->queue_depth :
+						    DEFAULT_QUEUE_DEPTH);
 	if (ret)
 		goto err_close;
 	*out = bd;

@@ -74,21 +74,21 @@ static const char *block_hostdev_name(const struct block_dev *bd)
 }
 
 static const struct block_ops block_raw_ops = {
-    .format_name = block_raw_name,
-    .read = block_raw_rw,
-    .write = block_raw_rw,
-    .flush = block_raw_flush,
-    .discard = block_raw_discard,
-    .close = block_raw_close,
+	.format_name = block_raw_name,
+	.read = block_raw_rw,
+	.write = block_raw_rw,
+	.flush = block_raw_flush,
+	.discard = block_raw_discard,
+	.close = block_raw_close,
 };
 
 static const struct block_ops block_hostdev_ops = {
-    .format_name = block_hostdev_name,
-    .read = block_raw_rw,
-    .write = block_raw_rw,
-    .flush = block_raw_flush,
-    .discard = block_raw_discard,
-    .close = block_raw_close,
+	.format_name = block_hostdev_name,
+	.read = block_raw_rw,
+	.write = block_raw_rw,
+	.flush = block_raw_flush,
+	.discard = block_raw_discard,
+	.close = block_raw_close,
 };
 
 /* ---- open ---- */
@@ -173,7 +173,7 @@ static int block_raw_open(struct block_dev *bd, bool direct)
 }
 
 const struct block_driver block_driver_raw = {
-    .name = "raw",
-    .format = BLOCK_FORMAT_RAW,
-    .open = block_raw_open,
+	.name = "raw",
+	.format = BLOCK_FORMAT_RAW,
+	.open = block_raw_open,
 };

@@ -73,8 +73,8 @@ static bool block_io_to_ring(struct block_io *io)
 		break;
 	case IO_PUNCH:
 		io_uring_prep_fallocate(
-		    sqe, io->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		    (off_t)io->off, (off_t)io->len);
+			sqe, io->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			(off_t)io->off, (off_t)io->len);
 		break;
 	}
 	io_uring_sqe_set_data(sqe, io);

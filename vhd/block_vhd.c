@@ -351,7 +351,7 @@ static void vhd_write_seg(struct block_dev *bd, struct block_req *req,
 	}
 	if (v->bat[blk] == VHD_BAT_UNUSED) {
 		uint64_t total =
-		    (uint64_t)v->bitmap_bytes + v->header.block_size;
+			(uint64_t)v->bitmap_bytes + v->header.block_size;
 
 		if (vhd_slot(v, v->next_free) + total <= vb->reserve_end) {
 			vhd_alloc_start(bd, req, sector, nsec, byte_off);
@@ -485,9 +485,9 @@ static void vhd_flush_sync1_done(struct block_io *io, int res)
 	struct vhd_bdev *vb = bd->priv;
 	struct vhd *v = vb->vhd;
 	uint32_t nsect =
-	    (uint32_t)(ALIGN_UP((uint64_t)v->header.max_entries * 4,
-				VHD_SECTOR) /
-		       VHD_SECTOR);
+		(uint32_t)(ALIGN_UP((uint64_t)v->header.max_entries * 4,
+				    VHD_SECTOR) /
+			   VHD_SECTOR);
 	uint8_t buf[VHD_SECTOR];
 	uint32_t i;
 
@@ -513,7 +513,7 @@ static void vhd_flush_sync1_done(struct block_io *io, int res)
 		vhd_bat_sector(bd, i, buf);
 		if (vhd_flush_queue_meta(bd, buf, sizeof(buf),
 					 v->header.table_offset +
-					     (uint64_t)i * VHD_SECTOR,
+						 (uint64_t)i * VHD_SECTOR,
 					 META_BAT_FLAG | i)) {
 			v->bat_dirty[i] = 1;
 			vb->flush_ret = -ENOMEM;
@@ -606,21 +606,21 @@ static const char *vhd_drv_name(const struct block_dev *bd)
 }
 
 static const struct block_ops vhd_fixed_ops = {
-    .format_name = vhd_drv_name,
-    .read = block_raw_rw,
-    .write = block_raw_rw,
-    .flush = block_raw_flush,
-    .discard = block_raw_discard,
-    .close = vhd_drv_close,
+	.format_name = vhd_drv_name,
+	.read = block_raw_rw,
+	.write = block_raw_rw,
+	.flush = block_raw_flush,
+	.discard = block_raw_discard,
+	.close = vhd_drv_close,
 };
 
 /* Discard on a sparse disk is advisory and does nothing: NULL. */
 static const struct block_ops vhd_sparse_ops = {
-    .format_name = vhd_drv_name,
-    .read = vhd_dispatch_read,
-    .write = vhd_dispatch_write,
-    .flush = vhd_dispatch_flush,
-    .close = vhd_drv_close,
+	.format_name = vhd_drv_name,
+	.read = vhd_dispatch_read,
+	.write = vhd_dispatch_write,
+	.flush = vhd_dispatch_flush,
+	.close = vhd_drv_close,
 };
 
 static int vhd_sparse_init(struct vhd_bdev *vb)
@@ -628,7 +628,7 @@ static int vhd_sparse_init(struct vhd_bdev *vb)
 	struct vhd *v = vb->vhd;
 
 	vb->allocating =
-	    calloc(v->header.max_entries ? v->header.max_entries : 1, 1);
+		calloc(v->header.max_entries ? v->header.max_entries : 1, 1);
 	if (!vb->allocating)
 		return -ENOMEM;
 	/* The footer sits at next_free: no room until the first extension. */
@@ -639,8 +639,8 @@ static int vhd_sparse_init(struct vhd_bdev *vb)
 
 static int vhd_drv_open(struct block_dev *bd, bool direct)
 {
-	unsigned int flags =
-	    (bd->readonly ? 0 : VHD_OPEN_RDWR) | (direct ? VHD_OPEN_DIRECT : 0);
+	unsigned int flags = (bd->readonly ? 0 : VHD_OPEN_RDWR) |
+			     (direct ? VHD_OPEN_DIRECT : 0);
 	struct vhd_bdev *vb = calloc(1, sizeof(*vb));
 	int ret;
 
@@ -671,11 +671,11 @@ static int vhd_drv_open(struct block_dev *bd, bool direct)
 }
 
 const struct block_driver block_driver_vhd = {
-    .name = "vhd",
-    .alias = "vpc",
-    .format = BLOCK_FORMAT_VHD,
-    .probe = vhd_probe,
-    .open = vhd_drv_open,
+	.name = "vhd",
+	.alias = "vpc",
+	.format = BLOCK_FORMAT_VHD,
+	.probe = vhd_probe,
+	.open = vhd_drv_open,
 };
 
 struct vhd *block_vhd(const struct block_dev *bd)

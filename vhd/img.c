@@ -21,19 +21,19 @@
 #include <uuid/uuid.h>
 
 static const char usage_create[] =
-    "usage: hvkvm img create -f vhd|raw [--type fixed|dynamic|differencing]\n"
-    "                        [--parent PARENT] [--block-size SIZE] FILE "
-    "[SIZE]\n"
-    "  Create an image. SIZE takes K/M/G suffixes (binary). A VHD's SIZE is\n"
-    "  rounded up to whole CHS cylinders (up to ~127G) so that QEMU sees\n"
-    "  all of it. A differencing disk takes its size from PARENT. Dynamic\n"
-    "  is the default VHD type; blocks are 2M unless --block-size says\n"
-    "  otherwise.\n";
+	"usage: hvkvm img create -f vhd|raw [--type fixed|dynamic|differencing]\n"
+	"                        [--parent PARENT] [--block-size SIZE] FILE "
+	"[SIZE]\n"
+	"  Create an image. SIZE takes K/M/G suffixes (binary). A VHD's SIZE is\n"
+	"  rounded up to whole CHS cylinders (up to ~127G) so that QEMU sees\n"
+	"  all of it. A differencing disk takes its size from PARENT. Dynamic\n"
+	"  is the default VHD type; blocks are 2M unless --block-size says\n"
+	"  otherwise.\n";
 
 static const char usage_info[] =
-    "usage: hvkvm img info [--json] FILE\n"
-    "  Show format, sizes, VHD footer and header fields and the parent\n"
-    "  chain.\n";
+	"usage: hvkvm img info [--json] FILE\n"
+	"  Show format, sizes, VHD footer and header fields and the parent\n"
+	"  chain.\n";
 
 void img_err(const char *cmd, const char *fmt, ...)
 {
@@ -164,13 +164,13 @@ static int img_create_raw(const char *file, uint64_t size)
 static int img_cmd_create(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"format", required_argument, NULL, 'f'},
-	    {"type", required_argument, NULL, 't'},
-	    {"parent", required_argument, NULL, 'b'},
-	    {"block-size", required_argument, NULL, 's'},
-	    {NULL, 0, NULL, 0},
+		{ "format", required_argument, NULL, 'f' },
+		{ "type", required_argument, NULL, 't' },
+		{ "parent", required_argument, NULL, 'b' },
+		{ "block-size", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
 	};
-	struct vhd_create_opts o = {.type = VHD_TYPE_DYNAMIC};
+	struct vhd_create_opts o = { .type = VHD_TYPE_DYNAMIC };
 	const char *fmt = "vhd", *file;
 	uint64_t v;
 	int c;
@@ -389,8 +389,8 @@ static void img_info_vhd(FILE *f, const struct vhd *v, bool json, int depth)
 static int img_cmd_info(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {NULL, 0, NULL, 0},
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
 	};
 	bool json = false;
 	struct vhd *v;
@@ -425,10 +425,9 @@ static int img_cmd_info(int argc, char **argv)
 		if (json) {
 			printf("{\"filename\": ");
 			img_json_str(stdout, file);
-			printf(
-			    ", \"format\": \"raw\", \"virtual-size\": %" PRIu64
-			    "}\n",
-			    size);
+			printf(", \"format\": \"raw\", \"virtual-size\": %" PRIu64
+			       "}\n",
+			       size);
 		} else {
 			printf("image: %s\nformat: raw\nvirtual size: %" PRIu64
 			       " bytes\n",
@@ -449,13 +448,13 @@ static int img_cmd_info(int argc, char **argv)
 /* ---- dispatch ---- */
 
 static const struct img_cmd img_cmds[] = {
-    {"create", img_cmd_create, usage_create},
-    {"info", img_cmd_info, usage_info},
-    {"check", img_cmd_check, img_usage_check},
-    {"convert", img_cmd_convert, img_usage_convert},
-    {"compact", img_cmd_compact, img_usage_compact},
-    {"resize", img_cmd_resize, img_usage_resize},
-    {"commit", img_cmd_commit, img_usage_commit},
+	{ "create", img_cmd_create, usage_create },
+	{ "info", img_cmd_info, usage_info },
+	{ "check", img_cmd_check, img_usage_check },
+	{ "convert", img_cmd_convert, img_usage_convert },
+	{ "compact", img_cmd_compact, img_usage_compact },
+	{ "resize", img_cmd_resize, img_usage_resize },
+	{ "commit", img_cmd_commit, img_usage_commit },
 };
 
 static void img_help(FILE *f)

@@ -22,10 +22,10 @@
 #include <unistd.h>
 
 const char img_usage_check[] =
-    "usage: hvkvm img check [--repair] FILE\n"
-    "  Check a VHD's footer, header, BAT and parent. --repair fixes bad\n"
-    "  checksums, footer mismatches, BAT entries out of range or\n"
-    "  overlapping, and leaked space. Exit: 0 clean, 2 errors remain.\n";
+	"usage: hvkvm img check [--repair] FILE\n"
+	"  Check a VHD's footer, header, BAT and parent. --repair fixes bad\n"
+	"  checksums, footer mismatches, BAT entries out of range or\n"
+	"  overlapping, and leaked space. Exit: 0 clean, 2 errors remain.\n";
 
 struct img_check {
 	const char *file;
@@ -43,7 +43,7 @@ struct img_check {
 	bool fix_bat;
 };
 
-#define cerr(c, fmt, ...)                                                      \
+#define cerr(c, fmt, ...) \
 	printf("ERROR %s: " fmt "\n", (c)->file, ##__VA_ARGS__)
 
 static int img_check_read(struct img_check *c, void *buf, size_t len,
@@ -179,10 +179,10 @@ static uint64_t img_check_bat(struct img_check *c)
 	for (l = 0; l < VHD_NUM_LOCATORS; l++)
 		if (h->loc[l].code && h->loc[l].data_len &&
 		    h->loc[l].data_offset < c->file_size)
-			meta_end =
-			    MAX(meta_end, ALIGN_UP(h->loc[l].data_offset +
-						       h->loc[l].data_len,
-						   512));
+			meta_end = MAX(meta_end,
+				       ALIGN_UP(h->loc[l].data_offset +
+							h->loc[l].data_len,
+						512));
 	raw = malloc(bat_bytes ? bat_bytes : 1);
 	c->bat = calloc(h->max_entries ? h->max_entries : 1, 4);
 	ents = calloc(h->max_entries ? h->max_entries : 1, sizeof(*ents));
@@ -295,8 +295,8 @@ static int img_check_repair(struct img_check *c, uint64_t data_end)
 int img_cmd_check(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"repair", no_argument, NULL, 'r'},
-	    {NULL, 0, NULL, 0},
+		{ "repair", no_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct img_check c;
 	struct stat st;

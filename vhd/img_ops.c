@@ -18,24 +18,24 @@
 #define ZERO_GRAIN (64u * 1024)
 
 const char img_usage_convert[] =
-    "usage: hvkvm img convert [-f raw|vhd] -O raw|vhd [--type fixed|dynamic]\n"
-    "                         [--block-size SIZE] [-p] SRC DST\n"
-    "  Copy SRC into a new image DST. All-zero ranges are skipped (holes in\n"
-    "  raw and fixed files, unallocated blocks in dynamic VHDs). -p forces\n"
-    "  the progress bar, which is shown anyway on a terminal.\n";
+	"usage: hvkvm img convert [-f raw|vhd] -O raw|vhd [--type fixed|dynamic]\n"
+	"                         [--block-size SIZE] [-p] SRC DST\n"
+	"  Copy SRC into a new image DST. All-zero ranges are skipped (holes in\n"
+	"  raw and fixed files, unallocated blocks in dynamic VHDs). -p forces\n"
+	"  the progress bar, which is shown anyway on a terminal.\n";
 const char img_usage_compact[] =
-    "usage: hvkvm img compact FILE\n"
-    "  Drop all-zero blocks from a dynamic VHD and move blocks down so the\n"
-    "  file shrinks.\n";
+	"usage: hvkvm img compact FILE\n"
+	"  Drop all-zero blocks from a dynamic VHD and move blocks down so the\n"
+	"  file shrinks.\n";
 const char img_usage_resize[] =
-    "usage: hvkvm img resize [--shrink] FILE [+|-]SIZE\n"
-    "  Change the virtual size. Shrinking discards data past the new end\n"
-    "  and needs --shrink. A VHD's new size is rounded up to whole CHS\n"
-    "  cylinders (up to ~127G), as at create.\n";
+	"usage: hvkvm img resize [--shrink] FILE [+|-]SIZE\n"
+	"  Change the virtual size. Shrinking discards data past the new end\n"
+	"  and needs --shrink. A VHD's new size is rounded up to whole CHS\n"
+	"  cylinders (up to ~127G), as at create.\n";
 const char img_usage_commit[] =
-    "usage: hvkvm img commit [-p] FILE\n"
-    "  Write the sectors a differencing disk holds into its parent. FILE\n"
-    "  stays valid (its parent time stamp is updated).\n";
+	"usage: hvkvm img commit [-p] FILE\n"
+	"  Write the sectors a differencing disk holds into its parent. FILE\n"
+	"  stays valid (its parent time stamp is updated).\n";
 
 /* ---- convert ---- */
 
@@ -56,9 +56,9 @@ static int img_copy_chunk(struct block_dev *dst, uint64_t sector, uint8_t *buf,
 			off += MIN(ZERO_GRAIN, len - off);
 		end = off;
 		if (end > start) {
-			int ret =
-			    block_write_sync(dst, sector + start / 512,
-					     buf + start, (end - start) / 512);
+			int ret = block_write_sync(dst, sector + start / 512,
+						   buf + start,
+						   (end - start) / 512);
 			if (ret)
 				return ret;
 		}
@@ -104,12 +104,12 @@ static int img_convert_copy(struct block_dev *src, struct block_dev *dst,
 int img_cmd_convert(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"type", required_argument, NULL, 't'},
-	    {"block-size", required_argument, NULL, 's'},
-	    {NULL, 0, NULL, 0},
+		{ "type", required_argument, NULL, 't' },
+		{ "block-size", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct block_opts so, dopt;
-	struct vhd_create_opts co = {.type = VHD_TYPE_DYNAMIC};
+	struct vhd_create_opts co = { .type = VHD_TYPE_DYNAMIC };
 	struct block_dev *src = NULL, *dst = NULL;
 	const char *out_fmt = NULL, *sname, *dname;
 	bool progress = false;
@@ -201,8 +201,8 @@ int img_cmd_convert(int argc, char **argv)
 		return 1;
 	}
 	block_opts_init(&dopt);
-	dopt.format =
-	    strcmp(out_fmt, "raw") ? BLOCK_FORMAT_VHD : BLOCK_FORMAT_RAW;
+	dopt.format = strcmp(out_fmt, "raw") ? BLOCK_FORMAT_VHD :
+					       BLOCK_FORMAT_RAW;
 	dopt.cache = BLOCK_CACHE_WRITEBACK;
 	ret = block_open(dname, &dopt, &dst);
 	if (!ret)
@@ -269,16 +269,18 @@ static int img_pos_cmp(const void *a, const void *b)
 
 static uint64_t img_compact_meta_end(const struct vhd *v)
 {
-	uint64_t end = ALIGN_UP(
-	    v->header.table_offset + (uint64_t)v->header.max_entries * 4, 512);
+	uint64_t end = ALIGN_UP(v->header.table_offset +
+					(uint64_t)v->header.max_entries * 4,
+				512);
 	int l;
 
 	end = MAX(end, v->footer.data_offset + VHD_HEADER_SIZE);
 	for (l = 0; l < VHD_NUM_LOCATORS; l++)
 		if (v->header.loc[l].code && v->header.loc[l].data_len)
-			end = MAX(end, ALIGN_UP(v->header.loc[l].data_offset +
-						    v->header.loc[l].data_len,
-						512));
+			end = MAX(end,
+				  ALIGN_UP(v->header.loc[l].data_offset +
+						   v->header.loc[l].data_len,
+					   512));
 	return end;
 }
 
@@ -340,8 +342,8 @@ int img_cmd_compact(int argc, char **argv)
 		return 1;
 	}
 	before = v->file_size;
-	buf =
-	    block_aligned_alloc((size_t)v->bitmap_bytes + v->header.block_size);
+	buf = block_aligned_alloc((size_t)v->bitmap_bytes +
+				  v->header.block_size);
 	if (!buf) {
 		vhd_close(v);
 		return 1;
@@ -399,7 +401,7 @@ static int img_resize_fixed(struct vhd *v, uint64_t size)
 static int img_resize_sparse(struct vhd *v, uint64_t size)
 {
 	uint64_t entries =
-	    (size + v->header.block_size - 1) / v->header.block_size;
+		(size + v->header.block_size - 1) / v->header.block_size;
 	uint32_t i;
 	int ret;
 
@@ -456,8 +458,8 @@ static int img_resize_sparse(struct vhd *v, uint64_t size)
 int img_cmd_resize(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"shrink", no_argument, NULL, 'S'},
-	    {NULL, 0, NULL, 0},
+		{ "shrink", no_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
 	};
 	bool shrink = false;
 	const char *file, *arg;
@@ -631,8 +633,8 @@ int img_cmd_commit(int argc, char **argv)
 		if (!ret && stat(ppath, &st) == 0 &&
 		    (uint64_t)st.st_mtime >= VHD_EPOCH_OFFSET) {
 			v->header.parent_timestamp =
-			    (uint32_t)((uint64_t)st.st_mtime -
-				       VHD_EPOCH_OFFSET);
+				(uint32_t)((uint64_t)st.st_mtime -
+					   VHD_EPOCH_OFFSET);
 			ret = vhd_write_header(v);
 		}
 	}

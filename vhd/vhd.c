@@ -138,7 +138,7 @@ bool vhd_probe(int fd)
 	if (fstat(fd, &st) || st.st_size < (off_t)VHD_FOOTER_SIZE)
 		return false;
 	if (vhd_pread_full(fd, buf, sizeof(buf), (uint64_t)st.st_size - 512) ==
-		0 &&
+		    0 &&
 	    vhd_footer_parse(buf, NULL, VHD_PARSE_QUIET, &f) == 0)
 		return true;
 	return vhd_pread_full(fd, buf, sizeof(buf), 0) == 0 &&
@@ -147,10 +147,10 @@ bool vhd_probe(int fd)
 }
 
 /* Errors name the file; @quiet suppresses them (probing, check). */
-#define verr(v, flags, fmt, ...)                                               \
-	do {                                                                   \
-		if (!((flags)&VHD_OPEN_QUIET))                                 \
-			pr_err("%s: " fmt, (v)->path, ##__VA_ARGS__);          \
+#define verr(v, flags, fmt, ...)                                      \
+	do {                                                          \
+		if (!((flags)&VHD_OPEN_QUIET))                        \
+			pr_err("%s: " fmt, (v)->path, ##__VA_ARGS__); \
 	} while (0)
 
 static int vhd_read_footer(struct vhd *v, unsigned int flags)
@@ -266,8 +266,8 @@ static int vhd_read_bat(struct vhd *v, unsigned int flags)
 	int ret;
 
 	v->bat = calloc(h->max_entries ? h->max_entries : 1, sizeof(*v->bat));
-	v->bitmaps =
-	    calloc(h->max_entries ? h->max_entries : 1, sizeof(*v->bitmaps));
+	v->bitmaps = calloc(h->max_entries ? h->max_entries : 1,
+			    sizeof(*v->bitmaps));
 	v->full = calloc(h->max_entries ? h->max_entries : 1, 1);
 	v->bm_dirty = calloc(h->max_entries ? h->max_entries : 1, 1);
 	v->bat_dirty = calloc(ALIGN_UP(bat_bytes, 512) / 512 + 1, 1);
@@ -284,7 +284,7 @@ static int vhd_read_bat(struct vhd *v, unsigned int flags)
 	}
 	v->next_free = ALIGN_UP(h->table_offset + bat_bytes, VHD_SECTOR);
 	v->next_free =
-	    MAX(v->next_free, v->footer.data_offset + VHD_HEADER_SIZE);
+		MAX(v->next_free, v->footer.data_offset + VHD_HEADER_SIZE);
 	for (i = 0; i < h->max_entries; i++) {
 		uint64_t off;
 
@@ -328,8 +328,8 @@ static int vhd_read_bat(struct vhd *v, unsigned int flags)
 			ret = -ENOMEM;
 			goto out;
 		}
-		ret =
-		    vhd_pread_full(v->fd, v->bitmaps[i], v->bitmap_bytes, off);
+		ret = vhd_pread_full(v->fd, v->bitmaps[i], v->bitmap_bytes,
+				     off);
 		if (ret) {
 			verr(v, flags, "reading bitmap of block %u: %s", i,
 			     strerror(-ret));
@@ -340,7 +340,7 @@ static int vhd_read_bat(struct vhd *v, unsigned int flags)
 	/* Never reuse space past the last block: it may hold stale data. */
 	if (!v->footer_from_copy)
 		v->next_free =
-		    MAX(v->next_free, v->file_size - VHD_FOOTER_SIZE);
+			MAX(v->next_free, v->file_size - VHD_FOOTER_SIZE);
 	else
 		v->next_free = MAX(v->next_free, v->file_size);
 	v->next_free = ALIGN_UP(v->next_free, VHD_SECTOR);

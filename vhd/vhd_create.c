@@ -88,7 +88,7 @@ static int vhd_diff_locators(const char *child, const char *parent,
 {
 	char *cdup = NULL, *pdup = NULL, *cdir_abs = NULL, *pabs = NULL;
 	char *rel = NULL, *paths[2];
-	uint32_t codes[2] = {VHD_PLAT_W2RU, VHD_PLAT_W2KU};
+	uint32_t codes[2] = { VHD_PLAT_W2RU, VHD_PLAT_W2KU };
 	uint8_t *buf = NULL;
 	uint32_t total = 0, len;
 	int i, n, ret = -ENOMEM;
@@ -173,8 +173,8 @@ static int vhd_create_sparse(int fd, const char *path,
 		    (uint64_t)st.st_mtime >= VHD_EPOCH_OFFSET)
 			h.parent_timestamp = (uint32_t)((uint64_t)st.st_mtime -
 							VHD_EPOCH_OFFSET);
-		ret =
-		    vhd_diff_locators(path, o->parent, &h, &loc, &loc_len, end);
+		ret = vhd_diff_locators(path, o->parent, &h, &loc, &loc_len,
+					end);
 		if (ret) {
 			pr_err("%s: parent locator for '%s': %s", path,
 			       o->parent, strerror(-ret));

@@ -53,8 +53,8 @@
 static const char vhd_footer_cookie[8] = "conectix";
 static const char vhd_header_cookie[8] = "cxsparse";
 
-static void PRINTF(3, 4)
-    vhd_parse_err(unsigned int flags, const char *file, const char *fmt, ...)
+static void PRINTF(3, 4) vhd_parse_err(unsigned int flags, const char *file,
+				       const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -268,9 +268,9 @@ int vhd_header_parse(const uint8_t *buf, const char *file, unsigned int flags,
 	csum = vhd_checksum(buf, VHD_HEADER_SIZE, HD_CHECKSUM);
 	if (csum != h->checksum && !(flags & VHD_PARSE_IGNORE_CSUM)) {
 		vhd_parse_err(
-		    flags, file,
-		    "dynamic header: bad checksum 0x%08x (computed 0x%08x)",
-		    h->checksum, csum);
+			flags, file,
+			"dynamic header: bad checksum 0x%08x (computed 0x%08x)",
+			h->checksum, csum);
 		return -EINVAL;
 	}
 	if (h->version >> 16 != 1) {
@@ -282,10 +282,10 @@ int vhd_header_parse(const uint8_t *buf, const char *file, unsigned int flags,
 	if (!vhd_is_pow2(h->block_size) || h->block_size < VHD_SECTOR ||
 	    h->block_size > VHD_MAX_BLOCK_SIZE) {
 		vhd_parse_err(
-		    flags, file,
-		    "dynamic header: block size %u is not a power of two "
-		    "between 512 and 256 MiB",
-		    h->block_size);
+			flags, file,
+			"dynamic header: block size %u is not a power of two "
+			"between 512 and 256 MiB",
+			h->block_size);
 		return -EINVAL;
 	}
 	if (!IS_ALIGNED(h->table_offset, VHD_SECTOR) ||

@@ -49,15 +49,15 @@ static void bench_done(void *opaque, int ret)
 static void bench_submit(struct slot *s)
 {
 	struct bench *b = s->b;
-	struct iovec iov = {s->buf, b->bs};
+	struct iovec iov = { s->buf, b->bs };
 	uint64_t sector = b->off / 512;
 	int ret;
 
 	/* The rule of qemu-img 7.2's bench: wrap modulo the image size. */
 	b->off = (b->off + b->step) % b->size;
 	b->submitted++;
-	ret = b->write ? block_writev(b->bd, sector, &iov, 1, bench_done, s)
-		       : block_readv(b->bd, sector, &iov, 1, bench_done, s);
+	ret = b->write ? block_writev(b->bd, sector, &iov, 1, bench_done, s) :
+			 block_readv(b->bd, sector, &iov, 1, bench_done, s);
 	if (ret) {
 		fprintf(stderr, "blockbench: submit: %s\n", strerror(-ret));
 		exit(1);
@@ -72,11 +72,11 @@ static void flush_done(void *opaque, int ret)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"flush", no_argument, NULL, 'F'},
-	    {NULL, 0, NULL, 0},
+		{ "flush", no_argument, NULL, 'F' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct block_opts o;
-	struct bench b = {.count = 10000, .bs = 4096};
+	struct bench b = { .count = 10000, .bs = 4096 };
 	unsigned int depth = 8, i;
 	bool flush = false;
 	struct slot *slots;
@@ -112,8 +112,9 @@ int main(int argc, char **argv)
 				return 2;
 			break;
 		case 't':
-			o.cache = strcmp(optarg, "none") ? BLOCK_CACHE_WRITEBACK
-							 : BLOCK_CACHE_NONE;
+			o.cache = strcmp(optarg, "none") ?
+					  BLOCK_CACHE_WRITEBACK :
+					  BLOCK_CACHE_NONE;
 			break;
 		case 'w':
 			b.write = true;

@@ -65,7 +65,7 @@ static void wr_done(void *opaque, int ret)
 
 static void pump(struct block_dev *bd)
 {
-	struct pollfd pfd = {.fd = block_completion_fd(bd), .events = POLLIN};
+	struct pollfd pfd = { .fd = block_completion_fd(bd), .events = POLLIN };
 
 	poll(&pfd, 1, 100);
 	block_process_completions(bd);
@@ -94,16 +94,16 @@ static int do_write(const char *image, const char *log, unsigned iter)
 		struct wr w[ROUND];
 		char rec[ROUND * 40 + 64];
 		int n = 0, i, j, next = 0, inflight = 0, done = 0;
-		struct wr fw = {0, 0};
+		struct wr fw = { 0, 0 };
 
 		n += snprintf(rec + n, sizeof(rec) - (size_t)n, "R %u %u %d\n",
 			      iter, round, ROUND);
 		for (i = 0; i < ROUND; i++) {
 			uint32_t tag =
-			    iter * 1000000u + round * 64u + (unsigned)i + 1;
+				iter * 1000000u + round * 64u + (unsigned)i + 1;
 			uint64_t s;
 
-		again:
+again:
 			/* Half the writes go to a window of fresh blocks
 			 * that moves each run: allocation gets hit. */
 			if (rand() % 2 && slots > 2 * WINDOW_SLOTS)
@@ -113,7 +113,7 @@ static int do_write(const char *image, const char *log, unsigned iter)
 			else
 				slot[i] = (uint64_t)rand() %
 					  MIN(slots, (uint64_t)(iter + 1) *
-							 WINDOW_SLOTS);
+							     WINDOW_SLOTS);
 			for (j = 0; j < i; j++)
 				if (slot[j] == slot[i])
 					goto again;
@@ -130,7 +130,7 @@ static int do_write(const char *image, const char *log, unsigned iter)
 		memset(w, 0, sizeof(w));
 		while (done < ROUND) {
 			while (next < ROUND && inflight < QD) {
-				struct iovec iov = {buf + next * 4096, 4096};
+				struct iovec iov = { buf + next * 4096, 4096 };
 
 				if (block_writev(bd, slot[next] * SLOT_SECTORS,
 						 &iov, 1, wr_done, &w[next]))

@@ -39,7 +39,7 @@ static void tcb_done(void *opaque, int ret)
 /* Drive completions the way an event loop would. */
 static void drain(struct block_dev *bd, struct tcb *t, int want)
 {
-	struct pollfd pfd = {.fd = block_completion_fd(bd), .events = POLLIN};
+	struct pollfd pfd = { .fd = block_completion_fd(bd), .events = POLLIN };
 	int spins = 0;
 
 	while (t->calls < want && spins++ < 2000) {
@@ -62,7 +62,7 @@ static void test_block_raw_async_roundtrip(void **state)
 {
 	const char *p = tv_path("a.raw");
 	struct block_dev *bd;
-	struct tcb t = {0};
+	struct tcb t = { 0 };
 	uint8_t *w = tv_alloc(16 * 4096), *r = tv_alloc(16 * 4096);
 	struct iovec iov[2];
 	int i;
@@ -113,10 +113,10 @@ static void test_block_rejects_bad_requests(void **state)
 	const char *p = tv_path("b.raw");
 	struct block_opts o;
 	struct block_dev *bd;
-	struct tcb t = {0};
+	struct tcb t = { 0 };
 	uint8_t *buf = tv_alloc(4096);
-	struct iovec iov = {buf, 4096};
-	struct iovec odd = {buf, 100};
+	struct iovec iov = { buf, 4096 };
+	struct iovec odd = { buf, 100 };
 
 	make_raw(p, 1 * MiB);
 	bd = tv_open(p, true);
@@ -184,10 +184,11 @@ static void test_block_discard_reads_zero(void **state)
 static void test_block_dynamic_concurrent_alloc(void **state)
 {
 	const char *p = tv_path("e.vhd");
-	const char *chk[] = {"check", p};
-	struct vhd_create_opts o = {.type = VHD_TYPE_DYNAMIC, .size = 32 * MiB};
+	const char *chk[] = { "check", p };
+	struct vhd_create_opts o = { .type = VHD_TYPE_DYNAMIC,
+				     .size = 32 * MiB };
 	struct block_dev *bd;
-	struct tcb t = {0};
+	struct tcb t = { 0 };
 	uint8_t *w = tv_alloc(64 * 4096), *r = tv_alloc(4096);
 	struct iovec iov;
 	int i;
@@ -198,7 +199,7 @@ static void test_block_dynamic_concurrent_alloc(void **state)
 	/* 64 writes into 16 blocks, 4 per block, all in flight at once. */
 	for (i = 0; i < 64; i++) {
 		uint64_t s =
-		    (uint64_t)(i % 16) * 4096 + (uint64_t)(i / 16) * 64;
+			(uint64_t)(i % 16) * 4096 + (uint64_t)(i / 16) * 64;
 
 		tv_fill(w + i * 4096, s, 8, (uint8_t)i);
 		iov.iov_base = w + i * 4096;
@@ -212,7 +213,7 @@ static void test_block_dynamic_concurrent_alloc(void **state)
 	bd = tv_open(p, true);
 	for (i = 0; i < 64; i++) {
 		uint64_t s =
-		    (uint64_t)(i % 16) * 4096 + (uint64_t)(i / 16) * 64;
+			(uint64_t)(i % 16) * 4096 + (uint64_t)(i / 16) * 64;
 
 		assert_int_equal(block_read_sync(bd, s, r, 8), 0);
 		assert_memory_equal(r, w + i * 4096, 4096);
@@ -240,8 +241,9 @@ static void crash_case(bool diff, long n, bool *done)
 {
 	const char *base = tv_path("cr-base.vhd");
 	const char *p = tv_path("cr.vhd");
-	const char *chk[] = {"check", p};
-	struct vhd_create_opts o = {.type = VHD_TYPE_DYNAMIC, .size = 8 * MiB};
+	const char *chk[] = { "check", p };
+	struct vhd_create_opts o = { .type = VHD_TYPE_DYNAMIC,
+				     .size = 8 * MiB };
 	struct block_dev *bd;
 	uint8_t *buf = tv_alloc(4096), *r = tv_alloc(4096),
 		*old = tv_alloc(4096);
@@ -250,8 +252,8 @@ static void crash_case(bool diff, long n, bool *done)
 	unlink(p);
 	unlink(base);
 	if (diff) {
-		struct vhd_create_opts d = {.type = VHD_TYPE_DIFF,
-					    .parent = base};
+		struct vhd_create_opts d = { .type = VHD_TYPE_DIFF,
+					     .parent = base };
 
 		assert_int_equal(vhd_create(base, &o), 0);
 		bd = tv_open(base, true);
@@ -345,8 +347,9 @@ static void fail_case(bool diff, long n, bool *done)
 {
 	const char *base = tv_path("fl-base.vhd");
 	const char *p = tv_path("fl.vhd");
-	const char *chk[] = {"check", p};
-	struct vhd_create_opts o = {.type = VHD_TYPE_DYNAMIC, .size = 8 * MiB};
+	const char *chk[] = { "check", p };
+	struct vhd_create_opts o = { .type = VHD_TYPE_DYNAMIC,
+				     .size = 8 * MiB };
 	struct block_dev *bd;
 	uint8_t *a = tv_alloc(4096), *b = tv_alloc(4096), *r = tv_alloc(4096);
 	uint8_t *c = tv_alloc(4096);
@@ -355,8 +358,8 @@ static void fail_case(bool diff, long n, bool *done)
 	unlink(p);
 	unlink(base);
 	if (diff) {
-		struct vhd_create_opts d = {.type = VHD_TYPE_DIFF,
-					    .parent = base};
+		struct vhd_create_opts d = { .type = VHD_TYPE_DIFF,
+					     .parent = base };
 
 		assert_int_equal(vhd_create(base, &o), 0);
 		assert_int_equal(vhd_create(p, &d), 0);
@@ -438,8 +441,8 @@ static void mt_done(void *opaque, int ret)
 static void *mt_reaper(void *opaque)
 {
 	struct mt *m = opaque;
-	struct pollfd pfd = {.fd = block_completion_fd(m->bd),
-			     .events = POLLIN};
+	struct pollfd pfd = { .fd = block_completion_fd(m->bd),
+			      .events = POLLIN };
 
 	while (!__atomic_load_n(&m->stop, __ATOMIC_ACQUIRE)) {
 		poll(&pfd, 1, 10);
@@ -451,8 +454,9 @@ static void *mt_reaper(void *opaque)
 static void test_block_submit_and_reap_on_two_threads(void **state)
 {
 	const char *p = tv_path("mt.vhd");
-	struct vhd_create_opts o = {.type = VHD_TYPE_DYNAMIC, .size = 64 * MiB};
-	struct mt m = {0};
+	struct vhd_create_opts o = { .type = VHD_TYPE_DYNAMIC,
+				     .size = 64 * MiB };
+	struct mt m = { 0 };
 	uint8_t *bufs = tv_alloc(256 * 4096), *r = tv_alloc(4096);
 	pthread_t th;
 	int i;
@@ -462,7 +466,7 @@ static void test_block_submit_and_reap_on_two_threads(void **state)
 	assert_int_equal(pthread_create(&th, NULL, mt_reaper, &m), 0);
 	for (i = 0; i < 256; i++) {
 		uint64_t s = (uint64_t)((i * 97) % 256) * 512 + 8;
-		struct iovec iov = {bufs + i * 4096, 4096};
+		struct iovec iov = { bufs + i * 4096, 4096 };
 
 		tv_fill(bufs + i * 4096, s, 8, (uint8_t)i);
 		while (block_writev(m.bd, s, &iov, 1, mt_done, &m))
@@ -489,7 +493,7 @@ static void test_block_submit_and_reap_on_two_threads(void **state)
 static void test_block_fixed_vhd_and_probe(void **state)
 {
 	const char *p = tv_path("f.vhd");
-	struct vhd_create_opts o = {.type = VHD_TYPE_FIXED, .size = 2 * MiB};
+	struct vhd_create_opts o = { .type = VHD_TYPE_FIXED, .size = 2 * MiB };
 	struct block_dev *bd;
 	uint8_t *buf = tv_alloc(512);
 	struct vhd *v;
@@ -511,16 +515,16 @@ static void test_block_fixed_vhd_and_probe(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_block_raw_async_roundtrip),
-	    cmocka_unit_test(test_block_rejects_bad_requests),
-	    cmocka_unit_test(test_block_direct_bounces_unaligned),
-	    cmocka_unit_test(test_block_discard_reads_zero),
-	    cmocka_unit_test(test_block_dynamic_concurrent_alloc),
-	    cmocka_unit_test(test_block_alloc_crash_each_step_dynamic),
-	    cmocka_unit_test(test_block_alloc_crash_each_step_diff),
-	    cmocka_unit_test(test_block_alloc_io_error_each_step),
-	    cmocka_unit_test(test_block_submit_and_reap_on_two_threads),
-	    cmocka_unit_test(test_block_fixed_vhd_and_probe),
+		cmocka_unit_test(test_block_raw_async_roundtrip),
+		cmocka_unit_test(test_block_rejects_bad_requests),
+		cmocka_unit_test(test_block_direct_bounces_unaligned),
+		cmocka_unit_test(test_block_discard_reads_zero),
+		cmocka_unit_test(test_block_dynamic_concurrent_alloc),
+		cmocka_unit_test(test_block_alloc_crash_each_step_dynamic),
+		cmocka_unit_test(test_block_alloc_crash_each_step_diff),
+		cmocka_unit_test(test_block_alloc_io_error_each_step),
+		cmocka_unit_test(test_block_submit_and_reap_on_two_threads),
+		cmocka_unit_test(test_block_fixed_vhd_and_probe),
 	};
 
 	log_set_level(LOG_ERR);

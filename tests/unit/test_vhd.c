@@ -64,9 +64,9 @@ static void test_footer_rejects_bad_fields(void **state)
 	assert_int_equal(vhd_footer_parse(buf, "t", VHD_PARSE_QUIET, &g),
 			 -EINVAL);
 	assert_int_equal(
-	    vhd_footer_parse(buf, "t", VHD_PARSE_QUIET | VHD_PARSE_IGNORE_CSUM,
-			     &g),
-	    0);
+		vhd_footer_parse(buf, "t",
+				 VHD_PARSE_QUIET | VHD_PARSE_IGNORE_CSUM, &g),
+		0);
 
 	f.disk_type = 5;
 	vhd_footer_build(&f, buf);
@@ -210,9 +210,9 @@ static void test_utf16_roundtrip_and_bad_surrogate(void **state)
 	n = vhd_utf8_to_utf16("a/\xf0\x9f\x98\x80.vhd", false, u16,
 			      sizeof(u16));
 	assert_int_equal(n, 2 * 2 + 4 + 2 * 4);
-	assert_int_equal(
-	    vhd_utf16_to_utf8(u16, (size_t)n, false, out, sizeof(out)),
-	    (int)strlen("a/\xf0\x9f\x98\x80.vhd"));
+	assert_int_equal(vhd_utf16_to_utf8(u16, (size_t)n, false, out,
+					   sizeof(out)),
+			 (int)strlen("a/\xf0\x9f\x98\x80.vhd"));
 	assert_string_equal(out, "a/\xf0\x9f\x98\x80.vhd");
 	/* A lone low surrogate is refused. */
 	put_le16(u16, 0xdc00);
@@ -230,10 +230,10 @@ static void create_image(const char *path, enum vhd_type type, uint64_t size,
 			 uint32_t bs, const char *parent)
 {
 	struct vhd_create_opts o = {
-	    .type = type,
-	    .size = size,
-	    .block_size = bs,
-	    .parent = parent,
+		.type = type,
+		.size = size,
+		.block_size = bs,
+		.parent = parent,
 	};
 
 	assert_int_equal(vhd_create(path, &o), 0);
@@ -300,8 +300,8 @@ static void test_open_truncated_file(void **state)
 static void test_open_bat_beyond_eof_and_repair(void **state)
 {
 	const char *p = tv_path("bat.vhd");
-	const char *chk[] = {"check", p};
-	const char *rep[] = {"check", "--repair", p};
+	const char *chk[] = { "check", p };
+	const char *rep[] = { "check", "--repair", p };
 	uint8_t be[4];
 	struct block_dev *bd;
 	struct vhd *v;
@@ -324,8 +324,8 @@ static void test_open_bat_beyond_eof_and_repair(void **state)
 static void test_check_repairs_checksums_and_footer(void **state)
 {
 	const char *p = tv_path("ck.vhd");
-	const char *chk[] = {"check", p};
-	const char *rep[] = {"check", "--repair", p};
+	const char *chk[] = { "check", p };
+	const char *rep[] = { "check", "--repair", p };
 	struct stat st;
 	uint8_t junk[8] = "garbage!";
 	struct block_dev *bd;
@@ -352,8 +352,8 @@ static void test_check_repairs_checksums_and_footer(void **state)
 static void test_check_overlapping_bat_entries(void **state)
 {
 	const char *p = tv_path("ov.vhd");
-	const char *chk[] = {"check", p};
-	const char *rep[] = {"check", "--repair", p};
+	const char *chk[] = { "check", p };
+	const char *rep[] = { "check", "--repair", p };
 	uint8_t be[4];
 	struct vhd *v;
 	int fd;
@@ -408,7 +408,7 @@ static void test_diff_parent_missing_or_changed(void **state)
 	const char *base = tv_path("pbase.vhd");
 	const char *child = tv_path("pchild.vhd");
 	const char *moved = tv_path("pbase-moved.vhd");
-	struct utimbuf ut = {1800000000, 1800000000};
+	struct utimbuf ut = { 1800000000, 1800000000 };
 	struct vhd *v;
 
 	create_image(base, VHD_TYPE_DYNAMIC, 4 * MiB, 0, NULL);
@@ -432,8 +432,8 @@ static void test_diff_parent_missing_or_changed(void **state)
 static void test_compact_drops_zero_blocks(void **state)
 {
 	const char *p = tv_path("cmp.vhd");
-	const char *args[] = {"compact", p};
-	const char *chk[] = {"check", p};
+	const char *args[] = { "compact", p };
+	const char *chk[] = { "check", p };
 	struct block_dev *bd;
 	struct stat st0, st1;
 	uint8_t *zero = tv_alloc(4096);
@@ -477,12 +477,12 @@ static void test_resize_grow_and_shrink(void **state)
 {
 	const char *p = tv_path("rs.vhd");
 	const char *f = tv_path("rsf.vhd");
-	const char *grow[] = {"resize", p, "64M"};
-	const char *shrink_no[] = {"resize", p, "2M"};
-	const char *shrink[] = {"resize", "--shrink", p, "-60M"};
-	const char *chk[] = {"check", p};
-	const char *fgrow[] = {"resize", f, "+1M"};
-	const char *fchk[] = {"check", f};
+	const char *grow[] = { "resize", p, "64M" };
+	const char *shrink_no[] = { "resize", p, "2M" };
+	const char *shrink[] = { "resize", "--shrink", p, "-60M" };
+	const char *chk[] = { "check", p };
+	const char *fgrow[] = { "resize", f, "+1M" };
+	const char *fchk[] = { "check", f };
 	struct block_dev *bd;
 
 	create_image(p, VHD_TYPE_DYNAMIC, 4 * MiB, 0, NULL);
@@ -524,8 +524,8 @@ static void test_commit_merges_into_parent(void **state)
 {
 	const char *base = tv_path("cbase.vhd");
 	const char *child = tv_path("cchild.vhd");
-	const char *args[] = {"commit", child};
-	const char *chk[] = {"check", child};
+	const char *args[] = { "commit", child };
+	const char *chk[] = { "check", child };
 	struct block_dev *bd;
 
 	create_image(base, VHD_TYPE_DYNAMIC, 8 * MiB, 0, NULL);
@@ -553,14 +553,18 @@ static void test_commit_merges_into_parent(void **state)
 static void test_img_bad_user_input(void **state)
 {
 	const char *p = tv_path("bad.vhd");
-	const char *a1[] = {"create", "-f", "vhd", p, "12Q"};
-	const char *a2[] = {"create", "-f", "vhd", "--type", "sparse", p, "1M"};
-	const char *a3[] = {"create", "-f", "vhd", p, "1000"};
-	const char *a4[] = {"create", "-f", "vhd", "--type", "differencing", p};
-	const char *a5[] = {"frobnicate"};
-	const char *a6[] = {"info", tv_path("nonexistent")};
-	const char *h1[] = {"--help"};
-	const char *h2[] = {"convert", "--help"};
+	const char *a1[] = { "create", "-f", "vhd", p, "12Q" };
+	const char *a2[] = {
+		"create", "-f", "vhd", "--type", "sparse", p, "1M"
+	};
+	const char *a3[] = { "create", "-f", "vhd", p, "1000" };
+	const char *a4[] = {
+		"create", "-f", "vhd", "--type", "differencing", p
+	};
+	const char *a5[] = { "frobnicate" };
+	const char *a6[] = { "info", tv_path("nonexistent") };
+	const char *h1[] = { "--help" };
+	const char *h2[] = { "convert", "--help" };
 
 	assert_int_equal(tv_run_img(5, a1), 1);
 	assert_int_equal(tv_run_img(7, a2), 1);
@@ -576,22 +580,22 @@ static void test_img_bad_user_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_footer_roundtrip),
-	    cmocka_unit_test(test_footer_rejects_bad_fields),
-	    cmocka_unit_test(test_header_roundtrip_and_rejects),
-	    cmocka_unit_test(test_geometry_spec_algorithm),
-	    cmocka_unit_test(test_chs_size_rounds_up_to_exact),
-	    cmocka_unit_test(test_utf16_roundtrip_and_bad_surrogate),
-	    cmocka_unit_test(test_open_truncated_file),
-	    cmocka_unit_test(test_open_bat_beyond_eof_and_repair),
-	    cmocka_unit_test(test_check_repairs_checksums_and_footer),
-	    cmocka_unit_test(test_check_overlapping_bat_entries),
-	    cmocka_unit_test(test_diff_chain_reads),
-	    cmocka_unit_test(test_diff_parent_missing_or_changed),
-	    cmocka_unit_test(test_compact_drops_zero_blocks),
-	    cmocka_unit_test(test_resize_grow_and_shrink),
-	    cmocka_unit_test(test_commit_merges_into_parent),
-	    cmocka_unit_test(test_img_bad_user_input),
+		cmocka_unit_test(test_footer_roundtrip),
+		cmocka_unit_test(test_footer_rejects_bad_fields),
+		cmocka_unit_test(test_header_roundtrip_and_rejects),
+		cmocka_unit_test(test_geometry_spec_algorithm),
+		cmocka_unit_test(test_chs_size_rounds_up_to_exact),
+		cmocka_unit_test(test_utf16_roundtrip_and_bad_surrogate),
+		cmocka_unit_test(test_open_truncated_file),
+		cmocka_unit_test(test_open_bat_beyond_eof_and_repair),
+		cmocka_unit_test(test_check_repairs_checksums_and_footer),
+		cmocka_unit_test(test_check_overlapping_bat_entries),
+		cmocka_unit_test(test_diff_chain_reads),
+		cmocka_unit_test(test_diff_parent_missing_or_changed),
+		cmocka_unit_test(test_compact_drops_zero_blocks),
+		cmocka_unit_test(test_resize_grow_and_shrink),
+		cmocka_unit_test(test_commit_merges_into_parent),
+		cmocka_unit_test(test_img_bad_user_input),
 	};
 
 	log_set_level(LOG_ERR);
