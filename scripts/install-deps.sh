@@ -2,7 +2,7 @@
 # Install the Debian 12 packages hvkvm needs to build, test and benchmark.
 # Only what is missing is installed. Run as root (or through sudo).
 set -e
-PKGS="build-essential cmake pkg-config clang
+PKGS="build-essential cmake pkg-config clang clang-format
 linux-libc-dev libxml2-dev libxml2-utils uuid-dev liburing-dev liburcu-dev libcmocka-dev libjson-c-dev
 acpica-tools libvirt-clients
 qemu-utils libvhdi-utils qemu-system-x86

@@ -231,8 +231,8 @@ static int vm_ide_open(const struct config_disk *d, struct block_dev **bd)
 	block_opts_init(&o);
 	o.format = formats[d->format];
 	o.readonly = d->readonly || d->media == CONFIG_MEDIA_CDROM;
-	o.cache = d->cache == CONFIG_CACHE_WRITEBACK ? BLOCK_CACHE_WRITEBACK
-						     : BLOCK_CACHE_NONE;
+	o.cache = d->cache == CONFIG_CACHE_WRITEBACK ? BLOCK_CACHE_WRITEBACK :
+						       BLOCK_CACHE_NONE;
 	return block_open(d->path, &o, bd);
 }
 
@@ -267,8 +267,8 @@ static int vm_ide_create(struct vm *vm)
 			break;
 		}
 		dc = &ic.drives[drive];
-		dc->media = d->media == CONFIG_MEDIA_CDROM ? IDE_MEDIA_CDROM
-							   : IDE_MEDIA_DISK;
+		dc->media = d->media == CONFIG_MEDIA_CDROM ? IDE_MEDIA_CDROM :
+							     IDE_MEDIA_DISK;
 		r = d->path && d->path[0] ? vm_ide_open(d, &dc->bd) : 0;
 		if (!r && dc->media == IDE_MEDIA_DISK && !dc->bd)
 			r = -EINVAL;
