@@ -87,8 +87,8 @@ static struct block_dev *make_image(struct env *e, unsigned int drive,
 	return bd;
 }
 
-/* Drive 0: disk; drive 2: CD-ROM (with a medium if @cd). */
-static struct env *env_new(bool disk, bool cd)
+/* Drive 0: disk; drive @cdd: CD-ROM (with a medium if @cd). */
+static struct env *env_new(bool disk, bool cd, unsigned int cdd)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	struct ide_config cfg = { 0 };
@@ -106,10 +106,11 @@ static struct env *env_new(bool disk, bool cd)
 		cfg.drives[0].media = IDE_MEDIA_DISK;
 		cfg.drives[0].bd = e->bd[0];
 	}
-	cfg.drives[2].media = IDE_MEDIA_CDROM;
+	cfg.drives[0].serial = "disk-serial-0123456789";
+	cfg.drives[cdd].media = IDE_MEDIA_CDROM;
 	if (cd) {
-		e->bd[2] = make_image(e, 2, CD_BLOCKS * 4);
-		cfg.drives[2].bd = e->bd[2];
+		e->bd[cdd] = make_image(e, cdd, CD_BLOCKS * 4);
+		cfg.drives[cdd].bd = e->bd[cdd];
 	}
 	assert_int_equal(ide_create(&cfg, &e->ide), 0);
 	return e;
@@ -131,7 +132,7 @@ static void env_free(struct env *e)
 
 static int setup(void **state)
 {
-	*state = env_new(true, true);
+	*state = env_new(true, true, 2);
 	return 0;
 }
 
@@ -427,7 +428,7 @@ static void test_ide_libata_probe(void **state)
 	id_string(id, 27, 20, s);
 	assert_memory_equal(s, "Virtual HD ", 11);
 	id_string(id, 10, 10, s);
-	assert_memory_equal(s, "HVKVM00", 7);
+	assert_string_equal(s, "disk-serial-01234567"); /* cut to 20 */
 	id_string(id, 23, 4, s);
 	assert_string_equal(s, "1.1.0   ");
 	assert_int_equal(id[0], 0x0040);
@@ -684,7 +685,7 @@ static void test_ide_ata_misc(void **state)
 
 static void test_ide_absent_devices(void **state)
 {
-	struct env *e = env_new(true, false);
+	struct env *e = env_new(true, false, 2);
 	unsigned int i;
 
 	(void)state;
@@ -1204,6 +1205,57 @@ static void test_ide_atapi_hostile(void **state)
 	expect_sense(e, cdb, 2, 0x3a, 0);
 }
 
+/* A disk master and a CD-ROM slave on one channel, as on many PCs. */
+static void test_ide_master_disk_slave_cd(void **state)
+{
+	struct env *e = env_new(true, true, 1);
+	static const uint8_t tur[12] = { 0x00 };
+	uint16_t id[256];
+	uint8_t b[512];
+	unsigned int i;
+
+	(void)state;
+	assert_true(devchk(e, 0, 0));
+	assert_true(devchk(e, 0, 1));
+	select_dev(e, 0, 0, 0);
+	srst(e, 0, 0x00);
+	assert_int_equal(wait_ready(e, 0), 0x50);
+	assert_int_equal(inb(e, 0x1f1), 0x01); /* slave passed too */
+	assert_int_equal(inb(e, 0x1f4), 0x00);
+	select_dev(e, 0, 1, 0);
+	assert_int_equal(inb(e, 0x1f7), 0x00);
+	assert_int_equal(inb(e, 0x1f4), 0x14);
+	assert_int_equal(inb(e, 0x1f5), 0xeb);
+	identify(e, 0, 0xa1, id);
+	assert_int_equal(id[0], 0x85c0);
+	/* A PIO read on the master, then the slave answers a packet. */
+	select_dev(e, 0, 0, 0);
+	ata_cmd(e, 0, 0, 1, 9, 0x20);
+	assert_int_equal(wait_ready(e, 0), 0x58);
+	pio_in(e, 0, (uint16_t *)b, 256);
+	check_sectors(b, 9, 1);
+	select_dev(e, 0, 1, 0);
+	outb(e, 0x1f4, 0);
+	outb(e, 0x1f5, 0);
+	outb(e, 0x1f7, 0xa0);
+	assert_int_equal(wait_ready(e, 0) & 0x08, 0x08);
+	for (i = 0; i < 6; i++)
+		out(e, 0x1f0, 2, get_le16(tur + 2 * i));
+	assert_int_equal(wait_ready(e, 0) & 0x01, 0x01); /* UA */
+	assert_int_equal(inb(e, 0x1f1) >> 4, 6);
+	/* The master kept its own registers and status. */
+	select_dev(e, 0, 0, 0);
+	assert_int_equal(inb(e, 0x1f7), 0x50);
+	assert_int_equal(inb(e, 0x1f1), 0x00);
+	/* DIAGNOSTIC resets both; the master's error says the slave passed. */
+	outb(e, 0x1f7, 0x90);
+	assert_int_equal(wait_ready(e, 0), 0x50);
+	assert_int_equal(inb(e, 0x1f1), 0x01);
+	select_dev(e, 0, 1, 0);
+	assert_int_equal(inb(e, 0x1f5), 0xeb);
+	env_free(e);
+}
+
 /* ---- threads ---------------------------------------------------------- */
 
 struct reader {
@@ -1335,6 +1387,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ide_ata_misc, setup,
 						teardown),
 		cmocka_unit_test(test_ide_absent_devices),
+		cmocka_unit_test(test_ide_master_disk_slave_cd),
 		cmocka_unit_test_setup_teardown(test_ide_srst_during_io, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_ide_dma_hostile, setup,
