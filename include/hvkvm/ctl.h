@@ -30,6 +30,8 @@ struct ctl_stats;
 #define CTL_SHUTDOWN_TIMEOUT_MAX 3600
 #define CTL_KVP_KEY_MAX 255 /* bytes of UTF-8, no NUL */
 #define CTL_KVP_VALUE_MAX 1023
+#define CTL_DRIVE_MAX 15 /* "hdc" */
+#define CTL_PATH_MAX 4095
 #define CTL_ERR_MAX 256
 
 /* An op may answer later with ctl_server_complete(). */
@@ -45,6 +47,8 @@ enum ctl_cmd {
 	CTL_CMD_RESUME,
 	CTL_CMD_KVP_GET,
 	CTL_CMD_KVP_SET,
+	CTL_CMD_EJECT,
+	CTL_CMD_INSERT,
 	CTL_CMD_COUNT,
 };
 
@@ -68,6 +72,9 @@ struct ctl_req {
 	enum ctl_kvp_pool pool;	    /* kvp-get, kvp-set */
 	const char *key;	    /* kvp-get, kvp-set */
 	const char *value;	    /* kvp-set */
+	const char *drive;	    /* eject, insert: "hda".."hdd" */
+	const char *file;	    /* insert: image path (absolute) */
+	bool force;		    /* eject: even if the guest locked it */
 	struct json_object *result; /* op adds its result members here */
 	char *err;		    /* op's error message on failure */
 	size_t errlen;
@@ -98,6 +105,9 @@ struct ctl_ops {
 	int (*resume)(void *opaque, struct ctl_req *req);
 	int (*kvp_get)(void *opaque, struct ctl_req *req);
 	int (*kvp_set)(void *opaque, struct ctl_req *req);
+	/* Media change on an IDE CD-ROM (docs/control.md). */
+	int (*eject)(void *opaque, struct ctl_req *req);
+	int (*insert)(void *opaque, struct ctl_req *req);
 };
 
 /*

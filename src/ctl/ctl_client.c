@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,11 @@ static const char ctl_usage[] =
 	"  kvp-set pool=P key=K value=V write a Hyper-V KVP item\n"
 	"                               P: external guest auto auto-external\n"
 	"                               auto-internal (or 0..4)\n"
+	"  eject DRIVE [force=1]        open the IDE CD-ROM DRIVE (hda..hdd);\n"
+	"                               force: even if the guest locked it\n"
+	"  insert DRIVE FILE            load the image FILE (ISO, raw) into the\n"
+	"                               empty CD-ROM DRIVE\n"
+	"Arguments may also be given in order without NAME=, as above.\n"
 	"\n"
 	"Options:\n"
 	"  -j, --json          print the raw JSON response line; followed by an\n"
@@ -322,6 +328,43 @@ struct ctl_cli {
 	struct json_object *req;
 };
 
+static int ctl_add_arg(struct ctl_cli *c, const char *kv);
+
+/*
+ * A bare VALUE is the command's next argument in order (eject hdc, insert
+ * hdc FILE). A relative file name is made absolute here: the VM may run
+ * in another directory.
+ */
+static int ctl_add_positional(struct ctl_cli *c, const char *val,
+			      unsigned int pos)
+{
+	const char *name = ctl_arg_positional(c->cmd, pos);
+	char abs[PATH_MAX];
+
+	if (!name) {
+		fprintf(stderr,
+			"hvkvm: ctl: %s: '%s': arguments are NAME=VALUE\n",
+			c->cmd, val);
+		return -EINVAL;
+	}
+	if (!strcmp(name, "file") && val[0] != '/') {
+		if (!realpath(val, abs)) {
+			fprintf(stderr, "hvkvm: ctl: %s: %s\n", val,
+				strerror(errno));
+			return -errno;
+		}
+		val = abs;
+	}
+	if (ctl_arg_kind(c->cmd, name) == 'u') {
+		char kv[128];
+
+		snprintf(kv, sizeof(kv), "%s=%s", name, val);
+		return ctl_add_arg(c, kv);
+	}
+	json_object_object_add(c->req, name, json_object_new_string(val));
+	return 0;
+}
+
 static int ctl_add_arg(struct ctl_cli *c, const char *kv)
 {
 	const char *eq = strchr(kv, '=');
@@ -426,9 +469,14 @@ static int ctl_parse_args(int argc, char **argv, struct ctl_cli *c)
 	c->req = json_object_new_object();
 	json_object_object_add(c->req, "cmd", json_object_new_string(c->cmd));
 	json_object_object_add(c->req, "id", json_object_new_int(1));
-	for (i = 0; i < (int)nkv; i++)
-		if (ctl_add_arg(c, kv[i]))
+	for (i = 0; i < (int)nkv; i++) {
+		bool named = strchr(kv[i], '=') && kv[i][0] != '/' &&
+			     strchr(kv[i], '=') < strchrnul(kv[i], '/');
+
+		if (named ? ctl_add_arg(c, kv[i]) :
+			    ctl_add_positional(c, kv[i], (unsigned int)i))
 			return -EINVAL;
+	}
 	return raw ? ctl_add_json(c, raw) : 0;
 }
 

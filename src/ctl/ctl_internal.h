@@ -9,5 +9,10 @@
  * (sent as a string; the server then names the mistake).
  */
 char ctl_arg_kind(const char *cmd, const char *arg);
+/*
+ * The name of @cmd's argument number @i, for `hvkvm ctl VM CMD VALUE...`
+ * (e.g. "insert hdc FILE" = drive=hdc file=FILE); NULL past the last.
+ */
+const char *ctl_arg_positional(const char *cmd, unsigned int i);
 
 #endif /* HVKVM_CTL_INTERNAL_H */

@@ -68,6 +68,18 @@ static const struct ctl_cmd_desc ctl_cmds[CTL_CMD_COUNT] = {
 				      { "value", CTL_ARG_STR, true,
 					CTL_KVP_VALUE_MAX },
 			      } },
+	[CTL_CMD_EJECT] = { "eject",
+			    {
+				    { "drive", CTL_ARG_STR, true,
+				      CTL_DRIVE_MAX },
+				    { "force", CTL_ARG_UINT, false, 1 },
+			    } },
+	[CTL_CMD_INSERT] = { "insert",
+			     {
+				     { "drive", CTL_ARG_STR, true,
+				       CTL_DRIVE_MAX },
+				     { "file", CTL_ARG_STR, true, CTL_PATH_MAX },
+			     } },
 };
 
 static const char *const ctl_pool_names[CTL_KVP_POOLS] = {
@@ -246,7 +258,10 @@ static int ctl_take_arg(const struct ctl_arg *a, struct json_object *v,
 				 a->name, a->max);
 			return -ERANGE;
 		}
-		req->timeout = (unsigned int)n;
+		if (!strcmp(a->name, "force"))
+			req->force = n != 0;
+		else
+			req->timeout = (unsigned int)n;
 		return 0;
 	case CTL_ARG_STR:
 		if (!json_object_is_type(v, json_type_string))
@@ -262,6 +277,10 @@ static int ctl_take_arg(const struct ctl_arg *a, struct json_object *v,
 		}
 		if (!strcmp(a->name, "key"))
 			req->key = s;
+		else if (!strcmp(a->name, "drive"))
+			req->drive = s;
+		else if (!strcmp(a->name, "file"))
+			req->file = s;
 		else
 			req->value = s;
 		return 0;
@@ -421,6 +440,10 @@ static int (*ctl_op(const struct ctl_ops *ops,
 		return ops->kvp_get;
 	case CTL_CMD_KVP_SET:
 		return ops->kvp_set;
+	case CTL_CMD_EJECT:
+		return ops->eject;
+	case CTL_CMD_INSERT:
+		return ops->insert;
 	default:
 		return NULL;
 	}
@@ -564,4 +587,13 @@ char ctl_arg_kind(const char *cmd, const char *arg)
 		return 0;
 	a = ctl_find_arg(&ctl_cmds[c], arg);
 	return a ? kinds[a->type] : 0;
+}
+
+const char *ctl_arg_positional(const char *cmd, unsigned int i)
+{
+	int c = ctl_find_cmd(cmd);
+
+	if (c < 0 || i >= CTL_ARGS_MAX)
+		return NULL;
+	return ctl_cmds[c].args[i].name;
 }

@@ -29,8 +29,10 @@
 #include <json-c/json.h>
 
 #include "hvkvm/acpi_pm.h"
+#include "hvkvm/block.h"
 #include "hvkvm/evloop.h"
 #include "hvkvm/hyperv.h"
+#include "hvkvm/ide.h"
 #include "hvkvm/insn_assist.h"
 #include "hvkvm/util.h"
 #include "hvkvm/vm.h"
@@ -509,6 +511,98 @@ static int ctl_vm_kvp_get(void *opaque, struct ctl_req *req)
 	return CTL_DEFERRED;
 }
 
+/* ---- eject, insert: IDE CD-ROM media ---- */
+
+/* "hda".."hdd" -> drive 0..3 of a VM with an IDE controller. */
+static int ctl_vm_ide_drive(struct ctl_vm *cv, struct ctl_req *req)
+{
+	const char *d = req->drive;
+
+	if (strncmp(d, "hd", 2) || d[2] < 'a' || d[2] > 'd' || d[3]) {
+		snprintf(req->err, req->errlen,
+			 "drive '%.16s': IDE drives are hda..hdd", d);
+		return -EINVAL;
+	}
+	if (!cv->vm->ide) {
+		snprintf(req->err, req->errlen,
+			 "this VM has no IDE controller (no IDE drives)");
+		return -ENODEV;
+	}
+	return d[2] - 'a';
+}
+
+static int ctl_vm_eject(void *opaque, struct ctl_req *req)
+{
+	struct ctl_vm *cv = opaque;
+	int drive = ctl_vm_ide_drive(cv, req), r;
+
+	if (drive < 0)
+		return drive;
+	r = ide_eject(cv->vm->ide, (unsigned int)drive, req->force);
+	if (r == -EBUSY)
+		snprintf(
+			req->err, req->errlen,
+			"%s: the guest has locked the tray (force=1 ejects anyway)",
+			req->drive);
+	else if (r == -ENODEV)
+		snprintf(req->err, req->errlen, "%s is not a CD-ROM drive",
+			 req->drive);
+	else if (r == -ENOMEDIUM)
+		snprintf(req->err, req->errlen, "%s: no medium to eject",
+			 req->drive);
+	if (!r)
+		json_object_object_add(req->result, "drive",
+				       json_object_new_string(req->drive));
+	return r;
+}
+
+static int ctl_vm_insert(void *opaque, struct ctl_req *req)
+{
+	struct ctl_vm *cv = opaque;
+	int drive = ctl_vm_ide_drive(cv, req), r;
+	struct block_dev *bd;
+	struct block_opts o;
+
+	if (drive < 0)
+		return drive;
+	if (req->file[0] != '/') {
+		snprintf(req->err, req->errlen,
+			 "file '%.256s': give an absolute path", req->file);
+		return -EINVAL;
+	}
+	block_opts_init(&o);
+	o.readonly = true;
+	o.cache = BLOCK_CACHE_WRITEBACK; /* install media: read-mostly */
+	r = block_open(req->file, &o, &bd);
+	if (r) {
+		snprintf(req->err, req->errlen, "%.256s: %s", req->file,
+			 strerror(-r));
+		return r;
+	}
+	r = ide_insert(cv->vm->ide, (unsigned int)drive, bd);
+	if (r) {
+		block_close(bd);
+		if (r == -EBUSY)
+			snprintf(req->err, req->errlen,
+				 "%s: a medium is loaded: eject it first",
+				 req->drive);
+		else if (r == -ENODEV)
+			snprintf(req->err, req->errlen,
+				 "%s is not a CD-ROM drive", req->drive);
+		else if (r == -EINVAL)
+			snprintf(
+				req->err, req->errlen,
+				"%.256s: not a CD image (smaller than one 2048-byte sector)",
+				req->file);
+		return r;
+	}
+	json_object_object_add(req->result, "drive",
+			       json_object_new_string(req->drive));
+	json_object_object_add(req->result, "file",
+			       json_object_new_string(req->file));
+	return 0;
+}
+
 static const struct ctl_ops ctl_vm_ops = {
 	.status = ctl_vm_status,
 	.stats = ctl_vm_stats,
@@ -519,6 +613,8 @@ static const struct ctl_ops ctl_vm_ops = {
 	.resume = ctl_vm_resume,
 	.kvp_get = ctl_vm_kvp_get,
 	.kvp_set = ctl_vm_kvp_set,
+	.eject = ctl_vm_eject,
+	.insert = ctl_vm_insert,
 };
 
 /* ---- lifecycle ---- */

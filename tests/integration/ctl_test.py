@@ -295,6 +295,57 @@ def case_shutdown(c):
     c.expect(wait_gone(pid), "poweroff")
 
 
+def case_media(c):
+    # An IDE CD-ROM (hdb) and a disk (hda): eject, insert and their errors,
+    # one clear line each; the media change reaches the guest as a unit
+    # attention (unit-tested in test_ide).
+    cd1, cd2 = os.path.join(c.tmp, "one.iso"), os.path.join(c.tmp, "two.iso")
+    disk = os.path.join(c.tmp, "disk.raw")
+    for f, size in ((cd1, 1 << 20), (cd2, 2 << 20), (disk, 1 << 20)):
+        with open(f, "wb") as fh:
+            fh.truncate(size)
+    tiny = os.path.join(c.tmp, "tiny.iso")
+    with open(tiny, "wb") as fh:
+        fh.write(b"x" * 100)
+    pid, _, _ = c.start("media", "--disk", f"file={disk},bus=ide,format=raw",
+                        "--disk", f"file={cd1},bus=ide,media=cdrom",
+                        cpus="1")
+    out, _ = c.ctl("media", "eject", "hdb")
+    c.expect("hdb" in out, out)
+    _, err = c.ctl("media", "eject", "hdb", want=1)
+    c.expect("no medium" in err, err)
+    _, err = c.ctl("media", "eject", "hda", want=1)
+    c.expect("not a CD-ROM" in err, err)
+    _, err = c.ctl("media", "eject", "hdz", want=1)
+    c.expect("hda..hdd" in err, err)
+    _, err = c.ctl("media", "insert", "hdb", os.path.join(c.tmp, "nope.iso"),
+                   want=1)
+    c.expect("nope.iso" in err and "No such file" in err, err)
+    _, err = c.ctl("media", "insert", "hdb", tiny, want=1)
+    c.expect("not a CD image" in err, err)
+    # A relative path is made absolute by the client.
+    cwd = os.getcwd()
+    os.chdir(c.tmp)
+    try:
+        out, _ = c.ctl("media", "insert", "hdb", "two.iso")
+    finally:
+        os.chdir(cwd)
+    c.expect(cd2 in out, f"insert: {out}")
+    _, err = c.ctl("media", "insert", "hdb", cd1, want=1)
+    c.expect("eject it first" in err, err)
+    # The named form works too.
+    c.ctl("media", "eject", "drive=hdb", "force=1")
+    c.ctl("media", "insert", "drive=hdb", f"file={cd1}")
+    c.ctl("media", "poweroff", "--wait")
+    c.expect(wait_gone(pid), "poweroff")
+    # No IDE controller at all.
+    pid, _, _ = c.start("noide", cpus="1")
+    _, err = c.ctl("noide", "eject", "hdc", want=1)
+    c.expect("no IDE controller" in err, err)
+    c.ctl("noide", "poweroff", "--wait")
+    c.expect(wait_gone(pid), "poweroff")
+
+
 def case_crash_status(c):
     # on_crash=preserve: mbtest reports a crash through the Hyper-V crash
     # MSRs; the VM stays with its vCPUs stopped, status shows the report,

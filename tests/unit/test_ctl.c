@@ -44,6 +44,9 @@ struct fake_vm {
 	enum ctl_kvp_pool kvp_pool;
 	char kvp_key[CTL_KVP_KEY_MAX + 1];
 	char kvp_value[CTL_KVP_VALUE_MAX + 1];
+	char drive[CTL_DRIVE_MAX + 1]; /* last eject/insert */
+	char file[256];
+	bool force;
 };
 
 static int fake_status(void *opaque, struct ctl_req *req)
@@ -161,6 +164,24 @@ static int fake_kvp_set(void *opaque, struct ctl_req *req)
 	return 0;
 }
 
+static int fake_eject(void *opaque, struct ctl_req *req)
+{
+	struct fake_vm *f = opaque;
+
+	snprintf(f->drive, sizeof(f->drive), "%s", req->drive);
+	f->force = req->force;
+	return 0;
+}
+
+static int fake_insert(void *opaque, struct ctl_req *req)
+{
+	struct fake_vm *f = opaque;
+
+	snprintf(f->drive, sizeof(f->drive), "%s", req->drive);
+	snprintf(f->file, sizeof(f->file), "%s", req->file);
+	return 0;
+}
+
 static const struct ctl_ops fake_ops = {
 	.status = fake_status,
 	.stats = fake_stats,
@@ -171,6 +192,8 @@ static const struct ctl_ops fake_ops = {
 	.resume = fake_resume,
 	.kvp_get = fake_kvp_get,
 	.kvp_set = fake_kvp_set,
+	.eject = fake_eject,
+	.insert = fake_insert,
 };
 
 /* ---- protocol core, no sockets ---- */
@@ -316,6 +339,26 @@ static void test_proto_commands(void **state)
 	expect_ok(
 		"{\"cmd\":\"kvp-set\",\"pool\":\"auto-internal\",\"key\":\"a\",\"value\":\"b\"}");
 	assert_int_equal(pvm.kvp_pool, CTL_KVP_AUTO_INTERNAL);
+	/* Media: eject (force optional, 0..1), insert. */
+	expect_ok("{\"cmd\":\"eject\",\"drive\":\"hdc\"}");
+	assert_string_equal(pvm.drive, "hdc");
+	assert_false(pvm.force);
+	expect_ok("{\"cmd\":\"eject\",\"drive\":\"hdb\",\"force\":1}");
+	assert_true(pvm.force);
+	assert_int_equal(pvm.last_timeout,
+			 CTL_SHUTDOWN_TIMEOUT); /* untouched */
+	expect_ok("{\"cmd\":\"insert\",\"drive\":\"hdc\",\"file\":\"/x.iso\"}");
+	assert_string_equal(pvm.file, "/x.iso");
+	expect_err("{\"cmd\":\"eject\"}", "invalid-argument", "'drive'");
+	expect_err("{\"cmd\":\"eject\",\"drive\":\"hdc\",\"force\":2}",
+		   "invalid-argument", "'force' must be 0..1");
+	expect_err("{\"cmd\":\"eject\",\"drive\":\"a-very-long-drive-name\"}",
+		   "invalid-argument", "1..15 bytes");
+	expect_err("{\"cmd\":\"insert\",\"drive\":\"hdc\"}", "invalid-argument",
+		   "'file'");
+	expect_err(
+		"{\"cmd\":\"insert\",\"drive\":\"hdc\",\"file\":\"a\",\"key\":\"k\"}",
+		"invalid-argument", "unknown argument 'key'");
 }
 
 static void test_proto_stats(void **state)
