@@ -84,9 +84,10 @@ void ide_reset(struct ide *ide);
  * 2048-byte blocks, a partial last block is not visible) and reports a
  * unit attention to the guest: -EBUSY if a medium is present (eject
  * first), -ENODEV, -EINVAL (smaller than one block); on error the caller
- * keeps @bd. Call both from the thread that runs the evloop (the control
- * socket's), never from inside a block callback: ide_eject waits for the
- * medium's requests in flight.
+ * keeps @bd. ide_eject waits for the medium's requests in flight and
+ * removes its fd from the evloop: call it on the evloop thread (as the
+ * control socket does) or with the loop stopped, never from inside a block
+ * callback. ide_insert is safe from any thread.
  */
 int ide_eject(struct ide *ide, unsigned int drive, bool force);
 int ide_insert(struct ide *ide, unsigned int drive, struct block_dev *bd);

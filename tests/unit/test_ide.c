@@ -25,6 +25,7 @@
 #include "fake_irq.h"
 #include "hvkvm/block.h"
 #include "hvkvm/bus.h"
+#include "hvkvm/evloop.h"
 #include "hvkvm/ide.h"
 #include "hvkvm/pci.h"
 #include "hvkvm/util.h"
@@ -1349,6 +1350,78 @@ static void test_ide_two_channels_two_threads(void **state)
 	assert_int_equal(r[1].errors, 0);
 }
 
+struct loop_eject {
+	struct ide *ide;
+	int ret;
+	bool done;
+};
+
+static void loop_eject_fn(void *opaque)
+{
+	struct loop_eject *l = opaque;
+
+	l->ret = ide_eject(l->ide, 2, true);
+	__atomic_store_n(&l->done, true, __ATOMIC_RELEASE);
+}
+
+/* With an evloop the controller watches its media's completion fds. */
+static void test_ide_evloop_completions(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	struct ide_config cfg = { 0 };
+	struct loop_eject le = { 0 };
+	struct evloop *loop;
+	uint8_t b[1024];
+	unsigned int i;
+
+	(void)state;
+	assert_int_equal(evloop_create(&loop), 0);
+	assert_int_equal(evloop_start(loop, "ide-io"), 0);
+	assert_int_equal(bus_init(&e->pio, "pio"), 0);
+	fake_irq_init(&e->irq);
+	assert_int_equal(fake_gmem_init(&e->mem, RAM_SIZE), 0);
+	assert_int_equal(pci_create(&e->pio, &e->irq.sink, NULL, &e->pci), 0);
+	cfg.pio = &e->pio;
+	cfg.pci = e->pci;
+	cfg.irq = &e->irq.sink;
+	cfg.gm = &e->mem.gm;
+	cfg.loop = loop;
+	cfg.drives[0].media = IDE_MEDIA_DISK;
+	cfg.drives[0].bd = make_image(e, 0, DISK_SECTORS);
+	cfg.drives[2].media = IDE_MEDIA_CDROM;
+	cfg.drives[2].bd = make_image(e, 2, CD_BLOCKS * 4);
+	assert_int_equal(ide_create(&cfg, &e->ide), 0);
+	/* e->bd stays empty: only the loop thread runs completions. */
+	select_dev(e, 0, 0, 0);
+	ata_cmd(e, 0, 0, 2, 40, 0x20);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(wait_ready(e, 0), 0x58);
+		pio_in(e, 0, (uint16_t *)(b + 512 * i), 256);
+	}
+	check_sectors(b, 40, 2);
+	/* Media change on the loop thread, as the control socket does. */
+	le.ide = e->ide;
+	assert_int_equal(evloop_call(loop, loop_eject_fn, &le), 0);
+	for (i = 0; i < 5000 && !__atomic_load_n(&le.done, __ATOMIC_ACQUIRE);
+	     i++)
+		poll(NULL, 0, 1);
+	assert_true(le.done);
+	assert_int_equal(le.ret, 0);
+	assert_false(ide_has_medium(e->ide, 2));
+	assert_int_equal(ide_insert(e->ide, 2, make_image(e, 3, 16)), 0);
+	assert_true(ide_has_medium(e->ide, 2));
+	ide_destroy(e->ide);
+	e->ide = NULL;
+	evloop_stop(loop);
+	evloop_destroy(loop);
+	pci_destroy(e->pci);
+	bus_destroy(&e->pio);
+	fake_gmem_destroy(&e->mem);
+	for (i = 0; i < IDE_NR_DRIVES; i++)
+		unlink(e->path[i]);
+	free(e);
+}
+
 static void test_ide_reset_and_create_errors(void **state)
 {
 	struct env *e = *state;
@@ -1402,6 +1475,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_ide_two_channels_two_threads, setup, teardown),
+		cmocka_unit_test(test_ide_evloop_completions),
 		cmocka_unit_test_setup_teardown(
 			test_ide_reset_and_create_errors, setup, teardown),
 	};
