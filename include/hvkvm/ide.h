@@ -68,9 +68,10 @@ struct ide_config {
 int ide_create(const struct ide_config *cfg, struct ide **out);
 /*
  * Close the block devices (waiting for requests in flight), unregister the
- * ports and free. vCPUs must be stopped. The function stays in the PCI
- * host's table (pci.h has no removal): destroy the host next, without
- * touching 00:01.1 in between (no pci_reset either).
+ * ports and free. vCPUs and the evloop must be stopped (or call it on the
+ * evloop thread). The function stays in the PCI host's table (pci.h has
+ * no removal): destroy the host next, without touching 00:01.1 in between
+ * (no pci_reset either).
  */
 void ide_destroy(struct ide *ide);
 /* Power-on state of every drive and channel (guest reboot); media stay. */

@@ -88,8 +88,12 @@ static struct block_dev *make_image(struct env *e, unsigned int drive,
 	return bd;
 }
 
-/* Drive 0: disk; drive @cdd: CD-ROM (with a medium if @cd). */
-static struct env *env_new(bool disk, bool cd, unsigned int cdd)
+/*
+ * Drive 0: disk; drive @cdd: CD-ROM (with a medium if @cd). With @loop its
+ * thread runs the completions and e->bd stays empty (pump() does nothing).
+ */
+static struct env *env_new_loop(bool disk, bool cd, unsigned int cdd,
+				struct evloop *loop)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	struct ide_config cfg = { 0 };
@@ -102,6 +106,7 @@ static struct env *env_new(bool disk, bool cd, unsigned int cdd)
 	cfg.pci = e->pci;
 	cfg.irq = &e->irq.sink;
 	cfg.gm = &e->mem.gm;
+	cfg.loop = loop;
 	if (disk) {
 		e->bd[0] = make_image(e, 0, DISK_SECTORS);
 		cfg.drives[0].media = IDE_MEDIA_DISK;
@@ -114,7 +119,14 @@ static struct env *env_new(bool disk, bool cd, unsigned int cdd)
 		cfg.drives[cdd].bd = e->bd[cdd];
 	}
 	assert_int_equal(ide_create(&cfg, &e->ide), 0);
+	if (loop)
+		memset(e->bd, 0, sizeof(e->bd));
 	return e;
+}
+
+static struct env *env_new(bool disk, bool cd, unsigned int cdd)
+{
+	return env_new_loop(disk, cd, cdd, NULL);
 }
 
 static void env_free(struct env *e)
@@ -1367,31 +1379,16 @@ static void loop_eject_fn(void *opaque)
 /* With an evloop the controller watches its media's completion fds. */
 static void test_ide_evloop_completions(void **state)
 {
-	struct env *e = calloc(1, sizeof(*e));
-	struct ide_config cfg = { 0 };
 	struct loop_eject le = { 0 };
 	struct evloop *loop;
+	struct env *e;
 	uint8_t b[1024];
 	unsigned int i;
 
 	(void)state;
 	assert_int_equal(evloop_create(&loop), 0);
 	assert_int_equal(evloop_start(loop, "ide-io"), 0);
-	assert_int_equal(bus_init(&e->pio, "pio"), 0);
-	fake_irq_init(&e->irq);
-	assert_int_equal(fake_gmem_init(&e->mem, RAM_SIZE), 0);
-	assert_int_equal(pci_create(&e->pio, &e->irq.sink, NULL, &e->pci), 0);
-	cfg.pio = &e->pio;
-	cfg.pci = e->pci;
-	cfg.irq = &e->irq.sink;
-	cfg.gm = &e->mem.gm;
-	cfg.loop = loop;
-	cfg.drives[0].media = IDE_MEDIA_DISK;
-	cfg.drives[0].bd = make_image(e, 0, DISK_SECTORS);
-	cfg.drives[2].media = IDE_MEDIA_CDROM;
-	cfg.drives[2].bd = make_image(e, 2, CD_BLOCKS * 4);
-	assert_int_equal(ide_create(&cfg, &e->ide), 0);
-	/* e->bd stays empty: only the loop thread runs completions. */
+	e = env_new_loop(true, true, 2, loop);
 	select_dev(e, 0, 0, 0);
 	ata_cmd(e, 0, 0, 2, 40, 0x20);
 	for (i = 0; i < 2; i++) {
@@ -1410,16 +1407,9 @@ static void test_ide_evloop_completions(void **state)
 	assert_false(ide_has_medium(e->ide, 2));
 	assert_int_equal(ide_insert(e->ide, 2, make_image(e, 3, 16)), 0);
 	assert_true(ide_has_medium(e->ide, 2));
-	ide_destroy(e->ide);
-	e->ide = NULL;
 	evloop_stop(loop);
+	env_free(e);
 	evloop_destroy(loop);
-	pci_destroy(e->pci);
-	bus_destroy(&e->pio);
-	fake_gmem_destroy(&e->mem);
-	for (i = 0; i < IDE_NR_DRIVES; i++)
-		unlink(e->path[i]);
-	free(e);
 }
 
 static void test_ide_reset_and_create_errors(void **state)
