@@ -48,6 +48,11 @@ static const char run_usage[] =
 	"                         a Multiboot kernel\n"
 	"  -i, --initrd FILE      initial ramdisk\n"
 	"  -a, --append CMDLINE   kernel command line\n"
+	"      --bios FILE        BIOS image to boot from (a SeaBIOS ROM); without\n"
+	"                         --kernel or --bios: " CONFIG_DEFAULT_BIOS "\n"
+	"      --boot LIST        BIOS boot order: hd, cdrom, network (no boot ROM\n"
+	"                         yet), e.g. cdrom,hd; reboot-timeout=MS after no\n"
+	"                         bootable device (-1 never, default 60000)\n"
 	"  -m, --memory SIZE      guest RAM, e.g. 512M, 2G (default 512M)\n"
 	"  -p, --cpus N           virtual CPUs (default 1, at most 64)\n"
 	"  -s, --serial BACKEND   COM1: stdio (default), file:PATH, pty or none\n"
@@ -87,6 +92,8 @@ static const char run_usage[] =
 
 enum run_opt {
 	OPT_DISK = 256,
+	OPT_BIOS,
+	OPT_BOOT,
 	OPT_NIC,
 	OPT_HYPERV,
 	OPT_DEBUG_EXIT,
@@ -103,6 +110,8 @@ static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
 	{ "initrd", required_argument, NULL, 'i' },
 	{ "append", required_argument, NULL, 'a' },
+	{ "bios", required_argument, NULL, OPT_BIOS },
+	{ "boot", required_argument, NULL, OPT_BOOT },
 	{ "memory", required_argument, NULL, 'm' },
 	{ "cpus", required_argument, NULL, 'p' },
 	{ "serial", required_argument, NULL, 's' },
@@ -198,6 +207,7 @@ static void run_set_vm(struct vm *vm)
 struct run_flags {
 	const char *config;
 	const char *kernel, *initrd, *append, *memory, *cpus, *serial;
+	const char *bios, *boot;
 	const char *hyperv, *debug_exit, *cpu_model, *on_crash;
 	const char *disks[CONFIG_MAX_DISKS + 1];
 	unsigned int nr_disks;
@@ -229,6 +239,12 @@ static int run_parse_flags(int argc, char **argv, struct run_flags *f)
 			break;
 		case 'a':
 			f->append = optarg;
+			break;
+		case OPT_BIOS:
+			f->bios = optarg;
+			break;
+		case OPT_BOOT:
+			f->boot = optarg;
 			break;
 		case 'm':
 			f->memory = optarg;
@@ -318,6 +334,19 @@ static void run_apply_flags(struct vm_config *cfg, const struct run_flags *f)
 		replace_str(&cfg->initrd, f->initrd);
 	if (f->append)
 		replace_str(&cfg->cmdline, f->append);
+	/* One of --kernel and --bios replaces the XML's other. */
+	if (f->bios) {
+		replace_str(&cfg->loader, f->bios);
+		if (!f->kernel) {
+			free(cfg->kernel);
+			cfg->kernel = NULL;
+		}
+	} else if (f->kernel) {
+		free(cfg->loader);
+		cfg->loader = NULL;
+	}
+	if (f->boot && config_parse_boot_arg(cfg, f->boot, err, sizeof(err)))
+		die("%s", err);
 	if (f->memory) {
 		if (parse_size(f->memory, &v) || v == 0)
 			die("--memory %s: not a size (e.g. 512M, 2G)",

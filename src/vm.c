@@ -26,8 +26,9 @@
 #include "hvkvm/vcpu.h"
 #include "hvkvm/vmbus.h"
 
-#define VM_TSS_ADDR 0xfffbd000ULL
-#define VM_IDENTITY_MAP_ADDR 0xfffbc000ULL
+/* Below the largest BIOS ROM (16 MiB under 4 GiB), as QEMU puts them. */
+#define VM_TSS_ADDR 0xfeffd000ULL
+#define VM_IDENTITY_MAP_ADDR 0xfeffc000ULL
 #define HV_MSR_FILTER_BASE 0x40000000u
 #define HV_MSR_FILTER_COUNT 0x200u
 
@@ -193,8 +194,28 @@ static void st_kvm_exit(struct vm *vm)
 	vm->vm_fd = vm->kvm_fd = -1;
 }
 
+int vm_set_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+		void *hva, bool readonly)
+{
+	struct kvm_userspace_memory_region mr = {
+		.slot = slot,
+		.flags = readonly ? KVM_MEM_READONLY : 0,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)hva,
+	};
+
+	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &mr) < 0 ? -errno :
+								       0;
+}
+
+/*
+ * Guest RAM, one slot per region. Booting a BIOS leaves 0xC0000-0xFFFFF
+ * out of the low slot: vm_firmware.c maps it as the PAM registers say.
+ */
 static int st_memory_init(struct vm *vm, char *err, size_t errlen)
 {
+	bool shadow = config_firmware(vm->cfg) != NULL;
 	unsigned int i;
 	int r;
 
@@ -208,17 +229,22 @@ static int st_memory_init(struct vm *vm, char *err, size_t errlen)
 	}
 	for (i = 0; i < vm->gm.nr_regions; i++) {
 		const struct gmem_region *g = &vm->gm.regions[i];
-		struct kvm_userspace_memory_region mr = {
-			.slot = i,
-			.guest_phys_addr = g->gpa,
-			.memory_size = g->size,
-			.userspace_addr = (uintptr_t)g->hva,
-		};
 
-		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &mr) < 0) {
+		if (shadow && g->gpa == 0 && g->size > VM_SHADOW_START) {
+			r = vm_set_slot(vm, i, 0, VM_SHADOW_START, g->hva,
+					false);
+			if (!r && g->size > VM_SHADOW_END)
+				r = vm_set_slot(vm, VM_SLOT_LOW_RAM_1M,
+						VM_SHADOW_END,
+						g->size - VM_SHADOW_END,
+						g->hva + VM_SHADOW_END, false);
+		} else {
+			r = vm_set_slot(vm, i, g->gpa, g->size, g->hva, false);
+		}
+		if (r) {
 			snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s",
-				 strerror(errno));
-			return -errno;
+				 strerror(-r));
+			return r;
 		}
 	}
 	return 0;
@@ -445,6 +471,7 @@ static const struct vm_stage vm_stages[] = {
 	{ "cpu-model", st_cpu_model_init, NULL },
 	{ "evloop", st_evloop_init, st_evloop_exit },
 	{ "devices", vm_devices_init, vm_devices_exit },
+	{ "firmware", vm_firmware_init, vm_firmware_exit },
 	{ "kernel", vm_boot_init, NULL },
 	{ "io", st_io_init, st_io_exit },
 	{ "vmbus", vm_vmbus_init, vm_vmbus_exit },

@@ -3,7 +3,7 @@
  * vm_boot: what the boot CPU starts on — the e820 map, the ACPI tables
  * (with the VMBus SSDT when VMBus is on), the kernel and initrd the user
  * named (bzImage, PVH ELF or Multiboot, see src/boot/) and the boot CPU's
- * registers. Firmware boot is not supported yet.
+ * registers. Booting a BIOS instead is vm_firmware.c's.
  */
 #include "vm_internal.h"
 
@@ -85,12 +85,9 @@ int vm_boot_init(struct vm *vm, char *err, size_t errlen)
 	char e2[CONFIG_ERR_MAX];
 	int r;
 
-	if (!cfg->kernel) {
-		snprintf(
-			err, errlen,
-			"no kernel given (--kernel or <os><kernel>); firmware boot is not supported yet");
-		return -EINVAL;
-	}
+	/* No kernel: the BIOS starts at the reset vector (vm_firmware.c). */
+	if (!cfg->kernel)
+		return 0;
 	r = e820_build(&vm->gm, &vm->e820);
 	if (r) {
 		snprintf(err, errlen, "e820 map: %s", strerror(-r));

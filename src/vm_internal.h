@@ -16,6 +16,17 @@
 #define VM_LOW_RAM_MAX (3 * GiB)
 
 /*
+ * KVM memory slots: gmem region i is slot i. Booting a BIOS, the low RAM
+ * slot ends at 0xC0000 and these are added: low RAM from 1 MiB, the ROM
+ * below 4 GiB, one per PAM segment of 0xC0000-0xFFFFF.
+ */
+#define VM_SLOT_LOW_RAM_1M GMEM_MAX_REGIONS
+#define VM_SLOT_ROM (GMEM_MAX_REGIONS + 1)
+#define VM_SLOT_PAM(seg) (GMEM_MAX_REGIONS + 2 + (seg))
+#define VM_SHADOW_START 0xc0000ULL /* PAM area: 0xC0000-0xFFFFF */
+#define VM_SHADOW_END 0x100000ULL
+
+/*
  * A start-up stage. @init fills @err with one line of context on failure
  * and returns -errno; @exit (may be NULL) undoes whatever @init did, also
  * when @init failed halfway, so every exit tolerates a partial init.
@@ -28,6 +39,12 @@ struct vm_stage {
 
 /* vm.c: any thread, ask the vCPUs to park; returns at once. */
 void vm_pause_request(struct vm *vm);
+/*
+ * vm.c: (re)define KVM memory slot @slot; @size 0 deletes it. Read-only
+ * slots need KVM_CAP_READONLY_MEM (writes to them exit as MMIO).
+ */
+int vm_set_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+		void *hva, bool readonly);
 
 /* vm_devices.c: the platform devices, one table. */
 int vm_devices_init(struct vm *vm, char *err, size_t errlen);
@@ -41,6 +58,17 @@ void vm_hyperv_exit(struct vm *vm);
 
 /* vm_boot.c: e820, ACPI tables, the kernel and initrd, boot CPU state. */
 int vm_boot_init(struct vm *vm, char *err, size_t errlen);
+
+/*
+ * vm_firmware.c: booting a BIOS (SeaBIOS): the ROM below 4 GiB and at
+ * 0xE0000, PAM-driven shadow RAM, the fw_cfg files the BIOS reads, its
+ * debug port. Does nothing when the VM boots a kernel directly.
+ */
+int vm_firmware_init(struct vm *vm, char *err, size_t errlen);
+void vm_firmware_exit(struct vm *vm);
+/* The fw_cfg "bootorder" text for @cfg's IDE drives; its length. */
+size_t vm_firmware_bootorder(const struct vm_config *cfg, char *buf,
+			     size_t len);
 
 /* vm_vmbus.c: the VMBus server and ICs on the I/O thread. */
 int vm_vmbus_init(struct vm *vm, char *err, size_t errlen);

@@ -87,7 +87,8 @@ struct vm {
 	struct acpi_pm *acpi_pm;
 	struct debug_exit *debug_exit;
 	struct hv *hv;
-	bool vmbus_enabled; /* SynIC on: VMBus + ICs offered */
+	struct vm_firmware *firmware; /* booting a BIOS: vm_firmware.c */
+	bool vmbus_enabled;	      /* SynIC on: VMBus + ICs offered */
 	struct vmbus_server *vmbus;
 	struct vmbus_host_ops vmbus_ops; /* SynIC glue */
 	struct ic_heartbeat *ic_heartbeat;

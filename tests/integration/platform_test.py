@@ -240,7 +240,11 @@ def case_bad_input(c):
     bad(c, ["run", "--kernel", c.mb, "--memory", "lots"], "--memory")
     bad(c, ["run", "--kernel", c.mb, "--cpus", "0"], "cpu")
     bad(c, ["run", "--kernel", c.mb, "--cpus", "65"], "cpu")
-    bad(c, ["run"], "kernel")
+    # Without --kernel the BIOS boots (tests/integration/seabios_test.py).
+    bad(c, ["run", "--kernel", c.mb, "--bios", "/x/bios.bin"],
+        "both a kernel")
+    bad(c, ["run", "--boot", "fd"], "--boot: fd: hvkvm has no floppy")
+    bad(c, ["run", "--boot", "hd,usb"], "--boot: 'usb'")
     bad(c, ["run", "--kernel", c.mb, "--serial", "tcp:1"], "serial")
     bad(c, ["run", "--bogus"], "bogus")
     bad(c, ["frobnicate"], "unknown command")
@@ -288,7 +292,8 @@ def case_help(c):
         c.expect(rc == 0 and out.strip(), f"{args}: {rc}")
     rc, out, _ = run([c.hv, "run", "--help"])
     for flag in ("--config", "--kernel", "--initrd", "--append", "--memory",
-                 "--cpus", "--serial", "--disk", "--nic"):
+                 "--cpus", "--serial", "--disk", "--nic", "--bios",
+                 "--boot"):
         c.expect(flag in out, f"run --help lacks {flag}")
 
 
