@@ -452,8 +452,13 @@ static int fw_add_items(struct vm *vm, char *err, size_t errlen)
 		r = fw_cfg_enable_dma(fc, &vm->gm);
 	if (r)
 		snprintf(err, errlen, "fw_cfg: %s", strerror(-r));
-	if (n)
-		pr_info("firmware: boot order %s", order);
+	if (n && log_get_level() >= LOG_INFO) {
+		char *nl;
+
+		while ((nl = strchr(order, '\n')))
+			*nl = ' ';
+		pr_info("firmware: bootorder %s", order);
+	}
 	return r;
 }
 

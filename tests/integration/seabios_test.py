@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Booting Debian's SeaBIOS under hvkvm (the firmware stage). Each case is
+one ctest test:
+
+    seabios_test.py CASE --hvkvm PATH [--bios PATH]
+
+The BIOS's debug port (0x402) reaches hvkvm's log with -v, its console
+the serial port (etc/sercon-port). A failed boot ends with
+reboot-timeout=0 and --no-reboot (status 2). Exit 0 = pass, 1 = fail,
+77 = skipped (no usable /dev/kvm, or no SeaBIOS image)."""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+SKIP = 77
+IDE = "/pci@i0cf8/ide@1,1"
+
+
+def kvm_usable():
+    if not os.path.exists("/dev/kvm"):
+        return "no /dev/kvm on this host"
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return "/dev/kvm is not accessible to this user"
+    return None
+
+
+def mbr_image(path):
+    """A disk whose MBR waits for the BIOS console to drain (10 timer
+    ticks), prints a marker on COM1 and ends hvkvm through debug-exit
+    0xf4 with value 0x2a (status 85)."""
+    msg = b"HVKVM-MBR-OK\r\n\0"
+    code = bytes([
+        0xFB,                    # sti
+        0xB9, 0x0A, 0x00,        # mov cx, 10
+        0xF4,                    # w: hlt
+        0xE2, 0xFD,              # loop w
+        0x31, 0xC0,              # xor ax, ax
+        0x8E, 0xD8,              # mov ds, ax
+        0xBE, 0x2C, 0x7C,        # mov si, msg (0x7c00 + 44)
+        0xAC,                    # next: lodsb
+        0x84, 0xC0,              # test al, al
+        0x74, 0x12,              # jz done
+        0x88, 0xC4,              # mov ah, al
+        0xBA, 0xFD, 0x03,        # mov dx, 0x3fd (LSR)
+        0xEC,                    # poll: in al, dx
+        0xA8, 0x20,              # test al, 0x20 (THRE)
+        0x74, 0xFB,              # jz poll
+        0xBA, 0xF8, 0x03,        # mov dx, 0x3f8
+        0x88, 0xE0,              # mov al, ah
+        0xEE,                    # out dx, al
+        0xEB, 0xE9,              # jmp next
+        0xB0, 0x2A,              # done: mov al, 0x2a
+        0xE6, 0xF4,              # out 0xf4, al
+        0xF4,                    # h: hlt
+        0xEB, 0xFD,              # jmp h
+    ])
+    assert len(code) == 44
+    sector = code + msg
+    sector += b"\0" * (510 - len(sector)) + b"\x55\xaa"
+    with open(path, "wb") as f:
+        f.write(sector)
+        f.truncate(1024 * 1024)
+
+
+class Case:
+    def __init__(self, a):
+        self.hv = a.hvkvm
+        self.bios = a.bios
+        self.tmp = tempfile.mkdtemp(prefix="hvkvm-seabios-")
+
+    def expect(self, cond, what):
+        if not cond:
+            raise AssertionError(what)
+
+    def boot(self, *extra, memory="128", timeout=120):
+        """Run with -v; returns (status, log lines from the BIOS, serial)."""
+        ser = os.path.join(self.tmp, "serial.log")
+        if os.path.exists(ser):
+            os.unlink(ser)
+        p = subprocess.run(
+            [self.hv, "run", "-v", "--bios", self.bios, "--memory", memory,
+             "--serial", "file:" + ser, "--no-reboot", *extra],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            errors="replace", timeout=timeout)
+        bios = [l.split("bios: ", 1)[1] for l in p.stderr.splitlines()
+                if "hvkvm: info: bios: " in l]
+        serial = ""
+        if os.path.exists(ser):
+            with open(ser, errors="replace") as f:
+                serial = f.read().replace("\r", "")
+        self.stderr = p.stderr
+        return p.returncode, bios, serial
+
+    def order(self, text, needles):
+        """Every needle appears in @text, in this order."""
+        at = 0
+        for n in needles:
+            i = text.find(n, at)
+            self.expect(i >= 0, f"'{n}' missing (after offset {at}) in:\n"
+                        f"{text}")
+            at = i + len(n)
+
+
+def case_no_disks(c):
+    """No disks: QEMU's fw_cfg found, the e820 map as --memory says, ACPI
+    through the table loader, then no bootable device and a clean end."""
+    rc, log, serial = c.boot("--boot", "hd,reboot-timeout=0")
+    text = "\n".join(log)
+    c.expect(rc == 2, f"status {rc}, want 2 (reset, --no-reboot):\n"
+             f"{c.stderr}")
+    for want in ("Running on QEMU (i440fx)", "Found QEMU fw_cfg",
+                 "QEMU fw_cfg DMA interface supported",
+                 "qemu/e820: addr 0x0000000000000000 "
+                 "len 0x000000000009fc00 [RAM]",
+                 "qemu/e820: addr 0x0000000000100000 "
+                 "len 0x0000000007f00000 [RAM]",
+                 "Relocating init from",  # shadowed: PAM made it RAM
+                 "(via xsdt)", "ACPI: parse DSDT at",
+                 "sercon: using ioport 0x3f8",
+                 "Found 1 cpu(s)"):
+        c.expect(want in text, f"'{want}' not in the BIOS log:\n{text}")
+    # The FADT the BIOS found is where the table loader put it.
+    m = re.search(r"table\(50434146\)=0x([0-9a-f]+) \(via xsdt\)", text)
+    c.expect(m and int(m.group(1), 16) < 128 << 20,
+             f"FADT address: {text}")
+    c.order(serial, ["SeaBIOS (version", "Booting from",
+                     "No bootable device.", "Rebooting"])
+    # 256 MiB: the map follows --memory.
+    rc, log, _ = c.boot("--boot", "reboot-timeout=0", memory="256")
+    c.expect("qemu/e820: addr 0x0000000000100000 len 0x000000000ff00000 "
+             "[RAM]" in "\n".join(log), f"256 MiB e820: {log}")
+
+
+def case_boot_order(c):
+    """--boot cdrom,hd with a blank disk (hda) and a blank CD (hdb):
+    bootorder names both IDE paths in that order and the BIOS tries the
+    CD first; hd,cdrom the other way round."""
+    disk = os.path.join(c.tmp, "blank.img")
+    cd = os.path.join(c.tmp, "blank.iso")
+    for p in (disk, cd):
+        with open(p, "wb") as f:
+            f.truncate(1024 * 1024)
+    disks = ["--disk", f"file={disk},bus=ide,format=raw",
+             "--disk", f"file={cd},bus=ide,media=cdrom"]
+    rc, log, serial = c.boot("--boot", "cdrom,hd,reboot-timeout=0", *disks)
+    text = "\n".join(log)
+    c.expect(rc == 2, f"status {rc}: {c.stderr}")
+    c.order(text, ["boot order:", f"1: {IDE}/drive@0/disk@1",
+                   f"2: {IDE}/drive@0/disk@0"])
+    c.order(serial, ["Booting from DVD/CD...", "Booting from Hard Disk...",
+                     "No bootable device."])
+    rc, log, serial = c.boot("--boot", "hd,cdrom,reboot-timeout=0", *disks)
+    c.expect(rc == 2, f"status {rc}: {c.stderr}")
+    c.order(serial, ["Booting from Hard Disk...", "Boot failed: not a "
+                     "bootable disk", "Booting from DVD/CD...",
+                     "No bootable device."])
+
+
+def case_mbr(c):
+    """An MBR on an IDE disk runs: its marker on COM1, then debug-exit."""
+    disk = os.path.join(c.tmp, "mbr.img")
+    mbr_image(disk)
+    rc, log, serial = c.boot("--boot", "hd,reboot-timeout=0",
+                             "--debug-exit", "0xf4",
+                             "--disk", f"file={disk},bus=ide,format=raw")
+    c.expect(rc == (0x2a << 1) | 1, f"status {rc}, want 85: {c.stderr}")
+    c.order(serial, ["Booting from Hard Disk...", "HVKVM-MBR-OK"])
+
+
+def bad(c, args, needle):
+    p = subprocess.run([c.hv, "run", *args], stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=60)
+    lines = [l for l in p.stderr.strip().splitlines() if l]
+    c.expect(p.returncode == 1, f"{args}: status {p.returncode}: {p.stderr}")
+    c.expect(len(lines) == 1, f"{args}: want one error line, got {lines}")
+    c.expect(needle in p.stderr, f"{args}: '{needle}' not in {p.stderr}")
+
+
+def case_bad_bios(c):
+    """A missing, odd-sized or too big image is one error line."""
+    odd = os.path.join(c.tmp, "odd.bin")
+    with open(odd, "wb") as f:
+        f.write(b"\xff" * 100000)
+    huge = os.path.join(c.tmp, "huge.bin")
+    with open(huge, "wb") as f:
+        f.truncate(32 << 20)
+    bad(c, ["--bios", "/nonexistent/bios.bin"],
+        "vm: stage 'firmware' failed: BIOS /nonexistent/bios.bin: "
+        "No such file or directory")
+    bad(c, ["--bios", odd], "100000 bytes: a ROM image is a multiple of "
+        "64 KiB up to 16 MiB")
+    bad(c, ["--bios", huge], "a ROM image is a multiple of 64 KiB")
+    bad(c, ["--bios", c.tmp], "not a regular file")
+    bad(c, ["--bios", c.bios, "--memory", "4M"], "at least 8 MiB")
+
+
+CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case", choices=sorted(CASES))
+    ap.add_argument("--hvkvm", required=True)
+    ap.add_argument("--bios", default="/usr/share/seabios/bios-256k.bin")
+    a = ap.parse_args()
+    why = kvm_usable()
+    if why:
+        print(f"SKIP: {why}")
+        return SKIP
+    if not os.path.exists(a.bios):
+        print(f"SKIP: no {a.bios} (apt-get install seabios)")
+        return SKIP
+    try:
+        CASES[a.case](Case(a))
+    except AssertionError as e:
+        print(f"FAIL {a.case}: {e}")
+        return 1
+    except subprocess.TimeoutExpired as e:
+        print(f"FAIL {a.case}: timed out: {e}")
+        return 1
+    print(f"PASS {a.case}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
