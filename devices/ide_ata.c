@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * ATA disk command set (ATA8-ACS): IDENTIFY DEVICE (7.16, table 22) with
+ * ATA disk command set (ATA8-ACS): IDENTIFY DEVICE (its word table) with
  * LBA28/LBA48 capacity, CHS for old BIOSes and the PIO/MWDMA/UDMA modes;
  * READ/WRITE SECTORS, MULTIPLE and DMA (+EXT), READ VERIFY (+EXT), FLUSH
  * CACHE (+EXT), SET FEATURES (03h transfer mode, 02h/82h write cache),
@@ -110,7 +110,7 @@ void ide_id_xfer_modes(const struct ide_drive *d, uint16_t *id)
 	}
 }
 
-/* SET FEATURES 03h: the mode in the sector count (ATA8-ACS table 50). */
+/* SET FEATURES 03h: the mode in the sector count (ATA8-ACS). */
 int ide_set_xfer_mode(struct ide_drive *d)
 {
 	uint8_t v = d->nsect;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * ATAPI CD-ROM (ATA8-APT PACKET protocol, ATA8-ACS IDENTIFY PACKET DEVICE
- * 7.17; MMC-5 commands, SPC-3 sense data): a read-only drive with 2048-byte
+ * ATAPI CD-ROM (ATA8-APT PACKET protocol, ATA8-ACS IDENTIFY PACKET
+ * DEVICE; MMC-5 commands, SPC-3 sense data): a read-only drive with 2048-byte
  * blocks and one data track. PACKET moves data by PIO in pieces no larger
  * than the host's byte count limit, or by bus-master DMA.
  *
@@ -539,7 +539,7 @@ static void atapi_start_stop(struct ide_channel *ch, struct ide_drive *d)
 	atapi_ok(ch, d);
 }
 
-/* Commands a pending unit attention does not stop (MMC-5 4.1.6.1). */
+/* Commands a pending unit attention does not stop (MMC). */
 static bool atapi_ua_exempt(uint8_t op)
 {
 	return op == GPCMD_INQUIRY || op == GPCMD_REQUEST_SENSE ||

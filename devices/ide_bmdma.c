@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * PIIX4 bus-master IDE (PIIX4 datasheet 2.7.1-2.7.3, 5.5; SFF-8038i): the
+ * PIIX4 bus-master IDE (PIIX4 datasheet, bus master IDE; SFF-8038i): the
  * command, status and descriptor-table registers of both channels and the
  * PRD walk. A PRD is { base[31:1], count[15:1] (0 = 64 KiB), EOT bit 31 }.
  * Regions are mapped with gmem_map() into one iovec each and handed to the

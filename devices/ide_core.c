@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * IDE channel core: the ATA command and control block registers (ATA8-ACS
- * 6 / ATA8-APT 6: taskfile, HOB, device control with SRST and nIEN), the
- * INTRQ line, device selection, software reset with the ATA/ATAPI
- * signatures (ATA8-ACS 9.12), the PIO data port and the asynchronous
+ * IDE channel core: the ATA command and control block registers (ATA8-ACS,
+ * ATA8-APT: taskfile, HOB, device control with SRST and nIEN), the INTRQ
+ * line, device selection, software reset with the ATA/ATAPI signatures
+ * (ATA8-ACS), the PIO data port and the asynchronous
  * backend requests shared by the ATA and ATAPI layers.
  *
  * Both devices latch taskfile writes; reads come from the selected one. An
@@ -50,7 +50,7 @@ void ide_update_irq(struct ide_channel *ch)
 	irq_set_line(ch->ide->irq, ch->irq, level);
 }
 
-/* Assert INTRQ; the bus master's interrupt bit latches it (PIIX4 2.7.2). */
+/* Assert INTRQ; the bus master's interrupt bit latches it (PIIX4). */
 void ide_raise(struct ide_drive *d)
 {
 	struct ide_channel *ch = d->ch;
@@ -98,7 +98,7 @@ void ide_cmd_abort(struct ide_channel *ch, struct ide_drive *d)
 	ide_cmd_error(ch, d, ATA_ER_ABRT);
 }
 
-/* ATA8-ACS table 184: the signature after reset / DIAGNOSTIC. */
+/* ATA8-ACS: the signature after reset / DIAGNOSTIC. */
 void ide_set_signature(struct ide_drive *d)
 {
 	d->nsect = d->lbal = 1;
@@ -383,7 +383,7 @@ static void ide_exec(struct ide_channel *ch, uint8_t cmd)
 		guest_err("ide%u: command %#x while busy", ch->index, cmd);
 		return;
 	}
-	/* A new command clears INTRQ (ATA8-APT 5.2.9). */
+	/* Writing the command register clears INTRQ (ATA8-APT). */
 	d->intrq = false;
 	ide_update_irq(ch);
 	ide_end_xfer(ch);

@@ -56,7 +56,7 @@
 #define ATAPI_IR_COD 0x01
 #define ATAPI_IR_IO 0x02
 
-/* Bus-master registers (PIIX4 datasheet 2.7), per channel at base + 8*ch. */
+/* Bus-master registers (PIIX4 datasheet), per channel at base + 8*ch. */
 #define BM_CMD 0
 #define BM_STATUS 2
 #define BM_PRDT 4

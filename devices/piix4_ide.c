@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Intel PIIX4 IDE function, PCI 8086:7111 at 00:01.1 (PIIX4 datasheet
- * 2.7 and 3.3: PCI configuration of function 1): class 0101h, prog-if 80h
+ * Intel PIIX4 IDE function, PCI 8086:7111 at 00:01.1 (PIIX4 datasheet,
+ * PCI configuration of function 1): class 0101h, prog-if 80h
  * (bus-master capable, both channels fixed in legacy/compatibility mode),
  * so the channels sit at 0x1f0-0x1f7/0x3f6 (IRQ 14) and 0x170-0x177/0x376
  * (IRQ 15) and only BAR4 (BMIBA, 16 I/O ports) is relocatable. The IDE
