@@ -5,7 +5,7 @@ set -e
 PKGS="build-essential cmake pkg-config clang clang-format
 linux-libc-dev libxml2-dev libxml2-utils uuid-dev liburing-dev liburcu-dev libcmocka-dev libjson-c-dev
 acpica-tools libvirt-clients
-qemu-utils libvhdi-utils qemu-system-x86
+qemu-utils libvhdi-utils qemu-system-x86 seabios
 bc flex bison libelf-dev libssl-dev cpio xz-utils python3 util-linux iproute2"
 missing=""
 for p in $PKGS; do
