@@ -135,6 +135,38 @@ def case_no_disks(c):
              "[RAM]" in "\n".join(log), f"256 MiB e820: {log}")
 
 
+def case_reboot(c):
+    """A reset from the BIOS (reboot-timeout=0, no --no-reboot) rebuilds
+    the VM: the BIOS starts over from the reset vector with PAM reset and
+    shadows itself again (its init is relocated a second time)."""
+    import signal
+    import time
+    ser = os.path.join(c.tmp, "serial.log")
+    p = subprocess.Popen(
+        [c.hv, "run", "-v", "--bios", c.bios, "--memory", "128",
+         "--serial", "file:" + ser, "--boot", "reboot-timeout=0"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True, errors="replace")
+    seen, lines, deadline = 0, [], time.monotonic() + 120
+    try:
+        for line in p.stderr:
+            lines.append(line)
+            if "bios: Relocating init from" in line:
+                seen += 1
+                if seen == 2:
+                    break
+            if time.monotonic() > deadline:
+                break
+    finally:
+        p.send_signal(signal.SIGTERM)
+        rest = p.communicate(timeout=60)[1]
+    text = "".join(lines)
+    c.expect(seen == 2, f"the BIOS did not start twice:\n{text}{rest}")
+    c.order(text, ["bios: Rebooting.", "guest reset: rebooting",
+                   "bios: SeaBIOS (version", "bios: Relocating init"])
+    c.expect(p.returncode == 16, f"status {p.returncode}, want 16 (SIGTERM)")
+
+
 def case_boot_order(c):
     """--boot cdrom,hd with a blank disk (hda) and a blank CD (hdb):
     bootorder names both IDE paths in that order and the BIOS tries the
