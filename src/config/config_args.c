@@ -409,6 +409,23 @@ static int hv_token(struct config_hyperv *hv, char *tok, char *err,
 	return 0;
 }
 
+/*
+ * Copy the comma-separated list @arg of flag @flag into @buf (for
+ * strtok_r), refusing an empty list or an empty item.
+ */
+static int config_list_copy(const char *flag, const char *arg,
+			    const char *usage, char *buf, size_t size,
+			    char *err, size_t errlen)
+{
+	if (!arg || !*arg || strlen(arg) >= size)
+		return config_err(err, errlen, "%s: expected %s", flag, usage);
+	config_copy(buf, size, arg);
+	if (buf[0] == ',' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,"))
+		return config_err(err, errlen, "%s: empty item in '%s'", flag,
+				  arg);
+	return 0;
+}
+
 int config_parse_hyperv_arg(struct vm_config *cfg, const char *arg, char *err,
 			    size_t errlen)
 {
@@ -416,14 +433,11 @@ int config_parse_hyperv_arg(struct vm_config *cfg, const char *arg, char *err,
 	char buf[256], *tok, *save = NULL;
 	int ret;
 
-	if (!arg || !*arg || strlen(arg) >= sizeof(buf))
-		return config_err(
-			err, errlen,
-			"--hyperv: expected all, off or a list like relaxed,vpindex,synic");
-	config_copy(buf, sizeof(buf), arg);
-	if (buf[0] == ',' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,"))
-		return config_err(err, errlen, "--hyperv: empty item in '%s'",
-				  arg);
+	ret = config_list_copy("--hyperv", arg,
+			       "all, off or a list like relaxed,vpindex,synic",
+			       buf, sizeof(buf), err, errlen);
+	if (ret)
+		return ret;
 	for (tok = strtok_r(buf, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		ret = hv_token(&hv, tok, err, errlen);
@@ -500,14 +514,11 @@ int config_parse_boot_arg(struct vm_config *cfg, const char *arg, char *err,
 	unsigned int nr = 0;
 	int ret;
 
-	if (!arg || !*arg || strlen(arg) >= sizeof(buf))
-		return config_err(
-			err, errlen,
-			"--boot: expected a list like cdrom,hd[,reboot-timeout=MS]");
-	config_copy(buf, sizeof(buf), arg);
-	if (buf[0] == ',' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,"))
-		return config_err(err, errlen, "--boot: empty item in '%s'",
-				  arg);
+	ret = config_list_copy("--boot", arg,
+			       "a list like cdrom,hd[,reboot-timeout=MS]", buf,
+			       sizeof(buf), err, errlen);
+	if (ret)
+		return ret;
 	for (tok = strtok_r(buf, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		ret = boot_token(tok, order, &nr, &timeout, err, errlen);

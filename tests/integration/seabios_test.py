@@ -16,16 +16,10 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
 IDE = "/pci@i0cf8/ide@1,1"
 
-
-def kvm_usable():
-    if not os.path.exists("/dev/kvm"):
-        return "no /dev/kvm on this host"
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        return "/dev/kvm is not accessible to this user"
-    return None
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from platform_test import SKIP, kvm_usable  # noqa: E402
 
 
 def mbr_image(path):
