@@ -75,6 +75,26 @@ static int vm_read_file(const char *role, const char *path, uint64_t max,
 	return 0;
 }
 
+void vm_acpi_params(struct vm *vm, struct acpi_params *ap)
+{
+	memset(ap, 0, sizeof(*ap));
+	ap->nr_vcpus = vm->nr_vcpus;
+	ap->apic_ids = vm->apic_ids;
+	ap->ioapic_id = (uint8_t)vm->nr_vcpus;
+	ap->pm1a_evt = ACPI_PM_BASE + ACPI_PM1_EVT_OFF;
+	ap->pm1a_cnt = ACPI_PM_BASE + ACPI_PM1_CNT_OFF;
+	ap->pm_tmr = ACPI_PM_BASE + ACPI_PM_TMR_OFF;
+	ap->pm_tmr_32bit = ACPI_PM_TMR_32BIT;
+	ap->gpe0_blk = ACPI_PM_BASE + ACPI_GPE0_OFF;
+	ap->gpe0_len = ACPI_GPE0_LEN;
+	ap->reset_port = ACPI_RESET_PORT;
+	ap->reset_value = ACPI_RESET_VALUE;
+	if (vm->vmbus_enabled) {
+		ap->extra_ssdt = acpi_vmbus_ssdt_aml;
+		ap->extra_ssdt_len = acpi_vmbus_ssdt_aml_len;
+	}
+}
+
 int vm_boot_init(struct vm *vm, char *err, size_t errlen)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -94,22 +114,7 @@ int vm_boot_init(struct vm *vm, char *err, size_t errlen)
 		return r;
 	}
 	if (cfg->acpi) {
-		memset(&ap, 0, sizeof(ap));
-		ap.nr_vcpus = vm->nr_vcpus;
-		ap.apic_ids = vm->apic_ids;
-		ap.ioapic_id = (uint8_t)vm->nr_vcpus;
-		ap.pm1a_evt = ACPI_PM_BASE + ACPI_PM1_EVT_OFF;
-		ap.pm1a_cnt = ACPI_PM_BASE + ACPI_PM1_CNT_OFF;
-		ap.pm_tmr = ACPI_PM_BASE + ACPI_PM_TMR_OFF;
-		ap.pm_tmr_32bit = ACPI_PM_TMR_32BIT;
-		ap.gpe0_blk = ACPI_PM_BASE + ACPI_GPE0_OFF;
-		ap.gpe0_len = ACPI_GPE0_LEN;
-		ap.reset_port = ACPI_RESET_PORT;
-		ap.reset_value = ACPI_RESET_VALUE;
-		if (vm->vmbus_enabled) {
-			ap.extra_ssdt = acpi_vmbus_ssdt_aml;
-			ap.extra_ssdt_len = acpi_vmbus_ssdt_aml_len;
-		}
+		vm_acpi_params(vm, &ap);
 		r = acpi_build(&vm->gm, BOOT_ACPI_START, BOOT_ACPI_END, &ap,
 			       &vm->rsdp_addr);
 		if (r) {

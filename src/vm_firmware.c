@@ -38,7 +38,6 @@
 #include <linux/kvm.h>
 
 #include "hvkvm/acpi.h"
-#include "hvkvm/acpi_pm.h"
 #include "hvkvm/fw_cfg.h"
 #include "hvkvm/pci.h"
 #include "hvkvm/rtc.h"
@@ -374,39 +373,17 @@ static void fw_set_cmos_boot(struct vm *vm)
 	rtc_cmos_set(vm->rtc, CMOS_BOOTFLAG1, (uint8_t)((v >> 4) & 0xf0) | 1);
 }
 
-static struct acpi_params fw_acpi_params(struct vm *vm)
-{
-	struct acpi_params ap = {
-		.nr_vcpus = vm->nr_vcpus,
-		.apic_ids = vm->apic_ids,
-		.ioapic_id = (uint8_t)vm->nr_vcpus,
-		.pm1a_evt = ACPI_PM_BASE + ACPI_PM1_EVT_OFF,
-		.pm1a_cnt = ACPI_PM_BASE + ACPI_PM1_CNT_OFF,
-		.pm_tmr = ACPI_PM_BASE + ACPI_PM_TMR_OFF,
-		.pm_tmr_32bit = ACPI_PM_TMR_32BIT,
-		.gpe0_blk = ACPI_PM_BASE + ACPI_GPE0_OFF,
-		.gpe0_len = ACPI_GPE0_LEN,
-		.reset_port = ACPI_RESET_PORT,
-		.reset_value = ACPI_RESET_VALUE,
-	};
-
-	if (vm->vmbus_enabled) {
-		ap.extra_ssdt = acpi_vmbus_ssdt_aml;
-		ap.extra_ssdt_len = acpi_vmbus_ssdt_aml_len;
-	}
-	return ap;
-}
-
 /* The ACPI blob and the loader commands that place it. */
 static int fw_add_acpi(struct vm *vm)
 {
-	struct acpi_params ap = fw_acpi_params(vm);
+	struct acpi_params ap;
 	struct acpi_blob b;
 	uint8_t *cmds = NULL;
 	size_t len;
 	unsigned int f;
 	int r;
 
+	vm_acpi_params(vm, &ap);
 	r = acpi_blob_build(&ap, &b);
 	if (r)
 		return r;

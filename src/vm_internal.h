@@ -58,6 +58,9 @@ void vm_hyperv_exit(struct vm *vm);
 
 /* vm_boot.c: e820, ACPI tables, the kernel and initrd, boot CPU state. */
 int vm_boot_init(struct vm *vm, char *err, size_t errlen);
+/* The ACPI tables' view of this VM (both boot paths build from it). */
+struct acpi_params;
+void vm_acpi_params(struct vm *vm, struct acpi_params *ap);
 
 /*
  * vm_firmware.c: booting a BIOS (SeaBIOS): the ROM below 4 GiB and at
