@@ -22,11 +22,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from platform_test import SKIP, kvm_usable  # noqa: E402
 
 
-def mbr_image(path):
-    """A disk whose MBR waits for the BIOS console to drain (10 timer
-    ticks), prints a marker on COM1 and ends hvkvm through debug-exit
-    0xf4 with value 0x2a (status 85)."""
-    msg = b"HVKVM-MBR-OK\r\n\0"
+def boot_code(marker, value):
+    """Real-mode code loaded at 0x7c00: waits for the BIOS console to
+    drain (10 timer ticks), prints @marker on COM1 and ends hvkvm through
+    debug-exit 0xf4 with @value (status (value << 1) | 1)."""
+    msg = marker + b"\r\n\0"
     code = bytes([
         0xFB,                    # sti
         0xB9, 0x0A, 0x00,        # mov cx, 10
@@ -47,17 +47,44 @@ def mbr_image(path):
         0x88, 0xE0,              # mov al, ah
         0xEE,                    # out dx, al
         0xEB, 0xE9,              # jmp next
-        0xB0, 0x2A,              # done: mov al, 0x2a
+        0xB0, value,             # done: mov al, value
         0xE6, 0xF4,              # out 0xf4, al
         0xF4,                    # h: hlt
         0xEB, 0xFD,              # jmp h
     ])
     assert len(code) == 44
-    sector = code + msg
+    return code + msg
+
+
+def mbr_image(path):
+    """A disk whose MBR prints HVKVM-MBR-OK, then exits with 0x2a."""
+    sector = boot_code(b"HVKVM-MBR-OK", 0x2A)
     sector += b"\0" * (510 - len(sector)) + b"\x55\xaa"
     with open(path, "wb") as f:
         f.write(sector)
         f.truncate(1024 * 1024)
+
+
+def eltorito_image(path):
+    """An El Torito CD (no emulation, as Windows setup CDs are): the boot
+    record volume descriptor at sector 17, the catalog at 19, the boot
+    image at 20, which prints HVKVM-CD-OK and exits with 0x2b."""
+    iso = bytearray(2048 * 32)
+    brvd = 17 * 2048
+    iso[brvd + 1:brvd + 6] = b"CD001"
+    iso[brvd + 6] = 1
+    iso[brvd + 7:brvd + 30] = b"EL TORITO SPECIFICATION"
+    iso[brvd + 0x47:brvd + 0x4B] = (19).to_bytes(4, "little")
+    cat = 19 * 2048
+    iso[cat] = 1                       # validation entry, platform 80x86
+    iso[cat + 0x1E:cat + 0x20] = b"\x55\xaa"
+    iso[cat + 0x20] = 0x88             # bootable, no emulation
+    iso[cat + 0x26:cat + 0x28] = (4).to_bytes(2, "little")
+    iso[cat + 0x28:cat + 0x2C] = (20).to_bytes(4, "little")
+    code = boot_code(b"HVKVM-CD-OK", 0x2B)
+    iso[20 * 2048:20 * 2048 + len(code)] = code
+    with open(path, "wb") as f:
+        f.write(iso)
 
 
 class Case:
@@ -88,6 +115,24 @@ class Case:
                 serial = f.read().replace("\r", "")
         self.stderr = p.stderr
         return p.returncode, bios, serial
+
+    def xml_cdrom_hdc(self, iso):
+        """A domain XML with @iso as the CD-ROM on hdc (secondary master)."""
+        path = os.path.join(self.tmp, "cd.xml")
+        with open(path, "w") as f:
+            f.write(f"""<domain type='kvm'>
+  <name>seabios-cd</name>
+  <memory unit='MiB'>128</memory>
+  <devices>
+    <disk type='file' device='cdrom'>
+      <source file='{iso}'/>
+      <target dev='hdc' bus='ide'/>
+      <readonly/>
+    </disk>
+  </devices>
+</domain>
+""")
+        return path
 
     def order(self, text, needles):
         """Every needle appears in @text, in this order."""
@@ -195,6 +240,24 @@ def case_mbr(c):
                              "--disk", f"file={disk},bus=ide,format=raw")
     c.expect(rc == (0x2a << 1) | 1, f"status {rc}, want 85: {c.stderr}")
     c.order(serial, ["Booting from Hard Disk...", "HVKVM-MBR-OK"])
+
+
+def case_cdrom(c):
+    """--boot cdrom,hd with a blank disk on hda and an El Torito CD on
+    hdc (channel 1): the CD's boot image runs."""
+    disk = os.path.join(c.tmp, "blank.img")
+    with open(disk, "wb") as f:
+        f.truncate(1024 * 1024)
+    cd = os.path.join(c.tmp, "boot.iso")
+    eltorito_image(cd)
+    rc, log, serial = c.boot(
+        "--boot", "cdrom,hd,reboot-timeout=0", "--debug-exit", "0xf4",
+        "--disk", f"file={disk},bus=ide,format=raw",
+        "--config", c.xml_cdrom_hdc(cd))
+    c.expect(rc == (0x2b << 1) | 1, f"status {rc}, want 87: {c.stderr}")
+    c.order("\n".join(log), ["boot order:", f"1: {IDE}/drive@1/disk@0",
+                              f"2: {IDE}/drive@0/disk@0"])
+    c.order(serial, ["Booting from DVD/CD...", "HVKVM-CD-OK"])
 
 
 def bad(c, args, needle):
