@@ -313,7 +313,7 @@ static int fw_ide_drive(const struct config_disk *d)
  * /pci@i0cf8/ide@1,1/drive@CHANNEL/disk@UNIT. Written to @buf; returns
  * its length (0: no device to name).
  */
-size_t vm_firmware_bootorder(const struct vm_config *cfg, char *buf, size_t len)
+static size_t fw_bootorder(const struct vm_config *cfg, char *buf, size_t len)
 {
 	static const enum config_boot_dev dflt[] = { CONFIG_BOOT_HD,
 						     CONFIG_BOOT_CDROM };
@@ -413,7 +413,7 @@ static int fw_add_items(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "fw_cfg etc/e820: %s", strerror(-r));
 		return r;
 	}
-	n = vm_firmware_bootorder(cfg, order, sizeof(order));
+	n = fw_bootorder(cfg, order, sizeof(order));
 	put_le32(wait, (uint32_t)cfg->reboot_timeout);
 	put_le16(port, UART_COM1_BASE);
 	r = n ? fw_cfg_add_file(fc, "bootorder", order, n, NULL) : 0;

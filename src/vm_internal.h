@@ -69,9 +69,6 @@ void vm_acpi_params(struct vm *vm, struct acpi_params *ap);
  */
 int vm_firmware_init(struct vm *vm, char *err, size_t errlen);
 void vm_firmware_exit(struct vm *vm);
-/* The fw_cfg "bootorder" text for @cfg's IDE drives; its length. */
-size_t vm_firmware_bootorder(const struct vm_config *cfg, char *buf,
-			     size_t len);
 
 /* vm_vmbus.c: the VMBus server and ICs on the I/O thread. */
 int vm_vmbus_init(struct vm *vm, char *err, size_t errlen);
