@@ -370,8 +370,10 @@ void acpi_blob_free(struct acpi_blob *b)
 int acpi_blob_build(const struct acpi_params *p, struct acpi_blob *b)
 {
 	size_t ssdt_len, madt_len = acpi_madt_len(p->nr_vcpus);
-	uint32_t facs_off, fadt_off, dsdt_off, madt_off, ssdt_off, extra_off,
-		xsdt_off, rsdt_off, tables[4];
+	/* Zeroed for gcc -O2, which cannot see acpi_alloc() set them. */
+	uint32_t facs_off = 0, fadt_off = 0, dsdt_off = 0, madt_off = 0,
+		 ssdt_off = 0, extra_off = 0, xsdt_off = 0, rsdt_off = 0,
+		 tables[4];
 	uint8_t *fadt, *facs, *dsdt, *madt, *ssdt, *extra;
 	uint8_t tmp[ACPI_HDR_LEN + 8 + 13 * 256];
 	struct acpi_alloc a = { b, ACPI_FILE_TABLES, 0 };

@@ -358,7 +358,13 @@ static int ctl_add_positional(struct ctl_cli *c, const char *val,
 	if (ctl_arg_kind(c->cmd, name) == 'u') {
 		char kv[128];
 
-		snprintf(kv, sizeof(kv), "%s=%s", name, val);
+		if ((size_t)snprintf(kv, sizeof(kv), "%s=%s", name, val) >=
+		    sizeof(kv)) {
+			fprintf(stderr,
+				"hvkvm: ctl: %s: '%.32s...': too long\n",
+				c->cmd, val);
+			return -EINVAL;
+		}
 		return ctl_add_arg(c, kv);
 	}
 	json_object_object_add(c->req, name, json_object_new_string(val));
