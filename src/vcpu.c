@@ -22,6 +22,7 @@
 
 #include "hvkvm/hyperv.h"
 #include "hvkvm/insn_assist.h"
+#include "hvkvm/kvm_stats.h"
 #include "hvkvm/util.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
@@ -164,6 +165,7 @@ int vcpu_init(struct vcpu *v, const struct vcpu_host *host, int kvm_fd,
 	int mmap_size, r;
 
 	memset(v, 0, sizeof(*v));
+	v->stats_fd = -1;
 	v->host = host;
 	v->index = index;
 	v->apic_id = apic_id;
@@ -182,6 +184,7 @@ int vcpu_init(struct vcpu *v, const struct vcpu_host *host, int kvm_fd,
 		r = -errno;
 		goto err_close;
 	}
+	v->stats_fd = kvm_stats_open(v->fd); /* optional: ctl stats */
 	return 0;
 
 err_close:
@@ -201,8 +204,11 @@ void vcpu_destroy(struct vcpu *v)
 		munmap(v->run, v->run_size);
 	if (v->fd >= 0)
 		close(v->fd);
+	if (v->stats_fd >= 0)
+		close(v->stats_fd);
 	v->run = NULL;
 	v->fd = -1;
+	v->stats_fd = -1;
 }
 
 static void seg_flat(struct kvm_segment *s, uint16_t sel, uint8_t type, bool l,

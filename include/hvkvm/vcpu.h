@@ -96,6 +96,7 @@ struct vcpu {
 	unsigned int index;	      /* 0 = boot CPU; also the VP index */
 	uint32_t apic_id;
 	int fd;		     /* KVM vCPU fd */
+	int stats_fd;	     /* KVM_GET_STATS_FD, or -errno */
 	struct kvm_run *run; /* shared run page */
 	size_t run_size;
 	pthread_t thread;

@@ -34,6 +34,7 @@
 #include "hvkvm/hyperv.h"
 #include "hvkvm/ide.h"
 #include "hvkvm/insn_assist.h"
+#include "hvkvm/kvm_stats.h"
 #include "hvkvm/util.h"
 #include "hvkvm/vm.h"
 #include "hvkvm/vmbus.h"
@@ -129,6 +130,21 @@ static uint64_t ctl_vm_load(const uint64_t *p)
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
+/* KVM's own counters of one vCPU, as vcpuN.kvm.NAME. */
+struct ctl_vm_kvm_stats {
+	struct ctl_stats *st;
+	unsigned int vcpu;
+};
+
+static void ctl_vm_kvm_stat(void *opaque, const char *name, uint64_t v)
+{
+	struct ctl_vm_kvm_stats *k = opaque;
+	char path[96];
+
+	snprintf(path, sizeof(path), "vcpu%u.kvm.%s", k->vcpu, name);
+	ctl_stats_add(k->st, path, v);
+}
+
 /* hv_stats_foreach / vmbus_server_stats_foreach into the stats tree. */
 static void ctl_vm_stats_add(void *opaque, const char *path, uint64_t value)
 {
@@ -176,6 +192,12 @@ static int ctl_vm_stats(void *opaque, struct ctl_req *req, struct ctl_stats *st)
 		VCPU_STAT(msr_exits);
 		VCPU_STAT(hypercalls);
 #undef VCPU_STAT
+		if (vm->vcpus[i].stats_fd >= 0) {
+			struct ctl_vm_kvm_stats k = { st, i };
+
+			kvm_stats_foreach(vm->vcpus[i].stats_fd,
+					  ctl_vm_kvm_stat, &k);
+		}
 		for (r = 0; r < INSN_ASSIST_KINDS; r++) {
 			v = ctl_vm_load(&s->assists[r]);
 			if (!v)

@@ -125,6 +125,7 @@ static int setup(void **state)
 	f->v.host = &f->host;
 	f->v.index = 0;
 	f->v.fd = -1;
+	f->v.stats_fd = -1;
 	f->v.run = &f->page.run;
 	f->v.run_size = RUN_SIZE;
 	*state = f;
