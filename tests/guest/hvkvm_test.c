@@ -131,6 +131,15 @@ MODULE_PARM_DESC(blk_write_lba, "blk: first sector the guest writes");
 static char *ata_xfer;
 module_param(ata_xfer, charp, 0444);
 MODULE_PARM_DESC(ata_xfer, "ata_modes: every ATA/ATAPI device's xfer_mode starts so (e.g. UDMA)");
+static char *blkperf_disk;
+module_param(blkperf_disk, charp, 0444);
+MODULE_PARM_DESC(blkperf_disk, "blkperf: the disk to drive (e.g. sda)");
+static unsigned int blkperf_ios = 1024;
+module_param(blkperf_ios, uint, 0444);
+MODULE_PARM_DESC(blkperf_ios, "blkperf: requests per phase");
+static unsigned int blkperf_kib = 4;
+module_param(blkperf_kib, uint, 0444);
+MODULE_PARM_DESC(blkperf_kib, "blkperf: KiB per request (1..64)");
 static unsigned int blk_wait_secs = 120;
 module_param(blk_wait_secs, uint, 0444);
 MODULE_PARM_DESC(blk_wait_secs, "blk: how long to wait for each disk to appear");
@@ -154,6 +163,7 @@ static int __init hvt_check_vmbus_devices(char *d, size_t n);
 static int __init hvt_check_guest_idle(char *d, size_t n);
 static int __init hvt_check_blk(char *d, size_t n);
 static int __init hvt_check_ata_modes(char *d, size_t n);
+static int __init hvt_check_blkperf(char *d, size_t n);
 
 static const struct hvt_check hvt_checks[] __initconst = {
 	{ "cpus", hvt_check_cpus, "online CPUs == hvkvm_test.cpus" },
@@ -176,6 +186,8 @@ static const struct hvt_check hvt_checks[] __initconst = {
 	  "hvkvm_test.blk_disks: host patterns read, guest patterns written, flushed, read back" },
 	{ "ata_modes", hvt_check_ata_modes,
 	  "every libata device's negotiated xfer_mode starts with hvkvm_test.ata_xfer" },
+	{ "blkperf", hvt_check_blkperf,
+	  "blkperf_ios random reads, then writes, of blkperf_kib on blkperf_disk, between MARK lines" },
 	{ "console", hvt_check_console, "interactive shell on /dev/console" },
 };
 
@@ -1437,6 +1449,74 @@ static int __init hvt_check_blk(char *d, size_t n)
 out_free:
 	kfree(list);
 	kfree(tmp);
+	kfree(buf);
+	return ret;
+}
+
+/* ---- blkperf: a workload the host measures ------------------------------ */
+
+/*
+ * The host counts exits and CPU between the MARK lines (bench/idebench.py):
+ * after each mark the guest waits a second, idle, so that the host samples
+ * its counters before the phase starts or after it ended.
+ */
+static void __init hvt_mark(const char *what)
+{
+	pr_info(HVT_TAG "blkperf MARK %s\n", what);
+	msleep(1000);
+}
+
+static int __init hvt_check_blkperf(char *d, size_t n)
+{
+	unsigned int nsec = clamp(blkperf_kib, 1U, 64U) * 2, i, phase;
+	u64 cap, lba, seed = 0x9e3779b97f4a7c15ULL, ns[2] = { 0, 0 };
+	struct block_device *bdev;
+	ktime_t t0;
+	u8 *buf;
+	int ret = 0;
+
+	if (!blkperf_disk || !*blkperf_disk) {
+		scnprintf(d, n, "no hvkvm_test.blkperf_disk given");
+		return -EINVAL;
+	}
+	buf = kmalloc(nsec * 512, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	bdev = hvt_blk_open(blkperf_disk, true, d, n);
+	if (IS_ERR(bdev)) {
+		kfree(buf);
+		return PTR_ERR(bdev);
+	}
+	cap = bdev_nr_sectors(bdev);
+	if (cap < 4096 + nsec) {
+		scnprintf(d, n, "%s: too small", blkperf_disk);
+		ret = -ENOSPC;
+		goto out;
+	}
+	memset(buf, 0x5a, nsec * 512);
+	for (phase = 0; phase < 2 && !ret; phase++) {
+		hvt_mark(phase ? "write-start" : "read-start");
+		t0 = ktime_get();
+		for (i = 0; i < blkperf_ios && !ret; i++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			/* Random, aligned, away from the first 2 MiB. */
+			lba = 4096 + round_down((seed >> 16) % (cap - 4096 - nsec),
+						nsec);
+			ret = hvt_blk_io(bdev, phase ? REQ_OP_WRITE : REQ_OP_READ,
+					 lba, buf, nsec);
+		}
+		ns[phase] = ktime_to_ns(ktime_sub(ktime_get(), t0));
+		hvt_mark(phase ? "write-end" : "read-end");
+	}
+	if (ret)
+		scnprintf(d, n, "%s: I/O failed: %d", blkperf_disk, ret);
+	else
+		scnprintf(d, n,
+			  "%s: %u x %u KiB random read in %llu us, write in %llu us (guest clock; the host's counters are the measure)",
+			  blkperf_disk, blkperf_ios, nsec / 2, ns[0] / 1000,
+			  ns[1] / 1000);
+out:
+	blkdev_put(bdev, FMODE_READ | FMODE_WRITE);
 	kfree(buf);
 	return ret;
 }
