@@ -32,6 +32,7 @@ struct gsv {
 	unsigned int nr_luns;
 	uint64_t tid;
 	uint16_t version; /* negotiated: packet sizes */
+	uint8_t target;	  /* SRB target_id */
 };
 
 static void gsv_disk(struct gsv *g, unsigned int i, bool readonly)
@@ -243,6 +244,7 @@ static void gsv_srb_full(struct gsv *g, uint8_t lun, const uint8_t *cdb,
 
 	vp.srb.length = (uint16_t)(plen - VSTOR_HDR_SIZE);
 	vp.srb.lun = lun;
+	vp.srb.target_id = g->target;
 	vp.srb.cdb_length = cdb_len;
 	vp.srb.sense_info_length = g->version >= VSTOR_VERSION_WIN8 ? 20 : 18;
 	vp.srb.data_in = dir;
@@ -619,6 +621,7 @@ static void test_storvsp_readonly(void **state)
 static void test_storvsp_invalid_lun(void **state)
 {
 	uint8_t inq[6] = { 0x12, 0, 0, 0, 36, 0 };
+	uint8_t rl[12] = { 0xa0, [9] = 64 };
 	uint8_t tur[6] = { 0 };
 	struct srb_result r;
 	uint64_t buf;
@@ -635,6 +638,19 @@ static void test_storvsp_invalid_lun(void **state)
 	assert_int_equal(r.srb_status, SRB_STATUS_INVALID_LUN);
 	gsv_srb(&g, 1, tur, 6, VSTOR_UNKNOWN_TYPE, 0, 0, &r);
 	assert_int_equal(r.srb_status, SRB_STATUS_INVALID_LUN);
+	/*
+	 * Another target: REPORT LUNS is an empty list and the rest never
+	 * INVALID_LUN (storvsc would remove channel 0's LUN of that number).
+	 */
+	g.target = 1;
+	gsv_srb(&g, 0, rl, 12, VSTOR_READ_TYPE, buf, 64, &r);
+	assert_good(&r);
+	assert_int_equal(get_be32(g.t.fg.ram + buf), 0);
+	gsv_srb(&g, 0, tur, 6, VSTOR_UNKNOWN_TYPE, 0, 0, &r);
+	assert_int_equal(r.srb_status, SRB_STATUS_SELECTION_TIMEOUT);
+	gsv_srb(&g, 0, inq, 6, VSTOR_READ_TYPE, buf, 36, &r);
+	assert_good(&r);
+	assert_int_equal(g.t.fg.ram[buf], 0x7f);
 	gsv_down(&g);
 }
 

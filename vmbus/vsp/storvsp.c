@@ -259,14 +259,14 @@ static void sv_scsi_done(struct scsi_req *s)
 }
 
 /* REPORT LUNS for path 0 / target 0, whatever LUN it is addressed to. */
-static void sv_report_luns(struct storvsp *sv, struct scsi_req *s)
+static void sv_report_luns(struct storvsp *sv, struct scsi_req *s, bool ours)
 {
 	uint8_t b[8 + 8 * STORVSP_MAX_LUNS];
 	uint32_t n = 0, i;
 
 	memset(b, 0, sizeof(b));
 	for (i = 0; i < STORVSP_MAX_LUNS; i++)
-		if (sv->by_lun[i])
+		if (ours && sv->by_lun[i])
 			b[8 + 8 * n++ + 1] = (uint8_t)i; /* peripheral addr. */
 	put_be32(b, n * 8);
 	scsi_req_good(s, b, MIN(get_be32(s->cdb + 6), 8 + 8 * n));
@@ -409,11 +409,20 @@ static void sv_execute_srb(struct storvsp_chan *c,
 	}
 	if (!srb->path_id && !srb->target_id && srb->lun < STORVSP_MAX_LUNS)
 		l = sv->by_lun[srb->lun];
-	if (s->cdb[0] == 0xa0 && !srb->path_id && !srb->target_id) {
-		sv_report_luns(sv, s); /* REPORT LUNS */
+	if (s->cdb[0] == 0xa0) {
+		/* REPORT LUNS: the list, empty for other paths/targets. */
+		sv_report_luns(sv, s, !srb->path_id && !srb->target_id);
 	} else if (!l) {
-		if (s->cdb[0] != 0x12) { /* INQUIRY gets "no LUN" data */
-			sv_answer(r, SRB_STATUS_INVALID_LUN);
+		/*
+		 * INQUIRY gets "no LUN here" data. Nothing else may answer
+		 * INVALID_LUN off path 0 / target 0: storvsc's
+		 * storvsc_remove_lun() then removes channel 0's device of
+		 * that target and LUN, i.e. a real disk.
+		 */
+		if (s->cdb[0] != 0x12) {
+			sv_answer(r, srb->path_id || srb->target_id ?
+					     SRB_STATUS_SELECTION_TIMEOUT :
+					     SRB_STATUS_INVALID_LUN);
 			return;
 		}
 		scsi_inquiry_no_lun(s);
