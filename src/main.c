@@ -442,10 +442,6 @@ static int cmd_run(int argc, char **argv)
 	if (config_validate(&cfg, err, sizeof(err)))
 		die("%s", err);
 	run_check_host_memory(&cfg);
-	for (unsigned int i = 0; i < cfg.nr_disks; i++)
-		if (cfg.disks[i].bus != CONFIG_DISK_IDE)
-			die("--disk/<disk> %s: bus=scsi (storvsc) is not supported yet: use bus=ide",
-			    cfg.disks[i].path);
 	if (cfg.nr_nics)
 		die("--nic/<interface>: NICs are not supported yet");
 	opts.stats = f.stats;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm_vmbus: the VMBus server and the integration services (heartbeat,
- * shutdown, time sync, KVP) on the I/O thread. Their SynIC side effects go
+ * vm_vmbus: the VMBus server, the integration services (heartbeat,
+ * shutdown, time sync, KVP) and the synthetic SCSI controller (storvsp,
+ * for the bus=scsi disks) on the I/O thread. Their SynIC side effects go
  * through the Hyper-V module; a channel's HvSignalEvent reaches its
  * eventfd through a KVM ioeventfd on the hypercall page's signal port.
  */
@@ -17,8 +18,10 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
+#include "hvkvm/block.h"
 #include "hvkvm/evloop.h"
 #include "hvkvm/hyperv.h"
+#include "hvkvm/storvsp.h"
 #include "hvkvm/vmbus.h"
 
 static int vm_vmbus_post(void *opaque, unsigned int vp, unsigned int sint,
@@ -102,6 +105,104 @@ static void vm_vmbus_tick(void *opaque, uint32_t events)
 	vmbus_server_tick(vm->vmbus, time_now_ns());
 }
 
+/* The storvsp controller's instance GUID (one controller per VM). */
+#define VM_SCSI_INSTANCE "f8b3781b-1e82-4818-a1c3-63d806ec15bb"
+
+static unsigned int vm_scsi_disks(const struct vm_config *cfg)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < cfg->nr_disks; i++)
+		n += cfg->disks[i].bus == CONFIG_DISK_SCSI;
+	return n;
+}
+
+static int vm_scsi_open(const struct config_disk *d, struct block_dev **bd)
+{
+	static const enum block_format formats[] = {
+		[CONFIG_FORMAT_AUTO] = BLOCK_FORMAT_AUTO,
+		[CONFIG_FORMAT_RAW] = BLOCK_FORMAT_RAW,
+		[CONFIG_FORMAT_VHD] = BLOCK_FORMAT_VHD,
+	};
+	struct block_opts o;
+
+	block_opts_init(&o);
+	o.format = formats[d->format];
+	o.readonly = d->readonly || d->media == CONFIG_MEDIA_CDROM;
+	o.cache = d->cache == CONFIG_CACHE_WRITEBACK ? BLOCK_CACHE_WRITEBACK :
+						       BLOCK_CACHE_NONE;
+	return block_open(d->path, &o, bd);
+}
+
+/*
+ * One storvsp controller for every bus=scsi disk: target "sdX" is LUN X
+ * of path 0 / target 0, the address Hyper-V gives its disks.
+ */
+static int vm_scsi_create(struct vm *vm, char *err, size_t errlen)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct storvsp_lun_config luns[CONFIG_MAX_DISKS];
+	struct storvsp_params p = {
+		.name = "scsi0",
+		.instance_id = VM_SCSI_INSTANCE,
+		.max_subchannels = vm->nr_vcpus - 1,
+		.luns = luns,
+	};
+	unsigned int i;
+	int r = 0;
+
+	for (i = 0; i < cfg->nr_disks && !r; i++) {
+		const struct config_disk *d = &cfg->disks[i];
+		struct storvsp_lun_config *l = &luns[vm->nr_scsi];
+
+		if (d->bus != CONFIG_DISK_SCSI)
+			continue;
+		if (strncmp(d->target, "sd", 2) || d->target[2] < 'a' ||
+		    d->target[2] > 'z' || d->target[3] ||
+		    d->media == CONFIG_MEDIA_CDROM || !d->path || !d->path[0]) {
+			snprintf(err, errlen,
+				 "disk %s: bus=scsi needs a disk image and a "
+				 "target sda..",
+				 d->path ? d->path : d->target);
+			return -EINVAL;
+		}
+		r = vm_scsi_open(d, &vm->scsi_bd[vm->nr_scsi]);
+		if (r) {
+			snprintf(err, errlen, "disk %s: %s", d->path,
+				 strerror(-r));
+			return r;
+		}
+		memset(l, 0, sizeof(*l));
+		l->bd = vm->scsi_bd[vm->nr_scsi++];
+		l->lun = (unsigned int)(d->target[2] - 'a');
+		l->readonly = d->readonly;
+	}
+	p.nr_luns = vm->nr_scsi;
+	r = storvsp_create(vm->vmbus, &p, &vm->storvsp);
+	for (i = 0; i < vm->nr_scsi && !r; i++)
+		r = evloop_add_fd(vm->io, storvsp_completion_fd(vm->storvsp, i),
+				  EPOLLIN, storvsp_evloop_ready,
+				  storvsp_lun_opaque(vm->storvsp, i));
+	if (r)
+		snprintf(err, errlen, "SCSI controller: %s", strerror(-r));
+	return r;
+}
+
+/* Before the server goes: the last completions still reach storvsp. */
+static void vm_scsi_close(struct vm *vm)
+{
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_scsi; i++) {
+		if (vm->io && vm->storvsp)
+			evloop_del_fd(vm->io,
+				      block_completion_fd(vm->scsi_bd[i]));
+		block_close(vm->scsi_bd[i]);
+		vm->scsi_bd[i] = NULL;
+	}
+	vm->nr_scsi = 0;
+}
+
 int vm_vmbus_init(struct vm *vm, char *err, size_t errlen)
 {
 	static const struct itimerspec second = {
@@ -112,6 +213,12 @@ int vm_vmbus_init(struct vm *vm, char *err, size_t errlen)
 	int r;
 
 	vm->vmbus_tick_fd = -1;
+	if (!vm->vmbus_enabled && vm_scsi_disks(vm->cfg)) {
+		snprintf(err, errlen,
+			 "bus=scsi disks need VMBus: run with --hyperv all "
+			 "(SynIC) and ACPI on");
+		return -EINVAL;
+	}
 	if (!vm->vmbus_enabled)
 		return 0;
 	vm->vmbus_ops = (struct vmbus_host_ops){
@@ -151,9 +258,11 @@ int vm_vmbus_init(struct vm *vm, char *err, size_t errlen)
 	if (!r)
 		r = evloop_add_fd(vm->io, vm->vmbus_tick_fd, EPOLLIN,
 				  vm_vmbus_tick, vm);
-	if (r)
+	if (r) {
 		snprintf(err, errlen, "VMBus: %s", strerror(-r));
-	return r;
+		return r;
+	}
+	return vm_scsi_disks(vm->cfg) ? vm_scsi_create(vm, err, errlen) : 0;
 }
 
 void vm_vmbus_exit(struct vm *vm)
@@ -163,6 +272,7 @@ void vm_vmbus_exit(struct vm *vm)
 		evloop_del_fd(vm->io, vmbus_server_fd(vm->vmbus));
 	if (vm->io && vm->vmbus_tick_fd >= 0)
 		evloop_del_fd(vm->io, vm->vmbus_tick_fd);
+	vm_scsi_close(vm);
 	if (vm->vmbus_tick_fd >= 0)
 		close(vm->vmbus_tick_fd);
 	vm->vmbus_tick_fd = -1;

@@ -95,6 +95,9 @@ struct vm {
 	struct ic_shutdown *ic_shutdown;
 	struct ic_timesync *ic_timesync;
 	struct ic_kvp *ic_kvp;
+	struct storvsp *storvsp; /* bus=scsi disks (vm_vmbus.c) */
+	struct block_dev *scsi_bd[CONFIG_MAX_DISKS]; /* its LUNs, owned */
+	unsigned int nr_scsi;
 	int vmbus_tick_fd; /* 1 s timerfd for IC periodic work */
 	int rtc_timer_fd;  /* one-shot timerfd for RTC IRQ 8 */
 	struct evloop *io; /* I/O thread */
