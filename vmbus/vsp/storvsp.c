@@ -730,7 +730,7 @@ int storvsp_create(struct vmbus_server *s, const struct storvsp_params *p,
 	for (i = 0; i < p->nr_luns && !r; i++) {
 		const struct storvsp_lun_config *lc = &p->luns[i];
 		struct storvsp_lun *l = &sv->luns[i];
-		char serial[21];
+		char serial[64]; /* cut to 20 by scsi_disk */
 		struct scsi_disk_params sp = {
 			.bd = lc->bd,
 			.readonly = lc->readonly,
