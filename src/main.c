@@ -4,12 +4,14 @@
  * `hvkvm img` is the disk image tool.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hvkvm/config.h"
@@ -399,6 +401,34 @@ static void run_apply_flags(struct vm_config *cfg, const struct run_flags *f)
 }
 
 /* Guest RAM the host can actually give (MemAvailable + free swap). */
+/*
+ * Every disk file can be opened as it will be (read-only or read-write):
+ * one line naming the drive and the file otherwise, before any VM exists.
+ */
+static void run_check_disk_files(const struct vm_config *cfg)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->nr_disks; i++) {
+		const struct config_disk *d = &cfg->disks[i];
+		bool ro = d->readonly || d->media == CONFIG_MEDIA_CDROM;
+		struct stat st;
+		int fd;
+
+		fd = open(d->path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+		if (fd < 0)
+			die("disk %s: %s: %s", d->target, d->path,
+			    strerror(errno));
+		if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode) &&
+		    !S_ISBLK(st.st_mode)) {
+			close(fd);
+			die("disk %s: %s: not a regular file or block device",
+			    d->target, d->path);
+		}
+		close(fd);
+	}
+}
+
 static void run_check_host_memory(const struct vm_config *cfg)
 {
 	FILE *f = fopen("/proc/meminfo", "r");
@@ -442,6 +472,7 @@ static int cmd_run(int argc, char **argv)
 	if (config_validate(&cfg, err, sizeof(err)))
 		die("%s", err);
 	run_check_host_memory(&cfg);
+	run_check_disk_files(&cfg);
 	if (cfg.nr_nics)
 		die("--nic/<interface>: NICs are not supported yet");
 	opts.stats = f.stats;

@@ -246,6 +246,12 @@ def case_bad_input(c):
     bad(c, ["run", "--boot", "fd"], "--boot: fd: hvkvm has no floppy")
     bad(c, ["run", "--boot", "hd,usb"], "--boot: 'usb'")
     bad(c, ["run", "--kernel", c.mb, "--serial", "tcp:1"], "serial")
+    # Disk files: missing, a directory (one line naming drive and file).
+    bad(c, ["run", "--kernel", c.mb, "--disk",
+             "file=/nonexistent/d.vhd,bus=ide"],
+        "disk hda: /nonexistent/d.vhd: No such file")
+    bad(c, ["run", "--kernel", c.mb, "--disk", f"file={tmp},bus=ide"],
+        f"disk hda: {tmp}: Is a directory")
     bad(c, ["run", "--bogus"], "bogus")
     bad(c, ["frobnicate"], "unknown command")
     xml = os.path.join(tmp, "bad.xml")
