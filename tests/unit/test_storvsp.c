@@ -293,8 +293,15 @@ static unsigned int stats_seen;
 
 static void stats_cb(void *opaque, const char *path, uint64_t v)
 {
-	if (!strcmp(path, "storvsp.scsi0.requests"))
-		assert_true(v == 0);
+	if (!strcmp(path, "storvsp.scsi0.requests") ||
+	    !strcmp(path, "storvsp.scsi0.requests_read") ||
+	    !strcmp(path, "storvsp.scsi0.completions") ||
+	    !strcmp(path, "storvsp.scsi0.completion_batches"))
+		assert_int_equal(v, 1);
+	if (!strcmp(path, "storvsp.scsi0.bytes_read"))
+		assert_int_equal(v, 1024);
+	if (!strcmp(path, "storvsp.scsi0.in_flight"))
+		assert_int_equal(v, 0);
 	if (!strncmp(path, "storvsp.scsi0.", 14))
 		stats_seen++;
 }
@@ -823,13 +830,29 @@ static void test_storvsp_close_inflight(void **state)
 	gsv_down(&g);
 }
 
-static void test_storvsp_stats(void **state)
+/* Counters after one READ; ENUMERATE_BUS reaches the guest (tid 0). */
+static void test_storvsp_stats_rescan(void **state)
 {
+	uint8_t rd[10] = { 0x28, [8] = 2 };
+	struct vstor_packet vp;
+	struct vmbus_pkt_desc d;
+	struct srb_result r;
 	struct gsv g;
 
 	gsv_up(&g, 1, false, 0, 8);
+	assert_int_equal(storvsp_rescan(g.sv), -ENOTCONN);
 	gsv_init(&g, VSTOR_VERSION_WIN10);
+	gsv_srb(&g, 0, rd, 10, VSTOR_READ_TYPE, tg_alloc_pages(&g.t, 1), 1024,
+		&r);
+	assert_good(&r);
+	stats_seen = 0;
 	storvsp_stats_foreach(g.sv, stats_cb, NULL);
+	assert_true(stats_seen >= 16);
+	assert_int_equal(storvsp_rescan(g.sv), 0);
+	assert_true(tg_read(&g.c.in, &d, &vp, sizeof(vp)) >= 48);
+	assert_int_equal(d.type, VMBUS_PKT_DATA_INBAND);
+	assert_int_equal(d.trans_id, 0);
+	assert_int_equal(vp.operation, VSTOR_OP_ENUMERATE_BUS);
 	gsv_down(&g);
 }
 
@@ -849,7 +872,7 @@ int main(void)
 		cmocka_unit_test(test_storvsp_malformed),
 		cmocka_unit_test(test_storvsp_ring_full),
 		cmocka_unit_test(test_storvsp_close_inflight),
-		cmocka_unit_test(test_storvsp_stats),
+		cmocka_unit_test(test_storvsp_stats_rescan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

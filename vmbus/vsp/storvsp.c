@@ -496,9 +496,11 @@ static int sv_control(struct storvsp_chan *c, const struct vmbus_packet *pkt,
 		    vmbus_device_offer_subchannels(sv->dev,
 						   vp->sub_channel_count))
 			status = VSTOR_STATUS_INVALID_PARAMETER;
-		else
-			sv->st.subchannels =
-				MAX(sv->st.subchannels, vp->sub_channel_count);
+		else if (vp->sub_channel_count > sv->st.subchannels) {
+			sv->st.subchannels = vp->sub_channel_count;
+			dev_info(sv->name, "%u sub-channel(s) offered",
+				 vp->sub_channel_count);
+		}
 		break;
 	case VSTOR_OP_RESET_LUN:
 	case VSTOR_OP_RESET_ADAPTER:
