@@ -482,7 +482,7 @@ def case_storvsc(a):
     size_b = 48 << 20
     blkpat.fill(raw_b, size_b, 17)
     g = Guest(a.hvkvm, a.kernel, 2, 256, "vmbus_devices,blk",
-              extra_args=("--hyperv", "all",
+              extra_args=("--hyperv", "all", "-v",
                           "--disk", f"file={vhd},bus=scsi,format=vhd",
                           "--disk", f"file={raw_b},bus=scsi,format=raw"),
               append=HV_APPEND + f",{STORVSC_CLASS}:hv_storvsc "
@@ -508,6 +508,13 @@ def case_storvsc(a):
             problems.append(what)
     if re.search(r"scsi \d+:0:0:[2-9]", text):
         problems.append("the scan found a LUN that is not there")
+    for l in err.splitlines():
+        if "scsi0:" in l:
+            print("  host| " + l.strip())
+    if "VMSTOR protocol 6.2" not in err:
+        problems.append("storvsc did not negotiate VMSTOR 6.2")
+    if "1 sub-channel(s) offered" not in err:
+        problems.append("storvsc did not ask for a sub-channel (2 vCPUs)")
     written = blkpat.guest_written()
     rc2, out = run_tool([a.hvkvm, "img", "check", vhd])
     if rc2:
