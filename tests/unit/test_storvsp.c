@@ -341,6 +341,7 @@ static void test_storvsp_versions(void **state)
 	static const uint16_t ok[] = { VSTOR_VERSION_WIN10,
 				       VSTOR_VERSION_WIN8_1, VSTOR_VERSION_WIN8,
 				       VSTOR_VERSION_WIN7 };
+	uint8_t rd[10] = { 0x28, [8] = 1 }, bad[6] = { 0xe1 };
 	struct srb_result r;
 	uint8_t tur[6] = { 0 };
 	struct gsv g;
@@ -362,6 +363,14 @@ static void test_storvsp_versions(void **state)
 		/* Pre-Win8: 48-byte SRBs answered with 48 bytes. */
 		gsv_srb(&g, 0, tur, 6, VSTOR_UNKNOWN_TYPE, 0, 0, &r);
 		assert_good(&r);
+		/* Data through a page list, sense within the short union. */
+		gsv_srb(&g, 0, rd, 10, VSTOR_READ_TYPE,
+			tg_alloc_pages(&g.t, 1) + 8, 512, &r);
+		assert_good(&r);
+		assert_int_equal(r.xfer, 512);
+		gsv_srb(&g, 0, bad, 6, VSTOR_UNKNOWN_TYPE, 0, 0, &r);
+		assert_sense(&r, 5, 0x20);
+		assert_int_equal(r.sense_len, 18);
 		gsv_down(&g);
 	}
 }
