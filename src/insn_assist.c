@@ -14,6 +14,8 @@
  */
 #include "hvkvm/insn_assist.h"
 
+#include <errno.h>
+
 #include "hvkvm/util.h"
 
 static const char *const kind_names[] = {
@@ -21,6 +23,7 @@ static const char *const kind_names[] = {
 	[INSN_ASSIST_CLAC] = "clac",	 [INSN_ASSIST_STAC] = "stac",
 	[INSN_ASSIST_POPCNT] = "popcnt", [INSN_ASSIST_RDRAND] = "rdrand",
 	[INSN_ASSIST_RDSEED] = "rdseed", [INSN_ASSIST_FWAIT] = "fwait",
+	[INSN_ASSIST_IRET32] = "iret32",
 };
 
 const char *insn_assist_name(enum insn_assist_kind kind)
@@ -151,4 +154,51 @@ enum insn_assist_kind insn_assist(const uint8_t *code, size_t len,
 		return seed ? INSN_ASSIST_RDSEED : INSN_ASSIST_RDRAND;
 	}
 	return INSN_ASSIST_NONE;
+}
+
+/* EFLAGS an IRET at CPL 0 loads: CF PF AF ZF SF TF IF DF OF IOPL NT RF AC ID. */
+#define IRET_FLAGS_MASK 0x00257fd5ULL
+#define X86_RFLAGS_VM BIT(17)
+
+int insn_iret32(struct insn_regs *r, const uint8_t frame[12],
+		const uint8_t desc[8], unsigned int cpl, struct insn_seg *cs)
+{
+	uint32_t eip = get_le32(frame), eflags = get_le32(frame + 8);
+	uint16_t sel = get_le16(frame + 4);
+	struct insn_seg c;
+	uint8_t access = desc[5], flags = desc[6] >> 4;
+
+	if ((eflags & X86_RFLAGS_VM) || (sel & 3) != cpl || (sel & 4))
+		return -EOPNOTSUPP; /* v86, privilege change, LDT */
+	if (!(sel & ~3u))
+		return -EINVAL;
+	c = (struct insn_seg){
+		.selector = sel,
+		.base = get_le16(desc + 2) | (uint32_t)desc[4] << 16 |
+			(uint32_t)desc[7] << 24,
+		.limit = get_le16(desc) | (uint32_t)(desc[6] & 0xf) << 16,
+		.type = access & 0xf,
+		.s = (access >> 4) & 1,
+		.dpl = (access >> 5) & 3,
+		.present = access >> 7,
+		.avl = flags & 1,
+		.l = (flags >> 1) & 1,
+		.db = (flags >> 2) & 1,
+		.g = (flags >> 3) & 1,
+	};
+	if (!c.s || !(c.type & 8) || !c.present || c.l || !c.db)
+		return -EINVAL; /* not a present 32-bit code segment */
+	if ((c.type & 4) ? c.dpl > cpl : c.dpl != cpl)
+		return -EINVAL; /* conforming / non-conforming DPL rules */
+	if (c.g)
+		c.limit = c.limit << 12 | 0xfff;
+	if (eip > c.limit)
+		return -EINVAL;
+	c.type |= 1; /* accessed */
+	r->rip = eip;
+	r->gpr[4] = (uint32_t)(r->gpr[4] + 12);
+	r->rflags = (r->rflags & ~IRET_FLAGS_MASK & ~X86_RFLAGS_VM) |
+		    (eflags & IRET_FLAGS_MASK) | 2;
+	*cs = c;
+	return 0;
 }

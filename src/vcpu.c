@@ -528,6 +528,62 @@ static void insn_to_regs(const struct insn_regs *r, struct kvm_regs *k)
 	k->rflags = r->rflags;
 }
 
+/* Guest memory at a linear address (paging on or off), @len in one page. */
+static void *vcpu_map_linear(struct vcpu *v, uint64_t linear, size_t len)
+{
+	struct kvm_translation tr = { .linear_address = linear };
+
+	if ((linear & 4095) + len > 4096 ||
+	    ioctl(v->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid)
+		return NULL;
+	return gmem_map(v->host->gm, tr.physical_address, len, false);
+}
+
+/*
+ * A 32-bit protected-mode IRET back to the same privilege level (SYSLINUX
+ * returns from its interrupt handlers so; kvm_pvm cannot emulate it): pop
+ * EIP, CS and EFLAGS from SS:ESP and load CS from the GDT, as the CPU
+ * would (insn_iret32). Anything else leaves the emulation failure.
+ */
+static bool vcpu_iret32(struct vcpu *v, struct kvm_regs *kr,
+			struct kvm_sregs *s)
+{
+	struct insn_regs ir;
+	struct insn_seg cs;
+	const uint8_t *frame, *desc;
+	uint16_t sel;
+
+	if (!(s->cr0 & 1) || (s->efer & X86_EFER_LMA) || !s->cs.db || !s->ss.db)
+		return false;
+	frame = vcpu_map_linear(v, s->ss.base + (uint32_t)kr->rsp, 12);
+	if (!frame)
+		return false;
+	sel = get_le16(frame + 4);
+	if ((sel | 7u) > s->gdt.limit)
+		return false;
+	desc = vcpu_map_linear(v, s->gdt.base + (sel & ~7u), 8);
+	regs_to_insn(kr, &ir);
+	if (!desc || insn_iret32(&ir, frame, desc, s->cs.dpl, &cs))
+		return false;
+	insn_to_regs(&ir, kr);
+	s->cs.base = cs.base;
+	s->cs.limit = cs.limit;
+	s->cs.selector = cs.selector;
+	s->cs.type = cs.type;
+	s->cs.s = cs.s;
+	s->cs.dpl = cs.dpl;
+	s->cs.present = cs.present;
+	s->cs.avl = cs.avl;
+	s->cs.l = cs.l;
+	s->cs.db = cs.db;
+	s->cs.g = cs.g;
+	if (ioctl(v->fd, KVM_SET_SREGS, s) < 0 ||
+	    ioctl(v->fd, KVM_SET_REGS, kr) < 0)
+		return false;
+	vcpu_stat_inc(&v->stats.assists[INSN_ASSIST_IRET32]);
+	return true;
+}
+
 /*
  * Emulating KVMs (kvm_pvm) stop with an emulation failure on a few
  * instructions the guest may legitimately run (int3, clac/stac, and
@@ -559,6 +615,8 @@ static bool vcpu_insn_assist(struct vcpu *v)
 	regs_to_insn(&kr, &ir);
 	kind = insn_assist(insn, n, s.cs.l && (s.efer & X86_EFER_LMA), &ir,
 			   vcpu_random);
+	if (kind == INSN_ASSIST_NONE && insn[0] == 0xcf)
+		return vcpu_iret32(v, &kr, &s);
 	if (kind == INSN_ASSIST_NONE)
 		return false;
 	insn_to_regs(&ir, &kr);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <string.h>
 
 #include "hvkvm/insn_assist.h"
@@ -137,6 +138,66 @@ static void test_insn_assist_rejects_others(void **state)
 		INSN_ASSIST_NONE);
 }
 
+/* SYSLINUX's interrupt return: popa; add esp,4; iret at CPL 0. */
+static void test_insn_iret32(void **state)
+{
+	/* GDT entry 0x20: flat 4 GiB 32-bit code, DPL 0, present. */
+	static const uint8_t code32[8] = { 0xff, 0xff, 0, 0, 0, 0x9a, 0xcf, 0 };
+	static const uint8_t code64[8] = { 0xff, 0xff, 0, 0, 0, 0x9a, 0xaf, 0 };
+	static const uint8_t data[8] = { 0xff, 0xff, 0, 0, 0, 0x92, 0xcf, 0 };
+	static const uint8_t dpl3[8] = { 0xff, 0xff, 0, 0, 0, 0xfa, 0xcf, 0 };
+	static const uint8_t small[8] = {
+		0xff, 0x0f, 0, 0, 0x10, 0x9a, 0x40, 0
+	}; /* base 1 MiB, 4 KiB, byte gran */
+	uint8_t frame[12];
+	struct insn_regs r, before;
+	struct insn_seg cs;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.gpr[4] = 0x329fb4;
+	r.rip = 0x8ffc;
+	r.rflags = 0x2;
+	put_le32(frame, 0x9123);
+	put_le32(frame + 4, 0x20);
+	put_le32(frame + 8, 0x246 | (3u << 12) | BIT(17));
+	before = r;
+	/* A return to virtual-8086 mode is not ours. */
+	assert_int_equal(insn_iret32(&r, frame, code32, 0, &cs), -EOPNOTSUPP);
+	assert_memory_equal(&r, &before, sizeof(r));
+	put_le32(frame + 8, 0x246 | (3u << 12));
+	assert_int_equal(insn_iret32(&r, frame, code32, 0, &cs), 0);
+	assert_int_equal(r.rip, 0x9123);
+	assert_int_equal(r.gpr[4], 0x329fb4 + 12);
+	assert_int_equal(r.rflags, 0x246 | (3u << 12));
+	assert_int_equal(cs.selector, 0x20);
+	assert_int_equal(cs.base, 0);
+	assert_int_equal(cs.limit, 0xffffffff);
+	assert_int_equal(cs.db, 1);
+	assert_int_equal(cs.type, 0xb); /* code, readable, accessed */
+	/* Byte granularity and a base: EIP must lie within the limit. */
+	r = before;
+	put_le32(frame, 0xfff);
+	assert_int_equal(insn_iret32(&r, frame, small, 0, &cs), 0);
+	assert_int_equal(cs.base, 0x100000);
+	assert_int_equal(cs.limit, 0xfff);
+	put_le32(frame, 0x1000);
+	r = before;
+	assert_int_equal(insn_iret32(&r, frame, small, 0, &cs), -EINVAL);
+	put_le32(frame, 0x9123);
+	/* Not a 32-bit code segment, wrong DPL, another ring, null, LDT. */
+	assert_int_equal(insn_iret32(&r, frame, data, 0, &cs), -EINVAL);
+	assert_int_equal(insn_iret32(&r, frame, code64, 0, &cs), -EINVAL);
+	assert_int_equal(insn_iret32(&r, frame, dpl3, 0, &cs), -EINVAL);
+	put_le32(frame + 4, 0x23);
+	assert_int_equal(insn_iret32(&r, frame, code32, 0, &cs), -EOPNOTSUPP);
+	put_le32(frame + 4, 0x0);
+	assert_int_equal(insn_iret32(&r, frame, code32, 0, &cs), -EINVAL);
+	put_le32(frame + 4, 0x24);
+	assert_int_equal(insn_iret32(&r, frame, code32, 0, &cs), -EOPNOTSUPP);
+	assert_memory_equal(&r, &before, sizeof(r));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -144,6 +205,7 @@ int main(void)
 		cmocka_unit_test(test_insn_assist_clac_stac_int3),
 		cmocka_unit_test(test_insn_assist_rdrand),
 		cmocka_unit_test(test_insn_assist_rejects_others),
+		cmocka_unit_test(test_insn_iret32),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
