@@ -6,6 +6,7 @@ PKGS="build-essential cmake pkg-config clang clang-format
 linux-libc-dev libxml2-dev libxml2-utils uuid-dev liburing-dev liburcu-dev libcmocka-dev libjson-c-dev
 acpica-tools libvirt-clients
 qemu-utils libvhdi-utils qemu-system-x86 seabios
+syslinux syslinux-common isolinux mtools xorriso
 bc flex bison libelf-dev libssl-dev cpio xz-utils python3 util-linux iproute2"
 missing=""
 for p in $PKGS; do

@@ -218,8 +218,12 @@ static void vm_debug_exit_destroy(struct vm *vm)
 
 /* ---- PIIX4 IDE (00:01.1) and its drives ---- */
 
-/* Open the backend of one configured IDE drive: 0 or -errno (logged). */
-static int vm_ide_open(const struct config_disk *d, struct block_dev **bd)
+/*
+ * Open the backend of one configured disk (IDE drive or SCSI LUN) as the
+ * configuration says: format, cache, read-only (CD-ROMs always). 0 or
+ * -errno (the backend logged one line naming the file).
+ */
+int vm_disk_open(const struct config_disk *d, struct block_dev **bd)
 {
 	static const enum block_format formats[] = {
 		[CONFIG_FORMAT_AUTO] = BLOCK_FORMAT_AUTO,
@@ -269,7 +273,7 @@ static int vm_ide_create(struct vm *vm)
 		dc = &ic.drives[drive];
 		dc->media = d->media == CONFIG_MEDIA_CDROM ? IDE_MEDIA_CDROM :
 							     IDE_MEDIA_DISK;
-		r = d->path && d->path[0] ? vm_ide_open(d, &dc->bd) : 0;
+		r = d->path && d->path[0] ? vm_disk_open(d, &dc->bd) : 0;
 		if (!r && dc->media == IDE_MEDIA_DISK && !dc->bd)
 			r = -EINVAL;
 		nr++;

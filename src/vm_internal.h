@@ -51,6 +51,9 @@ int vm_devices_init(struct vm *vm, char *err, size_t errlen);
 void vm_devices_exit(struct vm *vm);
 /* The RTC's timerfd fired (I/O thread). */
 void vm_devices_rtc_fire(void *opaque, uint32_t events);
+struct block_dev;
+struct config_disk;
+int vm_disk_open(const struct config_disk *d, struct block_dev **bd);
 
 /* vm_hyperv.c: the Hyper-V enlightenments and their host services. */
 int vm_hyperv_init(struct vm *vm, char *err, size_t errlen);

@@ -117,23 +117,6 @@ static unsigned int vm_scsi_disks(const struct vm_config *cfg)
 	return n;
 }
 
-static int vm_scsi_open(const struct config_disk *d, struct block_dev **bd)
-{
-	static const enum block_format formats[] = {
-		[CONFIG_FORMAT_AUTO] = BLOCK_FORMAT_AUTO,
-		[CONFIG_FORMAT_RAW] = BLOCK_FORMAT_RAW,
-		[CONFIG_FORMAT_VHD] = BLOCK_FORMAT_VHD,
-	};
-	struct block_opts o;
-
-	block_opts_init(&o);
-	o.format = formats[d->format];
-	o.readonly = d->readonly || d->media == CONFIG_MEDIA_CDROM;
-	o.cache = d->cache == CONFIG_CACHE_WRITEBACK ? BLOCK_CACHE_WRITEBACK :
-						       BLOCK_CACHE_NONE;
-	return block_open(d->path, &o, bd);
-}
-
 /*
  * One storvsp controller for every bus=scsi disk: target "sdX" is LUN X
  * of path 0 / target 0, the address Hyper-V gives its disks.
@@ -166,7 +149,7 @@ static int vm_scsi_create(struct vm *vm, char *err, size_t errlen)
 				 d->path ? d->path : d->target);
 			return -EINVAL;
 		}
-		r = vm_scsi_open(d, &vm->scsi_bd[vm->nr_scsi]);
+		r = vm_disk_open(d, &vm->scsi_bd[vm->nr_scsi]);
 		if (r) {
 			snprintf(err, errlen, "disk %s: %s", d->path,
 				 strerror(-r));

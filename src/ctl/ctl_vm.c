@@ -35,6 +35,7 @@
 #include "hvkvm/ide.h"
 #include "hvkvm/insn_assist.h"
 #include "hvkvm/kvm_stats.h"
+#include "hvkvm/storvsp.h"
 #include "hvkvm/util.h"
 #include "hvkvm/vm.h"
 #include "hvkvm/vmbus.h"
@@ -207,6 +208,8 @@ static int ctl_vm_stats(void *opaque, struct ctl_req *req, struct ctl_stats *st)
 			ctl_stats_add(st, path, v);
 		}
 	}
+	if (vm->storvsp)
+		storvsp_stats_foreach(vm->storvsp, ctl_vm_stats_add, st);
 	ctl_stats_add(st, "bus.pio_unclaimed", ctl_vm_load(&vm->pio.unclaimed));
 	ctl_stats_add(st, "bus.mmio_unclaimed",
 		      ctl_vm_load(&vm->mmio.unclaimed));

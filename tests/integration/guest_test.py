@@ -18,6 +18,7 @@ import json
 import os
 import pty
 import shutil
+import struct
 import re
 import select
 import subprocess
@@ -72,20 +73,26 @@ def lpj_arg(kernel):
     return f"lpj={int(mhz * 1e6 / hz)}" if hz else ""
 
 
+def guest_cmdline(kernel, cpus, mem_mb, checks, append="", base=None):
+    return " ".join(x for x in (
+        base or BASE_APPEND, lpj_arg(kernel), f"hvkvm_test.checks={checks}",
+        f"hvkvm_test.cpus={cpus}", f"hvkvm_test.mem_mb={mem_mb}",
+        append) if x)
+
+
 class Guest:
     """hvkvm with the guest's console on a pty we read and write."""
 
     def __init__(self, hvkvm, kernel, cpus, mem_mb, checks, extra_args=(),
-                 append="", log=None, base=None):
+                 append="", log=None, base=None, bios=False):
+        """@bios: boot the firmware from the disks instead of @kernel (the
+        command line then lives in the disk's bootloader config)."""
         self.log = open(log, "wb") if log else None
-        cmdline = " ".join(x for x in (
-            base or BASE_APPEND, lpj_arg(kernel), f"hvkvm_test.checks={checks}",
-            f"hvkvm_test.cpus={cpus}", f"hvkvm_test.mem_mb={mem_mb}",
-            append) if x)
+        cmdline = guest_cmdline(kernel, cpus, mem_mb, checks, append, base)
         self.master, slave = pty.openpty()
-        self.argv = [hvkvm, "run", "--kernel", kernel, "--cpus", str(cpus),
-                     "--memory", f"{mem_mb}M", "--append", cmdline,
-                     "--stats", *extra_args]
+        boot = [] if bios else ["--kernel", kernel, "--append", cmdline]
+        self.argv = [hvkvm, "run", *boot, "--cpus", str(cpus),
+                     "--memory", f"{mem_mb}M", "--stats", *extra_args]
         self.start = time.time()
         self.proc = subprocess.Popen(self.argv, stdin=slave, stdout=slave,
                                      stderr=subprocess.PIPE)
@@ -539,9 +546,128 @@ def case_storvsc(a):
     shutil.rmtree(work, ignore_errors=True)
 
 
+SYSLINUX_MBR = "/usr/lib/syslinux/mbr/mbr.bin"
+ISOLINUX_BIN = "/usr/lib/ISOLINUX/isolinux.bin"
+LDLINUX_C32 = "/usr/lib/syslinux/modules/bios/ldlinux.c32"
+
+
+def bootloader_cfg(cmdline):
+    return ("SERIAL 0 115200\nDEFAULT linux\nPROMPT 0\nTIMEOUT 0\n"
+            f"LABEL linux\n  LINUX /bzImage\n  APPEND {cmdline}\n")
+
+
+def make_syslinux_disk(path, size, bzimage, cmdline):
+    """A raw disk: SYSLINUX's MBR, one bootable FAT partition at 1 MiB with
+    the kernel and syslinux.cfg, SYSLINUX installed through mtools."""
+    start = 2048
+    with open(path, "wb") as f:
+        f.truncate(size)
+    with open(SYSLINUX_MBR, "rb") as f:
+        mbr = bytearray(f.read()[:440])
+    mbr += bytes(512 - len(mbr))
+    mbr[446:462] = struct.pack("<B3sB3sII", 0x80, b"\xfe\xff\xff", 0x0e,
+                               b"\xfe\xff\xff", start, size // 512 - start)
+    mbr[510:512] = b"\x55\xaa"
+    with open(path, "r+b") as f:
+        f.write(mbr)
+    cfg = path + ".cfg"
+    with open(cfg, "w") as f:
+        f.write(bootloader_cfg(cmdline))
+    img = f"{path}@@{start * 512}"
+    for argv in (["mformat", "-i", img, "-v", "HVKVM", "::"],
+                 ["mcopy", "-i", img, bzimage, "::bzImage"],
+                 ["mcopy", "-i", img, cfg, "::syslinux.cfg"],
+                 ["syslinux", "--offset", str(start * 512), "--install",
+                  path]):
+        rc, out = run_tool(argv)
+        if rc:
+            raise AssertionError(f"{' '.join(argv)}: {out}")
+
+
+def make_isolinux_iso(path, work, bzimage, cmdline):
+    """An El Torito CD: ISOLINUX (no emulation) with the kernel."""
+    root = os.path.join(work, "iso")
+    os.makedirs(os.path.join(root, "isolinux"), exist_ok=True)
+    for src, dst in ((ISOLINUX_BIN, "isolinux/isolinux.bin"),
+                     (LDLINUX_C32, "isolinux/ldlinux.c32"),
+                     (bzimage, "bzImage")):
+        shutil.copy(src, os.path.join(root, dst))
+    with open(os.path.join(root, "isolinux", "isolinux.cfg"), "w") as f:
+        f.write(bootloader_cfg(cmdline))
+    rc, out = run_tool(["xorriso", "-as", "mkisofs", "-quiet", "-o", path,
+                        "-b", "isolinux/isolinux.bin", "-c",
+                        "isolinux/boot.cat", "-no-emul-boot",
+                        "-boot-load-size", "4", "-boot-info-table", root])
+    if rc:
+        raise AssertionError(f"xorriso: {out}")
+
+
+def case_bios_boot(a):
+    """The Gen1 install path: SeaBIOS (hvkvm's default firmware, no
+    --kernel) boots Debian's bootloaders from IDE, which load the test
+    kernel's bzImage; the kernel then finds its disks through ata_piix and
+    the blk check reads and writes a second disk. Boot 1: a dynamic VHD on
+    hda with SYSLINUX on a FAT partition, the pattern disk on hdb (sdb).
+    Boot 2: an ISO with ISOLINUX on the CD-ROM (--boot cdrom), the pattern
+    disk on hda (sda). After each power-off the pattern disk is checked
+    sector by sector on the host."""
+    bzimage = os.path.join(os.path.dirname(a.kernel), "bzImage")
+    work = tempfile.mkdtemp(prefix="hvkvm-bios-",
+                            dir=os.path.dirname(a.log) if a.log else None)
+    problems = []
+    boots = (("syslinux-vhd", "sdb", "SYSLINUX "),
+             ("isolinux-cd", "sda", "ISOLINUX "))
+    for n, (what, disk, banner) in enumerate(boots):
+        pat = os.path.join(work, f"pattern{n}.raw")
+        blkpat.fill(pat, 48 << 20, 1)
+        cmdline = guest_cmdline(a.kernel, 1, 256, "ata_modes,blk",
+                                f"hvkvm_test.blk_disks={disk} "
+                                "hvkvm_test.ata_xfer=UDMA")
+        if what == "syslinux-vhd":
+            raw = os.path.join(work, "boot.raw")
+            vhd = os.path.join(work, "boot.vhd")
+            make_syslinux_disk(raw, 32 << 20, bzimage, cmdline)
+            rc, out = run_tool([a.hvkvm, "img", "convert", "-f", "raw",
+                                "-O", "vhd", "--type", "dynamic", raw, vhd])
+            if rc:
+                raise AssertionError(f"img convert: {out}")
+            args = ("--disk", f"file={vhd},bus=ide,target=hda",
+                    "--disk", f"file={pat},bus=ide,format=raw,target=hdb")
+        else:
+            iso = os.path.join(work, "boot.iso")
+            make_isolinux_iso(iso, work, bzimage, cmdline)
+            args = ("--disk", f"file={pat},bus=ide,format=raw,target=hda",
+                    "--disk", f"file={iso},bus=ide,media=cdrom,target=hdc",
+                    "--boot", "cdrom")
+        log = f"{a.log}.{what}" if a.log else None
+        g = Guest(a.hvkvm, a.kernel, 1, 256, "", extra_args=args, log=log,
+                  bios=True)
+        rc, err = g.finish(a.timeout)
+        text = g.buf.decode(errors="replace")
+        print(f"  {what}: {g.elapsed:.0f} s to power-off, status {rc}")
+        for want in ("SeaBIOS", banner, "Linux version", "ata_piix"):
+            if want not in text:
+                problems.append(f"{what}: console lacks '{want}'")
+        for name in ("ata_modes", "blk"):
+            st = g.results.get(name)
+            print(f"  {what}: {name}: {st}")
+            if not st or st[0] != "PASS":
+                problems.append(f"{what}: {name}: {st}")
+        if rc != 0:
+            problems.append(f"{what}: exit status {rc}: {err[-1500:]}")
+        problems += [f"{what}: pattern disk: {b}" for b in
+                     blkpat.check(pat, 1, blkpat.guest_written())]
+        m = re.search(r"assist_iret32=(\d+)", err)
+        print(f"  {what}: iret32 assists: {m.group(1) if m else 0}")
+    if problems:
+        raise AssertionError("; ".join(problems))
+    shutil.rmtree(work, ignore_errors=True)
+
+
 CASES = {"smp1_console": case_smp1_console, "smp4_1g": case_smp4_1g,
          "hyperv_vmbus": case_hyperv_vmbus, "hyperv_crash": case_hyperv_crash,
-         "ide_storage": case_ide_storage, "storvsc": case_storvsc}
+         "ide_storage": case_ide_storage, "storvsc": case_storvsc,
+         "bios_boot": case_bios_boot}
 
 
 def main():
