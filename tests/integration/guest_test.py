@@ -364,6 +364,25 @@ def run_tool(argv, timeout=300):
     return p.returncode, p.stdout + p.stderr
 
 
+def pattern_vhd(hvkvm, work, raw, vhd, seed):
+    """A dynamic VHD of the size `hvkvm img` gives 64 MiB (whole CHS
+    cylinders, so that QEMU sees the same size) filled with the blkpat
+    pattern of @seed, and the raw image it came from; returns the size."""
+    probe = os.path.join(work, "probe.vhd")
+    rc, out = run_tool([hvkvm, "img", "create", "-f", "vhd", "--type",
+                        "dynamic", probe, "64M"])
+    rc2, info = run_tool([hvkvm, "img", "info", "--json", probe])
+    if rc or rc2:
+        raise AssertionError(f"img create/info: {out} {info}")
+    size = json.loads(info)["virtual-size"]
+    blkpat.fill(raw, size, seed)
+    rc, out = run_tool([hvkvm, "img", "convert", "-f", "raw", "-O", "vhd",
+                        "--type", "dynamic", raw, vhd])
+    if rc:
+        raise AssertionError(f"img convert: {out}")
+    return size
+
+
 IDE_LOG_WORDS = ("ata_piix", "ata1", "ata2", "scsi ", "sd 0:", "sr 1:",
                  "sr0", "sda")
 
@@ -381,20 +400,7 @@ def case_ide_storage(a):
                             dir=os.path.dirname(a.log) if a.log else None)
     raw, vhd = os.path.join(work, "disk.raw"), os.path.join(work, "disk.vhd")
     iso = os.path.join(work, "cd.iso")
-    # The size `hvkvm img` gives a 64 MiB VHD (whole CHS cylinders, so
-    # that QEMU sees the same size), then a raw image of exactly that.
-    probe = os.path.join(work, "probe.vhd")
-    rc, out = run_tool([a.hvkvm, "img", "create", "-f", "vhd", "--type",
-                        "dynamic", probe, "64M"])
-    rc2, info = run_tool([a.hvkvm, "img", "info", "--json", probe])
-    if rc or rc2:
-        raise AssertionError(f"img create/info: {out} {info}")
-    size = json.loads(info)["virtual-size"]
-    blkpat.fill(raw, size, 1)
-    rc, out = run_tool([a.hvkvm, "img", "convert", "-f", "raw", "-O", "vhd",
-                        "--type", "dynamic", raw, vhd])
-    if rc:
-        raise AssertionError(f"img convert: {out}")
+    size = pattern_vhd(a.hvkvm, work, raw, vhd, 1)
     blkpat.fill(iso, 8 << 20, 17)
     with open(iso, "rb") as f:
         iso_before = f.read()
@@ -474,18 +480,7 @@ def case_storvsc(a):
                             dir=os.path.dirname(a.log) if a.log else None)
     vhd, raw_a = os.path.join(work, "a.vhd"), os.path.join(work, "a.raw")
     raw_b = os.path.join(work, "b.raw")
-    probe = os.path.join(work, "probe.vhd")
-    rc, out = run_tool([a.hvkvm, "img", "create", "-f", "vhd", "--type",
-                        "dynamic", probe, "64M"])
-    rc2, info = run_tool([a.hvkvm, "img", "info", "--json", probe])
-    if rc or rc2:
-        raise AssertionError(f"img create/info: {out} {info}")
-    size_a = json.loads(info)["virtual-size"]
-    blkpat.fill(raw_a, size_a, 1)
-    rc, out = run_tool([a.hvkvm, "img", "convert", "-f", "raw", "-O", "vhd",
-                        "--type", "dynamic", raw_a, vhd])
-    if rc:
-        raise AssertionError(f"img convert: {out}")
+    size_a = pattern_vhd(a.hvkvm, work, raw_a, vhd, 1)
     size_b = 48 << 20
     blkpat.fill(raw_b, size_b, 17)
     g = Guest(a.hvkvm, a.kernel, 2, 256, "vmbus_devices,blk",
