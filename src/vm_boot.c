@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * vm_boot: what the boot CPU starts on — the e820 map, the ACPI tables
- * (with the VMBus SSDT when VMBus is on), the kernel and initrd the user
+ * (with the VMBus SSDT when VMBus is on) at 0xE0000, the SMBIOS tables at
+ * 0xF0000 (both in the e820 hole below 1 MiB), the kernel and initrd the user
  * named (bzImage, PVH ELF or Multiboot, see src/boot/) and the boot CPU's
  * registers. Booting a BIOS instead is vm_firmware.c's.
  */
@@ -18,6 +19,8 @@
 #include "hvkvm/acpi.h"
 #include "hvkvm/acpi_pm.h"
 #include "hvkvm/boot.h"
+#include "hvkvm/cpuid.h"
+#include "hvkvm/smbios.h"
 #include "hvkvm/vcpu.h"
 
 /* Read a whole file the user named; errors name the file and the role. */
@@ -95,8 +98,62 @@ void vm_acpi_params(struct vm *vm, struct acpi_params *ap)
 	}
 }
 
+/* CPUID leaf 0's vendor as SMBIOS names the maker, or NULL. */
+static const char *vm_cpu_maker(struct vm *vm)
+{
+	struct kvm_cpuid_entry2 *e = vm->cpuid ? cpuid_find(vm->cpuid, 0, 0) :
+						 NULL;
+	char id[12];
+
+	if (!e)
+		return NULL;
+	memcpy(id, &e->ebx, 4);
+	memcpy(id + 4, &e->edx, 4);
+	memcpy(id + 8, &e->ecx, 4);
+	if (!memcmp(id, "GenuineIntel", 12))
+		return "Intel(R) Corporation";
+	if (!memcmp(id, "AuthenticAMD", 12))
+		return "Advanced Micro Devices, Inc.";
+	return NULL;
+}
+
+/*
+ * The Microsoft identity only with VMBus: Linux's ata_piix leaves the IDE
+ * disks of a "Microsoft Corporation" "Virtual Machine" to hv_storvsc, so
+ * a VM without VMBus must look neutral or its IDE disks vanish.
+ */
+void vm_smbios_params(struct vm *vm, struct smbios_params *sp)
+{
+	struct kvm_cpuid_entry2 *e = vm->cpuid ? cpuid_find(vm->cpuid, 1, 0) :
+						 NULL;
+	unsigned int i;
+
+	memset(sp, 0, sizeof(*sp));
+	memcpy(sp->uuid, vm->cfg->uuid, sizeof(sp->uuid));
+	sp->hyperv = vm->vmbus_enabled;
+	sp->nr_vcpus = vm->nr_vcpus;
+	if (e) {
+		sp->cpuid_signature = e->eax;
+		sp->cpuid_features = e->edx;
+	}
+	sp->cpu_manufacturer = vm_cpu_maker(vm);
+	sp->cpu_mhz = (unsigned int)MIN(vm->tsc_khz / 1000, 0xffff);
+	for (i = 0; i < vm->gm.nr_regions; i++) {
+		const struct gmem_region *g = &vm->gm.regions[i];
+
+		if (g->readonly)
+			continue;
+		if (g->gpa < 4 * GiB)
+			sp->ram_below_4g += g->size;
+		else
+			sp->ram_above_4g += g->size;
+	}
+}
+
 int vm_boot_init(struct vm *vm, char *err, size_t errlen)
 {
+	struct smbios_params sp;
+	uint64_t smbios_ep;
 	const struct vm_config *cfg = vm->cfg;
 	struct acpi_params ap;
 	struct boot_params_in in;
@@ -122,6 +179,15 @@ int vm_boot_init(struct vm *vm, char *err, size_t errlen)
 			return r;
 		}
 	}
+	vm_smbios_params(vm, &sp);
+	r = smbios_install(&vm->gm, BOOT_SMBIOS_START, BOOT_SMBIOS_END, &sp,
+			   &smbios_ep);
+	if (r) {
+		snprintf(err, errlen, "SMBIOS tables: %s", strerror(-r));
+		return r;
+	}
+	pr_dbg("smbios: entry point at %#llx, %s identity",
+	       (unsigned long long)smbios_ep, sp.hyperv ? "Hyper-V" : "hvkvm");
 	r = vm_read_file("kernel", cfg->kernel, cfg->memory, &kernel, &klen,
 			 err, errlen);
 	if (r)

@@ -15,7 +15,10 @@
  *   read-only segments are writable and the ROM is a private copy.
  * - fw_cfg files SeaBIOS reads: etc/e820, bootorder, etc/boot-fail-wait,
  *   etc/sercon-port (COM1: we have no VGA), and the ACPI tables through
- *   the linker/loader (etc/table-loader, etc/acpi/tables, etc/acpi/rsdp);
+ *   the linker/loader (etc/table-loader, etc/acpi/tables, etc/acpi/rsdp),
+ *   the SMBIOS tables (etc/smbios/smbios-anchor: a 31-byte 2.1 entry
+ *   point whose table length must match etc/smbios/smbios-tables; SeaBIOS
+ *   places both and keeps our type 0, or adds its own when we omit it);
  *   the CMOS boot-order bytes 0x38/0x3d.
  * - The BIOS debug port 0x402 (QEMU's isa-debugcon): with -v each line
  *   becomes a log line; otherwise it reads as absent and the BIOS stays
@@ -41,6 +44,7 @@
 #include "hvkvm/fw_cfg.h"
 #include "hvkvm/pci.h"
 #include "hvkvm/rtc.h"
+#include "hvkvm/smbios.h"
 #include "hvkvm/uart.h"
 
 #define FW_ROM_ALIGN (64 * KiB)
@@ -399,6 +403,31 @@ static int fw_add_acpi(struct vm *vm)
 	return r;
 }
 
+/*
+ * The SMBIOS tables for SeaBIOS. The Hyper-V identity brings its own
+ * type 0 (the AMI BIOS a Gen1 VM shows); the neutral one leaves type 0 to
+ * the BIOS, which then names itself.
+ */
+static int fw_add_smbios(struct vm *vm)
+{
+	struct smbios_params sp;
+	struct smbios_blob b;
+	int r;
+
+	vm_smbios_params(vm, &sp);
+	sp.omit_bios = !sp.hyperv;
+	r = smbios_build(&sp, &b);
+	if (r)
+		return r;
+	r = fw_cfg_add_file(vm->fw_cfg, "etc/smbios/smbios-tables", b.tables,
+			    b.len, NULL);
+	if (!r)
+		r = fw_cfg_add_file(vm->fw_cfg, "etc/smbios/smbios-anchor",
+				    b.ep, SMBIOS_EP_LEN, NULL);
+	smbios_blob_free(&b);
+	return r;
+}
+
 static int fw_add_items(struct vm *vm, char *err, size_t errlen)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -425,6 +454,8 @@ static int fw_add_items(struct vm *vm, char *err, size_t errlen)
 				    NULL);
 	if (!r && cfg->acpi)
 		r = fw_add_acpi(vm);
+	if (!r)
+		r = fw_add_smbios(vm);
 	if (!r)
 		r = fw_cfg_enable_dma(fc, &vm->gm);
 	if (r)

@@ -64,6 +64,9 @@ int vm_boot_init(struct vm *vm, char *err, size_t errlen);
 /* The ACPI tables' view of this VM (both boot paths build from it). */
 struct acpi_params;
 void vm_acpi_params(struct vm *vm, struct acpi_params *ap);
+/* The SMBIOS tables' view of it: Hyper-V identity iff VMBus is on. */
+struct smbios_params;
+void vm_smbios_params(struct vm *vm, struct smbios_params *sp);
 
 /*
  * vm_firmware.c: booting a BIOS (SeaBIOS): the ROM below 4 GiB and at

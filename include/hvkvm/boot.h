@@ -27,7 +27,9 @@
 #define BOOT_CMDLINE_MAX 0x10000ULL
 #define BOOT_EBDA_START 0x9fc00ULL /* reserved to 1 MiB */
 #define BOOT_ACPI_START 0xe0000ULL /* RSDP and tables */
-#define BOOT_ACPI_END 0x100000ULL
+#define BOOT_ACPI_END 0xf0000ULL
+#define BOOT_SMBIOS_START 0xf0000ULL /* SMBIOS entry point and tables */
+#define BOOT_SMBIOS_END 0x100000ULL
 #define BOOT_HIGH_START 0x100000ULL
 
 /* GDT selectors set up by boot_setup_gdt(). */
