@@ -47,7 +47,7 @@ if os.path.exists("/sys/module/kvm_pvm"):
                " workqueue.watchdog_thresh=0")
 QEMU_CPU = ("kvm64,vendor=GenuineIntel,-cx16,-xsave,-smap,-smep,-popcnt,-pni,"
             "level=6")
-MARK = re.compile(rb"HVKVM-TEST: blkperf MARK (\S+)[\r\n]")
+MARK = re.compile(rb"HVKVM-TEST: blkperf MARK (\S+) (\S+) (start|end)[\r\n]")
 RESULT = re.compile(rb"HVKVM-TEST: blkperf (PASS|FAIL)([^\r\n]*)[\r\n]")
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -128,8 +128,12 @@ def run_one(vmm, argv, ios, timeout, stats):
             break
         buf += data
         for m in list(MARK.finditer(buf))[seen:]:
-            marks[m.group(1).decode()] = stats.sample(p.pid)
             seen += 1
+            job = m.group(2).decode()
+            if job == "idle":
+                continue
+            phase = "read" if job.startswith("randread") else "write"
+            marks[f"{phase}-{m.group(3).decode()}"] = stats.sample(p.pid)
         m = RESULT.search(buf)
         if m and not result:
             result = (m.group(1).decode(), m.group(2).decode().strip())
@@ -171,7 +175,8 @@ def main():
     results = {}
     for mode in a.modes.split(","):
         append = (f"{APPEND} hvkvm_test.checks=blkperf "
-                  f"hvkvm_test.blkperf_disk=sda hvkvm_test.blkperf_ios={a.ios}"
+                  f"hvkvm_test.blkperf_disk=sda hvkvm_test.blkperf_ios={a.ios} "
+                  "hvkvm_test.blkperf_jobs=randread:4:1,randwrite:4:1"
                   + (" libata.dma=0" if mode == "pio" else ""))
         for vmm in a.vmms.split(","):
             if vmm == "hvkvm":

@@ -17,6 +17,7 @@
 #include "hvkvm/config.h"
 #include "hvkvm/console.h"
 #include "hvkvm/cpuid.h"
+#include "bench_cmd.h"
 #include "hvkvm/ctl.h"
 #include "hvkvm/img.h"
 #include "hvkvm/util.h"
@@ -33,6 +34,8 @@ static const char main_usage[] =
 	"  img      create, inspect, check and convert VHD/raw disk images\n"
 	"  ctl      send a command to a running VM (status, stats, shutdown, ...)\n"
 	"  list     list the running VMs\n"
+	"  bench    benchmarks: 'hvkvm bench disk' (IDE vs synthetic SCSI, fixed\n"
+	"           vs dynamic VHD, against QEMU)\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show this help\n"
@@ -565,6 +568,8 @@ int main(int argc, char **argv)
 		return ctl_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "list"))
 		return list_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "bench"))
+		return bench_main(argc - 1, argv + 1);
 	fprintf(stderr, "hvkvm: unknown command '%s' (see 'hvkvm --help')\n",
 		argv[1]);
 	return 1;

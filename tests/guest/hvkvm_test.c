@@ -28,6 +28,7 @@
 #include <linux/ctype.h>
 #include <linux/delay.h>
 #include <linux/device/driver.h>
+#include <linux/dmi.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/init.h>
@@ -49,6 +50,7 @@
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
+#include <linux/sort.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/sysrq.h>
@@ -133,13 +135,28 @@ module_param(ata_xfer, charp, 0444);
 MODULE_PARM_DESC(ata_xfer, "ata_modes: every ATA/ATAPI device's xfer_mode starts so (e.g. UDMA)");
 static char *blkperf_disk;
 module_param(blkperf_disk, charp, 0444);
-MODULE_PARM_DESC(blkperf_disk, "blkperf: the disk to drive (e.g. sda)");
+MODULE_PARM_DESC(blkperf_disk, "blkperf: the disks to drive (e.g. sda,sdb)");
 static unsigned int blkperf_ios = 1024;
 module_param(blkperf_ios, uint, 0444);
 MODULE_PARM_DESC(blkperf_ios, "blkperf: requests per phase");
-static unsigned int blkperf_kib = 4;
-module_param(blkperf_kib, uint, 0444);
-MODULE_PARM_DESC(blkperf_kib, "blkperf: KiB per request (1..64)");
+static char *blkperf_jobs = "randread:4:1,randwrite:4:1";
+module_param(blkperf_jobs, charp, 0444);
+MODULE_PARM_DESC(blkperf_jobs, "blkperf: jobs KIND:KIB:QD, KIND randread|randwrite|read|write");
+static unsigned int blkperf_span_mb = 100;
+module_param(blkperf_span_mb, uint, 0444);
+MODULE_PARM_DESC(blkperf_span_mb, "blkperf: MiB of each disk the jobs cover");
+static char *dmi_vendor;
+module_param(dmi_vendor, charp, 0444);
+MODULE_PARM_DESC(dmi_vendor, "dmi: expected DMI sys_vendor");
+static char *dmi_product;
+module_param(dmi_product, charp, 0444);
+MODULE_PARM_DESC(dmi_product, "dmi: expected DMI product_name");
+static char *dmi_uuid;
+module_param(dmi_uuid, charp, 0444);
+MODULE_PARM_DESC(dmi_uuid, "dmi: expected DMI product_uuid (any case)");
+static char *dmi_serial;
+module_param(dmi_serial, charp, 0444);
+MODULE_PARM_DESC(dmi_serial, "dmi: expected DMI product_serial");
 static unsigned int blk_wait_secs = 120;
 module_param(blk_wait_secs, uint, 0444);
 MODULE_PARM_DESC(blk_wait_secs, "blk: how long to wait for each disk to appear");
@@ -153,6 +170,7 @@ struct hvt_check {
 static int __init hvt_check_cpus(char *d, size_t n);
 static int __init hvt_check_mem(char *d, size_t n);
 static int __init hvt_check_hyperv(char *d, size_t n);
+static int __init hvt_check_dmi(char *d, size_t n);
 static int __init hvt_check_clocksource(char *d, size_t n);
 static int __init hvt_check_timer(char *d, size_t n);
 static int __init hvt_check_console(char *d, size_t n);
@@ -169,6 +187,8 @@ static const struct hvt_check hvt_checks[] __initconst = {
 	{ "cpus", hvt_check_cpus, "online CPUs == hvkvm_test.cpus" },
 	{ "mem", hvt_check_mem, "e820 RAM ~= hvkvm_test.mem_mb" },
 	{ "hyperv", hvt_check_hyperv, "running on Microsoft Hyper-V" },
+	{ "dmi", hvt_check_dmi,
+	  "SMBIOS sys_vendor/product_name/product_uuid/product_serial == hvkvm_test.dmi_*" },
 	{ "clocksource", hvt_check_clocksource,
 	  "current clocksource == hvkvm_test.clocksource" },
 	{ "timer", hvt_check_timer, "ktime, jiffies, Hyper-V reference time agree" },
@@ -187,7 +207,7 @@ static const struct hvt_check hvt_checks[] __initconst = {
 	{ "ata_modes", hvt_check_ata_modes,
 	  "every libata device's negotiated xfer_mode starts with hvkvm_test.ata_xfer" },
 	{ "blkperf", hvt_check_blkperf,
-	  "blkperf_ios random reads, then writes, of blkperf_kib on blkperf_disk, between MARK lines" },
+	  "blkperf_jobs of blkperf_ios requests on each blkperf_disk, between MARK lines" },
 	{ "console", hvt_check_console, "interactive shell on /dev/console" },
 };
 
@@ -391,6 +411,46 @@ static int __init hvt_check_hyperv(char *d, size_t n)
 	scnprintf(d + len, n - len, " (kernel without CONFIG_HYPERV)");
 	return -EOPNOTSUPP;
 #endif
+}
+
+/* A DMI field against the expected value (NULL: only print it). */
+static int __init hvt_dmi_field(int field, const char *want, bool icase,
+				const char *name, char *d, size_t n,
+				size_t *len)
+{
+	const char *got = dmi_get_system_info(field);
+
+	*len += scnprintf(d + *len, n - *len, "%s%s=\"%s\"", *len ? " " : "",
+			  name, got ? got : "(none)");
+	if (!want)
+		return 0;
+	if (!got || (icase ? strcasecmp(got, want) : strcmp(got, want)))
+		return -EINVAL;
+	return 0;
+}
+
+static int __init hvt_check_dmi(char *d, size_t n)
+{
+	size_t len = 0;
+	int r = 0;
+
+	if (!dmi_available) {
+		scnprintf(d, n, "no SMBIOS entry point found");
+		return -ENODEV;
+	}
+	r |= hvt_dmi_field(DMI_SYS_VENDOR, dmi_vendor, false, "vendor", d, n,
+			   &len);
+	r |= hvt_dmi_field(DMI_PRODUCT_NAME, dmi_product, false, "product", d,
+			   n, &len);
+	r |= hvt_dmi_field(DMI_PRODUCT_UUID, dmi_uuid, true, "uuid", d, n,
+			   &len);
+	r |= hvt_dmi_field(DMI_PRODUCT_SERIAL, dmi_serial, false, "serial", d,
+			   n, &len);
+	hvt_dmi_field(DMI_PRODUCT_VERSION, NULL, false, "version", d, n, &len);
+	hvt_dmi_field(DMI_BIOS_VENDOR, NULL, false, "bios", d, n, &len);
+	hvt_dmi_field(DMI_BIOS_VERSION, NULL, false, "bios_version", d, n,
+		      &len);
+	return r ? -EINVAL : 0;
 }
 
 static int __init hvt_check_clocksource(char *d, size_t n)
@@ -1456,68 +1516,235 @@ out_free:
 /* ---- blkperf: a workload the host measures ------------------------------ */
 
 /*
- * The host counts exits and CPU between the MARK lines (bench/idebench.py):
- * after each mark the guest waits a second, idle, so that the host samples
- * its counters before the phase starts or after it ended.
+ * The host counts exits and CPU between the MARK lines (bench/diskbench.py,
+ * bench/idebench.py): after each mark the guest waits a second, idle, so
+ * that the host samples its counters before a job starts or after it ended.
+ * Each job is "KIND:KIB:QD" with KIND randread, randwrite, read or write
+ * (sequential), KIB the request size (1..64) and QD the requests kept in
+ * flight (1..32); every job runs blkperf_ios requests over the first
+ * blkperf_span_mb MiB after a 2 MiB gap, on each disk of blkperf_disk.
+ * Before the jobs of a disk an "idle" pair of marks with no I/O between
+ * them tells the host what a mark and a second of idling cost.
  */
-static void __init hvt_mark(const char *what)
+static void __init hvt_mark(const char *disk, const char *job,
+			    const char *what)
 {
-	pr_info(HVT_TAG "blkperf MARK %s\n", what);
+	pr_info(HVT_TAG "blkperf MARK %s %s %s\n", disk, job, what);
 	msleep(1000);
+}
+
+struct hvt_perf;
+
+struct hvt_perf_io {
+	struct hvt_perf *p;
+	u64 t;			/* submit time, then latency (ns) */
+};
+
+struct hvt_perf {
+	atomic_t inflight;
+	atomic_t err;
+	wait_queue_head_t wq;
+};
+
+static void hvt_perf_end_io(struct bio *bio)
+{
+	struct hvt_perf_io *io = bio->bi_private;
+	struct hvt_perf *p = io->p;
+
+	io->t = ktime_get_ns() - io->t;
+	if (bio->bi_status)
+		atomic_cmpxchg(&p->err, 0,
+			       blk_status_to_errno(bio->bi_status));
+	bio_put(bio);
+	atomic_dec(&p->inflight);
+	wake_up(&p->wq);
+}
+
+static int hvt_u64_cmp(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct hvt_perf_job {
+	bool write, random;
+	unsigned int nsec, qd;
+};
+
+static int __init hvt_perf_parse(const char *s, struct hvt_perf_job *j)
+{
+	const char *c1 = strchr(s, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	size_t klen = c1 ? c1 - s : 0;
+	unsigned int kib, qd;
+	char num[12];
+
+	if (!c2 || c2 - c1 - 1 >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, c1 + 1, c2 - c1 - 1);
+	num[c2 - c1 - 1] = '\0';
+	if (kstrtouint(num, 10, &kib) || kstrtouint(c2 + 1, 10, &qd) || !kib ||
+	    kib > 64 || !qd || qd > 32)
+		return -EINVAL;
+	j->random = klen > 4 && !strncmp(s, "rand", 4);
+	if (j->random) {
+		s += 4;
+		klen -= 4;
+	}
+	if (klen == 4 && !strncmp(s, "read", 4))
+		j->write = false;
+	else if (klen == 5 && !strncmp(s, "write", 5))
+		j->write = true;
+	else
+		return -EINVAL;
+	j->nsec = kib * 2;
+	j->qd = qd;
+	return 0;
+}
+
+/* One job on @bdev; prints its JOB line. */
+static int __init hvt_perf_run(struct block_device *bdev, const char *disk,
+			       const char *name, const struct hvt_perf_job *j,
+			       struct page *page, struct hvt_perf_io *ios,
+			       u64 *lat)
+{
+	u64 cap = bdev_nr_sectors(bdev), span, lba, sum = 0;
+	u64 seed = 0x9e3779b97f4a7c15ULL;
+	struct hvt_perf p;
+	unsigned int i;
+	ktime_t t0;
+	s64 ns;
+
+	span = min_t(u64, (u64)blkperf_span_mb << 11, cap - 4096);
+	span = round_down(span, j->nsec);
+	if (cap < 4096 + j->nsec || span < j->nsec)
+		return -ENOSPC;
+	atomic_set(&p.inflight, 0);
+	atomic_set(&p.err, 0);
+	init_waitqueue_head(&p.wq);
+	hvt_mark(disk, name, "start");
+	t0 = ktime_get();
+	for (i = 0; i < blkperf_ios && !atomic_read(&p.err); i++) {
+		struct bio *bio;
+
+		if (!wait_event_timeout(p.wq,
+					atomic_read(&p.inflight) < j->qd,
+					600 * HZ))
+			return -ETIMEDOUT; /* @ios stays referenced: leaked */
+		if (j->random) {
+			seed = seed * 6364136223846793005ULL +
+			       1442695040888963407ULL;
+			lba = round_down((seed >> 16) % span, j->nsec);
+		} else {
+			lba = ((u64)i * j->nsec) % span;
+		}
+		bio = bio_alloc(bdev, 1,
+				j->write ? REQ_OP_WRITE : REQ_OP_READ,
+				GFP_KERNEL);
+		bio->bi_iter.bi_sector = 4096 + lba;
+		bio_add_page(bio, page, j->nsec * 512, 0);
+		bio->bi_end_io = hvt_perf_end_io;
+		bio->bi_private = &ios[i];
+		ios[i].p = &p;
+		ios[i].t = ktime_get_ns();
+		atomic_inc(&p.inflight);
+		submit_bio(bio);
+	}
+	if (!wait_event_timeout(p.wq, !atomic_read(&p.inflight), 600 * HZ))
+		return -ETIMEDOUT;
+	ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
+	hvt_mark(disk, name, "end");
+	if (atomic_read(&p.err))
+		return atomic_read(&p.err);
+	for (i = 0; i < blkperf_ios; i++) {
+		lat[i] = ios[i].t;
+		sum += lat[i];
+	}
+	sort(lat, blkperf_ios, sizeof(*lat), hvt_u64_cmp, NULL);
+	pr_info(HVT_TAG "blkperf JOB %s %s sectors=%llu ios=%u bytes=%llu us=%lld lat_avg_ns=%llu lat_p99_ns=%llu\n",
+		disk, name, cap, blkperf_ios,
+		(u64)blkperf_ios * j->nsec * 512, ns / 1000,
+		div_u64(sum, blkperf_ios),
+		lat[min(blkperf_ios - 1, blkperf_ios * 99 / 100)]);
+	return 0;
 }
 
 static int __init hvt_check_blkperf(char *d, size_t n)
 {
-	unsigned int nsec = clamp(blkperf_kib, 1U, 64U) * 2, i, phase;
-	u64 cap, lba, seed = 0x9e3779b97f4a7c15ULL, ns[2] = { 0, 0 };
-	struct block_device *bdev;
-	ktime_t t0;
-	u8 *buf;
+	char *disks = NULL, *jobs = NULL, *dp, *disk, *jp, *job;
+	struct hvt_perf_io *ios = NULL;
+	struct page *page = NULL;
+	unsigned int done = 0;
+	u64 *lat = NULL;
 	int ret = 0;
 
-	if (!blkperf_disk || !*blkperf_disk) {
-		scnprintf(d, n, "no hvkvm_test.blkperf_disk given");
+	if (!blkperf_disk || !*blkperf_disk || !blkperf_ios) {
+		scnprintf(d, n, "no hvkvm_test.blkperf_disk/blkperf_ios given");
 		return -EINVAL;
 	}
-	buf = kmalloc(nsec * 512, GFP_KERNEL);
-	if (!buf)
-		return -ENOMEM;
-	bdev = hvt_blk_open(blkperf_disk, true, d, n);
-	if (IS_ERR(bdev)) {
-		kfree(buf);
-		return PTR_ERR(bdev);
-	}
-	cap = bdev_nr_sectors(bdev);
-	if (cap < 4096 + nsec) {
-		scnprintf(d, n, "%s: too small", blkperf_disk);
-		ret = -ENOSPC;
+	page = alloc_pages(GFP_KERNEL, get_order(64 << 10));
+	ios = kvmalloc_array(blkperf_ios, sizeof(*ios), GFP_KERNEL);
+	lat = kvmalloc_array(blkperf_ios, sizeof(*lat), GFP_KERNEL);
+	disks = kstrdup(blkperf_disk, GFP_KERNEL);
+	if (!page || !ios || !lat || !disks) {
+		ret = -ENOMEM;
 		goto out;
 	}
-	memset(buf, 0x5a, nsec * 512);
-	for (phase = 0; phase < 2 && !ret; phase++) {
-		hvt_mark(phase ? "write-start" : "read-start");
-		t0 = ktime_get();
-		for (i = 0; i < blkperf_ios && !ret; i++) {
-			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-			/* Random, aligned, away from the first 2 MiB. */
-			lba = 4096 + round_down((seed >> 16) % (cap - 4096 - nsec),
-						nsec);
-			ret = hvt_blk_io(bdev, phase ? REQ_OP_WRITE : REQ_OP_READ,
-					 lba, buf, nsec);
+	memset(page_address(page), 0x5a, 64 << 10);
+	dp = disks;
+	while (!ret && (disk = strsep(&dp, ",")) != NULL) {
+		struct block_device *bdev;
+
+		if (!*disk)
+			continue;
+		bdev = hvt_blk_open(disk, true, d, n);
+		if (IS_ERR(bdev)) {
+			ret = PTR_ERR(bdev);
+			goto out;
 		}
-		ns[phase] = ktime_to_ns(ktime_sub(ktime_get(), t0));
-		hvt_mark(phase ? "write-end" : "read-end");
+		/* No I/O: what the marks themselves cost the host. */
+		hvt_mark(disk, "idle", "start");
+		hvt_mark(disk, "idle", "end");
+		kfree(jobs);
+		jobs = kstrdup(blkperf_jobs, GFP_KERNEL);
+		jp = jobs;
+		while (!ret && jp && (job = strsep(&jp, ",")) != NULL) {
+			struct hvt_perf_job j;
+
+			if (!*job)
+				continue;
+			ret = hvt_perf_parse(job, &j);
+			if (ret) {
+				scnprintf(d, n, "bad job '%s' (KIND:KIB:QD)",
+					  job);
+				break;
+			}
+			ret = hvt_perf_run(bdev, disk, job, &j, page, ios,
+					   lat);
+			if (ret)
+				scnprintf(d, n, "%s: job %s failed: %d", disk,
+					  job, ret);
+			done++;
+		}
+		if (!jobs)
+			ret = -ENOMEM;
+		blkdev_put(bdev, FMODE_READ | FMODE_WRITE);
 	}
-	if (ret)
-		scnprintf(d, n, "%s: I/O failed: %d", blkperf_disk, ret);
-	else
+	if (!ret)
 		scnprintf(d, n,
-			  "%s: %u x %u KiB random read in %llu us, write in %llu us (guest clock; the host's counters are the measure)",
-			  blkperf_disk, blkperf_ios, nsec / 2, ns[0] / 1000,
-			  ns[1] / 1000);
+			  "%u jobs of %u requests on %s (JOB lines; guest clock, the host's counters are the measure)",
+			  done, blkperf_ios, blkperf_disk);
+	if (ret == -ETIMEDOUT) {
+		ios = NULL; /* requests may still complete into it */
+		page = NULL;
+	}
 out:
-	blkdev_put(bdev, FMODE_READ | FMODE_WRITE);
-	kfree(buf);
+	kfree(jobs);
+	kfree(disks);
+	kvfree(lat);
+	kvfree(ios);
+	if (page)
+		__free_pages(page, get_order(64 << 10));
 	return ret;
 }
 
