@@ -57,7 +57,7 @@ static void gsv_up(struct gsv *g, unsigned int nr, bool readonly,
 		   unsigned int max_sub, unsigned int in_pages)
 {
 	struct storvsp_lun_config l[2];
-	struct vmbus_msg_offer_channel o;
+	struct vmbus_msg_offer_channel o = { 0 };
 	struct storvsp_params p = {
 		.name = "scsi0",
 		.instance_id = INSTANCE,
