@@ -137,6 +137,21 @@ void vm_smbios_params(struct vm *vm, struct smbios_params *sp)
 		sp->cpuid_features = e->edx;
 	}
 	sp->cpu_manufacturer = vm_cpu_maker(vm);
+	if (vm->cfg->smbios_sysinfo) {
+		const char *const *u = (const char *const *)vm->cfg->smbios;
+
+		sp->str = (struct smbios_strings){
+			.bios_vendor = u[CONFIG_SMBIOS_BIOS_VENDOR],
+			.bios_version = u[CONFIG_SMBIOS_BIOS_VERSION],
+			.bios_date = u[CONFIG_SMBIOS_BIOS_DATE],
+			.sys_manufacturer = u[CONFIG_SMBIOS_SYS_MANUFACTURER],
+			.sys_product = u[CONFIG_SMBIOS_SYS_PRODUCT],
+			.sys_version = u[CONFIG_SMBIOS_SYS_VERSION],
+			.sys_serial = u[CONFIG_SMBIOS_SYS_SERIAL],
+			.sys_sku = u[CONFIG_SMBIOS_SYS_SKU],
+			.sys_family = u[CONFIG_SMBIOS_SYS_FAMILY],
+		};
+	}
 	sp->cpu_mhz = (unsigned int)MIN(vm->tsc_khz / 1000, 0xffff);
 	for (i = 0; i < vm->gm.nr_regions; i++) {
 		const struct gmem_region *g = &vm->gm.regions[i];

@@ -415,7 +415,9 @@ static int fw_add_smbios(struct vm *vm)
 	int r;
 
 	vm_smbios_params(vm, &sp);
-	sp.omit_bios = !sp.hyperv;
+	/* A user's BIOS strings need our type 0. */
+	sp.omit_bios = !sp.hyperv && !sp.str.bios_vendor &&
+		       !sp.str.bios_version && !sp.str.bios_date;
 	r = smbios_build(&sp, &b);
 	if (r)
 		return r;

@@ -91,6 +91,21 @@ struct config_hyperv {
 	bool crash;	    /* <panic model='hyperv'/>: crash MSRs */
 };
 
+/* libvirt <sysinfo type='smbios'> entries hvkvm puts in its SMBIOS tables. */
+enum config_smbios_field {
+	CONFIG_SMBIOS_BIOS_VENDOR, /* <bios><entry name='vendor'> */
+	CONFIG_SMBIOS_BIOS_VERSION,
+	CONFIG_SMBIOS_BIOS_DATE,
+	CONFIG_SMBIOS_SYS_MANUFACTURER, /* <system><entry name='manufacturer'> */
+	CONFIG_SMBIOS_SYS_PRODUCT,
+	CONFIG_SMBIOS_SYS_VERSION,
+	CONFIG_SMBIOS_SYS_SERIAL,
+	CONFIG_SMBIOS_SYS_SKU,
+	CONFIG_SMBIOS_SYS_FAMILY,
+	CONFIG_SMBIOS_NR,
+};
+#define CONFIG_SMBIOS_STRING_MAX 255
+
 struct vm_config {
 	char name[CONFIG_NAME_MAX]; /* <name>; default "hvkvm" */
 	uint8_t uuid[16];	    /* <uuid>; generated when absent */
@@ -117,9 +132,11 @@ struct vm_config {
 	struct config_nic nics[CONFIG_MAX_NICS];
 	unsigned int nr_nics;
 	struct config_hyperv hyperv;
-	uint16_t debug_exit_port; /* 0 = no debug-exit device */
-	bool clock_utc;		  /* <clock offset='utc'> (default) */
-	char *source;		  /* file the XML came from, or NULL */
+	uint16_t debug_exit_port;	/* 0 = no debug-exit device */
+	bool clock_utc;			/* <clock offset='utc'> (default) */
+	char *source;			/* file the XML came from, or NULL */
+	char *smbios[CONFIG_SMBIOS_NR]; /* <sysinfo> strings, NULL = ours */
+	bool smbios_sysinfo;		/* <os><smbios mode='sysinfo'/> */
 };
 
 /* Defaults as documented above. */

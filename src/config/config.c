@@ -333,6 +333,10 @@ void config_free(struct vm_config *cfg)
 	free(cfg->source);
 	for (i = 0; i < cfg->nr_disks && i < CONFIG_MAX_DISKS; i++)
 		free(cfg->disks[i].path);
+	for (i = 0; i < CONFIG_SMBIOS_NR; i++) {
+		free(cfg->smbios[i]);
+		cfg->smbios[i] = NULL;
+	}
 	cfg->loader = cfg->kernel = cfg->initrd = cfg->cmdline = NULL;
 	cfg->serial_path = cfg->source = NULL;
 	cfg->nr_disks = 0;

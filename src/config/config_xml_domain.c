@@ -297,6 +297,27 @@ static int xml_os_bios(struct xml_ctx *x, xmlNode *n)
 	return 0;
 }
 
+/* <smbios mode='sysinfo'/> uses <sysinfo>; 'emulate' (default) ours. */
+static int xml_os_smbios(struct xml_ctx *x, xmlNode *n)
+{
+	static const char *const attrs[] = { "mode", NULL };
+	static const char *const modes[] = { "emulate", "sysinfo", "host",
+					     NULL };
+	int ret, mode;
+
+	ret = xml_check_attrs(x, n, attrs)		       ?:
+		      xml_enum(x, n, "mode", modes, -1, &mode) ?:
+		      xml_walk(x, n, NULL);
+	if (ret)
+		return ret;
+	if (mode == 2)
+		return xml_fail(
+			x, n,
+			"mode='host' not supported: use 'sysinfo' or 'emulate'");
+	x->cfg->smbios_sysinfo = mode == 1;
+	return 0;
+}
+
 static const struct xml_handler os_tab[] = {
 	{ "type", xml_os_type, false },
 	{ "loader", xml_os_loader, false },
@@ -305,6 +326,7 @@ static const struct xml_handler os_tab[] = {
 	{ "cmdline", xml_os_cmdline, false },
 	{ "boot", xml_os_boot, true },
 	{ "bios", xml_os_bios, false },
+	{ "smbios", xml_os_smbios, false },
 	{ NULL, NULL, false },
 };
 
@@ -694,6 +716,123 @@ static int xml_metadata(struct xml_ctx *x, xmlNode *n)
 	return 0;
 }
 
+/* ---- <sysinfo type='smbios'> ---------------------------------------------- */
+
+struct sysinfo_name {
+	const char *name;
+	int field; /* enum config_smbios_field, -1 = the UUID */
+};
+
+static const struct sysinfo_name sysinfo_bios[] = {
+	{ "vendor", CONFIG_SMBIOS_BIOS_VENDOR },
+	{ "version", CONFIG_SMBIOS_BIOS_VERSION },
+	{ "date", CONFIG_SMBIOS_BIOS_DATE },
+	{ NULL, 0 },
+};
+
+static const struct sysinfo_name sysinfo_system[] = {
+	{ "manufacturer", CONFIG_SMBIOS_SYS_MANUFACTURER },
+	{ "product", CONFIG_SMBIOS_SYS_PRODUCT },
+	{ "version", CONFIG_SMBIOS_SYS_VERSION },
+	{ "serial", CONFIG_SMBIOS_SYS_SERIAL },
+	{ "sku", CONFIG_SMBIOS_SYS_SKU },
+	{ "family", CONFIG_SMBIOS_SYS_FAMILY },
+	{ "uuid", -1 },
+	{ NULL, 0 },
+};
+
+/* One <entry name='...'>text</entry> of the block @names describes. */
+static int xml_sysinfo_entry(struct xml_ctx *x, xmlNode *n,
+			     const struct sysinfo_name *names)
+{
+	static const char *const attrs[] = { "name", NULL };
+	const char *name, *s;
+	uint8_t uuid[16];
+	size_t i;
+	int ret;
+
+	ret = xml_check_attrs(x, n, attrs)		?:
+		      xml_req_attr(x, n, "name", &name) ?:
+							  xml_text(x, n, &s);
+	if (ret)
+		return ret;
+	for (; names->name && strcmp(names->name, name); names++)
+		;
+	if (!names->name)
+		return xml_fail(x, n, "name='%.32s' not supported", name);
+	if (names->field < 0) {
+		if (strlen(s) != 36 || uuid_parse(s, uuid))
+			return xml_fail(x, n, "'%.40s' is not a UUID", s);
+		if (x->cfg->uuid_set && memcmp(uuid, x->cfg->uuid, 16))
+			return xml_fail(x, n, "uuid differs from <uuid>");
+		memcpy(x->cfg->uuid, uuid, 16);
+		x->cfg->uuid_set = true;
+		return 0;
+	}
+	if (strlen(s) > CONFIG_SMBIOS_STRING_MAX)
+		return xml_fail(x, n, "longer than %d characters",
+				CONFIG_SMBIOS_STRING_MAX);
+	for (i = 0; s[i]; i++)
+		if ((unsigned char)s[i] < 0x20)
+			return xml_fail(x, n, "control character in value");
+	if (config_set_str(&x->cfg->smbios[names->field], s))
+		return xml_fail(x, n, "out of memory");
+	return 0;
+}
+
+static int xml_bios_entry(struct xml_ctx *x, xmlNode *n)
+{
+	return xml_sysinfo_entry(x, n, sysinfo_bios);
+}
+
+static int xml_system_entry(struct xml_ctx *x, xmlNode *n)
+{
+	return xml_sysinfo_entry(x, n, sysinfo_system);
+}
+
+static const struct xml_handler bios_entry_tab[] = {
+	{ "entry", xml_bios_entry, true },
+	{ NULL, NULL, false },
+};
+
+static const struct xml_handler system_entry_tab[] = {
+	{ "entry", xml_system_entry, true },
+	{ NULL, NULL, false },
+};
+
+static int xml_sysinfo_bios(struct xml_ctx *x, xmlNode *n)
+{
+	return xml_check_attrs(x, n, no_attrs) ?:
+						 xml_walk(x, n, bios_entry_tab);
+}
+
+static int xml_sysinfo_system(struct xml_ctx *x, xmlNode *n)
+{
+	return xml_check_attrs(x, n, no_attrs) ?:
+						 xml_walk(x, n, system_entry_tab);
+}
+
+static const struct xml_handler sysinfo_tab[] = {
+	{ "bios", xml_sysinfo_bios, false },
+	{ "system", xml_sysinfo_system, false },
+	{ NULL, NULL, false },
+};
+
+static int xml_sysinfo(struct xml_ctx *x, xmlNode *n)
+{
+	static const char *const attrs[] = { "type", NULL };
+	const char *type;
+	int ret;
+
+	ret = xml_check_attrs(x, n, attrs) ?: xml_req_attr(x, n, "type", &type);
+	if (ret)
+		return ret;
+	if (strcmp(type, "smbios"))
+		return xml_fail(
+			x, n, "type='%.32s' not supported: use 'smbios'", type);
+	return xml_walk(x, n, sysinfo_tab);
+}
+
 /* ---- <domain> ------------------------------------------------------------ */
 
 static const struct xml_handler domain_tab[] = {
@@ -706,6 +845,7 @@ static const struct xml_handler domain_tab[] = {
 	{ "currentMemory", xml_current_memory, false },
 	{ "vcpu", xml_vcpu, false },
 	{ "os", xml_os, false },
+	{ "sysinfo", xml_sysinfo, false },
 	{ "features", xml_features, false },
 	{ "clock", xml_clock, false },
 	{ "on_poweroff", xml_on_poweroff, false },

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 
 import blkpat
 
@@ -223,19 +224,57 @@ def print_hv_lines(g):
             print("  | " + l.strip())
 
 
+def smbios_serial(uuid, salt):
+    """The serial hvkvm derives from the VM's UUID (src/smbios.c)."""
+    m = (1 << 64) - 1
+    h = 0xcbf29ce484222325 ^ salt
+    for b in uuid.bytes:
+        h = ((h ^ b) * 0x100000001b3) & m
+    out = ""
+    for i in range(26):
+        h = (h * 6364136223846793005 + 1442695040888963407) & m
+        out += str((h >> 33) % 10)
+        if i % 4 == 3 and i != 25:
+            out += "-"
+    return out
+
+
+def uuid_config(work, uuid):
+    """A domain XML that only sets the VM's UUID (flags give the rest)."""
+    path = os.path.join(work, "uuid.xml")
+    with open(path, "w") as f:
+        f.write("<domain type='kvm'>\n  <name>uuid</name>\n"
+                f"  <uuid>{uuid}</uuid>\n</domain>\n")
+    return path
+
+
+def dmi_append(vendor, product, uuid):
+    return (f' hvkvm_test.dmi_vendor="{vendor}"'
+            f' hvkvm_test.dmi_product="{product}"'
+            f" hvkvm_test.dmi_uuid={uuid}"
+            f" hvkvm_test.dmi_serial={smbios_serial(uuid, 1)}")
+
+
 def case_hyperv_vmbus(a):
     """2 vCPUs, 512 MiB, every enlightenment: the guest detects Hyper-V,
     runs on the TSC page clocksource and the stimer0 clock event device on
     every CPU; its reference time drifts < 1 ms over 10 s from the host's;
     hv_vmbus connects, /sys/bus/vmbus lists our ICs bound to hv_utils; then
-    'hvkvm ctl VM shutdown' powers it off through the Shutdown IC."""
+    'hvkvm ctl VM shutdown' powers it off through the Shutdown IC. SMBIOS
+    shows the Hyper-V identity with the VM's UUID and derived serial."""
     name = f"guest-hv-{os.getpid()}"
+    work = tempfile.mkdtemp(prefix="hvkvm-hv-",
+                            dir=os.environ.get("TMPDIR", "/var/tmp"))
+    vm_uuid = uuid.uuid4()
     g = Guest(a.hvkvm, a.kernel, 2, 512,
-              "cpus,mem,hyperv,clocksource,clockevent,timer,refdrift,"
+              "cpus,mem,hyperv,dmi,clocksource,clockevent,timer,refdrift,"
               "guest_idle,vmbus_devices,console",
-              extra_args=("--hyperv", "all", "--name", name),
+              extra_args=("--config", uuid_config(work, vm_uuid),
+                          "--hyperv", "all", "--name", name),
               append=HV_APPEND +
-              ' hvkvm_test.clockevent="Hyper-V clockevent"',
+              ' hvkvm_test.clockevent="Hyper-V clockevent"' +
+              dmi_append("Microsoft Corporation", "Virtual Machine",
+                         vm_uuid),
               base=HV_BASE, log=a.log)
     if not g.wait_for(b"hvkvm# ", a.timeout):
         rc, err = g.finish(5)
@@ -282,9 +321,10 @@ def case_hyperv_vmbus(a):
         print("stderr:\n" + err[-3000:])
         raise AssertionError("; ".join(problems))
     # The shell never returns: the Shutdown IC ends the boot, so no DONE.
-    check_all_pass(g, rc, err, ["cpus", "mem", "hyperv", "clocksource",
-                                "clockevent", "timer", "refdrift",
-                                "guest_idle", "vmbus_devices"],
+    shutil.rmtree(work, ignore_errors=True)
+    check_all_pass(g, rc, err, ["cpus", "mem", "hyperv", "dmi",
+                                "clocksource", "clockevent", "timer",
+                                "refdrift", "guest_idle", "vmbus_devices"],
                     need_done=False)
 
 

@@ -18,6 +18,7 @@
 
 #include "fake_gmem.h"
 #include "hvkvm/boot.h"
+#include "hvkvm/config.h"
 #include "hvkvm/smbios.h"
 #include "hvkvm/util.h"
 
@@ -434,6 +435,117 @@ static void test_smbios_layout(void **state)
 	assert_int_equal(BOOT_SMBIOS_END, 0x100000);
 }
 
+/* libvirt <sysinfo type='smbios'> and <os><smbios mode=.../>. */
+static int parse(struct vm_config *cfg, const char *body, char *err)
+{
+	char xml[4096];
+
+	config_init(cfg);
+	snprintf(xml, sizeof(xml),
+		 "<domain type='kvm'>\n<name>t</name>\n"
+		 "<uuid>12345678-9abc-def0-0123-456789abcdef</uuid>\n%s\n"
+		 "</domain>\n",
+		 body);
+	return config_parse_buffer(cfg, xml, strlen(xml), "t.xml", err,
+				   CONFIG_ERR_MAX);
+}
+
+static void test_smbios_config_sysinfo(void **state)
+{
+	struct vm_config cfg;
+	char err[CONFIG_ERR_MAX] = "";
+
+	(void)state;
+	assert_int_equal(
+		parse(&cfg,
+		      "<os><type>hvm</type><smbios mode='sysinfo'/></os>\n"
+		      "<sysinfo type='smbios'>\n"
+		      " <bios><entry name='vendor'>ACME BIOS</entry>"
+		      "<entry name='date'>01/02/2003</entry></bios>\n"
+		      " <system><entry name='manufacturer'>ACME</entry>\n"
+		      "  <entry name='serial'>SN 42</entry>\n"
+		      "  <entry name='uuid'>12345678-9abc-def0-0123-456789abcdef</entry>\n"
+		      " </system>\n</sysinfo>",
+		      err),
+		0);
+	assert_true(cfg.smbios_sysinfo);
+	assert_string_equal(cfg.smbios[CONFIG_SMBIOS_BIOS_VENDOR], "ACME BIOS");
+	assert_string_equal(cfg.smbios[CONFIG_SMBIOS_BIOS_DATE], "01/02/2003");
+	assert_string_equal(cfg.smbios[CONFIG_SMBIOS_SYS_MANUFACTURER], "ACME");
+	assert_string_equal(cfg.smbios[CONFIG_SMBIOS_SYS_SERIAL], "SN 42");
+	assert_null(cfg.smbios[CONFIG_SMBIOS_SYS_PRODUCT]);
+	config_free(&cfg);
+
+	assert_int_equal(parse(&cfg, "<os><smbios mode='emulate'/></os>", err),
+			 0);
+	assert_false(cfg.smbios_sysinfo);
+	config_free(&cfg);
+}
+
+static void test_smbios_config_malformed(void **state)
+{
+	static const struct {
+		const char *body, *want;
+	} cases[] = {
+		{ "<os><smbios mode='host'/></os>",
+		  "mode='host' not supported" },
+		{ "<os><smbios mode='bogus'/></os>", "mode" },
+		{ "<os><smbios/></os>", "mode" },
+		{ "<sysinfo type='fwcfg'/>", "type='fwcfg' not supported" },
+		{ "<sysinfo/>", "type" },
+		{ "<sysinfo type='smbios'><chassis/></sysinfo>",
+		  "not supported" },
+		{ "<sysinfo type='smbios'><bios><entry name='colour'>x</entry>"
+		  "</bios></sysinfo>",
+		  "name='colour' not supported" },
+		{ "<sysinfo type='smbios'><bios><entry>x</entry></bios>"
+		  "</sysinfo>",
+		  "name" },
+		{ "<sysinfo type='smbios'><system><entry name='uuid'>"
+		  "00000000-0000-0000-0000-000000000001</entry></system>"
+		  "</sysinfo>",
+		  "uuid differs from <uuid>" },
+		{ "<sysinfo type='smbios'><system><entry name='uuid'>nope"
+		  "</entry></system></sysinfo>",
+		  "is not a UUID" },
+		{ "<sysinfo type='smbios'><system><entry name='sku'><b/>"
+		  "</entry></system></sysinfo>",
+		  "" },
+		{ "<sysinfo type='smbios'><system>text</system></sysinfo>",
+		  "" },
+	};
+	struct vm_config cfg;
+	char err[CONFIG_ERR_MAX];
+	char longv[600];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		err[0] = '\0';
+		if (parse(&cfg, cases[i].body, err) != -EINVAL)
+			fail_msg("accepted: %s", cases[i].body);
+		if (!strstr(err, cases[i].want) || !err[0] || strchr(err, '\n'))
+			fail_msg("'%s': error '%s' lacks '%s'", cases[i].body,
+				 err, cases[i].want);
+		assert_non_null(strstr(err, "t.xml:"));
+		config_free(&cfg);
+	}
+	/* Too long for an SMBIOS string. */
+	memset(longv, 'x', 300);
+	longv[300] = '\0';
+	{
+		char body[1024];
+
+		snprintf(body, sizeof(body),
+			 "<sysinfo type='smbios'><system><entry name='family'>"
+			 "%s</entry></system></sysinfo>",
+			 longv);
+		assert_int_equal(parse(&cfg, body, err), -EINVAL);
+		assert_non_null(strstr(err, "longer than 255"));
+		config_free(&cfg);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +559,8 @@ int main(void)
 		cmocka_unit_test(test_smbios_serial_format),
 		cmocka_unit_test(test_smbios_install),
 		cmocka_unit_test(test_smbios_layout),
+		cmocka_unit_test(test_smbios_config_sysinfo),
+		cmocka_unit_test(test_smbios_config_malformed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
