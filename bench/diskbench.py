@@ -50,7 +50,7 @@ CACHE = os.path.join(os.environ.get("HVKVM_CACHE") or "/var/cache/hvkvm",
 RUNS = ("hvkvm-ide", "hvkvm-scsi", "qemu-ide", "qemu-virtio")
 JOBS = ("randread:4:1,randwrite:4:1,randread:4:8,randwrite:4:8,"
         "read:64:1,write:64:1,read:64:8,write:64:8")
-MARK = re.compile(rb"HVKVM-TEST: blkperf MARK (\S+) (\S+) (start|end)[\r\n]")
+MARK = re.compile(rb"HVKVM-TEST: blkperf MARK (\S+) (\S+) +(start|end)[\r\n]")
 JOB = re.compile(rb"HVKVM-TEST: blkperf JOB (\S+) (\S+) ([^\r\n]*)[\r\n]")
 RESULT = re.compile(rb"HVKVM-TEST: blkperf (PASS|FAIL)([^\r\n]*)[\r\n]")
 STORVSC = "ba6163d9-04a1-4d29-b605-72e2ffb1dc7f"

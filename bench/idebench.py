@@ -47,7 +47,7 @@ if os.path.exists("/sys/module/kvm_pvm"):
                " workqueue.watchdog_thresh=0")
 QEMU_CPU = ("kvm64,vendor=GenuineIntel,-cx16,-xsave,-smap,-smep,-popcnt,-pni,"
             "level=6")
-MARK = re.compile(rb"HVKVM-TEST: blkperf MARK (\S+) (\S+) (start|end)[\r\n]")
+MARK = re.compile(rb"HVKVM-TEST: blkperf MARK (\S+) (\S+) +(start|end)[\r\n]")
 RESULT = re.compile(rb"HVKVM-TEST: blkperf (PASS|FAIL)([^\r\n]*)[\r\n]")
 TICK = os.sysconf("SC_CLK_TCK")
 
