@@ -243,6 +243,14 @@ bool ide_has_medium(struct ide *ide, unsigned int drive)
 	return r;
 }
 
+struct block_dev *ide_disk_block(struct ide *ide, unsigned int drive)
+{
+	struct ide_drive *d = ide_drive_get(ide, drive);
+
+	/* A hard disk's backend never changes: no lock needed. */
+	return d && d->media == IDE_MEDIA_DISK ? d->bd : NULL;
+}
+
 /* Power-on reset; a CD with a medium reports it (unit attention). */
 static void ide_channel_power_on(struct ide_channel *ch)
 {

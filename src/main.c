@@ -63,6 +63,7 @@ static const char run_usage[] =
 	"  -s, --serial BACKEND   COM1: stdio (default), file:PATH, pty or none\n"
 	"      --disk SPEC        file=PATH,bus=ide|scsi[,format=raw|vhd]\n"
 	"                         [,readonly=on][,media=cdrom][,cache=none|writeback]\n"
+	"                         [,target=hda|sdb..][,addr=CTRL:TARGET:LUN (scsi)]\n"
 	"      --nic SPEC         tap=NAME,model=dec21140|netvsc[,mac=52:54:..]\n"
 	"      --hyperv LIST      Hyper-V enlightenments: all, off, or a list such as\n"
 	"                         relaxed,vpindex,runtime,synic,stimer,hypervclock\n"

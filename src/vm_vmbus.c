@@ -21,6 +21,7 @@
 #include "hvkvm/block.h"
 #include "hvkvm/evloop.h"
 #include "hvkvm/hyperv.h"
+#include "hvkvm/ide.h"
 #include "hvkvm/storvsp.h"
 #include "hvkvm/vmbus.h"
 
@@ -105,8 +106,26 @@ static void vm_vmbus_tick(void *opaque, uint32_t events)
 	vmbus_server_tick(vm->vmbus, time_now_ns());
 }
 
-/* The storvsp controller's instance GUID (one controller per VM). */
-#define VM_SCSI_INSTANCE "f8b3781b-1e82-4818-a1c3-63d806ec15bb"
+/*
+ * Controller c's instance GUID: stable per VM configuration, so that a
+ * Windows guest finds its disks where it left them.
+ */
+#define VM_SCSI_INSTANCE "f8b3781b-1e82-4818-a1c3-63d806ec15%02x"
+
+/* Which controllers the VM has: 0 always (as Hyper-V's Gen1 default), and
+ * every one a disk or a <controller type='scsi' index='N'/> names. */
+static unsigned int vm_scsi_ctrl_mask(const struct vm_config *cfg)
+{
+	unsigned int i, c, t, l, mask = 1u | cfg->scsi_controllers;
+
+	for (i = 0; i < cfg->nr_disks; i++) {
+		if (cfg->disks[i].bus != CONFIG_DISK_SCSI)
+			continue;
+		config_disk_scsi_addr(&cfg->disks[i], &c, &t, &l);
+		mask |= 1u << c;
+	}
+	return mask & ((1u << CONFIG_SCSI_CONTROLLERS) - 1);
+}
 
 static unsigned int vm_scsi_disks(const struct vm_config *cfg)
 {
@@ -117,73 +136,328 @@ static unsigned int vm_scsi_disks(const struct vm_config *cfg)
 	return n;
 }
 
-/*
- * One storvsp controller for every bus=scsi disk: target "sdX" is LUN X
- * of path 0 / target 0, the address Hyper-V gives its disks.
- */
-static int vm_scsi_create(struct vm *vm, char *err, size_t errlen)
+/* Check and open @d for a SCSI LUN. */
+static int vm_scsi_open(const struct config_disk *d, struct block_dev **bd,
+			char *err, size_t errlen)
+{
+	int r;
+
+	if (d->media == CONFIG_MEDIA_CDROM || !d->path || !d->path[0]) {
+		snprintf(err, errlen, "disk %s: bus=scsi needs a disk image",
+			 d->path ? d->path : d->target);
+		return -EINVAL;
+	}
+	r = vm_disk_open(d, bd);
+	if (r)
+		snprintf(err, errlen, "disk %s: %s", d->path, strerror(-r));
+	return r;
+}
+
+/* One controller with the configured disks that sit on it. */
+static int vm_scsi_ctrl_create(struct vm *vm, unsigned int c, char *err,
+			       size_t errlen)
 {
 	const struct vm_config *cfg = vm->cfg;
+	struct vm_scsi_ctrl *sc = &vm->scsi[c];
 	struct storvsp_lun_config luns[CONFIG_MAX_DISKS];
+	char name[16], instance[40];
 	struct storvsp_params p = {
-		.name = "scsi0",
-		.instance_id = VM_SCSI_INSTANCE,
+		.name = name,
+		.instance_id = instance,
 		.max_subchannels = vm->nr_vcpus - 1,
+		.controller = c,
 		.luns = luns,
 	};
-	unsigned int i;
-	int r = 0;
+	unsigned int i, dc, t, l, n = 0;
+	int r;
 
-	for (i = 0; i < cfg->nr_disks && !r; i++) {
+	snprintf(name, sizeof(name), "scsi%u", c);
+	snprintf(instance, sizeof(instance), VM_SCSI_INSTANCE, 0xbb + c);
+	for (i = 0; i < cfg->nr_disks; i++) {
 		const struct config_disk *d = &cfg->disks[i];
-		struct storvsp_lun_config *l = &luns[vm->nr_scsi];
 
 		if (d->bus != CONFIG_DISK_SCSI)
 			continue;
-		if (strncmp(d->target, "sd", 2) || d->target[2] < 'a' ||
-		    d->target[2] > 'z' || d->target[3] ||
-		    d->media == CONFIG_MEDIA_CDROM || !d->path || !d->path[0]) {
-			snprintf(err, errlen,
-				 "disk %s: bus=scsi needs a disk image and a "
-				 "target sda..",
-				 d->path ? d->path : d->target);
-			return -EINVAL;
-		}
-		r = vm_disk_open(d, &vm->scsi_bd[vm->nr_scsi]);
+		config_disk_scsi_addr(d, &dc, &t, &l);
+		if (dc != c)
+			continue;
+		r = vm_scsi_open(d, &sc->lun[t][l].bd, err, errlen);
+		if (r)
+			return r;
+		snprintf(sc->lun[t][l].name, sizeof(sc->lun[t][l].name), "%s",
+			 d->target);
+		luns[n] = (struct storvsp_lun_config){
+			.bd = sc->lun[t][l].bd,
+			.target = t,
+			.lun = l,
+			.readonly = d->readonly,
+		};
+		n++;
+	}
+	p.nr_luns = n;
+	r = storvsp_create(vm->vmbus, &p, &sc->sv);
+	for (i = 0; i < n && !r; i++)
+		r = evloop_add_fd(vm->io, storvsp_completion_fd(sc->sv, i),
+				  EPOLLIN, storvsp_evloop_ready,
+				  storvsp_lun_opaque(sc->sv, i));
+	if (r)
+		snprintf(err, errlen, "SCSI controller %u: %s", c,
+			 strerror(-r));
+	return r;
+}
+
+static int vm_scsi_create(struct vm *vm, char *err, size_t errlen)
+{
+	unsigned int mask = vm_scsi_ctrl_mask(vm->cfg), c;
+	int r;
+
+	for (c = 0; c < CONFIG_SCSI_CONTROLLERS; c++) {
+		if (!(mask & (1u << c)))
+			continue;
+		r = vm_scsi_ctrl_create(vm, c, err, errlen);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* Was IDE drive @drive (0 = hda) configured read-only? */
+static bool vm_ide_disk_readonly(const struct vm *vm, unsigned int drive)
+{
+	const struct vm_config *cfg = vm->cfg;
+	unsigned int i;
+
+	for (i = 0; i < cfg->nr_disks; i++)
+		if (cfg->disks[i].bus == CONFIG_DISK_IDE &&
+		    cfg->disks[i].target[2] == (char)('a' + drive))
+			return cfg->disks[i].readonly;
+	return false;
+}
+
+/*
+ * The Gen1 IDE accelerator: each IDE hard disk also offered as a storvsp
+ * channel of the IDE class, on the IDE controller's own backend (whose
+ * completion handler also runs our requests' callbacks). Linux ata_piix
+ * leaves ATA disks alone on a "Microsoft Corporation Virtual Machine",
+ * and hv_storvsc takes them from here.
+ */
+static int vm_ide_accel_create(struct vm *vm, char *err, size_t errlen)
+{
+	unsigned int drive;
+	int r;
+
+	for (drive = 0; vm->ide && drive < ARRAY_SIZE(vm->ide_accel); drive++) {
+		struct block_dev *bd = ide_disk_block(vm->ide, drive);
+		struct storvsp_lun_config l = { .bd = bd };
+		char name[16], instance[40];
+		struct storvsp_params p = {
+			.name = name,
+			.instance_id = instance,
+			.ide = true,
+			.controller = 16 + drive,
+			.luns = &l,
+			.nr_luns = 1,
+		};
+
+		if (!bd)
+			continue;
+		l.readonly = vm_ide_disk_readonly(vm, drive);
+		snprintf(name, sizeof(name), "ide-hd%c", 'a' + drive);
+		storvsp_ide_instance(drive / 2, drive % 2, instance);
+		r = storvsp_create(vm->vmbus, &p, &vm->ide_accel[drive]);
 		if (r) {
-			snprintf(err, errlen, "disk %s: %s", d->path,
-				 strerror(-r));
+			snprintf(err, errlen, "IDE accelerator for hd%c: %s",
+				 'a' + drive, strerror(-r));
 			return r;
 		}
-		memset(l, 0, sizeof(*l));
-		l->bd = vm->scsi_bd[vm->nr_scsi++];
-		l->lun = (unsigned int)(d->target[2] - 'a');
-		l->readonly = d->readonly;
 	}
-	p.nr_luns = vm->nr_scsi;
-	r = storvsp_create(vm->vmbus, &p, &vm->storvsp);
-	for (i = 0; i < vm->nr_scsi && !r; i++)
-		r = evloop_add_fd(vm->io, storvsp_completion_fd(vm->storvsp, i),
-				  EPOLLIN, storvsp_evloop_ready,
-				  storvsp_lun_opaque(vm->storvsp, i));
-	if (r)
-		snprintf(err, errlen, "SCSI controller: %s", strerror(-r));
-	return r;
+	return 0;
 }
 
 /* Before the server goes: the last completions still reach storvsp. */
 static void vm_scsi_close(struct vm *vm)
 {
+	unsigned int c, t, l;
+
+	for (c = 0; c < CONFIG_SCSI_CONTROLLERS; c++) {
+		for (t = 0; t < CONFIG_SCSI_TARGETS; t++) {
+			for (l = 0; l < CONFIG_SCSI_LUNS; l++) {
+				struct vm_scsi_lun *sl = &vm->scsi[c].lun[t][l];
+
+				if (!sl->bd)
+					continue;
+				if (vm->io && vm->scsi[c].sv)
+					evloop_del_fd(
+						vm->io,
+						block_completion_fd(sl->bd));
+				block_close(sl->bd);
+				sl->bd = NULL;
+			}
+		}
+		vm->scsi[c].sv = NULL; /* freed with the server */
+	}
+	memset(vm->ide_accel, 0, sizeof(vm->ide_accel));
+}
+
+/* ---- hot-add, hot-remove (control socket, I/O thread) ---- */
+
+static int vm_scsi_find(struct vm *vm, const char *which, unsigned int *c,
+			unsigned int *t, unsigned int *l)
+{
+	int end = 0;
+
+	if (sscanf(which, "%u:%u:%u%n", c, t, l, &end) == 3 && !which[end])
+		return *c < CONFIG_SCSI_CONTROLLERS &&
+				       *t < CONFIG_SCSI_TARGETS &&
+				       *l < CONFIG_SCSI_LUNS &&
+				       vm->scsi[*c].lun[*t][*l].bd ?
+			       0 :
+			       -ENOENT;
+	for (*c = 0; *c < CONFIG_SCSI_CONTROLLERS; (*c)++)
+		for (*t = 0; *t < CONFIG_SCSI_TARGETS; (*t)++)
+			for (*l = 0; *l < CONFIG_SCSI_LUNS; (*l)++)
+				if (vm->scsi[*c].lun[*t][*l].bd &&
+				    !strcmp(vm->scsi[*c].lun[*t][*l].name,
+					    which))
+					return 0;
+	return -ENOENT;
+}
+
+int vm_disk_hot_add(struct vm *vm, struct config_disk *d, char *err,
+		    size_t errlen)
+{
+	unsigned int c, t, l, c2, t2, l2;
+	struct vm_scsi_lun *sl;
+	struct storvsp_lun_config lc;
+	void *opaque;
+	int r;
+
+	if (d->bus != CONFIG_DISK_SCSI) {
+		snprintf(
+			err, errlen,
+			"only synthetic SCSI disks can be added to a running VM (Hyper-V's IDE cannot either)");
+		return -EINVAL;
+	}
+	if (!vm->vmbus) {
+		snprintf(err, errlen,
+			 "this VM has no VMBus (run it with --hyperv all)");
+		return -ENODEV;
+	}
+	if (d->target[0] && !vm_scsi_find(vm, d->target, &c2, &t2, &l2)) {
+		snprintf(err, errlen, "disk %s exists already (at %u:%u:%u)",
+			 d->target, c2, t2, l2);
+		return -EEXIST;
+	}
+	if (d->addr_set || d->target[0]) {
+		config_disk_scsi_addr(d, &c, &t, &l);
+	} else {
+		/* The first free LUN of controller 0. */
+		c = t = 0;
+		for (l = 0; l < CONFIG_SCSI_LUNS && vm->scsi[0].lun[0][l].bd;
+		     l++)
+			;
+	}
+	if (c >= CONFIG_SCSI_CONTROLLERS || t >= CONFIG_SCSI_TARGETS ||
+	    l >= CONFIG_SCSI_LUNS) {
+		snprintf(err, errlen, "no free SCSI address for the disk");
+		return -ENOSPC;
+	}
+	if (!vm->scsi[c].sv) {
+		snprintf(
+			err, errlen,
+			"SCSI controller %u does not exist (add <controller type='scsi' index='%u'/> to the VM's configuration)",
+			c, c);
+		return -ENODEV;
+	}
+	sl = &vm->scsi[c].lun[t][l];
+	if (sl->bd) {
+		snprintf(err, errlen, "SCSI address %u:%u:%u holds %s", c, t, l,
+			 sl->name);
+		return -EEXIST;
+	}
+	r = vm_scsi_open(d, &sl->bd, err, errlen);
+	if (r)
+		return r;
+	lc = (struct storvsp_lun_config){
+		.bd = sl->bd, .target = t, .lun = l, .readonly = d->readonly
+	};
+	r = storvsp_add_lun(vm->scsi[c].sv, &lc, &opaque);
+	if (!r) {
+		r = evloop_add_fd(vm->io, block_completion_fd(sl->bd), EPOLLIN,
+				  storvsp_evloop_ready, opaque);
+		if (r) {
+			struct block_dev *bd;
+
+			storvsp_remove_lun(vm->scsi[c].sv, t, l, &bd);
+		}
+	}
+	if (r) {
+		block_close(sl->bd);
+		sl->bd = NULL;
+		snprintf(err, errlen, "SCSI %u:%u:%u: %s", c, t, l,
+			 strerror(-r));
+		return r;
+	}
+	if (d->target[0])
+		snprintf(sl->name, sizeof(sl->name), "%s", d->target);
+	else
+		snprintf(sl->name, sizeof(sl->name), "%u:%u:%u", c, t, l);
+	snprintf(d->target, sizeof(d->target), "%s", sl->name);
+	d->addr_set = true;
+	d->addr_controller = c;
+	d->addr_target = t;
+	d->addr_lun = l;
+	/* Not connected yet: the guest's first scan will find it. */
+	r = storvsp_rescan(vm->scsi[c].sv);
+	if (r && r != -ENOTCONN)
+		dev_warn("scsi", "could not tell the guest about %s: %s",
+			 sl->name, strerror(-r));
+	return 0;
+}
+
+int vm_disk_hot_remove(struct vm *vm, const char *which, char *err,
+		       size_t errlen)
+{
+	unsigned int c, t, l;
+	struct block_dev *bd;
+	int r;
+
+	if (vm_scsi_find(vm, which, &c, &t, &l)) {
+		snprintf(
+			err, errlen,
+			"no SCSI disk '%.32s' (give its name or CONTROLLER:TARGET:LUN)",
+			which);
+		return -ENOENT;
+	}
+	r = storvsp_remove_lun(vm->scsi[c].sv, t, l, &bd);
+	if (r) {
+		snprintf(err, errlen, "%s: %s", which, strerror(-r));
+		return r;
+	}
+	/* Requests in flight complete inside block_close(). */
+	evloop_del_fd(vm->io, block_completion_fd(bd));
+	block_close(bd);
+	vm->scsi[c].lun[t][l].bd = NULL;
+	r = storvsp_rescan(vm->scsi[c].sv);
+	if (r && r != -ENOTCONN)
+		dev_warn("scsi", "could not tell the guest about %s: %s", which,
+			 strerror(-r));
+	return 0;
+}
+
+void vm_storage_stats_foreach(struct vm *vm,
+			      void (*fn)(void *opaque, const char *name,
+					 uint64_t value),
+			      void *opaque)
+{
 	unsigned int i;
 
-	for (i = 0; i < vm->nr_scsi; i++) {
-		if (vm->io && vm->storvsp)
-			evloop_del_fd(vm->io,
-				      block_completion_fd(vm->scsi_bd[i]));
-		block_close(vm->scsi_bd[i]);
-		vm->scsi_bd[i] = NULL;
-	}
-	vm->nr_scsi = 0;
+	for (i = 0; i < CONFIG_SCSI_CONTROLLERS; i++)
+		if (vm->scsi[i].sv)
+			storvsp_stats_foreach(vm->scsi[i].sv, fn, opaque);
+	for (i = 0; i < ARRAY_SIZE(vm->ide_accel); i++)
+		if (vm->ide_accel[i])
+			storvsp_stats_foreach(vm->ide_accel[i], fn, opaque);
 }
 
 int vm_vmbus_init(struct vm *vm, char *err, size_t errlen)
@@ -245,7 +519,8 @@ int vm_vmbus_init(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "VMBus: %s", strerror(-r));
 		return r;
 	}
-	return vm_scsi_disks(vm->cfg) ? vm_scsi_create(vm, err, errlen) : 0;
+	r = vm_scsi_create(vm, err, errlen);
+	return r ? r : vm_ide_accel_create(vm, err, errlen);
 }
 
 void vm_vmbus_exit(struct vm *vm)

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define CONFIG_MAX_VCPUS 64
-#define CONFIG_MAX_DISKS 16
+#define CONFIG_MAX_DISKS 64
 #define CONFIG_MAX_NICS 8
 #define CONFIG_NAME_MAX 64
 #define CONFIG_ERR_MAX 512
@@ -53,7 +53,23 @@ struct config_disk {
 	enum config_cache cache;	/* none = O_DIRECT (default) */
 	bool readonly;
 	char target[16]; /* libvirt target dev ("hda", "sda") */
+	/*
+	 * SCSI placement (libvirt <address type='drive'>, --disk addr=C:T:L):
+	 * controller, target and LUN; unset = controller 0, target 0, LUN =
+	 * the target name's index (sda = 0).
+	 */
+	bool addr_set;
+	unsigned int addr_controller, addr_target, addr_lun;
 };
+
+/* Synthetic SCSI: controllers per VM, targets per controller, LUNs. */
+#define CONFIG_SCSI_CONTROLLERS 4
+#define CONFIG_SCSI_TARGETS 2
+#define CONFIG_SCSI_LUNS 64
+
+/* Where a bus=scsi disk sits: the address, or the one its name implies. */
+void config_disk_scsi_addr(const struct config_disk *d, unsigned int *ctrl,
+			   unsigned int *target, unsigned int *lun);
 
 enum config_nic_model { CONFIG_NIC_DEC21140, CONFIG_NIC_NETVSC };
 
@@ -129,6 +145,9 @@ struct vm_config {
 	char *serial_path;		/* CONFIG_SERIAL_FILE */
 	struct config_disk disks[CONFIG_MAX_DISKS];
 	unsigned int nr_disks;
+	/* <controller type='scsi' index='N'/>: bit N (controller 0 is always
+	 * there with VMBus; others exist when named here or by a disk). */
+	unsigned int scsi_controllers;
 	struct config_nic nics[CONFIG_MAX_NICS];
 	unsigned int nr_nics;
 	struct config_hyperv hyperv;

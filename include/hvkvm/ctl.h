@@ -49,6 +49,8 @@ enum ctl_cmd {
 	CTL_CMD_KVP_SET,
 	CTL_CMD_EJECT,
 	CTL_CMD_INSERT,
+	CTL_CMD_DISK_ADD,
+	CTL_CMD_DISK_REMOVE,
 	CTL_CMD_COUNT,
 };
 
@@ -68,13 +70,18 @@ enum ctl_kvp_pool {
  */
 struct ctl_req {
 	enum ctl_cmd cmd;
-	unsigned int timeout;	    /* shutdown: seconds before ACPI */
-	enum ctl_kvp_pool pool;	    /* kvp-get, kvp-set */
-	const char *key;	    /* kvp-get, kvp-set */
-	const char *value;	    /* kvp-set */
-	const char *drive;	    /* eject, insert: "hda".."hdd" */
-	const char *file;	    /* insert: image path (absolute) */
-	bool force;		    /* eject: even if the guest locked it */
+	unsigned int timeout;	/* shutdown: seconds before ACPI */
+	enum ctl_kvp_pool pool; /* kvp-get, kvp-set */
+	const char *key;	/* kvp-get, kvp-set */
+	const char *value;	/* kvp-set */
+	const char *drive;	/* eject, insert: "hda".."hdd"; disk-add
+				     * (optional), disk-remove: "sdb" or
+				     * "C:T:L" */
+	const char *file;	/* insert, disk-add: image path (absolute) */
+	const char *addr;	/* disk-add: "C:T:L" (optional) */
+	const char *format;	/* disk-add: raw, vhd (optional) */
+	bool force;		/* eject: even if the guest locked it */
+	bool readonly;		/* disk-add */
 	struct json_object *result; /* op adds its result members here */
 	char *err;		    /* op's error message on failure */
 	size_t errlen;
@@ -108,6 +115,9 @@ struct ctl_ops {
 	/* Media change on an IDE CD-ROM (docs/control.md). */
 	int (*eject)(void *opaque, struct ctl_req *req);
 	int (*insert)(void *opaque, struct ctl_req *req);
+	/* Hot-add / hot-remove of a synthetic SCSI disk. */
+	int (*disk_add)(void *opaque, struct ctl_req *req);
+	int (*disk_remove)(void *opaque, struct ctl_req *req);
 };
 
 /*

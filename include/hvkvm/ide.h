@@ -94,5 +94,11 @@ int ide_eject(struct ide *ide, unsigned int drive, bool force);
 int ide_insert(struct ide *ide, unsigned int drive, struct block_dev *bd);
 /* True if @drive is a CD-ROM with a medium in it. */
 bool ide_has_medium(struct ide *ide, unsigned int drive);
+/*
+ * The backend of hard disk @drive, NULL for CD-ROMs and empty slots. It
+ * stays the controller's (closed by ide_destroy); the Hyper-V IDE
+ * accelerator submits to it too, its completions run on the IDE's evloop.
+ */
+struct block_dev *ide_disk_block(struct ide *ide, unsigned int drive);
 
 #endif /* HVKVM_IDE_H */

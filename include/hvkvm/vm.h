@@ -95,9 +95,16 @@ struct vm {
 	struct ic_shutdown *ic_shutdown;
 	struct ic_timesync *ic_timesync;
 	struct ic_kvp *ic_kvp;
-	struct storvsp *storvsp; /* bus=scsi disks (vm_vmbus.c) */
-	struct block_dev *scsi_bd[CONFIG_MAX_DISKS]; /* its LUNs, owned */
-	unsigned int nr_scsi;
+	/* Synthetic SCSI controllers and their LUNs (vm_vmbus.c). */
+	struct vm_scsi_ctrl {
+		struct storvsp *sv; /* NULL: no such controller */
+		struct vm_scsi_lun {
+			struct block_dev *bd; /* owned; NULL = empty */
+			char name[16];	      /* "sdb", for ctl */
+		} lun[CONFIG_SCSI_TARGETS][CONFIG_SCSI_LUNS];
+	} scsi[CONFIG_SCSI_CONTROLLERS];
+	/* The Hyper-V IDE accelerator of each IDE hard disk (hda..hdd). */
+	struct storvsp *ide_accel[4];
 	int vmbus_tick_fd; /* 1 s timerfd for IC periodic work */
 	int rtc_timer_fd;  /* one-shot timerfd for RTC IRQ 8 */
 	struct evloop *io; /* I/O thread */
@@ -153,5 +160,22 @@ struct vm_crash_report {
 void vm_crash_get(struct vm *vm, struct vm_crash_report *out);
 /* Counters for --stats and the control socket. */
 void vm_stats_print(struct vm *vm, FILE *f);
+
+/*
+ * Hot-add the bus=scsi disk @d to a running VM (its controller must exist;
+ * the address is @d's, or the first free LUN of controller 0 when @d has
+ * neither an address nor a name) and tell the guest. Hot-remove the SCSI
+ * disk named @which ("sdb") or at address "C:T:L". On the I/O thread (the
+ * control socket's). 0 or -errno with one line in @err.
+ */
+int vm_disk_hot_add(struct vm *vm, struct config_disk *d, char *err,
+		    size_t errlen);
+int vm_disk_hot_remove(struct vm *vm, const char *which, char *err,
+		       size_t errlen);
+/* Counters of every synthetic storage controller (ctl stats). */
+void vm_storage_stats_foreach(struct vm *vm,
+			      void (*fn)(void *opaque, const char *name,
+					 uint64_t value),
+			      void *opaque);
 
 #endif /* HVKVM_VM_H */

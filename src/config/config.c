@@ -215,6 +215,22 @@ static void target_name(enum config_disk_bus bus, int idx, char *buf,
 			 letters[i]);
 }
 
+void config_disk_scsi_addr(const struct config_disk *d, unsigned int *ctrl,
+			   unsigned int *target, unsigned int *lun)
+{
+	int idx = config_target_index(d->target);
+
+	if (d->addr_set) {
+		*ctrl = d->addr_controller;
+		*target = d->addr_target;
+		*lun = d->addr_lun;
+		return;
+	}
+	*ctrl = 0;
+	*target = 0;
+	*lun = idx < 0 ? 0 : (unsigned int)idx;
+}
+
 static bool target_used(const struct vm_config *cfg, const char *target)
 {
 	unsigned int i;
@@ -473,6 +489,29 @@ static int validate_disk(const struct vm_config *cfg, unsigned int i, char *err,
 			return config_err(err, errlen,
 					  "disk target '%s' used twice",
 					  d->target);
+	if (d->bus == CONFIG_DISK_SCSI) {
+		unsigned int c, t, l, c2, t2, l2;
+
+		config_disk_scsi_addr(d, &c, &t, &l);
+		if (c >= CONFIG_SCSI_CONTROLLERS || t >= CONFIG_SCSI_TARGETS ||
+		    l >= CONFIG_SCSI_LUNS)
+			return config_err(
+				err, errlen,
+				"disk %s: SCSI address %u:%u:%u out of range (controller 0..%u, target 0..%u, LUN 0..%u)",
+				d->target, c, t, l, CONFIG_SCSI_CONTROLLERS - 1,
+				CONFIG_SCSI_TARGETS - 1, CONFIG_SCSI_LUNS - 1);
+		for (j = 0; j < i; j++) {
+			if (cfg->disks[j].bus != CONFIG_DISK_SCSI)
+				continue;
+			config_disk_scsi_addr(&cfg->disks[j], &c2, &t2, &l2);
+			if (c == c2 && t == t2 && l == l2)
+				return config_err(
+					err, errlen,
+					"disks %s and %s: both at SCSI address %u:%u:%u",
+					cfg->disks[j].target, d->target, c, t,
+					l);
+		}
+	}
 	return 0;
 }
 

@@ -13,6 +13,7 @@
  */
 #include "config_priv.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -96,7 +97,38 @@ static int bad_value(const char *opt, const char *key, const char *val,
 
 /* ---- --disk -------------------------------------------------------------- */
 
-enum { DK_FILE, DK_BUS, DK_FORMAT, DK_READONLY, DK_MEDIA, DK_CACHE, DK_TARGET };
+enum {
+	DK_FILE,
+	DK_BUS,
+	DK_FORMAT,
+	DK_READONLY,
+	DK_MEDIA,
+	DK_CACHE,
+	DK_TARGET,
+	DK_ADDR
+};
+
+/* addr=C:T:L (controller, target, LUN) of a bus=scsi disk. */
+static int disk_addr(struct config_disk *d, const char *val, char *err,
+		     size_t errlen)
+{
+	unsigned int c, t, l;
+	int end = 0;
+
+	if (sscanf(val, "%u:%u:%u%n", &c, &t, &l, &end) != 3 || val[end] ||
+	    c >= CONFIG_SCSI_CONTROLLERS || t >= CONFIG_SCSI_TARGETS ||
+	    l >= CONFIG_SCSI_LUNS || !isdigit((unsigned char)val[0]))
+		return config_err(
+			err, errlen,
+			"--disk: addr=%.32s: want CONTROLLER:TARGET:LUN within 0..%u:0..%u:0..%u",
+			val, CONFIG_SCSI_CONTROLLERS - 1,
+			CONFIG_SCSI_TARGETS - 1, CONFIG_SCSI_LUNS - 1);
+	d->addr_set = true;
+	d->addr_controller = c;
+	d->addr_target = t;
+	d->addr_lun = l;
+	return 0;
+}
 
 static int disk_key(struct config_disk *d, int k, const char *val,
 		    int *readonly, char *err, size_t errlen)
@@ -149,6 +181,8 @@ static int disk_key(struct config_disk *d, int k, const char *val,
 					 "none, writeback", err, errlen);
 		d->cache = (enum config_cache)i;
 		return 0;
+	case DK_ADDR:
+		return disk_addr(d, val, err, errlen);
 	default:
 		if (config_target_index(val) < 0)
 			return bad_value("--disk", "target", val,
@@ -173,6 +207,9 @@ static int disk_check(struct config_disk *d, unsigned int seen, int readonly,
 				  "--disk: target=%s is not on bus %s",
 				  d->target,
 				  d->bus == CONFIG_DISK_IDE ? "ide" : "scsi");
+	if (d->addr_set && d->bus != CONFIG_DISK_SCSI)
+		return config_err(err, errlen,
+				  "--disk: addr= is for bus=scsi disks");
 	if (d->media == CONFIG_MEDIA_CDROM) {
 		if (readonly == 0)
 			return config_err(
@@ -193,7 +230,7 @@ int config_parse_disk_arg(struct vm_config *cfg, const char *arg, char *err,
 {
 	static const char *const keys[] = { "file",	"bus",	 "format",
 					    "readonly", "media", "cache",
-					    "target",	NULL };
+					    "target",	"addr",	 NULL };
 	struct config_disk d = { .format = CONFIG_FORMAT_AUTO };
 	char key[32], val[ARG_VALUE_MAX];
 	const char *p = arg ? arg : "";

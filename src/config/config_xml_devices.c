@@ -5,8 +5,10 @@
  * 21140 and synthetic network adapters on TAP devices (<interface
  * type='ethernet'>), the fixed controllers, the Hyper-V crash MSRs
  * (<panic model='hyperv'/>), PS/2 input. Anything else is an error naming
- * the element. <address> and <alias> children are accepted and ignored:
- * hvkvm places devices itself (disks by their target name).
+ * the element. <address> and <alias> children are accepted and ignored
+ * (hvkvm places devices itself), except a disk's <address type='drive'>:
+ * it places a SCSI disk (controller, target, unit = LUN) and must agree
+ * with an IDE disk's name (bus = channel, unit = master/slave).
  */
 #include "config_xml.h"
 
@@ -251,9 +253,82 @@ static int xml_disk_target(struct xml_ctx *x, xmlNode *n, struct config_disk *d)
 	return 0;
 }
 
+struct xml_drive_addr {
+	xmlNode *n; /* NULL: no <address> */
+	unsigned int controller, bus, target, unit;
+};
+
+static int xml_disk_address(struct xml_ctx *x, xmlNode *n,
+			    struct xml_drive_addr *a)
+{
+	static const char *const attrs[] = { "type",   "controller", "bus",
+					     "target", "unit",	     NULL };
+	static const char *const types[] = { "drive", NULL };
+	static const char *const names[] = { "controller", "bus", "target",
+					     "unit" };
+	unsigned int *out[] = { &a->controller, &a->bus, &a->target, &a->unit };
+	const char *v;
+	uint64_t num;
+	unsigned int i;
+	int ret, type;
+
+	ret = xml_check_attrs(x, n, attrs)		       ?:
+		      xml_enum(x, n, "type", types, -1, &type) ?:
+		      xml_walk(x, n, NULL);
+	if (ret)
+		return ret;
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		v = xml_attr(x, n, names[i]);
+		*out[i] = 0;
+		if (!v)
+			continue;
+		if (config_parse_num(v, 255, false, &num))
+			return xml_fail(x, n,
+					"%s='%.16s' is not a number 0..255",
+					names[i], v);
+		*out[i] = (unsigned int)num;
+	}
+	a->n = n;
+	return 0;
+}
+
+/* The disk's <address> against its bus, once <target> said which. */
+static int xml_disk_place(struct xml_ctx *x, struct config_disk *d,
+			  const struct xml_drive_addr *a)
+{
+	int idx = config_target_index(d->target);
+
+	if (!a->n || !d->target[0])
+		return 0;
+	if (d->bus == CONFIG_DISK_IDE) {
+		if (a->controller || a->target || a->bus > 1 || a->unit > 1 ||
+		    (int)(a->bus * 2 + a->unit) != idx)
+			return xml_fail(
+				x, a->n,
+				"controller='%u' bus='%u' target='%u' unit='%u' is not where dev='%s' sits (IDE controller 0, bus %d, target 0, unit %d)",
+				a->controller, a->bus, a->target, a->unit,
+				d->target, idx / 2, idx % 2);
+		return 0;
+	}
+	if (a->controller >= CONFIG_SCSI_CONTROLLERS || a->bus ||
+	    a->target >= CONFIG_SCSI_TARGETS || a->unit >= CONFIG_SCSI_LUNS)
+		return xml_fail(
+			x, a->n,
+			"controller='%u' bus='%u' target='%u' unit='%u': synthetic SCSI has controllers 0..%u, bus 0, targets 0..%u, units 0..%u",
+			a->controller, a->bus, a->target, a->unit,
+			CONFIG_SCSI_CONTROLLERS - 1, CONFIG_SCSI_TARGETS - 1,
+			CONFIG_SCSI_LUNS - 1);
+	d->addr_set = true;
+	d->addr_controller = a->controller;
+	d->addr_target = a->target;
+	d->addr_lun = a->unit;
+	return 0;
+}
+
 static int xml_disk_children(struct xml_ctx *x, xmlNode *n,
 			     struct config_disk *d, bool block)
 {
+	struct xml_drive_addr addr = { 0 };
 	static const struct xml_handler tab[] = {
 		{ "driver", NULL, false }, { "source", NULL, false },
 		{ "target", NULL, false }, { "readonly", NULL, false },
@@ -273,13 +348,15 @@ static int xml_disk_children(struct xml_ctx *x, xmlNode *n,
 			ret = xml_disk_source(x, c, d, block);
 		else if (!strcmp(name, "target"))
 			ret = xml_disk_target(x, c, d);
+		else if (!strcmp(name, "address"))
+			ret = xml_disk_address(x, c, &addr);
 		else if (!strcmp(name, "readonly"))
 			ret = xml_check_attrs(x, c, no_attrs) ?:
 				      xml_walk(x, c, NULL);
 		if (!ret && !strcmp(name, "readonly"))
 			d->readonly = true;
 	}
-	return ret;
+	return ret ?: xml_disk_place(x, d, &addr);
 }
 
 static int xml_disk(struct xml_ctx *x, xmlNode *n)
@@ -442,7 +519,9 @@ static int xml_controller(struct xml_ctx *x, xmlNode *n)
 	static const char *const usb_models[] = { "none", NULL };
 	static const char *const *const models[] = { ide_models, scsi_models,
 						     pci_models, usb_models };
-	static const unsigned int max_index[] = { 1, 0, 0, 0 };
+	static const unsigned int max_index[] = { 1,
+						  CONFIG_SCSI_CONTROLLERS - 1,
+						  0, 0 };
 	const char *index;
 	uint64_t v = 0;
 	int ret, type, model;
@@ -459,7 +538,10 @@ static int xml_controller(struct xml_ctx *x, xmlNode *n)
 	if (index && config_parse_num(index, max_index[type], false, &v))
 		return xml_fail(x, n, "index='%.16s': hvkvm has %s", index,
 				type == 0 ? "IDE controllers 0 and 1" :
+				type == 1 ? "SCSI controllers 0..3" :
 					    "one such controller (index 0)");
+	if (type == 1)
+		x->cfg->scsi_controllers |= 1u << v;
 	return 0;
 }
 

@@ -21,7 +21,7 @@
 
 #define CTL_JSON_DEPTH 16 /* nesting a request may use */
 #define CTL_ID_MAX 256	  /* string id length */
-#define CTL_ARGS_MAX 3	  /* arguments of one command */
+#define CTL_ARGS_MAX 5	  /* arguments of one command */
 #define CTL_STATS_DEPTH 8 /* dotted path parts */
 
 enum ctl_arg_type {
@@ -80,6 +80,21 @@ static const struct ctl_cmd_desc ctl_cmds[CTL_CMD_COUNT] = {
 				       CTL_DRIVE_MAX },
 				     { "file", CTL_ARG_STR, true, CTL_PATH_MAX },
 			     } },
+	[CTL_CMD_DISK_ADD] = { "disk-add",
+			       {
+				       { "file", CTL_ARG_STR, true,
+					 CTL_PATH_MAX },
+				       { "drive", CTL_ARG_STR, false,
+					 CTL_DRIVE_MAX },
+				       { "addr", CTL_ARG_STR, false, 16 },
+				       { "readonly", CTL_ARG_UINT, false, 1 },
+				       { "format", CTL_ARG_STR, false, 8 },
+			       } },
+	[CTL_CMD_DISK_REMOVE] = { "disk-remove",
+				  {
+					  { "drive", CTL_ARG_STR, true,
+					    CTL_DRIVE_MAX },
+				  } },
 };
 
 static const char *const ctl_pool_names[CTL_KVP_POOLS] = {
@@ -260,6 +275,8 @@ static int ctl_take_arg(const struct ctl_arg *a, struct json_object *v,
 		}
 		if (!strcmp(a->name, "force"))
 			req->force = n != 0;
+		else if (!strcmp(a->name, "readonly"))
+			req->readonly = n != 0;
 		else
 			req->timeout = (unsigned int)n;
 		return 0;
@@ -281,6 +298,10 @@ static int ctl_take_arg(const struct ctl_arg *a, struct json_object *v,
 			req->drive = s;
 		else if (!strcmp(a->name, "file"))
 			req->file = s;
+		else if (!strcmp(a->name, "addr"))
+			req->addr = s;
+		else if (!strcmp(a->name, "format"))
+			req->format = s;
 		else
 			req->value = s;
 		return 0;
@@ -444,6 +465,10 @@ static int (*ctl_op(const struct ctl_ops *ops,
 		return ops->eject;
 	case CTL_CMD_INSERT:
 		return ops->insert;
+	case CTL_CMD_DISK_ADD:
+		return ops->disk_add;
+	case CTL_CMD_DISK_REMOVE:
+		return ops->disk_remove;
 	default:
 		return NULL;
 	}

@@ -208,8 +208,7 @@ static int ctl_vm_stats(void *opaque, struct ctl_req *req, struct ctl_stats *st)
 			ctl_stats_add(st, path, v);
 		}
 	}
-	if (vm->storvsp)
-		storvsp_stats_foreach(vm->storvsp, ctl_vm_stats_add, st);
+	vm_storage_stats_foreach(vm, ctl_vm_stats_add, st);
 	ctl_stats_add(st, "bus.pio_unclaimed", ctl_vm_load(&vm->pio.unclaimed));
 	ctl_stats_add(st, "bus.mmio_unclaimed",
 		      ctl_vm_load(&vm->mmio.unclaimed));
@@ -628,6 +627,68 @@ static int ctl_vm_insert(void *opaque, struct ctl_req *req)
 	return 0;
 }
 
+/* ---- disk-add, disk-remove: synthetic SCSI hot-plug ---- */
+
+static int ctl_vm_disk_add(void *opaque, struct ctl_req *req)
+{
+	struct ctl_vm *cv = opaque;
+	struct config_disk d = { .bus = CONFIG_DISK_SCSI };
+	char arg[CTL_PATH_MAX + 128];
+	struct vm_config tmp;
+	int r;
+
+	if (req->file[0] != '/') {
+		snprintf(req->err, req->errlen,
+			 "file '%.256s': give an absolute path", req->file);
+		return -EINVAL;
+	}
+	/* The --disk parser checks the name, address and format. */
+	snprintf(arg, sizeof(arg), "bus=scsi,file=%s%s%s%s%s%s%s", req->file,
+		 req->drive ? ",target=" : "", req->drive ? req->drive : "",
+		 req->addr ? ",addr=" : "", req->addr ? req->addr : "",
+		 req->format ? ",format=" : "", req->format ? req->format : "");
+	if (strchr(req->file, ',') || (req->drive && strchr(req->drive, ',')) ||
+	    (req->addr && strchr(req->addr, ',')) ||
+	    (req->format && strchr(req->format, ','))) {
+		snprintf(req->err, req->errlen,
+			 "arguments must not contain ','");
+		return -EINVAL;
+	}
+	config_init(&tmp);
+	r = config_parse_disk_arg(&tmp, arg, req->err, req->errlen);
+	if (!r && tmp.nr_disks == 1) {
+		d = tmp.disks[0];
+		d.readonly = req->readonly;
+		/* A name the user did not give was made up by the parser. */
+		if (!req->drive)
+			d.target[0] = '\0';
+		r = vm_disk_hot_add(cv->vm, &d, req->err, req->errlen);
+	}
+	if (!r) {
+		json_object_object_add(req->result, "drive",
+				       json_object_new_string(d.target));
+		snprintf(arg, sizeof(arg), "%u:%u:%u", d.addr_controller,
+			 d.addr_target, d.addr_lun);
+		json_object_object_add(req->result, "addr",
+				       json_object_new_string(arg));
+		json_object_object_add(req->result, "file",
+				       json_object_new_string(req->file));
+	}
+	config_free(&tmp);
+	return r;
+}
+
+static int ctl_vm_disk_remove(void *opaque, struct ctl_req *req)
+{
+	struct ctl_vm *cv = opaque;
+	int r = vm_disk_hot_remove(cv->vm, req->drive, req->err, req->errlen);
+
+	if (!r)
+		json_object_object_add(req->result, "drive",
+				       json_object_new_string(req->drive));
+	return r;
+}
+
 static const struct ctl_ops ctl_vm_ops = {
 	.status = ctl_vm_status,
 	.stats = ctl_vm_stats,
@@ -640,6 +701,8 @@ static const struct ctl_ops ctl_vm_ops = {
 	.kvp_set = ctl_vm_kvp_set,
 	.eject = ctl_vm_eject,
 	.insert = ctl_vm_insert,
+	.disk_add = ctl_vm_disk_add,
+	.disk_remove = ctl_vm_disk_remove,
 };
 
 /* ---- lifecycle ---- */

@@ -68,9 +68,9 @@
 #include <clocksource/hyperv_timer.h>
 #endif
 
-#define HVT_TAG		"HVKVM-TEST: "
-#define HVT_DETAIL_LEN	256
-#define HVT_LINE_LEN	256
+#define HVT_TAG "HVKVM-TEST: "
+#define HVT_DETAIL_LEN 256
+#define HVT_LINE_LEN 256
 
 /* Command line: hvkvm_test.<name>=<value> */
 static char *checks;
@@ -123,16 +123,21 @@ module_param(vmbus_devs, charp, 0444);
 MODULE_PARM_DESC(vmbus_devs, "expected VMBus devices: CLASS-GUID[:DRIVER],...");
 static char *blk_disks;
 module_param(blk_disks, charp, 0444);
-MODULE_PARM_DESC(blk_disks, "blk: disks to check, NAME[:ro],... (e.g. sda,sr0:ro)");
+MODULE_PARM_DESC(
+	blk_disks,
+	"blk: disks to check, NAME[:ro],... (e.g. sda,sr0:ro; * = the sd disk with that disk's host pattern)");
 static unsigned int blk_seed = 1;
 module_param(blk_seed, uint, 0444);
-MODULE_PARM_DESC(blk_seed, "blk: pattern seed of the first disk (+16 per disk)");
+MODULE_PARM_DESC(blk_seed,
+		 "blk: pattern seed of the first disk (+16 per disk)");
 static unsigned int blk_write_lba = 2048;
 module_param(blk_write_lba, uint, 0444);
 MODULE_PARM_DESC(blk_write_lba, "blk: first sector the guest writes");
 static char *ata_xfer;
 module_param(ata_xfer, charp, 0444);
-MODULE_PARM_DESC(ata_xfer, "ata_modes: every ATA/ATAPI device's xfer_mode starts so (e.g. UDMA)");
+MODULE_PARM_DESC(
+	ata_xfer,
+	"ata_modes: every ATA/ATAPI device's xfer_mode starts so (e.g. UDMA)");
 static char *blkperf_disk;
 module_param(blkperf_disk, charp, 0444);
 MODULE_PARM_DESC(blkperf_disk, "blkperf: the disks to drive (e.g. sda,sdb)");
@@ -141,7 +146,9 @@ module_param(blkperf_ios, uint, 0444);
 MODULE_PARM_DESC(blkperf_ios, "blkperf: requests per phase");
 static char *blkperf_jobs = "randread:4:1,randwrite:4:1";
 module_param(blkperf_jobs, charp, 0444);
-MODULE_PARM_DESC(blkperf_jobs, "blkperf: jobs KIND:KIB:QD, KIND randread|randwrite|read|write");
+MODULE_PARM_DESC(
+	blkperf_jobs,
+	"blkperf: jobs KIND:KIB:QD, KIND randread|randwrite|read|write");
 static unsigned int blkperf_span_mb = 100;
 module_param(blkperf_span_mb, uint, 0444);
 MODULE_PARM_DESC(blkperf_span_mb, "blkperf: MiB of each disk the jobs cover");
@@ -159,7 +166,8 @@ module_param(dmi_serial, charp, 0444);
 MODULE_PARM_DESC(dmi_serial, "dmi: expected DMI product_serial");
 static unsigned int blk_wait_secs = 120;
 module_param(blk_wait_secs, uint, 0444);
-MODULE_PARM_DESC(blk_wait_secs, "blk: how long to wait for each disk to appear");
+MODULE_PARM_DESC(blk_wait_secs,
+		 "blk: how long to wait for each disk to appear");
 
 struct hvt_check {
 	const char *name;
@@ -191,7 +199,8 @@ static const struct hvt_check hvt_checks[] __initconst = {
 	  "SMBIOS sys_vendor/product_name/product_uuid/product_serial == hvkvm_test.dmi_*" },
 	{ "clocksource", hvt_check_clocksource,
 	  "current clocksource == hvkvm_test.clocksource" },
-	{ "timer", hvt_check_timer, "ktime, jiffies, Hyper-V reference time agree" },
+	{ "timer", hvt_check_timer,
+	  "ktime, jiffies, Hyper-V reference time agree" },
 	{ "clockevent", hvt_check_clockevent,
 	  "every CPU's clock event device == hvkvm_test.clockevent" },
 	{ "refdrift", hvt_check_refdrift,
@@ -307,12 +316,12 @@ static ssize_t __init hvt_read_sysfs(const char *path, char *buf, size_t size)
 }
 
 struct hvt_mem {
-	u64 ram;		/* E820 RAM, bytes */
-	u64 ram_low;		/* of which below 1 MiB */
-	u64 acpi;		/* ACPI tables + NVS */
-	u64 reserved;		/* everything else */
-	u64 memblock;		/* memblock's view of RAM */
-	u64 managed;		/* pages the page allocator got */
+	u64 ram;      /* E820 RAM, bytes */
+	u64 ram_low;  /* of which below 1 MiB */
+	u64 acpi;     /* ACPI tables + NVS */
+	u64 reserved; /* everything else */
+	u64 memblock; /* memblock's view of RAM */
+	u64 managed;  /* pages the page allocator got */
 	u64 free;
 };
 
@@ -330,8 +339,8 @@ static void __init hvt_mem_get(struct hvt_mem *m)
 		case E820_TYPE_RESERVED_KERN:
 			m->ram += e->size;
 			if (e->addr < SZ_1M)
-				m->ram_low += min_t(u64, e->size,
-						    SZ_1M - e->addr);
+				m->ram_low +=
+					min_t(u64, e->size, SZ_1M - e->addr);
 			break;
 		case E820_TYPE_ACPI:
 		case E820_TYPE_NVS:
@@ -354,8 +363,8 @@ static int __init hvt_check_cpus(char *d, size_t n)
 {
 	unsigned int online = num_online_cpus();
 
-	scnprintf(d, n, "online=%u expected=%u possible=%u present=%u",
-		  online, cpus, num_possible_cpus(), num_present_cpus());
+	scnprintf(d, n, "online=%u expected=%u possible=%u present=%u", online,
+		  cpus, num_possible_cpus(), num_present_cpus());
 	if (cpus && online != cpus)
 		return -EINVAL;
 	return 0;
@@ -367,12 +376,12 @@ static int __init hvt_check_mem(char *d, size_t n)
 	struct hvt_mem m;
 
 	hvt_mem_get(&m);
-	scnprintf(d, n,
-		  "e820_ram_kib=%llu below_1m_kib=%llu acpi_kib=%llu reserved_kib=%llu memblock_kib=%llu managed_kib=%llu expected_mib=%u tol_mib=%u missing_kib=%lld",
-		  m.ram >> 10, m.ram_low >> 10, m.acpi >> 10,
-		  m.reserved >> 10, m.memblock >> 10, m.managed >> 10,
-		  mem_mb, mem_tol_mb,
-		  mem_mb ? ((s64)expected - (s64)m.ram) / 1024 : 0LL);
+	scnprintf(
+		d, n,
+		"e820_ram_kib=%llu below_1m_kib=%llu acpi_kib=%llu reserved_kib=%llu memblock_kib=%llu managed_kib=%llu expected_mib=%u tol_mib=%u missing_kib=%lld",
+		m.ram >> 10, m.ram_low >> 10, m.acpi >> 10, m.reserved >> 10,
+		m.memblock >> 10, m.managed >> 10, mem_mb, mem_tol_mb,
+		mem_mb ? ((s64)expected - (s64)m.ram) / 1024 : 0LL);
 	if (!m.ram)
 		return -ENOMEM;
 	if (!mem_mb)
@@ -392,16 +401,16 @@ static int __init hvt_check_hyperv(char *d, size_t n)
 	cpuid(0x40000000, &max_leaf, &sig[0], &sig[1], &sig[2]);
 	memcpy(vendor, sig, 12);
 	vendor[12] = '\0';
-	len = scnprintf(d, n, "type=%d sig=\"%s\" max_leaf=%#x",
-			x86_hyper_type, vendor, max_leaf);
+	len = scnprintf(d, n, "type=%d sig=\"%s\" max_leaf=%#x", x86_hyper_type,
+			vendor, max_leaf);
 #if IS_ENABLED(CONFIG_HYPERV)
-	len += scnprintf(d + len, n - len,
-			 " features=%#x priv_high=%#x misc=%#x hints=%#x max_vp=%u max_lp=%u vmbus=%u.%u",
-			 ms_hyperv.features, ms_hyperv.priv_high,
-			 ms_hyperv.misc_features, ms_hyperv.hints,
-			 ms_hyperv.max_vp_index, ms_hyperv.max_lp_index,
-			 vmbus_proto_version >> 16,
-			 vmbus_proto_version & 0xffff);
+	len += scnprintf(
+		d + len, n - len,
+		" features=%#x priv_high=%#x misc=%#x hints=%#x max_vp=%u max_lp=%u vmbus=%u.%u",
+		ms_hyperv.features, ms_hyperv.priv_high,
+		ms_hyperv.misc_features, ms_hyperv.hints,
+		ms_hyperv.max_vp_index, ms_hyperv.max_lp_index,
+		vmbus_proto_version >> 16, vmbus_proto_version & 0xffff);
 	if (!hypervisor_is_type(X86_HYPER_MS_HYPERV))
 		return -ENODEV;
 	if (vmbus && !vmbus_proto_version)
@@ -458,8 +467,9 @@ static int __init hvt_check_clocksource(char *d, size_t n)
 	char cur[64];
 	ssize_t ret;
 
-	ret = hvt_read_sysfs("devices/system/clocksource/clocksource0/current_clocksource",
-			     cur, sizeof(cur));
+	ret = hvt_read_sysfs(
+		"devices/system/clocksource/clocksource0/current_clocksource",
+		cur, sizeof(cur));
 	if (ret < 0) {
 		scnprintf(d, n, "cannot read current_clocksource: %zd", ret);
 		return ret;
@@ -546,12 +556,14 @@ static int __init hvt_check_clockevent(char *d, size_t n)
 	size_t len = 0;
 	ssize_t ret;
 
-	for_each_online_cpu(cpu) {
+	for_each_online_cpu(cpu)
+	{
 		unsigned int irqs = 0;
 
-		snprintf(path, sizeof(path),
-			 "devices/system/clockevents/clockevent%u/current_device",
-			 cpu);
+		snprintf(
+			path, sizeof(path),
+			"devices/system/clockevents/clockevent%u/current_device",
+			cpu);
 		ret = hvt_read_sysfs(path, cur, sizeof(cur));
 		if (ret < 0)
 			scnprintf(cur, sizeof(cur), "error%zd", ret);
@@ -567,7 +579,7 @@ static int __init hvt_check_clockevent(char *d, size_t n)
 			len += scnprintf(d + len, n - len,
 					 "cpu%u=\"%s\" stimer0_irqs=%u ", cpu,
 					 cur, irqs);
-		/* Direct-mode stimer0 ticks count in HVS of /proc/interrupts. */
+			/* Direct-mode stimer0 ticks count in HVS of /proc/interrupts. */
 #if IS_ENABLED(CONFIG_HYPERV)
 		if (clockevent && !strcmp(clockevent, "Hyper-V clockevent") &&
 		    ms_hyperv.misc_features & HV_STIMER_DIRECT_MODE_AVAILABLE &&
@@ -603,12 +615,12 @@ static int __init hvt_ref_pair(s64 *offset, u64 *width)
 		b = hv_read_reference_counter();
 		local_irq_restore(flags);
 		if (b < a)
-			return -ERANGE;	/* the TSC page went backwards */
+			return -ERANGE; /* the TSC page went backwards */
 		if (b - a < best) {
 			best = b - a;
 			*offset = (s64)(msr - (a + (b - a) / 2));
 		}
-		if (best <= 500)	/* 50 us is as good as it gets here */
+		if (best <= 500) /* 50 us is as good as it gets here */
 			break;
 	}
 	*width = best;
@@ -643,8 +655,8 @@ static int __init hvt_check_refdrift(char *d, size_t n)
 	drift = off1 - off0;
 	scnprintf(d, n,
 		  "over_ms=%llu drift_ns=%lld bracket_us=%llu,%llu max_us=%u",
-		  div_u64(k1 - k0, NSEC_PER_MSEC), drift * 100,
-		  div_u64(w0, 10), div_u64(w1, 10), drift_max_us);
+		  div_u64(k1 - k0, NSEC_PER_MSEC), drift * 100, div_u64(w0, 10),
+		  div_u64(w1, 10), drift_max_us);
 	if (abs(drift) > (s64)drift_max_us * 10)
 		return -ETIME;
 	return 0;
@@ -702,11 +714,12 @@ static int __init hvt_check_guest_idle(char *d, size_t n)
 		hi = max(hi, t1 - t0);
 	}
 	/* 100 ns units -> us */
-	scnprintf(d, n,
-		  "rounds=%u woke_with_irq_pending=%u idle_us_min=%llu avg=%llu max=%llu tick_us=%lu",
-		  HVT_IDLE_ROUNDS, pending, div_u64(lo, 10),
-		  div_u64(sum, 10 * HVT_IDLE_ROUNDS), div_u64(hi, 10),
-		  TICK_NSEC / NSEC_PER_USEC);
+	scnprintf(
+		d, n,
+		"rounds=%u woke_with_irq_pending=%u idle_us_min=%llu avg=%llu max=%llu tick_us=%lu",
+		HVT_IDLE_ROUNDS, pending, div_u64(lo, 10),
+		div_u64(sum, 10 * HVT_IDLE_ROUNDS), div_u64(hi, 10),
+		TICK_NSEC / NSEC_PER_USEC);
 	/* A tick (4 ms at HZ=250) must end most idles; 1 s means a hang. */
 	if (!pending || hi > 10 * 1000 * 1000)
 		return -ETIME;
@@ -721,8 +734,8 @@ static int __init hvt_check_guest_idle(char *d, size_t n)
 
 struct hvt_spin {
 	spinlock_t lock;
-	unsigned long shared;		/* under lock */
-	unsigned long deadline;		/* jiffies */
+	unsigned long shared;	/* under lock */
+	unsigned long deadline; /* jiffies */
 	atomic_t running;
 	atomic_t ipis;
 	struct completion done;
@@ -761,8 +774,8 @@ static int hvt_spin_thread(void *arg)
 			next = cpumask_next_wrap(cpu, cpu_online_mask, cpu,
 						 false);
 			if (next < nr_cpu_ids && next != cpu)
-				smp_call_function_single(next, hvt_spin_ipi,
-							 sp, 1);
+				smp_call_function_single(next, hvt_spin_ipi, sp,
+							 1);
 			cond_resched();
 		}
 	}
@@ -788,7 +801,8 @@ static int __init hvt_check_spinlock(char *d, size_t n)
 	cpus_read_lock();
 	atomic_set(&sp->running, num_online_cpus());
 	sp->deadline = jiffies + msecs_to_jiffies(spin_secs * 1000U);
-	for_each_online_cpu(cpu) {
+	for_each_online_cpu(cpu)
+	{
 		t = kthread_create_on_cpu(hvt_spin_thread, sp, cpu,
 					  "hvkvm-spin/%u");
 		if (IS_ERR(t)) {
@@ -801,24 +815,26 @@ static int __init hvt_check_spinlock(char *d, size_t n)
 	}
 	cpus_read_unlock();
 	/* Threads stop at the deadline; a hang shows as a time-out here. */
-	left = wait_for_completion_timeout(&sp->done,
-					   msecs_to_jiffies((spin_secs + 300) * 1000U));
+	left = wait_for_completion_timeout(
+		&sp->done, msecs_to_jiffies((spin_secs + 300) * 1000U));
 	if (!left) {
 		scnprintf(d, n, "threads did not finish: %d of %u running",
 			  atomic_read(&sp->running), nr);
-		return -ETIMEDOUT;	/* sp stays: the threads may still use it */
+		return -ETIMEDOUT; /* sp stays: the threads may still use it */
 	}
-	for_each_online_cpu(cpu) {
+	for_each_online_cpu(cpu)
+	{
 		total += sp->count[cpu];
 		lo = min(lo, sp->count[cpu]);
 		hi = max(hi, sp->count[cpu]);
 		if (!sp->count[cpu])
 			idle++;
 	}
-	scnprintf(d, n,
-		  "threads=%u secs=%u acquisitions=%lu shared=%lu min=%lu max=%lu ipis=%d starved=%u",
-		  nr, spin_secs, total, sp->shared, lo, hi,
-		  atomic_read(&sp->ipis), idle);
+	scnprintf(
+		d, n,
+		"threads=%u secs=%u acquisitions=%lu shared=%lu min=%lu max=%lu ipis=%d starved=%u",
+		nr, spin_secs, total, sp->shared, lo, hi,
+		atomic_read(&sp->ipis), idle);
 	if (!ret && (total != sp->shared || idle || nr != num_online_cpus()))
 		ret = -EINVAL;
 	kfree(sp);
@@ -890,13 +906,13 @@ static int __init hvt_check_vmbus_devices(char *d, size_t n)
 		if (!*item)
 			continue;
 		for (i = 0; i < l->nr && !ok; i++) {
-			snprintf(path, sizeof(path), "bus/vmbus/devices/%s/class_id",
-				 l->names[i]);
+			snprintf(path, sizeof(path),
+				 "bus/vmbus/devices/%s/class_id", l->names[i]);
 			if (hvt_read_at(mnt, path, cls, sizeof(cls)) < 0)
 				continue;
 			/* sysfs prints the GUID in braces */
-			if (strlen(cls) < 2 || strncasecmp(cls + 1, item,
-							   strlen(item)))
+			if (strlen(cls) < 2 ||
+			    strncasecmp(cls + 1, item, strlen(item)))
 				continue;
 			if (drv && *drv) {
 				snprintf(path, sizeof(path),
@@ -937,7 +953,8 @@ struct hvt_shell {
 	bool reboot;
 };
 
-static __printf(2, 3) void __init hvt_say(struct hvt_shell *sh, const char *fmt, ...)
+static __printf(2, 3) void __init
+	hvt_say(struct hvt_shell *sh, const char *fmt, ...)
 {
 	char buf[HVT_LINE_LEN];
 	loff_t pos = 0;
@@ -975,7 +992,7 @@ static int __init hvt_read_line(struct hvt_shell *sh)
 			return nl - sh->line;
 		}
 		if (len == sizeof(sh->line) - 1)
-			return len;	/* over-long line: take what we have */
+			return len; /* over-long line: take what we have */
 	}
 }
 
@@ -1038,7 +1055,8 @@ static void __init hvt_cmd_mem(struct hvt_shell *sh, char *args)
 	struct hvt_mem m;
 
 	hvt_mem_get(&m);
-	hvt_say(sh, "e820 ram %llu KiB (below 1 MiB %llu KiB), acpi %llu KiB, reserved %llu KiB\n",
+	hvt_say(sh,
+		"e820 ram %llu KiB (below 1 MiB %llu KiB), acpi %llu KiB, reserved %llu KiB\n",
 		m.ram >> 10, m.ram_low >> 10, m.acpi >> 10, m.reserved >> 10);
 	hvt_say(sh, "managed %llu KiB, free %llu KiB\n", m.managed >> 10,
 		m.free >> 10);
@@ -1076,7 +1094,7 @@ static void __init hvt_cmd_dmesg(struct hvt_shell *sh, char *args)
 	for (p = buf + len; p > buf; p--)
 		if (p[-1] == '\n' && p != buf + len && ++lines == want)
 			break;
-	while (*p) {		/* hvt_say() has a line-sized buffer */
+	while (*p) { /* hvt_say() has a line-sized buffer */
 		char *nl = strchrnul(p, '\n');
 		char c = *nl;
 
@@ -1141,18 +1159,12 @@ static const struct {
 	const char *name;
 	void (*fn)(struct hvt_shell *sh, char *args);
 } hvt_cmds[] __initconst = {
-	{ "help", hvt_cmd_help },
-	{ "echo", hvt_cmd_echo },
-	{ "cpus", hvt_cmd_cpus },
-	{ "mem", hvt_cmd_mem },
-	{ "uptime", hvt_cmd_uptime },
-	{ "dmesg", hvt_cmd_dmesg },
-	{ "checks", hvt_cmd_checks },
-	{ "run", hvt_cmd_run },
-	{ "sysrq", hvt_cmd_sysrq },
-	{ "exit", hvt_cmd_exit },
-	{ "poweroff", hvt_cmd_poweroff },
-	{ "reboot", hvt_cmd_reboot },
+	{ "help", hvt_cmd_help },	  { "echo", hvt_cmd_echo },
+	{ "cpus", hvt_cmd_cpus },	  { "mem", hvt_cmd_mem },
+	{ "uptime", hvt_cmd_uptime },	  { "dmesg", hvt_cmd_dmesg },
+	{ "checks", hvt_cmd_checks },	  { "run", hvt_cmd_run },
+	{ "sysrq", hvt_cmd_sysrq },	  { "exit", hvt_cmd_exit },
+	{ "poweroff", hvt_cmd_poweroff }, { "reboot", hvt_cmd_reboot },
 };
 
 static void __init hvt_shell_exec(struct hvt_shell *sh)
@@ -1200,8 +1212,10 @@ static int __init hvt_check_console(char *d, size_t n)
 		hvt_shell_exec(sh);
 	}
 	ret = 0;
-	scnprintf(d, n, "shell %s", sh->poweroff ? "poweroff" :
-		  sh->reboot ? "reboot" : "exit");
+	scnprintf(d, n, "shell %s",
+		  sh->poweroff ? "poweroff" :
+		  sh->reboot   ? "reboot" :
+				 "exit");
 out_close:
 	filp_close(sh->con, NULL);
 	if (sh->reboot) {
@@ -1253,14 +1267,15 @@ static int __init hvt_check_ata_modes(char *d, size_t n)
 		if (hvt_read_at(mnt, path, cls, sizeof(cls)) < 0)
 			continue;
 		if (strcmp(cls, "ata") && strcmp(cls, "atapi"))
-			continue;	/* an empty position ("unknown", "none") */
+			continue; /* an empty position ("unknown", "none") */
 		snprintf(path, sizeof(path), "class/ata_device/%s/xfer_mode",
 			 l->names[i]);
 		if (hvt_read_at(mnt, path, mode, sizeof(mode)) < 0)
 			continue;
 		m = strncmp(mode, "XFER_", 5) ? mode : mode + 5;
 		seen++;
-		if (ata_xfer && *ata_xfer && strncmp(m, ata_xfer, strlen(ata_xfer)))
+		if (ata_xfer && *ata_xfer &&
+		    strncmp(m, ata_xfer, strlen(ata_xfer)))
 			wrong++;
 		len += scnprintf(d + len, n - len, "%s%s(%s)=%s",
 				 len ? " " : "", l->names[i], cls, m);
@@ -1289,7 +1304,7 @@ out_free:
  * ranges with that seed + 1, so after power-off the host can tell every
  * sector's author and find stray or lost writes.
  */
-#define HVT_BLK_MAX_IO	128		/* sectors per request: 64 KiB */
+#define HVT_BLK_MAX_IO 128 /* sectors per request: 64 KiB */
 
 static void hvt_pat_fill(u8 *p, u64 lba, u64 seed, unsigned int nsec)
 {
@@ -1372,6 +1387,68 @@ static struct block_device *__init hvt_blk_open(const char *name, bool rw,
 	return bdev;
 }
 
+/*
+ * "*" in blk_disks: the sd disk whose first sector carries the host
+ * pattern of @seed, whichever name the guest gave it (disks on several
+ * storvsc hosts get their names in probe order). Waits blk_wait_secs.
+ */
+struct hvt_blk_names {
+	char name[16][DISK_NAME_LEN];
+	unsigned int nr;
+};
+
+static int __init hvt_blk_name_cb(struct device *dev, void *data)
+{
+	struct hvt_blk_names *nl = data;
+	const char *nm = dev_name(dev);
+
+	/* Whole disks only: partitions end in a digit (sda1). */
+	if (strncmp(nm, "sd", 2) || isdigit(nm[strlen(nm) - 1]) ||
+	    nl->nr >= ARRAY_SIZE(nl->name))
+		return 0;
+	strscpy(nl->name[nl->nr++], nm, DISK_NAME_LEN);
+	return 0;
+}
+
+static int __init hvt_blk_find(u64 seed, char *out, u8 *buf, char *d, size_t n)
+{
+	unsigned long deadline = jiffies + blk_wait_secs * HZ;
+	struct hvt_blk_names *nl = kzalloc(sizeof(*nl), GFP_KERNEL);
+	unsigned int i;
+
+	if (!nl)
+		return -ENOMEM;
+	for (;;) {
+		nl->nr = 0;
+		class_for_each_device(&block_class, NULL, nl, hvt_blk_name_cb);
+		for (i = 0; i < nl->nr; i++) {
+			struct block_device *bdev;
+			int ret;
+
+			bdev = hvt_blk_open(nl->name[i], false, d, n);
+			if (IS_ERR(bdev))
+				continue;
+			ret = hvt_blk_io(bdev, REQ_OP_READ, 0, buf, 1);
+			blkdev_put(bdev, FMODE_READ);
+			if (!ret && !memcmp(buf, "HVKVMPAT", 8) &&
+			    get_unaligned_le64(buf + 8) == 0 &&
+			    get_unaligned_le64(buf + 16) == seed) {
+				strscpy(out, nl->name[i], DISK_NAME_LEN);
+				kfree(nl);
+				d[0] = 0;
+				return 0;
+			}
+		}
+		if (time_after(jiffies, deadline))
+			break;
+		msleep(500);
+	}
+	kfree(nl);
+	scnprintf(d, n, "no sd disk holds the pattern of seed %llu after %u s",
+		  seed, blk_wait_secs);
+	return -ENODEV;
+}
+
 /* Read @nsec host-pattern sectors at @lba; 0 or -EIO with the detail. */
 static int __init hvt_blk_verify(struct block_device *bdev, const char *name,
 				 u64 lba, unsigned int nsec, u64 seed, u8 *buf,
@@ -1388,7 +1465,8 @@ static int __init hvt_blk_verify(struct block_device *bdev, const char *name,
 	}
 	bad = hvt_pat_check(buf, lba, seed, nsec, tmp);
 	if (bad >= 0) {
-		scnprintf(d, n, "%s: sector %llu (seed %llu) has wrong data: %*phN",
+		scnprintf(d, n,
+			  "%s: sector %llu (seed %llu) has wrong data: %*phN",
 			  name, lba + bad, seed, 24, buf + bad * 512);
 		return -EIO;
 	}
@@ -1405,19 +1483,27 @@ static int __init hvt_blk_disk(const char *name, bool rw, u64 seed, u8 *buf,
 {
 	unsigned int lbs, step, i, nsec, wrote = 0;
 	struct block_device *bdev;
+	char found[DISK_NAME_LEN];
 	u64 cap, lba;
 	int ret;
 
+	if (!strcmp(name, "*")) {
+		ret = hvt_blk_find(seed, found, buf, d + *len, n - *len);
+		if (ret)
+			return ret;
+		name = found;
+	}
 	bdev = hvt_blk_open(name, rw, d + *len, n - *len);
 	if (IS_ERR(bdev))
 		return PTR_ERR(bdev);
 	cap = bdev_nr_sectors(bdev);
 	lbs = bdev_logical_block_size(bdev);
-	step = lbs / 512;		/* 4 for a CD's 2048-byte sectors */
+	step = lbs / 512; /* 4 for a CD's 2048-byte sectors */
 	ret = -ENOSPC;
 	if (!cap || cap < blk_write_lba + 1024 || step > 8) {
-		scnprintf(d + *len, n - *len, "%s: %llu sectors of %u bytes: too small",
-			  name, cap, lbs);
+		scnprintf(d + *len, n - *len,
+			  "%s: %llu sectors of %u bytes: too small", name, cap,
+			  lbs);
 		goto out_put;
 	}
 	/* Host patterns: the start, a 64 KiB read mid-disk, the very end. */
@@ -1449,7 +1535,8 @@ static int __init hvt_blk_disk(const char *name, bool rw, u64 seed, u8 *buf,
 	}
 	ret = blkdev_issue_flush(bdev);
 	if (ret) {
-		scnprintf(d + *len, n - *len, "%s: flush failed: %d", name, ret);
+		scnprintf(d + *len, n - *len, "%s: flush failed: %d", name,
+			  ret);
 		goto out_put;
 	}
 	for (lba = blk_write_lba; lba < blk_write_lba + wrote; lba += nsec) {
@@ -1464,9 +1551,9 @@ static int __init hvt_blk_disk(const char *name, bool rw, u64 seed, u8 *buf,
 			     n - *len);
 out_done:
 	if (!ret)
-		*len += scnprintf(d + *len, n - *len,
-				  "%s%s=%llux%u:%s", *len ? " " : "", name, cap,
-				  lbs, rw ? "rw" : "ro");
+		*len += scnprintf(d + *len, n - *len, "%s%s=%llux%u:%s",
+				  *len ? " " : "", name, cap, lbs,
+				  rw ? "rw" : "ro");
 	if (!ret && rw)
 		*len += scnprintf(d + *len, n - *len, ",wrote=%u@%u,flushed",
 				  wrote, blk_write_lba);
@@ -1503,8 +1590,8 @@ static int __init hvt_check_blk(char *d, size_t n)
 		if (!*item)
 			continue;
 		rw = !mode || strcmp(mode, "ro");
-		ret = hvt_blk_disk(item, rw, blk_seed + 16ULL * k++, buf, tmp, d,
-				   n, &len);
+		ret = hvt_blk_disk(item, rw, blk_seed + 16ULL * k++, buf, tmp,
+				   d, n, &len);
 	}
 out_free:
 	kfree(list);
@@ -1526,8 +1613,7 @@ out_free:
  * Before the jobs of a disk an "idle" pair of marks with no I/O between
  * them tells the host what a mark and a second of idling cost.
  */
-static void __init hvt_mark(const char *disk, const char *job,
-			    const char *what)
+static void __init hvt_mark(const char *disk, const char *job, const char *what)
 {
 	/* Padded: every mark costs the host the same serial-port exits. */
 	pr_info(HVT_TAG "blkperf MARK %s %-20s %s\n", disk, job, what);
@@ -1538,7 +1624,7 @@ struct hvt_perf;
 
 struct hvt_perf_io {
 	struct hvt_perf *p;
-	u64 t;			/* submit time, then latency (ns) */
+	u64 t; /* submit time, then latency (ns) */
 };
 
 struct hvt_perf {
@@ -1554,8 +1640,7 @@ static void hvt_perf_end_io(struct bio *bio)
 
 	io->t = ktime_get_ns() - io->t;
 	if (bio->bi_status)
-		atomic_cmpxchg(&p->err, 0,
-			       blk_status_to_errno(bio->bi_status));
+		atomic_cmpxchg(&p->err, 0, blk_status_to_errno(bio->bi_status));
 	bio_put(bio);
 	atomic_dec(&p->inflight);
 	wake_up(&p->wq);
@@ -1628,8 +1713,7 @@ static int __init hvt_perf_run(struct block_device *bdev, const char *disk,
 	for (i = 0; i < blkperf_ios && !atomic_read(&p.err); i++) {
 		struct bio *bio;
 
-		if (!wait_event_timeout(p.wq,
-					atomic_read(&p.inflight) < j->qd,
+		if (!wait_event_timeout(p.wq, atomic_read(&p.inflight) < j->qd,
 					600 * HZ))
 			return -ETIMEDOUT; /* @ios stays referenced: leaked */
 		if (j->random) {
@@ -1639,8 +1723,7 @@ static int __init hvt_perf_run(struct block_device *bdev, const char *disk,
 		} else {
 			lba = ((u64)i * j->nsec) % span;
 		}
-		bio = bio_alloc(bdev, 1,
-				j->write ? REQ_OP_WRITE : REQ_OP_READ,
+		bio = bio_alloc(bdev, 1, j->write ? REQ_OP_WRITE : REQ_OP_READ,
 				GFP_KERNEL);
 		bio->bi_iter.bi_sector = 4096 + lba;
 		bio_add_page(bio, page, j->nsec * 512, 0);
@@ -1662,10 +1745,10 @@ static int __init hvt_perf_run(struct block_device *bdev, const char *disk,
 		sum += lat[i];
 	}
 	sort(lat, blkperf_ios, sizeof(*lat), hvt_u64_cmp, NULL);
-	pr_info(HVT_TAG "blkperf JOB %s %s sectors=%llu ios=%u bytes=%llu us=%lld lat_avg_ns=%llu lat_p99_ns=%llu\n",
-		disk, name, cap, blkperf_ios,
-		(u64)blkperf_ios * j->nsec * 512, ns / 1000,
-		div_u64(sum, blkperf_ios),
+	pr_info(HVT_TAG
+		"blkperf JOB %s %s sectors=%llu ios=%u bytes=%llu us=%lld lat_avg_ns=%llu lat_p99_ns=%llu\n",
+		disk, name, cap, blkperf_ios, (u64)blkperf_ios * j->nsec * 512,
+		ns / 1000, div_u64(sum, blkperf_ios),
 		lat[min(blkperf_ios - 1, blkperf_ios * 99 / 100)]);
 	return 0;
 }
@@ -1720,8 +1803,7 @@ static int __init hvt_check_blkperf(char *d, size_t n)
 					  job);
 				break;
 			}
-			ret = hvt_perf_run(bdev, disk, job, &j, page, ios,
-					   lat);
+			ret = hvt_perf_run(bdev, disk, job, &j, page, ios, lat);
 			if (ret)
 				scnprintf(d, n, "%s: job %s failed: %d", disk,
 					  job, ret);
@@ -1732,9 +1814,10 @@ static int __init hvt_check_blkperf(char *d, size_t n)
 		blkdev_put(bdev, FMODE_READ | FMODE_WRITE);
 	}
 	if (!ret)
-		scnprintf(d, n,
-			  "%u jobs of %u requests on %s (JOB lines; guest clock, the host's counters are the measure)",
-			  done, blkperf_ios, blkperf_disk);
+		scnprintf(
+			d, n,
+			"%u jobs of %u requests on %s (JOB lines; guest clock, the host's counters are the measure)",
+			done, blkperf_ios, blkperf_disk);
 	if (ret == -ETIMEDOUT) {
 		ios = NULL; /* requests may still complete into it */
 		page = NULL;

@@ -503,32 +503,43 @@ def case_ide_storage(a):
 
 
 STORVSC_CLASS = "ba6163d9-04a1-4d29-b605-72e2ffb1dc7f"
-STORVSC_LOG_WORDS = ("storvsc", "scsi", "sd ", "Msft", "hv_vmbus")
+IDE_ACCEL_CLASS = "32412632-86cb-44a2-9b5c-50d1417354f5"
+STORVSC_LOG_WORDS = ("storvsc", "scsi", "sd ", "Msft", "hv_vmbus", "ata")
 
 
 def case_storvsc(a):
-    """2 vCPUs, 256 MiB, --hyperv all, two bus=scsi disks on hvkvm's
-    storvsp: a dynamic VHD (sda, LUN 0) and a raw file (sdb, LUN 1).
-    hv_storvsc binds the SCSI controller class, negotiates VMSTOR, asks
-    for a sub-channel (one per extra vCPU), and the SCSI scan finds both
-    LUNs as "Msft Virtual Disk" of the right sizes (and stops at LUN 2);
-    the test module reads the host's patterns on both, writes its own,
-    flushes and reads them back. After power-off both images are checked
-    sector by sector on the host (the VHD through qemu-img and `hvkvm img
-    check`)."""
+    """2 vCPUs, 256 MiB, --hyperv all, four disks on hvkvm's storvsp: a
+    dynamic VHD (sda, controller 0 LUN 0), a raw file (sdb, LUN 1), a raw
+    file on controller 1, target 1, LUN 2 (libvirt-style addr=1:1:2) and
+    an IDE disk (hda) that the Gen1 IDE accelerator also offers on VMBus.
+    hv_storvsc binds the SCSI class twice and the IDE class once,
+    negotiates VMSTOR, asks for a sub-channel (one per extra vCPU), the
+    SCSI scan finds every LUN as "Msft Virtual Disk" of its size at its
+    address (and stops at LUN 2 of controller 0); ata_piix leaves the IDE
+    disk to storvsc as on Hyper-V. The test module finds each disk by its
+    host pattern, reads it, writes its own, flushes and reads them back.
+    After power-off every image is checked sector by sector on the host
+    (the VHD through qemu-img and `hvkvm img check`)."""
     work = tempfile.mkdtemp(prefix="hvkvm-scsi-",
                             dir=os.path.dirname(a.log) if a.log else None)
     vhd, raw_a = os.path.join(work, "a.vhd"), os.path.join(work, "a.raw")
     raw_b = os.path.join(work, "b.raw")
     size_a = pattern_vhd(a.hvkvm, work, raw_a, vhd, 1)
-    size_b = 48 << 20
+    size_b, size_c, size_h = 48 << 20, 40 << 20, 36 << 20
+    raw_c, raw_h = os.path.join(work, "c.raw"), os.path.join(work, "h.raw")
     blkpat.fill(raw_b, size_b, 17)
+    blkpat.fill(raw_c, size_c, 33)
+    blkpat.fill(raw_h, size_h, 49)
     g = Guest(a.hvkvm, a.kernel, 2, 256, "vmbus_devices,blk",
               extra_args=("--hyperv", "all", "-v",
                           "--disk", f"file={vhd},bus=scsi,format=vhd",
-                          "--disk", f"file={raw_b},bus=scsi,format=raw"),
-              append=HV_APPEND + f",{STORVSC_CLASS}:hv_storvsc "
-              "hvkvm_test.blk_disks=sda,sdb",
+                          "--disk", f"file={raw_b},bus=scsi,format=raw",
+                          "--disk", f"file={raw_c},bus=scsi,format=raw,"
+                          "target=sdc,addr=1:1:2",
+                          "--disk", f"file={raw_h},bus=ide,format=raw"),
+              append=HV_APPEND + f",{STORVSC_CLASS}:hv_storvsc,"
+              f"{IDE_ACCEL_CLASS}:hv_storvsc "
+              "hvkvm_test.blk_disks=*,*,*,* hvkvm_test.blk_wait_secs=120",
               base=HV_BASE, log=a.log)
     rc, err = g.finish(a.timeout)
     text = g.buf.decode(errors="replace")
@@ -542,12 +553,20 @@ def case_storvsc(a):
              "no LUN 0"),
             (r"scsi \d+:0:0:1: Direct-Access +Msft +Virtual Disk",
              "no LUN 1"),
-            (rf"\[sda\] {size_a // 512} 512-byte logical blocks",
-             f"sda is not {size_a} bytes"),
-            (rf"\[sdb\] {size_b // 512} 512-byte logical blocks",
-             f"sdb is not {size_b} bytes")):
+            (rf"sd \d+:0:0:0: \[sd[a-z]\] {size_a // 512} 512-byte logical blocks",
+             f"no {size_a}-byte disk at LUN 0"),
+            (rf"sd \d+:0:0:1: \[sd[a-z]\] {size_b // 512} 512-byte logical blocks",
+             f"no {size_b}-byte disk at LUN 1"),
+            (rf"sd \d+:0:1:2: \[sd[a-z]\] {size_c // 512} 512-byte logical blocks",
+             f"no {size_c}-byte disk at target 1, LUN 2"),
+            (rf"sd \d+:0:0:0: \[sd[a-z]\] {size_h // 512} 512-byte logical blocks",
+             f"the IDE disk ({size_h} bytes) is not on storvsc"),
+            (r"ATA device ignore set",
+             "ata_piix did not leave the IDE disk to storvsc")):
         if not re.search(want, text):
             problems.append(what)
+    if re.search(r"ata\d+\.00: ATA-", text):
+        problems.append("ata_piix attached the IDE disk as well")
     if re.search(r"scsi \d+:0:0:[2-9]", text):
         problems.append("the scan found a LUN that is not there")
     for l in err.splitlines():
@@ -572,8 +591,10 @@ def case_storvsc(a):
                          for b in blkpat.check(back, 1, written)]
     else:
         problems.append("qemu-img missing (scripts/install-deps.sh)")
-    problems += [f"sdb after power-off: {b}"
-                 for b in blkpat.check(raw_b, 17, written)]
+    for path, seed, what in ((raw_b, 17, "sdb"), (raw_c, 33, "sdc"),
+                             (raw_h, 49, "hda")):
+        problems += [f"{what} after power-off: {b}"
+                     for b in blkpat.check(path, seed, written)]
     if problems:
         print("stderr:\n" + err[-3000:])
         raise AssertionError("; ".join(problems))

@@ -599,7 +599,7 @@ static void test_config_xml_serial_console(void **state)
 
 static void test_config_xml_limits_counted(void **state)
 {
-	char devs[8192], err[CONFIG_ERR_MAX];
+	char devs[16384], err[CONFIG_ERR_MAX];
 	struct vm_config cfg;
 	size_t len = 0;
 	int i;
@@ -618,14 +618,21 @@ static void test_config_xml_limits_counted(void **state)
 	config_free(&cfg);
 
 	len = 0;
-	for (i = 0; i <= CONFIG_MAX_DISKS; i++)
+	for (i = 0; i <= CONFIG_MAX_DISKS; i++) {
+		char pre[2] = { i < 26 || i == CONFIG_MAX_DISKS ?
+					0 :
+					(char)('a' + i / 26 - 1),
+				0 };
+
 		len += (size_t)snprintf(
 			devs + len, sizeof(devs) - len,
-			"<disk type='file'><source file='/d%d'/><target dev='sd%c'/></disk>\n",
-			i, 'a' + i);
+			"<disk type='file'><source file='/d%d'/><target dev='%s%s%c'/></disk>\n",
+			i, i == CONFIG_MAX_DISKS ? "hd" : "sd", pre,
+			i == CONFIG_MAX_DISKS ? 'a' : 'a' + i % 26);
+	}
 	config_init(&cfg);
 	assert_int_equal(parse_devices(&cfg, devs, err), -EINVAL);
-	assert_err(err, "t.xml:21: <disk>: too many disks (at most 16)");
+	assert_err(err, "t.xml:69: <disk>: too many disks (at most 64)");
 	assert_int_equal(cfg.nr_disks, CONFIG_MAX_DISKS);
 	config_free(&cfg);
 }
@@ -726,6 +733,82 @@ static void test_config_disk_arg_good(void **state)
 	config_free(&cfg);
 }
 
+/* Several controllers and targets: --disk addr= and <address>. */
+static void test_config_scsi_address(void **state)
+{
+	static const struct {
+		const char *xml;
+		const char *want;
+	} bad[] = {
+		{ "<disk type='file'><source file='/a'/><target dev='sda' bus='scsi'/><address type='drive' controller='4' bus='0' target='0' unit='0'/></disk>",
+		  "t.xml:5: <disk><address>: controller='4' bus='0' target='0' unit='0': synthetic SCSI has controllers 0..3, bus 0, targets 0..1, units 0..63" },
+		{ "<disk type='file'><source file='/a'/><target dev='sda' bus='scsi'/><address type='drive' bus='1'/></disk>",
+		  "synthetic SCSI has controllers 0..3, bus 0" },
+		{ "<disk type='file'><source file='/a'/><target dev='sda' bus='scsi'/><address type='drive' unit='64'/></disk>",
+		  "units 0..63" },
+		{ "<disk type='file'><source file='/a'/><target dev='sda' bus='scsi'/><address type='drive' unit='x'/></disk>",
+		  "<disk><address>: unit='x' is not a number 0..255" },
+		{ "<disk type='file'><source file='/a'/><target dev='sda' bus='scsi'/><address type='pci'/></disk>",
+		  "<address>: type='pci' not supported" },
+		{ "<disk type='file'><source file='/a'/><target dev='hdb' bus='ide'/><address type='drive' controller='0' bus='1' target='0' unit='0'/></disk>",
+		  "is not where dev='hdb' sits (IDE controller 0, bus 0, target 0, unit 1)" },
+		{ "<disk type='file'><source file='/a'/><target dev='sda' bus='scsi'/><address type='drive' unit='1'/></disk>\n"
+		  "<disk type='file'><source file='/b'/><target dev='sdb' bus='scsi'/></disk>",
+		  "disks sda and sdb: both at SCSI address 0:0:1" },
+		{ "<controller type='scsi' index='4'/>",
+		  "index='4': hvkvm has SCSI controllers 0..3" },
+	};
+	char err[CONFIG_ERR_MAX];
+	struct vm_config cfg;
+	unsigned int c, t, l;
+	size_t i;
+
+	config_init(&cfg);
+	assert_int_equal(
+		parse_devices(
+			&cfg,
+			"<controller type='scsi' index='2'/>\n"
+			"<disk type='file'><source file='/a'/><target dev='sdb' bus='scsi'/></disk>\n"
+			"<disk type='file'><source file='/b'/><target dev='sdc' bus='scsi'/>"
+			"<address type='drive' controller='1' bus='0' target='1' unit='7'/></disk>\n"
+			"<disk type='file'><source file='/c'/><target dev='hdc'/>"
+			"<address type='drive' controller='0' bus='1' target='0' unit='0'/></disk>",
+			err),
+		0);
+	assert_int_equal(config_validate(&cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.scsi_controllers, 1u << 2);
+	config_disk_scsi_addr(&cfg.disks[0], &c, &t, &l);
+	assert_int_equal(c * 10000 + t * 100 + l, 1);
+	config_disk_scsi_addr(&cfg.disks[1], &c, &t, &l);
+	assert_int_equal(c * 10000 + t * 100 + l, 10107);
+	assert_false(cfg.disks[2].addr_set);
+	config_free(&cfg);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		config_init(&cfg);
+		err[0] = 0;
+		if (!parse_devices(&cfg, bad[i].xml, err))
+			assert_int_not_equal(
+				config_validate(&cfg, err, sizeof(err)), 0);
+		assert_err(err, bad[i].want);
+		config_free(&cfg);
+	}
+	/* The command line, and the clash between two disks there. */
+	config_init(&cfg);
+	assert_int_equal(config_parse_disk_arg(&cfg,
+					       "file=/a,bus=scsi,addr=3:1:63",
+					       err, sizeof(err)),
+			 0);
+	config_disk_scsi_addr(&cfg.disks[0], &c, &t, &l);
+	assert_int_equal(c * 10000 + t * 100 + l, 30163);
+	assert_int_equal(config_parse_disk_arg(&cfg,
+					       "file=/b,bus=scsi,addr=3:1:63",
+					       err, sizeof(err)),
+			 0);
+	assert_int_not_equal(config_validate(&cfg, err, sizeof(err)), 0);
+	assert_err(err, "both at SCSI address 3:1:63");
+	config_free(&cfg);
+}
+
 static void test_config_disk_arg_bad(void **state)
 {
 	static const struct {
@@ -760,6 +843,15 @@ static void test_config_disk_arg_bad(void **state)
 		  "--disk: Hyper-V Gen1 attaches cdrom drives to IDE only" },
 		{ "file=/a,bus=ide,media=cdrom,readonly=off",
 		  "--disk: a cdrom is read-only" },
+		{ "file=/a,bus=scsi,addr=4:0:0",
+		  "--disk: addr=4:0:0: want CONTROLLER:TARGET:LUN within 0..3:0..1:0..63" },
+		{ "file=/a,bus=scsi,addr=0:2:0", "--disk: addr=0:2:0: want" },
+		{ "file=/a,bus=scsi,addr=0:0:64", "--disk: addr=0:0:64: want" },
+		{ "file=/a,bus=scsi,addr=0:0", "--disk: addr=0:0: want" },
+		{ "file=/a,bus=scsi,addr=0:0:1x", "--disk: addr=0:0:1x: want" },
+		{ "file=/a,bus=scsi,addr=-1:0:1", "--disk: addr=-1:0:1: want" },
+		{ "file=/a,bus=ide,addr=0:0:1",
+		  "--disk: addr= is for bus=scsi disks" },
 	};
 	char err[CONFIG_ERR_MAX], longarg[6000];
 	struct vm_config cfg;
@@ -1206,6 +1298,7 @@ int main(void)
 		cmocka_unit_test(test_config_parse_file_errors),
 		cmocka_unit_test(test_config_disk_arg_good),
 		cmocka_unit_test(test_config_disk_arg_bad),
+		cmocka_unit_test(test_config_scsi_address),
 		cmocka_unit_test(test_config_nic_arg),
 		cmocka_unit_test(test_config_serial_arg),
 		cmocka_unit_test(test_config_hyperv_arg),

@@ -46,7 +46,8 @@ struct fake_vm {
 	char kvp_value[CTL_KVP_VALUE_MAX + 1];
 	char drive[CTL_DRIVE_MAX + 1]; /* last eject/insert */
 	char file[256];
-	bool force;
+	char addr[32], format[16];
+	bool force, readonly;
 };
 
 static int fake_status(void *opaque, struct ctl_req *req)
@@ -182,6 +183,28 @@ static int fake_insert(void *opaque, struct ctl_req *req)
 	return 0;
 }
 
+static int fake_disk_add(void *opaque, struct ctl_req *req)
+{
+	struct fake_vm *f = opaque;
+
+	snprintf(f->drive, sizeof(f->drive), "%s",
+		 req->drive ? req->drive : "-");
+	snprintf(f->file, sizeof(f->file), "%s", req->file);
+	snprintf(f->addr, sizeof(f->addr), "%s", req->addr ? req->addr : "-");
+	snprintf(f->format, sizeof(f->format), "%s",
+		 req->format ? req->format : "-");
+	f->readonly = req->readonly;
+	return 0;
+}
+
+static int fake_disk_remove(void *opaque, struct ctl_req *req)
+{
+	struct fake_vm *f = opaque;
+
+	snprintf(f->drive, sizeof(f->drive), "%s", req->drive);
+	return 0;
+}
+
 static const struct ctl_ops fake_ops = {
 	.status = fake_status,
 	.stats = fake_stats,
@@ -194,6 +217,8 @@ static const struct ctl_ops fake_ops = {
 	.kvp_set = fake_kvp_set,
 	.eject = fake_eject,
 	.insert = fake_insert,
+	.disk_add = fake_disk_add,
+	.disk_remove = fake_disk_remove,
 };
 
 /* ---- protocol core, no sockets ---- */
@@ -359,6 +384,29 @@ static void test_proto_commands(void **state)
 	expect_err(
 		"{\"cmd\":\"insert\",\"drive\":\"hdc\",\"file\":\"a\",\"key\":\"k\"}",
 		"invalid-argument", "unknown argument 'key'");
+	/* SCSI hot-plug: disk-add (file required, the rest optional). */
+	expect_ok("{\"cmd\":\"disk-add\",\"file\":\"/d.vhd\"}");
+	assert_string_equal(pvm.drive, "-");
+	assert_string_equal(pvm.addr, "-");
+	assert_false(pvm.readonly);
+	expect_ok(
+		"{\"cmd\":\"disk-add\",\"file\":\"/e.raw\",\"drive\":\"sdc\",\"addr\":\"1:0:3\",\"readonly\":1,\"format\":\"raw\"}");
+	assert_string_equal(pvm.drive, "sdc");
+	assert_string_equal(pvm.addr, "1:0:3");
+	assert_string_equal(pvm.format, "raw");
+	assert_true(pvm.readonly);
+	expect_err("{\"cmd\":\"disk-add\",\"drive\":\"sdc\"}",
+		   "invalid-argument", "'file'");
+	expect_err("{\"cmd\":\"disk-add\",\"file\":\"/e\",\"readonly\":2}",
+		   "invalid-argument", "'readonly' must be 0..1");
+	expect_err(
+		"{\"cmd\":\"disk-add\",\"file\":\"/e\",\"addr\":\"00000000000000000:0:0\"}",
+		"invalid-argument", "'addr' must be 1..16 bytes");
+	expect_err("{\"cmd\":\"disk-add\",\"file\":\"/e\",\"addr\":7}",
+		   "invalid-argument", "'addr'");
+	expect_ok("{\"cmd\":\"disk-remove\",\"drive\":\"0:0:5\"}");
+	assert_string_equal(pvm.drive, "0:0:5");
+	expect_err("{\"cmd\":\"disk-remove\"}", "invalid-argument", "'drive'");
 }
 
 static void test_proto_stats(void **state)

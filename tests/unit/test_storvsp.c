@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "../../vmbus/vsp/storvsp_proto.h"
+#include "hvkvm/channel.h"
 #include "hvkvm/storvsp.h"
 #include "test_vmbus_guest.h"
 
@@ -31,8 +32,12 @@ struct gsv {
 	char path[2][64];
 	unsigned int nr_luns;
 	uint64_t tid;
-	uint16_t version; /* negotiated: packet sizes */
-	uint8_t target;	  /* SRB target_id */
+	uint16_t version;	  /* negotiated: packet sizes */
+	uint8_t target;		  /* SRB target_id */
+	uint8_t path_id;	  /* SRB path_id */
+	struct block_dev *hot_bd; /* hot-added LUN */
+	void *hot_opaque;
+	struct vmbus_msg_offer_channel offer;
 };
 
 static void gsv_disk(struct gsv *g, unsigned int i, bool readonly)
@@ -52,9 +57,13 @@ static void gsv_disk(struct gsv *g, unsigned int i, bool readonly)
 	assert_int_equal(block_open(g->path[i], &o, &g->bd[i]), 0);
 }
 
-/* Controller with @nr LUNs (LUN 0 and 1), guest connected and opened. */
-static void gsv_up(struct gsv *g, unsigned int nr, bool readonly,
-		   unsigned int max_sub, unsigned int in_pages)
+/*
+ * Controller with @nr LUNs (LUN 0 and 1; with @lun1_t1 the second is
+ * target 1, LUN 0), guest connected and opened; @ide: the IDE class.
+ */
+static void gsv_up_ex(struct gsv *g, unsigned int nr, bool readonly,
+		      unsigned int max_sub, unsigned int in_pages, bool ide,
+		      bool lun1_t1)
 {
 	struct storvsp_lun_config l[2];
 	struct vmbus_msg_offer_channel o = { 0 };
@@ -64,6 +73,7 @@ static void gsv_up(struct gsv *g, unsigned int nr, bool readonly,
 		.max_subchannels = max_sub,
 		.luns = l,
 		.nr_luns = nr,
+		.ide = ide,
 	};
 	unsigned int i;
 
@@ -76,12 +86,23 @@ static void gsv_up(struct gsv *g, unsigned int nr, bool readonly,
 		l[i].lun = i;
 		l[i].readonly = readonly;
 	}
+	if (lun1_t1 && nr > 1) {
+		l[1].target = 1;
+		l[1].lun = 0;
+	}
 	tg_init(&g->t, 4);
 	assert_int_equal(storvsp_create(g->t.srv, &p, &g->sv), 0);
 	tg_contact(&g->t, VMBUS_VERSION_WIN10_V5_3, 2, true);
 	assert_int_equal(tg_request_offers(&g->t, &o, 1), 1);
+	g->offer = o;
 	tg_open(&g->t, &g->c, o.child_relid, 8, in_pages);
 	g->tid = 100;
+}
+
+static void gsv_up(struct gsv *g, unsigned int nr, bool readonly,
+		   unsigned int max_sub, unsigned int in_pages)
+{
+	gsv_up_ex(g, nr, readonly, max_sub, in_pages, false, false);
 }
 
 static void gsv_down(struct gsv *g)
@@ -93,6 +114,8 @@ static void gsv_down(struct gsv *g)
 		block_close(g->bd[i]);
 		unlink(g->path[i]);
 	}
+	if (g->hot_bd)
+		block_close(g->hot_bd);
 	tg_fini(&g->t);
 }
 
@@ -118,6 +141,17 @@ static void gsv_complete(struct gsv *g)
 			if (poll(&pf, 1, 5) > 0) {
 				storvsp_evloop_ready(
 					storvsp_lun_opaque(g->sv, i), 0);
+				any = true;
+			}
+		}
+		if (g->hot_bd) {
+			struct pollfd pf = {
+				.fd = block_completion_fd(g->hot_bd),
+				.events = POLLIN,
+			};
+
+			if (poll(&pf, 1, 5) > 0) {
+				storvsp_evloop_ready(g->hot_opaque, 0);
 				any = true;
 			}
 		}
@@ -245,6 +279,7 @@ static void gsv_srb_full(struct gsv *g, uint8_t lun, const uint8_t *cdb,
 	vp.srb.length = (uint16_t)(plen - VSTOR_HDR_SIZE);
 	vp.srb.lun = lun;
 	vp.srb.target_id = g->target;
+	vp.srb.path_id = g->path_id;
 	vp.srb.cdb_length = cdb_len;
 	vp.srb.sense_info_length = g->version >= VSTOR_VERSION_WIN8 ? 20 : 18;
 	vp.srb.data_in = dir;
@@ -654,11 +689,19 @@ static void test_storvsp_invalid_lun(void **state)
 	assert_int_equal(r.srb_status, SRB_STATUS_INVALID_LUN);
 	gsv_srb(&g, 1, tur, 6, VSTOR_UNKNOWN_TYPE, 0, 0, &r);
 	assert_int_equal(r.srb_status, SRB_STATUS_INVALID_LUN);
-	/*
-	 * Another target: REPORT LUNS is an empty list and the rest never
-	 * INVALID_LUN (storvsc would remove channel 0's LUN of that number).
-	 */
+	/* Target 1 exists (storvsc scans two) but is empty. */
 	g.target = 1;
+	gsv_srb(&g, 0, rl, 12, VSTOR_READ_TYPE, buf, 64, &r);
+	assert_good(&r);
+	assert_int_equal(get_be32(g.t.fg.ram + buf), 0);
+	gsv_srb(&g, 0, tur, 6, VSTOR_UNKNOWN_TYPE, 0, 0, &r);
+	assert_int_equal(r.srb_status, SRB_STATUS_INVALID_LUN);
+	/*
+	 * A target we do not have: REPORT LUNS is an empty list and the rest
+	 * never INVALID_LUN (storvsc would remove channel 0's LUN of that
+	 * number).
+	 */
+	g.target = 2;
 	gsv_srb(&g, 0, rl, 12, VSTOR_READ_TYPE, buf, 64, &r);
 	assert_good(&r);
 	assert_int_equal(get_be32(g.t.fg.ram + buf), 0);
@@ -865,6 +908,183 @@ static void test_storvsp_stats_rescan(void **state)
 	gsv_down(&g);
 }
 
+/* The IDE accelerator: IDE class, one disk at LUN 0 of any target. */
+static void test_storvsp_ide_accel(void **state)
+{
+	uint8_t inq[6] = { 0x12, 0, 0, 0, 36, 0 };
+	uint8_t tur[6] = { 0 };
+	uint8_t wr[10] = { 0x2a, [5] = 4, [8] = 2 };
+	uint8_t rl[12] = { 0xa0, [9] = 64 };
+	struct vstor_packet vp = { .operation = VSTOR_OP_QUERY_PROPERTIES };
+	struct storvsp_lun_config lc = { 0 };
+	uint8_t cls[16], file[1024];
+	struct vmbus_pkt_desc d;
+	struct srb_result r;
+	char inst[37];
+	uint64_t buf;
+	void *opaque;
+	struct gsv g;
+	int fd;
+
+	storvsp_ide_instance(1, 1, inst);
+	assert_string_equal(inst, "00000001-0001-8899-0000-000000000000");
+	storvsp_ide_instance(0, 1, inst);
+	assert_string_equal(inst, "00000000-0001-8899-0000-000000000000");
+	gsv_up_ex(&g, 1, false, 3, 8, true, false);
+	assert_int_equal(vmbus_guid_parse(STORVSP_IDE_CLASS_ID, cls), 0);
+	assert_memory_equal(g.offer.if_type, cls, 16);
+	gsv_op(&g, VSTOR_OP_BEGIN_INITIALIZATION, 0);
+	gsv_op(&g, VSTOR_OP_QUERY_PROTOCOL_VERSION, VSTOR_VERSION_WIN10);
+	assert_int_equal(tg_write(&g.c.out, VMBUS_PKT_DATA_INBAND, 7, &vp,
+				  sizeof(vp)),
+			 0);
+	gsv_kick(&g);
+	gsv_recv(&g, &d, &vp);
+	assert_int_equal(vp.status, 0);
+	assert_int_equal(vp.props.max_channel_cnt, 0); /* no sub-channels */
+	assert_int_equal(vp.props.flags, 0);
+	gsv_op(&g, VSTOR_OP_END_INITIALIZATION, 0);
+	g.version = VSTOR_VERSION_WIN10;
+	assert_int_not_equal(gsv_op(&g, VSTOR_OP_CREATE_SUB_CHANNELS, 1), 0);
+	/* Linux adds the slave drive as target 1, LUN 0. */
+	g.target = 1;
+	buf = tg_alloc_pages(&g.t, 1);
+	gsv_srb(&g, 0, inq, 6, VSTOR_READ_TYPE, buf, 36, &r);
+	assert_good(&r);
+	assert_int_equal(g.t.fg.ram[buf], 0x00); /* a disk */
+	memset(g.t.fg.ram + buf, 0x5a, 1024);
+	gsv_srb(&g, 0, wr, 10, VSTOR_WRITE_TYPE, buf, 1024, &r);
+	assert_good(&r);
+	fd = open(g.path[0], O_RDONLY);
+	assert_int_equal(pread(fd, file, 1024, 4 * 512), 1024);
+	close(fd);
+	assert_memory_equal(file, g.t.fg.ram + buf, 1024);
+	gsv_srb(&g, 0, rl, 12, VSTOR_READ_TYPE, buf, 64, &r);
+	assert_good(&r);
+	assert_int_equal(get_be32(g.t.fg.ram + buf), 8);
+	/* Other LUNs are not there; no hot-add on IDE. */
+	gsv_srb(&g, 1, inq, 6, VSTOR_READ_TYPE, buf, 36, &r);
+	assert_good(&r);
+	assert_int_equal(g.t.fg.ram[buf], 0x7f);
+	gsv_srb(&g, 3, tur, 6, VSTOR_UNKNOWN_TYPE, 0, 0, &r);
+	assert_int_equal(r.srb_status, SRB_STATUS_INVALID_LUN);
+	lc.bd = g.bd[0];
+	lc.lun = 2;
+	assert_int_equal(storvsp_add_lun(g.sv, &lc, &opaque), -EOPNOTSUPP);
+	gsv_down(&g);
+}
+
+/* Two targets; a LUN added and removed while the guest runs. */
+static void test_storvsp_targets_hotplug(void **state)
+{
+	uint8_t inq[6] = { 0x12, 0, 0, 0, 36, 0 };
+	uint8_t tur[6] = { 0 };
+	uint8_t rl[12] = { 0xa0, [9] = 64 };
+	uint8_t rd[10] = { 0x28, [5] = 1, [8] = 8 };
+	struct storvsp_lun_config lc = { 0 };
+	struct vstor_packet vp;
+	struct vmbus_pkt_desc d;
+	struct block_dev *bd;
+	struct srb_result r;
+	struct block_opts o;
+	uint64_t buf;
+	struct gsv g;
+
+	gsv_up_ex(&g, 2, false, 0, 8, false, true);
+	gsv_init(&g, VSTOR_VERSION_WIN10);
+	buf = tg_alloc_pages(&g.t, 2);
+	/* Target 1 has LUN 0 only; target 0 has LUN 0 only. */
+	g.target = 1;
+	gsv_srb(&g, 0, rl, 12, VSTOR_READ_TYPE, buf, 64, &r);
+	assert_good(&r);
+	assert_int_equal(get_be32(g.t.fg.ram + buf), 8);
+	assert_int_equal(g.t.fg.ram[buf + 9], 0);
+	gsv_srb(&g, 0, inq, 6, VSTOR_READ_TYPE, buf, 36, &r);
+	assert_good(&r);
+	assert_int_equal(g.t.fg.ram[buf], 0x00);
+	gsv_srb(&g, 1, tur, 6, VSTOR_UNKNOWN_TYPE, 0, 0, &r);
+	assert_int_equal(r.srb_status, SRB_STATUS_INVALID_LUN);
+	g.target = 0;
+	gsv_srb(&g, 0, rl, 12, VSTOR_READ_TYPE, buf, 64, &r);
+	assert_good(&r);
+	assert_int_equal(get_be32(g.t.fg.ram + buf), 8);
+	/* Path 1 is nobody's: never INVALID_LUN there. */
+	g.path_id = 1;
+	gsv_srb(&g, 0, tur, 6, VSTOR_UNKNOWN_TYPE, 0, 0, &r);
+	assert_int_equal(r.srb_status, SRB_STATUS_SELECTION_TIMEOUT);
+	g.path_id = 0;
+
+	/* Hot-add LUN 5 of target 0 (bad addresses refused first). */
+	block_opts_init(&o); /* LUN 1's file again: only read */
+	o.format = BLOCK_FORMAT_RAW;
+	o.cache = BLOCK_CACHE_WRITEBACK;
+	assert_int_equal(block_open(g.path[1], &o, &g.hot_bd), 0);
+	lc.bd = g.hot_bd;
+	lc.target = 2;
+	assert_int_equal(storvsp_add_lun(g.sv, &lc, &g.hot_opaque), -EINVAL);
+	lc.target = 1;
+	lc.lun = 0;
+	assert_int_equal(storvsp_add_lun(g.sv, &lc, &g.hot_opaque), -EEXIST);
+	lc.target = 0;
+	lc.lun = 5;
+	assert_int_equal(storvsp_add_lun(g.sv, &lc, &g.hot_opaque), 0);
+	assert_true(storvsp_has_lun(g.sv, 0, 5));
+	assert_int_equal(storvsp_rescan(g.sv), 0);
+	assert_true(tg_read(&g.c.in, &d, &vp, sizeof(vp)) >= 48);
+	assert_int_equal(vp.operation, VSTOR_OP_ENUMERATE_BUS);
+	gsv_srb(&g, 0, rl, 12, VSTOR_READ_TYPE, buf, 64, &r);
+	assert_good(&r);
+	assert_int_equal(get_be32(g.t.fg.ram + buf), 16);
+	assert_int_equal(g.t.fg.ram[buf + 8 + 8 + 1], 5);
+	gsv_srb(&g, 5, rd, 10, VSTOR_READ_TYPE, buf, 4096, &r);
+	assert_good(&r);
+	assert_int_equal(r.xfer, 4096);
+
+	/* Remove it with a read in flight: the read still completes. */
+	{
+		struct vstor_packet q = {
+			.operation = VSTOR_OP_EXECUTE_SRB,
+			.flags = VSTOR_FLAG_REQUEST_COMPLETION,
+		};
+		uint32_t len = 4096, off = 0;
+		uint64_t pfn = buf >> 12;
+		const uint64_t *pl = &pfn;
+
+		q.srb.length = VSTOR_PACKET_SIZE - VSTOR_HDR_SIZE;
+		q.srb.lun = 5;
+		q.srb.cdb_length = 10;
+		q.srb.data_in = VSTOR_READ_TYPE;
+		q.srb.data_transfer_length = len;
+		memcpy(q.srb.cdb_sense, rd, 10);
+		gsv_write_gpa(&g.c.out, 4242, 1, &len, &off, &pl, &q,
+			      VSTOR_PACKET_SIZE);
+		gsv_kick(&g);
+	}
+	assert_int_equal(storvsp_remove_lun(g.sv, 0, 5, &bd), 0);
+	assert_ptr_equal(bd, g.hot_bd);
+	assert_false(storvsp_has_lun(g.sv, 0, 5));
+	assert_int_equal(storvsp_remove_lun(g.sv, 0, 5, &bd), -ENOENT);
+	block_close(g.hot_bd); /* runs the read's completion */
+	g.hot_bd = NULL;
+	assert_true(tg_read(&g.c.in, &d, &vp, sizeof(vp)) >= 48);
+	assert_int_equal(d.trans_id, 4242);
+	assert_int_equal(vp.srb.srb_status, SRB_STATUS_SUCCESS);
+	assert_int_equal(vp.srb.data_transfer_length, 4096);
+	/* From now on the LUN is gone: storvsc removes its device. */
+	gsv_srb(&g, 5, tur, 6, VSTOR_UNKNOWN_TYPE, 0, 0, &r);
+	assert_int_equal(r.srb_status, SRB_STATUS_INVALID_LUN);
+	gsv_srb(&g, 0, rl, 12, VSTOR_READ_TYPE, buf, 64, &r);
+	assert_good(&r);
+	assert_int_equal(get_be32(g.t.fg.ram + buf), 8);
+	/* And it can come back. */
+	assert_int_equal(block_open(g.path[1], &o, &g.hot_bd), 0);
+	lc.bd = g.hot_bd;
+	assert_int_equal(storvsp_add_lun(g.sv, &lc, &g.hot_opaque), 0);
+	gsv_srb(&g, 5, tur, 6, VSTOR_UNKNOWN_TYPE, 0, 0, &r);
+	assert_good(&r);
+	gsv_down(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -882,6 +1102,8 @@ int main(void)
 		cmocka_unit_test(test_storvsp_ring_full),
 		cmocka_unit_test(test_storvsp_close_inflight),
 		cmocka_unit_test(test_storvsp_stats_rescan),
+		cmocka_unit_test(test_storvsp_ide_accel),
+		cmocka_unit_test(test_storvsp_targets_hotplug),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,12 +11,16 @@
  * END_INITIALIZATION, then CREATE_SUB_CHANNELS (up to max_subchannels).
  * Every request is answered with a VMBus completion packet carrying
  * COMPLETE_IO and an NT status. EXECUTE_SRB carries a CDB for path 0,
- * target 0, LUN n; its data buffer is the GPA-direct page list of the
+ * target t, LUN n; its data buffer is the GPA-direct page list of the
  * packet, mapped into iovecs handed straight to the block backend.
  *
- * Not implemented: FCHBA_DATA (we are not a Fibre Channel HBA), the IDE
- * accelerator channel, hot-add from the host (storvsp_rescan() only
- * sends ENUMERATE_BUS), aborting requests on RESET_* (they complete).
+ * Hot-add and hot-remove change the LUN table and send ENUMERATE_BUS:
+ * storvsc tests every known device (a removed one answers INVALID_LUN and
+ * storvsc removes it) and scans for new ones. The IDE accelerator is the
+ * same controller with the IDE class and a single disk.
+ *
+ * Not implemented: FCHBA_DATA (we are not a Fibre Channel HBA), aborting
+ * requests on RESET_* (they complete).
  */
 #include "hvkvm/storvsp.h"
 
@@ -39,7 +43,8 @@ struct storvsp_lun {
 	struct storvsp *sv;
 	struct scsi_disk *disk;
 	struct block_dev *bd;
-	unsigned int lun;
+	unsigned int target, lun;
+	struct storvsp_lun *next_gone; /* removed: freed with the controller */
 };
 
 /* One EXECUTE_SRB from receipt to its completion packet. */
@@ -87,13 +92,16 @@ struct storvsp_stats {
 struct storvsp {
 	struct vmbus_device *dev;
 	char name[32];
-	uint16_t version;      /* negotiated VMSTOR version, 0 = none */
-	bool init_done;	       /* END_INITIALIZATION seen */
-	unsigned int max_sub;  /* sub-channels we may offer */
-	uint32_t max_transfer; /* bytes per request */
-	unsigned int nr_luns;
-	struct storvsp_lun luns[STORVSP_MAX_LUNS];
-	struct storvsp_lun *by_lun[STORVSP_MAX_LUNS];
+	uint16_t version;	 /* negotiated VMSTOR version, 0 = none */
+	bool init_done;		 /* END_INITIALIZATION seen */
+	unsigned int max_sub;	 /* sub-channels we may offer */
+	uint32_t max_transfer;	 /* bytes per request */
+	bool ide;		 /* the IDE accelerator */
+	unsigned int controller; /* in the disks' NAA identifiers */
+	unsigned int nr_luns;	 /* configured at creation */
+	struct storvsp_lun *luns[STORVSP_MAX_TARGETS * STORVSP_MAX_LUNS];
+	struct storvsp_lun *slot[STORVSP_MAX_TARGETS][STORVSP_MAX_LUNS];
+	struct storvsp_lun *gone;     /* hot-removed LUNs */
 	struct storvsp_chan *primary; /* for storvsp_rescan() */
 	unsigned int inflight;	      /* over all channels */
 	bool destroyed;		      /* device gone: free at last answer */
@@ -258,15 +266,27 @@ static void sv_scsi_done(struct scsi_req *s)
 	sv_answer((struct storvsp_req *)s, SRB_STATUS_SUCCESS);
 }
 
-/* REPORT LUNS for path 0 / target 0, whatever LUN it is addressed to. */
-static void sv_report_luns(struct storvsp *sv, struct scsi_req *s, bool ours)
+/* The LUN a request addresses, or NULL. */
+static struct storvsp_lun *sv_lookup(struct storvsp *sv,
+				     const struct vmscsi_request *srb)
+{
+	if (sv->ide) /* one disk, whatever path/target the guest uses */
+		return srb->lun ? NULL : sv->slot[0][0];
+	if (srb->path_id || srb->target_id >= STORVSP_MAX_TARGETS ||
+	    srb->lun >= STORVSP_MAX_LUNS)
+		return NULL;
+	return sv->slot[srb->target_id][srb->lun];
+}
+
+/* REPORT LUNS for a target (-1: one we do not have), whatever LUN. */
+static void sv_report_luns(struct storvsp *sv, struct scsi_req *s, int target)
 {
 	uint8_t b[8 + 8 * STORVSP_MAX_LUNS];
 	uint32_t n = 0, i;
 
 	memset(b, 0, sizeof(b));
-	for (i = 0; i < STORVSP_MAX_LUNS; i++)
-		if (ours && sv->by_lun[i])
+	for (i = 0; target >= 0 && i < STORVSP_MAX_LUNS; i++)
+		if (sv->slot[target][i])
 			b[8 + 8 * n++ + 1] = (uint8_t)i; /* peripheral addr. */
 	put_be32(b, n * 8);
 	scsi_req_good(s, b, MIN(get_be32(s->cdb + 6), 8 + 8 * n));
@@ -407,22 +427,29 @@ static void sv_execute_srb(struct storvsp_chan *c,
 		sv_answer(r, st);
 		return;
 	}
-	if (!srb->path_id && !srb->target_id && srb->lun < STORVSP_MAX_LUNS)
-		l = sv->by_lun[srb->lun];
+	l = sv_lookup(sv, srb);
 	if (s->cdb[0] == 0xa0) {
 		/* REPORT LUNS: the list, empty for other paths/targets. */
-		sv_report_luns(sv, s, !srb->path_id && !srb->target_id);
+		sv_report_luns(sv, s,
+			       sv->ide ? 0 :
+			       !srb->path_id && srb->target_id <
+							STORVSP_MAX_TARGETS ?
+					 srb->target_id :
+					 -1);
 	} else if (!l) {
 		/*
-		 * INQUIRY gets "no LUN here" data. Nothing else may answer
-		 * INVALID_LUN off path 0 / target 0: storvsc's
-		 * storvsc_remove_lun() then removes channel 0's device of
-		 * that target and LUN, i.e. a real disk.
+		 * INQUIRY gets "no LUN here" data; a removed or absent LUN
+		 * answers INVALID_LUN, upon which storvsc removes its device.
+		 * Nothing may answer INVALID_LUN off path 0:
+		 * storvsc_remove_lun() removes channel 0's device of that
+		 * target and LUN, i.e. a real disk.
 		 */
 		if (s->cdb[0] != 0x12) {
-			sv_answer(r, srb->path_id || srb->target_id ?
-					     SRB_STATUS_SELECTION_TIMEOUT :
-					     SRB_STATUS_INVALID_LUN);
+			sv_answer(r,
+				  srb->path_id || srb->target_id >=
+							  STORVSP_MAX_TARGETS ?
+					  SRB_STATUS_SELECTION_TIMEOUT :
+					  SRB_STATUS_INVALID_LUN);
 			return;
 		}
 		scsi_inquiry_no_lun(s);
@@ -615,12 +642,25 @@ static void sv_close(struct vmbus_channel *ch)
 	sv_chan_free_maybe(c);
 }
 
+static void sv_lun_free(struct storvsp_lun *l)
+{
+	scsi_disk_destroy(l->disk);
+	free(l);
+}
+
 static void sv_free(struct storvsp *sv)
 {
-	unsigned int i;
+	struct storvsp_lun *l;
+	unsigned int t, i;
 
-	for (i = 0; i < sv->nr_luns; i++)
-		scsi_disk_destroy(sv->luns[i].disk);
+	for (t = 0; t < STORVSP_MAX_TARGETS; t++)
+		for (i = 0; i < STORVSP_MAX_LUNS; i++)
+			if (sv->slot[t][i])
+				sv_lun_free(sv->slot[t][i]);
+	while ((l = sv->gone)) {
+		sv->gone = l->next_gone;
+		sv_lun_free(l);
+	}
 	free(sv);
 }
 
@@ -648,12 +688,111 @@ static const struct vmbus_device_ops sv_ops = {
 
 int storvsp_completion_fd(struct storvsp *sv, unsigned int i)
 {
-	return i < sv->nr_luns ? block_completion_fd(sv->luns[i].bd) : -1;
+	return i < sv->nr_luns && sv->luns[i] ?
+		       block_completion_fd(sv->luns[i]->bd) :
+		       -1;
 }
 
 void *storvsp_lun_opaque(struct storvsp *sv, unsigned int i)
 {
-	return i < sv->nr_luns ? &sv->luns[i] : NULL;
+	return i < sv->nr_luns ? sv->luns[i] : NULL;
+}
+
+void storvsp_ide_instance(unsigned int channel, unsigned int drive,
+			  char out[37])
+{
+	snprintf(out, 37, "%08x-%04x-8899-0000-000000000000", channel & 1,
+		 drive & 1);
+}
+
+/* A new LUN in its slot. */
+static int sv_lun_new(struct storvsp *sv, const struct storvsp_lun_config *lc,
+		      struct storvsp_lun **out)
+{
+	unsigned int t = sv->ide ? 0 : lc->target, n = sv->ide ? 0 : lc->lun;
+	char serial[64]; /* cut to 20 by scsi_disk */
+	struct scsi_disk_params sp = {
+		.bd = lc->bd,
+		.readonly = lc->readonly,
+		.serial = lc->serial,
+		.naa_id = ((uint64_t)0x1d0c << 32) |
+			  (uint64_t)(sv->controller & 0xffff) << 16 |
+			  (uint64_t)t << 8 | n,
+	};
+	struct storvsp_lun *l;
+	int r;
+
+	if (!lc->bd || t >= STORVSP_MAX_TARGETS || n >= STORVSP_MAX_LUNS)
+		return -EINVAL;
+	if (sv->slot[t][n])
+		return -EEXIST;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	if (!sp.serial) {
+		if (t)
+			snprintf(serial, sizeof(serial), "HVKVM%s%u%02u",
+				 sv->name, t, n);
+		else
+			snprintf(serial, sizeof(serial), "HVKVM%s%02u",
+				 sv->name, n);
+		sp.serial = serial;
+	}
+	r = scsi_disk_create(&sp, &l->disk);
+	if (r) {
+		free(l);
+		return r;
+	}
+	l->sv = sv;
+	l->bd = lc->bd;
+	l->target = t;
+	l->lun = n;
+	sv->slot[t][n] = l;
+	*out = l;
+	return 0;
+}
+
+int storvsp_add_lun(struct storvsp *sv, const struct storvsp_lun_config *lc,
+		    void **opaque)
+{
+	struct storvsp_lun *l;
+	int r;
+
+	if (sv->ide)
+		return -EOPNOTSUPP;
+	r = sv_lun_new(sv, lc, &l);
+	if (!r) {
+		*opaque = l;
+		dev_info(sv->name, "LUN %u:%u added", l->target, l->lun);
+	}
+	return r;
+}
+
+int storvsp_remove_lun(struct storvsp *sv, unsigned int target,
+		       unsigned int lun, struct block_dev **bd)
+{
+	struct storvsp_lun *l;
+	unsigned int i;
+
+	if (target >= STORVSP_MAX_TARGETS || lun >= STORVSP_MAX_LUNS ||
+	    !(l = sv->slot[target][lun]))
+		return -ENOENT;
+	sv->slot[target][lun] = NULL;
+	for (i = 0; i < sv->nr_luns; i++)
+		if (sv->luns[i] == l)
+			sv->luns[i] = NULL;
+	/* Requests in flight still use l->disk: it goes with sv. */
+	l->next_gone = sv->gone;
+	sv->gone = l;
+	*bd = l->bd;
+	dev_info(sv->name, "LUN %u:%u removed", target, lun);
+	return 0;
+}
+
+bool storvsp_has_lun(struct storvsp *sv, unsigned int target, unsigned int lun)
+{
+	return target < STORVSP_MAX_TARGETS && lun < STORVSP_MAX_LUNS &&
+	       sv->slot[target][lun];
 }
 
 void storvsp_evloop_ready(void *lun_opaque, uint32_t events)
@@ -719,51 +858,34 @@ int storvsp_create(struct vmbus_server *s, const struct storvsp_params *p,
 	unsigned int i;
 	int r = 0;
 
-	if (p->nr_luns > STORVSP_MAX_LUNS || !p->instance_id)
+	if (p->nr_luns > ARRAY_SIZE(sv->luns) || !p->instance_id ||
+	    (p->ide && p->nr_luns != 1))
 		return -EINVAL;
 	sv = calloc(1, sizeof(*sv));
 	if (!sv)
 		return -ENOMEM;
 	snprintf(sv->name, sizeof(sv->name), "%s", p->name ? p->name : "scsi");
-	sv->max_sub = MIN(p->max_subchannels, 64u);
+	sv->ide = p->ide;
+	sv->controller = p->controller;
+	sv->max_sub = p->ide ? 0 : MIN(p->max_subchannels, 64u);
 	sv->max_transfer = p->max_transfer ?
 				   MIN(p->max_transfer, STORVSP_MAX_TRANSFER) :
 				   STORVSP_MAX_TRANSFER;
 	for (i = 0; i < p->nr_luns && !r; i++) {
-		const struct storvsp_lun_config *lc = &p->luns[i];
-		struct storvsp_lun *l = &sv->luns[i];
-		char serial[64]; /* cut to 20 by scsi_disk */
-		struct scsi_disk_params sp = {
-			.bd = lc->bd,
-			.readonly = lc->readonly,
-			.serial = lc->serial,
-			.naa_id = ((uint64_t)0x1d0c << 32) | lc->lun,
-		};
-
-		if (lc->lun >= STORVSP_MAX_LUNS || sv->by_lun[lc->lun]) {
+		r = sv_lun_new(sv, &p->luns[i], &sv->luns[i]);
+		if (r == -EEXIST)
 			r = -EINVAL;
-			break;
-		}
-		if (!sp.serial) {
-			snprintf(serial, sizeof(serial), "HVKVM%s%02u",
-				 sv->name, lc->lun);
-			sp.serial = serial;
-		}
-		r = scsi_disk_create(&sp, &l->disk);
-		if (r)
-			break;
-		l->sv = sv;
-		l->bd = lc->bd;
-		l->lun = lc->lun;
-		sv->by_lun[lc->lun] = l;
-		sv->nr_luns++;
+		if (!r)
+			sv->nr_luns++;
 	}
 	memset(&dp, 0, sizeof(dp));
 	dp.name = sv->name;
 	dp.ops = &sv_ops;
 	dp.priv = sv;
-	if (!r && (vmbus_guid_parse(STORVSP_CLASS_ID, dp.class_id) ||
-		   vmbus_guid_parse(p->instance_id, dp.instance_id)))
+	if (!r &&
+	    (vmbus_guid_parse(p->ide ? STORVSP_IDE_CLASS_ID : STORVSP_CLASS_ID,
+			      dp.class_id) ||
+	     vmbus_guid_parse(p->instance_id, dp.instance_id)))
 		r = -EINVAL;
 	if (!r)
 		r = vmbus_device_add(s, &dp, &sv->dev);
