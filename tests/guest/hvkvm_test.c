@@ -121,6 +121,9 @@ MODULE_PARM_DESC(spin_secs, "length of the spinlock stress check");
 static char *vmbus_devs;
 module_param(vmbus_devs, charp, 0444);
 MODULE_PARM_DESC(vmbus_devs, "expected VMBus devices: CLASS-GUID[:DRIVER],...");
+static unsigned int blk_gone_disks;
+module_param(blk_gone_disks, uint, 0444);
+MODULE_PARM_DESC(blk_gone_disks, "blk_gone: sd disks left after a hot-remove");
 static char *blk_disks;
 module_param(blk_disks, charp, 0444);
 MODULE_PARM_DESC(
@@ -190,6 +193,7 @@ static int __init hvt_check_guest_idle(char *d, size_t n);
 static int __init hvt_check_blk(char *d, size_t n);
 static int __init hvt_check_ata_modes(char *d, size_t n);
 static int __init hvt_check_blkperf(char *d, size_t n);
+static int __init hvt_check_blk_gone(char *d, size_t n);
 
 static const struct hvt_check hvt_checks[] __initconst = {
 	{ "cpus", hvt_check_cpus, "online CPUs == hvkvm_test.cpus" },
@@ -213,6 +217,8 @@ static const struct hvt_check hvt_checks[] __initconst = {
 	  "/sys/bus/vmbus/devices has hvkvm_test.vmbus_devs, bound" },
 	{ "blk", hvt_check_blk,
 	  "hvkvm_test.blk_disks: host patterns read, guest patterns written, flushed, read back" },
+	{ "blk_gone", hvt_check_blk_gone,
+	  "waits until hvkvm_test.blk_gone_disks sd disks are left (hot-remove)" },
 	{ "ata_modes", hvt_check_ata_modes,
 	  "every libata device's negotiated xfer_mode starts with hvkvm_test.ata_xfer" },
 	{ "blkperf", hvt_check_blkperf,
@@ -1447,6 +1453,38 @@ static int __init hvt_blk_find(u64 seed, char *out, u8 *buf, char *d, size_t n)
 	scnprintf(d, n, "no sd disk holds the pattern of seed %llu after %u s",
 		  seed, blk_wait_secs);
 	return -ENODEV;
+}
+
+/*
+ * blk_gone: wait until exactly blk_gone_disks sd disks are left (a
+ * hot-removed disk has gone), up to blk_wait_secs.
+ */
+static int __init hvt_check_blk_gone(char *d, size_t n)
+{
+	unsigned long deadline = jiffies + blk_wait_secs * HZ;
+	struct hvt_blk_names *nl = kzalloc(sizeof(*nl), GFP_KERNEL);
+	unsigned int secs;
+	int ret = 0;
+
+	if (!nl)
+		return -ENOMEM;
+	for (;;) {
+		nl->nr = 0;
+		class_for_each_device(&block_class, NULL, nl, hvt_blk_name_cb);
+		if (nl->nr == blk_gone_disks)
+			break;
+		if (time_after(jiffies, deadline)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		msleep(200);
+	}
+	secs = jiffies_to_msecs(jiffies - (deadline - blk_wait_secs * HZ)) /
+	       1000;
+	scnprintf(d, n, "%u sd disk(s) after %u s%s", nl->nr, secs,
+		  ret ? ", not hvkvm_test.blk_gone_disks" : "");
+	kfree(nl);
+	return ret;
 }
 
 /* Read @nsec host-pattern sectors at @lba; 0 or -EIO with the detail. */

@@ -720,9 +720,88 @@ def case_bios_boot(a):
     shutil.rmtree(work, ignore_errors=True)
 
 
+def case_storvsc_hotplug(a):
+    """1 vCPU, 256 MiB, --hyperv all, one bus=scsi disk (sda). Once the
+    guest's blk check runs, `hvkvm ctl VM disk-add` hot-adds a second disk
+    as sdb (LUN 1): storvsp tells the guest with ENUMERATE_BUS, storvsc
+    rescans and the module finds the new disk by its host pattern, reads
+    it, writes, flushes and reads back. Then `disk-remove sdb`: the LUN
+    answers INVALID_LUN, storvsc removes the device and the blk_gone check
+    sees one disk left. Bad hot-plug requests get one clear line each.
+    After power-off both images hold the guest's writes."""
+    work = tempfile.mkdtemp(prefix="hvkvm-hotplug-",
+                            dir=os.path.dirname(a.log) if a.log else None)
+    raw_a, raw_b = os.path.join(work, "a.raw"), os.path.join(work, "b.raw")
+    size_a, size_b = 32 << 20, 40 << 20
+    blkpat.fill(raw_a, size_a, 1)
+    blkpat.fill(raw_b, size_b, 17)
+    name = f"hotplug{os.getpid()}"
+    os.environ["HVKVM_RUNTIME_DIR"] = os.path.join(work, "run")
+    g = Guest(a.hvkvm, a.kernel, 1, 256, "blk,blk_gone",
+              extra_args=("--hyperv", "all", "-v", "--name", name,
+                          "--disk", f"file={raw_a},bus=scsi,format=raw"),
+              append=HV_APPEND.split(" hvkvm_test.vmbus_devs")[0] +
+              " hvkvm_test.blk_disks=sda,* hvkvm_test.blk_gone_disks=1 "
+              "hvkvm_test.blk_wait_secs=300",
+              base=HV_BASE, log=a.log)
+    problems = []
+
+    def ctl(*args):
+        rc, out = run_tool([a.hvkvm, "ctl", name, *args], timeout=60)
+        print(f"  ctl {' '.join(args)} -> {rc}: {out.strip()}")
+        return rc, out
+
+    if not g.wait_for(b"HVKVM-TEST: blk START", a.timeout):
+        problems.append("the blk check never started")
+    else:
+        for args, want in (
+                (("disk-add", raw_b, "sdb", "addr=2:0:0"),
+                 "SCSI controller 2 does not exist"),
+                (("disk-add", raw_b, "sda"), "disk sda exists already"),
+                (("disk-add", "/nonexistent.raw", "sdc"),
+                 "No such file or directory"),
+                (("disk-remove", "sdz"), "no SCSI disk 'sdz'")):
+            rc, out = ctl(*args)
+            if rc != 1 or want not in out or out.strip().count("\n"):
+                problems.append(f"ctl {' '.join(args)}: want one line "
+                                f"with '{want}', got {rc}: {out.strip()}")
+        rc, out = ctl("disk-add", raw_b, "sdb", "format=raw")
+        if rc:
+            problems.append(f"disk-add failed: {out.strip()}")
+    if not g.wait_for(b"HVKVM-TEST: blk_gone START", a.timeout):
+        problems.append("the blk_gone check never started")
+    else:
+        rc, out = ctl("disk-remove", "sdb")
+        if rc:
+            problems.append(f"disk-remove failed: {out.strip()}")
+    rc, err = g.finish(a.timeout)
+    text = g.buf.decode(errors="replace")
+    for l in text.splitlines():
+        if any(k in l for k in ("storvsc", "sd 0:", "scsi 0:")):
+            print("  | " + l.strip())
+    for want, what in (
+            (rf"sd \d+:0:0:1: \[sdb\] {size_b // 512} 512-byte logical blocks",
+             "the hot-added disk did not appear as sdb"),):
+        if not re.search(want, text):
+            problems.append(what)
+    for want in ("scsi0: LUN 0:1 added", "scsi0: LUN 0:1 removed"):
+        if want not in err:
+            problems.append(f"hvkvm did not log '{want}'")
+    written = blkpat.guest_written()
+    for path, seed, what in ((raw_a, 1, "sda"), (raw_b, 17, "sdb")):
+        problems += [f"{what} after power-off: {b}"
+                     for b in blkpat.check(path, seed, written)]
+    if problems:
+        print("stderr:\n" + err[-3000:])
+        raise AssertionError("; ".join(problems))
+    check_all_pass(g, rc, err, ["blk", "blk_gone"])
+    shutil.rmtree(work, ignore_errors=True)
+
+
 CASES = {"smp1_console": case_smp1_console, "smp4_1g": case_smp4_1g,
          "hyperv_vmbus": case_hyperv_vmbus, "hyperv_crash": case_hyperv_crash,
          "ide_storage": case_ide_storage, "storvsc": case_storvsc,
+         "storvsc_hotplug": case_storvsc_hotplug,
          "bios_boot": case_bios_boot}
 
 
