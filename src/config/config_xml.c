@@ -6,8 +6,10 @@
  * XML_PARSE_DTDLOAD, and any <!DOCTYPE> stops the parser from its SAX
  * callback before an internal subset (and so any entity declaration) is read:
  * external entities, DTD loading and billion-laughs expansion never happen.
- * Input is capped at CONFIG_XML_MAX bytes; libxml2's own depth and text
- * limits stay on (no XML_PARSE_HUGE).
+ * Input is capped at CONFIG_XML_MAX bytes and XML_MAX_ATTRS attributes per
+ * element (counted before libxml2 runs); libxml2's own depth and text limits
+ * stay on (no XML_PARSE_HUGE). libxml2's own error printing is off: every
+ * failure is our one line.
  *
  * The tree is then walked with per-element tables of accepted children
  * (xml_walk) and accepted attributes (xml_check_attrs): anything else is an
@@ -312,6 +314,92 @@ int xml_walk(struct xml_ctx *x, xmlNode *parent, const struct xml_handler *tab)
 	return 0;
 }
 
+/* ---- before libxml2: a cheap bound on attributes ------------------------- */
+
+/*
+ * libxml2 checks a start tag's attributes for duplicates pairwise: 100k
+ * attributes on one element take minutes. One linear pass over the buffer
+ * counts the attributes (the '=' outside quotes) of every start tag and
+ * refuses more than XML_MAX_ATTRS before libxml2 sees the document. Comments,
+ * CDATA sections, processing instructions and quoted values are skipped; the
+ * count is an upper bound, libxml2 still judges well-formedness.
+ */
+#define XML_MAX_ATTRS 64
+
+static const char *xml_skip_to(const char *p, const char *end, const char *pat,
+			       long *line)
+{
+	size_t n = strlen(pat);
+
+	for (; p + n <= end; p++) {
+		if (!memcmp(p, pat, n))
+			return p + n;
+		if (*p == '\n')
+			(*line)++;
+	}
+	return end;
+}
+
+/* Length of the element name at @p (at most 32 characters shown). */
+static int xml_name_len(const char *p, const char *end)
+{
+	int n = 0;
+
+	while (p + n < end && n < 32 && !strchr(" \t\r\n/>=", p[n]) && p[n])
+		n++;
+	return n;
+}
+
+static int xml_prescan(struct xml_ctx *x, const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len, *name;
+	long line = 1, tag_line;
+	unsigned int attrs;
+	char quote;
+
+	while (p < end) {
+		if (*p == '\n')
+			line++;
+		if (*p++ != '<')
+			continue;
+		if (end - p >= 3 && !memcmp(p, "!--", 3)) {
+			p = xml_skip_to(p + 3, end, "-->", &line);
+			continue;
+		}
+		if (end - p >= 8 && !memcmp(p, "![CDATA[", 8)) {
+			p = xml_skip_to(p + 8, end, "]]>", &line);
+			continue;
+		}
+		if (p < end && *p == '?') {
+			p = xml_skip_to(p + 1, end, "?>", &line);
+			continue;
+		}
+		/* A start tag (or an end tag or <!DOCTYPE>, which count 0). */
+		name = p;
+		tag_line = line;
+		attrs = 0;
+		quote = 0;
+		for (; p < end && (quote || *p != '>'); p++) {
+			if (*p == '\n')
+				line++;
+			if (quote) {
+				if (*p == quote)
+					quote = 0;
+			} else if (*p == '"' || *p == '\'') {
+				quote = *p;
+			} else if (*p == '=' && ++attrs > XML_MAX_ATTRS) {
+				return config_err(
+					x->err, x->errlen,
+					"%s:%ld: <%.*s>: more than %d attributes",
+					x->name, tag_line,
+					xml_name_len(name, end), name,
+					XML_MAX_ATTRS);
+			}
+		}
+	}
+	return 0;
+}
+
 /* ---- parsing ------------------------------------------------------------- */
 
 /* SAX hook: a DOCTYPE stops the parser before its internal subset. */
@@ -336,7 +424,26 @@ static void xml_reject_entity(void *ctx, const xmlChar *name, int type,
 	xml_reject_doctype(ctx, name, public_id, system_id);
 }
 
-static int xml_syntax_error(struct xml_ctx *x, xmlParserCtxtPtr pctx)
+/*
+ * libxml2 reports encoding errors without a parser context, through its
+ * process-wide handlers, which print to stderr even with XML_PARSE_NOERROR.
+ * While we parse, they come here instead: the first conversion error is kept
+ * for our one-line message, everything else is dropped.
+ */
+static void xml_quiet(void *ctx, const char *msg, ...)
+{
+}
+
+static void xml_capture(void *ctx, xmlErrorPtr e)
+{
+	char *msg = ctx;
+
+	if (!msg[0] && e && e->domain == XML_FROM_I18N && e->message)
+		snprintf(msg, CONFIG_ERR_MAX, "%s", e->message);
+}
+
+static int xml_syntax_error(struct xml_ctx *x, xmlParserCtxtPtr pctx,
+			    const char *enc_msg)
 {
 	const xmlError *e = xmlCtxtGetLastError(pctx);
 	char msg[CONFIG_ERR_MAX] = "not well-formed";
@@ -347,8 +454,9 @@ static int xml_syntax_error(struct xml_ctx *x, xmlParserCtxtPtr pctx)
 			x->err, x->errlen,
 			"%s:%ld: <!DOCTYPE>: DTDs and entity declarations are not accepted",
 			x->name, x->doctype_line);
-	if (e && e->message) {
-		snprintf(msg, sizeof(msg), "%s", e->message);
+	if (enc_msg[0] || (e && e->message)) {
+		snprintf(msg, sizeof(msg), "%s",
+			 enc_msg[0] ? enc_msg : e->message);
 		len = strlen(msg);
 		while (len && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
 			msg[--len] = '\0';
@@ -363,14 +471,24 @@ static int xml_syntax_error(struct xml_ctx *x, xmlParserCtxtPtr pctx)
 
 static int xml_parse_doc(struct xml_ctx *x, const char *buf, size_t len)
 {
+	xmlStructuredErrorFunc old_serror = xmlStructuredError;
+	void *old_sctx = xmlStructuredErrorContext;
+	xmlGenericErrorFunc old_error = xmlGenericError;
+	void *old_ctx = xmlGenericErrorContext;
+	char enc_msg[CONFIG_ERR_MAX] = "";
 	xmlParserCtxtPtr pctx;
 	xmlDocPtr doc;
 	int ret;
 
+	ret = xml_prescan(x, buf, len);
+	if (ret)
+		return ret;
 	pctx = xmlCreateMemoryParserCtxt(buf, (int)len);
 	if (!pctx)
 		return config_err(x->err, x->errlen, "%s: out of memory",
 				  x->name);
+	xmlSetGenericErrorFunc(NULL, xml_quiet);
+	xmlSetStructuredErrorFunc(enc_msg, xml_capture);
 	xmlCtxtUseOptions(pctx, XML_PARSE_NONET | XML_PARSE_NOERROR |
 					XML_PARSE_NOWARNING |
 					XML_PARSE_BIG_LINES |
@@ -381,10 +499,12 @@ static int xml_parse_doc(struct xml_ctx *x, const char *buf, size_t len)
 	pctx->_private = x;
 
 	xmlParseDocument(pctx);
+	xmlSetStructuredErrorFunc(old_sctx, old_serror);
+	xmlSetGenericErrorFunc(old_ctx, old_error);
 	doc = pctx->myDoc;
 	pctx->myDoc = NULL;
 	if (x->doctype || !pctx->wellFormed || !doc)
-		ret = xml_syntax_error(x, pctx);
+		ret = xml_syntax_error(x, pctx, enc_msg);
 	else
 		ret = xml_domain(x, xmlDocGetRootElement(doc));
 

@@ -561,6 +561,47 @@ static int xml_features(struct xml_ctx *x, xmlNode *n)
 	return xml_walk(x, n, features_tab);
 }
 
+/* ---- repeatable elements that are unique by an attribute ----------------- */
+
+/*
+ * An earlier sibling of @n with the same element name and the same value of
+ * @attr, or NULL. The earlier ones were accepted, so they are few (one per
+ * valid value): the scan stays short.
+ */
+static const xmlNode *xml_prev_same(const xmlNode *n, const char *attr)
+{
+	xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)attr), *w;
+	const xmlNode *p;
+	bool same;
+
+	if (!v)
+		return NULL;
+	for (p = n->prev; p; p = p->prev) {
+		if (p->type != XML_ELEMENT_NODE || p->ns != n->ns ||
+		    strcmp((const char *)p->name, (const char *)n->name))
+			continue;
+		w = xmlGetNoNsProp(p, (const xmlChar *)attr);
+		same = w && !strcmp((const char *)v, (const char *)w);
+		xmlFree(w);
+		if (same)
+			break;
+	}
+	xmlFree(v);
+	return p;
+}
+
+static int xml_unique_by(struct xml_ctx *x, xmlNode *n, const char *attr,
+			 const char *value)
+{
+	const xmlNode *p = xml_prev_same(n, attr);
+
+	if (p)
+		return xml_fail(x, n,
+				"%s='%.32s' given twice (first on line %ld)",
+				attr, value, xmlGetLineNo(p));
+	return 0;
+}
+
 /* ---- <clock> ------------------------------------------------------------- */
 
 enum timer_kind {
@@ -582,7 +623,8 @@ static int xml_timer(struct xml_ctx *x, xmlNode *n)
 	static const char *const yesno[] = { "no", "yes", NULL };
 	int ret, kind, present;
 
-	ret = xml_enum(x, n, "name", names, -1, &kind);
+	ret = xml_enum(x, n, "name", names, -1, &kind) ?:
+		      xml_unique_by(x, n, "name", names[kind]);
 	if (ret)
 		return ret;
 	/* present= absent: the hypervisor's default (what hvkvm has). */
@@ -662,6 +704,7 @@ static int xml_debug_exit(struct xml_ctx *x, xmlNode *n)
 
 static int xml_hvkvm_config(struct xml_ctx *x, xmlNode *n)
 {
+	const xmlNode *first = NULL;
 	xmlNode *c;
 	int ret;
 
@@ -675,6 +718,11 @@ static int xml_hvkvm_config(struct xml_ctx *x, xmlNode *n)
 		if ((c->ns && !ns_is_ours(c)) ||
 		    strcmp((const char *)c->name, "debug-exit"))
 			return xml_fail(x, c, "element not supported");
+		if (first)
+			return xml_fail(
+				x, c, "element given twice (first on line %ld)",
+				xmlGetLineNo(first));
+		first = c;
 		ret = xml_debug_exit(x, c);
 		if (ret)
 			return ret;
@@ -691,6 +739,7 @@ static int xml_hvkvm_config(struct xml_ctx *x, xmlNode *n)
 /* Other namespaces belong to other tools: ignored. */
 static int xml_metadata(struct xml_ctx *x, xmlNode *n)
 {
+	const xmlNode *first = NULL;
 	xmlNode *c;
 	int ret;
 
@@ -709,6 +758,11 @@ static int xml_metadata(struct xml_ctx *x, xmlNode *n)
 			continue;
 		if (strcmp((const char *)c->name, "config"))
 			return xml_fail(x, c, "element not supported");
+		if (first)
+			return xml_fail(
+				x, c, "element given twice (first on line %ld)",
+				xmlGetLineNo(first));
+		first = c;
 		ret = xml_hvkvm_config(x, c);
 		if (ret)
 			return ret;
@@ -760,6 +814,9 @@ static int xml_sysinfo_entry(struct xml_ctx *x, xmlNode *n,
 		;
 	if (!names->name)
 		return xml_fail(x, n, "name='%.32s' not supported", name);
+	ret = xml_unique_by(x, n, "name", name);
+	if (ret)
+		return ret;
 	if (names->field < 0) {
 		if (strlen(s) != 36 || uuid_parse(s, uuid))
 			return xml_fail(x, n, "'%.40s' is not a UUID", s);

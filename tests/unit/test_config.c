@@ -17,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "hvkvm/config.h"
 #include "hvkvm/util.h"
@@ -1277,6 +1280,175 @@ static void test_config_validate_rules(void **state)
 	config_free(&cfg);
 }
 
+/* ---- issue #16: duplicates, attribute bound, quiet libxml2 --------------- */
+
+static void test_config_xml_unique_duplicates(void **state)
+{
+	static const struct {
+		const char *body;
+		const char *want;
+	} cases[] = {
+		{ "<metadata>\n"
+		  "<hvkvm:config xmlns:hvkvm='https://hvkvm.dev/xmlns/1'>\n"
+		  "<hvkvm:debug-exit port='0xf4'/>\n"
+		  "<hvkvm:debug-exit port='0x501'/>\n"
+		  "</hvkvm:config></metadata>",
+		  "t.xml:5: <metadata><hvkvm:config><hvkvm:debug-exit>: element given twice (first on line 4)" },
+		{ "<metadata>\n"
+		  "<hvkvm:config xmlns:hvkvm='https://hvkvm.dev/xmlns/1'/>\n"
+		  "<h:config xmlns:h='https://hvkvm.dev/xmlns/1'/>\n"
+		  "</metadata>",
+		  "t.xml:4: <metadata><h:config>: element given twice (first on line 3)" },
+		{ "<clock>\n<timer name='hypervclock' present='yes'/>\n"
+		  "<timer name='hypervclock' present='no'/>\n</clock>",
+		  "t.xml:4: <clock><timer>: name='hypervclock' given twice (first on line 3)" },
+		{ "<clock>\n<timer name='rtc'/><timer name='pit'/>\n"
+		  "<timer name='rtc' tickpolicy='catchup'/>\n</clock>",
+		  "t.xml:4: <clock><timer>: name='rtc' given twice (first on line 3)" },
+		{ "<sysinfo type='smbios'><system>\n"
+		  "<entry name='serial'>a</entry>\n"
+		  "<entry name='serial'>b</entry>\n</system></sysinfo>",
+		  "t.xml:4: <sysinfo><system><entry>: name='serial' given twice (first on line 3)" },
+		{ "<memory>524288</memory>\n<memory>1048576</memory>",
+		  "t.xml:3: <memory>: element given twice" },
+		{ "<features><hyperv><relaxed state='on'/>\n"
+		  "<relaxed state='off'/></hyperv></features>",
+		  "t.xml:3: <hyperv><relaxed>: element given twice" },
+	};
+	char xml[2048], err[CONFIG_ERR_MAX];
+	struct vm_config cfg;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(xml, sizeof(xml),
+			 "<domain type='kvm'>\n%s\n"
+			 "<os><type>hvm</type><kernel>/k</kernel></os>\n"
+			 "</domain>\n",
+			 cases[i].body);
+		config_init(&cfg);
+		assert_int_equal(parse_str(&cfg, xml, err), -EINVAL);
+		assert_err(err, cases[i].want);
+		config_free(&cfg);
+	}
+	/* Distinct timers and entries are still fine. */
+	config_init(&cfg);
+	assert_int_equal(
+		parse_str(&cfg,
+			  "<domain type='kvm'><clock><timer name='rtc'/>"
+			  "<timer name='pit'/><timer name='hpet' present='no'/>"
+			  "<timer name='hypervclock'/></clock>"
+			  "<sysinfo type='smbios'><system>"
+			  "<entry name='serial'>a</entry>"
+			  "<entry name='product'>b</entry></system></sysinfo>"
+			  "</domain>",
+			  err),
+		0);
+	config_free(&cfg);
+}
+
+static double now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* 100k attributes on one element: refused before libxml2's O(n^2) check. */
+static void test_config_xml_attribute_bound(void **state)
+{
+	size_t cap = 1024 * 1024, len, i;
+	char err[CONFIG_ERR_MAX];
+	struct vm_config cfg;
+	char *buf = malloc(cap);
+	double t;
+
+	assert_non_null(buf);
+	len = (size_t)sprintf(buf, "<domain type='kvm'>\n<name");
+	for (i = 0; i < 100000 && len + 32 < cap; i++)
+		len += (size_t)sprintf(buf + len, " a%zu='1'", i);
+	len += (size_t)sprintf(buf + len, ">x</name></domain>");
+	assert_true(len <= cap);
+	config_init(&cfg);
+	t = now_sec();
+	assert_int_equal(config_parse_buffer(&cfg, buf, len, "t.xml", err,
+					     sizeof(err)),
+			 -EINVAL);
+	t = now_sec() - t;
+	assert_err(err, "t.xml:2: <name>: more than 64 attributes");
+	assert_true(t < 0.5);
+
+	/* Quoted '=' and '>', comments, CDATA and PIs are not counted. */
+	len = (size_t)sprintf(buf, "<domain type='kvm' id=\"");
+	for (i = 0; i < 200; i++)
+		len += (size_t)sprintf(buf + len, "=>");
+	len += (size_t)sprintf(buf + len, "\">\n<!-- ");
+	for (i = 0; i < 200; i++)
+		len += (size_t)sprintf(buf + len, "a='1' ");
+	len += (size_t)sprintf(buf + len, "--><?pi a=b a=b?>"
+					  "<title><![CDATA[");
+	/* (the bound is per element: a sibling starts again at 0) */
+	for (i = 0; i < 200; i++)
+		len += (size_t)sprintf(buf + len, "<x a='1'>");
+	len += (size_t)sprintf(buf + len, "]]></title></domain>");
+	if (config_parse_buffer(&cfg, buf, len, "t.xml", err, sizeof(err)))
+		fail_msg("%s", err);
+	/* 64 are fine (libxml2 then judges them), 65 are not. */
+	len = (size_t)sprintf(buf, "<domain type='kvm'><vcpu");
+	for (i = 0; i < 64; i++)
+		len += (size_t)sprintf(buf + len, " a%zu='1'", i);
+	sprintf(buf + len, ">1</vcpu></domain>");
+	assert_int_equal(parse_str(&cfg, buf, err), -EINVAL);
+	assert_err(err, "t.xml:1: <vcpu>: attribute a0 not supported");
+	sprintf(buf + len, " z='1'>1</vcpu></domain>");
+	assert_int_equal(parse_str(&cfg, buf, err), -EINVAL);
+	assert_err(err, "t.xml:1: <vcpu>: more than 64 attributes");
+	config_free(&cfg);
+	free(buf);
+}
+
+/* Encoding errors: our one line only, nothing from libxml2 on stderr. */
+static void test_config_xml_encoding_error_quiet(void **state)
+{
+	static const char *const docs[] = {
+		"<?xml version='1.0' encoding='EUC-JP'?>\n"
+		"<domain type='kvm'><name>\xff\xff\xff</name></domain>",
+		"<?xml version='1.0' encoding='SHIFT_JIS'?>\n"
+		"<domain type='kvm'><name>\x81</name></domain>",
+		"<domain type='kvm'><name>a\xc3</name></domain>",
+	};
+	char tmpl[] = "/tmp/hvkvm-test-stderr-XXXXXX";
+	char err[CONFIG_ERR_MAX];
+	struct vm_config cfg;
+	int fd, saved;
+	struct stat st;
+	size_t i;
+
+	fd = mkstemp(tmpl);
+	assert_true(fd >= 0);
+	unlink(tmpl);
+	fflush(stderr);
+	saved = dup(2);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+	for (i = 0; i < ARRAY_SIZE(docs); i++) {
+		config_init(&cfg);
+		assert_int_equal(parse_str(&cfg, docs[i], err), -EINVAL);
+		config_free(&cfg);
+		if (i < 2)
+			assert_err(err,
+				   "malformed XML: input conversion failed");
+		else
+			assert_err(err, "t.xml:1: malformed XML: ");
+	}
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	assert_int_equal(fstat(fd, &st), 0);
+	close(fd);
+	assert_int_equal(st.st_size, 0);
+}
+
 int main(void)
 {
 	const char *src = getenv("HVKVM_SOURCE_DIR");
@@ -1305,6 +1477,9 @@ int main(void)
 		cmocka_unit_test(test_config_boot_arg),
 		cmocka_unit_test(test_config_xml_boot_order),
 		cmocka_unit_test(test_config_validate_rules),
+		cmocka_unit_test(test_config_xml_unique_duplicates),
+		cmocka_unit_test(test_config_xml_attribute_bound),
+		cmocka_unit_test(test_config_xml_encoding_error_quiet),
 	};
 
 	if (!src)
