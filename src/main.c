@@ -60,6 +60,8 @@ static const char run_usage[] =
 	"                         bootable device (-1 never, default 60000)\n"
 	"  -m, --memory SIZE      guest RAM, e.g. 512M, 2G (default 512M)\n"
 	"  -p, --cpus N           virtual CPUs (default 1, at most 64)\n"
+	"      --mem-merge on|off let KSM merge guest RAM with other processes'\n"
+	"                         (default off: page sharing is a side channel)\n"
 	"  -s, --serial BACKEND   COM1: stdio (default), file:PATH, pty or none\n"
 	"      --disk SPEC        file=PATH,bus=ide|scsi[,format=raw|vhd]\n"
 	"                         [,readonly=on][,media=cdrom][,cache=none|writeback]\n"
@@ -89,6 +91,7 @@ static const char run_usage[] =
 	"  -q, --quiet            errors only\n"
 	"  -h, --help             show this help\n"
 	"\n"
+	"Options with a value may be given once; --disk and --nic repeat.\n"
 	"On the terminal, Ctrl-A x stops the VM; Ctrl-A Ctrl-A sends Ctrl-A.\n"
 	"\n"
 	"Exit status: 0 guest powered off; 1 bad input or start-up error;\n"
@@ -109,6 +112,7 @@ enum run_opt {
 	OPT_STATS,
 	OPT_PIDFILE,
 	OPT_LOG,
+	OPT_MEM_MERGE,
 };
 
 static const struct option run_options[] = {
@@ -133,6 +137,7 @@ static const struct option run_options[] = {
 	{ "daemon", no_argument, NULL, 'd' },
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 	{ "log", required_argument, NULL, OPT_LOG },
+	{ "mem-merge", required_argument, NULL, OPT_MEM_MERGE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -214,7 +219,7 @@ struct run_flags {
 	const char *config;
 	const char *kernel, *initrd, *append, *memory, *cpus, *serial;
 	const char *bios, *boot;
-	const char *hyperv, *debug_exit, *cpu_model, *on_crash;
+	const char *hyperv, *debug_exit, *cpu_model, *on_crash, *mem_merge;
 	const char *disks[CONFIG_MAX_DISKS + 1];
 	unsigned int nr_disks;
 	const char *nics[CONFIG_MAX_NICS + 1];
@@ -224,6 +229,23 @@ struct run_flags {
 	const char *name, *pidfile, *log;
 	bool daemon;
 };
+
+/*
+ * A single-valued option given twice is a mistake (a script that appends
+ * flags, a typo): one line naming it instead of silently taking the last.
+ */
+static void run_set_once(const char **dst, int c, const char *arg)
+{
+	const struct option *o;
+
+	if (*dst) {
+		for (o = run_options; o->name && o->val != c; o++)
+			;
+		die("run: --%s given twice ('%s' and '%s')",
+		    o->name ? o->name : "?", *dst, arg);
+	}
+	*dst = arg;
+}
 
 static int run_parse_flags(int argc, char **argv, struct run_flags *f)
 {
@@ -235,31 +257,31 @@ static int run_parse_flags(int argc, char **argv, struct run_flags *f)
 				run_options, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			f->config = optarg;
+			run_set_once(&f->config, c, optarg);
 			break;
 		case 'k':
-			f->kernel = optarg;
+			run_set_once(&f->kernel, c, optarg);
 			break;
 		case 'i':
-			f->initrd = optarg;
+			run_set_once(&f->initrd, c, optarg);
 			break;
 		case 'a':
-			f->append = optarg;
+			run_set_once(&f->append, c, optarg);
 			break;
 		case OPT_BIOS:
-			f->bios = optarg;
+			run_set_once(&f->bios, c, optarg);
 			break;
 		case OPT_BOOT:
-			f->boot = optarg;
+			run_set_once(&f->boot, c, optarg);
 			break;
 		case 'm':
-			f->memory = optarg;
+			run_set_once(&f->memory, c, optarg);
 			break;
 		case 'p':
-			f->cpus = optarg;
+			run_set_once(&f->cpus, c, optarg);
 			break;
 		case 's':
-			f->serial = optarg;
+			run_set_once(&f->serial, c, optarg);
 			break;
 		case OPT_DISK:
 			if (f->nr_disks == CONFIG_MAX_DISKS)
@@ -273,34 +295,37 @@ static int run_parse_flags(int argc, char **argv, struct run_flags *f)
 			f->nics[f->nr_nics++] = optarg;
 			break;
 		case OPT_HYPERV:
-			f->hyperv = optarg;
+			run_set_once(&f->hyperv, c, optarg);
 			break;
 		case OPT_DEBUG_EXIT:
-			f->debug_exit = optarg;
+			run_set_once(&f->debug_exit, c, optarg);
 			break;
 		case OPT_NO_REBOOT:
 			f->no_reboot = true;
 			break;
 		case OPT_ON_CRASH:
-			f->on_crash = optarg;
+			run_set_once(&f->on_crash, c, optarg);
 			break;
 		case OPT_CPU_MODEL:
-			f->cpu_model = optarg;
+			run_set_once(&f->cpu_model, c, optarg);
 			break;
 		case OPT_STATS:
 			f->stats = true;
 			break;
 		case 'n':
-			f->name = optarg;
+			run_set_once(&f->name, c, optarg);
 			break;
 		case 'd':
 			f->daemon = true;
 			break;
 		case OPT_PIDFILE:
-			f->pidfile = optarg;
+			run_set_once(&f->pidfile, c, optarg);
 			break;
 		case OPT_LOG:
-			f->log = optarg;
+			run_set_once(&f->log, c, optarg);
+			break;
+		case OPT_MEM_MERGE:
+			run_set_once(&f->mem_merge, c, optarg);
 			break;
 		case 'v':
 			f->verbose++;
@@ -395,6 +420,14 @@ static void run_apply_flags(struct vm_config *cfg, const struct run_flags *f)
 			die("--name %s: use 1-%d letters, digits, '.', '_' or '-'",
 			    f->name, CTL_NAME_MAX);
 		snprintf(cfg->name, sizeof(cfg->name), "%s", f->name);
+	}
+	if (f->mem_merge) {
+		if (!strcmp(f->mem_merge, "on"))
+			cfg->mem_merge = true;
+		else if (!strcmp(f->mem_merge, "off"))
+			cfg->mem_merge = false;
+		else
+			die("--mem-merge %s: expected on or off", f->mem_merge);
 	}
 	if (f->debug_exit) {
 		if (parse_uint(f->debug_exit, 0xffff, &v) || v == 0)

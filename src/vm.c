@@ -219,7 +219,12 @@ static int st_memory_init(struct vm *vm, char *err, size_t errlen)
 	unsigned int i;
 	int r;
 
-	r = gmem_create_ram(&vm->gm, vm->cfg->memory, VM_LOW_RAM_MAX);
+	/* KSM merging only when asked: it is a cross-VM side channel. */
+	if (vm->cfg->mem_merge)
+		r = gmem_create_ram_mergeable(&vm->gm, vm->cfg->memory,
+					      VM_LOW_RAM_MAX);
+	else
+		r = gmem_create_ram(&vm->gm, vm->cfg->memory, VM_LOW_RAM_MAX);
 	if (r) {
 		snprintf(err, errlen,
 			 "cannot allocate %llu MiB of guest RAM: %s",
@@ -244,10 +249,15 @@ static int st_memory_init(struct vm *vm, char *err, size_t errlen)
 		if (r) {
 			snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s",
 				 strerror(-r));
-			return r;
+			goto err_destroy;
 		}
 	}
 	return 0;
+
+err_destroy:
+	/* A failed stage is not unwound by its exit: undo it here. */
+	gmem_destroy(&vm->gm);
+	return r;
 }
 
 static void st_memory_exit(struct vm *vm)

@@ -153,6 +153,7 @@ struct vm_config {
 	struct config_hyperv hyperv;
 	uint16_t debug_exit_port;	/* 0 = no debug-exit device */
 	bool clock_utc;			/* <clock offset='utc'> (default) */
+	bool mem_merge;			/* --mem-merge: KSM may merge RAM */
 	char *source;			/* file the XML came from, or NULL */
 	char *smbios[CONFIG_SMBIOS_NR]; /* <sysinfo> strings, NULL = ours */
 	bool smbios_sysinfo;		/* <os><smbios mode='sysinfo'/> */

@@ -39,6 +39,15 @@ int gmem_add_region(struct gmem *gm, uint64_t gpa, uint64_t size, void *hva,
  * 4 GiB. Returns 0 or -errno.
  */
 int gmem_create_ram(struct gmem *gm, uint64_t ram_size, uint64_t hole_start);
+/*
+ * The same from private anonymous memory marked MADV_MERGEABLE, without a
+ * memfd (memfd = -1). gmem_create_ram()'s shared memfd is never merged by
+ * KSM: merged pages let other processes time copy-on-write faults on the
+ * guest's data, a cross-VM side channel, so merging is the user's explicit
+ * choice (--mem-merge on). Both mark the RAM MADV_DONTDUMP.
+ */
+int gmem_create_ram_mergeable(struct gmem *gm, uint64_t ram_size,
+			      uint64_t hole_start);
 void gmem_destroy(struct gmem *gm);
 
 /*

@@ -50,31 +50,51 @@ int gmem_add_region(struct gmem *gm, uint64_t gpa, uint64_t size, void *hva,
 	return 0;
 }
 
-int gmem_create_ram(struct gmem *gm, uint64_t ram_size, uint64_t hole_start)
+/*
+ * Shared memfd RAM (the default): VMBus maps ring pages of it a second time
+ * (vmbus/channel.c). The kernel's KSM never merges shared mappings, so this
+ * RAM is never shared with other processes. @mergeable asks for private
+ * anonymous RAM offered to KSM instead (no memfd: rings use their
+ * page-pointer path).
+ */
+static int gmem_create(struct gmem *gm, uint64_t ram_size, uint64_t hole_start,
+		       bool mergeable)
 {
 	uint64_t low, high;
+	int fd = -1, r;
 	void *p;
-	int fd, r;
 
 	gmem_init(gm);
 	if (!ram_size || !IS_ALIGNED(ram_size, 4096))
 		return -EINVAL;
 	if (!hole_start || hole_start > 4 * GiB)
 		hole_start = 3 * GiB;
-	fd = memfd_create("hvkvm-ram", MFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)ram_size) < 0) {
-		r = -errno;
-		goto err_close;
+	if (mergeable) {
+		p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED)
+			return -errno;
+		if (madvise(p, ram_size, MADV_MERGEABLE)) {
+			r = -errno;
+			goto err_unmap;
+		}
+	} else {
+		fd = memfd_create("hvkvm-ram", MFD_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		if (ftruncate(fd, (off_t)ram_size) < 0) {
+			r = -errno;
+			goto err_close;
+		}
+		p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_NORESERVE, fd, 0);
+		if (p == MAP_FAILED) {
+			r = -errno;
+			goto err_close;
+		}
 	}
-	p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_NORESERVE, fd, 0);
-	if (p == MAP_FAILED) {
-		r = -errno;
-		goto err_close;
-	}
-	madvise(p, ram_size, MADV_MERGEABLE);
+	/* Guest RAM stays out of core dumps (it is the guest's, and big). */
+	madvise(p, ram_size, MADV_DONTDUMP);
 	gm->memfd = fd;
 	gm->base = p;
 	gm->base_size = ram_size;
@@ -92,9 +112,21 @@ err_unmap:
 	munmap(p, ram_size);
 	gm->base = NULL;
 err_close:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	gm->memfd = -1;
 	return r;
+}
+
+int gmem_create_ram(struct gmem *gm, uint64_t ram_size, uint64_t hole_start)
+{
+	return gmem_create(gm, ram_size, hole_start, false);
+}
+
+int gmem_create_ram_mergeable(struct gmem *gm, uint64_t ram_size,
+			      uint64_t hole_start)
+{
+	return gmem_create(gm, ram_size, hole_start, true);
 }
 
 void gmem_destroy(struct gmem *gm)

@@ -702,11 +702,48 @@ static int xml_debug_exit(struct xml_ctx *x, xmlNode *n)
 	return 0;
 }
 
+/* <memoryBacking><nosharepages/>: libvirt's "no KSM", also our default. */
+static bool xml_has_nosharepages(xmlNode *root)
+{
+	xmlNode *c, *d;
+
+	for (c = root->children; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && !c->ns &&
+		    !strcmp((const char *)c->name, "memoryBacking"))
+			for (d = c->children; d; d = d->next)
+				if (d->type == XML_ELEMENT_NODE && !d->ns &&
+				    !strcmp((const char *)d->name,
+					    "nosharepages"))
+					return true;
+	return false;
+}
+
+/* <hvkvm:mem-merge state='on'/>: KSM may merge guest RAM (--mem-merge). */
+static int xml_mem_merge(struct xml_ctx *x, xmlNode *n)
+{
+	static const char *const attrs[] = { "state", NULL };
+	bool on;
+	int ret;
+
+	ret = xml_check_attrs(x, n, attrs) ?:
+		      xml_state(x, n, &on) ?:
+					     xml_walk(x, n, NULL);
+	if (ret)
+		return ret;
+	if (on && xml_has_nosharepages(xmlDocGetRootElement(n->doc)))
+		return xml_fail(
+			x, n,
+			"state='on' contradicts <memoryBacking><nosharepages/>");
+	x->cfg->mem_merge = on;
+	return 0;
+}
+
 static int xml_hvkvm_config(struct xml_ctx *x, xmlNode *n)
 {
-	const xmlNode *first = NULL;
+	static const char *const names[] = { "debug-exit", "mem-merge", NULL };
+	const xmlNode *first[2] = { NULL, NULL };
 	xmlNode *c;
-	int ret;
+	int ret, i;
 
 	ret = xml_check_attrs(x, n, no_attrs);
 	if (ret)
@@ -715,15 +752,17 @@ static int xml_hvkvm_config(struct xml_ctx *x, xmlNode *n)
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
 		/* Our children may be prefixed or not. */
-		if ((c->ns && !ns_is_ours(c)) ||
-		    strcmp((const char *)c->name, "debug-exit"))
+		for (i = 0; names[i]; i++)
+			if (!strcmp((const char *)c->name, names[i]))
+				break;
+		if ((c->ns && !ns_is_ours(c)) || !names[i])
 			return xml_fail(x, c, "element not supported");
-		if (first)
+		if (first[i])
 			return xml_fail(
 				x, c, "element given twice (first on line %ld)",
-				xmlGetLineNo(first));
-		first = c;
-		ret = xml_debug_exit(x, c);
+				xmlGetLineNo(first[i]));
+		first[i] = c;
+		ret = i ? xml_mem_merge(x, c) : xml_debug_exit(x, c);
 		if (ret)
 			return ret;
 	}
@@ -890,6 +929,24 @@ static int xml_sysinfo(struct xml_ctx *x, xmlNode *n)
 	return xml_walk(x, n, sysinfo_tab);
 }
 
+/* ---- <memoryBacking> ----------------------------------------------------- */
+
+static int xml_nosharepages(struct xml_ctx *x, xmlNode *n)
+{
+	return xml_check_attrs(x, n, no_attrs) ?: xml_walk(x, n, NULL);
+}
+
+static const struct xml_handler memory_backing_tab[] = {
+	{ "nosharepages", xml_nosharepages, false },
+	{ NULL, NULL, false },
+};
+
+static int xml_memory_backing(struct xml_ctx *x, xmlNode *n)
+{
+	return xml_check_attrs(x, n, no_attrs) ?:
+		       xml_walk(x, n, memory_backing_tab);
+}
+
 /* ---- <domain> ------------------------------------------------------------ */
 
 static const struct xml_handler domain_tab[] = {
@@ -900,6 +957,7 @@ static const struct xml_handler domain_tab[] = {
 	{ "metadata", xml_metadata, false },
 	{ "memory", xml_memory, false },
 	{ "currentMemory", xml_current_memory, false },
+	{ "memoryBacking", xml_memory_backing, false },
 	{ "vcpu", xml_vcpu, false },
 	{ "os", xml_os, false },
 	{ "sysinfo", xml_sysinfo, false },

@@ -303,10 +303,87 @@ def case_help(c):
         c.expect(flag in out, f"run --help lacks {flag}")
 
 
+def ram_vmflags(pid):
+    """VmFlags of the guest RAM mapping: the memfd 'hvkvm-ram', or with
+    --mem-merge the largest anonymous mapping."""
+    maps, cur = [], None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            first = line.split()[0]
+            if "-" in first and not first.endswith(":"):
+                lo, hi = (int(v, 16) for v in first.split("-"))
+                cur = [hi - lo, line, None]
+                maps.append(cur)
+            elif line.startswith("VmFlags:") and cur:
+                cur[2] = line.split()[1:]
+    for size, head, flags in maps:
+        if "memfd:hvkvm-ram" in head:
+            return flags
+    anon = [m for m in maps if len(m[1].split()) == 5]
+    # 200 MiB of guest RAM: the one anonymous mapping of that size.
+    ram = [m for m in anon if m[0] == 200 << 20]
+    return ram[0][2] if len(ram) == 1 else None
+
+
+def case_guest_ram(c):
+    """Guest RAM is not dumpable and not mergeable, unless --mem-merge on
+    (#16)."""
+    for extra, merge in (([], False), (["--mem-merge", "on"], True)):
+        p = subprocess.Popen([c.hv, "run", "--kernel", c.mb, "--append",
+                              "echo", "--serial", "none", "--memory",
+                              "200M", *extra],
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        flags = None
+        end = time.time() + 30
+        while flags is None and time.time() < end and p.poll() is None:
+            time.sleep(0.2)
+            try:
+                flags = ram_vmflags(p.pid)
+            except OSError:
+                break
+        p.terminate()
+        out, err = p.communicate(timeout=30)
+        c.expect(flags is not None, f"{extra}: no guest RAM mapping; {err}")
+        c.expect("dd" in flags, f"{extra}: guest RAM dumpable: {flags}")
+        c.expect(("mg" in flags) == merge,
+                 f"{extra}: mergeable {'mg' in flags}, want {merge}")
+    bad(c, ["run", "--kernel", c.mb, "--mem-merge", "maybe"],
+        "--mem-merge maybe: expected on or off")
+
+
+def case_hostile_input(c):
+    """Issue #16: one clear line for each, never silently accepted."""
+    tmp = tempfile.mkdtemp()
+    # Single-valued options given twice.
+    bad(c, ["run", "--kernel", c.mb, "--kernel", "/other"],
+        f"run: --kernel given twice ('{c.mb}' and '/other')")
+    for opt, v in (("--memory", "1G"), ("--cpus", "2"), ("--serial", "none"),
+                   ("--append", "x"), ("--debug-exit", "0xf4"),
+                   ("--hyperv", "all"), ("--name", "a"), ("-m", "1G")):
+        long = {"-m": "--memory"}.get(opt, opt)
+        bad(c, ["run", "--kernel", c.mb, opt, v, opt, v],
+            f"run: {long} given twice")
+    # Unique XML elements given twice, through hvkvm run.
+    xml = os.path.join(tmp, "dup.xml")
+    with open(xml, "w") as f:
+        f.write("<domain type='kvm'>\n<metadata>\n"
+                "<hvkvm:config xmlns:hvkvm='https://hvkvm.dev/xmlns/1'>\n"
+                "<hvkvm:debug-exit port='0xf4'/>\n"
+                "<hvkvm:debug-exit port='0xf5'/>\n"
+                "</hvkvm:config></metadata></domain>\n")
+    bad(c, ["run", "--config", xml], f"{xml}:5: ")
+    # Non-UTF-8 input: our one line, nothing from libxml2.
+    with open(xml, "wb") as f:
+        f.write(b"<?xml version='1.0' encoding='EUC-JP'?>\n"
+                b"<domain type='kvm'><name>\xff\xff\xff</name></domain>\n")
+    bad(c, ["run", "--config", xml], f"{xml}:")
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 NEEDS_KVM = {"debug_exit", "acpi_s5", "reset_exit", "reset_reboots",
              "triple_fault", "console_pty", "console_quit", "crash",
-             "hypercall", "stage_errors"}
+             "hypercall", "stage_errors", "guest_ram"}
 
 
 def main():

@@ -1449,6 +1449,58 @@ static void test_config_xml_encoding_error_quiet(void **state)
 	assert_int_equal(st.st_size, 0);
 }
 
+/* Guest RAM merging (KSM): off by default, on only when asked. */
+static void test_config_xml_mem_merge(void **state)
+{
+	static const char ns[] =
+		"<metadata><hvkvm:config xmlns:hvkvm='https://hvkvm.dev/xmlns/1'>";
+	char xml[1024], err[CONFIG_ERR_MAX];
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	assert_false(cfg.mem_merge);
+	snprintf(xml, sizeof(xml),
+		 "<domain type='kvm'>%s<hvkvm:mem-merge state='on'/>"
+		 "</hvkvm:config></metadata></domain>",
+		 ns);
+	assert_int_equal(parse_str(&cfg, xml, err), 0);
+	assert_true(cfg.mem_merge);
+	config_free(&cfg);
+
+	/* libvirt's <nosharepages/> is our default; with 'on' a conflict. */
+	config_init(&cfg);
+	assert_int_equal(
+		parse_str(&cfg,
+			  "<domain type='kvm'><memoryBacking><nosharepages/>"
+			  "</memoryBacking></domain>",
+			  err),
+		0);
+	assert_false(cfg.mem_merge);
+	config_free(&cfg);
+	config_init(&cfg);
+	snprintf(xml, sizeof(xml),
+		 "<domain type='kvm'>\n<memoryBacking><nosharepages/>"
+		 "</memoryBacking>\n%s\n<hvkvm:mem-merge state='on'/>"
+		 "</hvkvm:config></metadata></domain>",
+		 ns);
+	assert_int_equal(parse_str(&cfg, xml, err), -EINVAL);
+	assert_err(err,
+		   "t.xml:4: <metadata><hvkvm:config><hvkvm:mem-merge>: "
+		   "state='on' contradicts <memoryBacking><nosharepages/>");
+	config_free(&cfg);
+	config_init(&cfg);
+	assert_int_equal(
+		parse_str(&cfg,
+			  "<domain type='kvm'>\n<memoryBacking>\n<hugepages/>"
+			  "</memoryBacking></domain>",
+			  err),
+		-EINVAL);
+	assert_err(
+		err,
+		"t.xml:3: <memoryBacking><hugepages>: element not supported");
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	const char *src = getenv("HVKVM_SOURCE_DIR");
@@ -1480,6 +1532,7 @@ int main(void)
 		cmocka_unit_test(test_config_xml_unique_duplicates),
 		cmocka_unit_test(test_config_xml_attribute_bound),
 		cmocka_unit_test(test_config_xml_encoding_error_quiet),
+		cmocka_unit_test(test_config_xml_mem_merge),
 	};
 
 	if (!src)
