@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #define CTL_ID_MAX 256	  /* string id length */
 #define CTL_ARGS_MAX 5	  /* arguments of one command */
 #define CTL_STATS_DEPTH 8 /* dotted path parts */
+#define CTL_KEYS_MAX 32	  /* members of one object */
 
 enum ctl_arg_type {
 	CTL_ARG_UINT, /* integer 0..max */
@@ -374,6 +376,305 @@ static bool ctl_id_valid(struct json_object *id)
 	       json_object_get_string_len(id) <= CTL_ID_MAX;
 }
 
+/* ---- the pre-scan: what json-c does not check ---- */
+
+/*
+ * json-c keeps the last of two equal keys, cuts nothing at an escaped
+ * \u0000 (the C string ends there while the length goes on), turns lone
+ * surrogates into U+FFFD and accepts overlong and surrogate UTF-8. So the
+ * raw line is scanned first, in one pass: every string is decoded and
+ * checked (strict UTF-8, no NUL, surrogates only in pairs), and the
+ * decoded keys of each open object are kept (at most CTL_KEYS_MAX per
+ * object, so finding a duplicate costs at most CTL_KEYS_MAX comparisons
+ * per key: O(n) for any line). Anything else that is not JSON is left for
+ * json-c to reject.
+ */
+struct ctl_scan_key {
+	uint32_t off;  /* in the arena */
+	uint32_t len;  /* decoded bytes */
+	uint32_t hash; /* FNV-1a of the decoded bytes */
+};
+
+struct ctl_scan_level {
+	bool object;	    /* else an array */
+	bool want_key;	    /* object: the next string is a member name */
+	unsigned int first; /* its first key in keys[] */
+	size_t arena;	    /* arena length when it opened */
+};
+
+struct ctl_scan {
+	const unsigned char *s;
+	size_t len, pos;
+	char *arena; /* decoded keys of the open objects */
+	size_t arena_len;
+	struct ctl_scan_key keys[CTL_KEYS_MAX * CTL_JSON_DEPTH];
+	unsigned int nr_keys;
+	struct ctl_scan_level lv[CTL_JSON_DEPTH];
+	unsigned int depth;
+	char *msg;
+	size_t msglen;
+};
+
+static int ctl_hex4(const unsigned char *p, uint32_t *out)
+{
+	uint32_t v = 0;
+	unsigned int i;
+
+	for (i = 0; i < 4; i++) {
+		unsigned char c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			v |= (c | 0x20) - 'a' + 10;
+		else
+			return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Length of the strict UTF-8 sequence at @p (at most @n bytes), or 0. */
+static size_t ctl_utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t len, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4;
+	else
+		return 0; /* continuation, overlong lead, > U+10FFFF */
+	if (c == 0xe0)
+		lo = 0xa0; /* overlong */
+	else if (c == 0xed)
+		hi = 0x9f; /* U+D800..U+DFFF */
+	else if (c == 0xf0)
+		lo = 0x90; /* overlong */
+	else if (c == 0xf4)
+		hi = 0x8f; /* > U+10FFFF */
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+/* Count (and with @out, write) @cp as UTF-8. */
+static void ctl_scan_put(char *out, size_t *n, uint32_t cp)
+{
+	char b[4];
+	size_t k;
+
+	if (cp < 0x80) {
+		b[0] = (char)cp;
+		k = 1;
+	} else if (cp < 0x800) {
+		b[0] = (char)(0xc0 | cp >> 6);
+		b[1] = (char)(0x80 | (cp & 0x3f));
+		k = 2;
+	} else if (cp < 0x10000) {
+		b[0] = (char)(0xe0 | cp >> 12);
+		b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		b[2] = (char)(0x80 | (cp & 0x3f));
+		k = 3;
+	} else {
+		b[0] = (char)(0xf0 | cp >> 18);
+		b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		b[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		b[3] = (char)(0x80 | (cp & 0x3f));
+		k = 4;
+	}
+	if (out)
+		memcpy(out + *n, b, k);
+	*n += k;
+}
+
+/*
+ * The string whose opening quote is at sc->pos: check it and, with @out,
+ * decode it there (never longer than its source). Leaves sc->pos on the
+ * closing quote. -EINVAL with sc->msg for a string we refuse; 1 for one
+ * that is not JSON at all (json-c names the error).
+ */
+static int ctl_scan_string(struct ctl_scan *sc, char *out, size_t *outlen)
+{
+	const unsigned char *s = sc->s;
+	size_t i = sc->pos + 1, n = 0, k;
+	uint32_t cp, lo;
+
+	while (i < sc->len && s[i] != '"') {
+		if (s[i] != '\\') {
+			k = ctl_utf8_len(s + i, sc->len - i);
+			if (!k) {
+				snprintf(
+					sc->msg, sc->msglen,
+					"malformed JSON: invalid UTF-8 in a string");
+				return -EINVAL;
+			}
+			if (out)
+				memcpy(out + n, s + i, k);
+			n += k;
+			i += k;
+			continue;
+		}
+		if (i + 1 >= sc->len)
+			return 1;
+		if (s[i + 1] != 'u') {
+			if (!strchr("\"\\/bfnrt", s[i + 1]))
+				return 1;
+			ctl_scan_put(out, &n,
+				     (uint32_t)(s[i + 1] == 'b' ? '\b' :
+						s[i + 1] == 'f' ? '\f' :
+						s[i + 1] == 'n' ? '\n' :
+						s[i + 1] == 'r' ? '\r' :
+						s[i + 1] == 't' ? '\t' :
+								  s[i + 1]));
+			i += 2;
+			continue;
+		}
+		if (i + 6 > sc->len || ctl_hex4(s + i + 2, &cp))
+			return 1;
+		i += 6;
+		if (cp == 0) {
+			snprintf(sc->msg, sc->msglen,
+				 "NUL (\\u0000) in a string");
+			return -EINVAL;
+		}
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			if (i + 6 > sc->len || s[i] != '\\' ||
+			    s[i + 1] != 'u' || ctl_hex4(s + i + 2, &lo) ||
+			    lo < 0xdc00 || lo > 0xdfff)
+				goto lone;
+			i += 6;
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+		} else if (cp >= 0xdc00 && cp <= 0xdfff) {
+			goto lone;
+		}
+		ctl_scan_put(out, &n, cp);
+	}
+	if (i >= sc->len)
+		return 1; /* unterminated */
+	sc->pos = i;
+	if (outlen)
+		*outlen = n;
+	return 0;
+lone:
+	snprintf(sc->msg, sc->msglen,
+		 "lone surrogate \\u%04" PRIx32 " in a string", cp);
+	return -EINVAL;
+}
+
+/* A member name of the innermost object: no duplicates, not too many. */
+static int ctl_scan_key(struct ctl_scan *sc)
+{
+	struct ctl_scan_level *l = &sc->lv[sc->depth - 1];
+	char *key = sc->arena + sc->arena_len;
+	uint32_t h = 2166136261u;
+	size_t n, i;
+	int r;
+
+	r = ctl_scan_string(sc, key, &n);
+	if (r)
+		return r;
+	if (sc->nr_keys - l->first >= CTL_KEYS_MAX) {
+		snprintf(sc->msg, sc->msglen,
+			 "more than %d members in one object", CTL_KEYS_MAX);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)key[i]) * 16777619u;
+	for (i = l->first; i < sc->nr_keys; i++) {
+		const struct ctl_scan_key *k = &sc->keys[i];
+		char clip[CTL_NAME_MAX + 1];
+
+		if (k->hash != h || k->len != n ||
+		    memcmp(sc->arena + k->off, key, n))
+			continue;
+		/* ctl_clip wants a C string: keys hold no NUL. */
+		key[n] = '\0';
+		snprintf(sc->msg, sc->msglen, "duplicate key '%s'",
+			 ctl_clip(key, clip, CTL_NAME_MAX));
+		return -EINVAL;
+	}
+	sc->keys[sc->nr_keys++] = (struct ctl_scan_key){
+		.off = (uint32_t)sc->arena_len, .len = (uint32_t)n, .hash = h
+	};
+	sc->arena_len += n;
+	l->want_key = false;
+	return 0;
+}
+
+/* 0: nothing to refuse (json-c parses next); -EINVAL with @msg. */
+static int ctl_scan(const char *line, size_t len, char *msg, size_t msglen)
+{
+	struct ctl_scan *sc = calloc(1, sizeof(*sc));
+	struct ctl_scan_level *l;
+	int r = 0;
+
+	if (!sc || !(sc->arena = malloc(len + 1))) {
+		free(sc);
+		snprintf(msg, msglen, "out of memory");
+		return -ENOMEM;
+	}
+	sc->s = (const unsigned char *)line;
+	sc->len = len;
+	sc->msg = msg;
+	sc->msglen = msglen;
+	for (; !r && sc->pos < len; sc->pos++) {
+		l = sc->depth ? &sc->lv[sc->depth - 1] : NULL;
+		switch (line[sc->pos]) {
+		case '{':
+		case '[':
+			if (sc->depth == CTL_JSON_DEPTH) {
+				snprintf(
+					msg, msglen,
+					"malformed JSON: nesting deeper than %d levels",
+					CTL_JSON_DEPTH);
+				r = -EINVAL;
+				break;
+			}
+			sc->lv[sc->depth++] = (struct ctl_scan_level){
+				.object = line[sc->pos] == '{',
+				.want_key = line[sc->pos] == '{',
+				.first = sc->nr_keys,
+				.arena = sc->arena_len,
+			};
+			break;
+		case '}':
+		case ']':
+			if (!l) {
+				r = 1;
+				break;
+			}
+			sc->nr_keys = l->first;
+			sc->arena_len = l->arena;
+			if (!--sc->depth)
+				r = 1; /* the end of the request */
+			break;
+		case ',':
+			if (l && l->object)
+				l->want_key = true;
+			break;
+		case '"':
+			if (l && l->object && l->want_key)
+				r = ctl_scan_key(sc);
+			else
+				r = ctl_scan_string(sc, NULL, NULL);
+			break;
+		}
+	}
+	free(sc->arena);
+	free(sc);
+	return r < 0 ? r : 0;
+}
+
 static struct json_object *ctl_parse(const char *line, size_t len,
 				     const char **code, char *msg,
 				     size_t msglen)
@@ -389,6 +690,15 @@ static struct json_object *ctl_parse(const char *line, size_t len,
 	}
 	if (memchr(line, '\0', len)) {
 		snprintf(msg, msglen, "NUL byte in request");
+		return NULL;
+	}
+	switch (ctl_scan(line, len, msg, msglen)) {
+	case 0:
+		break;
+	case -ENOMEM:
+		*code = "failed";
+		return NULL;
+	default:
 		return NULL;
 	}
 	tok = json_tokener_new_ex(CTL_JSON_DEPTH);

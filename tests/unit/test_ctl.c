@@ -511,7 +511,7 @@ static void test_proto_malformed(void **state)
 		{ "{\"cmd\":\"kvp-get\",\"pool\":0,\"key\":\"\"}",
 		  "invalid-argument", "1..255 bytes" },
 		{ "{\"cmd\":\"kvp-get\",\"pool\":0,\"key\":\"a\\u0000b\"}",
-		  "invalid-argument", "without NUL" },
+		  "parse-error", "NUL (\\u0000)" },
 		{ "{\"cmd\":\"kvp-set\",\"pool\":0,\"key\":\"k\"}",
 		  "invalid-argument", "'value'" },
 		{ "{\"cmd\":\"kvp-set\",\"pool\":0,\"key\":\"k\",\"value\":{}}",
@@ -1573,6 +1573,125 @@ static void test_daemon_start(void **state)
 	assert_int_equal(system(buf), 0);
 }
 
+/*
+ * #16: json-c keeps the last of two equal keys and lets an escaped NUL cut
+ * a C string; the pre-scan refuses both, lone surrogates and invalid
+ * UTF-8 json-c would accept, in every string at every level.
+ */
+static void test_proto_smuggling(void **state)
+{
+	static const struct {
+		const char *line, *needle;
+	} bad[] = {
+		{ "{\"cmd\":\"status\",\"cmd\":\"poweroff\"}",
+		  "duplicate key 'cmd'" },
+		{ "{\"cmd\":\"status\",\"\\u0063md\":\"poweroff\"}",
+		  "duplicate key 'cmd'" },
+		{ "{\"id\":1,\"cmd\":\"status\",\"id\":2}",
+		  "duplicate key 'id'" },
+		{ "{\"cmd\":\"kvp-set\",\"pool\":0,\"key\":\"k\",\"value\":\"v\",\"key\":\"x\"}",
+		  "duplicate key 'key'" },
+		{ "{\"cmd\":\"status\",\"id\":null,\"x\":{\"a\":1,\"b\":{\"c\":[{\"d\":1,\"d\":2}]}}}",
+		  "duplicate key 'd'" },
+		{ "{\"cmd\":\"status\",\"x\":[{\"a\":1},{\"a\":1,\"a\":1}]}",
+		  "duplicate key 'a'" },
+		{ "{\"\":1,\"\":2}", "duplicate key ''" },
+		{ "{\"cmd\":\"status\\u0000x\"}", "NUL (\\u0000)" },
+		{ "{\"cmd\":\"status\",\"id\":\"a\\u0000\"}", "NUL" },
+		{ "{\"cmd\\u0000\":\"status\"}", "NUL" },
+		{ "{\"cmd\":\"status\",\"x\":[\"\\u0000\"]}", "NUL" },
+		{ "{\"cmd\":\"st\\ud800atus\"}", "lone surrogate \\ud800" },
+		{ "{\"cmd\":\"status\\ud800\"}", "lone surrogate" },
+		{ "{\"cmd\":\"status\\udc00\"}", "lone surrogate \\udc00" },
+		{ "{\"cmd\":\"status\\ud800\\u0041\"}", "lone surrogate" },
+		{ "{\"cmd\":\"status\\ud800\\ud800\"}", "lone surrogate" },
+		{ "{\"cmd\":\"st\xed\xa0\x80\"}", "invalid UTF-8" },
+		{ "{\"cmd\":\"st\xc0\x80\"}", "invalid UTF-8" },
+		{ "{\"cmd\":\"st\xe0\x80\xaf\"}", "invalid UTF-8" },
+		{ "{\"cmd\":\"st\xf4\x90\x80\x80\"}", "invalid UTF-8" },
+		{ "{\"cmd\":\"st\xf8\x88\x80\x80\x80\"}", "invalid UTF-8" },
+		{ "{\"cmd\":\"st\x80\"}", "invalid UTF-8" },
+		{ "{\"cmd\":\"st\xe2\x82\"}", "invalid UTF-8" },
+		{ "[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]", "deeper than 16" },
+		{ "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":1}}}}}}}}}}}}}}}}}",
+		  "deeper than 16" },
+	};
+	char line[4096];
+	struct json_object *r;
+	unsigned int i;
+	size_t n;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		expect_err(bad[i].line, "parse-error", bad[i].needle);
+	/* Not a duplicate: equal keys in different objects, a valid pair. */
+	expect_ok(
+		"{\"cmd\":\"status\",\"id\":\"\\ud83d\\ude00 \xf0\x9f\x98\x80 \xc3\xa9\"}");
+	r = call(&pdisp,
+		 "{\"cmd\":\"status\",\"x\":{\"cmd\":1,\"x\":{\"cmd\":2}}}");
+	assert_string_equal(code_of(r), "invalid-argument"); /* 'x' */
+	json_object_put(r);
+	/* Sixteen levels parse; a key set closes with its object. */
+	r = call(&pdisp, "[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]");
+	assert_string_equal(code_of(r), "invalid-request");
+	json_object_put(r);
+	r = call(&pdisp, "{\"cmd\":\"status\",\"x\":[{\"a\":1},{\"a\":1}]}");
+	assert_string_equal(code_of(r), "invalid-argument");
+	json_object_put(r);
+	/* 32 members are fine, 33 are not. */
+	n = (size_t)snprintf(line, sizeof(line), "{\"cmd\":\"status\"");
+	for (i = 1; i < 32; i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, ",\"k%u\":%u",
+				      i, i);
+	snprintf(line + n, sizeof(line) - n, "}");
+	r = call(&pdisp, line);
+	assert_string_equal(code_of(r), "invalid-argument"); /* 'k1' */
+	json_object_put(r);
+	snprintf(line + n, sizeof(line) - n, ",\"k32\":0}");
+	expect_err(line, "parse-error", "more than 32 members");
+}
+
+/*
+ * The pre-scan is linear: a line full of objects with 32 long keys
+ * differing in their last byte (every comparison runs to the end) and a
+ * line of 30000 tiny objects take well under a second each.
+ */
+static void test_proto_scan_hostile(void **state)
+{
+	char *line = malloc(CTL_LINE_MAX);
+	struct json_object *r;
+	uint64_t t0;
+	size_t n = 0, klen = 60;
+	unsigned int i, k;
+
+	t0 = time_now_ns();
+	n += (size_t)snprintf(line, CTL_LINE_MAX,
+			      "{\"cmd\":\"status\",\"x\":[");
+	while (n + 33 * (klen + 8) + 8 < CTL_LINE_MAX) {
+		line[n++] = '{';
+		for (k = 0; k < 32; k++) {
+			line[n++] = '"';
+			memset(line + n, 'a', klen);
+			n += klen;
+			n += (size_t)sprintf(line + n, "%02u\":0,", k);
+		}
+		line[n - 1] = '}';
+		line[n++] = ',';
+	}
+	n += (size_t)sprintf(line + n - 1, "]}") - 1;
+	r = call(&pdisp, line);
+	assert_string_equal(code_of(r), "invalid-argument");
+	json_object_put(r);
+	n = (size_t)snprintf(line, CTL_LINE_MAX, "{\"cmd\":\"status\",\"x\":[");
+	for (i = 0; n + 8 < CTL_LINE_MAX; i++)
+		n += (size_t)sprintf(line + n, "{},");
+	n += (size_t)sprintf(line + n - 1, "]}") - 1;
+	r = call(&pdisp, line);
+	assert_string_equal(code_of(r), "invalid-argument");
+	json_object_put(r);
+	assert_true(time_now_ns() - t0 < 1000000000ull);
+	free(line);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1614,6 +1733,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_client_list, srv_setup,
 						srv_teardown),
 		cmocka_unit_test(test_daemon_start),
+		cmocka_unit_test(test_proto_smuggling),
+		cmocka_unit_test(test_proto_scan_hostile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
