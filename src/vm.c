@@ -249,15 +249,10 @@ static int st_memory_init(struct vm *vm, char *err, size_t errlen)
 		if (r) {
 			snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s",
 				 strerror(-r));
-			goto err_destroy;
+			return r;
 		}
 	}
 	return 0;
-
-err_destroy:
-	/* A failed stage is not unwound by its exit: undo it here. */
-	gmem_destroy(&vm->gm);
-	return r;
 }
 
 static void st_memory_exit(struct vm *vm)

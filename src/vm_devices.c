@@ -309,6 +309,25 @@ static const struct vm_device vm_devices[] = {
 	{ "ide", vm_ide_create, vm_ide_destroy },
 };
 
+/* The device already holding one of the debug-exit port's 4 ports. */
+static void vm_debug_exit_clash(struct vm *vm, char *err, size_t errlen)
+{
+	uint16_t port = vm->cfg->debug_exit_port;
+	struct bus_range r;
+	unsigned int i;
+
+	for (i = 0; i < 4 && port + i <= 0xffff; i++)
+		if (bus_lookup(&vm->pio, port + i, &r)) {
+			snprintf(
+				err, errlen,
+				"debug-exit: port 0x%x (4 ports) overlaps %s at 0x%llx-0x%llx",
+				port, r.name ? r.name : "a device",
+				(unsigned long long)r.base,
+				(unsigned long long)(r.base + r.len - 1));
+			return;
+		}
+}
+
 int vm_devices_init(struct vm *vm, char *err, size_t errlen)
 {
 	unsigned int i;
@@ -323,9 +342,12 @@ int vm_devices_init(struct vm *vm, char *err, size_t errlen)
 	for (i = 0; i < ARRAY_SIZE(vm_devices); i++) {
 		r = vm_devices[i].create(vm);
 		if (r) {
-			/* vm_devices_exit() undoes the ones before. */
 			snprintf(err, errlen, "%s: %s", vm_devices[i].name,
 				 strerror(-r));
+			if (r == -EEXIST &&
+			    vm_devices[i].create == vm_debug_exit_create)
+				vm_debug_exit_clash(vm, err, errlen);
+			/* vm_devices_exit() undoes the ones before. */
 			return r;
 		}
 	}

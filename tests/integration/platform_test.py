@@ -275,7 +275,10 @@ def case_stage_errors(c):
     # devices: the debug-exit port clashes with COM1 after uart, rtc,
     # i8042, pci, fw_cfg and acpi-pm were made.
     bad(c, ["run", "--kernel", c.mb, "--debug-exit", "0x3f8"],
-        "hvkvm: error: vm: stage 'devices' failed: debug-exit: File exists")
+        "hvkvm: error: vm: stage 'devices' failed: debug-exit: port 0x3f8 "
+        "(4 ports) overlaps uart at 0x3f8-0x3ff")
+    bad(c, ["run", "--kernel", c.mb, "--debug-exit", "0xcf9"],
+        "debug-exit: port 0xcf9 (4 ports) overlaps pci-addr at 0xcf8-0xcfb")
     # kernel: everything up to the devices stands when the file is missing.
     bad(c, ["run", "--kernel", "/nonexistent/vmlinux"],
         "vm: stage 'kernel' failed: kernel /nonexistent/vmlinux: "
