@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "hvkvm/bus.h"
@@ -117,6 +118,7 @@ struct uart {
 	uint16_t base;
 	unsigned int irq_line;
 	int out_fd;
+	bool tx_error_warned;	   /* a write error was logged once */
 	uart_rx_ready_fn rx_ready; /* may be NULL */
 	void *rx_ready_opaque;
 };
@@ -238,10 +240,17 @@ static void uart_tx_out(struct uart *u, uint8_t b)
 	do {
 		r = write(u->out_fd, &b, 1);
 	} while (r < 0 && errno == EINTR);
-	if (r == 1)
+	if (r == 1) {
 		u->stats.tx_bytes++;
-	else
-		u->stats.tx_dropped++;
+		return;
+	}
+	u->stats.tx_dropped++;
+	/* A full pipe drops quietly; a failing file (ENOSPC, EIO) is said. */
+	if (r < 0 && errno != EAGAIN && !u->tx_error_warned) {
+		u->tx_error_warned = true;
+		pr_warn("uart: serial output lost: %s (further errors not shown)",
+			strerror(errno));
+	}
 }
 
 /* ---- register handlers ------------------------------------------------ */

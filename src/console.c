@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <termios.h>
 #include <unistd.h>
@@ -86,12 +87,65 @@ static void console_make_raw(void)
 	tcsetattr(STDIN_FILENO, TCSANOW, &tio);
 }
 
+/*
+ * The serial log file: appended to, created 0600 (guest output may be
+ * private), never through a symbolic link (as root, a link planted where
+ * the log goes would make us append to any file), and only a regular file or
+ * a character device (/dev/null, a tty): not a FIFO (open would block), a
+ * socket or a directory. O_NONBLOCK only while opening.
+ */
+static int console_open_file(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, r;
+
+	fd = open(path,
+		  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW |
+			  O_NONBLOCK | O_NOCTTY,
+		  0600);
+	if (fd < 0) {
+		r = -errno;
+		/* ENXIO: a FIFO without a reader (O_NONBLOCK). */
+		snprintf(
+			err, errlen, "--serial file:%s: %s", path,
+			r == -ELOOP ? "is a symbolic link (not followed)" :
+			r == -ENXIO ? "not a regular file or character device" :
+				      strerror(-r));
+		return r;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "--serial file:%s: %s", path,
+			 strerror(-r));
+		goto err_close;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) {
+		r = -EINVAL;
+		snprintf(
+			err, errlen,
+			"--serial file:%s: not a regular file or character device",
+			path);
+		goto err_close;
+	}
+	if (fcntl(fd, F_SETFL, O_APPEND) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "--serial file:%s: %s", path,
+			 strerror(-r));
+		goto err_close;
+	}
+	return fd;
+
+err_close:
+	close(fd);
+	return r;
+}
+
 int console_create(const struct vm_config *cfg, struct console **out, char *err,
 		   size_t errlen)
 {
 	struct console *c = calloc(1, sizeof(*c));
 	char name[256];
-	int master, slave;
+	int master, slave, r;
 
 	if (!c)
 		return -ENOMEM;
@@ -103,15 +157,12 @@ int console_create(const struct vm_config *cfg, struct console **out, char *err,
 		c->out_fd = STDOUT_FILENO;
 		break;
 	case CONFIG_SERIAL_FILE:
-		c->out_fd = open(cfg->serial_path,
-				 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-				 0644);
-		if (c->out_fd < 0) {
-			snprintf(err, errlen, "--serial file:%s: %s",
-				 cfg->serial_path, strerror(errno));
+		r = console_open_file(cfg->serial_path, err, errlen);
+		if (r < 0) {
 			free(c);
-			return -errno;
+			return r;
 		}
+		c->out_fd = r;
 		break;
 	case CONFIG_SERIAL_PTY:
 		if (openpty(&master, &slave, name, NULL, NULL) < 0) {

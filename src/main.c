@@ -437,6 +437,30 @@ static void run_apply_flags(struct vm_config *cfg, const struct run_flags *f)
 	}
 }
 
+/*
+ * The runtime directory holds the control sockets: whoever can write to it
+ * can replace a socket and talk to clients (or remove it). An existing one
+ * must be ours (or root's) and not writable by everyone; a missing one is
+ * created 0700 by the control server.
+ */
+static void run_check_runtime_dir(void)
+{
+	char dir[256];
+	struct stat st;
+
+	if (ctl_runtime_dir(dir, sizeof(dir), false) || lstat(dir, &st) < 0)
+		return; /* the control server reports it */
+	if (!S_ISDIR(st.st_mode))
+		die("runtime directory %s: not a directory (set HVKVM_RUNTIME_DIR to a private one)",
+		    dir);
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		die("runtime directory %s: owned by uid %u, not by us (uid %u): set HVKVM_RUNTIME_DIR to a private one",
+		    dir, (unsigned int)st.st_uid, (unsigned int)geteuid());
+	if (st.st_mode & S_IWOTH)
+		die("runtime directory %s: writable by everyone (mode %04o): set HVKVM_RUNTIME_DIR to a private one",
+		    dir, (unsigned int)(st.st_mode & 07777));
+}
+
 /* Guest RAM the host can actually give (MemAvailable + free swap). */
 /*
  * Every disk file can be opened as it will be (read-only or read-write):
@@ -510,8 +534,11 @@ static int cmd_run(int argc, char **argv)
 		die("%s", err);
 	run_check_host_memory(&cfg);
 	run_check_disk_files(&cfg);
-	if (cfg.nr_nics)
-		die("--nic/<interface>: NICs are not supported yet");
+	for (unsigned int n = 0; n < cfg.nr_nics; n++)
+		if (cfg.nics[n].model == CONFIG_NIC_DEC21140)
+			die("interface %s: model=dec21140 is not supported yet "
+			    "(use model=netvsc with --hyperv all)",
+			    cfg.nics[n].tap);
 	opts.stats = f.stats;
 	opts.exit_on_reset = f.no_reboot ||
 			     cfg.on_reboot == CONFIG_ACTION_DESTROY;
@@ -529,6 +556,7 @@ static int cmd_run(int argc, char **argv)
 	if (named && !ctl_name_valid(cfg.name))
 		die("VM name '%s' cannot name a control socket: use letters, digits, '.', '_' or '-' (or --name)",
 		    cfg.name);
+	run_check_runtime_dir();
 	/* Before any thread exists; errors until daemon_ready() reach us. */
 	if (f.daemon && daemon_start(f.pidfile, f.log, err, sizeof(err)))
 		die("%s", err);

@@ -41,10 +41,12 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
 	va_end(ap);
-	if (n >= (int)sizeof(buf) - 2)
-		n = (int)sizeof(buf) - 2;
-	/* In raw terminal mode a bare \n would not return the carriage. */
-	buf[n++] = '\r';
+	if (n >= (int)sizeof(buf) - 1)
+		n = (int)sizeof(buf) - 1;
+	/*
+	 * A bare \n: files and pipes get plain lines; a terminal in our raw
+	 * mode keeps OPOST | ONLCR (console.c), which adds the \r.
+	 */
 	buf[n++] = '\n';
 	if (write(log_fd, buf, (size_t)n) < 0) {
 		/* Nowhere left to report it. */

@@ -383,10 +383,68 @@ def case_hostile_input(c):
     bad(c, ["run", "--config", xml], f"{xml}:")
 
 
+def case_serial_file(c):
+    """--serial file:PATH: no symlinks, no FIFOs, created 0600, write errors
+    said once; our log lines end in a bare LF; a world-writable runtime
+    directory is refused (#16)."""
+    tmp = tempfile.mkdtemp()
+    target = os.path.join(tmp, "victim")
+    with open(target, "w") as f:
+        f.write("precious\n")
+    link = os.path.join(tmp, "link")
+    os.symlink(target, link)
+    bad(c, ["run", "--kernel", c.mb, "--serial", f"file:{link}"],
+        f"--serial file:{link}: is a symbolic link (not followed)")
+    with open(target) as f:
+        c.expect(f.read() == "precious\n", "symlink target written")
+    fifo = os.path.join(tmp, "fifo")
+    os.mkfifo(fifo)
+    bad(c, ["run", "--kernel", c.mb, "--serial", f"file:{fifo}"],
+        f"--serial file:{fifo}: not a regular file or character device")
+    bad(c, ["run", "--kernel", c.mb, "--serial", f"file:{tmp}"],
+        f"--serial file:{tmp}: Is a directory")
+    log = os.path.join(tmp, "com1.log")
+    old = os.umask(0o022)
+    try:
+        rc, out, err = run([c.hv, "run", "--kernel", c.mb, "--append",
+                            "hello", "--debug-exit", "0xf4", "--serial",
+                            f"file:{log}"])
+    finally:
+        os.umask(old)
+    c.expect(rc == 67, f"file serial: status {rc}; {err}")
+    c.expect(os.stat(log).st_mode & 0o777 == 0o600,
+             f"log mode {oct(os.stat(log).st_mode)}, want 0600")
+    with open(log, "rb") as f:
+        c.expect(b"multiboot magic ok" in f.read(), "no output in the file")
+    # /dev/full: a character device that fails every write, said once.
+    p = subprocess.run([c.hv, "run", "--kernel", c.mb, "--append", "hello",
+                        "--debug-exit", "0xf4", "--serial", "file:/dev/full"],
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=60)
+    c.expect(p.returncode == 67, f"/dev/full: status {p.returncode}")
+    warn = [l for l in p.stderr.split(b"\n") if b"serial output lost" in l]
+    c.expect(len(warn) == 1, f"/dev/full: want one warning: {p.stderr!r}")
+    c.expect(b"No space left on device" in warn[0], f"{warn[0]!r}")
+    # Log lines to a file or pipe end in LF, not CRLF.
+    c.expect(b"\r" not in p.stderr, f"CR in log lines: {p.stderr!r}")
+    # A runtime directory anyone can write to is refused in one line.
+    shared = os.path.join(tmp, "shared")
+    os.mkdir(shared)
+    os.chmod(shared, 0o1777)
+    p = subprocess.run([c.hv, "run", "--kernel", c.mb, "--append", "hello",
+                        "--debug-exit", "0xf4"], stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, HVKVM_RUNTIME_DIR=shared))
+    lines = p.stderr.strip().splitlines()
+    c.expect(p.returncode == 1 and len(lines) == 1 and
+             f"runtime directory {shared}: writable by everyone" in lines[0],
+             f"world-writable runtime dir: {p.returncode} {p.stderr}")
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 NEEDS_KVM = {"debug_exit", "acpi_s5", "reset_exit", "reset_reboots",
              "triple_fault", "console_pty", "console_quit", "crash",
-             "hypercall", "stage_errors", "guest_ram"}
+             "hypercall", "stage_errors", "guest_ram", "serial_file"}
 
 
 def main():
