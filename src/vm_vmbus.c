@@ -22,6 +22,8 @@
 #include "hvkvm/evloop.h"
 #include "hvkvm/hyperv.h"
 #include "hvkvm/ide.h"
+#include "hvkvm/net.h"
+#include "hvkvm/netvsp.h"
 #include "hvkvm/storvsp.h"
 #include "hvkvm/vmbus.h"
 
@@ -274,6 +276,66 @@ static int vm_ide_accel_create(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* Synthetic NIC i's instance GUID: stable per VM configuration. */
+#define VM_NETVSP_INSTANCE "5620e0c7-8062-4dce-aeb7-520c7ef762%02x"
+
+/* One netvsp per model=netvsc NIC, on its TAP, on the I/O thread. */
+static int vm_netvsp_create(struct vm *vm, char *err, size_t errlen)
+{
+	const struct vm_config *cfg = vm->cfg;
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < cfg->nr_nics; i++) {
+		const struct config_nic *n = &cfg->nics[i];
+		char name[16], instance[40];
+		struct netvsp_params p = {
+			.name = name,
+			.instance_id = instance,
+			.loop = vm->io,
+		};
+
+		if (n->model != CONFIG_NIC_NETVSC)
+			continue;
+		snprintf(name, sizeof(name), "net%u", i);
+		snprintf(instance, sizeof(instance), VM_NETVSP_INSTANCE, i);
+		if (n->mac_set)
+			memcpy(p.mac, n->mac, NET_MAC_LEN);
+		else
+			net_mac_generate(cfg->name, i, p.mac);
+		r = net_tap_open(n->tap, &vm->netvsp_nb[i]);
+		if (r) {
+			snprintf(err, errlen, "interface %s: %s", n->tap,
+				 strerror(-r));
+			return r;
+		}
+		p.nb = vm->netvsp_nb[i];
+		r = netvsp_create(vm->vmbus, &p, &vm->netvsp[i]);
+		if (r) {
+			snprintf(err, errlen, "synthetic NIC on %s: %s", n->tap,
+				 strerror(-r));
+			return r;
+		}
+		dev_info(name, "synthetic NIC on TAP %s, MAC "
+			       "%02x:%02x:%02x:%02x:%02x:%02x",
+			 n->tap, p.mac[0], p.mac[1], p.mac[2], p.mac[3],
+			 p.mac[4], p.mac[5]);
+	}
+	return 0;
+}
+
+/* After the server (and with it the netvsps) is gone. */
+static void vm_netvsp_close(struct vm *vm)
+{
+	unsigned int i;
+
+	for (i = 0; i < CONFIG_MAX_NICS; i++) {
+		net_close(vm->netvsp_nb[i]);
+		vm->netvsp_nb[i] = NULL;
+		vm->netvsp[i] = NULL;
+	}
+}
+
 /* Before the server goes: the last completions still reach storvsp. */
 static void vm_scsi_close(struct vm *vm)
 {
@@ -476,6 +538,15 @@ int vm_vmbus_init(struct vm *vm, char *err, size_t errlen)
 			 "(SynIC) and ACPI on");
 		return -EINVAL;
 	}
+	for (r = 0; !vm->vmbus_enabled && r < (int)vm->cfg->nr_nics; r++) {
+		if (vm->cfg->nics[r].model != CONFIG_NIC_NETVSC)
+			continue;
+		snprintf(err, errlen,
+			 "interface %s: model=netvsc (the synthetic NIC) needs "
+			 "VMBus: run with --hyperv all, or use model=dec21140",
+			 vm->cfg->nics[r].tap);
+		return -EINVAL;
+	}
 	if (!vm->vmbus_enabled)
 		return 0;
 	vm->vmbus_ops = (struct vmbus_host_ops){
@@ -520,7 +591,9 @@ int vm_vmbus_init(struct vm *vm, char *err, size_t errlen)
 		return r;
 	}
 	r = vm_scsi_create(vm, err, errlen);
-	return r ? r : vm_ide_accel_create(vm, err, errlen);
+	if (!r)
+		r = vm_ide_accel_create(vm, err, errlen);
+	return r ? r : vm_netvsp_create(vm, err, errlen);
 }
 
 void vm_vmbus_exit(struct vm *vm)
@@ -537,4 +610,5 @@ void vm_vmbus_exit(struct vm *vm)
 	if (vm->vmbus)
 		vmbus_server_destroy(vm->vmbus);
 	vm->vmbus = NULL;
+	vm_netvsp_close(vm);
 }

@@ -105,6 +105,9 @@ struct vm {
 	} scsi[CONFIG_SCSI_CONTROLLERS];
 	/* The Hyper-V IDE accelerator of each IDE hard disk (hda..hdd). */
 	struct storvsp *ide_accel[4];
+	/* Synthetic NICs (model=netvsc) and their TAP backends, owned. */
+	struct netvsp *netvsp[CONFIG_MAX_NICS];
+	struct net_backend *netvsp_nb[CONFIG_MAX_NICS];
 	int vmbus_tick_fd; /* 1 s timerfd for IC periodic work */
 	int rtc_timer_fd;  /* one-shot timerfd for RTC IRQ 8 */
 	struct evloop *io; /* I/O thread */

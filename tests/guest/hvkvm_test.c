@@ -45,6 +45,10 @@
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/mount.h>
+#include <linux/netdevice.h>
+#include <linux/inetdevice.h>
+#include <linux/rtnetlink.h>
+#include <net/net_namespace.h>
 #include <linux/printk.h>
 #include <linux/reboot.h>
 #include <linux/sched.h>
@@ -121,6 +125,9 @@ MODULE_PARM_DESC(spin_secs, "length of the spinlock stress check");
 static char *vmbus_devs;
 module_param(vmbus_devs, charp, 0444);
 MODULE_PARM_DESC(vmbus_devs, "expected VMBus devices: CLASS-GUID[:DRIVER],...");
+static unsigned int net_hold_secs = 30;
+module_param(net_hold_secs, uint, 0444);
+MODULE_PARM_DESC(net_hold_secs, "net: seconds to stay up for the host's pings");
 static unsigned int blk_gone_disks;
 module_param(blk_gone_disks, uint, 0444);
 MODULE_PARM_DESC(blk_gone_disks, "blk_gone: sd disks left after a hot-remove");
@@ -194,6 +201,7 @@ static int __init hvt_check_blk(char *d, size_t n);
 static int __init hvt_check_ata_modes(char *d, size_t n);
 static int __init hvt_check_blkperf(char *d, size_t n);
 static int __init hvt_check_blk_gone(char *d, size_t n);
+static int __init hvt_check_net(char *d, size_t n);
 
 static const struct hvt_check hvt_checks[] __initconst = {
 	{ "cpus", hvt_check_cpus, "online CPUs == hvkvm_test.cpus" },
@@ -217,6 +225,8 @@ static const struct hvt_check hvt_checks[] __initconst = {
 	  "/sys/bus/vmbus/devices has hvkvm_test.vmbus_devs, bound" },
 	{ "blk", hvt_check_blk,
 	  "hvkvm_test.blk_disks: host patterns read, guest patterns written, flushed, read back" },
+	{ "net", hvt_check_net,
+	  "an interface got IPv4 by autoconfiguration; stay up net_hold_secs for host pings" },
 	{ "blk_gone", hvt_check_blk_gone,
 	  "waits until hvkvm_test.blk_gone_disks sd disks are left (hot-remove)" },
 	{ "ata_modes", hvt_check_ata_modes,
@@ -1485,6 +1495,54 @@ static int __init hvt_check_blk_gone(char *d, size_t n)
 		  ret ? ", not hvkvm_test.blk_gone_disks" : "");
 	kfree(nl);
 	return ret;
+}
+
+/*
+ * net: the first non-loopback interface with an IPv4 address (kernel IP
+ * autoconfiguration, ip=dhcp, ran before us) is named with its driver and
+ * address; then the guest stays up hvkvm_test.net_hold_secs so that the
+ * host can ping it (the kernel answers ICMP echo without userspace), and
+ * the packets it counted meanwhile are reported.
+ */
+static int __init hvt_check_net(char *d, size_t n)
+{
+	struct rtnl_link_stats64 s0, s1;
+	struct net_device *dev, *found = NULL;
+	struct in_device *in;
+	__be32 addr = 0;
+	const char *drv = "?";
+
+	rtnl_lock();
+	for_each_netdev(&init_net, dev)
+	{
+		if (dev->flags & IFF_LOOPBACK)
+			continue;
+		in = __in_dev_get_rtnl(dev);
+		if (in && in->ifa_list) {
+			addr = rtnl_dereference(in->ifa_list)->ifa_local;
+			found = dev;
+			dev_hold(dev);
+			break;
+		}
+	}
+	rtnl_unlock();
+	if (!found) {
+		scnprintf(d, n, "no interface got an IPv4 address");
+		return -ENODEV;
+	}
+	if (found->dev.parent && found->dev.parent->driver)
+		drv = found->dev.parent->driver->name;
+	pr_info(HVT_TAG "net READY %s %pI4 %pM %s mtu=%u\n", found->name, &addr,
+		found->dev_addr, drv, found->mtu);
+	dev_get_stats(found, &s0);
+	msleep(net_hold_secs * 1000);
+	dev_get_stats(found, &s1);
+	scnprintf(d, n, "%s=%pI4 driver=%s mac=%pM rx=%llu tx=%llu carrier=%d",
+		  found->name, &addr, drv, found->dev_addr,
+		  s1.rx_packets - s0.rx_packets, s1.tx_packets - s0.tx_packets,
+		  netif_carrier_ok(found));
+	dev_put(found);
+	return 0;
 }
 
 /* Read @nsec host-pattern sectors at @lba; 0 or -EIO with the detail. */
