@@ -316,8 +316,9 @@ static int vm_netvsp_create(struct vm *vm, char *err, size_t errlen)
 				 strerror(-r));
 			return r;
 		}
-		dev_info(name, "synthetic NIC on TAP %s, MAC "
-			       "%02x:%02x:%02x:%02x:%02x:%02x",
+		dev_info(name,
+			 "synthetic NIC on TAP %s, MAC "
+			 "%02x:%02x:%02x:%02x:%02x:%02x",
 			 n->tap, p.mac[0], p.mac[1], p.mac[2], p.mac[3],
 			 p.mac[4], p.mac[5]);
 	}
