@@ -26,6 +26,8 @@ struct ctl_stats;
 #define CTL_NAME_MAX 64		 /* VM name length limit */
 #define CTL_LINE_MAX (64 * 1024) /* request line limit */
 #define CTL_MAX_CLIENTS 16	 /* default connection limit */
+#define CTL_IDLE_TIMEOUT 60	 /* s without a request: closed */
+#define CTL_EVICT_IDLE_MS 1000	 /* idle this long: may make room */
 #define CTL_SHUTDOWN_TIMEOUT 30	 /* seconds, default */
 #define CTL_SHUTDOWN_TIMEOUT_MAX 3600
 #define CTL_KVP_KEY_MAX 255 /* bytes of UTF-8, no NUL */
@@ -51,6 +53,7 @@ enum ctl_cmd {
 	CTL_CMD_INSERT,
 	CTL_CMD_DISK_ADD,
 	CTL_CMD_DISK_REMOVE,
+	CTL_CMD_SHUTDOWN_CANCEL,
 	CTL_CMD_COUNT,
 };
 
@@ -118,6 +121,8 @@ struct ctl_ops {
 	/* Hot-add / hot-remove of a synthetic SCSI disk. */
 	int (*disk_add)(void *opaque, struct ctl_req *req);
 	int (*disk_remove)(void *opaque, struct ctl_req *req);
+	/* Drop a pending shutdown's ACPI fallback; answer it "cancelled". */
+	int (*shutdown_cancel)(void *opaque, struct ctl_req *req);
 };
 
 /*
@@ -176,6 +181,7 @@ struct ctl_server_params {
 	const char *name;	  /* VM name (ctl_name_valid) */
 	const char *path;	  /* socket path; NULL: the runtime dir */
 	unsigned int max_clients; /* 0: CTL_MAX_CLIENTS */
+	unsigned int idle_ms;	  /* 0: CTL_IDLE_TIMEOUT s */
 	const struct ctl_ops *ops;
 	void *opaque;
 };
@@ -203,6 +209,11 @@ int ctl_server_add_stats(struct ctl_server *srv, ctl_stats_fn fn, void *opaque);
  */
 int ctl_server_complete(struct ctl_server *srv, uint64_t token, int err,
 			const char *msg, struct json_object *result);
+/*
+ * On the loop thread: is deferred request @token still owed an answer (its
+ * client connected)? A shutdown whose client has gone may be taken over.
+ */
+bool ctl_server_waiting(const struct ctl_server *srv, uint64_t token);
 
 /* ---- the ops for a real VM (src/ctl/ctl_vm.c, library hvkvm_ctl_vm) ---- */
 

@@ -92,6 +92,7 @@ static const struct ctl_cmd_desc ctl_cmds[CTL_CMD_COUNT] = {
 				       { "readonly", CTL_ARG_UINT, false, 1 },
 				       { "format", CTL_ARG_STR, false, 8 },
 			       } },
+	[CTL_CMD_SHUTDOWN_CANCEL] = { .name = "shutdown-cancel" },
 	[CTL_CMD_DISK_REMOVE] = { "disk-remove",
 				  {
 					  { "drive", CTL_ARG_STR, true,
@@ -779,6 +780,8 @@ static int (*ctl_op(const struct ctl_ops *ops,
 		return ops->disk_add;
 	case CTL_CMD_DISK_REMOVE:
 		return ops->disk_remove;
+	case CTL_CMD_SHUTDOWN_CANCEL:
+		return ops->shutdown_cancel;
 	default:
 		return NULL;
 	}

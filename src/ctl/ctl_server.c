@@ -7,6 +7,14 @@
  * response line. Everything runs on the loop thread and never blocks: a
  * client that sends a line over CTL_LINE_MAX bytes or stops reading its
  * answers is disconnected.
+ *
+ * Nobody can lock the control plane out (#16): a connection without a
+ * complete request (or an answer taken) for the idle time-out is closed
+ * (one timerfd, armed at the earliest deadline); when the table is full, a
+ * new client evicts the connection idle longest (idle at least
+ * CTL_EVICT_IDLE_MS, nothing waiting for the guest); one connection may
+ * keep CTL_CONN_PENDING_MAX requests waiting and gets CTL_LINES_PER_EVENT
+ * requests served per loop round, so it cannot starve the others.
  */
 #include "hvkvm/ctl.h"
 
@@ -19,7 +27,9 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -32,6 +42,8 @@
 #define CTL_PENDING_MAX 64	  /* deferred requests */
 #define CTL_STATS_MAX 16	  /* stats providers */
 #define CTL_READS_PER_EVENT 16	  /* fairness between clients */
+#define CTL_LINES_PER_EVENT 64	  /* requests per client per loop round */
+#define CTL_CONN_PENDING_MAX 8	  /* deferred requests per client */
 
 struct ctl_conn {
 	struct ctl_server *srv;
@@ -44,6 +56,8 @@ struct ctl_conn {
 	uint32_t events;	 /* epoll mask armed now */
 	bool eof;		 /* client shut down its side */
 	unsigned int nr_pending; /* its deferred requests */
+	unsigned int budget;	 /* requests left this loop round */
+	uint64_t active_ns;	 /* last request, answer taken, or accept */
 	struct ctl_conn *next;
 };
 
@@ -66,6 +80,9 @@ struct ctl_server {
 	void *stats_opaque[CTL_STATS_MAX];
 	unsigned int max_clients;
 	unsigned int nr_clients;
+	int timer_fd;	       /* idle time-outs */
+	uint64_t idle_ns;      /* connection idle time-out */
+	uint64_t timer_due_ns; /* armed for, 0: disarmed */
 	struct ctl_conn *conns;
 	struct ctl_pending *pending; /* deferred requests */
 	unsigned int nr_pending;
@@ -81,6 +98,81 @@ struct ctl_server {
 };
 
 static void ctl_conn_close(struct ctl_conn *c);
+static int ctl_conn_flush_raw(struct ctl_conn *c);
+
+/* CLOCK_MONOTONIC, the timerfd's clock. */
+static uint64_t ctl_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- idle time-outs ---- */
+
+/* A connection waiting for the guest is never idle: we owe it an answer. */
+static bool ctl_conn_idle(const struct ctl_conn *c)
+{
+	return !c->nr_pending;
+}
+
+/* Arm the timer for the earliest idle deadline (or disarm it). */
+static void ctl_timer_arm(struct ctl_server *srv)
+{
+	struct itimerspec its = { 0 };
+	uint64_t due = 0;
+	struct ctl_conn *c;
+
+	for (c = srv->conns; c; c = c->next)
+		if (ctl_conn_idle(c) &&
+		    (!due || c->active_ns + srv->idle_ns < due))
+			due = c->active_ns + srv->idle_ns;
+	if (due == srv->timer_due_ns || srv->timer_fd < 0)
+		return;
+	srv->timer_due_ns = due;
+	its.it_value.tv_sec = (time_t)(due / 1000000000ull);
+	its.it_value.tv_nsec = (long)(due % 1000000000ull);
+	timerfd_settime(srv->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* Tell @c why (best effort, the socket buffer has room or not) and close. */
+static void ctl_conn_kick(struct ctl_conn *c, const char *code, const char *msg)
+{
+	struct json_object *r = ctl_response_err(NULL, code, msg);
+	const char *s =
+		r ? json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN) :
+		    NULL;
+
+	/* After its queued answers, if they fit; else it has lost them. */
+	ctl_conn_flush_raw(c);
+	if (s && !c->out_len &&
+	    send(c->fd, s, strlen(s), MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
+		send(c->fd, "\n", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	json_object_put(r);
+	ctl_conn_close(c);
+}
+
+static void ctl_timer_event(void *opaque, uint32_t events)
+{
+	struct ctl_server *srv = opaque;
+	struct ctl_conn *c, *next;
+	uint64_t ticks, now = ctl_now_ns();
+	char msg[96];
+
+	if (read(srv->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		pr_warn("ctl %s: timer: %s", srv->name, strerror(errno));
+	srv->timer_due_ns = 0; /* expired: re-armed below */
+	snprintf(msg, sizeof(msg),
+		 "no request for %llu s: closing the connection",
+		 (unsigned long long)(srv->idle_ns / 1000000000ull));
+	for (c = srv->conns; c; c = next) {
+		next = c->next;
+		if (ctl_conn_idle(c) && now >= c->active_ns + srv->idle_ns)
+			ctl_conn_kick(c, "idle-timeout", msg);
+	}
+	ctl_timer_arm(srv);
+}
 
 /* ---- output ---- */
 
@@ -110,7 +202,7 @@ static bool ctl_conn_done(const struct ctl_conn *c)
 }
 
 /* Write what the socket takes; -errno when the client is gone. */
-static int ctl_conn_flush(struct ctl_conn *c)
+static int ctl_conn_flush_raw(struct ctl_conn *c)
 {
 	while (c->out_len) {
 		ssize_t n = send(c->fd, c->out, c->out_len,
@@ -125,9 +217,18 @@ static int ctl_conn_flush(struct ctl_conn *c)
 		}
 		memmove(c->out, c->out + n, c->out_len - (size_t)n);
 		c->out_len -= (size_t)n;
+		c->active_ns = ctl_now_ns(); /* it reads its answers */
 	}
-	ctl_conn_arm(c);
 	return 0;
+}
+
+static int ctl_conn_flush(struct ctl_conn *c)
+{
+	int r = ctl_conn_flush_raw(c);
+
+	if (!r)
+		ctl_conn_arm(c);
+	return r;
 }
 
 /* Queue @resp (reference taken) as one line. */
@@ -181,10 +282,17 @@ static int ctl_conn_line(struct ctl_conn *c, const char *line, size_t len)
 		len--;
 	if (!len)
 		return 0; /* blank lines are allowed between requests */
+	c->active_ns = ctl_now_ns();
 	if (srv->nr_pending >= CTL_PENDING_MAX)
 		return ctl_conn_send(
 			c, ctl_response_err(NULL, "busy",
 					    "too many requests in progress"));
+	if (c->nr_pending >= CTL_CONN_PENDING_MAX)
+		return ctl_conn_send(
+			c,
+			ctl_response_err(
+				NULL, "busy",
+				"too many requests of this connection in progress"));
 	srv->inflight = token;
 	srv->early = false;
 	r = ctl_dispatch_line(&srv->disp, line, len, token, &resp, &id);
@@ -234,8 +342,9 @@ static int ctl_conn_lines(struct ctl_conn *c)
 
 	if (c->srv->closing)
 		return 0; /* no new requests during teardown */
-	while (!r && c->out_len < CTL_OUT_HIGH &&
+	while (!r && c->out_len < CTL_OUT_HIGH && c->budget &&
 	       (nl = memchr(c->in + start, '\n', c->in_len - start))) {
+		c->budget--;
 		r = ctl_conn_line(c, c->in + start,
 				  (size_t)(nl - (c->in + start)));
 		start = (size_t)(nl - c->in) + 1;
@@ -263,6 +372,7 @@ static void ctl_conn_event(void *opaque, uint32_t events)
 	unsigned int i;
 	ssize_t n;
 
+	c->budget = CTL_LINES_PER_EVENT; /* the rest waits for the next round */
 	for (i = 0; i < CTL_READS_PER_EVENT; i++) {
 		/* Answer what is buffered first, as far as answers fit. */
 		if (ctl_conn_pump(c))
@@ -300,6 +410,7 @@ static void ctl_conn_event(void *opaque, uint32_t events)
 	if ((events & (EPOLLHUP | EPOLLERR)) || ctl_conn_done(c))
 		goto close;
 	ctl_conn_arm(c);
+	ctl_timer_arm(c->srv);
 	return;
 close:
 	ctl_conn_close(c);
@@ -336,6 +447,8 @@ static void ctl_conn_close(struct ctl_conn *c)
 	free(c->in);
 	free(c->out);
 	free(c);
+	if (!srv->closing)
+		ctl_timer_arm(srv);
 }
 
 /* Only our own user (or root) may talk to the VM. */
@@ -362,6 +475,30 @@ static void ctl_refuse(int fd, const char *code, const char *msg)
 	close(fd);
 }
 
+/*
+ * The table is full: make room by closing the connection idle longest,
+ * if one has been idle for CTL_EVICT_IDLE_MS with nothing waiting for the
+ * guest (active clients and those we owe an answer keep their place).
+ */
+static bool ctl_evict(struct ctl_server *srv)
+{
+	uint64_t now = ctl_now_ns(), min_idle = CTL_EVICT_IDLE_MS * 1000000ull;
+	struct ctl_conn *c, *victim = NULL;
+
+	for (c = srv->conns; c; c = c->next)
+		if (ctl_conn_idle(c) && now - c->active_ns >= min_idle &&
+		    (!victim || c->active_ns < victim->active_ns))
+			victim = c;
+	if (!victim)
+		return false;
+	pr_info("ctl %s: connection table full: closing the one idle longest",
+		srv->name);
+	ctl_conn_kick(
+		victim, "evicted",
+		"closed to make room for a new connection (this one was idle longest)");
+	return true;
+}
+
 static void ctl_accept(void *opaque, uint32_t events)
 {
 	struct ctl_server *srv = opaque;
@@ -383,7 +520,7 @@ static void ctl_accept(void *opaque, uint32_t events)
 			ctl_refuse(fd, "denied", "permission denied");
 			continue;
 		}
-		if (srv->nr_clients >= srv->max_clients) {
+		if (srv->nr_clients >= srv->max_clients && !ctl_evict(srv)) {
 			ctl_refuse(fd, "too-many-clients",
 				   "too many control connections");
 			continue;
@@ -403,9 +540,11 @@ static void ctl_accept(void *opaque, uint32_t events)
 		c->fd = fd;
 		c->events = EPOLLIN;
 		c->id = ++srv->next_conn_id;
+		c->active_ns = ctl_now_ns();
 		c->next = srv->conns;
 		srv->conns = c;
 		srv->nr_clients++;
+		ctl_timer_arm(srv);
 	}
 }
 
@@ -458,6 +597,8 @@ int ctl_server_complete(struct ctl_server *srv, uint64_t token, int err,
 	}
 	free(p);
 	c->nr_pending--;
+	c->active_ns = ctl_now_ns(); /* idle from its answer on */
+	ctl_timer_arm(srv);
 	if (srv->inflight) {
 		/*
 		 * An op answering another request from inside a dispatch:
@@ -471,6 +612,18 @@ int ctl_server_complete(struct ctl_server *srv, uint64_t token, int err,
 	if (ctl_conn_send(c, resp) || ctl_conn_pump(c) || ctl_conn_done(c))
 		ctl_conn_close(c);
 	return 0;
+}
+
+bool ctl_server_waiting(const struct ctl_server *srv, uint64_t token)
+{
+	const struct ctl_pending *p;
+
+	if (token && token == srv->inflight)
+		return true;
+	for (p = srv->pending; p; p = p->next)
+		if (p->token == token)
+			return true; /* gone with its connection */
+	return false;
 }
 
 /* ---- the name and the socket ---- */
@@ -601,7 +754,9 @@ int ctl_server_create(struct evloop *loop, const struct ctl_server_params *p,
 	if (!srv)
 		return -ENOMEM;
 	srv->loop = loop;
-	srv->listen_fd = srv->lock_fd = -1;
+	srv->listen_fd = srv->lock_fd = srv->timer_fd = -1;
+	srv->idle_ns = (p->idle_ms ? p->idle_ms : CTL_IDLE_TIMEOUT * 1000ull) *
+		       1000000ull;
 	strcpy(srv->name, p->name);
 	srv->max_clients = p->max_clients ? p->max_clients : CTL_MAX_CLIENTS;
 	srv->disp = (struct ctl_dispatch){
@@ -637,15 +792,28 @@ int ctl_server_create(struct evloop *loop, const struct ctl_server_params *p,
 						strerror(-r));
 		goto err_unlock;
 	}
+	srv->timer_fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	r = srv->timer_fd < 0 ? -errno : 0;
+	if (!r)
+		r = evloop_add_fd(loop, srv->timer_fd, EPOLLIN, ctl_timer_event,
+				  srv);
+	if (r) {
+		snprintf(err, errlen, "control socket timer: %s", strerror(-r));
+		goto err_timer;
+	}
 	r = evloop_add_fd(loop, srv->listen_fd, EPOLLIN, ctl_accept, srv);
 	if (r) {
 		snprintf(err, errlen, "control socket: %s", strerror(-r));
-		goto err_unlink;
+		evloop_del_fd(loop, srv->timer_fd);
+		goto err_timer;
 	}
 	*out = srv;
 	return 0;
 
-err_unlink:
+err_timer:
+	if (srv->timer_fd >= 0)
+		close(srv->timer_fd);
 	close(srv->listen_fd);
 	unlink(srv->path);
 err_unlock:
@@ -673,6 +841,8 @@ void ctl_server_destroy(struct ctl_server *srv)
 		ctl_conn_close(srv->conns);
 	evloop_del_fd(srv->loop, srv->listen_fd);
 	close(srv->listen_fd);
+	evloop_del_fd(srv->loop, srv->timer_fd);
+	close(srv->timer_fd);
 	unlink(srv->path);
 	unlink(srv->lock_path); /* still locked: nobody holds a stale one */
 	close(srv->lock_fd);

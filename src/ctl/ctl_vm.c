@@ -347,8 +347,15 @@ static int ctl_vm_shutdown(void *opaque, struct ctl_req *req)
 	int r;
 
 	if (cv->sd_pending) {
-		snprintf(req->err, req->errlen, "a shutdown is in progress");
-		return -EBUSY;
+		if (ctl_server_waiting(cv->srv, cv->sd_token)) {
+			snprintf(
+				req->err, req->errlen,
+				"a shutdown is in progress (shutdown-cancel cancels it)");
+			return -EBUSY;
+		}
+		/* Its client has gone: this request takes it over. */
+		cv->sd_pending = false;
+		ctl_vm_sd_timer_off(cv);
 	}
 	if (!vm->ic_shutdown || req->timeout == 0) {
 		const char *why = vm->ic_shutdown ?
@@ -382,6 +389,27 @@ static int ctl_vm_shutdown(void *opaque, struct ctl_req *req)
 		return r;
 	}
 	return CTL_DEFERRED;
+}
+
+/*
+ * Drop the pending shutdown: no ACPI power button at its timeout; its
+ * request is answered "cancelled". A guest that got the Shutdown IC
+ * request may still shut down: that cannot be taken back.
+ */
+static int ctl_vm_shutdown_cancel(void *opaque, struct ctl_req *req)
+{
+	struct ctl_vm *cv = opaque;
+	bool asked = cv->sd_ic_busy;
+
+	if (!cv->sd_pending) {
+		snprintf(req->err, req->errlen, "no shutdown is in progress");
+		return -EALREADY;
+	}
+	ctl_vm_sd_answer(cv, NULL, NULL, -ECANCELED,
+			 "the shutdown was cancelled (shutdown-cancel)");
+	json_object_object_add(req->result, "guest_asked",
+			       json_object_new_boolean(asked));
+	return 0;
 }
 
 /* ---- power and pause ---- */
@@ -693,6 +721,7 @@ static const struct ctl_ops ctl_vm_ops = {
 	.status = ctl_vm_status,
 	.stats = ctl_vm_stats,
 	.shutdown = ctl_vm_shutdown,
+	.shutdown_cancel = ctl_vm_shutdown_cancel,
 	.poweroff = ctl_vm_poweroff,
 	.reboot = ctl_vm_reboot,
 	.pause = ctl_vm_pause,

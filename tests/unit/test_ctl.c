@@ -1692,6 +1692,204 @@ static void test_proto_scan_hostile(void **state)
 	free(line);
 }
 
+/* ---- #16: nobody locks the control plane out ---- */
+
+static int srv_setup_idle(void **state)
+{
+	struct srv_fix *f = calloc(1, sizeof(*f));
+	struct ctl_server_params p = { .name = "testvm",
+				       .ops = &fake_ops,
+				       .max_clients = 4,
+				       .idle_ms = 400 };
+	char err[256];
+
+	strcpy(f->dir, "/tmp/hvkvm-ctl-test.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	setenv("HVKVM_RUNTIME_DIR", f->dir, 1);
+	snprintf(f->path, sizeof(f->path), "%s/testvm.sock", f->dir);
+	p.opaque = &f->vm;
+	assert_int_equal(evloop_create(&f->loop), 0);
+	assert_int_equal(
+		ctl_server_create(f->loop, &p, err, sizeof(err), &f->srv), 0);
+	f->vm.srv = f->srv;
+	assert_int_equal(evloop_start(f->loop, "ctl-test"), 0);
+	*state = f;
+	return 0;
+}
+
+static void expect_code(struct cli *c, const char *code)
+{
+	struct json_object *r = cli_read(c);
+
+	if (!r)
+		fail_msg("EOF, want %s", code);
+	if (strcmp(code_of(r), code))
+		fail_msg("%s, want %s", json_object_to_json_string(r), code);
+	json_object_put(r);
+}
+
+static void expect_status(struct cli *c)
+{
+	struct json_object *r = cli_req(c, "{\"cmd\":\"status\"}");
+
+	assert_non_null(r);
+	assert_true(is_ok(r));
+	json_object_put(r);
+}
+
+/*
+ * A connection without a complete request for the idle time-out (400 ms
+ * here) is told and closed, a partial line does not count, a busy client
+ * stays, and one waiting for a deferred answer is never idle.
+ */
+static void test_server_idle_timeout(void **state)
+{
+	struct srv_fix *f = *state;
+	struct cli *quiet = cli_open(f->path), *partial = cli_open(f->path);
+	struct cli *busy = cli_open(f->path), *waiter = cli_open(f->path);
+	struct complete_arg a;
+	uint64_t t0 = time_now_ns();
+	int i;
+
+	f->vm.defer = true;
+	cli_sends(waiter, "{\"cmd\":\"shutdown\",\"id\":\"w\"}\n");
+	cli_sends(partial, "{\"cmd\":\"sta");
+	for (i = 0; i < 30; i++) { /* 1.5 s */
+		expect_status(busy);
+		usleep(50000);
+	}
+	expect_code(quiet, "idle-timeout");
+	cli_expect_eof(quiet);
+	expect_code(partial, "idle-timeout");
+	cli_expect_eof(partial);
+	assert_true(time_now_ns() - t0 >= 400000000ull);
+	/* The waiter is still there and answered. */
+	expect_status(waiter);
+	run_on_loop(f, &a);
+	assert_int_equal(a.r, 0);
+	expect_code(waiter, "");
+	/* ... and idle from its answer on. */
+	t0 = time_now_ns();
+	expect_code(waiter, "idle-timeout");
+	cli_expect_eof(waiter);
+	assert_true(time_now_ns() - t0 >= 300000000ull);
+	f->vm.defer = false;
+	cli_close(quiet);
+	cli_close(partial);
+	cli_close(busy);
+	cli_close(waiter);
+}
+
+/*
+ * A full table (4 here): a client idle for CTL_EVICT_IDLE_MS makes room
+ * for a new one, oldest first; active clients and one owed a deferred
+ * answer keep their place.
+ */
+static void test_server_evict(void **state)
+{
+	struct srv_fix *f = *state;
+	struct cli *c[4], *n1, *n2, *extra;
+
+	f->vm.defer = true;
+	c[0] = cli_open(f->path);
+	expect_status(c[0]);
+	usleep(20000);
+	c[2] = cli_open(f->path);
+	expect_status(c[2]);
+	c[3] = cli_open(f->path);
+	cli_sends(c[3], "{\"cmd\":\"shutdown\",\"id\":\"w\"}\n");
+	c[1] = cli_open(f->path);
+	expect_status(c[1]);
+	/* All active just now: refused as before. */
+	extra = cli_open(f->path);
+	expect_code(extra, "too-many-clients");
+	cli_expect_eof(extra);
+	cli_close(extra);
+	usleep(CTL_EVICT_IDLE_MS * 1000 + 200000);
+	expect_status(c[1]);
+	n1 = cli_open(f->path);
+	expect_status(n1);
+	expect_code(c[0], "evicted");
+	cli_expect_eof(c[0]);
+	n2 = cli_open(f->path);
+	expect_status(n2);
+	expect_code(c[2], "evicted");
+	cli_expect_eof(c[2]);
+	/* c[3] is owed its shutdown answer; the rest are fresh. */
+	extra = cli_open(f->path);
+	expect_code(extra, "too-many-clients");
+	cli_close(extra);
+	expect_status(c[3]);
+	expect_status(c[1]);
+	f->vm.defer = false;
+	cli_close(c[0]);
+	cli_close(c[1]);
+	cli_close(c[2]);
+	cli_close(c[3]);
+	cli_close(n1);
+	cli_close(n2);
+}
+
+struct waiting_arg {
+	struct srv_fix *f;
+	bool waiting;
+	bool done;
+};
+
+static void do_waiting(void *opaque)
+{
+	struct waiting_arg *a = opaque;
+
+	a->waiting = ctl_server_waiting(a->f->srv, a->f->vm.token);
+	__atomic_store_n(&a->done, true, __ATOMIC_RELEASE);
+}
+
+static bool waiting_on_loop(struct srv_fix *f)
+{
+	struct waiting_arg a = { .f = f };
+	int i;
+
+	assert_int_equal(evloop_call(f->loop, do_waiting, &a), 0);
+	for (i = 0; i < 20000 && !__atomic_load_n(&a.done, __ATOMIC_ACQUIRE);
+	     i++)
+		usleep(1000);
+	assert_true(a.done);
+	return a.waiting;
+}
+
+/*
+ * A pending shutdown whose client went away is no longer owed an answer
+ * (ctl_vm lets the next shutdown take it over); one connection keeps at
+ * most 8 requests waiting.
+ */
+static void test_server_pending_client_gone(void **state)
+{
+	struct srv_fix *f = *state;
+	struct cli *c = cli_open(f->path), *d = cli_open(f->path);
+	struct json_object *r;
+	int i;
+
+	f->vm.defer = true;
+	cli_sends(c, "{\"cmd\":\"shutdown\",\"timeout\":3600}\n");
+	expect_status(c);
+	assert_true(waiting_on_loop(f));
+	cli_close(c);
+	usleep(200000);
+	assert_false(waiting_on_loop(f));
+	/* Per connection: the ninth waiting request is busy. */
+	for (i = 0; i < 8; i++)
+		cli_sends(d, "{\"cmd\":\"shutdown\"}\n");
+	r = cli_req(d, "{\"cmd\":\"shutdown\",\"id\":9}");
+	assert_string_equal(code_of(r), "busy");
+	json_object_put(r);
+	f->vm.defer = false;
+	cli_close(d);
+	/* shutdown-cancel is a command; this fake VM has no such op. */
+	expect_err("{\"cmd\":\"shutdown-cancel\"}", "unsupported", NULL);
+	expect_err("{\"cmd\":\"shutdown-cancel\",\"timeout\":1}",
+		   "invalid-argument", "unknown argument");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1735,6 +1933,12 @@ int main(void)
 		cmocka_unit_test(test_daemon_start),
 		cmocka_unit_test(test_proto_smuggling),
 		cmocka_unit_test(test_proto_scan_hostile),
+		cmocka_unit_test_setup_teardown(test_server_idle_timeout,
+						srv_setup_idle, srv_teardown),
+		cmocka_unit_test_setup_teardown(test_server_evict, srv_setup,
+						srv_teardown),
+		cmocka_unit_test_setup_teardown(test_server_pending_client_gone,
+						srv_setup, srv_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
