@@ -411,17 +411,39 @@ static int img_cmd_info(int argc, char **argv)
 		return 1;
 	}
 	file = argv[optind];
-	fd = open(file, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must not hang the open. */
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		img_err("info", "%s: %s", file, strerror(errno));
 		return 1;
 	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || !vhd_probe(fd)) {
-		uint64_t size = (uint64_t)st.st_size;
-
-		if (S_ISBLK(st.st_mode) && lseek(fd, 0, SEEK_END) >= 0)
-			size = (uint64_t)lseek(fd, 0, SEEK_END);
+	if (fstat(fd, &st)) {
+		img_err("info", "%s: %s", file, strerror(errno));
 		close(fd);
+		return 1;
+	}
+	/* Only a file or a block device with some bytes can be a disk. */
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		img_err("info", "%s: %s", file,
+			S_ISDIR(st.st_mode) ?
+				"is a directory" :
+				"not a disk image (a character device, FIFO or socket)");
+		close(fd);
+		return 1;
+	}
+	if (!S_ISREG(st.st_mode) || !vhd_probe(fd)) {
+		uint64_t size = (uint64_t)st.st_size;
+		off_t end;
+
+		if (S_ISBLK(st.st_mode)) {
+			end = lseek(fd, 0, SEEK_END);
+			size = end > 0 ? (uint64_t)end : 0;
+		}
+		close(fd);
+		if (!size) {
+			img_err("info", "%s: empty, not a disk image", file);
+			return 1;
+		}
 		if (json) {
 			printf("{\"filename\": ");
 			img_json_str(stdout, file);

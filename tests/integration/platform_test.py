@@ -381,6 +381,16 @@ def case_hostile_input(c):
         f.write(b"<?xml version='1.0' encoding='EUC-JP'?>\n"
                 b"<domain type='kvm'><name>\xff\xff\xff</name></domain>\n")
     bad(c, ["run", "--config", xml], f"{xml}:")
+    # img info on what is not a disk image.
+    empty = os.path.join(tmp, "empty.img")
+    open(empty, "w").close()
+    fifo = os.path.join(tmp, "fifo")
+    os.mkfifo(fifo)
+    bad(c, ["img", "info", tmp], f"{tmp}: is a directory")
+    for dev in ("/dev/null", "/dev/zero", fifo):
+        bad(c, ["img", "info", dev], f"{dev}: not a disk image")
+        bad(c, ["img", "info", "--json", dev], f"{dev}: not a disk image")
+    bad(c, ["img", "info", empty], f"{empty}: empty, not a disk image")
 
 
 def case_serial_file(c):
