@@ -507,6 +507,37 @@ static int xml_interface(struct xml_ctx *x, xmlNode *n)
 
 /* ---- fixed hardware ------------------------------------------------------ */
 
+/*
+ * An earlier <controller> of type @type with index @index (absent = 0), or
+ * NULL. Earlier ones were accepted, so there are at most a few per type.
+ */
+static const xmlNode *xml_controller_prev(const xmlNode *n, const char *type,
+					  uint64_t index)
+{
+	const xmlNode *p;
+	xmlChar *t, *i;
+	uint64_t v;
+	bool same;
+
+	for (p = n->prev; p; p = p->prev) {
+		if (p->type != XML_ELEMENT_NODE || p->ns ||
+		    strcmp((const char *)p->name, "controller"))
+			continue;
+		t = xmlGetNoNsProp(p, (const xmlChar *)"type");
+		i = xmlGetNoNsProp(p, (const xmlChar *)"index");
+		v = 0;
+		same = t && !strcmp((const char *)t, type) &&
+		       (!i || !config_parse_num((const char *)i, UINT32_MAX,
+						false, &v)) &&
+		       v == index;
+		xmlFree(t);
+		xmlFree(i);
+		if (same)
+			return p;
+	}
+	return NULL;
+}
+
 static int xml_controller(struct xml_ctx *x, xmlNode *n)
 {
 	static const char *const attrs[] = { "type", "index", "model", NULL };
@@ -522,6 +553,7 @@ static int xml_controller(struct xml_ctx *x, xmlNode *n)
 	static const unsigned int max_index[] = { 1,
 						  CONFIG_SCSI_CONTROLLERS - 1,
 						  0, 0 };
+	const xmlNode *prev;
 	const char *index;
 	uint64_t v = 0;
 	int ret, type, model;
@@ -540,6 +572,12 @@ static int xml_controller(struct xml_ctx *x, xmlNode *n)
 				type == 0 ? "IDE controllers 0 and 1" :
 				type == 1 ? "SCSI controllers 0..3" :
 					    "one such controller (index 0)");
+	prev = xml_controller_prev(n, types[type], v);
+	if (prev)
+		return xml_fail(
+			x, n,
+			"type='%s' index='%llu' given twice (first on line %ld)",
+			types[type], (unsigned long long)v, xmlGetLineNo(prev));
 	if (type == 1)
 		x->cfg->scsi_controllers |= 1u << v;
 	return 0;

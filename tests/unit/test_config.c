@@ -1314,6 +1314,13 @@ static void test_config_xml_unique_duplicates(void **state)
 		{ "<features><hyperv><relaxed state='on'/>\n"
 		  "<relaxed state='off'/></hyperv></features>",
 		  "t.xml:3: <hyperv><relaxed>: element given twice" },
+		{ "<devices>\n<controller type='scsi' index='1'/>\n"
+		  "<controller type='ide'/><controller type='scsi' index='2'/>\n"
+		  "<controller type='scsi' index='1'/>\n</devices>",
+		  "t.xml:5: <controller>: type='scsi' index='1' given twice (first on line 3)" },
+		{ "<devices>\n<controller type='ide'/>\n"
+		  "<controller type='ide' index='0' model='piix4'/>\n</devices>",
+		  "t.xml:4: <controller>: type='ide' index='0' given twice (first on line 3)" },
 	};
 	char xml[2048], err[CONFIG_ERR_MAX];
 	struct vm_config cfg;
