@@ -164,8 +164,8 @@ static void ctl_timer_event(void *opaque, uint32_t events)
 		pr_warn("ctl %s: timer: %s", srv->name, strerror(errno));
 	srv->timer_due_ns = 0; /* expired: re-armed below */
 	snprintf(msg, sizeof(msg),
-		 "no request for %llu s: closing the connection",
-		 (unsigned long long)(srv->idle_ns / 1000000000ull));
+		 "no request for %llu ms: closing the connection",
+		 (unsigned long long)(srv->idle_ns / 1000000ull));
 	for (c = srv->conns; c; c = next) {
 		next = c->next;
 		if (ctl_conn_idle(c) && now >= c->active_ns + srv->idle_ns)

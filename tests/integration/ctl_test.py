@@ -388,8 +388,94 @@ def case_crash_status(c):
              f"poweroff became a restart: {text[-1500:]}")
 
 
+def case_lockout(c):
+    # #16: a real VM refuses smuggled requests, a table full of idle
+    # clients still lets `ctl status` in, and a shutdown whose client went
+    # away can be taken over or cancelled (mbtest never opens the Shutdown
+    # IC, so a shutdown waits for its timeout).
+    pid, _, _ = c.start("lo", "--hyperv", "all", cpus="1")
+    path = os.path.join(c.tmp, "run", "lo.sock")
+
+    def conn():
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(20)
+        s.connect(path)
+        return s, s.makefile("rw")
+
+    def ask(f, line):
+        f.write(line + "\n")
+        f.flush()
+        return json.loads(f.readline())
+
+    s, f = conn()
+    for line, needle in (
+            ('{"cmd":"status","cmd":"poweroff"}', "duplicate key 'cmd'"),
+            ('{"cmd":"status","\\u0063md":"poweroff"}', "duplicate key"),
+            ('{"cmd":"status\\u0000x"}', "NUL"),
+            ('{"cmd":"status","id":"\\ud800"}', "lone surrogate")):
+        r = ask(f, line)
+        c.expect(r["ok"] is False and r["code"] == "parse-error" and
+                 needle in r["error"] and r["id"] is None, f"{line}: {r}")
+    c.expect(ask(f, '{"cmd":"status","id":1}')["ok"], "status after rejects")
+    f.close()
+    s.close()  # with f: makefile() keeps the socket open
+    time.sleep(0.3)  # the server sees the close before the next accept
+    c.expect(alive(pid), "the duplicate-key request stopped the VM")
+
+    # 16 idle connections fill the table; after 1 s idle, status evicts one.
+    idle = [conn() for _ in range(16)]
+    time.sleep(1.5)
+    out, _ = c.ctl("lo", "status")
+    c.expect("state: running" in out, out)
+    evicted = 0
+    for s, f in idle:
+        s.settimeout(0.2)
+        try:
+            line = f.readline()
+        except (socket.timeout, OSError):
+            continue
+        if line:
+            r = json.loads(line)
+            c.expect(r["code"] == "evicted", f"idle client got {r}")
+            evicted += 1
+    c.expect(evicted == 1, f"{evicted} evicted, want 1")
+    for s, f in idle:
+        f.close()
+        s.close()
+
+    # A pending shutdown blocks another while its client waits ...
+    s, f = conn()
+    f.write('{"cmd":"shutdown","timeout":3600,"id":"a"}\n')
+    f.flush()
+    c.expect(ask(f, '{"cmd":"status","id":2}')["id"] == 2, "status")
+    _, err = c.ctl("lo", "shutdown", want=1)
+    c.expect("in progress" in err, err)
+    # ... shutdown-cancel drops it and answers the waiter ...
+    r = c.ctl_json("lo", "shutdown-cancel")
+    c.expect("guest_asked" in r, f"shutdown-cancel: {r}")
+    r = json.loads(f.readline())
+    c.expect(r["id"] == "a" and r["ok"] is False and
+             "cancelled" in r["error"], f"cancelled shutdown: {r}")
+    _, err = c.ctl("lo", "shutdown-cancel", want=1)
+    c.expect("no shutdown" in err, err)
+    # ... and once its client has gone, the next shutdown takes it over
+    # (timeout 1 s: the fallback is tried at once, not in an hour).
+    f.write('{"cmd":"shutdown","timeout":3600,"id":"b"}\n')
+    f.flush()
+    c.expect(ask(f, '{"cmd":"status","id":3}')["id"] == 3, "status")
+    f.close()
+    s.close()
+    time.sleep(0.2)
+    t0 = time.time()
+    _, err = c.ctl("lo", "shutdown", "timeout=1", want=1)
+    c.expect("ACPI" in err and time.time() - t0 < 10, f"takeover: {err}")
+    c.ctl("lo", "poweroff", "--wait")
+    c.expect(wait_gone(pid), "poweroff")
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
-NEEDS_KVM = {"daemon_ctl", "name_clash", "shutdown", "crash_status"}
+NEEDS_KVM = {"daemon_ctl", "name_clash", "shutdown", "crash_status",
+             "lockout"}
 
 
 def main():
