@@ -157,6 +157,10 @@ struct ctl_dispatch {
 int ctl_dispatch_line(const struct ctl_dispatch *d, const char *line,
 		      size_t len, uint64_t token, struct json_object **resp,
 		      struct json_object **id);
+/* The same, and *@cmd: the request's enum ctl_cmd, -1 when it had none. */
+int ctl_dispatch_line_cmd(const struct ctl_dispatch *d, const char *line,
+			  size_t len, uint64_t token, struct json_object **resp,
+			  struct json_object **id, int *cmd);
 /* Build a response; @id and @result references are taken (may be NULL). */
 struct json_object *ctl_response_ok(struct json_object *id,
 				    struct json_object *result);

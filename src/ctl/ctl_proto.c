@@ -819,6 +819,15 @@ int ctl_dispatch_line(const struct ctl_dispatch *d, const char *line,
 		      size_t len, uint64_t token, struct json_object **resp,
 		      struct json_object **idp)
 {
+	int cmd;
+
+	return ctl_dispatch_line_cmd(d, line, len, token, resp, idp, &cmd);
+}
+
+int ctl_dispatch_line_cmd(const struct ctl_dispatch *d, const char *line,
+			  size_t len, uint64_t token, struct json_object **resp,
+			  struct json_object **idp, int *cmdp)
+{
 	struct json_object *o, *id = NULL, *cmdv;
 	char msg[CTL_ERR_MAX + 64] = "", operr[CTL_ERR_MAX] = "";
 	const char *code = "invalid-request";
@@ -827,6 +836,7 @@ int ctl_dispatch_line(const struct ctl_dispatch *d, const char *line,
 
 	*resp = NULL;
 	*idp = NULL;
+	*cmdp = -1;
 	code = "parse-error";
 	o = ctl_parse(line, len, &code, msg, sizeof(msg));
 	if (!o)
@@ -863,6 +873,7 @@ int ctl_dispatch_line(const struct ctl_dispatch *d, const char *line,
 	}
 	memset(&req, 0, sizeof(req));
 	req.cmd = (enum ctl_cmd)cmd;
+	*cmdp = cmd;
 	req.timeout = CTL_SHUTDOWN_TIMEOUT;
 	req.err = operr;
 	req.errlen = sizeof(operr);

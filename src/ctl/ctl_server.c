@@ -57,13 +57,15 @@ struct ctl_conn {
 	bool eof;		 /* client shut down its side */
 	unsigned int nr_pending; /* its deferred requests */
 	unsigned int budget;	 /* requests left this loop round */
-	uint64_t active_ns;	 /* last request, answer taken, or accept */
+	bool watching; /* a shutdown succeeded: it waits for the VM's end */
+	uint64_t active_ns; /* last request, answer taken, or accept */
 	struct ctl_conn *next;
 };
 
 struct ctl_pending {
 	uint64_t token;		/* handed to the op */
 	uint64_t conn_id;	/* who asked */
+	int cmd;		/* enum ctl_cmd */
 	struct json_object *id; /* request id to echo */
 	struct ctl_pending *next;
 };
@@ -117,6 +119,16 @@ static bool ctl_conn_idle(const struct ctl_conn *c)
 	return !c->nr_pending;
 }
 
+/*
+ * Idle but not timed out: after a successful shutdown the client may watch
+ * for the VM's end (`hvkvm ctl --wait`: the server closes the connection
+ * when the VM is gone), however long the guest takes.
+ */
+static bool ctl_conn_times_out(const struct ctl_conn *c)
+{
+	return ctl_conn_idle(c) && !c->watching;
+}
+
 /* Arm the timer for the earliest idle deadline (or disarm it). */
 static void ctl_timer_arm(struct ctl_server *srv)
 {
@@ -125,7 +137,7 @@ static void ctl_timer_arm(struct ctl_server *srv)
 	struct ctl_conn *c;
 
 	for (c = srv->conns; c; c = c->next)
-		if (ctl_conn_idle(c) &&
+		if (ctl_conn_times_out(c) &&
 		    (!due || c->active_ns + srv->idle_ns < due))
 			due = c->active_ns + srv->idle_ns;
 	if (due == srv->timer_due_ns || srv->timer_fd < 0)
@@ -168,7 +180,7 @@ static void ctl_timer_event(void *opaque, uint32_t events)
 		 (unsigned long long)(srv->idle_ns / 1000000ull));
 	for (c = srv->conns; c; c = next) {
 		next = c->next;
-		if (ctl_conn_idle(c) && now >= c->active_ns + srv->idle_ns)
+		if (ctl_conn_times_out(c) && now >= c->active_ns + srv->idle_ns)
 			ctl_conn_kick(c, "idle-timeout", msg);
 	}
 	ctl_timer_arm(srv);
@@ -275,7 +287,7 @@ static int ctl_conn_line(struct ctl_conn *c, const char *line, size_t len)
 	struct json_object *resp, *id;
 	struct ctl_pending *p;
 	uint64_t token = ++srv->next_token;
-	int r;
+	int r, cmd;
 
 	while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' ||
 		       line[len - 1] == '\t'))
@@ -295,15 +307,24 @@ static int ctl_conn_line(struct ctl_conn *c, const char *line, size_t len)
 				"too many requests of this connection in progress"));
 	srv->inflight = token;
 	srv->early = false;
-	r = ctl_dispatch_line(&srv->disp, line, len, token, &resp, &id);
+	r = ctl_dispatch_line_cmd(&srv->disp, line, len, token, &resp, &id,
+				  &cmd);
 	srv->inflight = 0;
 	if (r != CTL_DEFERRED) {
+		struct json_object *ok;
+
+		if (cmd == CTL_CMD_SHUTDOWN && resp &&
+		    json_object_object_get_ex(resp, "ok", &ok) &&
+		    json_object_get_boolean(ok))
+			c->watching = true;
 		if (srv->early) /* op misuse: answered twice */
 			json_object_put(srv->early_result);
 		srv->early_result = NULL;
 		return ctl_conn_send(c, resp);
 	}
 	if (srv->early) {
+		if (!srv->early_err && cmd == CTL_CMD_SHUTDOWN)
+			c->watching = true;
 		resp = srv->early_err ?
 			       ctl_response_err(id,
 						srv->early_err == -ESHUTDOWN ?
@@ -322,6 +343,7 @@ static int ctl_conn_line(struct ctl_conn *c, const char *line, size_t len)
 	}
 	p->token = token;
 	p->conn_id = c->id;
+	p->cmd = cmd;
 	c->nr_pending++;
 	p->id = id;
 	p->next = srv->pending;
@@ -485,9 +507,12 @@ static bool ctl_evict(struct ctl_server *srv)
 	uint64_t now = ctl_now_ns(), min_idle = CTL_EVICT_IDLE_MS * 1000000ull;
 	struct ctl_conn *c, *victim = NULL;
 
+	/* Those watching for the VM's end go last. */
 	for (c = srv->conns; c; c = c->next)
 		if (ctl_conn_idle(c) && now - c->active_ns >= min_idle &&
-		    (!victim || c->active_ns < victim->active_ns))
+		    (!victim || c->watching < victim->watching ||
+		     (c->watching == victim->watching &&
+		      c->active_ns < victim->active_ns)))
 			victim = c;
 	if (!victim)
 		return false;
@@ -595,6 +620,8 @@ int ctl_server_complete(struct ctl_server *srv, uint64_t token, int err,
 	} else {
 		resp = ctl_response_ok(p->id, result);
 	}
+	if (!err && p->cmd == CTL_CMD_SHUTDOWN)
+		c->watching = true;
 	free(p);
 	c->nr_pending--;
 	c->active_ns = ctl_now_ns(); /* idle from its answer on */

@@ -1768,11 +1768,12 @@ static void test_server_idle_timeout(void **state)
 	run_on_loop(f, &a);
 	assert_int_equal(a.r, 0);
 	expect_code(waiter, "");
-	/* ... and idle from its answer on. */
-	t0 = time_now_ns();
-	expect_code(waiter, "idle-timeout");
-	cli_expect_eof(waiter);
-	assert_true(time_now_ns() - t0 >= 300000000ull);
+	/*
+	 * After a successful shutdown it may watch for the VM's end
+	 * (hvkvm ctl --wait): not timed out, however long the guest takes.
+	 */
+	usleep(1000000);
+	expect_status(waiter);
 	f->vm.defer = false;
 	cli_close(quiet);
 	cli_close(partial);
