@@ -7,7 +7,8 @@ linux-libc-dev libxml2-dev libxml2-utils uuid-dev liburing-dev liburcu-dev libcm
 acpica-tools libvirt-clients
 qemu-utils libvhdi-utils qemu-system-x86 seabios
 syslinux syslinux-common isolinux mtools xorriso
-bc flex bison libelf-dev libssl-dev cpio xz-utils python3 util-linux iproute2"
+bc flex bison libelf-dev libssl-dev cpio xz-utils python3 util-linux iproute2
+dnsmasq-base iputils-ping"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -325,6 +325,31 @@ static int vm_netvsp_create(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+int vm_nic_set_link(struct vm *vm, const char *which, bool up, char *err,
+		    size_t errlen)
+{
+	const struct vm_config *cfg = vm->cfg;
+	unsigned int i;
+	char name[16];
+
+	for (i = 0; i < cfg->nr_nics; i++) {
+		snprintf(name, sizeof(name), "net%u", i);
+		if (strcmp(which, name) && strcmp(which, cfg->nics[i].tap))
+			continue;
+		if (!vm->netvsp[i]) {
+			snprintf(err, errlen,
+				 "%s: link control is for synthetic NICs "
+				 "(model=netvsc) so far",
+				 which);
+			return -EOPNOTSUPP;
+		}
+		netvsp_set_link(vm->netvsp[i], up);
+		return 0;
+	}
+	snprintf(err, errlen, "no NIC '%.16s' (net0.. or a TAP name)", which);
+	return -ENOENT;
+}
+
 /* After the server (and with it the netvsps) is gone. */
 static void vm_netvsp_close(struct vm *vm)
 {
@@ -521,6 +546,9 @@ void vm_storage_stats_foreach(struct vm *vm,
 	for (i = 0; i < ARRAY_SIZE(vm->ide_accel); i++)
 		if (vm->ide_accel[i])
 			storvsp_stats_foreach(vm->ide_accel[i], fn, opaque);
+	for (i = 0; i < CONFIG_MAX_NICS; i++)
+		if (vm->netvsp[i])
+			netvsp_stats_foreach(vm->netvsp[i], fn, opaque);
 }
 
 int vm_vmbus_init(struct vm *vm, char *err, size_t errlen)

@@ -54,6 +54,7 @@ enum ctl_cmd {
 	CTL_CMD_DISK_ADD,
 	CTL_CMD_DISK_REMOVE,
 	CTL_CMD_SHUTDOWN_CANCEL,
+	CTL_CMD_LINK,
 	CTL_CMD_COUNT,
 };
 
@@ -85,6 +86,8 @@ struct ctl_req {
 	const char *format;	/* disk-add: raw, vhd (optional) */
 	bool force;		/* eject: even if the guest locked it */
 	bool readonly;		/* disk-add */
+	const char *nic;	/* link: "net0", or the TAP name */
+	const char *state;	/* link: "up" or "down" */
 	struct json_object *result; /* op adds its result members here */
 	char *err;		    /* op's error message on failure */
 	size_t errlen;
@@ -121,6 +124,8 @@ struct ctl_ops {
 	/* Hot-add / hot-remove of a synthetic SCSI disk. */
 	int (*disk_add)(void *opaque, struct ctl_req *req);
 	int (*disk_remove)(void *opaque, struct ctl_req *req);
+	/* Link state of a NIC as the guest sees it. */
+	int (*link)(void *opaque, struct ctl_req *req);
 	/* Drop a pending shutdown's ACPI fallback; answer it "cancelled". */
 	int (*shutdown_cancel)(void *opaque, struct ctl_req *req);
 };

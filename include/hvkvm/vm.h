@@ -175,6 +175,12 @@ int vm_disk_hot_add(struct vm *vm, struct config_disk *d, char *err,
 		    size_t errlen);
 int vm_disk_hot_remove(struct vm *vm, const char *which, char *err,
 		       size_t errlen);
+/*
+ * Link up/down of NIC @which ("net0" = the first --nic, or its TAP name),
+ * told to the guest's driver. On the I/O thread. 0 or -errno with @err.
+ */
+int vm_nic_set_link(struct vm *vm, const char *which, bool up, char *err,
+		    size_t errlen);
 /* Counters of every synthetic storage controller (ctl stats). */
 void vm_storage_stats_foreach(struct vm *vm,
 			      void (*fn)(void *opaque, const char *name,

@@ -65,6 +65,8 @@ static const char ctl_usage[] =
 	"                               (name DRIVE, e.g. sdc; at controller C,\n"
 	"                               target T, LUN L; default: the name's\n"
 	"                               LUN, else the first free of controller 0)\n"
+	"  link NIC up|down             the NIC's carrier as the guest sees it\n"
+	"                               (NIC: net0.. or its TAP name)\n"
 	"  disk-remove DRIVE            hot-remove the SCSI disk DRIVE (sdc or\n"
 	"                               C:T:L); its requests in flight complete\n"
 	"Arguments may also be given in order without NAME=, as above.\n"

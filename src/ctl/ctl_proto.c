@@ -98,6 +98,11 @@ static const struct ctl_cmd_desc ctl_cmds[CTL_CMD_COUNT] = {
 					  { "drive", CTL_ARG_STR, true,
 					    CTL_DRIVE_MAX },
 				  } },
+	[CTL_CMD_LINK] = { "link",
+			   {
+				   { "nic", CTL_ARG_STR, true, 15 },
+				   { "state", CTL_ARG_STR, true, 4 },
+			   } },
 };
 
 static const char *const ctl_pool_names[CTL_KVP_POOLS] = {
@@ -305,6 +310,10 @@ static int ctl_take_arg(const struct ctl_arg *a, struct json_object *v,
 			req->addr = s;
 		else if (!strcmp(a->name, "format"))
 			req->format = s;
+		else if (!strcmp(a->name, "nic"))
+			req->nic = s;
+		else if (!strcmp(a->name, "state"))
+			req->state = s;
 		else
 			req->value = s;
 		return 0;
@@ -780,6 +789,8 @@ static int (*ctl_op(const struct ctl_ops *ops,
 		return ops->disk_add;
 	case CTL_CMD_DISK_REMOVE:
 		return ops->disk_remove;
+	case CTL_CMD_LINK:
+		return ops->link;
 	case CTL_CMD_SHUTDOWN_CANCEL:
 		return ops->shutdown_cancel;
 	default:

@@ -717,6 +717,29 @@ static int ctl_vm_disk_remove(void *opaque, struct ctl_req *req)
 	return r;
 }
 
+/* ---- link: a NIC's carrier as the guest sees it ---- */
+
+static int ctl_vm_link(void *opaque, struct ctl_req *req)
+{
+	struct ctl_vm *cv = opaque;
+	bool up = !strcmp(req->state, "up");
+	int r;
+
+	if (!up && strcmp(req->state, "down")) {
+		snprintf(req->err, req->errlen, "state '%s': up or down",
+			 req->state);
+		return -EINVAL;
+	}
+	r = vm_nic_set_link(cv->vm, req->nic, up, req->err, req->errlen);
+	if (!r) {
+		json_object_object_add(req->result, "nic",
+				       json_object_new_string(req->nic));
+		json_object_object_add(req->result, "link",
+				       json_object_new_string(req->state));
+	}
+	return r;
+}
+
 static const struct ctl_ops ctl_vm_ops = {
 	.status = ctl_vm_status,
 	.stats = ctl_vm_stats,
@@ -732,6 +755,7 @@ static const struct ctl_ops ctl_vm_ops = {
 	.insert = ctl_vm_insert,
 	.disk_add = ctl_vm_disk_add,
 	.disk_remove = ctl_vm_disk_remove,
+	.link = ctl_vm_link,
 };
 
 /* ---- lifecycle ---- */

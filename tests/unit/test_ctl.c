@@ -205,6 +205,14 @@ static int fake_disk_remove(void *opaque, struct ctl_req *req)
 	return 0;
 }
 
+static int fake_link(void *opaque, struct ctl_req *req)
+{
+	struct fake_vm *f = opaque;
+
+	snprintf(f->drive, sizeof(f->drive), "%s:%s", req->nic, req->state);
+	return 0;
+}
+
 static const struct ctl_ops fake_ops = {
 	.status = fake_status,
 	.stats = fake_stats,
@@ -219,6 +227,7 @@ static const struct ctl_ops fake_ops = {
 	.insert = fake_insert,
 	.disk_add = fake_disk_add,
 	.disk_remove = fake_disk_remove,
+	.link = fake_link,
 };
 
 /* ---- protocol core, no sockets ---- */
@@ -407,6 +416,13 @@ static void test_proto_commands(void **state)
 	expect_ok("{\"cmd\":\"disk-remove\",\"drive\":\"0:0:5\"}");
 	assert_string_equal(pvm.drive, "0:0:5");
 	expect_err("{\"cmd\":\"disk-remove\"}", "invalid-argument", "'drive'");
+	/* NIC link state. */
+	expect_ok("{\"cmd\":\"link\",\"nic\":\"net0\",\"state\":\"down\"}");
+	assert_string_equal(pvm.drive, "net0:down");
+	expect_err("{\"cmd\":\"link\",\"nic\":\"net0\"}", "invalid-argument",
+		   "'state'");
+	expect_err("{\"cmd\":\"link\",\"nic\":\"net0\",\"state\":\"sideways\"}",
+		   "invalid-argument", "'state' must be 1..4 bytes");
 }
 
 static void test_proto_stats(void **state)

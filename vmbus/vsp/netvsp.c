@@ -503,7 +503,7 @@ static int nv_rndis(struct netvsp *nv, const uint8_t *m, uint32_t mlen,
 		if (doff > mlen - RNDIS_HDR || dlen > mlen - RNDIS_HDR - doff ||
 		    dlen < 14 || dlen > NET_MAX_FRAME)
 			return -EINVAL;
-		if (!nv->rndis_up) {
+		if (!nv->rndis_up || !nv->link_up) { /* no carrier */
 			nv->st.tx_errors++;
 			return 0;
 		}
@@ -762,10 +762,12 @@ static void nv_recv_buf(struct netvsp *nv, const struct vmbus_packet *pkt,
 			nsec = 0;
 		}
 	}
-	nv->rx_sec_size = ssz;
-	nv->rx_nsec = nsec;
-	nv->rx_used = 0;
-	nv->rx_hint = 0;
+	if (!r) { /* a refused second buffer leaves the first alone */
+		nv->rx_sec_size = ssz;
+		nv->rx_nsec = nsec;
+		nv->rx_used = 0;
+		nv->rx_hint = 0;
+	}
 	put_le32(a, NVSP_MSG1_SEND_RECV_BUF_COMPLETE);
 	put_le32(a + 4, r ? NVSP_STAT_FAIL : NVSP_STAT_SUCCESS);
 	put_le32(a + 8, 1);	      /* sections */
