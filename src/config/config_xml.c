@@ -276,6 +276,18 @@ static int xml_stray_text(struct xml_ctx *x, xmlNode *parent,
 
 /* ---- the walk ------------------------------------------------------------ */
 
+/* Line of the earlier sibling element of the same name as @n. */
+static long xml_first_line(const xmlNode *n)
+{
+	const xmlNode *p;
+
+	for (p = n->prev; p; p = p->prev)
+		if (p->type == XML_ELEMENT_NODE && !p->ns &&
+		    !strcmp((const char *)p->name, (const char *)n->name))
+			return xmlGetLineNo(p);
+	return 0;
+}
+
 int xml_walk(struct xml_ctx *x, xmlNode *parent, const struct xml_handler *tab)
 {
 	uint64_t seen = 0;
@@ -303,7 +315,9 @@ int xml_walk(struct xml_ctx *x, xmlNode *parent, const struct xml_handler *tab)
 		if (c->ns || !tab || !tab[i].name || i >= 64)
 			return xml_fail(x, c, "element not supported");
 		if (!tab[i].multi && (seen & BIT(i)))
-			return xml_fail(x, c, "element given twice");
+			return xml_fail(
+				x, c, "element given twice (first on line %ld)",
+				xml_first_line(c));
 		seen |= BIT(i);
 		if (!tab[i].fn)
 			continue;

@@ -1310,10 +1310,10 @@ static void test_config_xml_unique_duplicates(void **state)
 		  "<entry name='serial'>b</entry>\n</system></sysinfo>",
 		  "t.xml:4: <sysinfo><system><entry>: name='serial' given twice (first on line 3)" },
 		{ "<memory>524288</memory>\n<memory>1048576</memory>",
-		  "t.xml:3: <memory>: element given twice" },
+		  "t.xml:3: <memory>: element given twice (first on line 2)" },
 		{ "<features><hyperv><relaxed state='on'/>\n"
 		  "<relaxed state='off'/></hyperv></features>",
-		  "t.xml:3: <hyperv><relaxed>: element given twice" },
+		  "t.xml:3: <hyperv><relaxed>: element given twice (first on line 2)" },
 		{ "<devices>\n<controller type='scsi' index='1'/>\n"
 		  "<controller type='ide'/><controller type='scsi' index='2'/>\n"
 		  "<controller type='scsi' index='1'/>\n</devices>",
