@@ -46,6 +46,7 @@ struct storvsp_lun_config {
 	unsigned int lun;     /* < STORVSP_MAX_LUNS, unique per target */
 	bool readonly;	      /* WRITE gets DATA PROTECT */
 	const char *serial;   /* VPD 0x80, NULL = derived from the LUN */
+	bool cdrom;	      /* a CD/DVD drive; @bd NULL = empty */
 };
 
 struct storvsp_params {

@@ -17,6 +17,7 @@
  * information, descriptor-format sense.
  */
 #include "scsi_disk.h"
+#include "scsi_cdrom.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -38,6 +39,9 @@ struct scsi_disk {
 	bool can_discard;     /* thin provisioning reported (LBPME) */
 	char serial[21];      /* VPD 0x80 */
 	uint64_t naa_id;      /* VPD 0x83 */
+
+	/* A CD/DVD drive: scsi_cdrom.c runs the commands. */
+	struct scsi_cdrom *cd;
 };
 
 /* ---- results ---- */
@@ -97,6 +101,20 @@ static uint32_t sd_copy_out(const struct scsi_req *r, void *dst, uint32_t max)
 		done += (uint32_t)n;
 	}
 	return done;
+}
+
+int scsi_req_iov(const struct scsi_req *r, uint64_t bytes, struct iovec *iov)
+{
+	uint64_t left = bytes;
+	int i, cnt = 0;
+
+	for (i = 0; i < r->iovcnt && i < SCSI_IOV_MAX && left; i++, cnt++) {
+		iov[cnt] = r->iov[i];
+		if (iov[cnt].iov_len > left)
+			iov[cnt].iov_len = (size_t)left;
+		left -= iov[cnt].iov_len;
+	}
+	return cnt;
 }
 
 static void sd_invalid_cdb(struct scsi_req *r)
@@ -382,8 +400,7 @@ static bool sd_rw(struct scsi_disk *d, struct scsi_req *r, uint64_t lba,
 {
 	uint64_t bytes = (uint64_t)n * SD_BLOCK;
 	struct iovec iov[SCSI_IOV_MAX];
-	uint64_t left = bytes;
-	int i, cnt = 0, ret;
+	int cnt, ret;
 
 	if (!sd_check_range(d, r, lba, n))
 		return true;
@@ -400,12 +417,7 @@ static bool sd_rw(struct scsi_disk *d, struct scsi_req *r, uint64_t lba,
 		sd_invalid_cdb(r);
 		return true;
 	}
-	for (i = 0; i < r->iovcnt && left; i++, cnt++) {
-		iov[cnt] = r->iov[i];
-		if (iov[cnt].iov_len > left)
-			iov[cnt].iov_len = (size_t)left;
-		left -= iov[cnt].iov_len;
-	}
+	cnt = scsi_req_iov(r, bytes, iov);
 	r->write = write;
 	r->pending = 1;
 	r->xfer = (uint32_t)bytes;
@@ -570,6 +582,8 @@ bool scsi_disk_execute(struct scsi_disk *d, struct scsi_req *r)
 {
 	const uint8_t *c = r->cdb;
 
+	if (d->cd)
+		return scsi_cdrom_execute(d->cd, r);
 	r->disk = d;
 	r->err = 0;
 	r->pending = 0;
@@ -650,7 +664,20 @@ int scsi_disk_create(const struct scsi_disk_params *p, struct scsi_disk **out)
 {
 	struct scsi_disk *d;
 	const char *fmt;
+	int r;
 
+	if (p->cdrom) {
+		d = calloc(1, sizeof(*d));
+		if (!d)
+			return -ENOMEM;
+		r = scsi_cdrom_create(p->bd, &d->cd);
+		if (r) {
+			free(d);
+			return r;
+		}
+		*out = d;
+		return 0;
+	}
 	if (!p->bd || block_size(p->bd) < SD_BLOCK)
 		return -EINVAL;
 	d = calloc(1, sizeof(*d));
@@ -673,10 +700,17 @@ int scsi_disk_create(const struct scsi_disk_params *p, struct scsi_disk **out)
 
 void scsi_disk_destroy(struct scsi_disk *d)
 {
+	if (d && d->cd)
+		scsi_cdrom_destroy(d->cd);
 	free(d);
 }
 
 struct block_dev *scsi_disk_block(struct scsi_disk *d)
 {
-	return d->bd;
+	return d->cd ? scsi_cdrom_block(d->cd) : d->bd;
+}
+
+struct scsi_cdrom *scsi_disk_cdrom(struct scsi_disk *d)
+{
+	return d->cd;
 }

@@ -87,11 +87,14 @@ struct scsi_disk_params {
 	bool readonly;	    /* also when the backend is */
 	const char *serial; /* VPD 0x80; up to 20 characters */
 	uint64_t naa_id;    /* VPD 0x83 NAA identifier (low 60 bits) */
+	bool cdrom;	    /* a CD/DVD drive (scsi_cdrom.h); @bd may be NULL */
 };
 
 int scsi_disk_create(const struct scsi_disk_params *p, struct scsi_disk **out);
 void scsi_disk_destroy(struct scsi_disk *d);
 struct block_dev *scsi_disk_block(struct scsi_disk *d);
+/* The CD/DVD drive of a cdrom LUN (scsi_cdrom_change()), else NULL. */
+struct scsi_cdrom *scsi_disk_cdrom(struct scsi_disk *d);
 
 /*
  * Run @r. true: it completed here (result in @r, done not called);
@@ -103,6 +106,9 @@ bool scsi_disk_execute(struct scsi_disk *d, struct scsi_req *r);
 /* Helpers for the transport (INQUIRY for an absent LUN, errors). */
 void scsi_req_sense(struct scsi_req *r, uint8_t key, uint16_t asc);
 void scsi_req_good(struct scsi_req *r, const void *data, uint32_t len);
+/* The first @bytes of @r's buffer (r->len >= @bytes) into @iov
+ * (SCSI_IOV_MAX entries); returns the entries used. */
+int scsi_req_iov(const struct scsi_req *r, uint64_t bytes, struct iovec *iov);
 /* Standard INQUIRY data for "no device at this LUN" (qualifier 3). */
 void scsi_inquiry_no_lun(struct scsi_req *r);
 

@@ -715,6 +715,7 @@ static int sv_lun_new(struct storvsp *sv, const struct storvsp_lun_config *lc,
 		.bd = lc->bd,
 		.readonly = lc->readonly,
 		.serial = lc->serial,
+		.cdrom = lc->cdrom,
 		.naa_id = ((uint64_t)0x1d0c << 32) |
 			  (uint64_t)(sv->controller & 0xffff) << 16 |
 			  (uint64_t)t << 8 | n,
@@ -722,7 +723,8 @@ static int sv_lun_new(struct storvsp *sv, const struct storvsp_lun_config *lc,
 	struct storvsp_lun *l;
 	int r;
 
-	if (!lc->bd || t >= STORVSP_MAX_TARGETS || n >= STORVSP_MAX_LUNS)
+	if ((!lc->bd && !lc->cdrom) || t >= STORVSP_MAX_TARGETS ||
+	    n >= STORVSP_MAX_LUNS)
 		return -EINVAL;
 	if (sv->slot[t][n])
 		return -EEXIST;
@@ -802,7 +804,8 @@ void storvsp_evloop_ready(void *lun_opaque, uint32_t events)
 	uint64_t before = sv->st.completions;
 
 	(void)events;
-	block_process_completions(l->bd);
+	if (l->bd)
+		block_process_completions(l->bd);
 	if (sv->st.completions != before)
 		sv->st.completion_batches++;
 }
