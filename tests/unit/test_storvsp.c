@@ -129,7 +129,7 @@ static void gsv_complete(struct gsv *g)
 {
 	unsigned int i, k;
 
-	for (k = 0; k < 200; k++) {
+	for (k = 0; k < 400; k++) {
 		bool any = false;
 
 		for (i = 0; i < g->nr_luns; i++) {
@@ -155,7 +155,9 @@ static void gsv_complete(struct gsv *g)
 				any = true;
 			}
 		}
-		if (!any && k > 2)
+		/* Done once idle with an answer waiting (or after ~2 s). */
+		if (!any && k > 2 &&
+		    g->c.in.ctrl->read_index != g->c.in.ctrl->write_index)
 			return;
 	}
 }
