@@ -67,6 +67,7 @@ static const char run_usage[] =
 	"                         [,readonly=on][,media=cdrom][,cache=none|writeback]\n"
 	"                         [,target=hda|sdb..][,addr=CTRL:TARGET:LUN (scsi)]\n"
 	"      --nic SPEC         tap=NAME,model=dec21140|netvsc[,mac=52:54:..]\n"
+	"                         [,mtu=576..9000]\n"
 	"      --hyperv LIST      Hyper-V enlightenments: all, off, or a list such as\n"
 	"                         relaxed,vpindex,runtime,synic,stimer,hypervclock\n"
 	"      --debug-exit PORT  add the debug-exit device at PORT (e.g. 0xf4):\n"

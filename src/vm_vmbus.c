@@ -144,8 +144,8 @@ static int vm_scsi_open(const struct config_disk *d, struct block_dev **bd,
 {
 	int r;
 
-	if (d->media == CONFIG_MEDIA_CDROM || !d->path || !d->path[0]) {
-		snprintf(err, errlen, "disk %s: bus=scsi needs a disk image",
+	if (!d->path || !d->path[0]) {
+		snprintf(err, errlen, "disk %s: bus=scsi needs an image",
 			 d->path ? d->path : d->target);
 		return -EINVAL;
 	}
@@ -193,6 +193,7 @@ static int vm_scsi_ctrl_create(struct vm *vm, unsigned int c, char *err,
 			.target = t,
 			.lun = l,
 			.readonly = d->readonly,
+			.cdrom = d->media == CONFIG_MEDIA_CDROM,
 		};
 		n++;
 	}
@@ -293,6 +294,7 @@ static int vm_netvsp_create(struct vm *vm, char *err, size_t errlen)
 			.name = name,
 			.instance_id = instance,
 			.loop = vm->io,
+			.mtu = n->mtu,
 		};
 
 		if (n->model != CONFIG_NIC_NETVSC)
@@ -467,7 +469,11 @@ int vm_disk_hot_add(struct vm *vm, struct config_disk *d, char *err,
 	if (r)
 		return r;
 	lc = (struct storvsp_lun_config){
-		.bd = sl->bd, .target = t, .lun = l, .readonly = d->readonly
+		.bd = sl->bd,
+		.target = t,
+		.lun = l,
+		.readonly = d->readonly,
+		.cdrom = d->media == CONFIG_MEDIA_CDROM,
 	};
 	r = storvsp_add_lun(vm->scsi[c].sv, &lc, &opaque);
 	if (!r) {

@@ -84,8 +84,11 @@ struct config_nic {
 	char tap[16]; /* host TAP interface name */
 	enum config_nic_model model;
 	uint8_t mac[6];
-	bool mac_set; /* false: generate one */
+	bool mac_set;	  /* false: generate one */
+	unsigned int mtu; /* 0 = 1500; 576..9000 (--nic mtu=, <mtu size=>) */
 };
+#define CONFIG_NIC_MTU_MIN 576
+#define CONFIG_NIC_MTU_MAX 9000
 
 /* libvirt <features><hyperv>, <clock><timer name='hypervclock'>, <panic>. */
 struct config_hyperv {

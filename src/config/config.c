@@ -479,11 +479,6 @@ static int validate_disk(const struct vm_config *cfg, unsigned int i, char *err,
 		return config_err(err, errlen,
 				  "disk %s: a cdrom is always read-only",
 				  d->target);
-	if (d->media == CONFIG_MEDIA_CDROM && d->bus != CONFIG_DISK_IDE)
-		return config_err(
-			err, errlen,
-			"disk %s: Hyper-V Gen1 attaches DVD drives to IDE only",
-			d->target);
 	for (j = 0; j < i; j++)
 		if (!strcmp(cfg->disks[j].target, d->target))
 			return config_err(err, errlen,

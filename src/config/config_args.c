@@ -215,10 +215,6 @@ static int disk_check(struct config_disk *d, unsigned int seen, int readonly,
 			return config_err(
 				err, errlen,
 				"--disk: a cdrom is read-only (drop readonly=off)");
-		if (d->bus != CONFIG_DISK_IDE)
-			return config_err(
-				err, errlen,
-				"--disk: Hyper-V Gen1 attaches cdrom drives to IDE only");
 		readonly = 1;
 	}
 	d->readonly = readonly == 1;
@@ -269,7 +265,8 @@ out:
 int config_parse_nic_arg(struct vm_config *cfg, const char *arg, char *err,
 			 size_t errlen)
 {
-	static const char *const keys[] = { "tap", "model", "mac", NULL };
+	static const char *const keys[] = { "tap", "model", "mac", "mtu",
+					    NULL };
 	static const char *const models[] = { "netvsc", "dec21140", "tulip",
 					      NULL };
 	struct config_nic nic = { .model = CONFIG_NIC_NETVSC };
@@ -297,6 +294,18 @@ int config_parse_nic_arg(struct vm_config *cfg, const char *arg, char *err,
 						 "netvsc, dec21140", err,
 						 errlen);
 			nic.model = m ? CONFIG_NIC_DEC21140 : CONFIG_NIC_NETVSC;
+		} else if (k == 3) {
+			char *end;
+			unsigned long v = strtoul(val, &end, 10);
+
+			if (!isdigit((unsigned char)val[0]) || *end ||
+			    v < CONFIG_NIC_MTU_MIN || v > CONFIG_NIC_MTU_MAX)
+				return config_err(
+					err, errlen,
+					"--nic: mtu=%.16s: the MTU is %u..%u",
+					val, CONFIG_NIC_MTU_MIN,
+					CONFIG_NIC_MTU_MAX);
+			nic.mtu = (unsigned int)v;
 		} else {
 			if (config_parse_mac(val, nic.mac))
 				return config_err(

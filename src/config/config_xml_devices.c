@@ -389,12 +389,6 @@ static int xml_disk(struct xml_ctx *x, xmlNode *n)
 	if (device == 1) {
 		d.media = CONFIG_MEDIA_CDROM;
 		d.readonly = true;
-		if (d.bus != CONFIG_DISK_IDE) {
-			xml_fail(
-				x, n,
-				"Hyper-V Gen1 attaches cdrom drives to IDE only");
-			goto out;
-		}
 	}
 	ret = config_add_disk(x->cfg, &d, msg, sizeof(msg));
 	if (ret)
@@ -461,13 +455,33 @@ static int xml_if_model(struct xml_ctx *x, xmlNode *n, struct config_nic *nic)
 	return ret;
 }
 
+static int xml_if_mtu(struct xml_ctx *x, xmlNode *n, struct config_nic *nic)
+{
+	static const char *const attrs[] = { "size", NULL };
+	const char *size;
+	uint64_t v;
+	int ret;
+
+	ret = xml_check_attrs(x, n, attrs)		?:
+		      xml_req_attr(x, n, "size", &size) ?:
+							  xml_walk(x, n, NULL);
+	if (ret)
+		return ret;
+	if (config_parse_num(size, CONFIG_NIC_MTU_MAX, false, &v) ||
+	    v < CONFIG_NIC_MTU_MIN)
+		return xml_fail(x, n, "size='%.16s': the MTU is %u..%u", size,
+				CONFIG_NIC_MTU_MIN, CONFIG_NIC_MTU_MAX);
+	nic->mtu = (unsigned int)v;
+	return 0;
+}
+
 static int xml_interface(struct xml_ctx *x, xmlNode *n)
 {
 	static const char *const attrs[] = { "type", NULL };
 	static const struct xml_handler tab[] = {
 		{ "target", NULL, false }, { "mac", NULL, false },
-		{ "model", NULL, false },  PLACEMENT_HANDLERS,
-		{ NULL, NULL, false },
+		{ "model", NULL, false },  { "mtu", NULL, false },
+		PLACEMENT_HANDLERS,	   { NULL, NULL, false },
 	};
 	struct config_nic nic = { .model = CONFIG_NIC_NETVSC };
 	char msg[CONFIG_ERR_MAX];
@@ -494,6 +508,8 @@ static int xml_interface(struct xml_ctx *x, xmlNode *n)
 			ret = xml_if_mac(x, c, &nic);
 		else if (!strcmp(name, "model"))
 			ret = xml_if_model(x, c, &nic);
+		else if (!strcmp(name, "mtu"))
+			ret = xml_if_mtu(x, c, &nic);
 	}
 	if (ret)
 		return ret;

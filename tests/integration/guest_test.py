@@ -805,6 +805,64 @@ class Skip(Exception):
     """The case cannot run here (the reason is printed as SKIPPED)."""
 
 
+def case_storvsc_cdrom(a):
+    """2 vCPUs, 256 MiB, --hyperv all: a raw disk (sda, LUN 0) and an
+    8 MiB pattern image as a SCSI CD/DVD drive (sdb, media=cdrom, LUN 1)
+    on hvkvm's storvsp. hv_storvsc binds, the SCSI scan finds LUN 1 as a
+    removable "CD-ROM Msft Virtual DVD-ROM", Linux's sr driver attaches
+    it as sr0 behind storvsc (the MMC probe: TEST UNIT READY, READ
+    CAPACITY, MODE SENSE page 2Ah, GET CONFIGURATION, GESN) and reports its
+    capacity; the test module reads the host's pattern at the start, the
+    middle and the end of sr0 (2048-byte blocks) and of sda, and checks
+    sr0's size. After power-off the image is unchanged."""
+    work = tempfile.mkdtemp(prefix="hvkvm-scsicd-",
+                            dir=os.path.dirname(a.log) if a.log else None)
+    raw, iso = os.path.join(work, "a.raw"), os.path.join(work, "cd.iso")
+    size_a, size_cd = 32 << 20, 8 << 20
+    blkpat.fill(raw, size_a, 1)
+    blkpat.fill(iso, size_cd, 17)
+    with open(iso, "rb") as f:
+        iso_before = f.read()
+    g = Guest(a.hvkvm, a.kernel, 2, 256, "vmbus_devices,blk",
+              extra_args=("--hyperv", "all", "-v",
+                          "--disk", f"file={raw},bus=scsi,format=raw",
+                          "--disk", f"file={iso},bus=scsi,format=raw,"
+                          "media=cdrom,target=sdb"),
+              append=HV_APPEND + f",{STORVSC_CLASS}:hv_storvsc "
+              "hvkvm_test.blk_disks=*,sr0:ro hvkvm_test.blk_wait_secs=120",
+              base=HV_BASE, log=a.log)
+    rc, err = g.finish(a.timeout)
+    text = g.buf.decode(errors="replace")
+    for l in text.splitlines():
+        if (any(k in l for k in STORVSC_LOG_WORDS + ("sr ", "sr0", "cdrom"))
+                and "HVKVM-TEST" not in l):
+            print("  | " + l.strip())
+    problems = []
+    for want, what in (
+            (r"scsi host\d+: storvsc_host_t", "storvsc did not bind"),
+            (r"scsi \d+:0:0:0: Direct-Access +Msft +Virtual Disk",
+             "no disk at LUN 0"),
+            (r"scsi \d+:0:0:1: CD-ROM +Msft +Virtual DVD-ROM +1\.0 ",
+             "no CD-ROM at LUN 1"),
+            (r"sr \d+:0:0:1: \[sr0\] scsi3-mmc drive",
+             "sr did not attach the storvsc CD as sr0"),
+            (rf"HVKVM-TEST: blk PASS .*sr0={size_cd // 512}x2048:ro",
+             f"sr0 is not {size_cd} bytes in 2048-byte blocks, or its "
+             "pattern did not read back")):
+        if not re.search(want, text):
+            problems.append(what)
+    if re.search(r"ata\d+\.\d+: ATAPI", text):
+        problems.append("an ATAPI drive appeared (the CD is on SCSI only)")
+    with open(iso, "rb") as f:
+        if f.read() != iso_before:
+            problems.append("the image changed")
+    if problems:
+        print("stderr:\n" + err[-3000:])
+        raise AssertionError("; ".join(problems))
+    check_all_pass(g, rc, err, ["vmbus_devices", "blk"])
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def run_ok(argv):
     rc, out = run_tool(argv, timeout=60)
     if rc:
@@ -828,9 +886,11 @@ def case_netvsc(a):
     as the DHCP server. Linux hv_netvsc binds, negotiates NVSP and RNDIS,
     kernel IP autoconfiguration (ip=dhcp) gets a lease: packets both ways
     through the guest's own driver. The host then pings the guest (the
-    kernel answers ICMP) with zero loss at three sizes up to a full
-    1500-byte frame; `hvkvm ctl VM link net0 down` stops the traffic and
-    `up` brings it back."""
+    kernel answers ICMP) with zero loss at four sizes up to a 9000-byte
+    jumbo frame (the NIC has mtu=9000, DHCP option 26 sets the guest's:
+    hv_netvsc then closes and reopens its channel with the new MTU);
+    `hvkvm ctl VM link net0 down` stops the traffic and `up` brings it
+    back."""
     for tool in ("dnsmasq", "ping", "ip"):
         if not shutil.which(tool):
             raise Skip(f"{tool} missing (scripts/install-deps.sh)")
@@ -848,18 +908,20 @@ def case_netvsc(a):
         for argv in (["ip", "link", "set", "lo", "up"],
                      ["ip", "tuntap", "add", tap, "mode", "tap"],
                      ["ip", "addr", "add", "10.77.0.1/24", "dev", tap],
+                     ["ip", "link", "set", tap, "mtu", "9000"],
                      ["ip", "link", "set", tap, "up"]):
             run_ok(["ip", "netns", "exec", ns, *argv])
         dns = subprocess.Popen(
             ["ip", "netns", "exec", ns, "dnsmasq", "--keep-in-foreground",
              "--no-resolv", "--no-hosts", "--port=0", f"--interface={tap}",
              "--bind-interfaces", "--dhcp-range=10.77.0.50,10.77.0.60,1h",
+             "--dhcp-option=26,9000",
              f"--dhcp-leasefile={work}/leases", "--log-dhcp",
              "--log-facility=-", f"--pid-file={work}/dnsmasq.pid"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         g = Guest(a.hvkvm, a.kernel, 1, 256, "vmbus_devices,net",
                   extra_args=("--hyperv", "all", "-v", "--name", name,
-                              "--nic", f"tap={tap},model=netvsc"),
+                              "--nic", f"tap={tap},model=netvsc,mtu=9000"),
                   append=HV_APPEND + f",{NETVSC_CLASS}:hv_netvsc ip=dhcp "
                   "hvkvm_test.net_hold_secs=90",
                   base=HV_BASE, log=a.log, prefix=("ip", "netns", "exec", ns))
@@ -878,8 +940,12 @@ def case_netvsc(a):
                 problems.append(f"the address is not on hv_netvsc: "
                                 f"{m.group(0) if m else '?'}")
             ping(ns, ip, 3, interval="0.5")  # ARP, warm caches
-            for size, count in ((56, 200), (1000, 100), (1472, 100)):
-                sent, got = ping(ns, ip, count, size)
+            if "mtu=9000" not in (m.group(0) if m else ""):
+                problems.append("the DHCP MTU (9000) did not reach eth0")
+            for size, count, gap in ((56, 200, "0.02"), (1000, 100, "0.02"),
+                                     (1472, 100, "0.02"),
+                                     (8972, 50, "0.2")):
+                sent, got = ping(ns, ip, count, size, gap)
                 if got != sent:
                     problems.append(f"ping -s {size}: {got}/{sent}")
             rc, out = run_tool([a.hvkvm, "ctl", name, "link", "net0",
@@ -926,6 +992,7 @@ def case_netvsc(a):
 CASES = {"smp1_console": case_smp1_console, "smp4_1g": case_smp4_1g,
          "hyperv_vmbus": case_hyperv_vmbus, "hyperv_crash": case_hyperv_crash,
          "ide_storage": case_ide_storage, "storvsc": case_storvsc,
+         "storvsc_cdrom": case_storvsc_cdrom,
          "storvsc_hotplug": case_storvsc_hotplug, "netvsc": case_netvsc,
          "bios_boot": case_bios_boot}
 

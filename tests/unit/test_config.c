@@ -733,6 +733,14 @@ static void test_config_disk_arg_good(void **state)
 			 -EINVAL);
 	assert_err(err, "no free IDE slot for disk /e");
 	assert_int_equal(cfg.nr_disks, 6);
+	/* A SCSI CD/DVD drive (storvsp). */
+	assert_int_equal(
+		config_parse_disk_arg(&cfg, "file=/g.iso,bus=scsi,media=cdrom",
+				      err, sizeof(err)),
+		0);
+	assert_int_equal(cfg.disks[6].bus, CONFIG_DISK_SCSI);
+	assert_int_equal(cfg.disks[6].media, CONFIG_MEDIA_CDROM);
+	assert_true(cfg.disks[6].readonly);
 	config_free(&cfg);
 }
 
@@ -842,8 +850,6 @@ static void test_config_disk_arg_bad(void **state)
 		  "--disk: target=sda is not on bus ide" },
 		{ "file=/a,bus=ide,target=vda",
 		  "--disk: target='vda' not supported" },
-		{ "file=/a,bus=scsi,media=cdrom",
-		  "--disk: Hyper-V Gen1 attaches cdrom drives to IDE only" },
 		{ "file=/a,bus=ide,media=cdrom,readonly=off",
 		  "--disk: a cdrom is read-only" },
 		{ "file=/a,bus=scsi,addr=4:0:0",
@@ -906,11 +912,36 @@ static void test_config_nic_arg(void **state)
 		{ "tap=t,mac=ff:ff:ff:ff:ff:ff", "is multicast" },
 		{ "tap=t,tap=u", "--nic: 'tap' given twice" },
 		{ "tap=t,queues=4", "--nic: unknown key 'queues'" },
+		{ "tap=t,mtu=9001", "--nic: mtu=9001: the MTU is 576..9000" },
+		{ "tap=t,mtu=575", "the MTU is 576..9000" },
+		{ "tap=t,mtu=-1500", "the MTU is 576..9000" },
+		{ "tap=t,mtu=1500x", "the MTU is 576..9000" },
 	};
 	char err[CONFIG_ERR_MAX];
 	struct vm_config cfg;
 	size_t i;
 
+	config_init(&cfg);
+	assert_int_equal(config_parse_nic_arg(&cfg, "tap=tapj,mtu=9000", err,
+					      sizeof(err)),
+			 0);
+	assert_int_equal(cfg.nics[0].mtu, 9000);
+	assert_int_equal(
+		parse_devices(
+			&cfg,
+			"<interface type='ethernet'><target dev='tapx'/><mtu size='9000'/></interface>",
+			err),
+		0);
+	config_free(&cfg);
+	config_init(&cfg);
+	assert_int_equal(
+		parse_devices(
+			&cfg,
+			"<interface type='ethernet'><target dev='tapx'/><mtu size='65535'/></interface>",
+			err),
+		-EINVAL);
+	assert_err(err, "<mtu>: size='65535': the MTU is 576..9000");
+	config_free(&cfg);
 	config_init(&cfg);
 	assert_int_equal(
 		config_parse_nic_arg(&cfg, "tap=tap0", err, sizeof(err)), 0);
