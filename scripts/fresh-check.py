@@ -72,15 +72,20 @@ def run_demo(clone, env, timeout, log):
             if done:
                 status = st
                 break
-        if status is None:
+        # The pty closes as the VM exits: give the process time to end.
+        end = time.monotonic() + 30
+        while status is None and time.monotonic() < min(end, deadline + 30):
             try:
                 done, st = os.waitpid(pid, os.WNOHANG)
                 if done:
                     status = st
+                    break
             except ChildProcessError:
-                pass
+                break
+            time.sleep(0.2)
         if status is None:
-            say(f"demo: no exit within {timeout} s; killing it")
+            say(f"demo: no exit within {timeout} s (or 30 s after its "
+                "console closed); killing it")
             os.kill(pid, 9)
             os.waitpid(pid, 0)
             return False, "timed out"
