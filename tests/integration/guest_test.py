@@ -736,7 +736,8 @@ def case_storvsc_hotplug(a):
     blkpat.fill(raw_a, size_a, 1)
     blkpat.fill(raw_b, size_b, 17)
     name = f"hotplug{os.getpid()}"
-    os.environ["HVKVM_RUNTIME_DIR"] = os.path.join(work, "run")
+    # Short: a socket path has at most 107 bytes (build trees are deep).
+    os.environ["HVKVM_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="hvkvm-run-")
     g = Guest(a.hvkvm, a.kernel, 1, 256, "blk,blk_gone",
               extra_args=("--hyperv", "all", "-v", "--name", name,
                           "--disk", f"file={raw_a},bus=scsi,format=raw"),
@@ -900,7 +901,8 @@ def case_netvsc(a):
                             dir=os.path.dirname(a.log) if a.log else None)
     ns, tap, name = (f"hvkvm{os.getpid()}", "hvtap0",
                      f"netvsc{os.getpid()}")
-    os.environ["HVKVM_RUNTIME_DIR"] = os.path.join(work, "run")
+    # Short: a socket path has at most 107 bytes (build trees are deep).
+    os.environ["HVKVM_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="hvkvm-run-")
     dns = None
     problems = []
     try:
